@@ -1,0 +1,53 @@
+//! The edge of Task Session and its `tasksession` command: configuration, the command line,
+//! the licence as the platform applies it, listeners and (as they land) TLS, routing and
+//! ACME. The binary in `main.rs` only calls [`main_with_args`].
+
+pub mod cli;
+pub mod config;
+pub mod licence;
+pub mod logging;
+pub mod outcome;
+pub mod serve;
+
+use std::ffi::OsString;
+
+use clap::Parser as _;
+
+use crate::cli::{Cli, Command, LicenceCommand};
+use crate::config::Config;
+use crate::outcome::{Failure, Outcome};
+
+/// Runs the command line `args` with the process environment and returns the exit code:
+/// 0 success, 1 refused or failed, 2 bad usage or malformed input.
+pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> u8 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    match run(cli) {
+        Ok(()) => 0,
+        Err(failure) => {
+            eprintln!("error: {failure}");
+            failure.exit_code()
+        }
+    }
+}
+
+fn run(cli: Cli) -> Outcome {
+    let config = Config::load(cli.config.as_deref(), std::env::vars_os())
+        .map_err(|e| Failure::BadInput(e.to_string()))?;
+    match cli.command {
+        Command::Serve => {
+            logging::init(config.log_format);
+            serve::run(config)
+        }
+        Command::Licence(command) => match command {
+            LicenceCommand::Show { file } => licence::show(&config, file.as_deref()),
+            LicenceCommand::Verify { file } => licence::verify(&config, file.as_deref()),
+            LicenceCommand::Install { file } => licence::install(&config, &file),
+        },
+    }
+}

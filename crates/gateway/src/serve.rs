@@ -1,0 +1,129 @@
+//! `tasksession serve`: check the licence before binding anything, then run the listeners
+//! until SIGTERM or SIGINT.
+//!
+//! For now the operator listener answers `/healthz`; the public listeners, routing and
+//! TLS are added by the gateway itself. The licence is judged again every hour while running.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::get;
+use licensing::LicenceState;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::licence::{self, DEVELOPMENT_NAMES, Standing};
+use crate::outcome::{Failure, Outcome};
+
+/// How often the licence is judged again while running.
+const LICENCE_RECHECK: Duration = Duration::from_secs(60 * 60);
+
+/// Runs the platform until a shutdown signal.
+pub fn run(config: Config) -> Outcome {
+    let standing = licence::installed_standing(&config)?;
+    report_standing(&standing);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Refused(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(serve(config, standing))
+}
+
+fn report_standing(standing: &Standing) {
+    match standing {
+        Standing::Development => tracing::warn!(
+            "no licence installed: development mode (up to 5 domains named {DEVELOPMENT_NAMES}); install one with 'tasksession licence install FILE'"
+        ),
+        Standing::Licensed { licence, state } => match state {
+            LicenceState::Valid => tracing::info!(
+                licence = %licence.id,
+                plan = %licence.plan,
+                licensee = %licence.licensee,
+                expires = %licence.expires_at.map_or_else(|| "never".to_owned(), |d| d.to_string()),
+                "licence valid"
+            ),
+            LicenceState::Grace { days_left } => tracing::warn!(
+                licence = %licence.id,
+                days_left,
+                "licence expired; in grace period: install a renewed licence before brands become read-only"
+            ),
+            LicenceState::Expired => tracing::warn!(
+                licence = %licence.id,
+                "licence expired and grace period over: every brand is read-only until a renewed licence is installed"
+            ),
+        },
+    }
+}
+
+async fn serve(config: Config, standing: Standing) -> Outcome {
+    let operator_address = config.listen.operator;
+    let operator = TcpListener::bind(operator_address).await.map_err(|e| {
+        Failure::Refused(format!(
+            "cannot listen on operator address {operator_address}: {e}; choose another with [listen] operator or TASKSESSION_LISTEN_OPERATOR"
+        ))
+    })?;
+    let bound = operator
+        .local_addr()
+        .map_err(|e| Failure::Refused(format!("cannot read the bound operator address: {e}")))?;
+    tracing::info!("listening operator={bound}");
+
+    let standing = Arc::new(RwLock::new(standing));
+    let recheck = tokio::spawn(recheck_licence(config, Arc::clone(&standing)));
+
+    let app = Router::new().route("/healthz", get(|| async { "ok\n" }));
+    let served = axum::serve(operator, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await;
+    recheck.abort();
+    served.map_err(|e| Failure::Refused(format!("operator listener failed: {e}")))?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Judges the installed licence every [`LICENCE_RECHECK`]; a file that turned invalid is
+/// reported and the last good standing kept, so a bad copy never stops a running platform.
+async fn recheck_licence(config: Config, standing: Arc<RwLock<Standing>>) {
+    let mut ticker = tokio::time::interval(LICENCE_RECHECK);
+    ticker.tick().await;
+    loop {
+        ticker.tick().await;
+        match licence::installed_standing(&config) {
+            Ok(now) => {
+                let changed = standing.read().map(|old| *old != now).unwrap_or(true);
+                if changed {
+                    report_standing(&now);
+                    if let Ok(mut slot) = standing.write() {
+                        *slot = now;
+                    }
+                }
+            }
+            Err(failure) => {
+                tracing::error!("{failure}; keeping the last good licence until it is fixed")
+            }
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(e) => {
+                    tracing::error!("cannot listen for SIGTERM: {e}");
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {},
+            _ = terminate.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,230 @@
+//! What the `tasksession` end-to-end tests share: a clean working directory and
+//! environment per test, development-key licences, and a running server.
+
+#![allow(dead_code, clippy::unwrap_used)] // each test file uses a different part
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command as StdCommand, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use licensing::{LicenceRequest, Plan};
+use time::{Date, OffsetDateTime};
+
+/// A temporary working directory: `./tasksession.toml` and `./data` live inside it.
+pub struct Workdir {
+    pub dir: tempfile::TempDir,
+}
+
+impl Workdir {
+    pub fn new() -> Self {
+        Workdir {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The installed licence's default place.
+    pub fn installed_licence(&self) -> PathBuf {
+        self.path().join("data").join("licence.txt")
+    }
+
+    /// Writes `text` to `name` in the directory and returns its path.
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.path().join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// `tasksession` run in this directory with no `TASKSESSION_…` variables inherited.
+    pub fn command(&self) -> assert_cmd::Command {
+        let mut command = assert_cmd::Command::new(binary());
+        command.current_dir(self.path());
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("TASKSESSION_") {
+                command.env_remove(name);
+            }
+        }
+        command
+    }
+
+    /// The same as a std command, for a server that runs in the background.
+    pub fn std_command(&self) -> StdCommand {
+        let mut command = StdCommand::new(binary());
+        command.current_dir(self.path());
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("TASKSESSION_") {
+                command.env_remove(name);
+            }
+        }
+        command
+    }
+}
+
+pub fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_tasksession")
+}
+
+pub fn today() -> Date {
+    OffsetDateTime::now_utc().date()
+}
+
+/// A development-key licence.
+pub fn licence(plan: Plan, issued_at: Date, expires_at: Option<Date>) -> String {
+    licensing::issue_with_development_key(&LicenceRequest {
+        id: "lic-e2e".to_owned(),
+        licensee: "Acme Agency".to_owned(),
+        plan,
+        domains: vec![],
+        issued_at,
+        expires_at,
+    })
+    .unwrap()
+}
+
+/// A valid multi licence issued today.
+pub fn multi_licence() -> String {
+    licence(Plan::Multi, today(), None)
+}
+
+/// `text` with one payload character changed.
+pub fn tampered(text: &str) -> String {
+    let at = text.find("eyJ").unwrap() + 10;
+    let mut bytes = text.as_bytes().to_vec();
+    bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
+    String::from_utf8(bytes).unwrap()
+}
+
+/// A `tasksession serve` process whose stdout is read line by line.
+pub struct Server {
+    pub child: Child,
+    pub lines: mpsc::Receiver<String>,
+    pub seen: Vec<String>,
+}
+
+impl Server {
+    pub fn start(mut command: StdCommand) -> Self {
+        let mut child = command
+            .arg("serve")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (sender, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Server {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits for a log line containing `needle`, failing after 30 seconds.
+    pub fn wait_for_line(&mut self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(_) => panic!(
+                    "no log line with {needle:?} within 30 s; saw {:?}; status {:?}",
+                    self.seen,
+                    self.child.try_wait()
+                ),
+            }
+        }
+    }
+
+    /// The address logged as `operator=…`.
+    pub fn operator_address(&mut self) -> SocketAddr {
+        let line = self.wait_for_line("listening");
+        let start = line.find("operator=").unwrap() + "operator=".len();
+        let address: String = line[start..]
+            .chars()
+            .take_while(|c| !c.is_whitespace() && *c != '"')
+            .collect();
+        address.parse().unwrap()
+    }
+
+    pub fn terminate(&mut self) {
+        let status = StdCommand::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits up to 30 seconds for the process to end.
+    pub fn wait(&mut self) -> ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        panic!("the server did not stop within 30 s");
+    }
+
+    pub fn stderr(&mut self) -> String {
+        let mut text = String::new();
+        if let Some(mut stderr) = self.child.stderr.take() {
+            stderr.read_to_string(&mut text).unwrap();
+        }
+        text
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A plain HTTP/1.1 GET; returns the status code and body.
+pub fn http_get(address: SocketAddr, path: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(10)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap();
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
