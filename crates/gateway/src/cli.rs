@@ -21,9 +21,17 @@ pub struct Cli {
 pub enum Command {
     /// Run the platform.
     Serve,
+    /// Bring the platform store and every brand's store up to date.
+    Migrate,
     /// Show, verify or install the licence.
     #[command(subcommand)]
     Licence(LicenceCommand),
+    /// Add, list, suspend, activate or remove brands' domains.
+    #[command(subcommand)]
+    Domain(DomainCommand),
+    /// Add users to a brand.
+    #[command(subcommand)]
+    User(UserCommand),
 }
 
 /// `tasksession licence …`.
@@ -44,5 +52,71 @@ pub enum LicenceCommand {
     Install {
         /// The licence file received from the vendor.
         file: PathBuf,
+    },
+}
+
+/// `tasksession domain …`.
+#[derive(Debug, Subcommand)]
+pub enum DomainCommand {
+    /// Add a brand on DOMAIN and create its store.
+    Add {
+        /// The domain name the brand is served on (e.g. projects.acme.com).
+        domain: String,
+        /// The brand's name, shown on its pages.
+        #[arg(long)]
+        brand: String,
+        /// Invite this address as the brand's first admin and print the invitation link.
+        #[arg(long, value_name = "EMAIL")]
+        admin_email: Option<String>,
+    },
+    /// List every domain with its brand, state, creation date and user count.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop serving DOMAIN and keep its data (with --purge --confirm DOMAIN: delete it).
+    Remove {
+        /// The domain.
+        domain: String,
+        /// Delete the brand's data for good.
+        #[arg(long, requires = "confirm")]
+        purge: bool,
+        /// Repeat the domain name to confirm --purge.
+        #[arg(long, value_name = "DOMAIN", requires = "purge")]
+        confirm: Option<String>,
+    },
+    /// Stop serving DOMAIN (its visitors see a "domain not licensed" page); data kept.
+    Suspend {
+        /// The domain.
+        domain: String,
+    },
+    /// Serve a suspended or removed DOMAIN again, if the licence has room.
+    Activate {
+        /// The domain.
+        domain: String,
+    },
+}
+
+/// `tasksession user …`.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Invite a user to the brand on DOMAIN and print the invitation link.
+    Add {
+        /// The brand's domain.
+        #[arg(long)]
+        domain: String,
+        /// The user's email address.
+        #[arg(long)]
+        email: String,
+        /// The user's name.
+        #[arg(long)]
+        name: String,
+        /// The role's id: admin, staff or client.
+        #[arg(long)]
+        role: String,
+        /// The client company's id (client users only).
+        #[arg(long, value_name = "ID")]
+        company: Option<String>,
     },
 }

@@ -406,10 +406,10 @@ fn expected(kind: Kind) -> &'static str {
 fn key_of_env_var(name: &str) -> Result<(&'static str, String), ConfigError> {
     let rest = name[ENV_PREFIX.len()..].to_ascii_lowercase();
     for section in SECTIONS {
-        if let Some(key) = rest.strip_prefix(section).and_then(|r| r.strip_prefix('_')) {
-            if kind_or_file(section, key).is_some() {
-                return Ok((section, key.to_owned()));
-            }
+        if let Some(key) = rest.strip_prefix(section).and_then(|r| r.strip_prefix('_'))
+            && kind_or_file(section, key).is_some()
+        {
+            return Ok((section, key.to_owned()));
         }
     }
     if kind_or_file("", &rest).is_some() {

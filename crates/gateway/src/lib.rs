@@ -4,16 +4,19 @@
 
 pub mod cli;
 pub mod config;
+pub mod domains;
 pub mod licence;
 pub mod logging;
+pub mod migrate;
 pub mod outcome;
+pub mod platform;
 pub mod serve;
 
 use std::ffi::OsString;
 
 use clap::Parser as _;
 
-use crate::cli::{Cli, Command, LicenceCommand};
+use crate::cli::{Cli, Command, DomainCommand, LicenceCommand, UserCommand};
 use crate::config::Config;
 use crate::outcome::{Failure, Outcome};
 
@@ -44,6 +47,29 @@ fn run(cli: Cli) -> Outcome {
             logging::init(config.log_format);
             serve::run(config)
         }
+        Command::Migrate => migrate::run(&config),
+        Command::Domain(command) => match command {
+            DomainCommand::Add {
+                domain,
+                brand,
+                admin_email,
+            } => domains::add(&config, &domain, &brand, admin_email.as_deref()),
+            DomainCommand::List { json } => domains::list(&config, json),
+            DomainCommand::Remove {
+                domain,
+                purge,
+                confirm,
+            } => domains::remove(&config, &domain, purge, confirm.as_deref()),
+            DomainCommand::Suspend { domain } => domains::suspend(&config, &domain),
+            DomainCommand::Activate { domain } => domains::activate(&config, &domain),
+        },
+        Command::User(UserCommand::Add {
+            domain,
+            email,
+            name,
+            role,
+            company,
+        }) => domains::add_user(&config, &domain, &email, &name, &role, company.as_deref()),
         Command::Licence(command) => match command {
             LicenceCommand::Show { file } => licence::show(&config, file.as_deref()),
             LicenceCommand::Verify { file } => licence::verify(&config, file.as_deref()),

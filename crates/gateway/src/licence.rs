@@ -5,37 +5,12 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use licensing::{Keyring, Licence, LicenceState, Verdict};
+use tenant_core::Standing;
+use tenant_core::entitlement::DEVELOPMENT_NAMES;
 use time::OffsetDateTime;
 
 use crate::config::Config;
 use crate::outcome::{Failure, Outcome};
-
-/// The names development mode accepts, for messages.
-pub const DEVELOPMENT_NAMES: &str = "localhost, *.localhost and *.test";
-
-/// The platform's licence standing at one moment.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Standing {
-    /// No licence file: development mode.
-    Development,
-    /// A licence that verified, and its state now.
-    Licensed {
-        /// The licence.
-        licence: Licence,
-        /// Its state.
-        state: LicenceState,
-    },
-}
-
-impl Standing {
-    /// A short word for logs and metrics.
-    pub fn label(&self) -> String {
-        match self {
-            Standing::Development => "development".to_owned(),
-            Standing::Licensed { state, .. } => state.to_string(),
-        }
-    }
-}
 
 /// Reads a licence file. `Ok(None)` only when `allow_missing` and it does not exist.
 fn read_licence_file(path: &Path, allow_missing: bool) -> Result<Option<Vec<u8>>, Failure> {
@@ -49,9 +24,19 @@ fn read_licence_file(path: &Path, allow_missing: bool) -> Result<Option<Vec<u8>>
     }
 }
 
-/// Judges licence bytes now, turning an invalid file into a failure naming `path`.
-fn judge(bytes: &[u8], path: &Path) -> Result<Standing, Failure> {
-    let assessment = licensing::assess(bytes, OffsetDateTime::now_utc(), None, &Keyring::builtin());
+/// Judges licence bytes now (never earlier than `last_seen`), turning an invalid file into
+/// a failure naming `path`.
+fn judge(
+    bytes: &[u8],
+    path: &Path,
+    last_seen: Option<OffsetDateTime>,
+) -> Result<Standing, Failure> {
+    let assessment = licensing::assess(
+        bytes,
+        OffsetDateTime::now_utc(),
+        last_seen,
+        &Keyring::builtin(),
+    );
     if let Some(warning) = assessment.clock_warning {
         tracing::warn!(%warning, "system clock");
     }
@@ -75,12 +60,16 @@ fn judge(bytes: &[u8], path: &Path) -> Result<Standing, Failure> {
     }
 }
 
-/// The standing of the installed licence (development mode when there is no file).
-pub fn installed_standing(config: &Config) -> Result<Standing, Failure> {
+/// The standing of the installed licence (development mode when there is no file), judged
+/// no earlier than `last_seen`, the latest time the platform has seen.
+pub fn installed_standing(
+    config: &Config,
+    last_seen: Option<OffsetDateTime>,
+) -> Result<Standing, Failure> {
     let path = config.licence_path();
     match read_licence_file(&path, true)? {
         None => Ok(Standing::Development),
-        Some(bytes) => judge(&bytes, &path),
+        Some(bytes) => judge(&bytes, &path, last_seen),
     }
 }
 
@@ -89,9 +78,9 @@ fn standing_of(config: &Config, file: Option<&Path>) -> Result<(Standing, PathBu
     match file {
         Some(file) => {
             let bytes = read_licence_file(file, false)?.unwrap_or_default();
-            Ok((judge(&bytes, file)?, file.to_owned()))
+            Ok((judge(&bytes, file, None)?, file.to_owned()))
         }
-        None => Ok((installed_standing(config)?, config.licence_path())),
+        None => Ok((installed_standing(config, None)?, config.licence_path())),
     }
 }
 
@@ -191,7 +180,7 @@ pub fn verify(config: &Config, file: Option<&Path>) -> Outcome {
 /// `licence install FILE`: verifies, then atomically replaces the installed licence.
 pub fn install(config: &Config, file: &Path) -> Outcome {
     let bytes = read_licence_file(file, false)?.unwrap_or_default();
-    let standing = judge(&bytes, file)?;
+    let standing = judge(&bytes, file, None)?;
     if let Standing::Licensed {
         licence,
         state: LicenceState::Expired,

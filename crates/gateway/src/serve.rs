@@ -13,21 +13,33 @@ use licensing::LicenceState;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
-use crate::licence::{self, DEVELOPMENT_NAMES, Standing};
+use tenant_core::entitlement::DEVELOPMENT_NAMES;
+use tenant_core::{Platform, Standing};
+use time::OffsetDateTime;
+
+use crate::licence;
 use crate::outcome::{Failure, Outcome};
+use crate::platform::{self, Opened};
 
 /// How often the licence is judged again while running.
 const LICENCE_RECHECK: Duration = Duration::from_secs(60 * 60);
 
 /// Runs the platform until a shutdown signal.
 pub fn run(config: Config) -> Outcome {
-    let standing = licence::installed_standing(&config)?;
-    report_standing(&standing);
+    // Judge the licence before touching any store or binding anything.
+    licence::installed_standing(&config, None)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| Failure::Refused(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(serve(config, standing))
+    runtime.block_on(async {
+        let Opened { platform, standing } = platform::open(&config).await?;
+        report_standing(&standing);
+        let platform = Arc::new(platform);
+        let outcome = serve(config, Arc::clone(&platform), standing).await;
+        platform.close().await;
+        outcome
+    })
 }
 
 fn report_standing(standing: &Standing) {
@@ -56,7 +68,7 @@ fn report_standing(standing: &Standing) {
     }
 }
 
-async fn serve(config: Config, standing: Standing) -> Outcome {
+async fn serve(config: Config, platform: Arc<Platform>, standing: Standing) -> Outcome {
     let operator_address = config.listen.operator;
     let operator = TcpListener::bind(operator_address).await.map_err(|e| {
         Failure::Refused(format!(
@@ -69,7 +81,7 @@ async fn serve(config: Config, standing: Standing) -> Outcome {
     tracing::info!("listening operator={bound}");
 
     let standing = Arc::new(RwLock::new(standing));
-    let recheck = tokio::spawn(recheck_licence(config, Arc::clone(&standing)));
+    let recheck = tokio::spawn(recheck_licence(config, platform, Arc::clone(&standing)));
 
     let app = Router::new().route("/healthz", get(|| async { "ok\n" }));
     let served = axum::serve(operator, app)
@@ -83,12 +95,19 @@ async fn serve(config: Config, standing: Standing) -> Outcome {
 
 /// Judges the installed licence every [`LICENCE_RECHECK`]; a file that turned invalid is
 /// reported and the last good standing kept, so a bad copy never stops a running platform.
-async fn recheck_licence(config: Config, standing: Arc<RwLock<Standing>>) {
+async fn recheck_licence(config: Config, platform: Arc<Platform>, standing: Arc<RwLock<Standing>>) {
     let mut ticker = tokio::time::interval(LICENCE_RECHECK);
     ticker.tick().await;
     loop {
         ticker.tick().await;
-        match licence::installed_standing(&config) {
+        let last_seen = match platform.record_last_seen(OffsetDateTime::now_utc()).await {
+            Ok(previous) => previous,
+            Err(e) => {
+                tracing::error!("cannot record the licence check time: {e}");
+                None
+            }
+        };
+        match licence::installed_standing(&config, last_seen) {
             Ok(now) => {
                 let changed = standing.read().map(|old| *old != now).unwrap_or(true);
                 if changed {

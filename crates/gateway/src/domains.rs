@@ -1,0 +1,263 @@
+//! `tasksession domain …` and `tasksession user add`: the operator's commands over brands.
+
+use serde::Serialize;
+use tenant_core::users::{self, BuiltinRole, NewUser};
+use tenant_core::{Email, Hostname, Platform, Serving, Standing, TenantState};
+
+use crate::config::Config;
+use crate::outcome::{Failure, Outcome};
+use crate::platform::{self, Opened, failure, public_base};
+
+fn parse_domain(text: &str) -> Result<Hostname, Failure> {
+    Hostname::parse(text).map_err(|e| Failure::BadInput(e.to_string()))
+}
+
+/// Runs `work` with the platform open, closing it afterwards.
+fn with_platform<T>(
+    config: &Config,
+    work: impl AsyncFnOnce(&Platform, &Standing) -> Result<T, Failure>,
+) -> Result<T, Failure> {
+    platform::runtime()?.block_on(async {
+        let Opened { platform, standing } = platform::open(config).await?;
+        let result = work(&platform, &standing).await;
+        platform.close().await;
+        result
+    })
+}
+
+/// `domain add DOMAIN --brand NAME [--admin-email EMAIL]`.
+pub fn add(config: &Config, domain: &str, brand: &str, admin_email: Option<&str>) -> Outcome {
+    let domain = parse_domain(domain)?;
+    let admin = admin_email
+        .map(|email| Email::parse(email).map_err(|e| Failure::BadInput(e.to_string())))
+        .transpose()?;
+    with_platform(config, async |platform, standing| {
+        let tenant = platform
+            .add_domain(&domain, brand, standing)
+            .await
+            .map_err(failure)?;
+        let base = public_base(config, &domain, standing);
+        println!(
+            "added {domain} (brand '{}'), served at {base}",
+            tenant.brand
+        );
+        if let Some(email) = admin {
+            let store = platform.tenant_store(&tenant).await.map_err(failure)?;
+            let new = NewUser {
+                email,
+                name: "Administrator".to_owned(),
+                role: BuiltinRole::Admin,
+                company_id: None,
+            };
+            let (user, invitation) = users::invite_user(&store, &new).await.map_err(failure)?;
+            println!(
+                "admin {} invited; send them this one-time link (valid until {}):",
+                user.email,
+                invitation.expires_at.date()
+            );
+            println!("{base}/invite/{}", invitation.token.reveal());
+        }
+        Ok(())
+    })
+}
+
+#[derive(Serialize)]
+struct DomainRow {
+    domain: String,
+    brand: String,
+    state: &'static str,
+    reason: Option<String>,
+    created: String,
+    users: Option<i64>,
+}
+
+/// `domain list [--json]`.
+pub fn list(config: &Config, json: bool) -> Outcome {
+    let rows = with_platform(config, async |platform, standing| {
+        let mut rows = Vec::new();
+        for (tenant, serving) in platform.serving(standing).await.map_err(failure)? {
+            if serving == Serving::Pending {
+                continue;
+            }
+            let users = match platform.tenant_store(&tenant).await {
+                Ok(store) => users::count_users(&store).await.ok(),
+                Err(_) => None,
+            };
+            let reason = match &serving {
+                Serving::SuspendedByLicence(reason) => Some(reason.clone()),
+                _ => None,
+            };
+            rows.push(DomainRow {
+                domain: tenant.domain.to_string(),
+                brand: tenant.brand,
+                state: serving.label(),
+                reason,
+                created: tenant.created_at.date().to_string(),
+                users,
+            });
+        }
+        Ok(rows)
+    })?;
+    if json {
+        let text = serde_json::to_string_pretty(&rows)
+            .map_err(|e| Failure::Refused(format!("cannot write JSON: {e}")))?;
+        println!("{text}");
+        return Ok(());
+    }
+    if rows.is_empty() {
+        println!("no domains yet; add one with 'tasksession domain add DOMAIN --brand NAME'");
+        return Ok(());
+    }
+    let table: Vec<[String; 5]> = rows
+        .iter()
+        .map(|row| {
+            [
+                row.domain.clone(),
+                row.brand.clone(),
+                row.state.to_owned(),
+                row.created.clone(),
+                row.users.map_or_else(|| "?".to_owned(), |n| n.to_string()),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        aligned(&["DOMAIN", "BRAND", "STATE", "CREATED", "USERS"], &table)
+    );
+    for row in rows.iter().filter(|row| row.reason.is_some()) {
+        if let Some(reason) = &row.reason {
+            println!("not licensed: {reason}");
+        }
+    }
+    Ok(())
+}
+
+/// An aligned text table.
+fn aligned<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let mut text = String::new();
+        for (index, (cell, width)) in cells.iter().zip(&widths).enumerate() {
+            if index + 1 == N {
+                text.push_str(cell);
+            } else {
+                text.push_str(&format!("{cell:<width$}  "));
+            }
+        }
+        text.trim_end().to_owned() + "\n"
+    };
+    let mut out = line(header.to_vec());
+    for row in rows {
+        out.push_str(&line(row.iter().map(String::as_str).collect()));
+    }
+    out
+}
+
+fn change_state(config: &Config, domain: &str, state: TenantState, done: &str) -> Outcome {
+    let domain = parse_domain(domain)?;
+    with_platform(config, async |platform, standing| {
+        platform
+            .set_state(&domain, state, standing)
+            .await
+            .map_err(failure)?;
+        println!("{domain} {done}");
+        Ok(())
+    })
+}
+
+/// `domain suspend DOMAIN`.
+pub fn suspend(config: &Config, domain: &str) -> Outcome {
+    change_state(
+        config,
+        domain,
+        TenantState::Suspended,
+        "suspended; its data is kept",
+    )
+}
+
+/// `domain activate DOMAIN`.
+pub fn activate(config: &Config, domain: &str) -> Outcome {
+    change_state(config, domain, TenantState::Active, "is active")
+}
+
+/// `domain remove DOMAIN [--purge --confirm DOMAIN]`.
+pub fn remove(config: &Config, domain: &str, purge: bool, confirm: Option<&str>) -> Outcome {
+    let parsed = parse_domain(domain)?;
+    if !purge {
+        return change_state(
+            config,
+            domain,
+            TenantState::Removed,
+            "removed: no longer served, data kept (purge with --purge --confirm DOMAIN)",
+        );
+    }
+    let confirmed = confirm.map(Hostname::parse).transpose().ok().flatten();
+    if confirmed.as_ref() != Some(&parsed) {
+        return Err(Failure::BadInput(format!(
+            "--purge deletes every record of {parsed}; confirm with --confirm {parsed}"
+        )));
+    }
+    with_platform(config, async |platform, standing| {
+        platform
+            .set_state(&parsed, TenantState::Removed, standing)
+            .await
+            .map_err(failure)?;
+        platform.purge(&parsed).await.map_err(failure)?;
+        println!("{parsed} purged: its store and every record are deleted");
+        Ok(())
+    })
+}
+
+/// `user add --domain DOMAIN --email EMAIL --name NAME --role ROLE [--company ID]`.
+pub fn add_user(
+    config: &Config,
+    domain: &str,
+    email: &str,
+    name: &str,
+    role: &str,
+    company: Option<&str>,
+) -> Outcome {
+    let domain = parse_domain(domain)?;
+    let new = NewUser {
+        email: Email::parse(email).map_err(|e| Failure::BadInput(e.to_string()))?,
+        name: name.to_owned(),
+        role: BuiltinRole::parse(role).map_err(failure)?,
+        company_id: company.map(str::to_owned),
+    };
+    with_platform(config, async |platform, standing| {
+        let tenant = platform
+            .tenant_by_domain(&domain)
+            .await
+            .map_err(failure)?
+            .ok_or_else(|| {
+                Failure::Refused(format!(
+                    "no domain {domain}; 'tasksession domain list' shows the domains there are"
+                ))
+            })?;
+        if standing.read_only() {
+            return Err(Failure::Refused(
+                "the licence has expired and every brand is read-only; install a renewed licence to add users".to_owned(),
+            ));
+        }
+        let store = platform.tenant_store(&tenant).await.map_err(failure)?;
+        let (user, invitation) = users::invite_user(&store, &new).await.map_err(failure)?;
+        println!(
+            "{} ({}) invited to {domain} as {}; send them this one-time link (valid until {}):",
+            user.name,
+            user.email,
+            user.role_id,
+            invitation.expires_at.date()
+        );
+        println!(
+            "{}/invite/{}",
+            public_base(config, &domain, standing),
+            invitation.token.reveal()
+        );
+        Ok(())
+    })
+}

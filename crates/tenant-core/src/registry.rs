@@ -1,0 +1,740 @@
+//! The platform registry: which tenants exist, on which domain, in which state, and the one
+//! way to reach a tenant's store.
+//!
+//! Creating a tenant spans two stores that share no transaction on SQLite, so it goes in
+//! steps: a `pending` platform row, then the tenant's store created and migrated, then the
+//! row marked `active`. While it works, the creating process holds a lock (a locked file
+//! beside the tenant's directory on SQLite, a session advisory lock on PostgreSQL) that dies
+//! with it. [`Platform::open`] sweeps every pending tenant whose lock is free: its creator
+//! was killed, so its half-made store and its row are removed. A tenant is therefore either
+//! whole or absent, whatever moment a crash hits.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use sqlx::postgres::PgPool;
+use time::OffsetDateTime;
+
+use crate::entitlement::{self, Serving, Standing};
+use crate::error::{Error, Result};
+use crate::names::Hostname;
+use crate::store::{
+    self, Backend, Db, PLATFORM_MIGRATIONS, TENANT_MIGRATIONS, Tx, new_id, now, on_tx,
+};
+
+/// A tenant's id: lower-case hex, sortable by creation time; also its schema and folder name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TenantId(String);
+
+impl TenantId {
+    fn parse(text: &str) -> Result<Self> {
+        let valid = (1..=32).contains(&text.len())
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if valid {
+            Ok(TenantId(text.to_owned()))
+        } else {
+            Err(Error::Invalid(format!("'{text}' is not a tenant id")))
+        }
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    fn schema(&self) -> String {
+        format!("tenant_{}", self.0)
+    }
+}
+
+impl fmt::Display for TenantId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The operator's state for a tenant (the licence may suspend an `active` one further).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TenantState {
+    /// Being created.
+    Pending,
+    /// Served, as far as the operator is concerned.
+    Active,
+    /// Suspended by the operator; data kept.
+    Suspended,
+    /// Removed by the operator; not served, data kept.
+    Removed,
+}
+
+impl TenantState {
+    fn as_str(self) -> &'static str {
+        match self {
+            TenantState::Pending => "pending",
+            TenantState::Active => "active",
+            TenantState::Suspended => "suspended",
+            TenantState::Removed => "removed",
+        }
+    }
+
+    fn parse(text: &str) -> Result<Self> {
+        match text {
+            "pending" => Ok(TenantState::Pending),
+            "active" => Ok(TenantState::Active),
+            "suspended" => Ok(TenantState::Suspended),
+            "removed" => Ok(TenantState::Removed),
+            other => Err(Error::Invalid(format!("unknown tenant state '{other}'"))),
+        }
+    }
+}
+
+/// A tenant (brand) as the platform registry knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tenant {
+    /// Its id.
+    pub id: TenantId,
+    /// Its primary domain.
+    pub domain: Hostname,
+    /// Its brand name.
+    pub brand: String,
+    /// The operator's state.
+    pub state: TenantState,
+    /// When it was added.
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(sqlx::FromRow)]
+struct TenantRow {
+    tenant_id: String,
+    domain: String,
+    brand: String,
+    state: String,
+    created_at: OffsetDateTime,
+}
+
+impl TryFrom<TenantRow> for Tenant {
+    type Error = Error;
+
+    fn try_from(row: TenantRow) -> Result<Self> {
+        Ok(Tenant {
+            id: TenantId::parse(&row.tenant_id)?,
+            domain: Hostname::parse(&row.domain)?,
+            brand: row.brand,
+            state: TenantState::parse(&row.state)?,
+            created_at: row.created_at,
+        })
+    }
+}
+
+const TENANT_COLUMNS: &str = "tenant_id, domain, brand, state, created_at";
+
+/// One tenant's store: the only way to reach its data. Only the registry makes one.
+#[derive(Debug, Clone)]
+pub struct TenantStore {
+    db: Db,
+}
+
+impl TenantStore {
+    pub(crate) async fn read(&self) -> Result<Tx> {
+        self.db.read().await
+    }
+
+    pub(crate) async fn write(&self) -> Result<Tx> {
+        self.db.write().await
+    }
+}
+
+/// What request-handling code gets for the tenant a request was routed to.
+#[derive(Debug, Clone)]
+pub struct TenantContext {
+    /// The tenant.
+    pub tenant: Tenant,
+    /// Changes must be refused (the licence has expired).
+    pub read_only: bool,
+    store: TenantStore,
+}
+
+impl TenantContext {
+    /// The tenant's store.
+    pub fn store(&self) -> &TenantStore {
+        &self.store
+    }
+}
+
+/// A brand name as the operator typed it: 1 to 100 characters, no control characters.
+pub fn parse_brand(text: &str) -> Result<String> {
+    let brand = text.trim();
+    if brand.is_empty() || brand.chars().count() > 100 || brand.chars().any(char::is_control) {
+        return Err(Error::Invalid(format!(
+            "brand name '{text}' must be 1 to 100 characters without control characters"
+        )));
+    }
+    Ok(brand.to_owned())
+}
+
+/// What happened to one tenant in [`Platform::migrate_tenants`].
+#[derive(Debug)]
+pub struct TenantMigration {
+    /// The tenant.
+    pub tenant: Tenant,
+    /// Migrations applied, or why it failed (the tenant stays at its last good version).
+    pub result: Result<usize>,
+}
+
+/// The platform: its own store, and the registry of tenants and their stores.
+#[derive(Debug)]
+pub struct Platform {
+    backend: Backend,
+    db: Db,
+    postgres: Option<PgPool>,
+    tenant_dbs: Mutex<HashMap<TenantId, Db>>,
+}
+
+impl Platform {
+    /// Connects, brings the platform store up to date and sweeps tenants whose creation was
+    /// interrupted. Tenant stores are opened on first use.
+    pub async fn open(backend: &Backend) -> Result<Self> {
+        let (db, postgres) = match backend {
+            Backend::Sqlite { dir } => (Db::open_sqlite(&dir.join("platform.db")).await?, None),
+            Backend::Postgres {
+                url,
+                max_connections,
+            } => {
+                let pool = Db::connect_postgres(url, *max_connections).await?;
+                create_schema(&pool, "platform").await?;
+                (
+                    Db::Postgres {
+                        pool: pool.clone(),
+                        schema: Arc::from("platform"),
+                    },
+                    Some(pool),
+                )
+            }
+        };
+        store::migrate(&db, &PLATFORM_MIGRATIONS, "platform store").await?;
+        let platform = Platform {
+            backend: backend.clone(),
+            db,
+            postgres,
+            tenant_dbs: Mutex::new(HashMap::new()),
+        };
+        platform.sweep_interrupted().await?;
+        Ok(platform)
+    }
+
+    /// The backend in use.
+    pub fn backend(&self) -> &Backend {
+        &self.backend
+    }
+
+    /// Every tenant, oldest first.
+    pub async fn tenants(&self) -> Result<Vec<Tenant>> {
+        let mut tx = self.db.read().await?;
+        all_tenants(&mut tx).await
+    }
+
+    /// The tenant on `domain`, whatever its state.
+    pub async fn tenant_by_domain(&self, domain: &Hostname) -> Result<Option<Tenant>> {
+        let mut tx = self.db.read().await?;
+        find_by_domain(&mut tx, domain).await
+    }
+
+    /// Adds a brand on `domain` within what `standing` allows, creating and migrating its
+    /// store; the tenant is whole or absent afterwards whatever happens.
+    pub async fn add_domain(
+        &self,
+        domain: &Hostname,
+        brand: &str,
+        standing: &Standing,
+    ) -> Result<Tenant> {
+        let brand = parse_brand(brand)?;
+        if standing.read_only() {
+            return Err(Error::NotLicensed(
+                "the licence has expired, so no domain can be added; install a renewed licence first"
+                    .to_owned(),
+            ));
+        }
+        if let Some(reason) = standing.refuses_name(domain) {
+            return Err(Error::NotLicensed(reason));
+        }
+        let id = TenantId::parse(&new_id()?)?;
+        let guard = self.lock_creation(&id).await?;
+
+        let mut tx = self.db.write().await?;
+        if let Db::Postgres { .. } = &self.db {
+            on_tx!(tx, |conn| {
+                sqlx::query("lock table tenants in share row exclusive mode")
+                    .execute(conn)
+                    .await?;
+            });
+        }
+        if let Some(existing) = find_by_domain(&mut tx, domain).await? {
+            return Err(Error::Conflict(match existing.state {
+                TenantState::Removed => format!(
+                    "{domain} was removed and its data kept; serve it again with 'tasksession domain activate {domain}', or delete it first with 'tasksession domain remove {domain} --purge --confirm {domain}'"
+                ),
+                _ => format!("{domain} already exists (brand '{}')", existing.brand),
+            }));
+        }
+        let tenants = all_tenants(&mut tx).await?;
+        check_room(&tenants, standing, domain)?;
+        let at = now();
+        on_tx!(tx, |conn| {
+            sqlx::query(
+                "insert into tenants (tenant_id, domain, brand, state, created_at, updated_at) values ($1, $2, $3, 'pending', $4, $4)",
+            )
+            .bind(id.as_str())
+            .bind(domain.as_str())
+            .bind(&brand)
+            .bind(at)
+            .execute(conn)
+            .await?;
+        });
+        tx.commit().await?;
+        crate::fault::pause_at("tenant_pending");
+
+        let created = self.create_tenant_store(&id).await;
+        crate::fault::pause_at("tenant_store_created");
+        let activated = match created {
+            Ok(()) => self.mark_active(&id).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = activated {
+            if let Err(cleanup) = self.delete_tenant(&id).await {
+                tracing::error!(tenant = %id, error = %cleanup, "cleaning up a failed tenant");
+            }
+            drop(guard);
+            return Err(e);
+        }
+        drop(guard);
+        Ok(Tenant {
+            id,
+            domain: domain.clone(),
+            brand,
+            state: TenantState::Active,
+            created_at: at,
+        })
+    }
+
+    async fn mark_active(&self, id: &TenantId) -> Result<()> {
+        let mut tx = self.db.write().await?;
+        on_tx!(tx, |conn| {
+            sqlx::query("update tenants set state = 'active', updated_at = $2 where tenant_id = $1 and state = 'pending'")
+                .bind(id.as_str())
+                .bind(now())
+                .execute(conn)
+                .await?;
+        });
+        tx.commit().await
+    }
+
+    /// Sets the operator's state of the tenant on `domain`. Activating checks the licence.
+    pub async fn set_state(
+        &self,
+        domain: &Hostname,
+        state: TenantState,
+        standing: &Standing,
+    ) -> Result<Tenant> {
+        let mut tx = self.db.write().await?;
+        if let Db::Postgres { .. } = &self.db {
+            on_tx!(tx, |conn| {
+                sqlx::query("lock table tenants in share row exclusive mode")
+                    .execute(conn)
+                    .await?;
+            });
+        }
+        let mut tenant = find_by_domain(&mut tx, domain)
+            .await?
+            .filter(|t| t.state != TenantState::Pending)
+            .ok_or_else(|| not_found(domain))?;
+        if tenant.state == state {
+            return Ok(tenant);
+        }
+        if state == TenantState::Active {
+            if let Some(reason) = standing.refuses_name(domain) {
+                return Err(Error::NotLicensed(reason));
+            }
+            let tenants = all_tenants(&mut tx).await?;
+            check_room(&tenants, standing, domain)?;
+        }
+        on_tx!(tx, |conn| {
+            sqlx::query("update tenants set state = $2, updated_at = $3 where tenant_id = $1")
+                .bind(tenant.id.as_str())
+                .bind(state.as_str())
+                .bind(now())
+                .execute(conn)
+                .await?;
+        });
+        tx.commit().await?;
+        tenant.state = state;
+        Ok(tenant)
+    }
+
+    /// Deletes a removed tenant's store and row for good.
+    pub async fn purge(&self, domain: &Hostname) -> Result<Tenant> {
+        let tenant = self
+            .tenant_by_domain(domain)
+            .await?
+            .ok_or_else(|| not_found(domain))?;
+        if tenant.state != TenantState::Removed {
+            return Err(Error::Conflict(format!(
+                "{domain} is {}; only a removed domain can be purged: run 'tasksession domain remove {domain}' first",
+                tenant.state.as_str()
+            )));
+        }
+        self.delete_tenant(&tenant.id).await?;
+        Ok(tenant)
+    }
+
+    /// Whether each tenant is served under `standing`.
+    pub async fn serving(&self, standing: &Standing) -> Result<Vec<(Tenant, Serving)>> {
+        let tenants = self.tenants().await?;
+        let serving = entitlement::serving(&tenants, standing);
+        Ok(tenants.into_iter().zip(serving).collect())
+    }
+
+    /// The context for a request to `domain`, if a tenant is served there.
+    pub async fn context_for(
+        &self,
+        domain: &Hostname,
+        standing: &Standing,
+    ) -> Result<Option<(TenantContext, Serving)>> {
+        let serving = self.serving(standing).await?;
+        let Some((tenant, serving)) = serving.into_iter().find(|(t, _)| &t.domain == domain) else {
+            return Ok(None);
+        };
+        let store = self.store_of(&tenant.id).await?;
+        let read_only = standing.read_only();
+        Ok(Some((
+            TenantContext {
+                tenant,
+                read_only,
+                store,
+            },
+            serving,
+        )))
+    }
+
+    /// The store of `tenant` (for operator commands that act inside one tenant).
+    pub async fn tenant_store(&self, tenant: &Tenant) -> Result<TenantStore> {
+        if tenant.state == TenantState::Pending {
+            return Err(not_found(&tenant.domain));
+        }
+        self.store_of(&tenant.id).await
+    }
+
+    async fn store_of(&self, id: &TenantId) -> Result<TenantStore> {
+        let db = self.tenant_db(id).await?;
+        let version = store::check_not_newer(&db, &TENANT_MIGRATIONS, id.as_str()).await?;
+        if version < TENANT_MIGRATIONS.latest() {
+            return Err(Error::StoreBehind(id.to_string()));
+        }
+        Ok(TenantStore { db })
+    }
+
+    async fn tenant_db(&self, id: &TenantId) -> Result<Db> {
+        if let Some(db) = self.cached_db(id) {
+            return Ok(db);
+        }
+        let db = match &self.backend {
+            Backend::Sqlite { .. } => Db::open_sqlite(&self.tenant_file(id)).await?,
+            Backend::Postgres { .. } => Db::Postgres {
+                pool: self.postgres_pool()?.clone(),
+                schema: Arc::from(id.schema()),
+            },
+        };
+        if let Ok(mut dbs) = self.tenant_dbs.lock() {
+            dbs.insert(id.clone(), db.clone());
+        }
+        Ok(db)
+    }
+
+    fn cached_db(&self, id: &TenantId) -> Option<Db> {
+        self.tenant_dbs.lock().ok()?.get(id).cloned()
+    }
+
+    fn postgres_pool(&self) -> Result<&PgPool> {
+        self.postgres
+            .as_ref()
+            .ok_or_else(|| Error::Invalid("no PostgreSQL pool".to_owned()))
+    }
+
+    fn tenants_dir(&self) -> Option<PathBuf> {
+        match &self.backend {
+            Backend::Sqlite { dir } => Some(dir.join("tenants")),
+            Backend::Postgres { .. } => None,
+        }
+    }
+
+    fn tenant_file(&self, id: &TenantId) -> PathBuf {
+        self.tenants_dir()
+            .unwrap_or_default()
+            .join(id.as_str())
+            .join("tenant.db")
+    }
+
+    async fn create_tenant_store(&self, id: &TenantId) -> Result<()> {
+        if let Backend::Postgres { .. } = &self.backend {
+            create_schema(self.postgres_pool()?, &id.schema()).await?;
+        }
+        let db = self.tenant_db(id).await?;
+        store::migrate(&db, &TENANT_MIGRATIONS, id.as_str()).await?;
+        Ok(())
+    }
+
+    /// Removes a tenant's store and its platform row.
+    async fn delete_tenant(&self, id: &TenantId) -> Result<()> {
+        let cached = self
+            .tenant_dbs
+            .lock()
+            .ok()
+            .and_then(|mut dbs| dbs.remove(id));
+        if let Some(db) = cached {
+            db.close().await;
+        }
+        match &self.backend {
+            Backend::Sqlite { .. } => {
+                let dir = self.tenants_dir().unwrap_or_default().join(id.as_str());
+                match std::fs::remove_dir_all(&dir) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(Error::io(dir, e)),
+                }
+            }
+            Backend::Postgres { .. } => {
+                sqlx::query(&format!("drop schema if exists {} cascade", id.schema()))
+                    .execute(self.postgres_pool()?)
+                    .await?;
+            }
+        }
+        let mut tx = self.db.write().await?;
+        on_tx!(tx, |conn| {
+            sqlx::query("delete from tenants where tenant_id = $1")
+                .bind(id.as_str())
+                .execute(conn)
+                .await?;
+        });
+        tx.commit().await
+    }
+
+    /// Removes tenants left pending by a creator that is gone.
+    async fn sweep_interrupted(&self) -> Result<()> {
+        let pending: Vec<Tenant> = self
+            .tenants()
+            .await?
+            .into_iter()
+            .filter(|t| t.state == TenantState::Pending)
+            .collect();
+        for tenant in pending {
+            if let Some(guard) = self.try_lock_creation(&tenant.id).await? {
+                tracing::warn!(domain = %tenant.domain, "removing a brand whose creation was interrupted");
+                self.delete_tenant(&tenant.id).await?;
+                drop(guard);
+                self.remove_lock_file(&tenant.id);
+            }
+        }
+        Ok(())
+    }
+
+    fn lock_file(&self, id: &TenantId) -> Option<PathBuf> {
+        self.tenants_dir()
+            .map(|dir| dir.join(format!("{}.creating", id.as_str())))
+    }
+
+    fn remove_lock_file(&self, id: &TenantId) {
+        if let Some(path) = self.lock_file(id) {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+
+    /// Takes the lock that says "this tenant is being created by a live process".
+    async fn lock_creation(&self, id: &TenantId) -> Result<CreationGuard> {
+        match self.try_lock_creation(id).await? {
+            Some(guard) => Ok(guard),
+            None => Err(Error::Conflict(format!("tenant {id} is being created"))),
+        }
+    }
+
+    async fn try_lock_creation(&self, id: &TenantId) -> Result<Option<CreationGuard>> {
+        match &self.backend {
+            Backend::Sqlite { .. } => {
+                let path = self.lock_file(id).unwrap_or_default();
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+                }
+                let file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .truncate(false)
+                    .write(true)
+                    .open(&path)
+                    .map_err(|e| Error::io(&path, e))?;
+                match file.try_lock() {
+                    Ok(()) => Ok(Some(CreationGuard::File { _file: file, path })),
+                    Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+                    Err(std::fs::TryLockError::Error(e)) => Err(Error::io(&path, e)),
+                }
+            }
+            Backend::Postgres { .. } => {
+                let mut conn = self.postgres_pool()?.acquire().await?;
+                let locked: bool =
+                    sqlx::query_scalar("select pg_try_advisory_lock(hashtextextended($1, 0))")
+                        .bind(format!("tasksession-create-{id}"))
+                        .fetch_one(&mut *conn)
+                        .await?;
+                if locked {
+                    Ok(Some(CreationGuard::Postgres {
+                        _connection: conn.detach(),
+                    }))
+                } else {
+                    Ok(None)
+                }
+            }
+        }
+    }
+
+    /// Remembers `now` as the latest time seen and returns the previous one.
+    pub async fn record_last_seen(&self, at: OffsetDateTime) -> Result<Option<OffsetDateTime>> {
+        let mut tx = self.db.write().await?;
+        let previous: Option<OffsetDateTime> = on_tx!(tx, |conn| {
+            sqlx::query_scalar(
+                "select last_seen from licence_bookkeeping where licence_bookkeeping_id = 1",
+            )
+            .fetch_optional(conn)
+            .await?
+        });
+        let latest = previous.map_or(at, |p| p.max(at));
+        let stamp = now();
+        on_tx!(tx, |conn| {
+            sqlx::query(
+                "insert into licence_bookkeeping (licence_bookkeeping_id, last_seen, created_at, updated_at) values (1, $1, $2, $2)
+                 on conflict (licence_bookkeeping_id) do update set last_seen = $1, updated_at = $2",
+            )
+            .bind(store::truncate_to_micros(latest))
+            .bind(stamp)
+            .execute(conn)
+            .await?;
+        });
+        tx.commit().await?;
+        Ok(previous)
+    }
+
+    /// Brings every tenant store up to date; one failing tenant does not stop the others.
+    /// `progress` is called after each tenant.
+    pub async fn migrate_tenants(
+        &self,
+        mut progress: impl FnMut(&TenantMigration),
+    ) -> Result<Vec<TenantMigration>> {
+        let mut report = Vec::new();
+        for tenant in self.tenants().await? {
+            if tenant.state == TenantState::Pending {
+                continue;
+            }
+            let result = match self.tenant_db(&tenant.id).await {
+                Ok(db) => store::migrate(&db, &TENANT_MIGRATIONS, tenant.domain.as_str()).await,
+                Err(e) => Err(e),
+            };
+            let entry = TenantMigration { tenant, result };
+            progress(&entry);
+            report.push(entry);
+        }
+        Ok(report)
+    }
+
+    /// Closes every pool (call before exit so SQLite checkpoints its WAL).
+    pub async fn close(&self) {
+        let dbs: Vec<Db> = self
+            .tenant_dbs
+            .lock()
+            .map(|mut dbs| dbs.drain().map(|(_, db)| db).collect())
+            .unwrap_or_default();
+        for db in dbs {
+            db.close().await;
+        }
+        self.db.close().await;
+        if let Some(pool) = &self.postgres {
+            pool.close().await;
+        }
+    }
+}
+
+/// Held while a tenant is being created; released when dropped or when the process dies.
+#[derive(Debug)]
+enum CreationGuard {
+    File { _file: std::fs::File, path: PathBuf },
+    Postgres { _connection: sqlx::PgConnection },
+}
+
+impl Drop for CreationGuard {
+    fn drop(&mut self) {
+        if let CreationGuard::File { path, .. } = self {
+            let _ = std::fs::remove_file(path);
+        }
+        // A detached PostgreSQL connection closes when dropped, which releases its
+        // session advisory lock.
+    }
+}
+
+fn not_found(domain: &Hostname) -> Error {
+    Error::NotFound(format!(
+        "no domain {domain}; 'tasksession domain list' shows the domains there are"
+    ))
+}
+
+async fn create_schema(pool: &PgPool, schema: &str) -> Result<()> {
+    // Schema names are built from validated ids only, so they need no quoting.
+    sqlx::query(&format!("create schema if not exists {schema}"))
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+async fn find_by_domain(tx: &mut Tx, domain: &Hostname) -> Result<Option<Tenant>> {
+    let row: Option<TenantRow> = on_tx!(tx, |conn| {
+        sqlx::query_as(&format!(
+            "select {TENANT_COLUMNS} from tenants where domain = $1"
+        ))
+        .bind(domain.as_str())
+        .fetch_optional(conn)
+        .await?
+    });
+    row.map(Tenant::try_from).transpose()
+}
+
+async fn all_tenants(tx: &mut Tx) -> Result<Vec<Tenant>> {
+    let rows: Vec<TenantRow> = on_tx!(tx, |conn| {
+        sqlx::query_as(&format!(
+            "select {TENANT_COLUMNS} from tenants order by tenant_id"
+        ))
+        .fetch_all(conn)
+        .await?
+    });
+    rows.into_iter().map(Tenant::try_from).collect()
+}
+
+/// Fails when one more active domain would exceed what `standing` allows. Pending tenants
+/// count, so two concurrent additions cannot both take the last place.
+fn check_room(tenants: &[Tenant], standing: &Standing, adding: &Hostname) -> Result<()> {
+    let taken: Vec<&Tenant> = tenants
+        .iter()
+        .filter(|t| matches!(t.state, TenantState::Active | TenantState::Pending))
+        .filter(|t| standing.refuses_name(&t.domain).is_none())
+        .filter(|t| &t.domain != adding)
+        .collect();
+    if taken.len() >= standing.max_domains() {
+        let names: Vec<&str> = taken.iter().map(|t| t.domain.as_str()).collect();
+        return Err(Error::NotLicensed(format!(
+            "cannot serve {adding}: {} and {} active ({}); suspend or remove one first, or move to a plan with more domains",
+            standing.plan_phrase(),
+            if taken.len() == 1 {
+                "1 is".to_owned()
+            } else {
+                format!("{} are", taken.len())
+            },
+            names.join(", ")
+        )));
+    }
+    Ok(())
+}

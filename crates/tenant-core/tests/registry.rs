@@ -1,0 +1,475 @@
+//! The platform registry on both backends: domains within the licence, whole-or-absent
+//! tenants, suspension by plan, migrations and the store version check.
+
+#![allow(clippy::unwrap_used)] // a test that cannot set up should panic
+
+mod support;
+
+use licensing::{LicenceState, Plan};
+use sqlx::Connection as _;
+use support::{both, host, licensed};
+use tenant_core::users::{self, BuiltinRole, NewUser};
+use tenant_core::{Backend, Email, Error, Platform, Serving, Standing, TenantState};
+
+fn staff(email: &str) -> NewUser {
+    NewUser {
+        email: Email::parse(email).unwrap(),
+        name: "Someone".to_owned(),
+        role: BuiltinRole::Staff,
+        company_id: None,
+    }
+}
+
+#[tokio::test]
+async fn development_mode_allows_five_development_names_and_refuses_a_sixth_or_a_real_name() {
+    for store in both().await {
+        let platform = Platform::open(&store.backend).await.unwrap();
+        let standing = Standing::Development;
+        for name in [
+            "localhost",
+            "a.localhost",
+            "b.localhost",
+            "shop.test",
+            "c.localhost",
+        ] {
+            platform
+                .add_domain(&host(name), "Brand", &standing)
+                .await
+                .unwrap();
+        }
+        let sixth = platform
+            .add_domain(&host("d.localhost"), "Brand", &standing)
+            .await;
+        match sixth {
+            Err(Error::NotLicensed(reason)) => {
+                assert!(reason.contains("allows 5 domains"), "{reason}");
+            }
+            other => panic!("{}: {other:?}", store.kind()),
+        }
+        let real = platform
+            .add_domain(&host("acme.com"), "Brand", &standing)
+            .await;
+        assert!(matches!(real, Err(Error::NotLicensed(ref r)) if r.contains("development mode")));
+        assert_eq!(platform.tenants().await.unwrap().len(), 5);
+        platform.close().await;
+        store.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn each_plan_accepts_its_number_of_real_domains_and_refuses_one_more() {
+    for store in both().await {
+        let platform = Platform::open(&store.backend).await.unwrap();
+        let multi = licensed(Plan::Multi, &[], LicenceState::Valid);
+        for i in 0..5 {
+            platform
+                .add_domain(&host(&format!("brand{i}.example.com")), "Brand", &multi)
+                .await
+                .unwrap();
+        }
+        let sixth = platform
+            .add_domain(&host("brand5.example.com"), "B", &multi)
+            .await;
+        assert!(
+            matches!(sixth, Err(Error::NotLicensed(ref r)) if r.contains("plan 'multi' allows 5")),
+            "{sixth:?}"
+        );
+        platform.close().await;
+        store.cleanup().await;
+    }
+    for store in both().await {
+        let platform = Platform::open(&store.backend).await.unwrap();
+        for plan in [Plan::Single, Plan::Lifetime] {
+            let standing = licensed(plan, &[], LicenceState::Valid);
+            let name = format!("{plan}.example.com");
+            platform
+                .add_domain(&host(&name), "One", &standing)
+                .await
+                .unwrap();
+            let second = platform
+                .add_domain(&host("second.example.com"), "Two", &standing)
+                .await;
+            assert!(
+                matches!(second, Err(Error::NotLicensed(_))),
+                "{plan}: {second:?}"
+            );
+            platform
+                .set_state(&host(&name), TenantState::Removed, &standing)
+                .await
+                .unwrap();
+        }
+        platform.close().await;
+        store.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_bound_licence_serves_only_its_names_and_an_expired_one_adds_nothing() {
+    for store in both().await {
+        let platform = Platform::open(&store.backend).await.unwrap();
+        let bound = licensed(Plan::Multi, &["projects.acme.com"], LicenceState::Valid);
+        let other = platform
+            .add_domain(&host("other.acme.com"), "X", &bound)
+            .await;
+        assert!(matches!(other, Err(Error::NotLicensed(ref r)) if r.contains("bound to")));
+        platform
+            .add_domain(&host("projects.acme.com"), "Acme", &bound)
+            .await
+            .unwrap();
+        let expired = licensed(Plan::Multi, &[], LicenceState::Expired);
+        let refused = platform
+            .add_domain(&host("late.acme.com"), "Late", &expired)
+            .await;
+        assert!(matches!(refused, Err(Error::NotLicensed(ref r)) if r.contains("expired")));
+        let grace = licensed(Plan::Multi, &[], LicenceState::Grace { days_left: 3 });
+        platform
+            .add_domain(&host("grace.acme.com"), "Grace", &grace)
+            .await
+            .unwrap();
+        platform.close().await;
+        store.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn moving_to_a_smaller_plan_keeps_the_oldest_active_and_suspends_the_rest() {
+    for store in both().await {
+        let platform = Platform::open(&store.backend).await.unwrap();
+        let multi = licensed(Plan::Multi, &[], LicenceState::Valid);
+        for name in [
+            "first.example.com",
+            "second.example.com",
+            "third.example.com",
+        ] {
+            platform
+                .add_domain(&host(name), "Brand", &multi)
+                .await
+                .unwrap();
+        }
+        let single = licensed(Plan::Single, &[], LicenceState::Valid);
+        let serving: Vec<(String, Serving)> = platform
+            .serving(&single)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(t, s)| (t.domain.to_string(), s))
+            .collect();
+        assert_eq!(
+            serving[0],
+            ("first.example.com".to_owned(), Serving::Active)
+        );
+        assert!(matches!(serving[1].1, Serving::SuspendedByLicence(_)));
+        assert!(matches!(serving[2].1, Serving::SuspendedByLicence(_)));
+        // Data is kept: the suspended tenant's store still opens.
+        let (context, serving) = platform
+            .context_for(&host("third.example.com"), &single)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(matches!(serving, Serving::SuspendedByLicence(_)));
+        users::invite_user(context.store(), &staff("kept@example.com"))
+            .await
+            .unwrap();
+        // Removing the oldest lets the next one in.
+        platform
+            .set_state(&host("first.example.com"), TenantState::Removed, &single)
+            .await
+            .unwrap();
+        let serving = platform.serving(&single).await.unwrap();
+        assert_eq!(serving[1].1, Serving::Active);
+        // Activating past the limit is refused; the expired state makes tenants read-only.
+        let again = platform
+            .set_state(&host("first.example.com"), TenantState::Active, &single)
+            .await;
+        assert!(matches!(again, Err(Error::NotLicensed(_))), "{again:?}");
+        let expired = licensed(Plan::Single, &[], LicenceState::Expired);
+        let (context, _) = platform
+            .context_for(&host("second.example.com"), &expired)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(context.read_only);
+        platform.close().await;
+        store.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_domain_is_unique_and_a_removed_one_can_be_activated_or_purged() {
+    for store in both().await {
+        let platform = Platform::open(&store.backend).await.unwrap();
+        let standing = Standing::Development;
+        platform
+            .add_domain(&host("acme.test"), "Acme", &standing)
+            .await
+            .unwrap();
+        let twice = platform
+            .add_domain(&host("ACME.test."), "Acme", &standing)
+            .await;
+        assert!(matches!(twice, Err(Error::Conflict(_))), "{twice:?}");
+        platform
+            .set_state(&host("acme.test"), TenantState::Removed, &standing)
+            .await
+            .unwrap();
+        let readd = platform
+            .add_domain(&host("acme.test"), "Acme", &standing)
+            .await;
+        assert!(matches!(readd, Err(Error::Conflict(ref r)) if r.contains("domain activate")));
+        platform
+            .set_state(&host("acme.test"), TenantState::Active, &standing)
+            .await
+            .unwrap();
+        let active_purge = platform.purge(&host("acme.test")).await;
+        assert!(matches!(active_purge, Err(Error::Conflict(_))));
+        platform
+            .set_state(&host("acme.test"), TenantState::Removed, &standing)
+            .await
+            .unwrap();
+        platform.purge(&host("acme.test")).await.unwrap();
+        assert!(platform.tenants().await.unwrap().is_empty());
+        let missing = platform
+            .set_state(&host("nowhere.test"), TenantState::Suspended, &standing)
+            .await;
+        assert!(matches!(missing, Err(Error::NotFound(_))));
+        platform.close().await;
+        store.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn every_tenant_gets_its_own_file_or_schema_and_purge_deletes_it() {
+    for store in both().await {
+        let platform = Platform::open(&store.backend).await.unwrap();
+        let standing = Standing::Development;
+        let a = platform
+            .add_domain(&host("a.test"), "A", &standing)
+            .await
+            .unwrap();
+        let b = platform
+            .add_domain(&host("b.test"), "B", &standing)
+            .await
+            .unwrap();
+        match &store.backend {
+            Backend::Sqlite { dir } => {
+                for tenant in [&a, &b] {
+                    assert!(
+                        dir.join("tenants")
+                            .join(tenant.id.as_str())
+                            .join("tenant.db")
+                            .exists()
+                    );
+                }
+            }
+            Backend::Postgres { url, .. } => {
+                let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+                let schemas: Vec<String> = sqlx::query_scalar(
+                    "select table_schema from information_schema.tables where table_name = 'users' order by 1",
+                )
+                .fetch_all(&mut conn)
+                .await
+                .unwrap();
+                assert_eq!(
+                    schemas,
+                    vec![format!("tenant_{}", a.id), format!("tenant_{}", b.id)]
+                );
+            }
+        }
+        platform
+            .set_state(&host("a.test"), TenantState::Removed, &standing)
+            .await
+            .unwrap();
+        platform.purge(&host("a.test")).await.unwrap();
+        match &store.backend {
+            Backend::Sqlite { dir } => {
+                assert!(!dir.join("tenants").join(a.id.as_str()).exists());
+                assert!(dir.join("tenants").join(b.id.as_str()).exists());
+            }
+            Backend::Postgres { url, .. } => {
+                let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+                let count: i64 = sqlx::query_scalar(
+                    "select count(*) from information_schema.schemata where schema_name = $1",
+                )
+                .bind(format!("tenant_{}", a.id))
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+                assert_eq!(count, 0);
+            }
+        }
+        platform.close().await;
+        store.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn migrate_reports_a_broken_tenant_by_name_and_migrates_the_others() {
+    for store in both().await {
+        let platform = Platform::open(&store.backend).await.unwrap();
+        let standing = Standing::Development;
+        let mut tenants = Vec::new();
+        for name in ["one.test", "two.test", "three.test"] {
+            tenants.push(
+                platform
+                    .add_domain(&host(name), "B", &standing)
+                    .await
+                    .unwrap(),
+            );
+        }
+        platform.close().await;
+        // Wind every tenant back to version 0. "two.test" keeps its tables, so re-running
+        // its first migration fails there.
+        for tenant in &tenants {
+            let keep_tables = tenant.domain.as_str() == "two.test";
+            let statements = if keep_tables {
+                vec!["delete from schema_migrations"]
+            } else {
+                vec![
+                    "delete from schema_migrations",
+                    "drop table invitations",
+                    "drop table users",
+                ]
+            };
+            run_in_tenant(&store.backend, tenant, &statements).await;
+        }
+        let platform = Platform::open(&store.backend).await.unwrap();
+        let behind = platform.context_for(&host("one.test"), &standing).await;
+        assert!(matches!(behind, Err(Error::StoreBehind(_))), "{behind:?}");
+        let mut seen = Vec::new();
+        let report = platform
+            .migrate_tenants(|entry| seen.push(entry.tenant.domain.to_string()))
+            .await
+            .unwrap();
+        assert_eq!(seen, ["one.test", "two.test", "three.test"]);
+        for entry in &report {
+            match entry.tenant.domain.as_str() {
+                "two.test" => assert!(entry.result.is_err(), "{:?}", entry.result),
+                _ => assert_eq!(entry.result.as_ref().unwrap(), &1),
+            }
+        }
+        assert!(
+            platform
+                .context_for(&host("one.test"), &standing)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert!(matches!(
+            platform.context_for(&host("two.test"), &standing).await,
+            Err(Error::StoreBehind(_))
+        ));
+        // Running again changes nothing for the healthy ones.
+        let again = platform.migrate_tenants(|_| {}).await.unwrap();
+        assert_eq!(
+            again.iter().filter(|e| matches!(e.result, Ok(0))).count(),
+            2
+        );
+        platform.close().await;
+        store.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_store_newer_than_the_binary_is_refused() {
+    for store in both().await {
+        let platform = Platform::open(&store.backend).await.unwrap();
+        let tenant = platform
+            .add_domain(&host("new.test"), "New", &Standing::Development)
+            .await
+            .unwrap();
+        platform.close().await;
+        run_in_tenant(
+            &store.backend,
+            &tenant,
+            &["insert into schema_migrations (version, name, applied_at) values (999, 'future', '2030-01-01T00:00:00Z')"],
+        )
+        .await;
+        let platform = Platform::open(&store.backend).await.unwrap();
+        let refused = platform
+            .context_for(&host("new.test"), &Standing::Development)
+            .await;
+        assert!(
+            matches!(refused, Err(Error::StoreTooNew { found: 999, .. })),
+            "{refused:?}"
+        );
+        platform.close().await;
+        run_in_platform(
+            &store.backend,
+            "insert into schema_migrations (version, name, applied_at) values (999, 'future', '2030-01-01T00:00:00Z')",
+        )
+        .await;
+        let refused = Platform::open(&store.backend).await;
+        assert!(
+            matches!(refused, Err(Error::StoreTooNew { .. })),
+            "{refused:?}"
+        );
+        store.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn last_seen_never_moves_backwards() {
+    for store in both().await {
+        let platform = Platform::open(&store.backend).await.unwrap();
+        let later = time::macros::datetime!(2030-01-01 00:00 UTC);
+        let earlier = time::macros::datetime!(2029-01-01 00:00 UTC);
+        assert_eq!(platform.record_last_seen(later).await.unwrap(), None);
+        assert_eq!(
+            platform.record_last_seen(earlier).await.unwrap(),
+            Some(later)
+        );
+        assert_eq!(
+            platform.record_last_seen(earlier).await.unwrap(),
+            Some(later)
+        );
+        platform.close().await;
+        store.cleanup().await;
+    }
+}
+
+/// Runs statements directly in a tenant's store, as a damaged deployment would have it.
+async fn run_in_tenant(backend: &Backend, tenant: &tenant_core::Tenant, statements: &[&str]) {
+    match backend {
+        Backend::Sqlite { dir } => {
+            let file = dir
+                .join("tenants")
+                .join(tenant.id.as_str())
+                .join("tenant.db");
+            let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", file.display()))
+                .await
+                .unwrap();
+            for statement in statements {
+                sqlx::query(statement).execute(&mut conn).await.unwrap();
+            }
+        }
+        Backend::Postgres { url, .. } => {
+            let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+            sqlx::query(&format!("set search_path to tenant_{}", tenant.id))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            for statement in statements {
+                sqlx::query(statement).execute(&mut conn).await.unwrap();
+            }
+        }
+    }
+}
+
+async fn run_in_platform(backend: &Backend, statement: &str) {
+    match backend {
+        Backend::Sqlite { dir } => {
+            let file = dir.join("platform.db");
+            let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", file.display()))
+                .await
+                .unwrap();
+            sqlx::query(statement).execute(&mut conn).await.unwrap();
+        }
+        Backend::Postgres { url, .. } => {
+            let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+            sqlx::query("set search_path to platform")
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            sqlx::query(statement).execute(&mut conn).await.unwrap();
+        }
+    }
+}

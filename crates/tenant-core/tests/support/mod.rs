@@ -1,0 +1,144 @@
+//! Test stores on both backends: a fresh SQLite directory, and a fresh PostgreSQL database
+//! created for the test and dropped after it. PostgreSQL is at `TEST_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`); when it cannot be reached the PostgreSQL
+//! half is skipped with a notice, except with `CI=true`, where that is a failure.
+
+#![allow(dead_code, clippy::unwrap_used)] // each test file uses a different part
+
+use std::str::FromStr as _;
+
+use licensing::{LicenceRequest, LicenceState, Plan};
+use sqlx::Connection as _;
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use tenant_core::{Backend, Standing};
+use time::OffsetDateTime;
+
+/// One backend for one test.
+pub struct TestStore {
+    pub backend: Backend,
+    _dir: Option<tempfile::TempDir>,
+    postgres: Option<(String, String)>,
+}
+
+impl TestStore {
+    /// `sqlite` or `postgres`.
+    pub fn kind(&self) -> &'static str {
+        self.backend.kind()
+    }
+
+    /// Drops the PostgreSQL database (the SQLite directory goes with the value).
+    pub async fn cleanup(self) {
+        if let Some((admin_url, database)) = &self.postgres {
+            let mut admin = PgConnection::connect(admin_url).await.unwrap();
+            sqlx::query(&format!("drop database if exists {database} with (force)"))
+                .execute(&mut admin)
+                .await
+                .unwrap();
+        }
+    }
+}
+
+pub fn postgres_admin_url() -> String {
+    std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// A fresh SQLite store.
+pub fn sqlite() -> TestStore {
+    let dir = tempfile::tempdir().unwrap();
+    TestStore {
+        backend: Backend::Sqlite {
+            dir: dir.path().join("data"),
+        },
+        _dir: Some(dir),
+        postgres: None,
+    }
+}
+
+/// A fresh PostgreSQL database, or `None` (outside CI) when PostgreSQL is not reachable.
+pub async fn postgres(max_connections: u32) -> Option<TestStore> {
+    let admin_url = postgres_admin_url();
+    let mut admin = match PgConnection::connect(&admin_url).await {
+        Ok(admin) => admin,
+        Err(e) if !in_ci() => {
+            eprintln!("PostgreSQL not reachable at {admin_url} ({e}): PostgreSQL half skipped");
+            return None;
+        }
+        Err(e) => panic!("PostgreSQL not reachable at {admin_url} with CI=true: {e}"),
+    };
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    drop_stale_databases(&mut admin, now).await;
+    let mut random = [0u8; 4];
+    getrandom::fill(&mut random).unwrap();
+    let suffix: String = random.iter().map(|b| format!("{b:02x}")).collect();
+    let database = format!("ts_test_{now}_{suffix}");
+    sqlx::query(&format!("create database {database}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let url = PgConnectOptions::from_str(&admin_url)
+        .unwrap()
+        .database(&database);
+    let url = format!(
+        "postgres://{}@{}:{}/{}",
+        url.get_username(),
+        url.get_host(),
+        url.get_port(),
+        database
+    );
+    Some(TestStore {
+        backend: Backend::Postgres {
+            url,
+            max_connections,
+        },
+        _dir: None,
+        postgres: Some((admin_url, database)),
+    })
+}
+
+/// Test databases older than an hour were left by a test that panicked.
+async fn drop_stale_databases(admin: &mut PgConnection, now: i64) {
+    let names: Vec<String> =
+        sqlx::query_scalar("select datname from pg_database where datname like 'ts_test_%'")
+            .fetch_all(&mut *admin)
+            .await
+            .unwrap_or_default();
+    for name in names {
+        let created: Option<i64> = name.split('_').nth(2).and_then(|t| t.parse().ok());
+        if created.is_some_and(|t| now - t > 3600) {
+            let _ = sqlx::query(&format!("drop database if exists {name} with (force)"))
+                .execute(&mut *admin)
+                .await;
+        }
+    }
+}
+
+/// SQLite, then PostgreSQL when reachable.
+pub async fn both() -> Vec<TestStore> {
+    let mut stores = vec![sqlite()];
+    stores.extend(postgres(8).await);
+    stores
+}
+
+/// A development-key licence standing.
+pub fn licensed(plan: Plan, domains: &[&str], state: LicenceState) -> Standing {
+    let text = licensing::issue_with_development_key(&LicenceRequest {
+        id: "lic-test".to_owned(),
+        licensee: "Test Agency".to_owned(),
+        plan,
+        domains: domains.iter().map(|d| (*d).to_owned()).collect(),
+        issued_at: OffsetDateTime::now_utc().date(),
+        expires_at: None,
+    })
+    .unwrap();
+    let licence = licensing::verify(text.as_bytes(), &licensing::Keyring::builtin()).unwrap();
+    Standing::Licensed { licence, state }
+}
+
+pub fn host(name: &str) -> tenant_core::Hostname {
+    tenant_core::Hostname::parse(name).unwrap()
+}

@@ -1,0 +1,19 @@
+-- The platform store: what all brands share. Never tenant data.
+create table tenants (
+    tenant_id text primary key,
+    domain text not null,
+    brand text not null,
+    state text not null check (state in ('pending', 'active', 'suspended', 'removed')),
+    created_at timestamptz not null,
+    updated_at timestamptz not null,
+    constraint tenants_domain unique (domain)
+);
+
+create index tenants_state_created on tenants (state, created_at);
+
+create table licence_bookkeeping (
+    licence_bookkeeping_id integer primary key check (licence_bookkeeping_id = 1),
+    last_seen timestamptz not null,
+    created_at timestamptz not null,
+    updated_at timestamptz not null
+);
