@@ -5,6 +5,10 @@
 //! Depends only on `licensing`; knows nothing of HTTP or TLS. Request-handling code gets a
 //! [`TenantContext`] for one tenant and can reach nothing else: see [`store`] for how.
 
+// Lets the shared test support name this crate as its integration tests do.
+#[cfg(test)]
+extern crate self as tenant_core;
+
 pub mod entitlement;
 pub mod error;
 mod fault;
@@ -12,6 +16,11 @@ pub mod names;
 pub mod registry;
 pub mod store;
 pub mod users;
+
+/// The integration tests' stores on both backends, for unit tests that need internals.
+#[cfg(test)]
+#[path = "../tests/support/mod.rs"]
+mod test_support;
 
 pub use entitlement::{Serving, Standing};
 pub use error::{Error, Result};

@@ -738,3 +738,73 @@ fn check_room(tenants: &[Tenant], standing: &Standing, adding: &Hostname) -> Res
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::test_support as support;
+
+    async fn search_path(tx: &mut Tx) -> String {
+        on_tx!(tx, |conn| {
+            sqlx::query_scalar::<_, String>("select current_setting('search_path')")
+                .fetch_one(conn)
+                .await
+                .unwrap()
+        })
+    }
+
+    /// With one pooled connection, every unit of work runs on the same connection: each
+    /// sees only its own schema, and the path is gone once its transaction ends.
+    #[tokio::test]
+    async fn a_pooled_postgres_connection_never_carries_a_search_path_into_the_next_transaction() {
+        let Some(store) = support::postgres(1).await else {
+            return;
+        };
+        let platform = Platform::open(&store.backend).await.unwrap();
+        let a = platform
+            .add_domain(&support::host("a.test"), "A", &Standing::Development)
+            .await
+            .unwrap();
+        let b = platform
+            .add_domain(&support::host("b.test"), "B", &Standing::Development)
+            .await
+            .unwrap();
+        let store_a = platform.tenant_store(&a).await.unwrap();
+        let store_b = platform.tenant_store(&b).await.unwrap();
+        for _ in 0..3 {
+            let mut tx = store_a.read().await.unwrap();
+            assert_eq!(search_path(&mut tx).await, format!("tenant_{}", a.id));
+            tx.commit().await.unwrap();
+            let mut tx = store_b.write().await.unwrap();
+            assert_eq!(search_path(&mut tx).await, format!("tenant_{}", b.id));
+            drop(tx); // rolled back, not committed: the path must not survive either
+            let mut tx = platform.db.read().await.unwrap();
+            assert_eq!(search_path(&mut tx).await, "platform");
+            tx.commit().await.unwrap();
+        }
+        let pool = platform.postgres_pool().unwrap().clone();
+        let mut conn = pool.acquire().await.unwrap();
+        let bare: String = sqlx::query_scalar("select current_setting('search_path')")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        assert!(
+            !bare.contains("tenant_") && !bare.contains("platform"),
+            "{bare}"
+        );
+        drop(conn);
+        // A tenant's transaction cannot even name the platform's tables.
+        let mut tx = store_a.read().await.unwrap();
+        let reach: Result<i64, sqlx::Error> = on_tx!(tx, |conn| {
+            sqlx::query_scalar("select count(*) from tenants")
+                .fetch_one(conn)
+                .await
+        });
+        assert!(reach.is_err());
+        drop(tx);
+        platform.close().await;
+        store.cleanup().await;
+    }
+}

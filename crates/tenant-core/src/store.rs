@@ -233,14 +233,31 @@ pub fn truncate_to_micros(at: OffsetDateTime) -> OffsetDateTime {
     at.replace_nanosecond(nanos - nanos % 1000).unwrap_or(at)
 }
 
-/// A new id: 12 hex digits of milliseconds since the epoch, then 12 random hex digits, so
-/// ids sort by creation time and keyset pagination can order by id.
+/// A new id: 12 hex digits of milliseconds since the epoch, 4 of a per-process sequence and
+/// 8 random ones. Ids sort by creation time (strictly, within one process), so keyset
+/// pagination can order by id.
 pub fn new_id() -> Result<String> {
-    let mut random = [0u8; 6];
+    static LAST: std::sync::Mutex<(u64, u16)> = std::sync::Mutex::new((0, 0));
+    let mut random = [0u8; 4];
     getrandom::fill(&mut random).map_err(|e| Error::Random(e.to_string()))?;
-    let millis = (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as u64;
+    let now_millis = u64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
+        .unwrap_or_default()
+        & 0xffff_ffff_ffff;
+    let (millis, sequence) = {
+        let mut last = LAST
+            .lock()
+            .map_err(|_| Error::Random("id clock poisoned".to_owned()))?;
+        *last = if now_millis > last.0 {
+            (now_millis, 0)
+        } else if last.1 < u16::MAX {
+            (last.0, last.1 + 1)
+        } else {
+            (last.0 + 1, 0)
+        };
+        *last
+    };
     let random: String = random.iter().map(|b| format!("{b:02x}")).collect();
-    Ok(format!("{:012x}{random}", millis & 0xffff_ffff_ffff))
+    Ok(format!("{millis:012x}{sequence:04x}{random}"))
 }
 
 /// One migration: a version, a name and its SQL for one backend.
