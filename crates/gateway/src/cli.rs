@@ -32,6 +32,24 @@ pub enum Command {
     /// Add users to a brand.
     #[command(subcommand)]
     User(UserCommand),
+    /// Write one brand's data to a portable backup file (while the platform runs).
+    Backup {
+        /// The brand's domain.
+        #[arg(long)]
+        domain: String,
+        /// The backup file to write (replaced only once the backup is complete).
+        #[arg(long, value_name = "FILE")]
+        out: std::path::PathBuf,
+    },
+    /// Restore a backup into an empty brand (created when DOMAIN does not exist yet).
+    Restore {
+        /// The brand's domain.
+        #[arg(long)]
+        domain: String,
+        /// The backup file.
+        #[arg(long, value_name = "FILE")]
+        from: std::path::PathBuf,
+    },
 }
 
 /// `tasksession licence …`.

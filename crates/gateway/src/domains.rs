@@ -8,12 +8,12 @@ use crate::config::Config;
 use crate::outcome::{Failure, Outcome};
 use crate::platform::{self, Opened, failure, public_base};
 
-fn parse_domain(text: &str) -> Result<Hostname, Failure> {
+pub(crate) fn parse_domain(text: &str) -> Result<Hostname, Failure> {
     Hostname::parse(text).map_err(|e| Failure::BadInput(e.to_string()))
 }
 
 /// Runs `work` with the platform open, closing it afterwards.
-fn with_platform<T>(
+pub(crate) fn with_platform<T>(
     config: &Config,
     work: impl AsyncFnOnce(&Platform, &Standing) -> Result<T, Failure>,
 ) -> Result<T, Failure> {

@@ -2,6 +2,7 @@
 //! the licence as the platform applies it, listeners and (as they land) TLS, routing and
 //! ACME. The binary in `main.rs` only calls [`main_with_args`].
 
+pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod domains;
@@ -70,6 +71,8 @@ fn run(cli: Cli) -> Outcome {
             role,
             company,
         }) => domains::add_user(&config, &domain, &email, &name, &role, company.as_deref()),
+        Command::Backup { domain, out } => backup::backup(&config, &domain, &out),
+        Command::Restore { domain, from } => backup::restore(&config, &domain, &from),
         Command::Licence(command) => match command {
             LicenceCommand::Show { file } => licence::show(&config, file.as_deref()),
             LicenceCommand::Verify { file } => licence::verify(&config, file.as_deref()),

@@ -9,6 +9,7 @@
 #[cfg(test)]
 extern crate self as tenant_core;
 
+pub mod backup;
 pub mod entitlement;
 pub mod error;
 mod fault;

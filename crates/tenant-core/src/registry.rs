@@ -145,6 +145,10 @@ impl TenantStore {
     pub(crate) async fn write(&self) -> Result<Tx> {
         self.db.write().await
     }
+
+    pub(crate) async fn snapshot(&self) -> Result<Tx> {
+        self.db.snapshot().await
+    }
 }
 
 /// What request-handling code gets for the tenant a request was routed to.

@@ -175,22 +175,29 @@ impl Db {
 
     /// A read transaction (`BEGIN`).
     pub(crate) async fn read(&self) -> Result<Tx> {
-        self.begin("begin").await
+        self.begin("begin", "begin").await
     }
 
     /// A write transaction: `BEGIN IMMEDIATE` on SQLite, so it waits for the write lock up
     /// front (a read-then-write transaction would otherwise fail with SQLITE_BUSY).
     pub(crate) async fn write(&self) -> Result<Tx> {
-        self.begin("begin immediate").await
+        self.begin("begin immediate", "begin").await
     }
 
-    async fn begin(&self, sqlite_begin: &'static str) -> Result<Tx> {
+    /// A read transaction whose every statement sees one snapshot (for backups taken while
+    /// the platform runs): SQLite's WAL readers already do; PostgreSQL needs REPEATABLE READ.
+    pub(crate) async fn snapshot(&self) -> Result<Tx> {
+        self.begin("begin", "begin isolation level repeatable read, read only")
+            .await
+    }
+
+    async fn begin(&self, sqlite_begin: &'static str, postgres_begin: &'static str) -> Result<Tx> {
         match self {
             Db::Sqlite(pool) => Ok(Tx {
                 inner: TxInner::Sqlite(pool.begin_with(Cow::Borrowed(sqlite_begin)).await?),
             }),
             Db::Postgres { pool, schema } => {
-                let mut tx = pool.begin().await?;
+                let mut tx = pool.begin_with(Cow::Borrowed(postgres_begin)).await?;
                 sqlx::query("select set_config('search_path', $1, true)")
                     .bind(&**schema)
                     .execute(&mut *tx)

@@ -1,0 +1,396 @@
+//! Backup and restore of one tenant in a portable, documented format — also how a brand
+//! moves between SQLite and PostgreSQL.
+//!
+//! # Format (`tasksession-backup`, version 1)
+//! UTF-8 JSON Lines. The first line is a header:
+//! `{"format":"tasksession-backup","version":1,"tenant_schema":N,"domain":…,"brand":…,
+//! "created_at":…}`. Then one line per row, tables in dependency order:
+//! `{"table":"users","row":{"user_id":"…",…}}`, every column present, text as strings, times
+//! as RFC 3339 strings in UTC with microseconds, absent values as `null`. The last line is
+//! `{"end":true,"rows":N}`, so a cut-off file is recognised. A backup is read in one
+//! snapshot while the platform keeps running; a restore writes everything in one
+//! transaction, so it lands whole or not at all.
+
+use std::io::{BufRead, Write};
+
+use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::error::{Error, Result};
+use crate::registry::{Tenant, TenantStore};
+use crate::store::{TENANT_MIGRATIONS, Tx, on_tx, truncate_to_micros};
+
+/// The format's name in the header.
+pub const FORMAT: &str = "tasksession-backup";
+/// The format version this build writes and reads.
+pub const VERSION: u64 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Column {
+    Text,
+    OptionalText,
+    Time,
+    OptionalTime,
+}
+
+/// Every tenant table at the current tenant schema version, parents before children, with
+/// its columns (the first is the key rows are ordered by).
+const TABLES: &[(&str, &[(&str, Column)])] = &[
+    (
+        "users",
+        &[
+            ("user_id", Column::Text),
+            ("email", Column::Text),
+            ("email_key", Column::Text),
+            ("name", Column::Text),
+            ("kind", Column::Text),
+            ("role_id", Column::Text),
+            ("company_id", Column::OptionalText),
+            ("status", Column::Text),
+            ("password_hash", Column::OptionalText),
+            ("created_at", Column::Time),
+            ("updated_at", Column::Time),
+        ],
+    ),
+    (
+        "invitations",
+        &[
+            ("invitation_id", Column::Text),
+            ("user_id", Column::Text),
+            ("token_hash", Column::Text),
+            ("expires_at", Column::Time),
+            ("accepted_at", Column::OptionalTime),
+            ("created_at", Column::Time),
+            ("updated_at", Column::Time),
+        ],
+    ),
+];
+
+/// What a backup or restore did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    /// Rows per table, in table order.
+    pub rows: Vec<(&'static str, u64)>,
+}
+
+impl Summary {
+    /// All rows.
+    pub fn total(&self) -> u64 {
+        self.rows.iter().map(|(_, n)| n).sum()
+    }
+}
+
+fn format_time(at: OffsetDateTime) -> Result<String> {
+    at.format(&Rfc3339)
+        .map_err(|e| Error::Invalid(format!("cannot format a time: {e}")))
+}
+
+fn write_line(out: &mut dyn Write, value: &Value) -> Result<()> {
+    serde_json::to_writer(&mut *out, value)
+        .map_err(|e| Error::Invalid(format!("cannot write the backup: {e}")))?;
+    out.write_all(b"\n")
+        .map_err(|e| Error::io("(backup output)", e))
+}
+
+/// Writes a backup of `tenant` to `out`; `progress` gets the running row count.
+pub async fn export(
+    tenant: &Tenant,
+    store: &TenantStore,
+    out: &mut dyn Write,
+    mut progress: impl FnMut(u64),
+) -> Result<Summary> {
+    let mut tx = store.snapshot().await?;
+    write_line(
+        out,
+        &json!({
+            "format": FORMAT,
+            "version": VERSION,
+            "tenant_schema": TENANT_MIGRATIONS.latest(),
+            "domain": tenant.domain.as_str(),
+            "brand": tenant.brand,
+            "created_at": format_time(OffsetDateTime::now_utc())?,
+        }),
+    )?;
+    let mut summary = Summary { rows: Vec::new() };
+    let mut total: u64 = 0;
+    for (table, columns) in TABLES {
+        let rows = fetch_table(&mut tx, table, columns).await?;
+        for row in &rows {
+            write_line(out, &json!({ "table": table, "row": row }))?;
+            total += 1;
+            if total.is_multiple_of(1000) {
+                progress(total);
+            }
+        }
+        summary.rows.push((table, rows.len() as u64));
+    }
+    write_line(out, &json!({ "end": true, "rows": total }))?;
+    out.flush().map_err(|e| Error::io("(backup output)", e))?;
+    progress(total);
+    Ok(summary)
+}
+
+async fn fetch_table(
+    tx: &mut Tx,
+    table: &str,
+    columns: &[(&str, Column)],
+) -> Result<Vec<Map<String, Value>>> {
+    let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
+    let sql = format!(
+        "select {} from {table} order by {}",
+        names.join(", "),
+        names[0]
+    );
+    let out = on_tx!(tx, |conn| {
+        use sqlx::Row as _;
+        let rows = sqlx::query(&sql).fetch_all(conn).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let mut map = Map::new();
+            for (index, (name, column)) in columns.iter().enumerate() {
+                let value = match column {
+                    Column::Text => Value::String(row.try_get::<String, _>(index)?),
+                    Column::OptionalText => row
+                        .try_get::<Option<String>, _>(index)?
+                        .map_or(Value::Null, Value::String),
+                    Column::Time => Value::String(format_time(row.try_get(index)?)?),
+                    Column::OptionalTime => {
+                        match row.try_get::<Option<OffsetDateTime>, _>(index)? {
+                            Some(at) => Value::String(format_time(at)?),
+                            None => Value::Null,
+                        }
+                    }
+                };
+                map.insert((*name).to_owned(), value);
+            }
+            out.push(map);
+        }
+        out
+    });
+    Ok(out)
+}
+
+/// The header of a backup, as read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    /// The domain it was taken from.
+    pub domain: String,
+    /// The brand name.
+    pub brand: String,
+    /// The tenant schema version of its rows.
+    pub tenant_schema: i64,
+}
+
+fn bad_line(line: usize, what: impl std::fmt::Display) -> Error {
+    Error::Invalid(format!("backup line {line}: {what}"))
+}
+
+/// Reads and checks the header line.
+pub fn read_header(input: &mut dyn BufRead) -> Result<Header> {
+    let mut first = String::new();
+    input
+        .read_line(&mut first)
+        .map_err(|e| Error::io("(backup input)", e))?;
+    let value: Value = serde_json::from_str(&first).map_err(|_| {
+        Error::Invalid("this is not a Task Session backup (no header line)".to_owned())
+    })?;
+    if value.get("format").and_then(Value::as_str) != Some(FORMAT) {
+        return Err(Error::Invalid(
+            "this is not a Task Session backup (no 'tasksession-backup' header)".to_owned(),
+        ));
+    }
+    let version = value.get("version").and_then(Value::as_u64).unwrap_or(0);
+    if version != VERSION {
+        return Err(Error::Invalid(format!(
+            "backup format version {version} is not supported by this release (it reads version {VERSION})"
+        )));
+    }
+    let text = |field: &str| {
+        value
+            .get(field)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| bad_line(1, format!("header field '{field}' is missing")))
+    };
+    let tenant_schema = value
+        .get("tenant_schema")
+        .and_then(Value::as_i64)
+        .ok_or_else(|| bad_line(1, "header field 'tenant_schema' is missing"))?;
+    if tenant_schema != TENANT_MIGRATIONS.latest() {
+        return Err(Error::Invalid(format!(
+            "the backup holds tenant schema version {tenant_schema} and this release writes version {}; restore it with the release that made it, migrate, and back up again",
+            TENANT_MIGRATIONS.latest()
+        )));
+    }
+    Ok(Header {
+        domain: text("domain")?,
+        brand: text("brand")?,
+        tenant_schema,
+    })
+}
+
+/// Restores the rows after the header into `store`, which must hold no users yet. Every
+/// line is checked; on any problem nothing is written.
+pub async fn import(
+    store: &TenantStore,
+    input: &mut dyn BufRead,
+    mut progress: impl FnMut(u64),
+) -> Result<Summary> {
+    let mut tx = store.write().await?;
+    let existing: i64 = on_tx!(tx, |conn| {
+        sqlx::query_scalar("select count(*) from users")
+            .fetch_one(conn)
+            .await?
+    });
+    if existing > 0 {
+        return Err(Error::Conflict(format!(
+            "the brand already has {existing} user(s); restore only into an empty brand (add a new domain, or purge and re-add this one)"
+        )));
+    }
+    let mut counts: Vec<(&'static str, u64)> = TABLES.iter().map(|(t, _)| (*t, 0)).collect();
+    let mut table_index = 0;
+    let mut line_number = 1;
+    let mut ended = None;
+    let mut line = String::new();
+    loop {
+        line.clear();
+        let read = input
+            .read_line(&mut line)
+            .map_err(|e| Error::io("(backup input)", e))?;
+        if read == 0 {
+            break;
+        }
+        line_number += 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        if ended.is_some() {
+            return Err(bad_line(line_number, "text after the end line"));
+        }
+        let value: Value = serde_json::from_str(&line)
+            .map_err(|e| bad_line(line_number, format!("not JSON ({e})")))?;
+        if value.get("end").and_then(Value::as_bool) == Some(true) {
+            ended = Some(
+                value
+                    .get("rows")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(u64::MAX),
+            );
+            continue;
+        }
+        let table = value
+            .get("table")
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad_line(line_number, "no 'table'"))?;
+        let position = TABLES
+            .iter()
+            .position(|(name, _)| *name == table)
+            .ok_or_else(|| bad_line(line_number, format!("unknown table '{table}'")))?;
+        if position < table_index {
+            return Err(bad_line(
+                line_number,
+                format!("table '{table}' out of order"),
+            ));
+        }
+        table_index = position;
+        let (name, columns) = TABLES[position];
+        let row = value
+            .get("row")
+            .and_then(Value::as_object)
+            .ok_or_else(|| bad_line(line_number, "no 'row' object"))?;
+        insert_row(&mut tx, name, columns, row)
+            .await
+            .map_err(|e| bad_line(line_number, e))?;
+        counts[position].1 += 1;
+        let total: u64 = counts.iter().map(|(_, n)| n).sum();
+        if total.is_multiple_of(1000) {
+            progress(total);
+        }
+    }
+    let total: u64 = counts.iter().map(|(_, n)| n).sum();
+    match ended {
+        None => {
+            return Err(Error::Invalid(
+                "the backup is cut off (no end line); nothing was restored".to_owned(),
+            ));
+        }
+        Some(expected) if expected != total => {
+            return Err(Error::Invalid(format!(
+                "the backup's end line says {expected} rows but {total} were read; nothing was restored"
+            )));
+        }
+        Some(_) => {}
+    }
+    tx.commit().await?;
+    progress(total);
+    Ok(Summary { rows: counts })
+}
+
+async fn insert_row(
+    tx: &mut Tx,
+    table: &str,
+    columns: &[(&str, Column)],
+    row: &Map<String, Value>,
+) -> Result<()> {
+    if let Some(unknown) = row.keys().find(|k| !columns.iter().any(|(c, _)| c == k)) {
+        return Err(Error::Invalid(format!(
+            "unknown column '{unknown}' in {table}"
+        )));
+    }
+    let mut values = Vec::with_capacity(columns.len());
+    for (name, column) in columns {
+        let value = row.get(*name).unwrap_or(&Value::Null);
+        values.push(CellValue::read(name, *column, value)?);
+    }
+    let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
+    let placeholders: Vec<String> = (1..=columns.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "insert into {table} ({}) values ({})",
+        names.join(", "),
+        placeholders.join(", ")
+    );
+    on_tx!(tx, |conn| {
+        let mut query = sqlx::query(&sql);
+        for value in &values {
+            query = match value {
+                CellValue::Text(text) => query.bind(text.clone()),
+                CellValue::Time(at) => query.bind(*at),
+            };
+        }
+        query.execute(conn).await?;
+    });
+    Ok(())
+}
+
+enum CellValue {
+    Text(Option<String>),
+    Time(Option<OffsetDateTime>),
+}
+
+impl CellValue {
+    fn read(name: &str, column: Column, value: &Value) -> Result<Self> {
+        let nullable = matches!(column, Column::OptionalText | Column::OptionalTime);
+        if value.is_null() {
+            if !nullable {
+                return Err(Error::Invalid(format!("column '{name}' must not be null")));
+            }
+            return Ok(match column {
+                Column::Time | Column::OptionalTime => CellValue::Time(None),
+                Column::Text | Column::OptionalText => CellValue::Text(None),
+            });
+        }
+        let text = value
+            .as_str()
+            .ok_or_else(|| Error::Invalid(format!("column '{name}' must be a string")))?;
+        Ok(match column {
+            Column::Text | Column::OptionalText => CellValue::Text(Some(text.to_owned())),
+            Column::Time | Column::OptionalTime => {
+                let at = OffsetDateTime::parse(text, &Rfc3339).map_err(|_| {
+                    Error::Invalid(format!("column '{name}': '{text}' is not an RFC 3339 time"))
+                })?;
+                CellValue::Time(Some(truncate_to_micros(at.to_offset(time::UtcOffset::UTC))))
+            }
+        })
+    }
+}
