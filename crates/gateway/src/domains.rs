@@ -246,6 +246,16 @@ pub fn add_user(
         }
         let store = platform.tenant_store(&tenant).await.map_err(failure)?;
         let (user, invitation) = users::invite_user(&store, &new).await.map_err(failure)?;
+        let serving = platform.serving(standing).await.map_err(failure)?;
+        if let Some((_, state)) = serving
+            .iter()
+            .find(|(t, s)| t.id == tenant.id && *s != Serving::Active)
+        {
+            eprintln!(
+                "note: {domain} is {} right now; the link works once the domain is served again",
+                state.label()
+            );
+        }
         println!(
             "{} ({}) invited to {domain} as {}; send them this one-time link (valid until {}):",
             user.name,

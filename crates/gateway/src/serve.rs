@@ -35,11 +35,40 @@ pub fn run(config: Config) -> Outcome {
     runtime.block_on(async {
         let Opened { platform, standing } = platform::open(&config).await?;
         report_standing(&standing);
+        if let Err(failure) = migrate_brands(&platform).await {
+            platform.close().await;
+            return Err(failure);
+        }
         let platform = Arc::new(platform);
         let outcome = serve(config, Arc::clone(&platform), standing).await;
         platform.close().await;
         outcome
     })
+}
+
+/// Brings every brand's store up to date before serving. A store written by a newer release
+/// stops the start; a brand whose migration fails is logged and not served.
+async fn migrate_brands(platform: &Platform) -> Outcome {
+    let report = platform
+        .migrate_tenants(|_| {})
+        .await
+        .map_err(platform::failure)?;
+    for entry in report {
+        let domain = entry.tenant.domain;
+        match entry.result {
+            Ok(0) => {}
+            Ok(applied) => tracing::info!(%domain, applied, "brand store migrated"),
+            Err(error @ tenant_core::Error::StoreTooNew { .. }) => {
+                return Err(Failure::Refused(format!("{domain}: {error}")));
+            }
+            Err(error) => tracing::error!(
+                %domain,
+                %error,
+                "brand store migration failed: the brand is not served until 'tasksession migrate' succeeds"
+            ),
+        }
+    }
+    Ok(())
 }
 
 fn report_standing(standing: &Standing) {
@@ -69,6 +98,7 @@ fn report_standing(standing: &Standing) {
 }
 
 async fn serve(config: Config, platform: Arc<Platform>, standing: Standing) -> Outcome {
+    let shutdown = shutdown_signal()?;
     let operator_address = config.listen.operator;
     let operator = TcpListener::bind(operator_address).await.map_err(|e| {
         Failure::Refused(format!(
@@ -85,7 +115,7 @@ async fn serve(config: Config, platform: Arc<Platform>, standing: Standing) -> O
 
     let app = Router::new().route("/healthz", get(|| async { "ok\n" }));
     let served = axum::serve(operator, app)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(shutdown)
         .await;
     recheck.abort();
     served.map_err(|e| Failure::Refused(format!("operator listener failed: {e}")))?;
@@ -124,25 +154,20 @@ async fn recheck_licence(config: Config, platform: Arc<Platform>, standing: Arc<
     }
 }
 
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut terminate =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(signal) => signal,
-                Err(e) => {
-                    tracing::error!("cannot listen for SIGTERM: {e}");
-                    let _ = interrupt.await;
-                    return;
-                }
-            };
+/// Registers for SIGTERM and SIGINT at once (so a signal that arrives before the server is
+/// polled is not lost) and returns the future that completes on the first of them.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, Failure> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let register = |kind: SignalKind, name: &str| {
+        signal(kind).map_err(|e| Failure::Refused(format!("cannot listen for {name}: {e}")))
+    };
+    let mut terminate = register(SignalKind::terminate(), "SIGTERM")?;
+    let mut interrupt = register(SignalKind::interrupt(), "SIGINT")?;
+    Ok(async move {
         tokio::select! {
-            _ = interrupt => {},
+            _ = interrupt.recv() => {},
             _ = terminate.recv() => {},
         }
-    }
-    #[cfg(not(unix))]
-    let _ = interrupt.await;
-    tracing::info!("shutting down");
+        tracing::info!("shutting down");
+    })
 }

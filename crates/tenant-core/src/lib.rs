@@ -10,6 +10,7 @@
 extern crate self as tenant_core;
 
 pub mod backup;
+pub mod directory;
 pub mod entitlement;
 pub mod error;
 mod fault;
@@ -23,6 +24,7 @@ pub mod users;
 #[path = "../tests/support/mod.rs"]
 mod test_support;
 
+pub use directory::{Entry, TenantDirectory};
 pub use entitlement::{Serving, Standing};
 pub use error::{Error, Result};
 pub use names::{Email, Hostname};

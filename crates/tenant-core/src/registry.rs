@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex};
 use sqlx::postgres::PgPool;
 use time::OffsetDateTime;
 
+use crate::directory::{Entry, TenantDirectory};
 use crate::entitlement::{self, Serving, Standing};
 use crate::error::{Error, Result};
 use crate::names::Hostname;
@@ -29,7 +30,8 @@ use crate::store::{
 pub struct TenantId(String);
 
 impl TenantId {
-    fn parse(text: &str) -> Result<Self> {
+    /// Checks the spelling of a tenant id: 1 to 32 lower-case hex digits.
+    pub fn parse(text: &str) -> Result<Self> {
         let valid = (1..=32).contains(&text.len())
             && text
                 .bytes()
@@ -355,6 +357,20 @@ impl Platform {
             .filter(|t| t.state != TenantState::Pending)
             .ok_or_else(|| not_found(domain))?;
         if tenant.state == state {
+            // Already active as far as the operator goes, but the licence may still keep it
+            // from being served: say so rather than report success.
+            if state == TenantState::Active {
+                let tenants = all_tenants(&mut tx).await?;
+                let serving = entitlement::serving(&tenants, standing);
+                let position = tenants.iter().position(|t| t.id == tenant.id);
+                if let Some(Serving::SuspendedByLicence(reason)) =
+                    position.and_then(|index| serving.get(index))
+                {
+                    return Err(Error::NotLicensed(format!(
+                        "{reason}; remove or suspend another domain to serve it"
+                    )));
+                }
+            }
             return Ok(tenant);
         }
         if state == TenantState::Active {
@@ -400,26 +416,48 @@ impl Platform {
         Ok(tenants.into_iter().zip(serving).collect())
     }
 
-    /// The context for a request to `domain`, if a tenant is served there.
+    /// The directory the gateway routes by: every tenant's serving state under `standing`.
+    pub async fn directory(&self, standing: &Standing) -> Result<TenantDirectory> {
+        Ok(TenantDirectory::build(self.tenants().await?, standing))
+    }
+
+    /// The context for a tenant found in the directory: its store, opened on first use.
+    /// A store that is not at this binary's schema version is never handed out.
+    pub async fn context(&self, entry: &Entry) -> Result<TenantContext> {
+        let store = self.store_of(&entry.tenant.id).await?;
+        Ok(TenantContext {
+            tenant: entry.tenant.clone(),
+            read_only: entry.read_only,
+            store,
+        })
+    }
+
+    /// The context for a request to `domain`, if a tenant is there (one-off use; the
+    /// gateway keeps a [`TenantDirectory`] instead).
     pub async fn context_for(
         &self,
         domain: &Hostname,
         standing: &Standing,
     ) -> Result<Option<(TenantContext, Serving)>> {
-        let serving = self.serving(standing).await?;
-        let Some((tenant, serving)) = serving.into_iter().find(|(t, _)| &t.domain == domain) else {
+        let directory = self.directory(standing).await?;
+        let Some(entry) = directory.lookup(domain) else {
             return Ok(None);
         };
-        let store = self.store_of(&tenant.id).await?;
-        let read_only = standing.read_only();
-        Ok(Some((
-            TenantContext {
-                tenant,
-                read_only,
-                store,
-            },
-            serving,
-        )))
+        Ok(Some((self.context(entry).await?, entry.serving.clone())))
+    }
+
+    /// Closes `tenant`'s pool (SQLite); it is opened again by the next [`Platform::context`].
+    /// Contexts taken before stay tied to the closed pool, so call this only when none is in
+    /// use (idle connections close by themselves after a minute anyway).
+    pub async fn release(&self, tenant: &Tenant) {
+        let cached = self
+            .tenant_dbs
+            .lock()
+            .ok()
+            .and_then(|mut dbs| dbs.remove(&tenant.id));
+        if let Some(db) = cached {
+            db.close().await;
+        }
     }
 
     /// The store of `tenant` (for operator commands that act inside one tenant).

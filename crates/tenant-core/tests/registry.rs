@@ -473,3 +473,31 @@ async fn run_in_platform(backend: &Backend, statement: &str) {
         }
     }
 }
+
+#[tokio::test]
+async fn activating_a_domain_the_licence_keeps_suspended_is_refused_not_reported_as_done() {
+    for store in both().await {
+        let platform = Platform::open(&store.backend).await.unwrap();
+        let multi = licensed(Plan::Multi, &[], LicenceState::Valid);
+        platform
+            .add_domain(&host("a.example.com"), "A", &multi)
+            .await
+            .unwrap();
+        platform
+            .add_domain(&host("b.example.com"), "B", &multi)
+            .await
+            .unwrap();
+        let single = licensed(Plan::Single, &[], LicenceState::Valid);
+        let refused = platform
+            .set_state(&host("b.example.com"), TenantState::Active, &single)
+            .await;
+        assert!(matches!(refused, Err(Error::NotLicensed(_))), "{refused:?}");
+        // The oldest one is served, so activating it is a no-op success.
+        platform
+            .set_state(&host("a.example.com"), TenantState::Active, &single)
+            .await
+            .unwrap();
+        platform.close().await;
+        store.cleanup().await;
+    }
+}

@@ -228,3 +228,113 @@ pub fn http_get(address: SocketAddr, path: &str) -> (u16, String) {
         .unwrap_or_default();
     (status, body)
 }
+
+/// Whether this is a CI run, where a missing component fails a test instead of skipping it.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// The PostgreSQL server's administrative URL: `TEST_POSTGRES_URL`, by default
+/// `postgres://postgres@127.0.0.1:5432/postgres` (user `postgres`, trust authentication).
+pub fn postgres_admin_url() -> String {
+    std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// Runs `sql` with the `psql` command on the database at `url`; returns its output
+/// (unaligned, tuples only) or why it failed.
+pub fn psql(url: &str, sql: &str) -> Result<String, String> {
+    let output = StdCommand::new("psql")
+        .args([
+            "-X",
+            "-q",
+            "-A",
+            "-t",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-d",
+            url,
+            "-c",
+            sql,
+        ])
+        .env("PGCONNECT_TIMEOUT", "10")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run psql: {e}"))?;
+    if output.status.success() {
+        Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).trim().to_owned())
+    }
+}
+
+/// A fresh PostgreSQL database for one test, named `ts_test_<unix seconds>_<random hex>` and
+/// dropped when the value is (even when the test panics).
+pub struct PostgresDb {
+    pub name: String,
+    admin_url: String,
+}
+
+impl PostgresDb {
+    /// Creates the database, or returns `None` with a notice when PostgreSQL cannot be reached
+    /// (with `CI=true` that is a failure instead). Test databases older than an hour, left
+    /// by a run that was killed, are dropped first.
+    pub fn create() -> Option<Self> {
+        let admin_url = postgres_admin_url();
+        if let Err(e) = psql(&admin_url, "select 1") {
+            let e = e.replace('\n', " ");
+            assert!(
+                !in_ci(),
+                "PostgreSQL not reachable at {admin_url} with CI=true: {e}"
+            );
+            eprintln!("PostgreSQL not reachable at {admin_url} ({e}): PostgreSQL test skipped");
+            return None;
+        }
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let stale = psql(
+            &admin_url,
+            "select datname from pg_database where datname like 'ts\\_test\\_%'",
+        )
+        .unwrap_or_default();
+        for name in stale.lines() {
+            let created: Option<i64> = name.split('_').nth(2).and_then(|t| t.parse().ok());
+            if created.is_some_and(|t| now - t > 3600) {
+                let _ = psql(
+                    &admin_url,
+                    &format!("drop database if exists {name} with (force)"),
+                );
+            }
+        }
+        let mut random = [0u8; 4];
+        std::fs::File::open("/dev/urandom")
+            .unwrap()
+            .read_exact(&mut random)
+            .unwrap();
+        let suffix: String = random.iter().map(|b| format!("{b:02x}")).collect();
+        let name = format!("ts_test_{now}_{suffix}");
+        psql(&admin_url, &format!("create database {name}")).unwrap();
+        Some(PostgresDb { name, admin_url })
+    }
+
+    /// The database's URL, for `TASKSESSION_DATABASE_URL`.
+    pub fn url(&self) -> String {
+        let (server, _) = self.admin_url.rsplit_once('/').unwrap();
+        format!("{server}/{}", self.name)
+    }
+
+    /// Runs `sql` in the database and returns its output; panics on an error.
+    pub fn query(&self, sql: &str) -> String {
+        psql(&self.url(), sql).unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+}
+
+impl Drop for PostgresDb {
+    fn drop(&mut self) {
+        if let Err(e) = psql(
+            &self.admin_url,
+            &format!("drop database if exists {} with (force)", self.name),
+        ) {
+            eprintln!("could not drop test database {}: {e}", self.name);
+        }
+    }
+}

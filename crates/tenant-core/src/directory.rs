@@ -1,0 +1,66 @@
+//! The in-memory answer to "which tenant is this host, and is it served?", read on every
+//! request. Built from the platform registry and the licence standing in one pass and
+//! replaced whole when either changes, so a lookup is one hash probe and never touches a
+//! store.
+
+use std::collections::HashMap;
+
+use crate::entitlement::{self, Serving, Standing};
+use crate::names::Hostname;
+use crate::registry::Tenant;
+
+/// One tenant as the gateway sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The tenant.
+    pub tenant: Tenant,
+    /// Whether and how it is served.
+    pub serving: Serving,
+    /// Changes must be refused (the licence has expired).
+    pub read_only: bool,
+}
+
+/// Every non-pending tenant by domain, with its serving state.
+#[derive(Debug, Clone, Default)]
+pub struct TenantDirectory {
+    by_domain: HashMap<Hostname, Entry>,
+}
+
+impl TenantDirectory {
+    /// Computes the serving state of `tenants` under `standing` and indexes them by domain.
+    pub fn build(tenants: Vec<Tenant>, standing: &Standing) -> Self {
+        let serving = entitlement::serving(&tenants, standing);
+        let read_only = standing.read_only();
+        let by_domain = tenants
+            .into_iter()
+            .zip(serving)
+            .filter(|(_, serving)| *serving != Serving::Pending)
+            .map(|(tenant, serving)| {
+                (
+                    tenant.domain.clone(),
+                    Entry {
+                        tenant,
+                        serving,
+                        read_only,
+                    },
+                )
+            })
+            .collect();
+        TenantDirectory { by_domain }
+    }
+
+    /// The tenant on `host`, if any.
+    pub fn lookup(&self, host: &Hostname) -> Option<&Entry> {
+        self.by_domain.get(host)
+    }
+
+    /// How many tenants it holds.
+    pub fn len(&self) -> usize {
+        self.by_domain.len()
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.by_domain.is_empty()
+    }
+}
