@@ -63,6 +63,8 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("limits", "request_timeout_s", Kind::Count),
     ("limits", "sign_in_per_minute_per_address", Kind::Count),
     ("limits", "sign_in_per_minute_per_account", Kind::Count),
+    ("limits", "max_connections", Kind::Count),
+    ("limits", "header_read_timeout_s", Kind::Count),
 ];
 
 const SECTIONS: &[&str] = &["listen", "operator", "acme", "smtp", "limits"];
@@ -96,7 +98,7 @@ pub enum LogFormat {
 }
 
 /// The whole configuration, after defaults, file and environment.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Where the platform keeps its data.
@@ -136,7 +138,7 @@ fn default_data_dir() -> PathBuf {
 }
 
 /// `[listen]`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Listen {
     /// Plain HTTP (ACME challenges, redirects, development).
@@ -158,7 +160,7 @@ impl Default for Listen {
 }
 
 /// `[operator]`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Operator {
     /// Bearer token for `/metrics` and `/operator/v1`.
@@ -166,7 +168,7 @@ pub struct Operator {
 }
 
 /// `[acme]`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Acme {
     /// The CA's directory; `None` keeps self-signed certificates.
@@ -191,7 +193,7 @@ impl Default for Acme {
 }
 
 /// `[smtp]`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Smtp {
     /// Mail server; `None` means mail is not configured.
@@ -222,7 +224,7 @@ impl Default for Smtp {
 }
 
 /// `[limits]`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
     /// Largest request body outside uploads.
@@ -235,6 +237,10 @@ pub struct Limits {
     pub sign_in_per_minute_per_address: u64,
     /// Sign-in attempts per minute for one account.
     pub sign_in_per_minute_per_account: u64,
+    /// Open client connections at most, over both public listeners.
+    pub max_connections: u64,
+    /// Seconds a client has to send a request head; also the HTTP/1.1 keep-alive idle limit.
+    pub header_read_timeout_s: u64,
 }
 
 impl Default for Limits {
@@ -245,6 +251,8 @@ impl Default for Limits {
             request_timeout_s: 30,
             sign_in_per_minute_per_address: 10,
             sign_in_per_minute_per_account: 5,
+            max_connections: 10_000,
+            header_read_timeout_s: 10,
         }
     }
 }

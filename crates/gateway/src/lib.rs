@@ -6,12 +6,18 @@ pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod domains;
+pub mod edge;
 pub mod licence;
+pub mod listeners;
 pub mod logging;
+pub mod metrics;
 pub mod migrate;
+pub mod operator;
 pub mod outcome;
+pub mod pages;
 pub mod platform;
 pub mod serve;
+pub mod tls;
 
 use std::ffi::OsString;
 

@@ -66,15 +66,17 @@ pub fn public_base(config: &Config, domain: &Hostname, standing: &Standing) -> S
     if is_localhost && *standing == Standing::Development {
         let port = config.listen.http.port();
         return match port {
-            80 => format!("http://{name}"),
+            80 | 0 => format!("http://{name}"),
             port => format!("http://{name}:{port}"),
         };
     }
+    // A listener on port 0 gets its port at start; links then assume 443 (set
+    // public_https_port when clients use another).
     let port = config
         .public_https_port
         .unwrap_or_else(|| config.listen.https.port());
     match port {
-        443 => format!("https://{name}"),
+        443 | 0 => format!("https://{name}"),
         port => format!("https://{name}:{port}"),
     }
 }

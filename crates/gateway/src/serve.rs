@@ -1,28 +1,31 @@
-//! `tasksession serve`: check the licence before binding anything, then run the listeners
-//! until SIGTERM or SIGINT.
-//!
-//! For now the operator listener answers `/healthz`; the public listeners, routing and
-//! TLS are added by the gateway itself. The licence is judged again every hour while running.
+//! `tasksession serve`: check the licence before touching anything, bring the stores up to
+//! date, then run the `http`, `https` and `operator` listeners until SIGTERM or SIGINT. The
+//! directory of brands is refreshed every few seconds and the licence judged every hour.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
-use axum::routing::get;
 use licensing::LicenceState;
 use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
 
 use crate::config::Config;
 use tenant_core::entitlement::DEVELOPMENT_NAMES;
 use tenant_core::{Platform, Standing};
 use time::OffsetDateTime;
 
+use crate::edge::{Edge, RequestLimits};
 use crate::licence;
+use crate::listeners::{self, ConnectionLimits};
+use crate::operator::{self, OperatorState};
 use crate::outcome::{Failure, Outcome};
 use crate::platform::{self, Opened};
+use crate::tls;
 
 /// How often the licence is judged again while running.
 const LICENCE_RECHECK: Duration = Duration::from_secs(60 * 60);
+/// How often the directory of brands is re-read (domains changed by the CLI).
+const DIRECTORY_REFRESH: Duration = Duration::from_secs(5);
 
 /// Runs the platform until a shutdown signal.
 pub fn run(config: Config) -> Outcome {
@@ -99,57 +102,148 @@ fn report_standing(standing: &Standing) {
 
 async fn serve(config: Config, platform: Arc<Platform>, standing: Standing) -> Outcome {
     let shutdown = shutdown_signal()?;
-    let operator_address = config.listen.operator;
-    let operator = TcpListener::bind(operator_address).await.map_err(|e| {
-        Failure::Refused(format!(
-            "cannot listen on operator address {operator_address}: {e}; choose another with [listen] operator or TASKSESSION_LISTEN_OPERATOR"
-        ))
-    })?;
-    let bound = operator
-        .local_addr()
-        .map_err(|e| Failure::Refused(format!("cannot read the bound operator address: {e}")))?;
-    tracing::info!("listening operator={bound}");
+    tls::install_crypto_provider();
+    let directory = platform
+        .directory(&standing)
+        .await
+        .map_err(platform::failure)?;
+    let certificates = Arc::new(
+        tls::load(&platform, &directory)
+            .await
+            .map_err(Failure::Refused)?,
+    );
+    let tls_config = tls::server_config(Arc::clone(&certificates)).map_err(Failure::Refused)?;
 
-    let standing = Arc::new(RwLock::new(standing));
-    let recheck = tokio::spawn(recheck_licence(config, platform, Arc::clone(&standing)));
+    let http = bind(config.listen.http, "http").await?;
+    let https = bind(config.listen.https, "https").await?;
+    let operator = bind(config.listen.operator, "operator").await?;
+    let address = |listener: &TcpListener| {
+        listener
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_else(|_| "?".to_owned())
+    };
+    let https_port = https.local_addr().map(|a| a.port()).unwrap_or(443);
+    tracing::info!(
+        "listening http={} https={} operator={}",
+        address(&http),
+        address(&https),
+        address(&operator)
+    );
 
-    let app = Router::new().route("/healthz", get(|| async { "ok\n" }));
-    let served = axum::serve(operator, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
-    recheck.abort();
-    served.map_err(|e| Failure::Refused(format!("operator listener failed: {e}")))?;
+    let limits = &config.limits;
+    let edge = Arc::new(Edge::new(
+        Arc::clone(&platform),
+        directory,
+        standing,
+        certificates,
+        RequestLimits {
+            max_body_bytes: limits.max_body_bytes,
+            request_timeout: Duration::from_secs(limits.request_timeout_s),
+        },
+        config.public_https_port.unwrap_or(https_port),
+    ));
+    let connection_limits = ConnectionLimits {
+        max_connections: usize::try_from(limits.max_connections).unwrap_or(usize::MAX),
+        header_read_timeout: Duration::from_secs(limits.header_read_timeout_s),
+    };
+    let permits = Arc::new(Semaphore::new(connection_limits.max_connections));
+    let (stop, stopped) = watch::channel(false);
+
+    let refresh = tokio::spawn(keep_current(config.clone(), Arc::clone(&edge)));
+    let public_http = tokio::spawn(listeners::serve(
+        http,
+        None,
+        Arc::clone(&edge),
+        connection_limits,
+        Arc::clone(&permits),
+        stopped.clone(),
+    ));
+    let public_https = tokio::spawn(listeners::serve(
+        https,
+        Some(tls_config),
+        Arc::clone(&edge),
+        connection_limits,
+        permits,
+        stopped.clone(),
+    ));
+    let token = config.operator.token.clone().map(Arc::new);
+    let operator_app = operator::router(OperatorState {
+        edge: Arc::clone(&edge),
+        token,
+    });
+    let mut operator_stopped = stopped;
+    let operator_task = tokio::spawn(async move {
+        axum::serve(operator, operator_app)
+            .with_graceful_shutdown(async move {
+                let _ = operator_stopped.changed().await;
+            })
+            .await
+    });
+
+    shutdown.await;
+    let _ = stop.send(true);
+    refresh.abort();
+    let _ = public_http.await;
+    let _ = public_https.await;
+    if let Ok(Err(error)) = operator_task.await {
+        tracing::error!(%error, "operator listener failed");
+    }
     tracing::info!("stopped");
     Ok(())
 }
 
-/// Judges the installed licence every [`LICENCE_RECHECK`]; a file that turned invalid is
-/// reported and the last good standing kept, so a bad copy never stops a running platform.
-async fn recheck_licence(config: Config, platform: Arc<Platform>, standing: Arc<RwLock<Standing>>) {
-    let mut ticker = tokio::time::interval(LICENCE_RECHECK);
+async fn bind(address: std::net::SocketAddr, name: &str) -> Result<TcpListener, Failure> {
+    TcpListener::bind(address).await.map_err(|e| {
+        Failure::Refused(format!(
+            "cannot listen on {name} address {address}: {e}; choose another with [listen] {name} or TASKSESSION_LISTEN_{}",
+            name.to_ascii_uppercase()
+        ))
+    })
+}
+
+/// Keeps the edge's directory, licence standing and certificates current: the directory
+/// every [`DIRECTORY_REFRESH`] (domains added or changed by the CLI), the licence every
+/// [`LICENCE_RECHECK`]. A licence file that turned invalid is reported and the last good
+/// standing kept, so a bad copy never stops a running platform.
+async fn keep_current(config: Config, edge: Arc<Edge>) {
+    let mut ticker = tokio::time::interval(DIRECTORY_REFRESH);
     ticker.tick().await;
+    let mut last_licence_check = tokio::time::Instant::now();
     loop {
         ticker.tick().await;
-        let last_seen = match platform.record_last_seen(OffsetDateTime::now_utc()).await {
-            Ok(previous) => previous,
-            Err(e) => {
-                tracing::error!("cannot record the licence check time: {e}");
-                None
-            }
-        };
-        match licence::installed_standing(&config, last_seen) {
-            Ok(now) => {
-                let changed = standing.read().map(|old| *old != now).unwrap_or(true);
-                if changed {
-                    report_standing(&now);
-                    if let Ok(mut slot) = standing.write() {
-                        *slot = now;
+        let mut standing = edge.standing();
+        if last_licence_check.elapsed() >= LICENCE_RECHECK {
+            last_licence_check = tokio::time::Instant::now();
+            let last_seen = match edge
+                .platform
+                .record_last_seen(OffsetDateTime::now_utc())
+                .await
+            {
+                Ok(previous) => previous,
+                Err(e) => {
+                    tracing::error!("cannot record the licence check time: {e}");
+                    None
+                }
+            };
+            match licence::installed_standing(&config, last_seen) {
+                Ok(now) => {
+                    if now != standing {
+                        report_standing(&now);
+                        standing = now;
                     }
                 }
+                Err(failure) => {
+                    tracing::error!("{failure}; keeping the last good licence until it is fixed")
+                }
             }
-            Err(failure) => {
-                tracing::error!("{failure}; keeping the last good licence until it is fixed")
+        }
+        match edge.platform.directory(&standing).await {
+            Ok(directory) => {
+                tls::refresh(&edge.certificates, &edge.platform, &directory).await;
+                edge.update(directory, standing);
             }
+            Err(error) => tracing::error!(%error, "cannot refresh the tenant directory"),
         }
     }
 }

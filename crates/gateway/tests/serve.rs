@@ -50,6 +50,8 @@ fn serve_refuses_to_start_on_a_changed_licence_with_exit_2_and_one_line() {
     let output = work
         .command()
         .env("TASKSESSION_LISTEN_OPERATOR", "127.0.0.1:0")
+        .env("TASKSESSION_LISTEN_HTTP", "127.0.0.1:0")
+        .env("TASKSESSION_LISTEN_HTTPS", "127.0.0.1:0")
         .arg("serve")
         .output()
         .unwrap();
@@ -106,6 +108,8 @@ fn an_operator_address_in_use_is_refused_with_exit_1() {
     let work = Workdir::new();
     work.command()
         .env("TASKSESSION_LISTEN_OPERATOR", &address)
+        .env("TASKSESSION_LISTEN_HTTP", "127.0.0.1:0")
+        .env("TASKSESSION_LISTEN_HTTPS", "127.0.0.1:0")
         .arg("serve")
         .assert()
         .code(1)

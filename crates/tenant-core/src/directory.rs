@@ -54,6 +54,12 @@ impl TenantDirectory {
         self.by_domain.get(host)
     }
 
+    /// Every domain it holds (including suspended and removed ones: their visitors get a
+    /// page over TLS too).
+    pub fn domains(&self) -> impl Iterator<Item = &Hostname> {
+        self.by_domain.keys()
+    }
+
     /// How many tenants it holds.
     pub fn len(&self) -> usize {
         self.by_domain.len()

@@ -10,6 +10,7 @@
 extern crate self as tenant_core;
 
 pub mod backup;
+pub mod certificates;
 pub mod directory;
 pub mod entitlement;
 pub mod error;

@@ -194,7 +194,7 @@ pub struct TenantMigration {
 #[derive(Debug)]
 pub struct Platform {
     backend: Backend,
-    db: Db,
+    pub(crate) db: Db,
     postgres: Option<PgPool>,
     tenant_dbs: Mutex<HashMap<TenantId, Db>>,
 }

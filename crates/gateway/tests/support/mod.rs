@@ -103,6 +103,14 @@ pub fn tampered(text: &str) -> String {
     String::from_utf8(bytes).unwrap()
 }
 
+/// The bound listener addresses of a running server.
+#[derive(Debug, Clone, Copy)]
+pub struct Addresses {
+    pub http: SocketAddr,
+    pub https: SocketAddr,
+    pub operator: SocketAddr,
+}
+
 /// A `tasksession serve` process whose stdout is read line by line.
 pub struct Server {
     pub child: Child,
@@ -111,7 +119,20 @@ pub struct Server {
 }
 
 impl Server {
+    /// Starts `serve`; listeners not set by the test bind free ports on 127.0.0.1.
     pub fn start(mut command: StdCommand) -> Self {
+        for name in [
+            "TASKSESSION_LISTEN_HTTP",
+            "TASKSESSION_LISTEN_HTTPS",
+            "TASKSESSION_LISTEN_OPERATOR",
+        ] {
+            let set = command
+                .get_envs()
+                .any(|(key, value)| key == name && value.is_some());
+            if !set {
+                command.env(name, "127.0.0.1:0");
+            }
+        }
         let mut child = command
             .arg("serve")
             .stdout(Stdio::piped())
@@ -156,15 +177,30 @@ impl Server {
         }
     }
 
+    /// The addresses logged as `listening http=… https=… operator=…`.
+    pub fn addresses(&mut self) -> Addresses {
+        let line = match self.seen.iter().find(|l| l.contains("listening")) {
+            Some(line) => line.clone(),
+            None => self.wait_for_line("listening"),
+        };
+        let find = |key: &str| -> SocketAddr {
+            let start = line.find(&format!("{key}=")).unwrap() + key.len() + 1;
+            let address: String = line[start..]
+                .chars()
+                .take_while(|c| !c.is_whitespace() && *c != '"')
+                .collect();
+            address.parse().unwrap()
+        };
+        Addresses {
+            http: find("http"),
+            https: find("https"),
+            operator: find("operator"),
+        }
+    }
+
     /// The address logged as `operator=…`.
     pub fn operator_address(&mut self) -> SocketAddr {
-        let line = self.wait_for_line("listening");
-        let start = line.find("operator=").unwrap() + "operator=".len();
-        let address: String = line[start..]
-            .chars()
-            .take_while(|c| !c.is_whitespace() && *c != '"')
-            .collect();
-        address.parse().unwrap()
+        self.addresses().operator
     }
 
     pub fn terminate(&mut self) {
@@ -337,4 +373,146 @@ impl Drop for PostgresDb {
             eprintln!("could not drop test database {}: {e}", self.name);
         }
     }
+}
+
+/// Accepts any server certificate and keeps the one presented, so tests can look at it.
+#[derive(Debug)]
+pub struct CapturingVerifier {
+    pub presented: std::sync::Mutex<Option<Vec<u8>>>,
+    provider: std::sync::Arc<rustls::crypto::CryptoProvider>,
+}
+
+impl CapturingVerifier {
+    pub fn new() -> std::sync::Arc<Self> {
+        std::sync::Arc::new(CapturingVerifier {
+            presented: std::sync::Mutex::new(None),
+            provider: std::sync::Arc::new(rustls::crypto::ring::default_provider()),
+        })
+    }
+}
+
+impl rustls::client::danger::ServerCertVerifier for CapturingVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        *self.presented.lock().unwrap() = Some(end_entity.as_ref().to_vec());
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+/// A TLS client config that records the server's certificate in `verifier`.
+pub fn tls_client(
+    verifier: std::sync::Arc<CapturingVerifier>,
+    alpn: &[&[u8]],
+) -> std::sync::Arc<rustls::ClientConfig> {
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    std::sync::Arc::new(config)
+}
+
+/// A raw HTTP/1.1 exchange's outcome.
+#[derive(Debug)]
+pub struct Exchange {
+    pub status: u16,
+    pub head: String,
+    pub body: String,
+    /// The server's certificate (TLS only).
+    pub certificate: Option<Vec<u8>>,
+}
+
+fn parse_exchange(raw: &[u8], certificate: Option<Vec<u8>>) -> Exchange {
+    let text = String::from_utf8_lossy(raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
+    Exchange {
+        status,
+        head: head.to_owned(),
+        body: body.to_owned(),
+        certificate,
+    }
+}
+
+/// Sends `request` (a complete HTTP/1.1 request; use `Connection: close`) over TLS, with
+/// `sni` as the server name (an IP address sends no SNI), and reads the whole answer.
+pub fn https_exchange(address: SocketAddr, sni: &str, request: &[u8]) -> Exchange {
+    let verifier = CapturingVerifier::new();
+    let config = tls_client(std::sync::Arc::clone(&verifier), &[b"http/1.1"]);
+    let name = rustls::pki_types::ServerName::try_from(sni.to_owned()).unwrap();
+    let connection = rustls::ClientConnection::new(config, name).unwrap();
+    let socket = TcpStream::connect_timeout(&address, Duration::from_secs(10)).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut tls = rustls::StreamOwned::new(connection, socket);
+    tls.write_all(request).unwrap();
+    let mut raw = Vec::new();
+    let _ = tls.read_to_end(&mut raw);
+    let certificate = verifier.presented.lock().unwrap().clone();
+    parse_exchange(&raw, certificate)
+}
+
+/// The same over plain TCP.
+pub fn http_exchange(address: SocketAddr, request: &[u8]) -> Exchange {
+    let mut socket = TcpStream::connect_timeout(&address, Duration::from_secs(10)).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    socket.write_all(request).unwrap();
+    let mut raw = Vec::new();
+    let _ = socket.read_to_end(&mut raw);
+    parse_exchange(&raw, None)
+}
+
+/// A GET with the given Host header, closing the connection after the answer.
+pub fn get_request(host: &str, path: &str) -> Vec<u8> {
+    format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").into_bytes()
 }

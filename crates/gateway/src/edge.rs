@@ -1,0 +1,280 @@
+//! Every request's way to exactly one brand, or a refusal: the host is taken from `Host`
+//! (HTTP/1.1) or `:authority` (HTTP/2) — never from `X-Forwarded-Host` — and normalised;
+//! a TLS name that differs from it, or a host no brand is on, gets 421; a suspended domain
+//! gets the brand-neutral 403 page; an expired licence turns changes into 402; then the
+//! brand's router answers with the tenant's context in the request's extensions.
+//! Security headers go on every answer.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::uri::Authority;
+use axum::http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use hyper::body::Incoming;
+use tenant_core::{Hostname, Platform, Serving, Standing, TenantDirectory};
+use tower::ServiceExt as _;
+
+use crate::metrics::Metrics;
+use crate::pages;
+use crate::tls::Certificates;
+
+/// The path prefix reserved for ACME HTTP-01 challenge answers.
+pub const ACME_CHALLENGE_PREFIX: &str = "/.well-known/acme-challenge/";
+
+/// What the edge knows about the connection a request came on.
+#[derive(Debug, Clone)]
+pub struct ConnectionInfo {
+    /// Over TLS (the `https` listener).
+    pub tls: bool,
+    /// The TLS server name the client sent, lower-cased.
+    pub sni: Option<String>,
+    /// The client's address.
+    pub peer: SocketAddr,
+}
+
+/// Limits applied per request.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestLimits {
+    /// Largest body.
+    pub max_body_bytes: u64,
+    /// Longest time a request may take.
+    pub request_timeout: Duration,
+}
+
+/// The shared state of the edge.
+#[derive(Debug)]
+pub struct Edge {
+    /// The registry and stores.
+    pub platform: Arc<Platform>,
+    directory: RwLock<Arc<TenantDirectory>>,
+    standing: RwLock<Standing>,
+    /// Certificates by SNI.
+    pub certificates: Arc<Certificates>,
+    /// Per-request limits.
+    pub limits: RequestLimits,
+    /// Counters.
+    pub metrics: Metrics,
+    /// The HTTPS port used in redirects.
+    pub public_https_port: u16,
+    web: axum::Router,
+}
+
+impl Edge {
+    /// The edge over an opened platform.
+    pub fn new(
+        platform: Arc<Platform>,
+        directory: TenantDirectory,
+        standing: Standing,
+        certificates: Arc<Certificates>,
+        limits: RequestLimits,
+        public_https_port: u16,
+    ) -> Self {
+        Edge {
+            platform,
+            directory: RwLock::new(Arc::new(directory)),
+            standing: RwLock::new(standing),
+            certificates,
+            limits,
+            metrics: Metrics::default(),
+            public_https_port,
+            web: web::router(),
+        }
+    }
+
+    /// The directory requests are routed by.
+    pub fn directory(&self) -> Arc<TenantDirectory> {
+        self.directory
+            .read()
+            .map(|d| Arc::clone(&d))
+            .unwrap_or_default()
+    }
+
+    /// The licence standing now.
+    pub fn standing(&self) -> Standing {
+        self.standing
+            .read()
+            .map(|s| s.clone())
+            .unwrap_or(Standing::Development)
+    }
+
+    /// Replaces the directory and standing (after a change of domains or licence).
+    pub fn update(&self, directory: TenantDirectory, standing: Standing) {
+        if let Ok(mut slot) = self.directory.write() {
+            *slot = Arc::new(directory);
+        }
+        if let Ok(mut slot) = self.standing.write() {
+            *slot = standing;
+        }
+    }
+
+    /// Answers one request.
+    pub async fn handle(
+        self: Arc<Self>,
+        request: Request<Incoming>,
+        connection: Arc<ConnectionInfo>,
+    ) -> Response<Body> {
+        let api = request.uri().path().starts_with("/api/");
+        let (mut response, tenant, ca_issued) = self.route(request, &connection, api).await;
+        add_security_headers(&mut response, connection.tls && ca_issued);
+        self.metrics
+            .request(tenant.as_deref().unwrap_or("-"), response.status().as_u16());
+        response
+    }
+
+    async fn route(
+        &self,
+        request: Request<Incoming>,
+        connection: &ConnectionInfo,
+        api: bool,
+    ) -> (Response<Body>, Option<String>, bool) {
+        let Some(host) = request_host(&request) else {
+            return (pages::misdirected(api), None, false);
+        };
+        if let Some(sni) = &connection.sni {
+            let same = Hostname::parse(sni).is_ok_and(|sni| sni == host);
+            if connection.tls && !same {
+                return (pages::misdirected(api), None, false);
+            }
+        }
+        let directory = self.directory();
+        let Some(entry) = directory.lookup(&host) else {
+            return (pages::misdirected(api), None, false);
+        };
+        let tenant = Some(host.to_string());
+        match entry.serving {
+            Serving::Active => {}
+            Serving::SuspendedByOperator | Serving::SuspendedByLicence(_) => {
+                return (pages::not_licensed(api), tenant, false);
+            }
+            Serving::Removed | Serving::Pending => {
+                return (pages::misdirected(api), None, false);
+            }
+        }
+        if request.uri().path().starts_with(ACME_CHALLENGE_PREFIX) {
+            // Answered from the platform store once ACME is configured.
+            let response = pages::refusal(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "No such challenge.",
+                api,
+            );
+            return (response, tenant, false);
+        }
+        if !connection.tls {
+            let localhost = host.as_str() == "localhost" || host.as_str().ends_with(".localhost");
+            if !(localhost && self.standing() == Standing::Development) {
+                return (self.redirect_to_https(&host, &request), tenant, false);
+            }
+        }
+        if entry.read_only && changes_data(&request) {
+            return (pages::read_only(api), tenant, false);
+        }
+        let declared = request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|length| length > self.limits.max_body_bytes) {
+            return (pages::too_large(api), tenant, false);
+        }
+        let context = match self.platform.context(entry).await {
+            Ok(context) => context,
+            Err(error) => {
+                tracing::error!(domain = %host, %error, "brand store unavailable");
+                let response = pages::unavailable(
+                    api,
+                    "This site is being updated. Please try again in a few minutes.",
+                );
+                return (response, tenant, false);
+            }
+        };
+        let ca_issued = self
+            .certificates
+            .get(host.as_str())
+            .is_some_and(|served| served.ca_issued);
+        let max = usize::try_from(self.limits.max_body_bytes).unwrap_or(usize::MAX);
+        let (mut parts, body) = request.into_parts();
+        parts.extensions.insert(context);
+        let request =
+            Request::from_parts(parts, Body::new(http_body_util::Limited::new(body, max)));
+        let answer = tokio::time::timeout(
+            self.limits.request_timeout,
+            self.web.clone().oneshot(request),
+        )
+        .await;
+        let response = match answer {
+            Ok(Ok(response)) => response,
+            Ok(Err(never)) => match never {},
+            Err(_) => pages::unavailable(api, "The request took too long. Please try again."),
+        };
+        (response, tenant, ca_issued)
+    }
+
+    fn redirect_to_https(&self, host: &Hostname, request: &Request<Incoming>) -> Response<Body> {
+        let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
+        let location = match self.public_https_port {
+            443 => format!("https://{host}{path}"),
+            port => format!("https://{host}:{port}{path}"),
+        };
+        let mut response = Response::new(Body::empty());
+        *response.status_mut() = StatusCode::PERMANENT_REDIRECT;
+        if let Ok(value) = HeaderValue::from_str(&location) {
+            response.headers_mut().insert(header::LOCATION, value);
+        }
+        response
+    }
+}
+
+/// The request's host: the URI authority (HTTP/2 `:authority`, or an absolute-form target),
+/// else `Host`; port removed and normalised. `None` when missing or not a host name.
+pub fn request_host<B>(request: &Request<B>) -> Option<Hostname> {
+    let authority: Authority = match request.uri().authority() {
+        Some(authority) => authority.clone(),
+        None => request
+            .headers()
+            .get(header::HOST)?
+            .to_str()
+            .ok()?
+            .parse()
+            .ok()?,
+    };
+    Hostname::parse(authority.host()).ok()
+}
+
+/// Whether a request would change data. Signing in and out stay allowed when read-only.
+fn changes_data<B>(request: &Request<B>) -> bool {
+    let safe = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    let session = matches!(
+        request.uri().path(),
+        "/api/v1/session" | "/sign-in" | "/sign-out"
+    );
+    !safe && !session
+}
+
+fn add_security_headers(response: &mut Response<Body>, hsts: bool) {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("strict-origin-when-cross-origin"),
+    );
+    headers
+        .entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(
+            "default-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
+        ));
+    if hsts {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+}

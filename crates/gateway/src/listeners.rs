@@ -1,0 +1,173 @@
+//! Our own accept loops (not `axum::serve`, which has no header-read timeout, idle timeout
+//! or connection cap): TCP accept under a connection cap, the TLS handshake through
+//! `LazyConfigAcceptor` within a deadline, then HTTP/1.1 or HTTP/2 through hyper-util's
+//! auto builder with a timer, so slow clients are cut off. On shutdown the loops stop
+//! accepting and in-flight requests get until a deadline to finish.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, watch};
+use tokio_rustls::LazyConfigAcceptor;
+use tokio_rustls::server::TlsStream;
+
+use crate::edge::{ConnectionInfo, Edge};
+
+/// How long a client has to complete the TLS handshake.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long in-flight requests get to finish after a shutdown signal.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+/// Largest request head (HTTP/1.1 buffer and HTTP/2 header list).
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+/// Concurrent streams per HTTP/2 connection.
+pub const MAX_STREAMS: u32 = 100;
+
+/// Connection-level settings.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionLimits {
+    /// Open connections at most (both listeners together).
+    pub max_connections: usize,
+    /// Time to send a complete request head; also the keep-alive idle limit on HTTP/1.1.
+    pub header_read_timeout: Duration,
+}
+
+fn http_builder(limits: ConnectionLimits) -> auto::Builder<TokioExecutor> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(MAX_HEADER_BYTES);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(MAX_STREAMS)
+        .max_header_list_size(u32::try_from(MAX_HEADER_BYTES).unwrap_or(u32::MAX))
+        .keep_alive_interval(Some(Duration::from_secs(30)))
+        .keep_alive_timeout(Duration::from_secs(20));
+    builder
+}
+
+/// Serves `listener` until `stop` turns true, then waits up to [`SHUTDOWN_GRACE`] for
+/// connections to finish. `tls` is the server config for the HTTPS listener.
+pub async fn serve(
+    listener: TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    edge: Arc<Edge>,
+    limits: ConnectionLimits,
+    permits: Arc<Semaphore>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let builder = http_builder(limits);
+    let graceful = GracefulShutdown::new();
+    loop {
+        let permit = tokio::select! {
+            permit = Arc::clone(&permits).acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+            _ = stop.changed() => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = stop.changed() => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let edge = Arc::clone(&edge);
+        let builder = builder.clone();
+        let tls = tls.clone();
+        let watcher = graceful.watcher();
+        tokio::spawn(async move {
+            let _permit = permit;
+            edge.metrics.connection(1);
+            match tls {
+                None => {
+                    let info = ConnectionInfo {
+                        tls: false,
+                        sni: None,
+                        peer,
+                    };
+                    serve_io(stream, info, Arc::clone(&edge), &builder, watcher).await;
+                }
+                Some(config) => match handshake(stream, config).await {
+                    Ok((stream, sni)) => {
+                        edge.metrics.handshake(true);
+                        let info = ConnectionInfo {
+                            tls: true,
+                            sni,
+                            peer,
+                        };
+                        serve_io(stream, info, Arc::clone(&edge), &builder, watcher).await;
+                    }
+                    Err(error) => {
+                        edge.metrics.handshake(false);
+                        tracing::debug!(%peer, %error, "TLS handshake failed");
+                    }
+                },
+            }
+            edge.metrics.connection(-1);
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("some connections were still busy after {SHUTDOWN_GRACE:?}; closing them");
+    }
+}
+
+/// The TLS handshake within [`HANDSHAKE_TIMEOUT`]; returns the stream and the SNI name.
+async fn handshake(
+    stream: TcpStream,
+    config: Arc<rustls::ServerConfig>,
+) -> std::io::Result<(TlsStream<TcpStream>, Option<String>)> {
+    let accepted = tokio::time::timeout(HANDSHAKE_TIMEOUT, async {
+        let start = LazyConfigAcceptor::new(rustls::server::Acceptor::default(), stream).await?;
+        let sni = start
+            .client_hello()
+            .server_name()
+            .map(str::to_ascii_lowercase);
+        let stream = start.into_stream(config).await?;
+        Ok::<_, std::io::Error>((stream, sni))
+    })
+    .await;
+    accepted.unwrap_or_else(|_| {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "handshake timed out",
+        ))
+    })
+}
+
+/// Serves HTTP/1.1 or HTTP/2 on one connection, watched for graceful shutdown.
+async fn serve_io<I>(
+    io: I,
+    info: ConnectionInfo,
+    edge: Arc<Edge>,
+    builder: &auto::Builder<TokioExecutor>,
+    watcher: Watcher,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let info = Arc::new(info);
+    let service = service_fn(move |request| {
+        let edge = Arc::clone(&edge);
+        let info = Arc::clone(&info);
+        async move { Ok::<_, std::convert::Infallible>(edge.handle(request, info).await) }
+    });
+    let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
+    let _ = watcher.watch(connection.into_owned()).await;
+}

@@ -1,0 +1,421 @@
+//! The edge as a client meets it: the real binary on port 0, reached over TLS with and
+//! without SNI, HTTP/1.1 and HTTP/2, odd hosts, oversized requests, slow clients, an expired
+//! licence and the operator listener.
+
+#![allow(clippy::unwrap_used)] // a test that cannot set up should panic
+
+mod support;
+
+use std::io::{Read as _, Write as _};
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use licensing::Plan;
+use support::{
+    Addresses, CapturingVerifier, Server, Workdir, get_request, http_exchange, https_exchange,
+    licence, tls_client, today,
+};
+use time::Duration as Days;
+
+/// A platform with brands on `names` (development mode), running.
+fn running(names: &[(&str, &str)], env: &[(&str, &str)]) -> (Workdir, Server, Addresses) {
+    let work = Workdir::new();
+    for (domain, brand) in names {
+        work.command()
+            .args(["domain", "add", domain, "--brand", brand])
+            .assert()
+            .code(0);
+    }
+    let mut command = work.std_command();
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let mut server = Server::start(command);
+    let addresses = server.addresses();
+    (work, server, addresses)
+}
+
+fn contains_bytes(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+#[test]
+fn each_brand_reached_by_its_sni_gets_its_own_certificate_and_page() {
+    let (_work, mut server, at) = running(
+        &[("alpha.test", "Alpha Studio"), ("beta.test", "Beta Works")],
+        &[],
+    );
+    let alpha = https_exchange(at.https, "alpha.test", &get_request("alpha.test", "/"));
+    let beta = https_exchange(at.https, "beta.test", &get_request("beta.test", "/"));
+    assert_eq!(alpha.status, 200, "{}", alpha.head);
+    assert!(alpha.body.contains("Alpha Studio") && !alpha.body.contains("Beta"));
+    assert!(beta.body.contains("Beta Works") && !beta.body.contains("Alpha"));
+    let (alpha_cert, beta_cert) = (alpha.certificate.unwrap(), beta.certificate.unwrap());
+    assert!(contains_bytes(&alpha_cert, "alpha.test") && !contains_bytes(&alpha_cert, "beta.test"));
+    assert!(contains_bytes(&beta_cert, "beta.test"));
+    assert_ne!(alpha_cert, beta_cert);
+    for header in [
+        "x-content-type-options: nosniff",
+        "referrer-policy:",
+        "frame-ancestors 'none'",
+    ] {
+        assert!(
+            alpha.head.to_ascii_lowercase().contains(header),
+            "{header} in {}",
+            alpha.head
+        );
+    }
+    assert!(
+        !alpha
+            .head
+            .to_ascii_lowercase()
+            .contains("strict-transport-security"),
+        "no HSTS on a self-signed certificate"
+    );
+    server.terminate();
+    assert_eq!(server.wait().code(), Some(0));
+}
+
+#[test]
+fn an_unknown_host_and_a_tls_name_that_differs_from_the_host_get_421_naming_no_tenant() {
+    let (_work, _server, at) = running(
+        &[("alpha.test", "Alpha Studio"), ("beta.test", "Beta Works")],
+        &[],
+    );
+    let unknown = https_exchange(at.https, "nowhere.test", &get_request("nowhere.test", "/"));
+    assert_eq!(unknown.status, 421);
+    let mismatch = https_exchange(at.https, "alpha.test", &get_request("beta.test", "/"));
+    assert_eq!(mismatch.status, 421);
+    for answer in [&unknown, &mismatch] {
+        assert!(
+            !answer.body.contains("Alpha")
+                && !answer.body.contains("Beta")
+                && !answer.body.contains(".test")
+        );
+    }
+    // X-Forwarded-Host never routes.
+    let forwarded = https_exchange(
+        at.https,
+        "127.0.0.1",
+        b"GET / HTTP/1.1\r\nHost: nowhere.test\r\nX-Forwarded-Host: alpha.test\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(forwarded.status, 421);
+}
+
+#[test]
+fn a_client_without_sni_gets_the_fallback_certificate_and_is_routed_by_host() {
+    let (_work, _server, at) = running(&[("alpha.test", "Alpha Studio")], &[]);
+    // An IP address as the server name: rustls sends no SNI.
+    let answer = https_exchange(at.https, "127.0.0.1", &get_request("alpha.test", "/"));
+    assert_eq!(answer.status, 200);
+    assert!(answer.body.contains("Alpha Studio"));
+    let certificate = answer.certificate.unwrap();
+    assert!(
+        !contains_bytes(&certificate, "alpha.test"),
+        "the fallback, not the brand's"
+    );
+}
+
+#[test]
+fn hosts_are_normalised_for_case_port_trailing_dot_and_international_names() {
+    let (_work, _server, at) = running(
+        &[("alpha.test", "Alpha Studio"), ("bücher.test", "Bücher")],
+        &[],
+    );
+    for host in [
+        "ALPHA.Test",
+        "alpha.test:443",
+        "alpha.test.",
+        "Alpha.Test.:8443",
+    ] {
+        let answer = https_exchange(at.https, "127.0.0.1", &get_request(host, "/"));
+        assert_eq!(answer.status, 200, "Host: {host}");
+        assert!(answer.body.contains("Alpha Studio"), "Host: {host}");
+    }
+    let answer = https_exchange(
+        at.https,
+        "xn--bcher-kva.test",
+        &get_request("XN--BCHER-KVA.TEST", "/"),
+    );
+    assert_eq!(answer.status, 200);
+    assert!(answer.body.contains("B&#252;cher") || answer.body.contains("Bücher"));
+    let bracketed = https_exchange(at.https, "127.0.0.1", &get_request("[::1]", "/"));
+    assert_eq!(bracketed.status, 421);
+}
+
+#[test]
+fn http2_requests_are_routed_by_authority_alone() {
+    let (_work, _server, at) = running(&[("alpha.test", "Alpha Studio")], &[]);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let verifier = CapturingVerifier::new();
+        let connector =
+            tokio_rustls::TlsConnector::from(tls_client(Arc::clone(&verifier), &[b"h2"]));
+        let tcp = tokio::net::TcpStream::connect(at.https).await.unwrap();
+        let name = rustls::pki_types::ServerName::try_from("alpha.test").unwrap();
+        let tls = connector.connect(name, tcp).await.unwrap();
+        assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
+        let (mut sender, connection) = hyper::client::conn::http2::handshake(
+            hyper_util::rt::TokioExecutor::new(),
+            hyper_util::rt::TokioIo::new(tls),
+        )
+        .await
+        .unwrap();
+        tokio::spawn(connection);
+        let request = axum::http::Request::get("https://alpha.test/")
+            .body(http_body_util::Empty::<axum::body::Bytes>::new())
+            .unwrap();
+        assert!(request.headers().get("host").is_none());
+        let response = sender.send_request(request).await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.version(), axum::http::Version::HTTP_2);
+        use http_body_util::BodyExt as _;
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert!(String::from_utf8_lossy(&body).contains("Alpha Studio"));
+    });
+}
+
+#[test]
+fn a_megabyte_header_gets_431_and_an_oversized_body_413() {
+    let (_work, _server, at) = running(
+        &[("a.localhost", "Local")],
+        &[("TASKSESSION_LIMITS_MAX_BODY_BYTES", "1000")],
+    );
+    let big = "x".repeat(1024 * 1024);
+    let request =
+        format!("GET / HTTP/1.1\r\nHost: a.localhost\r\nX-Big: {big}\r\nConnection: close\r\n\r\n");
+    let answer = http_exchange(at.http, request.as_bytes());
+    assert_eq!(answer.status, 431, "{}", answer.head);
+    let body = "y".repeat(5000);
+    let request = format!(
+        "POST /api/v1/brand HTTP/1.1\r\nHost: a.localhost\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let answer = http_exchange(at.http, request.as_bytes());
+    assert_eq!(answer.status, 413, "{}", answer.head);
+    assert!(answer.body.contains("payload_too_large"));
+    // The server still answers normally afterwards.
+    assert_eq!(
+        http_exchange(at.http, &get_request("a.localhost", "/")).status,
+        200
+    );
+}
+
+#[test]
+fn a_slowloris_client_is_cut_off_while_another_client_keeps_being_served() {
+    let (_work, _server, at) = running(
+        &[("a.localhost", "Local")],
+        &[("TASKSESSION_LIMITS_HEADER_READ_TIMEOUT_S", "2")],
+    );
+    let slow = std::thread::spawn(move || {
+        let mut socket = TcpStream::connect(at.http).unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        let started = Instant::now();
+        let request = b"GET / HTTP/1.1\r\nHost: a.localhost\r\nX-Slow: ";
+        let mut buffer = [0u8; 512];
+        for byte in request.iter().chain(std::iter::repeat(&b'z')) {
+            if socket.write_all(&[*byte]).is_err() {
+                return started.elapsed();
+            }
+            match socket.read(&mut buffer) {
+                Ok(0) => return started.elapsed(),
+                Ok(_) => return started.elapsed(),
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::WouldBlock
+                        || e.kind() == std::io::ErrorKind::TimedOut => {}
+                Err(_) => return started.elapsed(),
+            }
+            std::thread::sleep(Duration::from_millis(300));
+            if started.elapsed() > Duration::from_secs(30) {
+                break;
+            }
+        }
+        started.elapsed()
+    });
+    let mut served = 0;
+    while !slow.is_finished() {
+        assert_eq!(
+            http_exchange(at.http, &get_request("a.localhost", "/")).status,
+            200
+        );
+        served += 1;
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let lasted = slow.join().unwrap();
+    assert!(
+        lasted < Duration::from_secs(30),
+        "the slow client was never cut off"
+    );
+    assert!(
+        served >= 3,
+        "other clients were served meanwhile ({served})"
+    );
+}
+
+#[test]
+fn the_http_listener_redirects_to_https_keeping_path_and_query() {
+    let (_work, _server, at) = running(
+        &[("alpha.test", "Alpha Studio"), ("a.localhost", "Local")],
+        &[],
+    );
+    let answer = http_exchange(at.http, &get_request("alpha.test", "/projects?tab=board"));
+    assert_eq!(answer.status, 308);
+    let location = format!(
+        "location: https://alpha.test:{}/projects?tab=board",
+        at.https.port()
+    );
+    assert!(
+        answer.head.to_ascii_lowercase().contains(&location),
+        "{}",
+        answer.head
+    );
+    // In development mode localhost names are served over plain HTTP too.
+    let local = http_exchange(at.http, &get_request("a.localhost", "/"));
+    assert_eq!(local.status, 200);
+    assert!(local.body.contains("Local"));
+    assert_eq!(
+        http_exchange(at.http, &get_request("nowhere.test", "/")).status,
+        421
+    );
+}
+
+#[test]
+fn a_suspended_domain_gets_a_brand_neutral_403_page() {
+    let work = Workdir::new();
+    work.command()
+        .args(["domain", "add", "alpha.test", "--brand", "Alpha Studio"])
+        .assert()
+        .code(0);
+    work.command()
+        .args(["domain", "suspend", "alpha.test"])
+        .assert()
+        .code(0);
+    let mut server = Server::start(work.std_command());
+    let at = server.addresses();
+    let answer = https_exchange(at.https, "alpha.test", &get_request("alpha.test", "/"));
+    assert_eq!(answer.status, 403);
+    assert!(!answer.body.contains("Alpha") && !answer.body.to_lowercase().contains("task session"));
+}
+
+#[test]
+fn an_expired_licence_answers_writes_with_402_and_reads_with_200() {
+    let work = Workdir::new();
+    work.write("data/licence.txt", &licence(Plan::Multi, today(), None));
+    work.command()
+        .args(["domain", "add", "projects.example.com", "--brand", "Acme"])
+        .assert()
+        .code(0);
+    work.write(
+        "data/licence.txt",
+        &licence(
+            Plan::Multi,
+            today() - Days::days(500),
+            Some(today() - Days::days(30)),
+        ),
+    );
+    let mut server = Server::start(work.std_command());
+    server.wait_for_line("read-only");
+    let at = server.addresses();
+    let read = https_exchange(
+        at.https,
+        "projects.example.com",
+        &get_request("projects.example.com", "/api/v1/brand"),
+    );
+    assert_eq!(read.status, 200, "{}", read.head);
+    assert!(read.body.contains("\"read_only\":true"));
+    let write = https_exchange(
+        at.https,
+        "projects.example.com",
+        b"POST /api/v1/brand HTTP/1.1\r\nHost: projects.example.com\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
+    );
+    assert_eq!(write.status, 402, "{}", write.head);
+    assert!(write.body.contains("\"code\":\"read_only\""));
+    let page = https_exchange(
+        at.https,
+        "projects.example.com",
+        b"POST / HTTP/1.1\r\nHost: projects.example.com\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(page.status, 402);
+    assert!(!page.body.contains("Acme"), "brand-neutral");
+}
+
+#[test]
+fn the_operator_listener_keeps_metrics_and_its_api_behind_the_token() {
+    let (_work, _server, at) = running(
+        &[("alpha.test", "Alpha Studio")],
+        &[("TASKSESSION_OPERATOR_TOKEN", "op-secret-123")],
+    );
+    https_exchange(at.https, "alpha.test", &get_request("alpha.test", "/"));
+    let plain = |path: &str, token: Option<&str>| {
+        let auth = token.map_or_else(String::new, |t| format!("Authorization: Bearer {t}\r\n"));
+        http_exchange(
+            at.operator,
+            format!("GET {path} HTTP/1.1\r\nHost: ops\r\n{auth}Connection: close\r\n\r\n")
+                .as_bytes(),
+        )
+    };
+    assert_eq!(plain("/healthz", None).status, 200);
+    assert_eq!(plain("/readyz", None).status, 200);
+    assert_eq!(plain("/metrics", None).status, 401);
+    assert_eq!(plain("/metrics", Some("wrong")).status, 401);
+    assert_eq!(plain("/operator/v1/domains", None).status, 401);
+    let metrics = plain("/metrics", Some("op-secret-123"));
+    assert_eq!(metrics.status, 200);
+    assert!(
+        metrics
+            .body
+            .contains("tasksession_requests_total{tenant=\"alpha.test\",status=\"200\"} 1"),
+        "{}",
+        metrics.body
+    );
+    assert!(metrics.body.contains("tasksession_tls_handshakes_total"));
+    assert!(
+        metrics
+            .body
+            .contains("tasksession_licence_state{state=\"development\"} 1")
+    );
+    assert!(
+        metrics
+            .body
+            .contains("tasksession_certificate_expiry_seconds{domain=\"alpha.test\"}")
+    );
+    let domains = plain("/operator/v1/domains", Some("op-secret-123"));
+    assert_eq!(domains.status, 200);
+    assert!(domains.body.contains("\"domain\":\"alpha.test\""));
+    let licence = plain("/operator/v1/licence", Some("op-secret-123"));
+    assert!(licence.body.contains("\"state\":\"development\""));
+    let certificates = plain("/operator/v1/certificates", Some("op-secret-123"));
+    assert!(certificates.body.contains("\"source\":\"self-signed\""));
+    assert!(!certificates.body.contains("PRIVATE KEY"));
+}
+
+#[test]
+fn a_domain_added_while_running_is_served_within_seconds() {
+    let (work, _server, at) = running(&[("alpha.test", "Alpha Studio")], &[]);
+    work.command()
+        .args(["domain", "add", "gamma.test", "--brand", "Gamma"])
+        .assert()
+        .code(0);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let answer = https_exchange(at.https, "gamma.test", &get_request("gamma.test", "/"));
+        if answer.status == 200 {
+            assert!(answer.body.contains("Gamma"));
+            assert!(contains_bytes(&answer.certificate.unwrap(), "gamma.test"));
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "gamma.test not served after 20 s"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
