@@ -199,9 +199,7 @@ pub fn install(config: &Config, file: &Path) -> Outcome {
         ))
     })?;
     print!("{}", describe(&standing, &target));
-    println!(
-        "installed; a running server applies it at its next licence check (within the hour) or on restart"
-    );
+    println!("installed; a running server applies it within seconds");
     Ok(())
 }
 

@@ -204,16 +204,22 @@ async fn bind(address: std::net::SocketAddr, name: &str) -> Result<TcpListener, 
 
 /// Keeps the edge's directory, licence standing and certificates current: the directory
 /// every [`DIRECTORY_REFRESH`] (domains added or changed by the CLI), the licence every
-/// [`LICENCE_RECHECK`]. A licence file that turned invalid is reported and the last good
-/// standing kept, so a bad copy never stops a running platform.
+/// [`LICENCE_RECHECK`] and as soon as its file changes (`licence install`). A licence file
+/// that turned invalid is reported and the last good standing kept, so a bad copy never
+/// stops a running platform.
 async fn keep_current(config: Config, edge: Arc<Edge>) {
     let mut ticker = tokio::time::interval(DIRECTORY_REFRESH);
     ticker.tick().await;
     let mut last_licence_check = tokio::time::Instant::now();
+    let licence_path = config.licence_path();
+    let modified = |path: &std::path::Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    let mut licence_modified = modified(&licence_path);
     loop {
         ticker.tick().await;
         let mut standing = edge.standing();
-        if last_licence_check.elapsed() >= LICENCE_RECHECK {
+        let now_modified = modified(&licence_path);
+        if last_licence_check.elapsed() >= LICENCE_RECHECK || now_modified != licence_modified {
+            licence_modified = now_modified;
             last_licence_check = tokio::time::Instant::now();
             let last_seen = match edge
                 .platform

@@ -419,3 +419,50 @@ fn a_domain_added_while_running_is_served_within_seconds() {
         std::thread::sleep(Duration::from_millis(500));
     }
 }
+
+#[test]
+fn a_licence_installed_while_running_takes_effect_without_a_restart() {
+    let work = Workdir::new();
+    work.write("data/licence.txt", &licence(Plan::Multi, today(), None));
+    work.command()
+        .args(["domain", "add", "projects.example.com", "--brand", "Acme"])
+        .assert()
+        .code(0);
+    let mut server = Server::start(work.std_command());
+    let at = server.addresses();
+    let write = || {
+        https_exchange(
+            at.https,
+            "projects.example.com",
+            b"POST /api/v1/brand HTTP/1.1\r\nHost: projects.example.com\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        )
+        .status
+    };
+    assert_eq!(
+        write(),
+        405,
+        "writes reach the brand while the licence is valid"
+    );
+    // The vendor's renewal is late: the installed licence is now past its grace period.
+    work.write(
+        "data/licence.txt",
+        &licence(
+            Plan::Multi,
+            today() - Days::days(500),
+            Some(today() - Days::days(30)),
+        ),
+    );
+    server.wait_for_line("read-only");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while write() != 402 {
+        assert!(
+            Instant::now() < deadline,
+            "the expired licence was not applied"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    // A damaged file is reported and the last good standing kept.
+    work.write("data/licence.txt", "garbage");
+    server.wait_for_line("keeping the last good licence");
+    assert_eq!(write(), 402);
+}
