@@ -1,7 +1,7 @@
 //! Prometheus metrics of the edge, kept in atomics and one small map, rendered as text on
 //! the operator listener.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 /// The counters.
 #[derive(Debug, Default)]
 pub struct Metrics {
-    requests: Mutex<BTreeMap<(String, u16), u64>>,
+    requests: Mutex<HashMap<String, BTreeMap<u16, u64>>>,
     tls_handshakes: AtomicU64,
     tls_handshake_failures: AtomicU64,
     open_connections: AtomicI64,
@@ -21,7 +21,12 @@ impl Metrics {
     /// Counts one answered request for `tenant` (`-` when none) with `status`.
     pub fn request(&self, tenant: &str, status: u16) {
         if let Ok(mut map) = self.requests.lock() {
-            *map.entry((tenant.to_owned(), status)).or_default() += 1;
+            // Look up by reference first: allocate a key only for a tenant seen first.
+            let statuses = match map.get_mut(tenant) {
+                Some(statuses) => statuses,
+                None => map.entry(tenant.to_owned()).or_default(),
+            };
+            *statuses.entry(status).or_default() += 1;
         }
     }
 
@@ -49,7 +54,12 @@ impl Metrics {
         );
         let _ = writeln!(out, "# TYPE tasksession_requests_total counter");
         if let Ok(map) = self.requests.lock() {
-            for ((tenant, status), count) in map.iter() {
+            let mut tenants: Vec<_> = map.iter().collect();
+            tenants.sort_by(|a, b| a.0.cmp(b.0));
+            let rows = tenants
+                .into_iter()
+                .flat_map(|(tenant, statuses)| statuses.iter().map(move |(s, c)| (tenant, *s, *c)));
+            for (tenant, status, count) in rows {
                 let _ = writeln!(
                     out,
                     "tasksession_requests_total{{tenant=\"{}\",status=\"{status}\"}} {count}",

@@ -9,7 +9,7 @@
 //! was killed, so its half-made store and its row are removed. A tenant is therefore either
 //! whole or absent, whatever moment a crash hits.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -197,6 +197,9 @@ pub struct Platform {
     pub(crate) db: Db,
     postgres: Option<PgPool>,
     tenant_dbs: Mutex<HashMap<TenantId, Db>>,
+    /// Tenants whose store was found at this binary's schema version; checked once, not on
+    /// every request. Cleared for a tenant whenever its store is migrated or closed.
+    current: Mutex<HashSet<TenantId>>,
 }
 
 impl Platform {
@@ -226,6 +229,7 @@ impl Platform {
             db,
             postgres,
             tenant_dbs: Mutex::new(HashMap::new()),
+            current: Mutex::new(HashSet::new()),
         };
         platform.sweep_interrupted().await?;
         Ok(platform)
@@ -450,6 +454,7 @@ impl Platform {
     /// Contexts taken before stay tied to the closed pool, so call this only when none is in
     /// use (idle connections close by themselves after a minute anyway).
     pub async fn release(&self, tenant: &Tenant) {
+        self.forget_current(&tenant.id);
         let cached = self
             .tenant_dbs
             .lock()
@@ -470,11 +475,28 @@ impl Platform {
 
     async fn store_of(&self, id: &TenantId) -> Result<TenantStore> {
         let db = self.tenant_db(id).await?;
+        if self
+            .current
+            .lock()
+            .is_ok_and(|current| current.contains(id))
+        {
+            return Ok(TenantStore { db });
+        }
         let version = store::check_not_newer(&db, &TENANT_MIGRATIONS, id.as_str()).await?;
         if version < TENANT_MIGRATIONS.latest() {
             return Err(Error::StoreBehind(id.to_string()));
         }
+        if let Ok(mut current) = self.current.lock() {
+            current.insert(id.clone());
+        }
         Ok(TenantStore { db })
+    }
+
+    /// Forgets that `id`'s store was found current, so the next use checks again.
+    fn forget_current(&self, id: &TenantId) {
+        if let Ok(mut current) = self.current.lock() {
+            current.remove(id);
+        }
     }
 
     async fn tenant_db(&self, id: &TenantId) -> Result<Db> {
@@ -529,6 +551,7 @@ impl Platform {
 
     /// Removes a tenant's store and its platform row.
     async fn delete_tenant(&self, id: &TenantId) -> Result<()> {
+        self.forget_current(id);
         let cached = self
             .tenant_dbs
             .lock()
@@ -674,6 +697,7 @@ impl Platform {
             if tenant.state == TenantState::Pending {
                 continue;
             }
+            self.forget_current(&tenant.id);
             let result = match self.tenant_db(&tenant.id).await {
                 Ok(db) => store::migrate(&db, &TENANT_MIGRATIONS, tenant.domain.as_str()).await,
                 Err(e) => Err(e),

@@ -1,0 +1,54 @@
+//! The benchmark's ceiling: a bare hyper + rustls HTTPS server (HTTP/1.1 and HTTP/2) that
+//! answers every request with the same small body. What the gateway does beyond this —
+//! routing, tenant lookup, limits, headers — is the difference the benchmark table shows.
+//!
+//! Usage: `ceiling ADDRESS CERT.pem KEY.pem`
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use hyper::body::Bytes;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+
+type Body = http_body_util::Full<Bytes>;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let (Some(address), Some(cert), Some(key)) = (args.next(), args.next(), args.next()) else {
+        return Err("usage: ceiling ADDRESS CERT.pem KEY.pem".into());
+    };
+    let chain = rustls_pemfile::certs(&mut std::fs::read(cert)?.as_slice())
+        .collect::<Result<Vec<_>, _>>()?;
+    let key = rustls_pemfile::private_key(&mut std::fs::read(key)?.as_slice())?.ok_or("no key")?;
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()?
+    .with_no_client_auth()
+    .with_single_cert(chain, key)?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind(&address).await?;
+    println!("listening {}", listener.local_addr()?);
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let acceptor = acceptor.clone();
+        tokio::spawn(async move {
+            let Ok(tls) = acceptor.accept(stream).await else {
+                return;
+            };
+            let service = service_fn(|_request: Request<hyper::body::Incoming>| async {
+                Ok::<_, Infallible>(Response::new(Body::new(Bytes::from_static(
+                    b"<!doctype html><title>ceiling</title><h1>ceiling</h1>\n",
+                ))))
+            });
+            let _ = auto::Builder::new(TokioExecutor::new())
+                .serve_connection(TokioIo::new(tls), service)
+                .await;
+        });
+    }
+}

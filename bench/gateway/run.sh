@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# Gateway benchmark: our gateway's brand page (five brands registered) against nginx and
+# Caddy serving a small static file over TLS, and against a bare hyper + rustls server
+# (bench/ceiling) as the ceiling, with the same clients in the same run.
+#
+#   (a) keep-alive HTTPS requests per second      wrk, keep-alive
+#   (b) new TLS connections per second             wrk, "Connection: close"
+#   (c) p50/p99 latency at a fixed request rate    h2load --rps, per-request log
+#   and the resident memory of our process after the runs.
+#
+# Usage: bench/gateway/run.sh            (DURATION=10 CONNECTIONS=64 RATE=200 to change)
+# Installs nginx-light, caddy, wrk and nghttp2-client from Debian when missing.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+DURATION=${DURATION:-10}
+CONNECTIONS=${CONNECTIONS:-64}
+RATE=${RATE:-200}          # requests per second per h2load client, 10 clients
+HOST=b1.test
+
+missing=""
+command -v nginx >/dev/null || missing+=" nginx-light"
+command -v caddy >/dev/null || missing+=" caddy"
+command -v wrk >/dev/null || missing+=" wrk"
+command -v h2load >/dev/null || missing+=" nghttp2-client"
+command -v openssl >/dev/null || missing+=" openssl"
+if [ -n "$missing" ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+fi
+
+echo "building release binaries…" >&2
+cargo build --release --quiet -p gateway -p ceiling
+BIN=$PWD/target/release
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+mkdir -p "$work/www" "$work/ts"
+body='<!doctype html><title>Brand 1</title><h1>Brand 1</h1>'
+printf '%s\n' "$body" > "$work/www/index.html"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 \
+  -subj "/CN=$HOST" -addext "subjectAltName=DNS:$HOST" \
+  -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
+
+# Our gateway: five brands in development mode.
+( cd "$work/ts"
+  for i in 1 2 3 4 5; do "$BIN/tasksession" domain add "b$i.test" --brand "Brand $i" >/dev/null; done )
+( cd "$work/ts" && TASKSESSION_LISTEN_HTTP=127.0.0.1:18080 TASKSESSION_LISTEN_HTTPS=127.0.0.1:18443 \
+  TASKSESSION_LISTEN_OPERATOR=127.0.0.1:19090 RUST_LOG=warn exec "$BIN/tasksession" serve ) >"$work/ts.log" 2>&1 &
+pids+=($!); ts_pid=$!
+
+cat > "$work/nginx.conf" <<NGINX
+worker_processes auto;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  server {
+    listen 127.0.0.1:28443 ssl http2;
+    ssl_certificate $work/cert.pem;
+    ssl_certificate_key $work/key.pem;
+    location / { root $work/www; }
+  }
+}
+NGINX
+nginx -c "$work/nginx.conf" -g 'daemon off;' &
+pids+=($!)
+
+cat > "$work/Caddyfile" <<CADDY
+{
+  admin off
+  auto_https off
+}
+https://:38443 {
+  tls $work/cert.pem $work/key.pem
+  root * $work/www
+  file_server
+}
+CADDY
+XDG_DATA_HOME=$work XDG_CONFIG_HOME=$work caddy run --config "$work/Caddyfile" --adapter caddyfile >"$work/caddy.log" 2>&1 &
+pids+=($!)
+
+"$BIN/ceiling" 127.0.0.1:48443 "$work/cert.pem" "$work/key.pem" >/dev/null &
+pids+=($!)
+
+wait_for() {
+  for _ in $(seq 1 100); do
+    curl -sk -o /dev/null -H "Host: $HOST" "https://127.0.0.1:$1/" && return 0
+    sleep 0.1
+  done
+  echo "server on port $1 did not start" >&2; return 1
+}
+for port in 18443 28443 38443 48443; do wait_for $port; done
+
+rps() { # port [extra wrk args…] -> requests/s
+  local port=$1; shift
+  wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" -H "Host: $HOST" "$@" "https://127.0.0.1:$port/" \
+    | awk '/Requests\/sec/ {print $2}'
+}
+
+latency() { # port -> "p50 p99" in ms at a fixed rate
+  local port=$1 log="$work/h2load-$1.log"
+  timeout $((DURATION + 30)) h2load --h1 -c10 --rps="$RATE" -D"$DURATION" \
+    --connect-to="127.0.0.1:$port" --log-file="$log" "https://$HOST:$port/" >/dev/null 2>&1 || true
+  awk '{print $3}' "$log" | sort -n | awk '{v[NR]=$1} END {
+    if (NR == 0) { print "- -"; exit }
+    p50 = v[int(NR * 0.50) > 0 ? int(NR * 0.50) : 1]; p99 = v[int(NR * 0.99) > 0 ? int(NR * 0.99) : 1]
+    printf "%.2f %.2f\n", p50 / 1000, p99 / 1000 }'
+}
+
+declare -A keep close p50 p99
+names=(tasksession nginx caddy ceiling)
+ports=(18443 28443 38443 48443)
+for i in "${!names[@]}"; do
+  name=${names[$i]} port=${ports[$i]}
+  echo "measuring $name…" >&2
+  keep[$name]=$(rps "$port")
+  close[$name]=$(rps "$port" -H "Connection: close")
+  read -r p50[$name] p99[$name] < <(latency "$port")
+done
+rss_kib=$(ps -o rss= -p "$ts_pid" | tr -d ' ')
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+printf '\n%-12s %14s %14s %12s %12s\n' "server" "keep-alive r/s" "new conn r/s" "p50 ms" "p99 ms"
+for name in "${names[@]}"; do
+  printf '%-12s %14s %14s %12s %12s\n' "$name" "${keep[$name]}" "${close[$name]}" "${p50[$name]}" "${p99[$name]}"
+done
+echo
+echo "tasksession / nginx:   keep-alive $(ratio "${keep[tasksession]}" "${keep[nginx]}")x, new connections $(ratio "${close[tasksession]}" "${close[nginx]}")x"
+echo "tasksession / ceiling: keep-alive $(ratio "${keep[tasksession]}" "${keep[ceiling]}")x, new connections $(ratio "${close[tasksession]}" "${close[ceiling]}")x"
+echo "tasksession resident memory after the runs: $((rss_kib / 1024)) MiB"
+echo "(wrk -t2 -c$CONNECTIONS -d${DURATION}s; h2load --h1 -c10 --rps=$RATE -D$DURATION; clients and servers share this machine's $(nproc) cores)"
