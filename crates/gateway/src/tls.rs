@@ -196,5 +196,9 @@ pub fn server_config(certificates: Arc<Certificates>) -> Result<Arc<rustls::Serv
         .with_no_client_auth()
         .with_cert_resolver(certificates);
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    // Session tickets let a returning client resume without a full handshake. Their keys
+    // are per process and rotate every six hours; another replica simply does a full one.
+    config.ticketer = rustls::crypto::ring::Ticketer::new()
+        .map_err(|e| format!("cannot make TLS session ticket keys: {e}"))?;
     Ok(Arc::new(config))
 }
