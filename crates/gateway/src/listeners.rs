@@ -66,13 +66,6 @@ pub async fn serve(
     let builder = http_builder(limits);
     let graceful = GracefulShutdown::new();
     loop {
-        let permit = tokio::select! {
-            permit = Arc::clone(&permits).acquire_owned() => match permit {
-                Ok(permit) => permit,
-                Err(_) => break,
-            },
-            _ = stop.changed() => break,
-        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -81,6 +74,14 @@ pub async fn serve(
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
+            },
+            _ = stop.changed() => break,
+        };
+        // At the cap, wait for a place before accepting more (the kernel queues the rest).
+        let permit = tokio::select! {
+            permit = Arc::clone(&permits).acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
             },
             _ = stop.changed() => break,
         };
@@ -94,16 +95,34 @@ pub async fn serve(
             edge.metrics.connection(1);
             match tls {
                 None => {
-                    let info = ConnectionInfo {
-                        tls: false,
-                        sni: None,
-                        peer,
-                    };
-                    serve_io(stream, info, Arc::clone(&edge), &builder, watcher).await;
+                    // hyper's header timer starts with the first byte, so a client that
+                    // connects and says nothing is cut off here. Plain HTTP is HTTP/1.1 only.
+                    let mut first = [0u8; 1];
+                    let spoke =
+                        tokio::time::timeout(limits.header_read_timeout, stream.peek(&mut first))
+                            .await;
+                    if matches!(spoke, Ok(Ok(1..))) {
+                        let info = ConnectionInfo {
+                            tls: false,
+                            sni: None,
+                            peer,
+                        };
+                        let builder = builder.http1_only();
+                        serve_io(stream, info, Arc::clone(&edge), &builder, watcher).await;
+                    } else {
+                        tracing::debug!(%peer, "client sent nothing; closing");
+                    }
                 }
                 Some(config) => match handshake(stream, config).await {
                     Ok((stream, sni)) => {
                         edge.metrics.handshake(true);
+                        // ALPN decided the protocol during the handshake.
+                        let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+                        let builder = if h2 {
+                            builder.http2_only()
+                        } else {
+                            builder.http1_only()
+                        };
                         let info = ConnectionInfo {
                             tls: true,
                             sni,

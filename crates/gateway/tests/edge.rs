@@ -466,3 +466,49 @@ fn a_licence_installed_while_running_takes_effect_without_a_restart() {
     server.wait_for_line("keeping the last good licence");
     assert_eq!(write(), 402);
 }
+
+#[test]
+fn a_client_that_connects_and_says_nothing_is_cut_off() {
+    let (_work, _server, at) = running(
+        &[("a.localhost", "Local")],
+        &[("TASKSESSION_LIMITS_HEADER_READ_TIMEOUT_S", "2")],
+    );
+    let mut silent = TcpStream::connect(at.http).unwrap();
+    silent
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let started = Instant::now();
+    let mut buffer = [0u8; 16];
+    let read = silent.read(&mut buffer);
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "kept open {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn connections_over_the_cap_wait_until_one_closes() {
+    let (_work, _server, at) = running(
+        &[("a.localhost", "Local")],
+        &[("TASKSESSION_LIMITS_MAX_CONNECTIONS", "2")],
+    );
+    // Two idle clients take both places.
+    let first = TcpStream::connect(at.http).unwrap();
+    let second = TcpStream::connect(at.http).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let (done, answered) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let answer = http_exchange(at.http, &get_request("a.localhost", "/"));
+        let _ = done.send(answer.status);
+    });
+    assert!(
+        answered.recv_timeout(Duration::from_secs(1)).is_err(),
+        "a third connection was served while two were open"
+    );
+    drop(first);
+    let status = answered.recv_timeout(Duration::from_secs(15)).unwrap();
+    assert_eq!(status, 200);
+    drop(second);
+}
