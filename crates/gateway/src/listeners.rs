@@ -4,13 +4,17 @@
 //! auto builder with a timer, so slow clients are cut off. On shutdown the loops stop
 //! accepting and in-flight requests get until a deadline to finish.
 
+use std::future::Future as _;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tokio_rustls::LazyConfigAcceptor;
@@ -95,23 +99,14 @@ pub async fn serve(
             edge.metrics.connection(1);
             match tls {
                 None => {
-                    // hyper's header timer starts with the first byte, so a client that
-                    // connects and says nothing is cut off here. Plain HTTP is HTTP/1.1 only.
-                    let mut first = [0u8; 1];
-                    let spoke =
-                        tokio::time::timeout(limits.header_read_timeout, stream.peek(&mut first))
-                            .await;
-                    if matches!(spoke, Ok(Ok(1..))) {
-                        let info = ConnectionInfo {
-                            tls: false,
-                            sni: None,
-                            peer,
-                        };
-                        let builder = builder.http1_only();
-                        serve_io(stream, info, Arc::clone(&edge), &builder, watcher).await;
-                    } else {
-                        tracing::debug!(%peer, "client sent nothing; closing");
-                    }
+                    let info = ConnectionInfo {
+                        tls: false,
+                        sni: None,
+                        peer,
+                    };
+                    let stream = FirstByteDeadline::new(stream, limits.header_read_timeout);
+                    let builder = builder.http1_only();
+                    serve_io(stream, info, Arc::clone(&edge), &builder, watcher).await;
                 }
                 Some(config) => match handshake(stream, config).await {
                     Ok((stream, sni)) => {
@@ -128,6 +123,7 @@ pub async fn serve(
                             sni,
                             peer,
                         };
+                        let stream = FirstByteDeadline::new(stream, limits.header_read_timeout);
                         serve_io(stream, info, Arc::clone(&edge), &builder, watcher).await;
                     }
                     Err(error) => {
@@ -189,4 +185,77 @@ async fn serve_io<I>(
     });
     let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
     let _ = watcher.watch(connection.into_owned()).await;
+}
+
+/// An IO that fails reads with `TimedOut` when no byte has arrived by a deadline. hyper's
+/// header timer starts only at the first byte, so without this a client that connects (or
+/// finishes the TLS handshake) and says nothing would hold its connection for ever.
+struct FirstByteDeadline<I> {
+    inner: I,
+    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl<I> FirstByteDeadline<I> {
+    fn new(inner: I, within: Duration) -> Self {
+        FirstByteDeadline {
+            inner,
+            deadline: Some(Box::pin(tokio::time::sleep(within))),
+        }
+    }
+}
+
+impl<I: AsyncRead + Unpin> AsyncRead for FirstByteDeadline<I> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let result = Pin::new(&mut self.inner).poll_read(cx, buf);
+        match &result {
+            Poll::Ready(Ok(())) if buf.filled().len() > before => self.deadline = None,
+            Poll::Pending => {
+                if let Some(deadline) = self.deadline.as_mut()
+                    && deadline.as_mut().poll(cx).is_ready()
+                {
+                    return Poll::Ready(Err(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "the client sent nothing",
+                    )));
+                }
+            }
+            _ => {}
+        }
+        result
+    }
+}
+
+impl<I: AsyncWrite + Unpin> AsyncWrite for FirstByteDeadline<I> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
 }
