@@ -273,14 +273,7 @@ impl Platform {
         let id = TenantId::parse(&new_id()?)?;
         let guard = self.lock_creation(&id).await?;
 
-        let mut tx = self.db.write().await?;
-        if let Db::Postgres { .. } = &self.db {
-            on_tx!(tx, |conn| {
-                sqlx::query("lock table tenants in share row exclusive mode")
-                    .execute(conn)
-                    .await?;
-            });
-        }
+        let mut tx = self.write_tenants().await?;
         if let Some(existing) = find_by_domain(&mut tx, domain).await? {
             return Err(Error::Conflict(match existing.state {
                 TenantState::Removed => format!(
@@ -329,6 +322,21 @@ impl Platform {
         })
     }
 
+    /// A write transaction on the tenants table that no other writer can interleave with:
+    /// SQLite's `BEGIN IMMEDIATE` already serialises writers; PostgreSQL needs a table lock,
+    /// so two processes adding domains cannot both take the plan's last place.
+    async fn write_tenants(&self) -> Result<Tx> {
+        let mut tx = self.db.write().await?;
+        if let Db::Postgres { .. } = &self.db {
+            on_tx!(tx, |conn| {
+                sqlx::query("lock table tenants in share row exclusive mode")
+                    .execute(conn)
+                    .await?;
+            });
+        }
+        Ok(tx)
+    }
+
     async fn mark_active(&self, id: &TenantId) -> Result<()> {
         let mut tx = self.db.write().await?;
         on_tx!(tx, |conn| {
@@ -348,14 +356,7 @@ impl Platform {
         state: TenantState,
         standing: &Standing,
     ) -> Result<Tenant> {
-        let mut tx = self.db.write().await?;
-        if let Db::Postgres { .. } = &self.db {
-            on_tx!(tx, |conn| {
-                sqlx::query("lock table tenants in share row exclusive mode")
-                    .execute(conn)
-                    .await?;
-            });
-        }
+        let mut tx = self.write_tenants().await?;
         let mut tenant = find_by_domain(&mut tx, domain)
             .await?
             .filter(|t| t.state != TenantState::Pending)
