@@ -1,7 +1,7 @@
 //! `tasksession domain …` and `tasksession user add`: the operator's commands over brands.
 
 use serde::Serialize;
-use tenant_core::users::{self, BuiltinRole, NewUser};
+use tenant_core::users::{self, NewUser};
 use tenant_core::{Email, Hostname, Platform, Serving, Standing, TenantState};
 
 use crate::config::Config;
@@ -46,8 +46,10 @@ pub fn add(config: &Config, domain: &str, brand: &str, admin_email: Option<&str>
             let new = NewUser {
                 email,
                 name: "Administrator".to_owned(),
-                role: BuiltinRole::Admin,
+                role: "admin".to_owned(),
                 company_id: None,
+                switches: None,
+                access_expires_at: None,
             };
             let (user, invitation) = users::invite_user(&store, &new).await.map_err(failure)?;
             println!(
@@ -226,8 +228,10 @@ pub fn add_user(
     let new = NewUser {
         email: Email::parse(email).map_err(|e| Failure::BadInput(e.to_string()))?,
         name: name.to_owned(),
-        role: BuiltinRole::parse(role).map_err(failure)?,
+        role: role.to_owned(),
         company_id: company.map(str::to_owned),
+        switches: None,
+        access_expires_at: None,
     };
     with_platform(config, async |platform, standing| {
         let tenant = platform

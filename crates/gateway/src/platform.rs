@@ -45,8 +45,12 @@ pub async fn open(config: &Config) -> Result<Opened, Failure> {
 pub fn failure(error: Error) -> Failure {
     let message = error.to_string();
     match error {
-        Error::Invalid(_) | Error::Name(_) | Error::DatabaseUrl(_) => Failure::BadInput(message),
+        Error::Invalid(_) | Error::Field { .. } | Error::Name(_) | Error::DatabaseUrl(_) => {
+            Failure::BadInput(message)
+        }
         Error::NotLicensed(_)
+        | Error::Unauthenticated(_)
+        | Error::Forbidden(_)
         | Error::NotFound(_)
         | Error::Conflict(_)
         | Error::StoreTooNew { .. }

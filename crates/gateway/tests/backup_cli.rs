@@ -125,7 +125,7 @@ fn a_bad_backup_file_exits_2_and_creates_no_brand() {
         .stderr(contains("not a Task Session backup"));
     let cut = work.write(
         "cut.tsbackup",
-        "{\"format\":\"tasksession-backup\",\"version\":1,\"tenant_schema\":1,\"domain\":\"x.test\",\"brand\":\"X\",\"created_at\":\"2026-01-01T00:00:00Z\"}\n",
+        "{\"format\":\"tasksession-backup\",\"version\":1,\"tenant_schema\":2,\"domain\":\"x.test\",\"brand\":\"X\",\"created_at\":\"2026-01-01T00:00:00Z\"}\n",
     );
     work.command()
         .args(["restore", "--domain", "new.localhost", "--from"])

@@ -11,8 +11,12 @@ use std::str::FromStr as _;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use sha2::Digest as _;
 use sqlx::Connection as _;
-use tenant_core::users::{self, BuiltinRole, NewUser};
+use tenant_core::access::{self, Scope};
+use tenant_core::permissions::need;
+use tenant_core::sessions::{self, Presented};
+use tenant_core::users::{self, NewUser, UserFilter};
 use tenant_core::{
     Backend, Email, Hostname, Platform, Standing, Tenant, TenantDirectory, TenantId, TenantState,
     backup,
@@ -21,6 +25,8 @@ use time::OffsetDateTime;
 use tokio::runtime::Runtime;
 
 const USERS: usize = 100_000;
+/// A personal access token of the seeded admin (user 0), to list users as the API does.
+const ADMIN_TOKEN: &str = "tsp_benchmark-admin-token";
 
 fn runtime() -> Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -127,17 +133,28 @@ fn seed_file(count: usize) -> tempfile::NamedTempFile {
     let at = "2026-01-01T00:00:00Z";
     writeln!(
         file,
-        r#"{{"format":"tasksession-backup","version":1,"tenant_schema":1,"domain":"big.test","brand":"Big","created_at":"{at}"}}"#
+        r#"{{"format":"tasksession-backup","version":1,"tenant_schema":2,"domain":"big.test","brand":"Big","created_at":"{at}"}}"#
     )
     .unwrap();
     for i in 0..count {
+        let role = if i == 0 { "admin" } else { "staff" };
         writeln!(
             file,
-            r#"{{"table":"users","row":{{"user_id":"{i:024x}","email":"user{i}@big.test","email_key":"user{i}@big.test","name":"User {i}","kind":"staff","role_id":"staff","company_id":null,"status":"active","password_hash":null,"created_at":"{at}","updated_at":"{at}"}}}}"#
+            r#"{{"table":"users","row":{{"user_id":"{i:024x}","email":"user{i}@big.test","email_key":"user{i}@big.test","name":"User {i}","kind":"staff","role_id":"{role}","company_id":null,"status":"active","password_hash":null,"created_at":"{at}","updated_at":"{at}"}}}}"#
         )
         .unwrap();
     }
-    writeln!(file, r#"{{"end":true,"rows":{count}}}"#).unwrap();
+    let hash: String = sha2::Sha256::digest(ADMIN_TOKEN.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    writeln!(
+        file,
+        r#"{{"table":"access_tokens","row":{{"access_token_id":"t","user_id":"{:024x}","name":"bench","token_hash":"{hash}","expires_at":null,"last_used_at":null,"created_at":"{at}","updated_at":"{at}"}}}}"#,
+        0
+    )
+    .unwrap();
+    writeln!(file, r#"{{"end":true,"rows":{}}}"#, count + 1).unwrap();
     file
 }
 
@@ -170,7 +187,7 @@ fn tenant_stores(c: &mut Criterion) {
                 rt.block_on(async {
                     platform.release(&entry.tenant).await;
                     let context = platform.context(&entry).await.unwrap();
-                    black_box(users::list_users(context.store(), None, 1).await.unwrap());
+                    black_box(users::count_users(context.store()).await.unwrap());
                 })
             });
         });
@@ -183,23 +200,55 @@ fn tenant_stores(c: &mut Criterion) {
                 let new = NewUser {
                     email: Email::parse(&format!("new{next}@big.test")).unwrap(),
                     name: "New".to_owned(),
-                    role: BuiltinRole::Staff,
+                    role: "staff".to_owned(),
                     company_id: None,
+                    switches: None,
+                    access_expires_at: None,
                 };
                 rt.block_on(users::invite_user(context.store(), &new))
                     .unwrap();
             });
+        });
+        let admin = rt
+            .block_on(sessions::authenticate(
+                context.store(),
+                Presented::Token(ADMIN_TOKEN),
+                "bench",
+            ))
+            .unwrap();
+        let permit = access::permit::<need::UsersManage>(&admin, Scope::Brand).unwrap();
+        let all = UserFilter::default();
+        let list = |cursor: Option<&str>, filter: &UserFilter| {
+            rt.block_on(users::list_users(
+                context.store(),
+                &permit,
+                filter,
+                cursor,
+                50,
+            ))
+            .unwrap()
+        };
+        group.bench_function("list_first_page_of_100k", |b| {
+            b.iter(|| assert_eq!(list(None, &all).items.len(), 50));
+        });
+        let deep = format!("{:024x}", USERS - 1000);
+        group.bench_function("list_deep_page_of_100k", |b| {
+            b.iter(|| assert_eq!(list(Some(&deep), &all).items.len(), 50));
         });
         let mut page = 0usize;
         group.bench_function("list_page_of_50_of_100k", |b| {
             b.iter(|| {
                 page = (page + 7919) % (USERS - 100);
                 let cursor = format!("{page:024x}");
-                let listed = rt
-                    .block_on(users::list_users(context.store(), Some(&cursor), 50))
-                    .unwrap();
-                assert_eq!(listed.items.len(), 50);
+                assert_eq!(list(Some(&cursor), &all).items.len(), 50);
             });
+        });
+        let search = UserFilter {
+            q: Some("user 99999".to_owned()),
+            ..UserFilter::default()
+        };
+        group.bench_function("search_one_of_100k", |b| {
+            b.iter(|| assert_eq!(list(None, &search).items.len(), 1));
         });
         group.finish();
         rt.block_on(platform.close());

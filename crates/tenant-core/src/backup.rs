@@ -9,7 +9,8 @@
 //! as RFC 3339 strings in UTC with microseconds, absent values as `null`. The last line is
 //! `{"end":true,"rows":N}`, so a cut-off file is recognised. A backup is read in one
 //! snapshot while the platform keeps running; a restore writes everything in one
-//! transaction, so it lands whole or not at all.
+//! transaction, so it lands whole or not at all. Sessions are not backed up: after a
+//! restore everyone signs in again (personal access tokens do move with the brand).
 
 use std::io::{BufRead, Write};
 
@@ -38,6 +39,27 @@ enum Column {
 /// its columns (the first is the key rows are ordered by).
 const TABLES: &[(&str, &[(&str, Column)])] = &[
     (
+        "roles",
+        &[
+            ("role_id", Column::Text),
+            ("name", Column::Text),
+            ("kind", Column::Text),
+            ("permissions", Column::Text),
+            ("created_at", Column::Time),
+            ("updated_at", Column::Time),
+        ],
+    ),
+    (
+        "companies",
+        &[
+            ("company_id", Column::Text),
+            ("name", Column::Text),
+            ("details", Column::Text),
+            ("created_at", Column::Time),
+            ("updated_at", Column::Time),
+        ],
+    ),
+    (
         "users",
         &[
             ("user_id", Column::Text),
@@ -49,6 +71,9 @@ const TABLES: &[(&str, &[(&str, Column)])] = &[
             ("company_id", Column::OptionalText),
             ("status", Column::Text),
             ("password_hash", Column::OptionalText),
+            ("switches", Column::OptionalText),
+            ("access_expires_at", Column::OptionalTime),
+            ("last_sign_in_at", Column::OptionalTime),
             ("created_at", Column::Time),
             ("updated_at", Column::Time),
         ],
@@ -61,6 +86,53 @@ const TABLES: &[(&str, &[(&str, Column)])] = &[
             ("token_hash", Column::Text),
             ("expires_at", Column::Time),
             ("accepted_at", Column::OptionalTime),
+            ("created_at", Column::Time),
+            ("updated_at", Column::Time),
+        ],
+    ),
+    (
+        "teams",
+        &[
+            ("team_id", Column::Text),
+            ("name", Column::Text),
+            ("created_at", Column::Time),
+            ("updated_at", Column::Time),
+        ],
+    ),
+    (
+        "team_members",
+        &[
+            ("team_id", Column::Text),
+            ("user_id", Column::Text),
+            ("created_at", Column::Time),
+            ("updated_at", Column::Time),
+        ],
+    ),
+    (
+        "access_tokens",
+        &[
+            ("access_token_id", Column::Text),
+            ("user_id", Column::Text),
+            ("name", Column::Text),
+            ("token_hash", Column::Text),
+            ("expires_at", Column::OptionalTime),
+            ("last_used_at", Column::OptionalTime),
+            ("created_at", Column::Time),
+            ("updated_at", Column::Time),
+        ],
+    ),
+    (
+        "audit_log",
+        &[
+            ("audit_id", Column::Text),
+            ("actor_id", Column::OptionalText),
+            ("actor_name", Column::Text),
+            ("action", Column::Text),
+            ("target_type", Column::Text),
+            ("target_id", Column::Text),
+            ("before_state", Column::OptionalText),
+            ("after_state", Column::OptionalText),
+            ("client_address", Column::Text),
             ("created_at", Column::Time),
             ("updated_at", Column::Time),
         ],

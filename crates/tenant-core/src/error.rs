@@ -12,6 +12,23 @@ pub enum Error {
     #[error("{0}")]
     Invalid(String),
 
+    /// One field of a request that does not pass validation.
+    #[error("{field}: {message}")]
+    Field {
+        /// The field's name as the API spells it.
+        field: &'static str,
+        /// What is wrong, as a sentence.
+        message: String,
+    },
+
+    /// No valid session or token: sign in first.
+    #[error("{0}")]
+    Unauthenticated(String),
+
+    /// In scope, but the actor's role does not allow it.
+    #[error("{0}")]
+    Forbidden(String),
+
     /// A name or email that does not parse.
     #[error(transparent)]
     Name(#[from] NameError),
@@ -75,6 +92,14 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// A validation failure of `field`.
+    pub fn field(field: &'static str, message: impl Into<String>) -> Self {
+        Error::Field {
+            field,
+            message: message.into(),
+        }
+    }
+
     /// Wraps an I/O error with the path it concerns.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {

@@ -9,15 +9,22 @@
 #[cfg(test)]
 extern crate self as tenant_core;
 
+pub mod access;
+pub mod audit;
 pub mod backup;
 pub mod certificates;
+pub mod companies;
 pub mod directory;
 pub mod entitlement;
 pub mod error;
 mod fault;
 pub mod names;
+pub mod permissions;
 pub mod registry;
+pub mod roles;
+pub mod sessions;
 pub mod store;
+pub mod teams;
 pub mod users;
 
 /// The integration tests' stores on both backends, for unit tests that need internals.

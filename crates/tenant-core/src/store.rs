@@ -317,7 +317,8 @@ macro_rules! migrations {
 
 pub(crate) const PLATFORM_MIGRATIONS: Migrations =
     migrations!("platform": (1, "0001_platform"), (2, "0002_certificates"));
-pub(crate) const TENANT_MIGRATIONS: Migrations = migrations!("tenant": (1, "0001_users"));
+pub(crate) const TENANT_MIGRATIONS: Migrations =
+    migrations!("tenant": (1, "0001_users"), (2, "0002_access"));
 
 const MIGRATIONS_TABLE_SQLITE: &str = "create table if not exists schema_migrations (
     version integer primary key,

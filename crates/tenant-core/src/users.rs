@@ -6,17 +6,25 @@
 //! only as a SHA-256 hash.
 
 use std::fmt;
+use std::sync::LazyLock;
 
 use argon2::password_hash::{PasswordHasher as _, SaltString};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::json;
 use sha2::Digest as _;
 use time::{Duration, OffsetDateTime};
+use tokio::sync::Semaphore;
 
+use crate::access::{Actor, Permitted, Principal};
+use crate::audit;
 use crate::error::{Error, Result};
 use crate::names::Email;
+use crate::permissions::{CLIENT_ALLOWED, PermissionSet, need};
 use crate::registry::TenantStore;
-use crate::store::{new_id, now, on_tx};
+use crate::roles;
+use crate::sessions;
+use crate::store::{Tx, new_id, now, on_tx};
 
 /// How long an invitation link works.
 pub const INVITATION_LIFETIME: Duration = Duration::days(7);
@@ -31,14 +39,16 @@ pub enum UserKind {
 }
 
 impl UserKind {
-    fn as_str(self) -> &'static str {
+    /// The word used in the API.
+    pub fn as_str(self) -> &'static str {
         match self {
             UserKind::Staff => "staff",
             UserKind::Client => "client",
         }
     }
 
-    fn parse(text: &str) -> Result<Self> {
+    /// Reads the API's word.
+    pub fn parse(text: &str) -> Result<Self> {
         match text {
             "staff" => Ok(UserKind::Staff),
             "client" => Ok(UserKind::Client),
@@ -59,7 +69,8 @@ pub enum UserStatus {
 }
 
 impl UserStatus {
-    fn parse(text: &str) -> Result<Self> {
+    /// Reads the API's word.
+    pub fn parse(text: &str) -> Result<Self> {
         match text {
             "invited" => Ok(UserStatus::Invited),
             "active" => Ok(UserStatus::Active),
@@ -74,48 +85,6 @@ impl UserStatus {
             UserStatus::Invited => "invited",
             UserStatus::Active => "active",
             UserStatus::Deactivated => "deactivated",
-        }
-    }
-}
-
-/// The built-in roles; custom roles come with the roles module.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BuiltinRole {
-    /// Everything.
-    Admin,
-    /// The default staff role.
-    Staff,
-    /// The default client role.
-    Client,
-}
-
-impl BuiltinRole {
-    /// Reads a role id.
-    pub fn parse(text: &str) -> Result<Self> {
-        match text {
-            "admin" => Ok(BuiltinRole::Admin),
-            "staff" => Ok(BuiltinRole::Staff),
-            "client" => Ok(BuiltinRole::Client),
-            other => Err(Error::Invalid(format!(
-                "unknown role '{other}': use admin, staff or client"
-            ))),
-        }
-    }
-
-    /// The role's id.
-    pub fn id(self) -> &'static str {
-        match self {
-            BuiltinRole::Admin => "admin",
-            BuiltinRole::Staff => "staff",
-            BuiltinRole::Client => "client",
-        }
-    }
-
-    /// Client roles are for client users; the others for staff.
-    pub fn kind(self) -> UserKind {
-        match self {
-            BuiltinRole::Admin | BuiltinRole::Staff => UserKind::Staff,
-            BuiltinRole::Client => UserKind::Client,
         }
     }
 }
@@ -137,6 +106,12 @@ pub struct User {
     pub company_id: Option<String>,
     /// Lifecycle status.
     pub status: UserStatus,
+    /// A client contact's switches, which narrow their role; `None` narrows nothing.
+    pub switches: Option<PermissionSet>,
+    /// After this the account deactivates itself.
+    pub access_expires_at: Option<OffsetDateTime>,
+    /// The last successful sign-in.
+    pub last_sign_in_at: Option<OffsetDateTime>,
     /// When the user was added.
     pub created_at: OffsetDateTime,
 }
@@ -150,10 +125,13 @@ struct UserRow {
     role_id: String,
     company_id: Option<String>,
     status: String,
+    switches: Option<String>,
+    access_expires_at: Option<OffsetDateTime>,
+    last_sign_in_at: Option<OffsetDateTime>,
     created_at: OffsetDateTime,
 }
 
-const USER_COLUMNS: &str = "user_id, email, name, kind, role_id, company_id, status, created_at";
+const USER_COLUMNS: &str = "user_id, email, name, kind, role_id, company_id, status, switches, access_expires_at, last_sign_in_at, created_at";
 
 impl TryFrom<UserRow> for User {
     type Error = Error;
@@ -167,7 +145,28 @@ impl TryFrom<UserRow> for User {
             role_id: row.role_id,
             company_id: row.company_id,
             status: UserStatus::parse(&row.status)?,
+            switches: row
+                .switches
+                .map(|s| PermissionSet::parse_words(s.split_whitespace()))
+                .transpose()?,
+            access_expires_at: row.access_expires_at,
+            last_sign_in_at: row.last_sign_in_at,
             created_at: row.created_at,
+        })
+    }
+}
+
+impl User {
+    fn audit_state(&self) -> serde_json::Value {
+        json!({
+            "email": self.email,
+            "name": self.name,
+            "kind": self.kind.as_str(),
+            "role": self.role_id,
+            "company": self.company_id,
+            "status": self.status.as_str(),
+            "switches": self.switches.map(PermissionSet::to_words),
+            "access_expires_at": self.access_expires_at.map(|t| t.unix_timestamp()),
         })
     }
 }
@@ -179,10 +178,28 @@ pub struct NewUser {
     pub email: Email,
     /// Their display name.
     pub name: String,
-    /// Their role.
-    pub role: BuiltinRole,
+    /// Their role's id (`admin`, `staff`, `client` or a custom role).
+    pub role: String,
     /// Their client company (client users only).
     pub company_id: Option<String>,
+    /// A client contact's switches.
+    pub switches: Option<PermissionSet>,
+    /// When their access ends by itself.
+    pub access_expires_at: Option<OffsetDateTime>,
+}
+
+impl NewUser {
+    /// A user with role `role`, no company, switches or access expiry.
+    pub fn new(email: Email, name: &str, role: &str) -> Self {
+        NewUser {
+            email,
+            name: name.to_owned(),
+            role: role.to_owned(),
+            company_id: None,
+            switches: None,
+            access_expires_at: None,
+        }
+    }
 }
 
 /// An invitation's secret token, shown once (in the link) and stored only hashed.
@@ -219,63 +236,169 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
-fn parse_name(text: &str) -> Result<String> {
+/// Reads a person's display name.
+pub fn parse_name(text: &str) -> Result<String> {
     let name = text.trim();
     if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
-        return Err(Error::Invalid(format!(
-            "name '{text}' must be 1 to 200 characters without control characters"
-        )));
+        return Err(Error::field(
+            "name",
+            "a name must be 1 to 200 characters without control characters",
+        ));
     }
     Ok(name.to_owned())
 }
 
-fn random_token() -> Result<String> {
+pub(crate) fn random_token() -> Result<String> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| Error::Random(e.to_string()))?;
     Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
-fn token_hash(token: &str) -> String {
+pub(crate) fn token_hash(token: &str) -> String {
     let digest = sha2::Sha256::digest(token.as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Creates an invited user and their invitation.
-#[tracing::instrument(skip_all, fields(role = new.role.id()))]
-pub async fn invite_user(store: &TenantStore, new: &NewUser) -> Result<(User, Invitation)> {
-    let name = parse_name(&new.name)?;
-    let kind = new.role.kind();
-    match (kind, &new.company_id) {
-        (UserKind::Client, None) => {
-            return Err(Error::Invalid(
-                "a client user belongs to a client company: give its id".to_owned(),
-            ));
+async fn find_user(tx: &mut Tx, user_id: &str) -> Result<Option<User>> {
+    let row: Option<UserRow> = on_tx!(tx, |conn| {
+        sqlx::query_as(&format!(
+            "select {USER_COLUMNS} from users where user_id = $1"
+        ))
+        .bind(user_id)
+        .fetch_optional(conn)
+        .await?
+    });
+    row.map(User::try_from).transpose()
+}
+
+fn no_such_user() -> Error {
+    Error::NotFound("there is no such user".to_owned())
+}
+
+async fn require_user(tx: &mut Tx, user_id: &str) -> Result<User> {
+    find_user(tx, user_id).await?.ok_or_else(no_such_user)
+}
+
+async fn company_exists(tx: &mut Tx, company_id: &str) -> Result<bool> {
+    let found: Option<String> = on_tx!(tx, |conn| {
+        sqlx::query_scalar("select company_id from companies where company_id = $1")
+            .bind(company_id)
+            .fetch_optional(conn)
+            .await?
+    });
+    Ok(found.is_some())
+}
+
+fn check_switches(kind: UserKind, switches: Option<PermissionSet>) -> Result<()> {
+    match (kind, switches) {
+        (UserKind::Staff, Some(_)) => Err(Error::field(
+            "switches",
+            "switches narrow a client contact's role; staff have none",
+        )),
+        (UserKind::Client, Some(set)) if !set.is_subset(CLIENT_ALLOWED) => {
+            let refused: Vec<&str> = set.not_for_clients().map(|p| p.as_str()).collect();
+            Err(Error::field(
+                "switches",
+                format!("a client contact cannot be given {}", refused.join(", ")),
+            ))
         }
-        (UserKind::Staff, Some(_)) => {
-            return Err(Error::Invalid(format!(
-                "role '{}' is a staff role; only client users belong to a company",
-                new.role.id()
-            )));
-        }
-        _ => {}
+        _ => Ok(()),
     }
+}
+
+/// Invites a user as the operator (command line); the web API goes through [`invite`].
+#[tracing::instrument(skip_all, fields(role = new.role))]
+pub async fn invite_user(store: &TenantStore, new: &NewUser) -> Result<(User, Invitation)> {
+    create_invited(store, &Actor::operator(), new).await
+}
+
+/// Invites a user: staff with any staff role, or a client contact of a company.
+#[tracing::instrument(skip_all, fields(role = new.role))]
+pub async fn invite(
+    store: &TenantStore,
+    permit: &Permitted<'_, need::UsersManage>,
+    new: &NewUser,
+) -> Result<(User, Invitation)> {
+    create_invited(store, &Actor::from(permit.principal()), new).await
+}
+
+/// Invites a contact of a client company (the Clients page's way in).
+#[tracing::instrument(skip_all, fields(role = new.role))]
+pub async fn invite_contact(
+    store: &TenantStore,
+    permit: &Permitted<'_, need::ClientsManage>,
+    new: &NewUser,
+) -> Result<(User, Invitation)> {
+    if new.company_id.is_none() {
+        return Err(Error::field(
+            "company",
+            "a contact belongs to a client company",
+        ));
+    }
+    create_invited(store, &Actor::from(permit.principal()), new).await
+}
+
+async fn create_invited(
+    store: &TenantStore,
+    actor: &Actor,
+    new: &NewUser,
+) -> Result<(User, Invitation)> {
+    let name = parse_name(&new.name)?;
     let user_id = new_id()?;
     let token = random_token()?;
     let at = now();
     let expires_at = at + INVITATION_LIFETIME;
+    if new.access_expires_at.is_some_and(|end| end <= at) {
+        return Err(Error::field(
+            "access_expires_at",
+            "the access expiry must be in the future",
+        ));
+    }
     let mut tx = store.write().await?;
+    let role = roles::require_role(&mut tx, &new.role).await?;
+    let kind = role.kind;
+    match (kind, &new.company_id) {
+        (UserKind::Client, None) => {
+            return Err(Error::field(
+                "company",
+                "a client user belongs to a client company: give its id",
+            ));
+        }
+        (UserKind::Staff, Some(_)) => {
+            return Err(Error::field(
+                "company",
+                format!(
+                    "role '{}' is a staff role; only client users belong to a company",
+                    role.id
+                ),
+            ));
+        }
+        (UserKind::Client, Some(company)) => {
+            if !company_exists(&mut tx, company).await? {
+                return Err(Error::field(
+                    "company",
+                    format!("there is no client company '{company}'"),
+                ));
+            }
+        }
+        (UserKind::Staff, None) => {}
+    }
+    check_switches(kind, new.switches)?;
+    let switches = new.switches.map(PermissionSet::to_words);
     let inserted = on_tx!(tx, |conn| {
         sqlx::query(
-            "insert into users (user_id, email, email_key, name, kind, role_id, company_id, status, created_at, updated_at)
-             values ($1, $2, $3, $4, $5, $6, $7, 'invited', $8, $8)",
+            "insert into users (user_id, email, email_key, name, kind, role_id, company_id, status, switches, access_expires_at, created_at, updated_at)
+             values ($1, $2, $3, $4, $5, $6, $7, 'invited', $8, $9, $10, $10)",
         )
         .bind(&user_id)
         .bind(new.email.as_str())
         .bind(new.email.key())
         .bind(&name)
         .bind(kind.as_str())
-        .bind(new.role.id())
+        .bind(&role.id)
         .bind(&new.company_id)
+        .bind(&switches)
+        .bind(new.access_expires_at)
         .bind(at)
         .execute(conn)
         .await
@@ -291,30 +414,31 @@ pub async fn invite_user(store: &TenantStore, new: &NewUser) -> Result<(User, In
         }
         return Err(e);
     }
-    on_tx!(tx, |conn| {
-        sqlx::query(
-            "insert into invitations (invitation_id, user_id, token_hash, expires_at, created_at, updated_at)
-             values ($1, $2, $3, $4, $5, $5)",
-        )
-        .bind(new_id()?)
-        .bind(&user_id)
-        .bind(token_hash(&token))
-        .bind(expires_at)
-        .bind(at)
-        .execute(conn)
-        .await?;
-    });
-    tx.commit().await?;
+    insert_invitation(&mut tx, &user_id, &token, expires_at, at).await?;
     let user = User {
         id: user_id,
         email: new.email.as_str().to_owned(),
         name,
         kind,
-        role_id: new.role.id().to_owned(),
+        role_id: role.id,
         company_id: new.company_id.clone(),
         status: UserStatus::Invited,
+        switches: new.switches,
+        access_expires_at: new.access_expires_at,
+        last_sign_in_at: None,
         created_at: at,
     };
+    audit::record(
+        &mut tx,
+        actor,
+        "user.invite",
+        "user",
+        &user.id,
+        None,
+        Some(user.audit_state()),
+    )
+    .await?;
+    tx.commit().await?;
     Ok((
         user,
         Invitation {
@@ -322,6 +446,110 @@ pub async fn invite_user(store: &TenantStore, new: &NewUser) -> Result<(User, In
             expires_at,
         },
     ))
+}
+
+async fn insert_invitation(
+    tx: &mut Tx,
+    user_id: &str,
+    token: &str,
+    expires_at: OffsetDateTime,
+    at: OffsetDateTime,
+) -> Result<()> {
+    on_tx!(tx, |conn| {
+        sqlx::query(
+            "insert into invitations (invitation_id, user_id, token_hash, expires_at, created_at, updated_at)
+             values ($1, $2, $3, $4, $5, $5)",
+        )
+        .bind(new_id()?)
+        .bind(user_id)
+        .bind(token_hash(token))
+        .bind(expires_at)
+        .bind(at)
+        .execute(conn)
+        .await?;
+    });
+    Ok(())
+}
+
+/// Sends a new invitation link to an invited user; earlier links stop working.
+#[tracing::instrument(skip_all)]
+pub async fn resend_invitation(
+    store: &TenantStore,
+    permit: &Permitted<'_, need::UsersManage>,
+    user_id: &str,
+) -> Result<(User, Invitation)> {
+    let token = random_token()?;
+    let at = now();
+    let expires_at = at + INVITATION_LIFETIME;
+    let mut tx = store.write().await?;
+    let user = require_user(&mut tx, user_id).await?;
+    if user.status != UserStatus::Invited {
+        return Err(Error::Conflict(format!(
+            "{} has already accepted their invitation",
+            user.name
+        )));
+    }
+    revoke_open_invitations(&mut tx, user_id, at).await?;
+    insert_invitation(&mut tx, user_id, &token, expires_at, at).await?;
+    record_user(
+        &mut tx,
+        permit.principal(),
+        "user.invitation_resend",
+        user_id,
+        None,
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((
+        user,
+        Invitation {
+            token: InvitationToken(token),
+            expires_at,
+        },
+    ))
+}
+
+async fn revoke_open_invitations(tx: &mut Tx, user_id: &str, at: OffsetDateTime) -> Result<()> {
+    on_tx!(tx, |conn| {
+        sqlx::query(
+            "update invitations set expires_at = $2, updated_at = $2 where user_id = $1 and accepted_at is null and expires_at > $2",
+        )
+        .bind(user_id)
+        .bind(at)
+        .execute(conn)
+        .await?;
+    });
+    Ok(())
+}
+
+/// Revokes an invited user's open invitation links.
+#[tracing::instrument(skip_all)]
+pub async fn revoke_invitation(
+    store: &TenantStore,
+    permit: &Permitted<'_, need::UsersManage>,
+    user_id: &str,
+) -> Result<()> {
+    let at = now();
+    let mut tx = store.write().await?;
+    let user = require_user(&mut tx, user_id).await?;
+    if user.status != UserStatus::Invited {
+        return Err(Error::Conflict(format!(
+            "{} has already accepted their invitation",
+            user.name
+        )));
+    }
+    revoke_open_invitations(&mut tx, user_id, at).await?;
+    record_user(
+        &mut tx,
+        permit.principal(),
+        "user.invitation_revoke",
+        user_id,
+        None,
+        None,
+    )
+    .await?;
+    tx.commit().await
 }
 
 /// Accepts an invitation: sets the password (argon2id) and activates the user. A used,
@@ -365,8 +593,24 @@ pub async fn accept_invitation(store: &TenantStore, token: &str, password: &str)
         .await?
         .ok_or_else(|| Error::Conflict("this user is no longer waiting for an invitation".to_owned()))?
     });
+    let user = User::try_from(row)?;
+    let actor = Actor {
+        user_id: Some(user.id.clone()),
+        name: user.name.clone(),
+        address: "invitation".to_owned(),
+    };
+    audit::record(
+        &mut tx,
+        &actor,
+        "user.invitation_accept",
+        "user",
+        &user.id,
+        None,
+        None,
+    )
+    .await?;
     tx.commit().await?;
-    User::try_from(row)
+    Ok(user)
 }
 
 /// Whether `password` is the user's (argon2id verification on the blocking pool).
@@ -390,30 +634,79 @@ pub async fn check_user_password(
     if !verify_password(password.to_owned(), hash).await? {
         return Ok(None);
     }
-    let row: UserRow = on_tx!(tx, |conn| {
-        sqlx::query_as(&format!(
-            "select {USER_COLUMNS} from users where user_id = $1"
-        ))
-        .bind(&user_id)
-        .fetch_one(conn)
-        .await?
-    });
-    User::try_from(row).map(Some)
+    find_user(&mut tx, &user_id).await
+}
+
+/// Which users to list.
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    /// Part of the name or e-mail address (case-insensitive).
+    pub q: Option<String>,
+    /// Only staff or only clients.
+    pub kind: Option<UserKind>,
+    /// Only this status.
+    pub status: Option<UserStatus>,
+    /// Only contacts of this company.
+    pub company_id: Option<String>,
+    /// Only holders of this role.
+    pub role: Option<String>,
 }
 
 /// One page of users, oldest first, starting after `cursor`.
+#[tracing::instrument(skip_all)]
 pub async fn list_users(
     store: &TenantStore,
+    _permit: &Permitted<'_, need::UsersManage>,
+    filter: &UserFilter,
+    cursor: Option<&str>,
+    limit: u32,
+) -> Result<Page<User>> {
+    query_users(store, filter, cursor, limit).await
+}
+
+/// The contacts of one client company (staff with `clients.manage`, or the company's own
+/// contacts, see [`crate::companies`]).
+pub(crate) async fn query_users(
+    store: &TenantStore,
+    filter: &UserFilter,
     cursor: Option<&str>,
     limit: u32,
 ) -> Result<Page<User>> {
     let limit = limit.clamp(1, 200);
+    let pattern = filter
+        .q
+        .as_deref()
+        .map(str::trim)
+        .filter(|q| !q.is_empty())
+        .map(|q| {
+            let escaped: String = q
+                .to_lowercase()
+                .chars()
+                .flat_map(|c| match c {
+                    '%' | '_' | '\\' => vec!['\\', c],
+                    c => vec![c],
+                })
+                .collect();
+            format!("%{escaped}%")
+        });
     let mut tx = store.read().await?;
     let rows: Vec<UserRow> = on_tx!(tx, |conn| {
         sqlx::query_as(&format!(
-            "select {USER_COLUMNS} from users where user_id > $1 order by user_id limit $2"
+            "select {USER_COLUMNS} from users
+             where user_id > $1
+               and ($2 = '' or kind = $2)
+               and ($3 = '' or status = $3)
+               and ($4 = '' or email_key like $4 escape '\\' or lower(name) like $4 escape '\\')
+               and ($5 = '' or company_id = $5)
+               and ($6 = '' or role_id = $6)
+             order by user_id limit $7"
         ))
         .bind(cursor.unwrap_or(""))
+        .bind(filter.kind.map_or("", UserKind::as_str))
+        .bind(filter.status.map_or("", UserStatus::as_str))
+        .bind(pattern.as_deref().unwrap_or(""))
+        .bind(filter.company_id.as_deref().unwrap_or(""))
+        .bind(filter.role.as_deref().unwrap_or(""))
         .bind(i64::from(limit) + 1)
         .fetch_all(conn)
         .await?
@@ -431,6 +724,340 @@ pub async fn list_users(
     Ok(Page { items, next_cursor })
 }
 
+/// One user: yourself always; anyone with `users.manage`; a colleague's contact of the same
+/// company for a client (as the portal shows them). Otherwise staff are refused (403) and
+/// clients are told there is no such user (404).
+#[tracing::instrument(skip_all)]
+pub async fn get_user(store: &TenantStore, actor: &Principal, user_id: &str) -> Result<User> {
+    let mut tx = store.read().await?;
+    let user = require_user(&mut tx, user_id).await?;
+    if user.id == actor.user_id() {
+        return Ok(user);
+    }
+    match actor.kind() {
+        UserKind::Client => {
+            if user.company_id.is_some() && user.company_id.as_deref() == actor.company_id() {
+                Ok(user)
+            } else {
+                Err(no_such_user())
+            }
+        }
+        UserKind::Staff => {
+            crate::access::permit::<need::UsersManage>(actor, crate::access::Scope::Brand)?;
+            Ok(user)
+        }
+    }
+}
+
+/// A change to a user; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct UserChange {
+    /// A new display name.
+    pub name: Option<String>,
+    /// A new role (of the same kind).
+    pub role: Option<String>,
+    /// New switches (client contacts); `Some(None)` removes them.
+    pub switches: Option<Option<PermissionSet>>,
+    /// A new access expiry; `Some(None)` removes it.
+    pub access_expires_at: Option<Option<OffsetDateTime>>,
+}
+
+async fn active_admins(tx: &mut Tx) -> Result<i64> {
+    Ok(on_tx!(tx, |conn| {
+        sqlx::query_scalar(
+            "select count(*) from users where role_id = 'admin' and status = 'active'",
+        )
+        .fetch_one(conn)
+        .await?
+    }))
+}
+
+fn last_admin(user: &User) -> Error {
+    Error::Conflict(format!(
+        "{} is the brand's only active admin; make someone else an admin first",
+        user.name
+    ))
+}
+
+/// Edits a user. A role change applies on the user's very next request.
+#[tracing::instrument(skip_all)]
+pub async fn update_user(
+    store: &TenantStore,
+    permit: &Permitted<'_, need::UsersManage>,
+    user_id: &str,
+    change: &UserChange,
+) -> Result<User> {
+    let at = now();
+    let mut tx = store.write().await?;
+    let before = require_user(&mut tx, user_id).await?;
+    let mut user = before.clone();
+    if let Some(name) = &change.name {
+        user.name = parse_name(name)?;
+    }
+    if let Some(role_id) = &change.role {
+        let role = roles::require_role(&mut tx, role_id).await?;
+        if role.kind != user.kind {
+            return Err(Error::field(
+                "role",
+                format!(
+                    "'{}' is a {} role and {} is a {} user",
+                    role.name,
+                    role.kind.as_str(),
+                    user.name,
+                    user.kind.as_str()
+                ),
+            ));
+        }
+        if before.role_id == "admin"
+            && role.id != "admin"
+            && before.status == UserStatus::Active
+            && active_admins(&mut tx).await? <= 1
+        {
+            return Err(last_admin(&before));
+        }
+        user.role_id = role.id;
+    }
+    if let Some(switches) = change.switches {
+        check_switches(user.kind, switches)?;
+        user.switches = switches;
+    }
+    if let Some(expiry) = change.access_expires_at {
+        if expiry.is_some_and(|end| end <= at) {
+            return Err(Error::field(
+                "access_expires_at",
+                "the access expiry must be in the future",
+            ));
+        }
+        user.access_expires_at = expiry;
+    }
+    on_tx!(tx, |conn| {
+        sqlx::query(
+            "update users set name = $2, role_id = $3, switches = $4, access_expires_at = $5, updated_at = $6 where user_id = $1",
+        )
+        .bind(user_id)
+        .bind(&user.name)
+        .bind(&user.role_id)
+        .bind(user.switches.map(PermissionSet::to_words))
+        .bind(user.access_expires_at)
+        .bind(at)
+        .execute(conn)
+        .await?;
+    });
+    record_user(
+        &mut tx,
+        permit.principal(),
+        "user.update",
+        user_id,
+        Some(&before),
+        Some(&user),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// Writes the audit entry of a change to a user.
+async fn record_user(
+    tx: &mut Tx,
+    actor: &Principal,
+    action: &str,
+    user_id: &str,
+    before: Option<&User>,
+    after: Option<&User>,
+) -> Result<()> {
+    let before = before.map(User::audit_state);
+    let after = after.map(User::audit_state);
+    audit::record(
+        tx,
+        &Actor::from(actor),
+        action,
+        "user",
+        user_id,
+        before,
+        after,
+    )
+    .await
+}
+
+/// Sets a user's status inside `tx` and, when deactivating, ends their sessions and tokens.
+async fn set_status(
+    tx: &mut Tx,
+    user_id: &str,
+    status: UserStatus,
+    at: OffsetDateTime,
+) -> Result<()> {
+    on_tx!(tx, |conn| {
+        sqlx::query("update users set status = $2, updated_at = $3 where user_id = $1")
+            .bind(user_id)
+            .bind(status.as_str())
+            .bind(at)
+            .execute(conn)
+            .await?;
+    });
+    if status == UserStatus::Deactivated {
+        sessions::end_all(tx, user_id).await?;
+    }
+    Ok(())
+}
+
+/// Deactivates a user whose access expiry has passed (inside the caller's transaction).
+pub(crate) async fn end_access(tx: &mut Tx, user_id: &str, at: OffsetDateTime) -> Result<()> {
+    set_status(tx, user_id, UserStatus::Deactivated, at).await?;
+    let actor = Actor {
+        user_id: None,
+        name: "access expiry".to_owned(),
+        address: "system".to_owned(),
+    };
+    audit::record(
+        tx,
+        &actor,
+        "user.access_expired",
+        "user",
+        user_id,
+        None,
+        None,
+    )
+    .await
+}
+
+/// Deactivates a user: sign-in, sessions and tokens end at once; every record is kept.
+#[tracing::instrument(skip_all)]
+pub async fn deactivate_user(
+    store: &TenantStore,
+    permit: &Permitted<'_, need::UsersManage>,
+    user_id: &str,
+) -> Result<User> {
+    let at = now();
+    let mut tx = store.write().await?;
+    let before = require_user(&mut tx, user_id).await?;
+    if before.id == permit.principal().user_id() {
+        return Err(Error::Conflict("you cannot deactivate yourself".to_owned()));
+    }
+    if before.status == UserStatus::Deactivated {
+        return Ok(before);
+    }
+    if before.role_id == "admin"
+        && before.status == UserStatus::Active
+        && active_admins(&mut tx).await? <= 1
+    {
+        return Err(last_admin(&before));
+    }
+    revoke_open_invitations(&mut tx, user_id, at).await?;
+    set_status(&mut tx, user_id, UserStatus::Deactivated, at).await?;
+    let user = User {
+        status: UserStatus::Deactivated,
+        ..before.clone()
+    };
+    record_user(
+        &mut tx,
+        permit.principal(),
+        "user.deactivate",
+        user_id,
+        Some(&before),
+        Some(&user),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// Restores a deactivated user's access (as active if they had set a password, else as
+/// invited, needing a new invitation). A passed access expiry is cleared.
+#[tracing::instrument(skip_all)]
+pub async fn reactivate_user(
+    store: &TenantStore,
+    permit: &Permitted<'_, need::UsersManage>,
+    user_id: &str,
+) -> Result<User> {
+    let at = now();
+    let mut tx = store.write().await?;
+    let before = require_user(&mut tx, user_id).await?;
+    if before.status != UserStatus::Deactivated {
+        return Ok(before);
+    }
+    let has_password: Option<String> = on_tx!(tx, |conn| {
+        sqlx::query_scalar("select password_hash from users where user_id = $1")
+            .bind(user_id)
+            .fetch_one(conn)
+            .await?
+    });
+    let status = if has_password.is_some() {
+        UserStatus::Active
+    } else {
+        UserStatus::Invited
+    };
+    set_status(&mut tx, user_id, status, at).await?;
+    let mut user = User {
+        status,
+        ..before.clone()
+    };
+    if before.access_expires_at.is_some_and(|end| end <= at) {
+        on_tx!(tx, |conn| {
+            sqlx::query("update users set access_expires_at = null where user_id = $1")
+                .bind(user_id)
+                .execute(conn)
+                .await?;
+        });
+        user.access_expires_at = None;
+    }
+    record_user(
+        &mut tx,
+        permit.principal(),
+        "user.reactivate",
+        user_id,
+        Some(&before),
+        Some(&user),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// Deletes a user who has no history: never signed in and never acted. Anyone else is
+/// deactivated instead (409), so no record loses its author.
+#[tracing::instrument(skip_all)]
+pub async fn delete_user(
+    store: &TenantStore,
+    permit: &Permitted<'_, need::UsersManage>,
+    user_id: &str,
+) -> Result<()> {
+    let mut tx = store.write().await?;
+    let user = require_user(&mut tx, user_id).await?;
+    let acted: i64 = on_tx!(tx, |conn| {
+        sqlx::query_scalar("select count(*) from audit_log where actor_id = $1")
+            .bind(user_id)
+            .fetch_one(conn)
+            .await?
+    });
+    if user.last_sign_in_at.is_some() || acted > 0 {
+        return Err(Error::Conflict(format!(
+            "{} has history in this workspace and cannot be deleted; deactivate them instead",
+            user.name
+        )));
+    }
+    on_tx!(tx, |conn| {
+        for sql in [
+            "delete from invitations where user_id = $1",
+            "delete from team_members where user_id = $1",
+            "delete from sessions where user_id = $1",
+            "delete from access_tokens where user_id = $1",
+            "delete from users where user_id = $1",
+        ] {
+            sqlx::query(sql).bind(user_id).execute(&mut *conn).await?;
+        }
+    });
+    record_user(
+        &mut tx,
+        permit.principal(),
+        "user.delete",
+        user_id,
+        Some(&user),
+        None,
+    )
+    .await?;
+    tx.commit().await
+}
+
 /// How many users a tenant has.
 pub async fn count_users(store: &TenantStore) -> Result<i64> {
     let mut tx = store.read().await?;
@@ -444,37 +1071,61 @@ pub async fn count_users(store: &TenantStore) -> Result<i64> {
 fn check_password(password: &str) -> Result<()> {
     let length = password.chars().count();
     if !(10..=1024).contains(&length) {
-        return Err(Error::Invalid(
-            "a password must be 10 to 1024 characters long".to_owned(),
+        return Err(Error::field(
+            "password",
+            "a password must be 10 to 1024 characters long",
         ));
     }
     Ok(())
 }
 
-/// Hashes a password with argon2id (default parameters) on the blocking pool.
+/// argon2id with the crate's defaults, which are OWASP's current minimum (19 MiB, 2
+/// passes, 1 lane).
+pub(crate) fn argon2() -> argon2::Argon2<'static> {
+    argon2::Argon2::default()
+}
+
+/// Password hashing runs on the blocking pool, at most this many at once, so a burst of
+/// sign-ins queues instead of taking every core from the requests around it.
+static HASHING: LazyLock<Semaphore> = LazyLock::new(|| {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    Semaphore::new(cores.saturating_sub(1).max(1))
+});
+
+async fn on_hashing_pool<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    let _permit = HASHING
+        .acquire()
+        .await
+        .map_err(|e| Error::PasswordHash(e.to_string()))?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| Error::PasswordHash(e.to_string()))?
+}
+
+/// Hashes a password with argon2id on the blocking pool.
 pub async fn hash_password(password: String) -> Result<String> {
-    tokio::task::spawn_blocking(move || {
+    on_hashing_pool(move || {
         let mut salt = [0u8; 16];
         getrandom::fill(&mut salt).map_err(|e| Error::Random(e.to_string()))?;
         let salt = SaltString::encode_b64(&salt).map_err(|e| Error::PasswordHash(e.to_string()))?;
-        argon2::Argon2::default()
+        argon2()
             .hash_password(password.as_bytes(), &salt)
             .map(|hash| hash.to_string())
             .map_err(|e| Error::PasswordHash(e.to_string()))
     })
     .await
-    .map_err(|e| Error::PasswordHash(e.to_string()))?
 }
 
 /// Checks a password against an argon2 hash on the blocking pool.
 pub async fn verify_password(password: String, hash: String) -> Result<bool> {
-    tokio::task::spawn_blocking(move || {
+    on_hashing_pool(move || {
         use argon2::password_hash::{PasswordHash, PasswordVerifier as _};
         let parsed = PasswordHash::new(&hash).map_err(|e| Error::PasswordHash(e.to_string()))?;
-        Ok(argon2::Argon2::default()
+        Ok(argon2()
             .verify_password(password.as_bytes(), &parsed)
             .is_ok())
     })
     .await
-    .map_err(|e| Error::PasswordHash(e.to_string()))?
 }

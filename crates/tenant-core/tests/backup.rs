@@ -9,7 +9,7 @@ use std::io::BufReader;
 
 use support::{host, postgres, sqlite};
 use tenant_core::backup;
-use tenant_core::users::{self, BuiltinRole, NewUser};
+use tenant_core::users::{self, NewUser};
 use tenant_core::{Email, Error, Platform, Standing, Tenant, TenantStore};
 
 async fn brand(platform: &Platform, name: &str) -> (Tenant, TenantStore) {
@@ -49,16 +49,14 @@ async fn a_brand_moved_from_sqlite_to_postgres_and_back_keeps_identical_content(
     let source = Platform::open(&first.backend).await.unwrap();
     let (tenant, store) = brand(&source, "moving.test").await;
     for i in 0..25 {
-        let role = if i == 0 {
-            BuiltinRole::Admin
-        } else {
-            BuiltinRole::Staff
-        };
+        let role = if i == 0 { "admin" } else { "staff" }.to_owned();
         let new = NewUser {
             email: Email::parse(&format!("Person{i}@Moving.test")).unwrap(),
             name: format!("Person {i} — ünïcödé"),
             role,
             company_id: None,
+            switches: None,
+            access_expires_at: None,
         };
         let (_, invitation) = users::invite_user(&store, &new).await.unwrap();
         if i % 2 == 0 {
@@ -68,12 +66,13 @@ async fn a_brand_moved_from_sqlite_to_postgres_and_back_keeps_identical_content(
         }
     }
     let original = export_text(&tenant, &store).await;
-    assert_eq!(rows(&original).len(), 25 + 25 + 1);
+    // Users, invitations, an audit entry per invitation and per acceptance, and the header.
+    assert_eq!(rows(&original).len(), 25 + 25 + 25 + 13 + 1);
 
     let middle = Platform::open(&pg.backend).await.unwrap();
     let (pg_tenant, pg_store) = brand(&middle, "moving.test").await;
     let summary = restore_text(&pg_store, &original).await.unwrap();
-    assert_eq!(summary.total(), 50);
+    assert_eq!(summary.total(), 88);
     let via_postgres = export_text(&pg_tenant, &pg_store).await;
     assert_eq!(rows(&via_postgres), rows(&original));
 
@@ -104,12 +103,11 @@ async fn a_damaged_or_cut_backup_restores_nothing_and_a_full_brand_is_refused() 
     let platform = Platform::open(&store.backend).await.unwrap();
     let (tenant, source) = brand(&platform, "source.test").await;
     for i in 0..3 {
-        let new = NewUser {
-            email: Email::parse(&format!("p{i}@source.test")).unwrap(),
-            name: "P".to_owned(),
-            role: BuiltinRole::Staff,
-            company_id: None,
-        };
+        let new = NewUser::new(
+            Email::parse(&format!("p{i}@source.test")).unwrap(),
+            "P",
+            "staff",
+        );
         users::invite_user(&source, &new).await.unwrap();
     }
     let good = export_text(&tenant, &source).await;

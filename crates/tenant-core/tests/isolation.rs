@@ -8,19 +8,16 @@ mod support;
 use std::collections::BTreeSet;
 
 use support::{host, postgres, sqlite};
-use tenant_core::users::{self, BuiltinRole, NewUser};
+use tenant_core::access::{self, Scope};
+use tenant_core::permissions::need;
+use tenant_core::users::{self, NewUser, UserFilter};
 use tenant_core::{Email, Platform, Standing, TenantContext};
 
 const TENANTS: usize = 5;
 const USERS_EACH: usize = 12;
 
 fn user(email: String) -> NewUser {
-    NewUser {
-        email: Email::parse(&email).unwrap(),
-        name: "Person".to_owned(),
-        role: BuiltinRole::Staff,
-        company_id: None,
-    }
+    NewUser::new(Email::parse(&email).unwrap(), "Person", "staff")
 }
 
 async fn contexts(platform: &Platform) -> Vec<TenantContext> {
@@ -64,7 +61,16 @@ async fn write_concurrently_and_check(platform: &Platform) {
         joined.unwrap();
     }
     for (n, context) in contexts.iter().enumerate() {
-        let page = users::list_users(context.store(), None, 200).await.unwrap();
+        let admin =
+            support::signed_in_admin(context.store(), &format!("admin@brand{n}.test")).await;
+        let permit = access::permit::<need::UsersManage>(&admin, Scope::Brand).unwrap();
+        let filter = UserFilter {
+            role: Some("staff".to_owned()),
+            ..UserFilter::default()
+        };
+        let page = users::list_users(context.store(), &permit, &filter, None, 200)
+            .await
+            .unwrap();
         let emails: BTreeSet<String> = page.items.iter().map(|u| u.email.clone()).collect();
         let expected: BTreeSet<String> = (0..USERS_EACH)
             .flat_map(|i| {

@@ -8,16 +8,11 @@ mod support;
 use licensing::{LicenceState, Plan};
 use sqlx::Connection as _;
 use support::{both, host, licensed};
-use tenant_core::users::{self, BuiltinRole, NewUser};
+use tenant_core::users::{self, NewUser};
 use tenant_core::{Backend, Email, Error, Platform, Serving, Standing, TenantState};
 
 fn staff(email: &str) -> NewUser {
-    NewUser {
-        email: Email::parse(email).unwrap(),
-        name: "Someone".to_owned(),
-        role: BuiltinRole::Staff,
-        company_id: None,
-    }
+    NewUser::new(Email::parse(email).unwrap(), "Someone", "staff")
 }
 
 #[tokio::test]
@@ -325,6 +320,13 @@ async fn migrate_reports_a_broken_tenant_by_name_and_migrates_the_others() {
             } else {
                 vec![
                     "delete from schema_migrations",
+                    "drop table audit_log",
+                    "drop table access_tokens",
+                    "drop table sessions",
+                    "drop table team_members",
+                    "drop table teams",
+                    "drop table companies",
+                    "drop table roles",
                     "drop table invitations",
                     "drop table users",
                 ]
@@ -343,7 +345,7 @@ async fn migrate_reports_a_broken_tenant_by_name_and_migrates_the_others() {
         for entry in &report {
             match entry.tenant.domain.as_str() {
                 "two.test" => assert!(entry.result.is_err(), "{:?}", entry.result),
-                _ => assert_eq!(entry.result.as_ref().unwrap(), &1),
+                _ => assert_eq!(entry.result.as_ref().unwrap(), &2, "both tenant migrations"),
             }
         }
         assert!(

@@ -1,20 +1,31 @@
 //! Users of one brand on both backends: unique case-folded email per brand, invitations
-//! with single-use tokens, argon2id passwords and keyset pagination.
+//! with single-use tokens, argon2id passwords, keyset pagination, sessions and tokens,
+//! deactivation, role changes, client companies and the audit log.
 
 #![allow(clippy::unwrap_used)] // a test that cannot set up should panic
 
 mod support;
 
-use support::{both, host};
-use tenant_core::users::{self, BuiltinRole, NewUser, UserKind, UserStatus};
+use support::{PASSWORD, both, host, signed_in_admin, signed_in_user};
+use tenant_core::access::{self, Scope};
+use tenant_core::audit::{self, Filter};
+use tenant_core::companies;
+use tenant_core::permissions::{Permission, PermissionSet, need};
+use tenant_core::roles::{self, NewRole, RoleChange};
+use tenant_core::sessions::{self, ClientInfo, Presented, WRONG_CREDENTIALS};
+use tenant_core::users::{self, NewUser, UserChange, UserFilter, UserKind, UserStatus};
 use tenant_core::{Email, Error, Platform, Standing, TenantContext};
 
-fn new_user(email: &str, role: BuiltinRole, company: Option<&str>) -> NewUser {
-    NewUser {
-        email: Email::parse(email).unwrap(),
-        name: "Ada Lovelace".to_owned(),
-        role,
-        company_id: company.map(str::to_owned),
+fn new_user(email: &str, role: &str, company: Option<&str>) -> NewUser {
+    let mut new = NewUser::new(Email::parse(email).unwrap(), "Ada Lovelace", role);
+    new.company_id = company.map(str::to_owned);
+    new
+}
+
+fn client_info() -> ClientInfo {
+    ClientInfo {
+        address: "192.0.2.7".to_owned(),
+        user_agent: "test browser".to_owned(),
     }
 }
 
@@ -38,27 +49,18 @@ async fn the_same_email_in_two_brands_is_two_unrelated_users_and_unique_within_o
         let platform = Platform::open(&store.backend).await.unwrap();
         let a = context(&platform, "a.test").await;
         let b = context(&platform, "b.test").await;
-        let (in_a, _) = users::invite_user(
-            a.store(),
-            &new_user("Ada@Example.com", BuiltinRole::Admin, None),
-        )
-        .await
-        .unwrap();
-        let (in_b, _) = users::invite_user(
-            b.store(),
-            &new_user("ada@example.com", BuiltinRole::Staff, None),
-        )
-        .await
-        .unwrap();
+        let (in_a, _) = users::invite_user(a.store(), &new_user("Ada@Example.com", "admin", None))
+            .await
+            .unwrap();
+        let (in_b, _) = users::invite_user(b.store(), &new_user("ada@example.com", "staff", None))
+            .await
+            .unwrap();
         assert_ne!(in_a.id, in_b.id);
         assert_eq!(in_a.email, "Ada@example.com");
         assert_eq!(in_a.kind, UserKind::Staff);
         assert_eq!(in_a.status, UserStatus::Invited);
-        let again = users::invite_user(
-            a.store(),
-            &new_user("ADA@EXAMPLE.COM", BuiltinRole::Staff, None),
-        )
-        .await;
+        let again =
+            users::invite_user(a.store(), &new_user("ADA@EXAMPLE.COM", "staff", None)).await;
         assert!(
             matches!(again, Err(Error::Conflict(ref m)) if m.contains("already exists")),
             "{again:?}"
@@ -75,26 +77,51 @@ async fn roles_and_companies_must_agree() {
     for store in both().await {
         let platform = Platform::open(&store.backend).await.unwrap();
         let a = context(&platform, "roles.test").await;
+        let admin = signed_in_admin(a.store(), "boss@roles.test").await;
+        let permit = access::permit::<need::ClientsManage>(&admin, Scope::Brand).unwrap();
+        let company = companies::create_company(a.store(), &permit, "Acme", "")
+            .await
+            .unwrap();
         let client_without_company =
-            users::invite_user(a.store(), &new_user("c@x.test", BuiltinRole::Client, None)).await;
-        assert!(matches!(client_without_company, Err(Error::Invalid(_))));
-        let staff_with_company = users::invite_user(
-            a.store(),
-            &new_user("s@x.test", BuiltinRole::Staff, Some("co-1")),
-        )
-        .await;
-        assert!(matches!(staff_with_company, Err(Error::Invalid(_))));
+            users::invite_user(a.store(), &new_user("c@x.test", "client", None)).await;
+        assert!(matches!(
+            client_without_company,
+            Err(Error::Field {
+                field: "company",
+                ..
+            })
+        ));
+        let staff_with_company =
+            users::invite_user(a.store(), &new_user("s@x.test", "staff", Some(&company.id))).await;
+        assert!(matches!(
+            staff_with_company,
+            Err(Error::Field {
+                field: "company",
+                ..
+            })
+        ));
+        let unknown_company =
+            users::invite_user(a.store(), &new_user("c@x.test", "client", Some("co-1"))).await;
+        assert!(matches!(
+            unknown_company,
+            Err(Error::Field {
+                field: "company",
+                ..
+            })
+        ));
+        let unknown_role =
+            users::invite_user(a.store(), &new_user("o@x.test", "owner", None)).await;
+        assert!(matches!(
+            unknown_role,
+            Err(Error::Field { field: "role", .. })
+        ));
         let (client, _) = users::invite_user(
             a.store(),
-            &new_user("c@x.test", BuiltinRole::Client, Some("co-1")),
+            &new_user("c@x.test", "client", Some(&company.id)),
         )
         .await
         .unwrap();
         assert_eq!(client.kind, UserKind::Client);
-        assert!(matches!(
-            BuiltinRole::parse("owner"),
-            Err(Error::Invalid(_))
-        ));
         platform.close().await;
         store.cleanup().await;
     }
@@ -106,12 +133,10 @@ async fn an_invitation_sets_an_argon2id_password_once() {
         let platform = Platform::open(&store.backend).await.unwrap();
         let a = context(&platform, "invite.test").await;
         let email = Email::parse("new@invite.test").unwrap();
-        let (user, invitation) = users::invite_user(
-            a.store(),
-            &new_user("new@invite.test", BuiltinRole::Staff, None),
-        )
-        .await
-        .unwrap();
+        let (user, invitation) =
+            users::invite_user(a.store(), &new_user("new@invite.test", "staff", None))
+                .await
+                .unwrap();
         let token = invitation.token.reveal().to_owned();
         assert_eq!(token.len(), 43);
         assert!(
@@ -120,7 +145,13 @@ async fn an_invitation_sets_an_argon2id_password_once() {
         );
 
         let short = users::accept_invitation(a.store(), &token, "short").await;
-        assert!(matches!(short, Err(Error::Invalid(_))));
+        assert!(matches!(
+            short,
+            Err(Error::Field {
+                field: "password",
+                ..
+            })
+        ));
         let wrong =
             users::accept_invitation(a.store(), "not-a-token", "a long enough password").await;
         assert!(matches!(wrong, Err(Error::NotFound(_))));
@@ -157,23 +188,29 @@ async fn an_invitation_sets_an_argon2id_password_once() {
 }
 
 #[tokio::test]
-async fn users_are_listed_in_pages_by_keyset() {
+async fn users_are_listed_in_pages_by_keyset_and_filtered() {
     for store in both().await {
         let platform = Platform::open(&store.backend).await.unwrap();
         let a = context(&platform, "pages.test").await;
+        let admin = signed_in_admin(a.store(), "admin@pages.test").await;
+        let permit = access::permit::<need::UsersManage>(&admin, Scope::Brand).unwrap();
         for i in 0..7 {
             users::invite_user(
                 a.store(),
-                &new_user(&format!("u{i}@pages.test"), BuiltinRole::Staff, None),
+                &new_user(&format!("u{i}@pages.test"), "staff", None),
             )
             .await
             .unwrap();
         }
+        let staff_only = UserFilter {
+            role: Some("staff".to_owned()),
+            ..UserFilter::default()
+        };
         let mut seen = Vec::new();
         let mut cursor: Option<String> = None;
         let mut pages = 0;
         loop {
-            let page = users::list_users(a.store(), cursor.as_deref(), 3)
+            let page = users::list_users(a.store(), &permit, &staff_only, cursor.as_deref(), 3)
                 .await
                 .unwrap();
             pages += 1;
@@ -186,6 +223,279 @@ async fn users_are_listed_in_pages_by_keyset() {
         assert_eq!(pages, 3);
         let expected: Vec<String> = (0..7).map(|i| format!("u{i}@pages.test")).collect();
         assert_eq!(seen, expected, "oldest first, each once");
+
+        let search = UserFilter {
+            q: Some("U3@PAGES".to_owned()),
+            ..UserFilter::default()
+        };
+        let found = users::list_users(a.store(), &permit, &search, None, 50)
+            .await
+            .unwrap();
+        assert_eq!(found.items.len(), 1);
+        assert_eq!(found.items[0].email, "u3@pages.test");
+        let wildcard = UserFilter {
+            q: Some("%".to_owned()),
+            ..UserFilter::default()
+        };
+        let none = users::list_users(a.store(), &permit, &wildcard, None, 50)
+            .await
+            .unwrap();
+        assert!(none.items.is_empty(), "% is matched literally");
+        let invited = UserFilter {
+            status: Some(UserStatus::Invited),
+            ..UserFilter::default()
+        };
+        let page = users::list_users(a.store(), &permit, &invited, None, 50)
+            .await
+            .unwrap();
+        assert_eq!(page.items.len(), 7, "the signed-in admin is active");
+        platform.close().await;
+        store.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn sign_in_gives_the_same_answer_for_an_unknown_address_and_a_wrong_password() {
+    for store in both().await {
+        let platform = Platform::open(&store.backend).await.unwrap();
+        let a = context(&platform, "signin.test").await;
+        signed_in_user(a.store(), "known@signin.test", "staff", None).await;
+        for (email, password) in [
+            ("known@signin.test", "not the password"),
+            ("nobody@signin.test", PASSWORD),
+            ("not an address", PASSWORD),
+        ] {
+            let answer = sessions::sign_in(a.store(), email, password, &client_info()).await;
+            assert!(
+                matches!(answer, Err(Error::Unauthenticated(ref m)) if m == WRONG_CREDENTIALS),
+                "{email}: {answer:?}"
+            );
+        }
+        let ok = sessions::sign_in(a.store(), "KNOWN@signin.test", PASSWORD, &client_info())
+            .await
+            .unwrap();
+        assert!(!format!("{ok:?}").contains(ok.secret.reveal()));
+        platform.close().await;
+        store.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn deactivated_user_session_and_token_are_rejected_on_next_request() {
+    for store in both().await {
+        let platform = Platform::open(&store.backend).await.unwrap();
+        let a = context(&platform, "deactivate.test").await;
+        let admin = signed_in_admin(a.store(), "admin@deactivate.test").await;
+        let staff = signed_in_user(a.store(), "staff@deactivate.test", "staff", None).await;
+        let (_, token) = sessions::create_token(a.store(), &staff, "ci", None)
+            .await
+            .unwrap();
+        let session =
+            sessions::sign_in(a.store(), "staff@deactivate.test", PASSWORD, &client_info())
+                .await
+                .unwrap();
+        let by_session = Presented::Session(session.secret.reveal());
+        let by_token = Presented::Token(token.reveal());
+        sessions::authenticate(a.store(), by_session, "x")
+            .await
+            .unwrap();
+        sessions::authenticate(a.store(), by_token, "x")
+            .await
+            .unwrap();
+
+        let permit = access::permit::<need::UsersManage>(&admin, Scope::Brand).unwrap();
+        let user = users::deactivate_user(a.store(), &permit, staff.user_id())
+            .await
+            .unwrap();
+        assert_eq!(user.status, UserStatus::Deactivated);
+        for presented in [by_session, by_token] {
+            let answer = sessions::authenticate(a.store(), presented, "x").await;
+            assert!(
+                matches!(answer, Err(Error::Unauthenticated(_))),
+                "{answer:?}"
+            );
+        }
+        let again =
+            sessions::sign_in(a.store(), "staff@deactivate.test", PASSWORD, &client_info()).await;
+        assert!(
+            matches!(again, Err(Error::Unauthenticated(ref m)) if m.contains("deactivated")),
+            "{again:?}"
+        );
+        let delete = users::delete_user(a.store(), &permit, staff.user_id()).await;
+        assert!(
+            matches!(delete, Err(Error::Conflict(_))),
+            "history is kept: {delete:?}"
+        );
+        let self_deactivate = users::deactivate_user(a.store(), &permit, admin.user_id()).await;
+        assert!(matches!(self_deactivate, Err(Error::Conflict(_))));
+
+        users::reactivate_user(a.store(), &permit, staff.user_id())
+            .await
+            .unwrap();
+        sessions::sign_in(a.store(), "staff@deactivate.test", PASSWORD, &client_info())
+            .await
+            .unwrap();
+
+        let (invited, _) =
+            users::invite_user(a.store(), &new_user("never@deactivate.test", "staff", None))
+                .await
+                .unwrap();
+        users::delete_user(a.store(), &permit, &invited.id)
+            .await
+            .unwrap();
+
+        let audit_permit = access::permit::<need::AuditView>(&admin, Scope::Brand).unwrap();
+        let filter = Filter {
+            actor_id: Some(admin.user_id().to_owned()),
+            ..Filter::default()
+        };
+        let log = audit::list_audit(a.store(), &audit_permit, &filter, None, 50)
+            .await
+            .unwrap();
+        let actions: Vec<&str> = log.items.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(
+            actions,
+            [
+                "user.delete",
+                "user.reactivate",
+                "user.deactivate",
+                "user.invitation_accept"
+            ],
+            "newest first, the admin's own acceptance included"
+        );
+        assert_eq!(log.items[2].client_address, "192.0.2.1");
+        assert_eq!(
+            log.items[2].after.as_ref().unwrap()["status"],
+            "deactivated"
+        );
+        platform.close().await;
+        store.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_role_change_applies_on_the_next_request() {
+    for store in both().await {
+        let platform = Platform::open(&store.backend).await.unwrap();
+        let a = context(&platform, "rolechange.test").await;
+        let admin = signed_in_admin(a.store(), "admin@rolechange.test").await;
+        let roles_permit = access::permit::<need::RolesManage>(&admin, Scope::Brand).unwrap();
+        let manager = roles::create_role(
+            a.store(),
+            &roles_permit,
+            &NewRole {
+                name: "Project Manager".to_owned(),
+                kind: UserKind::Staff,
+                permissions: PermissionSet::of(&[
+                    Permission::ProjectsCreate,
+                    Permission::UsersManage,
+                ]),
+            },
+        )
+        .await
+        .unwrap();
+        let staff = signed_in_user(a.store(), "pm@rolechange.test", "staff", None).await;
+        let session = sessions::sign_in(a.store(), "pm@rolechange.test", PASSWORD, &client_info())
+            .await
+            .unwrap();
+        let presented = Presented::Session(session.secret.reveal());
+        let before = sessions::authenticate(a.store(), presented, "x")
+            .await
+            .unwrap();
+        assert!(access::permit::<need::UsersManage>(&before, Scope::Brand).is_err());
+
+        let permit = access::permit::<need::UsersManage>(&admin, Scope::Brand).unwrap();
+        let change = UserChange {
+            role: Some(manager.id.clone()),
+            ..UserChange::default()
+        };
+        users::update_user(a.store(), &permit, staff.user_id(), &change)
+            .await
+            .unwrap();
+        let after = sessions::authenticate(a.store(), presented, "x")
+            .await
+            .unwrap();
+        assert!(access::permit::<need::UsersManage>(&after, Scope::Brand).is_ok());
+
+        // Editing the role itself applies at once too.
+        let narrowed = RoleChange {
+            permissions: Some(PermissionSet::of(&[Permission::ProjectsCreate])),
+            ..RoleChange::default()
+        };
+        roles::update_role(a.store(), &roles_permit, &manager.id, &narrowed)
+            .await
+            .unwrap();
+        let later = sessions::authenticate(a.store(), presented, "x")
+            .await
+            .unwrap();
+        assert!(access::permit::<need::UsersManage>(&later, Scope::Brand).is_err());
+
+        let in_use = roles::delete_role(a.store(), &roles_permit, &manager.id).await;
+        assert!(matches!(in_use, Err(Error::Conflict(_))));
+        let admin_role = roles::update_role(a.store(), &roles_permit, "admin", &narrowed).await;
+        assert!(matches!(admin_role, Err(Error::Forbidden(_))));
+        let client_role = roles::create_role(
+            a.store(),
+            &roles_permit,
+            &NewRole {
+                name: "Greedy client".to_owned(),
+                kind: UserKind::Client,
+                permissions: PermissionSet::of(&[Permission::FilesDelete]),
+            },
+        )
+        .await;
+        assert!(
+            matches!(client_role, Err(Error::Field { field: "permissions", ref message }) if message.contains("files.delete")),
+            "{client_role:?}"
+        );
+        let demote_last_admin = UserChange {
+            role: Some("staff".to_owned()),
+            ..UserChange::default()
+        };
+        let last =
+            users::update_user(a.store(), &permit, admin.user_id(), &demote_last_admin).await;
+        assert!(matches!(last, Err(Error::Conflict(_))), "{last:?}");
+        platform.close().await;
+        store.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_client_contact_never_sees_another_company() {
+    for store in both().await {
+        let platform = Platform::open(&store.backend).await.unwrap();
+        let a = context(&platform, "clients.test").await;
+        let admin = signed_in_admin(a.store(), "admin@clients.test").await;
+        let permit = access::permit::<need::ClientsManage>(&admin, Scope::Brand).unwrap();
+        let acme = companies::create_company(a.store(), &permit, "Acme", "")
+            .await
+            .unwrap();
+        let globex = companies::create_company(a.store(), &permit, "Globex", "")
+            .await
+            .unwrap();
+        let alice = signed_in_user(a.store(), "alice@acme.test", "client", Some(&acme.id)).await;
+        signed_in_user(a.store(), "bob@globex.test", "client", Some(&globex.id)).await;
+
+        let own = companies::get_company(a.store(), &alice, &acme.id)
+            .await
+            .unwrap();
+        assert_eq!(own.name, "Acme");
+        let other = companies::get_company(a.store(), &alice, &globex.id).await;
+        assert!(matches!(other, Err(Error::NotFound(_))), "{other:?}");
+        let contacts = companies::list_contacts(a.store(), &alice, &globex.id, None, 50).await;
+        assert!(matches!(contacts, Err(Error::NotFound(_))));
+        let listed = companies::list_companies(a.store(), &alice, None, 50)
+            .await
+            .unwrap();
+        assert_eq!(listed.items.len(), 1);
+        assert_eq!(listed.items[0].id, acme.id);
+        let colleagues = companies::list_contacts(a.store(), &alice, &acme.id, None, 50)
+            .await
+            .unwrap();
+        assert_eq!(colleagues.items.len(), 1);
+        assert!(access::permit::<need::FilesDownload>(&alice, Scope::Company(&globex.id)).is_err());
+        let taken = companies::create_company(a.store(), &permit, "Acme", "").await;
+        assert!(matches!(taken, Err(Error::Conflict(_))), "{taken:?}");
         platform.close().await;
         store.cleanup().await;
     }

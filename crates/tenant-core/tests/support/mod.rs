@@ -142,3 +142,49 @@ pub fn licensed(plan: Plan, domains: &[&str], state: LicenceState) -> Standing {
 pub fn host(name: &str) -> tenant_core::Hostname {
     tenant_core::Hostname::parse(name).unwrap()
 }
+
+/// The password every test user gets.
+#[allow(dead_code)]
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// Invites `email` with `role` (and `company` for client roles), accepts the invitation
+/// and signs in: the principal a request with that session would carry.
+#[allow(dead_code)]
+pub async fn signed_in_user(
+    store: &tenant_core::TenantStore,
+    email: &str,
+    role: &str,
+    company: Option<&str>,
+) -> tenant_core::access::Principal {
+    use tenant_core::sessions::{self, ClientInfo, Presented};
+    use tenant_core::users::{self, NewUser};
+    let mut new = NewUser::new(tenant_core::Email::parse(email).unwrap(), "Test User", role);
+    new.company_id = company.map(str::to_owned);
+    let (_, invitation) = users::invite_user(store, &new).await.unwrap();
+    users::accept_invitation(store, invitation.token.reveal(), PASSWORD)
+        .await
+        .unwrap();
+    let client = ClientInfo {
+        address: "192.0.2.1".to_owned(),
+        user_agent: "test".to_owned(),
+    };
+    let signed_in = sessions::sign_in(store, email, PASSWORD, &client)
+        .await
+        .unwrap();
+    sessions::authenticate(
+        store,
+        Presented::Session(signed_in.secret.reveal()),
+        "192.0.2.1",
+    )
+    .await
+    .unwrap()
+}
+
+/// [`signed_in_user`] with the built-in `admin` role.
+#[allow(dead_code)]
+pub async fn signed_in_admin(
+    store: &tenant_core::TenantStore,
+    email: &str,
+) -> tenant_core::access::Principal {
+    signed_in_user(store, email, "admin", None).await
+}

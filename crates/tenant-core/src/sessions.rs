@@ -1,0 +1,611 @@
+//! Signing in, server-side sessions and personal access tokens, and turning a presented
+//! secret back into a [`Principal`] on every request.
+//!
+//! Secrets (session cookies, tokens) are 256 random bits, shown once and stored only as a
+//! SHA-256 hash. A session ends after [`SESSION_IDLE`] without use or [`SESSION_ABSOLUTE`]
+//! after sign-in, whichever is first. Every request reads the user's status, role and
+//! switches afresh, so deactivation and role changes apply on the very next request.
+
+use std::fmt;
+use std::sync::LazyLock;
+
+use time::{Duration, OffsetDateTime};
+
+use crate::access::{Credential, Principal};
+use crate::error::{Error, Result};
+use crate::names::Email;
+use crate::permissions::PermissionSet;
+use crate::registry::TenantStore;
+use crate::roles;
+use crate::store::{Tx, new_id, now, on_tx};
+use crate::users::{self, UserKind, UserStatus, random_token, token_hash};
+
+/// A session ends after this long without a request.
+pub const SESSION_IDLE: Duration = Duration::hours(24);
+/// A session ends this long after sign-in, however busy.
+pub const SESSION_ABSOLUTE: Duration = Duration::days(14);
+/// `last_seen_at` is written at most this often per session (not on every request).
+const LAST_SEEN_GRANULARITY: Duration = Duration::minutes(1);
+/// Personal access tokens start with this, so they are recognisable in secret scanners.
+pub const TOKEN_PREFIX: &str = "tsp_";
+
+/// The answer to a failed sign-in; the same for an unknown address and a wrong password.
+pub const WRONG_CREDENTIALS: &str = "The e-mail address or password is not right.";
+
+/// A secret shown once: a session cookie's value or a personal access token.
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret, for the cookie or the one-time display.
+    pub fn reveal(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+/// A hash to verify against when there is no user, so that an unknown address takes as
+/// long to refuse as a wrong password.
+static DUMMY_HASH: LazyLock<Option<String>> = LazyLock::new(|| {
+    use argon2::password_hash::{PasswordHasher as _, SaltString};
+    let salt = SaltString::encode_b64(b"tasksession-none").ok()?;
+    users::argon2()
+        .hash_password(b"no user has this password", &salt)
+        .ok()
+        .map(|h| h.to_string())
+});
+
+/// Where a sign-in comes from.
+#[derive(Debug, Clone)]
+pub struct ClientInfo {
+    /// The client's IP address.
+    pub address: String,
+    /// The `User-Agent` header, cut to 200 characters.
+    pub user_agent: String,
+}
+
+/// A new session.
+#[derive(Debug)]
+pub struct SignedIn {
+    /// The cookie's value.
+    pub secret: Secret,
+    /// When the session ends at the latest.
+    pub expires_at: OffsetDateTime,
+    /// Who signed in.
+    pub principal: Principal,
+}
+
+#[derive(sqlx::FromRow)]
+struct Account {
+    user_id: String,
+    name: String,
+    email: String,
+    kind: String,
+    role_id: String,
+    company_id: Option<String>,
+    status: String,
+    switches: Option<String>,
+    access_expires_at: Option<OffsetDateTime>,
+}
+
+const ACCOUNT_COLUMNS: &str = "u.user_id, u.name, u.email, u.kind, u.role_id, u.company_id, u.status, u.switches, u.access_expires_at";
+
+fn deactivated_message() -> Error {
+    Error::Unauthenticated(
+        "Your access to this workspace has been deactivated. Ask an administrator if you need it back."
+            .to_owned(),
+    )
+}
+
+async fn principal_of(
+    tx: &mut Tx,
+    account: Account,
+    credential: Credential,
+    address: &str,
+) -> Result<Principal> {
+    let role = roles::find_role(tx, &account.role_id).await?;
+    let kind = UserKind::parse(&account.kind)?;
+    let mut permissions = role.map(|r| r.permissions).unwrap_or(PermissionSet::EMPTY);
+    if let Some(switches) = &account.switches {
+        permissions =
+            permissions.intersection(PermissionSet::parse_words(switches.split_whitespace())?);
+    }
+    Ok(Principal {
+        user_id: account.user_id,
+        name: account.name,
+        email: account.email,
+        kind,
+        company_id: account.company_id,
+        role_id: account.role_id,
+        permissions,
+        credential,
+        address: address.to_owned(),
+    })
+}
+
+/// Whether the account may be used now; an access-expiry date that has passed deactivates
+/// the account on the spot (in `tx`, which the caller commits).
+async fn check_usable(tx: &mut Tx, account: &Account, at: OffsetDateTime) -> Result<bool> {
+    if UserStatus::parse(&account.status)? != UserStatus::Active {
+        return Ok(false);
+    }
+    if account.access_expires_at.is_some_and(|end| end <= at) {
+        users::end_access(tx, &account.user_id, at).await?;
+        return Ok(false);
+    }
+    Ok(true)
+}
+
+/// Signs in with e-mail and password: a new session, or [`Error::Unauthenticated`] with
+/// [`WRONG_CREDENTIALS`] for an unknown address and a wrong password alike. A deactivated
+/// user who gives the right password is told their access was deactivated.
+#[tracing::instrument(skip_all)]
+pub async fn sign_in(
+    store: &TenantStore,
+    email: &str,
+    password: &str,
+    client: &ClientInfo,
+) -> Result<SignedIn> {
+    let wrong = || Error::Unauthenticated(WRONG_CREDENTIALS.to_owned());
+    let email = Email::parse(email).ok();
+    let found: Option<(Account, Option<String>)> = match &email {
+        Some(email) => {
+            let mut tx = store.read().await?;
+            on_tx!(tx, |conn| {
+                let account: Option<Account> = sqlx::query_as(&format!(
+                    "select {ACCOUNT_COLUMNS} from users u where u.email_key = $1"
+                ))
+                .bind(email.key())
+                .fetch_optional(&mut *conn)
+                .await?;
+                match account {
+                    Some(account) => {
+                        let hash: Option<String> = sqlx::query_scalar(
+                            "select password_hash from users where user_id = $1",
+                        )
+                        .bind(&account.user_id)
+                        .fetch_one(&mut *conn)
+                        .await?;
+                        Some((account, hash))
+                    }
+                    None => None,
+                }
+            })
+        }
+        None => None,
+    };
+    let (account, hash) = match found {
+        Some((account, Some(hash))) => (Some(account), hash),
+        _ => (None, DUMMY_HASH.clone().unwrap_or_default()),
+    };
+    let matches = users::verify_password(password.to_owned(), hash).await?;
+    let Some(account) = account.filter(|_| matches) else {
+        return Err(wrong());
+    };
+    let at = now();
+    let mut tx = store.write().await?;
+    if !check_usable(&mut tx, &account, at).await? {
+        tx.commit().await?;
+        return Err(deactivated_message());
+    }
+    let secret = random_token()?;
+    let session_id = new_id()?;
+    let expires_at = at + SESSION_ABSOLUTE;
+    let user_agent: String = client.user_agent.chars().take(200).collect();
+    on_tx!(tx, |conn| {
+        sqlx::query(
+            "insert into sessions (session_id, user_id, token_hash, client_address, user_agent, last_seen_at, expires_at, created_at, updated_at)
+             values ($1, $2, $3, $4, $5, $6, $7, $6, $6)",
+        )
+        .bind(&session_id)
+        .bind(&account.user_id)
+        .bind(token_hash(&secret))
+        .bind(&client.address)
+        .bind(&user_agent)
+        .bind(at)
+        .bind(expires_at)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query("update users set last_sign_in_at = $2 where user_id = $1")
+            .bind(&account.user_id)
+            .bind(at)
+            .execute(&mut *conn)
+            .await?;
+    });
+    let principal = principal_of(
+        &mut tx,
+        account,
+        Credential::Session { session_id },
+        &client.address,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(SignedIn {
+        secret: Secret(secret),
+        expires_at,
+        principal,
+    })
+}
+
+/// A secret presented with a request.
+#[derive(Debug, Clone, Copy)]
+pub enum Presented<'a> {
+    /// The session cookie's value.
+    Session(&'a str),
+    /// A bearer token.
+    Token(&'a str),
+}
+
+fn not_signed_in() -> Error {
+    Error::Unauthenticated("Sign in to continue.".to_owned())
+}
+
+/// Who is behind a session cookie or a bearer token, as of now.
+#[tracing::instrument(skip_all)]
+pub async fn authenticate(
+    store: &TenantStore,
+    presented: Presented<'_>,
+    address: &str,
+) -> Result<Principal> {
+    let at = now();
+    let mut tx = store.read().await?;
+    let (account, credential, touch) = match presented {
+        Presented::Session(secret) => {
+            let row: Option<(String, OffsetDateTime, OffsetDateTime)> = on_tx!(tx, |conn| {
+                sqlx::query_as(
+                    "select session_id, last_seen_at, expires_at from sessions where token_hash = $1",
+                )
+                .bind(token_hash(secret))
+                .fetch_optional(conn)
+                .await?
+            });
+            let Some((session_id, last_seen, expires_at)) = row else {
+                return Err(not_signed_in());
+            };
+            if expires_at <= at || last_seen + SESSION_IDLE <= at {
+                return Err(Error::Unauthenticated(
+                    "Your session has ended. Sign in again.".to_owned(),
+                ));
+            }
+            let account = account_of_session(&mut tx, &session_id).await?;
+            let touch = last_seen + LAST_SEEN_GRANULARITY <= at;
+            (account, Credential::Session { session_id }, touch)
+        }
+        Presented::Token(secret) => {
+            if !secret.starts_with(TOKEN_PREFIX) {
+                return Err(not_signed_in());
+            }
+            let row: Option<(String, Option<OffsetDateTime>, Option<OffsetDateTime>)> = on_tx!(
+                tx,
+                |conn| {
+                    sqlx::query_as(
+                        "select access_token_id, expires_at, last_used_at from access_tokens where token_hash = $1",
+                    )
+                    .bind(token_hash(secret))
+                    .fetch_optional(conn)
+                    .await?
+                }
+            );
+            let Some((token_id, expires_at, last_used)) = row else {
+                return Err(not_signed_in());
+            };
+            if expires_at.is_some_and(|end| end <= at) {
+                return Err(Error::Unauthenticated(
+                    "This access token has expired.".to_owned(),
+                ));
+            }
+            let account = account_of_token(&mut tx, &token_id).await?;
+            let touch = last_used.is_none_or(|t| t + LAST_SEEN_GRANULARITY <= at);
+            (account, Credential::Token { token_id }, touch)
+        }
+    };
+    let Some(account) = account else {
+        return Err(not_signed_in());
+    };
+    let usable = UserStatus::parse(&account.status)? == UserStatus::Active
+        && account.access_expires_at.is_none_or(|end| end > at);
+    if !usable {
+        drop(tx);
+        if account.access_expires_at.is_some_and(|end| end <= at) {
+            let mut tx = store.write().await?;
+            users::end_access(&mut tx, &account.user_id, at).await?;
+            tx.commit().await?;
+        }
+        return Err(deactivated_message());
+    }
+    let principal = principal_of(&mut tx, account, credential, address).await?;
+    drop(tx);
+    if touch {
+        touch_credential(store, principal.credential(), at).await?;
+    }
+    Ok(principal)
+}
+
+async fn account_of_session(tx: &mut Tx, session_id: &str) -> Result<Option<Account>> {
+    Ok(on_tx!(tx, |conn| {
+        sqlx::query_as(&format!(
+            "select {ACCOUNT_COLUMNS} from sessions s join users u on u.user_id = s.user_id where s.session_id = $1"
+        ))
+        .bind(session_id)
+        .fetch_optional(conn)
+        .await?
+    }))
+}
+
+async fn account_of_token(tx: &mut Tx, token_id: &str) -> Result<Option<Account>> {
+    Ok(on_tx!(tx, |conn| {
+        sqlx::query_as(&format!(
+            "select {ACCOUNT_COLUMNS} from access_tokens t join users u on u.user_id = t.user_id where t.access_token_id = $1"
+        ))
+        .bind(token_id)
+        .fetch_optional(conn)
+        .await?
+    }))
+}
+
+async fn touch_credential(
+    store: &TenantStore,
+    credential: &Credential,
+    at: OffsetDateTime,
+) -> Result<()> {
+    let mut tx = store.write().await?;
+    on_tx!(tx, |conn| {
+        match credential {
+            Credential::Session { session_id } => {
+                sqlx::query("update sessions set last_seen_at = $2 where session_id = $1")
+                    .bind(session_id)
+                    .bind(at)
+                    .execute(conn)
+                    .await?
+            }
+            Credential::Token { token_id } => {
+                sqlx::query("update access_tokens set last_used_at = $2 where access_token_id = $1")
+                    .bind(token_id)
+                    .bind(at)
+                    .execute(conn)
+                    .await?
+            }
+        };
+    });
+    tx.commit().await
+}
+
+/// Ends the session the principal is using (sign-out). A token is not ended this way.
+#[tracing::instrument(skip_all)]
+pub async fn sign_out(store: &TenantStore, principal: &Principal) -> Result<()> {
+    if let Credential::Session { session_id } = principal.credential() {
+        delete_session(store, principal.user_id(), session_id).await?;
+    }
+    Ok(())
+}
+
+async fn delete_session(store: &TenantStore, user_id: &str, session_id: &str) -> Result<bool> {
+    let mut tx = store.write().await?;
+    let deleted = on_tx!(tx, |conn| {
+        sqlx::query("delete from sessions where session_id = $1 and user_id = $2")
+            .bind(session_id)
+            .bind(user_id)
+            .execute(conn)
+            .await?
+            .rows_affected()
+    });
+    tx.commit().await?;
+    Ok(deleted > 0)
+}
+
+/// One of a user's sessions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionInfo {
+    /// Its id.
+    pub id: String,
+    /// Where it signed in from.
+    pub client_address: String,
+    /// The browser.
+    pub user_agent: String,
+    /// When it signed in.
+    pub created_at: OffsetDateTime,
+    /// When it was last used (to the minute).
+    pub last_seen_at: OffsetDateTime,
+    /// When it ends at the latest.
+    pub expires_at: OffsetDateTime,
+    /// The session this request uses.
+    pub current: bool,
+}
+
+/// The principal's own live sessions, newest first.
+#[tracing::instrument(skip_all)]
+pub async fn list_sessions(store: &TenantStore, principal: &Principal) -> Result<Vec<SessionInfo>> {
+    let at = now();
+    let mut tx = store.read().await?;
+    let rows: Vec<(
+        String,
+        String,
+        String,
+        OffsetDateTime,
+        OffsetDateTime,
+        OffsetDateTime,
+    )> = on_tx!(tx, |conn| {
+        sqlx::query_as(
+            "select session_id, client_address, user_agent, created_at, last_seen_at, expires_at
+                 from sessions where user_id = $1 and expires_at > $2 and last_seen_at > $3
+                 order by session_id desc",
+        )
+        .bind(principal.user_id())
+        .bind(at)
+        .bind(at - SESSION_IDLE)
+        .fetch_all(conn)
+        .await?
+    });
+    let current = match principal.credential() {
+        Credential::Session { session_id } => Some(session_id.as_str()),
+        Credential::Token { .. } => None,
+    };
+    Ok(rows
+        .into_iter()
+        .map(
+            |(id, client_address, user_agent, created_at, last_seen_at, expires_at)| SessionInfo {
+                current: current == Some(id.as_str()),
+                id,
+                client_address,
+                user_agent,
+                created_at,
+                last_seen_at,
+                expires_at,
+            },
+        )
+        .collect())
+}
+
+/// Ends one of the principal's own sessions; another user's session is "not found".
+#[tracing::instrument(skip_all)]
+pub async fn revoke_session(
+    store: &TenantStore,
+    principal: &Principal,
+    session_id: &str,
+) -> Result<()> {
+    if delete_session(store, principal.user_id(), session_id).await? {
+        Ok(())
+    } else {
+        Err(Error::NotFound("there is no such session".to_owned()))
+    }
+}
+
+/// A personal access token as listed (never with its secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessToken {
+    /// Its id.
+    pub id: String,
+    /// The owner's label for it.
+    pub name: String,
+    /// When it stops working, if ever.
+    pub expires_at: Option<OffsetDateTime>,
+    /// When it was last used (to the minute).
+    pub last_used_at: Option<OffsetDateTime>,
+    /// When it was made.
+    pub created_at: OffsetDateTime,
+}
+
+/// Makes a personal access token for the principal; the secret is returned once.
+#[tracing::instrument(skip_all)]
+pub async fn create_token(
+    store: &TenantStore,
+    principal: &Principal,
+    name: &str,
+    expires_at: Option<OffsetDateTime>,
+) -> Result<(AccessToken, Secret)> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(Error::field(
+            "name",
+            "a token's name must be 1 to 100 characters without control characters",
+        ));
+    }
+    let at = now();
+    if expires_at.is_some_and(|end| end <= at) {
+        return Err(Error::field(
+            "expires_at",
+            "the expiry must be in the future",
+        ));
+    }
+    let secret = format!("{TOKEN_PREFIX}{}", random_token()?);
+    let token = AccessToken {
+        id: new_id()?,
+        name: name.to_owned(),
+        expires_at,
+        last_used_at: None,
+        created_at: at,
+    };
+    let mut tx = store.write().await?;
+    on_tx!(tx, |conn| {
+        sqlx::query(
+            "insert into access_tokens (access_token_id, user_id, name, token_hash, expires_at, created_at, updated_at)
+             values ($1, $2, $3, $4, $5, $6, $6)",
+        )
+        .bind(&token.id)
+        .bind(principal.user_id())
+        .bind(&token.name)
+        .bind(token_hash(&secret))
+        .bind(expires_at)
+        .bind(at)
+        .execute(conn)
+        .await?;
+    });
+    tx.commit().await?;
+    Ok((token, Secret(secret)))
+}
+
+/// The principal's own tokens, newest first.
+#[tracing::instrument(skip_all)]
+pub async fn list_tokens(store: &TenantStore, principal: &Principal) -> Result<Vec<AccessToken>> {
+    let mut tx = store.read().await?;
+    let rows: Vec<TokenRow> = on_tx!(tx, |conn| {
+        sqlx::query_as(
+            "select access_token_id, name, expires_at, last_used_at, created_at
+             from access_tokens where user_id = $1 order by access_token_id desc",
+        )
+        .bind(principal.user_id())
+        .fetch_all(conn)
+        .await?
+    });
+    Ok(rows
+        .into_iter()
+        .map(|row| AccessToken {
+            id: row.access_token_id,
+            name: row.name,
+            expires_at: row.expires_at,
+            last_used_at: row.last_used_at,
+            created_at: row.created_at,
+        })
+        .collect())
+}
+
+#[derive(sqlx::FromRow)]
+struct TokenRow {
+    access_token_id: String,
+    name: String,
+    expires_at: Option<OffsetDateTime>,
+    last_used_at: Option<OffsetDateTime>,
+    created_at: OffsetDateTime,
+}
+
+/// Revokes one of the principal's own tokens; another user's is "not found".
+#[tracing::instrument(skip_all)]
+pub async fn revoke_token(
+    store: &TenantStore,
+    principal: &Principal,
+    token_id: &str,
+) -> Result<()> {
+    let mut tx = store.write().await?;
+    let deleted = on_tx!(tx, |conn| {
+        sqlx::query("delete from access_tokens where access_token_id = $1 and user_id = $2")
+            .bind(token_id)
+            .bind(principal.user_id())
+            .execute(conn)
+            .await?
+            .rows_affected()
+    });
+    tx.commit().await?;
+    if deleted == 0 {
+        return Err(Error::NotFound("there is no such token".to_owned()));
+    }
+    Ok(())
+}
+
+/// Ends every session and token of a user (deactivation), inside the caller's transaction.
+pub(crate) async fn end_all(tx: &mut Tx, user_id: &str) -> Result<()> {
+    on_tx!(tx, |conn| {
+        sqlx::query("delete from sessions where user_id = $1")
+            .bind(user_id)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query("delete from access_tokens where user_id = $1")
+            .bind(user_id)
+            .execute(&mut *conn)
+            .await?;
+    });
+    Ok(())
+}
