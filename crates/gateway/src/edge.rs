@@ -41,6 +41,8 @@ pub struct RequestLimits {
     pub max_body_bytes: u64,
     /// Longest time a request may take.
     pub request_timeout: Duration,
+    /// Sign-in attempts per minute.
+    pub sign_in: web::SignInLimits,
 }
 
 /// The shared state of the edge.
@@ -79,7 +81,7 @@ impl Edge {
             limits,
             metrics: Metrics::default(),
             public_https_port,
-            web: web::router(),
+            web: web::router(web::WebState::new(limits.sign_in)),
         }
     }
 
@@ -195,8 +197,13 @@ impl Edge {
             .get(host.as_str())
             .is_some_and(|served| served.ca_issued);
         let max = usize::try_from(self.limits.max_body_bytes).unwrap_or(usize::MAX);
+        let port = request_authority(&request).and_then(|a| a.port_u16());
         let (mut parts, body) = request.into_parts();
         parts.extensions.insert(context);
+        parts.extensions.insert(web::ClientConnection {
+            address: connection.peer.ip(),
+            base: self.public_base(&host, connection.tls, port),
+        });
         let request =
             Request::from_parts(parts, Body::new(http_body_util::Limited::new(body, max)));
         let answer = tokio::time::timeout(
@@ -210,6 +217,19 @@ impl Edge {
             Err(_) => pages::unavailable(api, "The request took too long. Please try again."),
         };
         (response, tenant, ca_issued)
+    }
+
+    /// The site's base URL for links: HTTPS on the public port, or plain HTTP on the port
+    /// the request came to for `localhost` names served without TLS in development.
+    fn public_base(&self, host: &Hostname, tls: bool, port: Option<u16>) -> String {
+        match (tls, self.public_https_port) {
+            (false, _) => match port {
+                Some(port) if port != 80 => format!("http://{host}:{port}"),
+                _ => format!("http://{host}"),
+            },
+            (true, 443) => format!("https://{host}"),
+            (true, port) => format!("https://{host}:{port}"),
+        }
     }
 
     fn redirect_to_https(&self, host: &Hostname, request: &Request<Incoming>) -> Response<Body> {
@@ -230,17 +250,21 @@ impl Edge {
 /// The request's host: the URI authority (HTTP/2 `:authority`, or an absolute-form target),
 /// else `Host`; port removed and normalised. `None` when missing or not a host name.
 pub fn request_host<B>(request: &Request<B>) -> Option<Hostname> {
-    let authority: Authority = match request.uri().authority() {
-        Some(authority) => authority.clone(),
+    Hostname::parse(request_authority(request)?.host()).ok()
+}
+
+/// The URI authority (HTTP/2 `:authority`, or an absolute-form target), else `Host`.
+fn request_authority<B>(request: &Request<B>) -> Option<Authority> {
+    match request.uri().authority() {
+        Some(authority) => Some(authority.clone()),
         None => request
             .headers()
             .get(header::HOST)?
             .to_str()
             .ok()?
             .parse()
-            .ok()?,
-    };
-    Hostname::parse(authority.host()).ok()
+            .ok(),
+    }
 }
 
 /// Whether a request would change data. Signing in and out stay allowed when read-only.

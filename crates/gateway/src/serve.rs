@@ -140,6 +140,12 @@ async fn serve(config: Config, platform: Arc<Platform>, standing: Standing) -> O
         RequestLimits {
             max_body_bytes: limits.max_body_bytes,
             request_timeout: Duration::from_secs(limits.request_timeout_s),
+            sign_in: web::SignInLimits {
+                per_address: u32::try_from(limits.sign_in_per_minute_per_address)
+                    .unwrap_or(u32::MAX),
+                per_account: u32::try_from(limits.sign_in_per_minute_per_account)
+                    .unwrap_or(u32::MAX),
+            },
         },
         config.public_https_port.unwrap_or(https_port),
     ));

@@ -4,6 +4,8 @@
 //! A request without a context (which the gateway never sends) gets a 500, not another
 //! tenant's data.
 
+pub mod api;
+
 use axum::extract::Extension;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -35,11 +37,14 @@ fn page(brand: &str, body: &str) -> String {
     )
 }
 
-/// The brand's router; the gateway mounts it behind routing.
-pub fn router() -> Router {
+pub use api::{ClientConnection, WebState, throttle::SignInLimits};
+
+/// The brand's router; the gateway mounts it behind routing, with the tenant's
+/// [`TenantContext`] and a [`ClientConnection`] in each request's extensions.
+pub fn router(state: WebState) -> Router {
     Router::new()
         .route("/", get(home))
-        .route("/api/v1/brand", get(brand_json))
+        .merge(api::router(state))
         .fallback(not_found)
 }
 
@@ -50,7 +55,7 @@ async fn home(Extension(context): Extension<TenantContext>) -> Html<String> {
     ))
 }
 
-async fn brand_json(Extension(context): Extension<TenantContext>) -> Response {
+pub(crate) async fn brand_json(Extension(context): Extension<TenantContext>) -> Response {
     Json(serde_json::json!({
         "brand": context.tenant.brand,
         "domain": context.tenant.domain.as_str(),

@@ -1,0 +1,165 @@
+//! Who is calling: the [`Caller`] extractor authenticates a request by bearer token or
+//! session cookie against the request's own tenant (a cookie or token of another brand
+//! simply is not in this store) and applies the CSRF rule of PRODUCT.md to cookie-
+//! authenticated changes.
+
+use std::net::IpAddr;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, header};
+use tenant_core::access::Principal;
+use tenant_core::sessions::{self, Presented};
+use tenant_core::{Error, TenantContext};
+
+use super::error::ApiError;
+
+/// The session cookie's name (host-only: the `__Host-` prefix makes browsers refuse it
+/// with a `Domain` attribute, so it never reaches another brand's domain).
+pub const SESSION_COOKIE: &str = "__Host-ts_session";
+
+/// What the gateway tells the app about the connection, as a request extension.
+#[derive(Debug, Clone)]
+pub struct ClientConnection {
+    /// The client's address.
+    pub address: IpAddr,
+    /// The site's public base URL (`https://DOMAIN[:PORT]`, or `http://` for `localhost`
+    /// names in development), for links.
+    pub base: String,
+}
+
+/// The tenant of the request; the gateway always sets it.
+pub(crate) fn tenant_of(parts: &Parts) -> Result<TenantContext, ApiError> {
+    parts
+        .extensions
+        .get::<TenantContext>()
+        .cloned()
+        .ok_or_else(|| ApiError::Core(Error::Invalid("no tenant for this request".to_owned())))
+}
+
+/// The connection facts, or loopback defaults for in-process router tests.
+pub(crate) fn connection_of(parts: &Parts) -> ClientConnection {
+    parts
+        .extensions
+        .get::<ClientConnection>()
+        .cloned()
+        .unwrap_or_else(|| ClientConnection {
+            address: IpAddr::from([127, 0, 0, 1]),
+            base: "https://localhost".to_owned(),
+        })
+}
+
+/// The value of the session cookie, if the request carries one.
+pub(crate) fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|line| line.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value)
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// Whether `origin` (`scheme://host[:port]`) names this tenant's own site.
+fn same_site(origin: &str, tenant: &TenantContext) -> bool {
+    let Some((scheme, rest)) = origin.split_once("://") else {
+        return false;
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host = authority
+        .rsplit_once(':')
+        .filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit()))
+        .map_or(authority, |(host, _)| host);
+    let domain = tenant.tenant.domain.as_str();
+    let localhost = domain == "localhost" || domain.ends_with(".localhost");
+    host.eq_ignore_ascii_case(domain) && (scheme == "https" || (localhost && scheme == "http"))
+}
+
+/// PRODUCT.md's CSRF rule for a browser change: a same-origin `Origin`, or without one a
+/// same-origin `Referer`. `strict` refuses a request that has neither (cookie-
+/// authenticated changes); otherwise only a present, foreign origin is refused (sign-in).
+pub(crate) fn check_origin(
+    headers: &HeaderMap,
+    tenant: &TenantContext,
+    strict: bool,
+) -> Result<(), ApiError> {
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    let referer = headers.get(header::REFERER).and_then(|v| v.to_str().ok());
+    let ok = match (origin, referer) {
+        (Some(origin), _) => same_site(origin, tenant),
+        (None, Some(referer)) => same_site(referer, tenant),
+        (None, None) => !strict,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::CrossOrigin)
+    }
+}
+
+/// The authenticated user of a request.
+#[derive(Debug)]
+pub struct Caller {
+    /// Who, with their permissions as of now.
+    pub principal: Principal,
+    /// The request's tenant.
+    pub tenant: TenantContext,
+    /// The connection.
+    pub connection: ClientConnection,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let tenant = tenant_of(parts)?;
+        let connection = connection_of(parts);
+        let address = connection.address.to_string();
+        let presented = match (bearer(&parts.headers), session_cookie(&parts.headers)) {
+            (Some(token), _) => Presented::Token(token),
+            (None, Some(cookie)) => {
+                let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+                if !safe {
+                    check_origin(&parts.headers, &tenant, true)?;
+                }
+                Presented::Session(cookie)
+            }
+            (None, None) => {
+                return Err(Error::Unauthenticated("Sign in to continue.".to_owned()).into());
+            }
+        };
+        let principal = sessions::authenticate(tenant.store(), presented, &address).await?;
+        Ok(Caller {
+            principal,
+            tenant,
+            connection,
+        })
+    }
+}
+
+/// The request's tenant and connection, for routes that need no sign-in.
+#[derive(Debug)]
+pub struct Visitor {
+    /// The request's tenant.
+    pub tenant: TenantContext,
+    /// The connection.
+    pub connection: ClientConnection,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Visitor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Visitor {
+            tenant: tenant_of(parts)?,
+            connection: connection_of(parts),
+        })
+    }
+}

@@ -1,0 +1,169 @@
+//! The API's error answer, `{"error": {"code", "message"[, "fields"]}}` (PRODUCT.md), made
+//! in one `match` over `tenant_core::Error` without a catch-all arm. Internal causes go to
+//! the log inside the request's span, never into the answer.
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use tenant_core::Error;
+
+/// Everything a handler can answer instead of success.
+#[derive(Debug)]
+pub enum ApiError {
+    /// A failure of the domain layer.
+    Core(Error),
+    /// Too many attempts; try again after this many seconds.
+    RateLimited(u64),
+    /// A body that is not the JSON the route takes.
+    BadBody(String),
+    /// The body is larger than the limit.
+    TooLarge,
+    /// A cookie-authenticated change without a same-origin `Origin` or `Referer`.
+    CrossOrigin,
+}
+
+impl From<Error> for ApiError {
+    fn from(error: Error) -> Self {
+        ApiError::Core(error)
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection {
+            JsonRejection::BytesRejection(ref bytes)
+                if bytes.status() == StatusCode::PAYLOAD_TOO_LARGE =>
+            {
+                ApiError::TooLarge
+            }
+            JsonRejection::MissingJsonContentType(_) => ApiError::BadBody(
+                "send the body as JSON with Content-Type: application/json".to_owned(),
+            ),
+            other => ApiError::BadBody(format!("the body is not valid: {}", other.body_text())),
+        }
+    }
+}
+
+fn answer(status: StatusCode, code: &str, message: &str, fields: Option<Value>) -> Response {
+    let mut error = json!({"code": code, "message": message});
+    if let Some(fields) = fields {
+        error["fields"] = fields;
+    }
+    (status, Json(json!({ "error": error }))).into_response()
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let core = match self {
+            ApiError::Core(error) => error,
+            ApiError::RateLimited(seconds) => {
+                let mut response = answer(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    "Too many attempts. Wait a moment and try again.",
+                    None,
+                );
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+                return response;
+            }
+            ApiError::BadBody(message) => {
+                return answer(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "validation_failed",
+                    &message,
+                    Some(json!({})),
+                );
+            }
+            ApiError::TooLarge => {
+                return answer(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "too_large",
+                    "The request body is too large.",
+                    None,
+                );
+            }
+            ApiError::CrossOrigin => {
+                return answer(
+                    StatusCode::FORBIDDEN,
+                    "forbidden",
+                    "This change must come from a page of this site.",
+                    None,
+                );
+            }
+        };
+        let message = core.to_string();
+        match core {
+            Error::Field { field, message } => answer(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                &sentence(&message),
+                Some(json!({ field: sentence(&message) })),
+            ),
+            Error::Invalid(_) | Error::Name(_) => answer(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                &sentence(&message),
+                Some(json!({})),
+            ),
+            Error::Unauthenticated(_) => {
+                answer(StatusCode::UNAUTHORIZED, "unauthenticated", &message, None)
+            }
+            Error::Forbidden(_) => answer(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                &sentence(&message),
+                None,
+            ),
+            Error::NotFound(_) => answer(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                &sentence(&message),
+                None,
+            ),
+            Error::Conflict(_) => {
+                answer(StatusCode::CONFLICT, "conflict", &sentence(&message), None)
+            }
+            Error::NotLicensed(_) => answer(
+                StatusCode::PAYMENT_REQUIRED,
+                "read_only",
+                "This workspace is read-only at the moment.",
+                None,
+            ),
+            Error::DatabaseUrl(_)
+            | Error::StoreTooNew { .. }
+            | Error::StoreBehind(_)
+            | Error::Io { .. }
+            | Error::Database(_)
+            | Error::PasswordHash(_)
+            | Error::Random(_) => {
+                tracing::error!(error = %message, "request failed");
+                answer(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "Something went wrong on our side. Please try again.",
+                    None,
+                )
+            }
+        }
+    }
+}
+
+/// A message as a sentence: capital first letter, full stop at the end.
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    let mut out: String = match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => return String::new(),
+    };
+    if !out.ends_with(['.', '!', '?']) {
+        out.push('.');
+    }
+    out
+}
+
+/// The result type of handlers.
+pub type ApiResult<T> = Result<T, ApiError>;

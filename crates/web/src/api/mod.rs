@@ -1,0 +1,575 @@
+//! The `/api/v1` JSON API. Every route is one row of [`routes`]: the router, the OpenAPI
+//! document and the access-matrix test are all made from that one table, so a route
+//! cannot exist without being described and tested.
+
+mod caller;
+mod clients;
+mod error;
+mod roles;
+mod session;
+pub mod throttle;
+mod users;
+pub mod views;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::http::Method;
+use axum::routing::{MethodRouter, delete, get, patch, post};
+use serde_json::{Value, json};
+use tenant_core::permissions::Permission;
+
+pub use caller::{ClientConnection, SESSION_COOKIE};
+pub use error::ApiError;
+use throttle::SignInLimiter;
+
+/// State shared by every request of every tenant.
+#[derive(Debug, Clone)]
+pub struct WebState {
+    limiter: Arc<SignInLimiter>,
+}
+
+impl WebState {
+    /// State with these sign-in limits.
+    pub fn new(limits: throttle::SignInLimits) -> Self {
+        WebState {
+            limiter: Arc::new(SignInLimiter::new(limits)),
+        }
+    }
+}
+
+/// Who may call a route, as documented (the handler asks the access policy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone (sign-in, invitation acceptance, the API description).
+    Public,
+    /// Any signed-in user, acting on their own account.
+    SignedIn,
+    /// Any signed-in staff member.
+    Staff,
+    /// Users holding the permission.
+    Permission(Permission),
+    /// A client company's own contacts, and staff holding the permission.
+    CompanyOr(Permission),
+    /// Yourself, or staff holding the permission.
+    SelfOr(Permission),
+}
+
+impl Access {
+    fn describe(self) -> String {
+        match self {
+            Access::Public => "public".to_owned(),
+            Access::SignedIn => "signed in".to_owned(),
+            Access::Staff => "staff".to_owned(),
+            Access::Permission(p) => p.as_str().to_owned(),
+            Access::CompanyOr(p) => format!("the company's own contacts, or {p}"),
+            Access::SelfOr(p) => format!("the user themself, or {p}"),
+        }
+    }
+}
+
+/// One route of the API.
+#[derive(Debug)]
+pub struct Route {
+    /// The HTTP method.
+    pub method: Method,
+    /// The path, with `{name}` parameters.
+    pub path: &'static str,
+    /// What it does.
+    pub summary: &'static str,
+    /// Who may call it.
+    pub access: Access,
+    /// The JSON body it takes, as `(field, JSON type, required)`.
+    pub body: &'static [(&'static str, &'static str, bool)],
+    handler: MethodRouter<WebState>,
+}
+
+fn route(
+    method: Method,
+    path: &'static str,
+    summary: &'static str,
+    access: Access,
+    body: &'static [(&'static str, &'static str, bool)],
+    handler: MethodRouter<WebState>,
+) -> Route {
+    Route {
+        method,
+        path,
+        summary,
+        access,
+        body,
+        handler,
+    }
+}
+
+/// Every route of `/api/v1`.
+pub fn routes() -> Vec<Route> {
+    use Access::*;
+    use Method as M;
+    use tenant_core::permissions::Permission as P;
+    const NONE: &[(&str, &str, bool)] = &[];
+    const INVITE: &[(&str, &str, bool)] = &[
+        ("email", "string", true),
+        ("name", "string", true),
+        ("role", "string", true),
+        ("company", "string", false),
+        ("switches", "array", false),
+        ("access_expires_at", "string", false),
+    ];
+    const CONTACT: &[(&str, &str, bool)] = &[
+        ("email", "string", true),
+        ("name", "string", true),
+        ("role", "string", false),
+        ("switches", "array", false),
+        ("access_expires_at", "string", false),
+    ];
+    const USER_EDIT: &[(&str, &str, bool)] = &[
+        ("name", "string", false),
+        ("role", "string", false),
+        ("switches", "array", false),
+        ("access_expires_at", "string", false),
+    ];
+    const ROLE: &[(&str, &str, bool)] = &[
+        ("name", "string", true),
+        ("kind", "string", true),
+        ("permissions", "array", true),
+    ];
+    const ROLE_EDIT: &[(&str, &str, bool)] =
+        &[("name", "string", false), ("permissions", "array", false)];
+    const NAME: &[(&str, &str, bool)] = &[("name", "string", true)];
+    const COMPANY: &[(&str, &str, bool)] =
+        &[("name", "string", true), ("details", "string", false)];
+    const COMPANY_EDIT: &[(&str, &str, bool)] =
+        &[("name", "string", false), ("details", "string", false)];
+    vec![
+        route(
+            M::GET,
+            "/api/v1/openapi.json",
+            "This API's description (OpenAPI 3.1)",
+            Public,
+            NONE,
+            get(openapi),
+        ),
+        route(
+            M::GET,
+            "/api/v1/brand",
+            "The brand's name and domain",
+            Public,
+            NONE,
+            get(crate::brand_json),
+        ),
+        route(
+            M::POST,
+            "/api/v1/session",
+            "Sign in with e-mail and password; sets the session cookie",
+            Public,
+            &[
+                ("email", "string", true),
+                ("password", "string", true),
+                ("totp", "string", false),
+            ],
+            post(session::sign_in),
+        ),
+        route(
+            M::DELETE,
+            "/api/v1/session",
+            "Sign out: end this session",
+            SignedIn,
+            NONE,
+            delete(session::sign_out),
+        ),
+        route(
+            M::GET,
+            "/api/v1/me",
+            "The signed-in user and their effective permissions",
+            SignedIn,
+            NONE,
+            get(session::me),
+        ),
+        route(
+            M::GET,
+            "/api/v1/me/sessions",
+            "Your live sessions",
+            SignedIn,
+            NONE,
+            get(session::list_sessions),
+        ),
+        route(
+            M::DELETE,
+            "/api/v1/me/sessions/{id}",
+            "End one of your sessions",
+            SignedIn,
+            NONE,
+            delete(session::revoke_session),
+        ),
+        route(
+            M::GET,
+            "/api/v1/tokens",
+            "Your personal access tokens",
+            SignedIn,
+            NONE,
+            get(session::list_tokens),
+        ),
+        route(
+            M::POST,
+            "/api/v1/tokens",
+            "Make a personal access token (its secret is shown once)",
+            SignedIn,
+            &[("name", "string", true), ("expires_at", "string", false)],
+            post(session::create_token),
+        ),
+        route(
+            M::DELETE,
+            "/api/v1/tokens/{id}",
+            "Revoke one of your tokens",
+            SignedIn,
+            NONE,
+            delete(session::revoke_token),
+        ),
+        route(
+            M::POST,
+            "/api/v1/invitations/{token}/accept",
+            "Accept an invitation by setting a password",
+            Public,
+            &[("password", "string", true)],
+            post(session::accept_invitation),
+        ),
+        route(
+            M::GET,
+            "/api/v1/users",
+            "List users (?q=&kind=&status=&role=&company=)",
+            Permission(P::UsersManage),
+            NONE,
+            get(users::list),
+        ),
+        route(
+            M::POST,
+            "/api/v1/users",
+            "Invite a user",
+            Permission(P::UsersManage),
+            INVITE,
+            post(users::invite),
+        ),
+        route(
+            M::GET,
+            "/api/v1/users/{id}",
+            "One user",
+            SelfOr(P::UsersManage),
+            NONE,
+            get(users::get),
+        ),
+        route(
+            M::PATCH,
+            "/api/v1/users/{id}",
+            "Edit a user: name, role, switches, access expiry",
+            Permission(P::UsersManage),
+            USER_EDIT,
+            patch(users::edit),
+        ),
+        route(
+            M::DELETE,
+            "/api/v1/users/{id}",
+            "Delete a user who has no history",
+            Permission(P::UsersManage),
+            NONE,
+            delete(users::delete),
+        ),
+        route(
+            M::POST,
+            "/api/v1/users/{id}/deactivate",
+            "Deactivate a user (sessions and tokens end at once)",
+            Permission(P::UsersManage),
+            NONE,
+            post(users::deactivate),
+        ),
+        route(
+            M::POST,
+            "/api/v1/users/{id}/reactivate",
+            "Reactivate a user",
+            Permission(P::UsersManage),
+            NONE,
+            post(users::reactivate),
+        ),
+        route(
+            M::POST,
+            "/api/v1/users/{id}/invitation",
+            "Send a new invitation link",
+            Permission(P::UsersManage),
+            NONE,
+            post(users::resend_invitation),
+        ),
+        route(
+            M::DELETE,
+            "/api/v1/users/{id}/invitation",
+            "Revoke the open invitation link",
+            Permission(P::UsersManage),
+            NONE,
+            delete(users::revoke_invitation),
+        ),
+        route(
+            M::GET,
+            "/api/v1/roles",
+            "Every role",
+            Staff,
+            NONE,
+            get(roles::list_roles),
+        ),
+        route(
+            M::POST,
+            "/api/v1/roles",
+            "Create a custom role",
+            Permission(P::RolesManage),
+            ROLE,
+            post(roles::create_role),
+        ),
+        route(
+            M::GET,
+            "/api/v1/roles/{id}",
+            "One role",
+            Staff,
+            NONE,
+            get(roles::get_role),
+        ),
+        route(
+            M::PATCH,
+            "/api/v1/roles/{id}",
+            "Edit a role (not admin)",
+            Permission(P::RolesManage),
+            ROLE_EDIT,
+            patch(roles::edit_role),
+        ),
+        route(
+            M::DELETE,
+            "/api/v1/roles/{id}",
+            "Remove a custom role nobody holds",
+            Permission(P::RolesManage),
+            NONE,
+            delete(roles::delete_role),
+        ),
+        route(
+            M::GET,
+            "/api/v1/teams",
+            "Every team",
+            Staff,
+            NONE,
+            get(roles::list_teams),
+        ),
+        route(
+            M::POST,
+            "/api/v1/teams",
+            "Create a team",
+            Permission(P::TeamsManage),
+            NAME,
+            post(roles::create_team),
+        ),
+        route(
+            M::GET,
+            "/api/v1/teams/{id}",
+            "One team",
+            Staff,
+            NONE,
+            get(roles::get_team),
+        ),
+        route(
+            M::PATCH,
+            "/api/v1/teams/{id}",
+            "Rename a team",
+            Permission(P::TeamsManage),
+            NAME,
+            patch(roles::rename_team),
+        ),
+        route(
+            M::DELETE,
+            "/api/v1/teams/{id}",
+            "Remove a team",
+            Permission(P::TeamsManage),
+            NONE,
+            delete(roles::delete_team),
+        ),
+        route(
+            M::GET,
+            "/api/v1/teams/{id}/members",
+            "A team's members",
+            Staff,
+            NONE,
+            get(roles::list_members),
+        ),
+        route(
+            M::POST,
+            "/api/v1/teams/{id}/members",
+            "Add a staff member to a team",
+            Permission(P::TeamsManage),
+            &[("user", "string", true)],
+            post(roles::add_member),
+        ),
+        route(
+            M::DELETE,
+            "/api/v1/teams/{id}/members/{user_id}",
+            "Take a member out of a team",
+            Permission(P::TeamsManage),
+            NONE,
+            delete(roles::remove_member),
+        ),
+        route(
+            M::GET,
+            "/api/v1/clients",
+            "Client companies (a contact sees only their own)",
+            CompanyOr(P::ClientsManage),
+            NONE,
+            get(clients::list),
+        ),
+        route(
+            M::POST,
+            "/api/v1/clients",
+            "Add a client company",
+            Permission(P::ClientsManage),
+            COMPANY,
+            post(clients::create),
+        ),
+        route(
+            M::GET,
+            "/api/v1/clients/{id}",
+            "One client company",
+            CompanyOr(P::ClientsManage),
+            NONE,
+            get(clients::get),
+        ),
+        route(
+            M::PATCH,
+            "/api/v1/clients/{id}",
+            "Edit a client company",
+            Permission(P::ClientsManage),
+            COMPANY_EDIT,
+            patch(clients::edit),
+        ),
+        route(
+            M::DELETE,
+            "/api/v1/clients/{id}",
+            "Remove a client company without contacts",
+            Permission(P::ClientsManage),
+            NONE,
+            delete(clients::delete),
+        ),
+        route(
+            M::GET,
+            "/api/v1/clients/{id}/contacts",
+            "A company's contacts",
+            CompanyOr(P::ClientsManage),
+            NONE,
+            get(clients::contacts),
+        ),
+        route(
+            M::POST,
+            "/api/v1/clients/{id}/contacts",
+            "Invite a contact of a company",
+            Permission(P::ClientsManage),
+            CONTACT,
+            post(clients::invite_contact),
+        ),
+        route(
+            M::GET,
+            "/api/v1/audit",
+            "The audit log (?actor=&action=&since=&until=), newest first",
+            Permission(P::AuditView),
+            NONE,
+            get(clients::audit_log),
+        ),
+    ]
+}
+
+/// The API's router.
+pub fn router(state: WebState) -> Router {
+    let mut by_path: BTreeMap<&'static str, MethodRouter<WebState>> = BTreeMap::new();
+    for route in routes() {
+        let merged = match by_path.remove(route.path) {
+            Some(existing) => existing.merge(route.handler),
+            None => route.handler,
+        };
+        by_path.insert(route.path, merged);
+    }
+    by_path
+        .into_iter()
+        .fold(Router::new(), |router, (path, handler)| {
+            router.route(path, handler)
+        })
+        .with_state(state)
+}
+
+/// The OpenAPI 3.1 document of [`routes`].
+pub fn openapi_document() -> Value {
+    let mut paths = serde_json::Map::new();
+    for route in routes() {
+        let parameters: Vec<Value> = route
+            .path
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+            .collect();
+        let mut operation = json!({
+            "summary": route.summary,
+            "operationId": format!("{} {}", route.method, route.path),
+            "x-access": route.access.describe(),
+            "parameters": parameters,
+            "responses": {
+                "200": {"description": "Success"},
+                "default": {"description": "An error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+            },
+        });
+        if route.access != Access::Public {
+            operation["security"] = json!([{"session": []}, {"token": []}]);
+        }
+        if !route.body.is_empty() {
+            let properties: serde_json::Map<String, Value> = route
+                .body
+                .iter()
+                .map(|(name, kind, _)| {
+                    let schema = if *kind == "array" {
+                        json!({"type": "array", "items": {"type": "string"}})
+                    } else {
+                        json!({"type": kind})
+                    };
+                    ((*name).to_owned(), schema)
+                })
+                .collect();
+            let required: Vec<&str> = route.body.iter().filter(|f| f.2).map(|f| f.0).collect();
+            operation["requestBody"] = json!({
+                "required": true,
+                "content": {"application/json": {"schema": {
+                    "type": "object", "additionalProperties": false,
+                    "properties": properties, "required": required,
+                }}},
+            });
+        }
+        let entry = paths
+            .entry(route.path.to_owned())
+            .or_insert_with(|| json!({}));
+        entry[route.method.as_str().to_lowercase()] = operation;
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "Workspace API", "version": "1"},
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "session": {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE},
+                "token": {"type": "http", "scheme": "bearer"},
+            },
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "properties": {"error": {"type": "object", "properties": {
+                        "code": {"type": "string", "enum": ["unauthenticated", "read_only", "forbidden", "not_found", "conflict", "validation_failed", "rate_limited", "too_large", "internal"]},
+                        "message": {"type": "string"},
+                        "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+                    }, "required": ["code", "message"]}},
+                },
+            },
+        },
+    })
+}
+
+async fn openapi() -> Json<Value> {
+    Json(openapi_document())
+}

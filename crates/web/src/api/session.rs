@@ -1,0 +1,192 @@
+//! Signing in and out, the caller's own account (`/me`, sessions, tokens) and accepting an
+//! invitation.
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tenant_core::names::Email;
+use tenant_core::sessions::{self, ClientInfo, SESSION_ABSOLUTE};
+use tenant_core::users;
+
+use super::WebState;
+use super::caller::{Caller, SESSION_COOKIE, Visitor, check_origin};
+use super::error::{ApiError, ApiResult};
+use super::views;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SignIn {
+    email: String,
+    password: String,
+    #[serde(default)]
+    totp: Option<String>,
+}
+
+fn session_cookie(value: &str, max_age: i64) -> Option<HeaderValue> {
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={value}; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age={max_age}"
+    ))
+    .ok()
+}
+
+/// `POST /api/v1/session`: e-mail and password → a session cookie.
+#[tracing::instrument(skip_all)]
+pub(crate) async fn sign_in(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    headers: HeaderMap,
+    body: Result<Json<SignIn>, JsonRejection>,
+) -> ApiResult<Response> {
+    check_origin(&headers, &visitor.tenant, false)?;
+    let Json(body) = body?;
+    // No account can have two-factor sign-in enrolled yet, so no code is needed.
+    let _ = body.totp;
+    let address = visitor.connection.address.to_string();
+    let account = Email::parse(&body.email)
+        .map(|e| e.key().to_owned())
+        .unwrap_or_else(|_| body.email.to_lowercase());
+    let tenant_id = visitor.tenant.tenant.id.to_string();
+    state
+        .limiter
+        .attempt(
+            &format!("{tenant_id} {address}"),
+            &format!("{tenant_id} {account}"),
+        )
+        .map_err(ApiError::RateLimited)?;
+    let client = ClientInfo {
+        address,
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned(),
+    };
+    let signed_in =
+        match sessions::sign_in(visitor.tenant.store(), &body.email, &body.password, &client).await
+        {
+            Ok(signed_in) => signed_in,
+            Err(error) => {
+                state.limiter.failed(&format!("{tenant_id} {account}"));
+                return Err(error.into());
+            }
+        };
+    let mut response = Json(json!({
+        "user": me_view(&signed_in.principal),
+        "expires_at": views::rfc3339(signed_in.expires_at),
+    }))
+    .into_response();
+    if let Some(cookie) =
+        session_cookie(signed_in.secret.reveal(), SESSION_ABSOLUTE.whole_seconds())
+    {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    Ok(response)
+}
+
+/// `DELETE /api/v1/session`: ends this session and clears the cookie.
+#[tracing::instrument(skip_all)]
+pub(crate) async fn sign_out(caller: Caller) -> ApiResult<Response> {
+    sessions::sign_out(caller.tenant.store(), &caller.principal).await?;
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    if let Some(cookie) = session_cookie("", 0) {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    Ok(response)
+}
+
+fn me_view(principal: &tenant_core::access::Principal) -> Value {
+    json!({
+        "id": principal.user_id(),
+        "email": principal.email(),
+        "name": principal.name(),
+        "kind": principal.kind().as_str(),
+        "role": principal.role_id(),
+        "company": principal.company_id(),
+        "permissions": principal.permissions().iter().map(|p| p.as_str()).collect::<Vec<_>>(),
+    })
+}
+
+/// `GET /api/v1/me`: who the caller is and what they may do.
+pub(crate) async fn me(caller: Caller) -> Json<Value> {
+    Json(me_view(&caller.principal))
+}
+
+/// `GET /api/v1/me/sessions`.
+pub(crate) async fn list_sessions(caller: Caller) -> ApiResult<Json<Value>> {
+    let list = sessions::list_sessions(caller.tenant.store(), &caller.principal).await?;
+    Ok(Json(views::all(&list, views::session)))
+}
+
+/// `DELETE /api/v1/me/sessions/{id}`.
+pub(crate) async fn revoke_session(
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    sessions::revoke_session(caller.tenant.store(), &caller.principal, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /api/v1/tokens`.
+pub(crate) async fn list_tokens(caller: Caller) -> ApiResult<Json<Value>> {
+    let list = sessions::list_tokens(caller.tenant.store(), &caller.principal).await?;
+    Ok(Json(views::all(&list, views::token)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewToken {
+    name: String,
+    #[serde(default)]
+    expires_at: Option<String>,
+}
+
+/// `POST /api/v1/tokens`: the secret is in this answer and never again.
+pub(crate) async fn create_token(
+    caller: Caller,
+    body: Result<Json<NewToken>, JsonRejection>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let Json(body) = body?;
+    let expires_at = body
+        .expires_at
+        .as_deref()
+        .map(|t| views::parse_time("expires_at", t))
+        .transpose()?;
+    let (token, secret) = sessions::create_token(
+        caller.tenant.store(),
+        &caller.principal,
+        &body.name,
+        expires_at,
+    )
+    .await?;
+    let mut view = views::token(&token);
+    view["token"] = json!(secret.reveal());
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// `DELETE /api/v1/tokens/{id}`.
+pub(crate) async fn revoke_token(caller: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    sessions::revoke_token(caller.tenant.store(), &caller.principal, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Accept {
+    password: String,
+}
+
+/// `POST /api/v1/invitations/{token}/accept`: sets the password; the user then signs in.
+#[tracing::instrument(skip_all)]
+pub(crate) async fn accept_invitation(
+    visitor: Visitor,
+    Path(token): Path<String>,
+    body: Result<Json<Accept>, JsonRejection>,
+) -> ApiResult<Json<Value>> {
+    let Json(body) = body?;
+    let user = users::accept_invitation(visitor.tenant.store(), &token, &body.password).await?;
+    Ok(Json(views::user(&user)))
+}

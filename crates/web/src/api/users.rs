@@ -1,0 +1,249 @@
+//! `/api/v1/users`: invite, list, edit, deactivate, reactivate, delete, invitations.
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Query};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tenant_core::access::{Scope, permit};
+use tenant_core::names::Email;
+use tenant_core::permissions::need;
+use tenant_core::users::{
+    self, Invitation, NewUser, User, UserChange, UserFilter, UserKind, UserStatus,
+};
+
+use super::caller::Caller;
+use super::error::{ApiError, ApiResult};
+use super::views::{self, Paging, double_option};
+
+/// The link an invited user opens, PRODUCT.md's `{base}/invite/{token}`.
+pub(crate) fn invitation_view(caller: &Caller, user: &User, invitation: &Invitation) -> Value {
+    let mut view = views::user(user);
+    view["invitation_url"] = json!(format!(
+        "{}/invite/{}",
+        caller.connection.base,
+        invitation.token.reveal()
+    ));
+    view["invitation_expires_at"] = json!(views::rfc3339(invitation.expires_at));
+    view["invitation_mailed"] = json!(false);
+    view["invitation_note"] = json!(
+        "E-mail delivery is not set up for this workspace, so no invitation was mailed: send the link yourself."
+    );
+    view
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Invite {
+    email: String,
+    name: String,
+    role: String,
+    #[serde(default)]
+    company: Option<String>,
+    #[serde(default)]
+    switches: Option<Vec<String>>,
+    #[serde(default)]
+    access_expires_at: Option<String>,
+}
+
+impl Invite {
+    /// A contact of `company`, as the Clients route takes them.
+    pub(crate) fn contact(
+        email: String,
+        name: String,
+        role: String,
+        company: String,
+        switches: Option<Vec<String>>,
+        access_expires_at: Option<String>,
+    ) -> Self {
+        Invite {
+            email,
+            name,
+            role,
+            company: Some(company),
+            switches,
+            access_expires_at,
+        }
+    }
+
+    pub(crate) fn into_new_user(self) -> Result<NewUser, ApiError> {
+        let email = Email::parse(&self.email)
+            .map_err(|e| tenant_core::Error::field("email", e.to_string()))?;
+        let mut new = NewUser::new(email, &self.name, &self.role);
+        new.company_id = self.company;
+        new.switches = self
+            .switches
+            .as_deref()
+            .map(|w| views::parse_permissions("switches", w))
+            .transpose()?;
+        new.access_expires_at = self
+            .access_expires_at
+            .as_deref()
+            .map(|t| views::parse_time("access_expires_at", t))
+            .transpose()?;
+        Ok(new)
+    }
+}
+
+/// `POST /api/v1/users`.
+#[tracing::instrument(skip_all)]
+pub(crate) async fn invite(
+    caller: Caller,
+    body: Result<Json<Invite>, JsonRejection>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let permit = permit::<need::UsersManage>(&caller.principal, Scope::Brand)?;
+    let Json(body) = body?;
+    let new = body.into_new_user()?;
+    let (user, invitation) = users::invite(caller.tenant.store(), &permit, &new).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(invitation_view(&caller, &user, &invitation)),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ListQuery {
+    q: Option<String>,
+    kind: Option<String>,
+    status: Option<String>,
+    role: Option<String>,
+    company: Option<String>,
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+/// `GET /api/v1/users?q=&kind=&status=&role=&company=`.
+pub(crate) async fn list(
+    caller: Caller,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<Value>> {
+    let permit = permit::<need::UsersManage>(&caller.principal, Scope::Brand)?;
+    let Query(query) = query.map_err(|e| ApiError::BadBody(e.body_text()))?;
+    let filter = UserFilter {
+        q: query.q,
+        kind: query
+            .kind
+            .as_deref()
+            .map(|k| {
+                UserKind::parse(k).map_err(|e| tenant_core::Error::field("kind", e.to_string()))
+            })
+            .transpose()?,
+        status: query
+            .status
+            .as_deref()
+            .map(|s| {
+                UserStatus::parse(s).map_err(|e| tenant_core::Error::field("status", e.to_string()))
+            })
+            .transpose()?,
+        company_id: query.company,
+        role: query.role,
+    };
+    let page = users::list_users(
+        caller.tenant.store(),
+        &permit,
+        &filter,
+        query.cursor.as_deref(),
+        Paging::clamp(query.limit),
+    )
+    .await?;
+    Ok(Json(views::page(page, views::user)))
+}
+
+/// `GET /api/v1/users/{id}`.
+pub(crate) async fn get(caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let user = users::get_user(caller.tenant.store(), &caller.principal, &id).await?;
+    Ok(Json(views::user(&user)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Edit {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    role: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    switches: Option<Option<Vec<String>>>,
+    #[serde(default, deserialize_with = "double_option")]
+    access_expires_at: Option<Option<String>>,
+}
+
+/// `PATCH /api/v1/users/{id}`.
+#[tracing::instrument(skip_all)]
+pub(crate) async fn edit(
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Result<Json<Edit>, JsonRejection>,
+) -> ApiResult<Json<Value>> {
+    let permit = permit::<need::UsersManage>(&caller.principal, Scope::Brand)?;
+    let Json(body) = body?;
+    let change = UserChange {
+        name: body.name,
+        role: body.role,
+        switches: body
+            .switches
+            .map(|s| {
+                s.as_deref()
+                    .map(|w| views::parse_permissions("switches", w))
+                    .transpose()
+            })
+            .transpose()?,
+        access_expires_at: body
+            .access_expires_at
+            .map(|t| {
+                t.as_deref()
+                    .map(|t| views::parse_time("access_expires_at", t))
+                    .transpose()
+            })
+            .transpose()?,
+    };
+    let user = users::update_user(caller.tenant.store(), &permit, &id, &change).await?;
+    Ok(Json(views::user(&user)))
+}
+
+/// `DELETE /api/v1/users/{id}` (only without history).
+#[tracing::instrument(skip_all)]
+pub(crate) async fn delete(caller: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    let permit = permit::<need::UsersManage>(&caller.principal, Scope::Brand)?;
+    users::delete_user(caller.tenant.store(), &permit, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/v1/users/{id}/deactivate`.
+#[tracing::instrument(skip_all)]
+pub(crate) async fn deactivate(caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let permit = permit::<need::UsersManage>(&caller.principal, Scope::Brand)?;
+    let user = users::deactivate_user(caller.tenant.store(), &permit, &id).await?;
+    Ok(Json(views::user(&user)))
+}
+
+/// `POST /api/v1/users/{id}/reactivate`.
+#[tracing::instrument(skip_all)]
+pub(crate) async fn reactivate(caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let permit = permit::<need::UsersManage>(&caller.principal, Scope::Brand)?;
+    let user = users::reactivate_user(caller.tenant.store(), &permit, &id).await?;
+    Ok(Json(views::user(&user)))
+}
+
+/// `POST /api/v1/users/{id}/invitation`: a new link; earlier ones stop working.
+#[tracing::instrument(skip_all)]
+pub(crate) async fn resend_invitation(
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let permit = permit::<need::UsersManage>(&caller.principal, Scope::Brand)?;
+    let (user, invitation) = users::resend_invitation(caller.tenant.store(), &permit, &id).await?;
+    Ok(Json(invitation_view(&caller, &user, &invitation)))
+}
+
+/// `DELETE /api/v1/users/{id}/invitation`: the open link stops working.
+#[tracing::instrument(skip_all)]
+pub(crate) async fn revoke_invitation(
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let permit = permit::<need::UsersManage>(&caller.principal, Scope::Brand)?;
+    users::revoke_invitation(caller.tenant.store(), &permit, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,179 @@
+//! JSON shapes of the API (PRODUCT.md "JSON shapes"): ids as strings in `id`, times as
+//! RFC 3339 in UTC, lists as `{"items": [...], "next_cursor": ...}`.
+
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Value, json};
+use tenant_core::Error;
+use tenant_core::audit::Entry;
+use tenant_core::companies::Company;
+use tenant_core::permissions::PermissionSet;
+use tenant_core::roles::Role;
+use tenant_core::sessions::{AccessToken, SessionInfo};
+use tenant_core::teams::Team;
+use tenant_core::users::{Page, User};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// A time as the API writes it.
+pub fn rfc3339(at: OffsetDateTime) -> String {
+    at.format(&Rfc3339).unwrap_or_default()
+}
+
+/// Reads a time the API was given in `field`.
+pub fn parse_time(field: &'static str, text: &str) -> Result<OffsetDateTime, Error> {
+    OffsetDateTime::parse(text, &Rfc3339).map_err(|_| {
+        Error::field(
+            field,
+            format!("'{text}' is not a date and time like 2027-01-31T17:00:00Z"),
+        )
+    })
+}
+
+/// Reads a list of permission words given in `field`; an unknown word is named.
+pub fn parse_permissions(field: &'static str, words: &[String]) -> Result<PermissionSet, Error> {
+    PermissionSet::parse_words(words.iter().map(String::as_str))
+        .map_err(|e| Error::field(field, e.to_string()))
+}
+
+fn words(set: PermissionSet) -> Vec<&'static str> {
+    set.iter().map(|p| p.as_str()).collect()
+}
+
+/// For PATCH fields that can be set, cleared (`null`) or left out.
+pub fn double_option<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// A page as JSON.
+pub fn page<T>(page: Page<T>, view: impl Fn(&T) -> Value) -> Value {
+    json!({
+        "items": page.items.iter().map(view).collect::<Vec<_>>(),
+        "next_cursor": page.next_cursor,
+    })
+}
+
+/// A list that has no pages, in the same shape.
+pub fn all<T>(items: &[T], view: impl Fn(&T) -> Value) -> Value {
+    json!({"items": items.iter().map(view).collect::<Vec<_>>(), "next_cursor": null})
+}
+
+/// A user.
+pub fn user(user: &User) -> Value {
+    json!({
+        "id": user.id,
+        "email": user.email,
+        "name": user.name,
+        "kind": user.kind.as_str(),
+        "role": user.role_id,
+        "company": user.company_id,
+        "status": user.status.as_str(),
+        "switches": user.switches.map(words),
+        "access_expires_at": user.access_expires_at.map(rfc3339),
+        "last_sign_in_at": user.last_sign_in_at.map(rfc3339),
+        "created_at": rfc3339(user.created_at),
+    })
+}
+
+/// A role.
+pub fn role(role: &Role) -> Value {
+    json!({
+        "id": role.id,
+        "name": role.name,
+        "kind": role.kind.as_str(),
+        "permissions": words(role.permissions),
+        "builtin": role.builtin,
+        "editable": role.editable,
+    })
+}
+
+/// A team.
+pub fn team(team: &Team) -> Value {
+    json!({
+        "id": team.id,
+        "name": team.name,
+        "members": team.members,
+        "created_at": rfc3339(team.created_at),
+    })
+}
+
+/// A client company.
+pub fn company(company: &Company) -> Value {
+    json!({
+        "id": company.id,
+        "name": company.name,
+        "details": company.details,
+        "created_at": rfc3339(company.created_at),
+    })
+}
+
+/// A session.
+pub fn session(session: &SessionInfo) -> Value {
+    json!({
+        "id": session.id,
+        "client_address": session.client_address,
+        "user_agent": session.user_agent,
+        "created_at": rfc3339(session.created_at),
+        "last_seen_at": rfc3339(session.last_seen_at),
+        "expires_at": rfc3339(session.expires_at),
+        "current": session.current,
+    })
+}
+
+/// A personal access token (never its secret).
+pub fn token(token: &AccessToken) -> Value {
+    json!({
+        "id": token.id,
+        "name": token.name,
+        "expires_at": token.expires_at.map(rfc3339),
+        "last_used_at": token.last_used_at.map(rfc3339),
+        "created_at": rfc3339(token.created_at),
+    })
+}
+
+/// An audit entry.
+pub fn audit_entry(entry: &Entry) -> Value {
+    json!({
+        "id": entry.id,
+        "actor": entry.actor_id,
+        "actor_name": entry.actor_name,
+        "action": entry.action,
+        "target_type": entry.target_type,
+        "target_id": entry.target_id,
+        "before": entry.before,
+        "after": entry.after,
+        "client_address": entry.client_address,
+        "at": rfc3339(entry.at),
+    })
+}
+
+/// `?limit=&cursor=` of every list.
+#[derive(Debug, Deserialize, Default)]
+pub struct Paging {
+    /// How many (default 50, at most 200).
+    pub limit: Option<u32>,
+    /// Where to continue.
+    pub cursor: Option<String>,
+}
+
+impl Paging {
+    /// The limit to use.
+    pub fn limit(&self) -> u32 {
+        Self::clamp(self.limit)
+    }
+
+    /// A requested limit, defaulted and clamped.
+    pub fn clamp(limit: Option<u32>) -> u32 {
+        limit.unwrap_or(50).clamp(1, 200)
+    }
+}
+
+/// An empty success.
+#[derive(Debug, Serialize)]
+pub struct Done {
+    /// Always true.
+    pub ok: bool,
+}

@@ -1,0 +1,607 @@
+//! Every `/api/v1` route × every kind of caller, on both backends: the status each must get.
+//! The table below has one row per route; the test fails when a route of
+//! `web::api::routes()` has no row (or a row no route), so a new route cannot skip it.
+//!
+//! Callers, in column order: admin, staff (built-in `staff` role), a custom staff role
+//! ("Manager": users.manage and teams.manage), a contact of company A, a contact of
+//! company B, a deactivated user, no credentials, and a session of another brand.
+
+#![allow(clippy::unwrap_used)] // a test that cannot set up should panic
+
+#[path = "../../tenant-core/tests/support/mod.rs"]
+mod support;
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use http_body_util::BodyExt as _;
+use serde_json::{Value, json};
+use support::{PASSWORD, both, host};
+use tenant_core::access::{self, Credential, Principal, Scope};
+use tenant_core::companies;
+use tenant_core::permissions::{Permission, PermissionSet, need};
+use tenant_core::roles::{self, NewRole};
+use tenant_core::sessions::{self, ClientInfo, Presented};
+use tenant_core::teams;
+use tenant_core::users::{self, NewUser, UserKind};
+use tenant_core::{Email, Platform, Standing, TenantContext, TenantStore};
+use tower::ServiceExt as _;
+use web::{ClientConnection, SignInLimits, WebState};
+
+const ACTORS: [&str; 8] = [
+    "admin",
+    "staff",
+    "custom",
+    "client_a",
+    "client_b",
+    "deactivated",
+    "none",
+    "other_brand",
+];
+
+/// (method, path, statuses in [`ACTORS`] order)
+const MATRIX: &[(&str, &str, [u16; 8])] = &[
+    (
+        "GET",
+        "/api/v1/openapi.json",
+        [200, 200, 200, 200, 200, 200, 200, 200],
+    ),
+    (
+        "GET",
+        "/api/v1/brand",
+        [200, 200, 200, 200, 200, 200, 200, 200],
+    ),
+    (
+        "POST",
+        "/api/v1/session",
+        [200, 200, 200, 200, 200, 200, 200, 200],
+    ),
+    (
+        "DELETE",
+        "/api/v1/session",
+        [204, 204, 204, 204, 204, 401, 401, 401],
+    ),
+    (
+        "GET",
+        "/api/v1/me",
+        [200, 200, 200, 200, 200, 401, 401, 401],
+    ),
+    (
+        "GET",
+        "/api/v1/me/sessions",
+        [200, 200, 200, 200, 200, 401, 401, 401],
+    ),
+    (
+        "DELETE",
+        "/api/v1/me/sessions/{id}",
+        [204, 204, 204, 204, 204, 401, 401, 401],
+    ),
+    (
+        "GET",
+        "/api/v1/tokens",
+        [200, 200, 200, 200, 200, 401, 401, 401],
+    ),
+    (
+        "POST",
+        "/api/v1/tokens",
+        [201, 201, 201, 201, 201, 401, 401, 401],
+    ),
+    (
+        "DELETE",
+        "/api/v1/tokens/{id}",
+        [204, 204, 204, 204, 204, 401, 401, 401],
+    ),
+    (
+        "POST",
+        "/api/v1/invitations/{token}/accept",
+        [200, 200, 200, 200, 200, 200, 200, 200],
+    ),
+    (
+        "GET",
+        "/api/v1/users",
+        [200, 403, 200, 403, 403, 401, 401, 401],
+    ),
+    (
+        "POST",
+        "/api/v1/users",
+        [201, 403, 201, 403, 403, 401, 401, 401],
+    ),
+    (
+        "GET",
+        "/api/v1/users/{id}",
+        [200, 403, 200, 404, 404, 401, 401, 401],
+    ),
+    (
+        "PATCH",
+        "/api/v1/users/{id}",
+        [200, 403, 200, 403, 403, 401, 401, 401],
+    ),
+    (
+        "DELETE",
+        "/api/v1/users/{id}",
+        [204, 403, 204, 403, 403, 401, 401, 401],
+    ),
+    (
+        "POST",
+        "/api/v1/users/{id}/deactivate",
+        [200, 403, 200, 403, 403, 401, 401, 401],
+    ),
+    (
+        "POST",
+        "/api/v1/users/{id}/reactivate",
+        [200, 403, 200, 403, 403, 401, 401, 401],
+    ),
+    (
+        "POST",
+        "/api/v1/users/{id}/invitation",
+        [200, 403, 200, 403, 403, 401, 401, 401],
+    ),
+    (
+        "DELETE",
+        "/api/v1/users/{id}/invitation",
+        [204, 403, 204, 403, 403, 401, 401, 401],
+    ),
+    (
+        "GET",
+        "/api/v1/roles",
+        [200, 200, 200, 403, 403, 401, 401, 401],
+    ),
+    (
+        "POST",
+        "/api/v1/roles",
+        [201, 403, 403, 403, 403, 401, 401, 401],
+    ),
+    (
+        "GET",
+        "/api/v1/roles/{id}",
+        [200, 200, 200, 403, 403, 401, 401, 401],
+    ),
+    (
+        "PATCH",
+        "/api/v1/roles/{id}",
+        [200, 403, 403, 403, 403, 401, 401, 401],
+    ),
+    (
+        "DELETE",
+        "/api/v1/roles/{id}",
+        [204, 403, 403, 403, 403, 401, 401, 401],
+    ),
+    (
+        "GET",
+        "/api/v1/teams",
+        [200, 200, 200, 403, 403, 401, 401, 401],
+    ),
+    (
+        "POST",
+        "/api/v1/teams",
+        [201, 403, 201, 403, 403, 401, 401, 401],
+    ),
+    (
+        "GET",
+        "/api/v1/teams/{id}",
+        [200, 200, 200, 403, 403, 401, 401, 401],
+    ),
+    (
+        "PATCH",
+        "/api/v1/teams/{id}",
+        [200, 403, 200, 403, 403, 401, 401, 401],
+    ),
+    (
+        "DELETE",
+        "/api/v1/teams/{id}",
+        [204, 403, 204, 403, 403, 401, 401, 401],
+    ),
+    (
+        "GET",
+        "/api/v1/teams/{id}/members",
+        [200, 200, 200, 403, 403, 401, 401, 401],
+    ),
+    (
+        "POST",
+        "/api/v1/teams/{id}/members",
+        [200, 403, 200, 403, 403, 401, 401, 401],
+    ),
+    (
+        "DELETE",
+        "/api/v1/teams/{id}/members/{user_id}",
+        [200, 403, 200, 403, 403, 401, 401, 401],
+    ),
+    (
+        "GET",
+        "/api/v1/clients",
+        [200, 403, 403, 200, 200, 401, 401, 401],
+    ),
+    (
+        "POST",
+        "/api/v1/clients",
+        [201, 403, 403, 403, 403, 401, 401, 401],
+    ),
+    (
+        "GET",
+        "/api/v1/clients/{id}",
+        [200, 403, 403, 200, 404, 401, 401, 401],
+    ),
+    (
+        "PATCH",
+        "/api/v1/clients/{id}",
+        [200, 403, 403, 404, 404, 401, 401, 401],
+    ),
+    (
+        "DELETE",
+        "/api/v1/clients/{id}",
+        [204, 403, 403, 404, 404, 401, 401, 401],
+    ),
+    (
+        "GET",
+        "/api/v1/clients/{id}/contacts",
+        [200, 403, 403, 200, 404, 401, 401, 401],
+    ),
+    (
+        "POST",
+        "/api/v1/clients/{id}/contacts",
+        [201, 403, 403, 403, 404, 401, 401, 401],
+    ),
+    (
+        "GET",
+        "/api/v1/audit",
+        [200, 403, 403, 403, 403, 401, 401, 401],
+    ),
+];
+
+struct Brand {
+    context: TenantContext,
+    admin: Principal,
+    company_a: String,
+}
+
+/// A user who signed in; `secret` is their session cookie.
+struct Account {
+    email: String,
+    secret: Option<String>,
+    active: bool,
+}
+
+fn client_info() -> ClientInfo {
+    ClientInfo {
+        address: "192.0.2.9".to_owned(),
+        user_agent: "matrix".to_owned(),
+    }
+}
+
+async fn sign_in(store: &TenantStore, email: &str) -> String {
+    let signed_in = sessions::sign_in(store, email, PASSWORD, &client_info())
+        .await
+        .unwrap();
+    signed_in.secret.reveal().to_owned()
+}
+
+async fn add_account(
+    store: &TenantStore,
+    email: &str,
+    role: &str,
+    company: Option<&str>,
+) -> Account {
+    let mut new = NewUser::new(Email::parse(email).unwrap(), "Member", role);
+    new.company_id = company.map(str::to_owned);
+    let (_, invitation) = users::invite_user(store, &new).await.unwrap();
+    users::accept_invitation(store, invitation.token.reveal(), PASSWORD)
+        .await
+        .unwrap();
+    Account {
+        email: email.to_owned(),
+        secret: Some(sign_in(store, email).await),
+        active: true,
+    }
+}
+
+async fn brand(platform: &Platform, name: &str) -> TenantContext {
+    let domain = host(name);
+    platform
+        .add_domain(&domain, "Brand", &Standing::Development)
+        .await
+        .unwrap();
+    platform
+        .context_for(&domain, &Standing::Development)
+        .await
+        .unwrap()
+        .unwrap()
+        .0
+}
+
+async fn principal(store: &TenantStore, secret: &str) -> Principal {
+    sessions::authenticate(store, Presented::Session(secret), "192.0.2.9")
+        .await
+        .unwrap()
+}
+
+/// Fresh things for one request to act on, so no request depends on what another did.
+struct Targets {
+    user: String,
+    invitation_token: String,
+    role: String,
+    team: String,
+    company: String,
+    session: String,
+    token: String,
+}
+
+async fn targets(brand: &Brand, n: usize, account: &Account) -> Targets {
+    let store = brand.context.store();
+    let (user, invitation) = users::invite_user(
+        store,
+        &NewUser::new(
+            Email::parse(&format!("target{n}@a.localhost")).unwrap(),
+            "Target",
+            "staff",
+        ),
+    )
+    .await
+    .unwrap();
+    let roles_permit = access::permit::<need::RolesManage>(&brand.admin, Scope::Brand).unwrap();
+    let role = roles::create_role(
+        store,
+        &roles_permit,
+        &NewRole {
+            name: format!("Role {n}"),
+            kind: UserKind::Staff,
+            permissions: PermissionSet::of(&[Permission::TasksEdit]),
+        },
+    )
+    .await
+    .unwrap();
+    let teams_permit = access::permit::<need::TeamsManage>(&brand.admin, Scope::Brand).unwrap();
+    let team = teams::create_team(store, &teams_permit, &format!("Team {n}"))
+        .await
+        .unwrap();
+    teams::add_member(store, &teams_permit, &team.id, &user.id)
+        .await
+        .unwrap();
+    let clients_permit = access::permit::<need::ClientsManage>(&brand.admin, Scope::Brand).unwrap();
+    let company = companies::create_company(store, &clients_permit, &format!("Company {n}"), "")
+        .await
+        .unwrap();
+    // A spare session and token of the caller, for the routes that end one.
+    let (session, token) = if account.active && account.secret.is_some() {
+        let secret = sign_in(store, &account.email).await;
+        let me = principal(store, &secret).await;
+        let Credential::Session { session_id } = me.credential().clone() else {
+            panic!("signed in with a session");
+        };
+        let (token, _) = sessions::create_token(store, &me, "spare", None)
+            .await
+            .unwrap();
+        (session_id, token.id)
+    } else {
+        ("no-session".to_owned(), "no-token".to_owned())
+    };
+    Targets {
+        user: user.id,
+        invitation_token: invitation.token.reveal().to_owned(),
+        role: role.id,
+        team: team.id,
+        company: company.id,
+        session,
+        token,
+    }
+}
+
+fn concrete(path: &str, method: &str, brand: &Brand, t: &Targets) -> String {
+    let own_company = path.starts_with("/api/v1/clients/{id}")
+        && (path.ends_with("/contacts") || method == "GET");
+    let id = if path.starts_with("/api/v1/users/") {
+        &t.user
+    } else if path.starts_with("/api/v1/roles/") {
+        &t.role
+    } else if path.starts_with("/api/v1/teams/") {
+        &t.team
+    } else if own_company {
+        &brand.company_a
+    } else if path.starts_with("/api/v1/clients/") {
+        &t.company
+    } else if path.starts_with("/api/v1/me/sessions/") {
+        &t.session
+    } else {
+        &t.token
+    };
+    path.replace("{id}", id)
+        .replace("{user_id}", &t.user)
+        .replace("{token}", &t.invitation_token)
+}
+
+fn body_for(method: &str, path: &str, n: usize, t: &Targets) -> Option<Value> {
+    Some(match (method, path) {
+        ("POST", "/api/v1/session") => {
+            json!({"email": "admin@a.localhost", "password": PASSWORD})
+        }
+        ("POST", "/api/v1/tokens") => json!({"name": "laptop"}),
+        ("POST", "/api/v1/invitations/{token}/accept") => json!({"password": PASSWORD}),
+        ("POST", "/api/v1/users") => {
+            json!({"email": format!("new{n}@a.localhost"), "name": "New", "role": "staff"})
+        }
+        ("PATCH", "/api/v1/users/{id}") => json!({"name": "Renamed"}),
+        ("POST", "/api/v1/roles") => json!({
+            "name": format!("New role {n}"), "kind": "staff", "permissions": ["tasks.edit"]
+        }),
+        ("PATCH", "/api/v1/roles/{id}") => json!({"permissions": ["tasks.move"]}),
+        ("POST", "/api/v1/teams") => json!({"name": format!("New team {n}")}),
+        ("PATCH", "/api/v1/teams/{id}") => json!({"name": format!("Renamed team {n}")}),
+        ("POST", "/api/v1/teams/{id}/members") => json!({"user": t.user}),
+        ("POST", "/api/v1/clients") => json!({"name": format!("New company {n}")}),
+        ("PATCH", "/api/v1/clients/{id}") => json!({"details": "Main street 1"}),
+        ("POST", "/api/v1/clients/{id}/contacts") => {
+            json!({"email": format!("contact{n}@a.localhost"), "name": "Contact"})
+        }
+        _ => return None,
+    })
+}
+
+async fn call(
+    router: &axum::Router,
+    context: &TenantContext,
+    method: &str,
+    path: &str,
+    secret: Option<&str>,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut request = Request::builder()
+        .method(Method::from_bytes(method.as_bytes()).unwrap())
+        .uri(path)
+        .header(header::ORIGIN, "https://a.localhost");
+    if let Some(secret) = secret {
+        request = request.header(
+            header::COOKIE,
+            format!("{}={secret}", web::api::SESSION_COOKIE),
+        );
+    }
+    let body = match body {
+        Some(value) => {
+            request = request.header(header::CONTENT_TYPE, "application/json");
+            Body::from(value.to_string())
+        }
+        None => Body::empty(),
+    };
+    let mut request = request.body(body).unwrap();
+    request.extensions_mut().insert(context.clone());
+    request.extensions_mut().insert(ClientConnection {
+        address: [192, 0, 2, 9].into(),
+        base: "https://a.localhost".to_owned(),
+    });
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    (status, value)
+}
+
+fn router() -> axum::Router {
+    web::router(WebState::new(SignInLimits {
+        per_address: 0,
+        per_account: 0,
+    }))
+}
+
+#[test]
+fn every_route_has_exactly_one_row_in_the_matrix() {
+    let routes: Vec<(String, String)> = web::api::routes()
+        .iter()
+        .map(|r| (r.method.to_string(), r.path.to_owned()))
+        .collect();
+    for (method, path) in &routes {
+        let rows = MATRIX
+            .iter()
+            .filter(|(m, p, _)| m == method && p == path)
+            .count();
+        assert_eq!(rows, 1, "{method} {path} needs exactly one row in MATRIX");
+    }
+    for (method, path, _) in MATRIX {
+        assert!(
+            routes.iter().any(|(m, p)| m == method && p == path),
+            "MATRIX row {method} {path} is not a route"
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_route_answers_every_kind_of_caller_as_the_matrix_says() {
+    for store in both().await {
+        let platform = Platform::open(&store.backend).await.unwrap();
+        let context = brand(&platform, "a.localhost").await;
+        let other = brand(&platform, "b.localhost").await;
+        let s = context.store();
+        let admin = add_account(s, "admin@a.localhost", "admin", None).await;
+        let admin_principal = principal(s, admin.secret.as_deref().unwrap()).await;
+        let clients_permit =
+            access::permit::<need::ClientsManage>(&admin_principal, Scope::Brand).unwrap();
+        let company_a = companies::create_company(s, &clients_permit, "Company A", "")
+            .await
+            .unwrap();
+        let company_b = companies::create_company(s, &clients_permit, "Company B", "")
+            .await
+            .unwrap();
+        let roles_permit =
+            access::permit::<need::RolesManage>(&admin_principal, Scope::Brand).unwrap();
+        let manager = roles::create_role(
+            s,
+            &roles_permit,
+            &NewRole {
+                name: "Manager".to_owned(),
+                kind: UserKind::Staff,
+                permissions: PermissionSet::of(&[Permission::UsersManage, Permission::TeamsManage]),
+            },
+        )
+        .await
+        .unwrap();
+        let staff = add_account(s, "staff@a.localhost", "staff", None).await;
+        let custom = add_account(s, "custom@a.localhost", &manager.id, None).await;
+        let client_a = add_account(s, "ca@a.localhost", "client", Some(&company_a.id)).await;
+        let client_b = add_account(s, "cb@a.localhost", "client", Some(&company_b.id)).await;
+        let mut deactivated = add_account(s, "gone@a.localhost", "staff", None).await;
+        let gone = principal(s, deactivated.secret.as_deref().unwrap()).await;
+        let users_permit =
+            access::permit::<need::UsersManage>(&admin_principal, Scope::Brand).unwrap();
+        users::deactivate_user(s, &users_permit, gone.user_id())
+            .await
+            .unwrap();
+        deactivated.active = false;
+        let mut foreign = add_account(other.store(), "admin@a.localhost", "admin", None).await;
+        foreign.active = false; // its sessions live in the other brand's store
+        let nobody = Account {
+            email: "nobody@a.localhost".to_owned(),
+            secret: None,
+            active: false,
+        };
+        let accounts = [
+            &admin,
+            &staff,
+            &custom,
+            &client_a,
+            &client_b,
+            &deactivated,
+            &nobody,
+            &foreign,
+        ];
+        let brand = Brand {
+            context: context.clone(),
+            admin: admin_principal,
+            company_a: company_a.id.clone(),
+        };
+        let router = router();
+        let mut n = 0;
+        let mut failures = Vec::new();
+        for (method, path, expected) in MATRIX {
+            for (column, account) in accounts.iter().enumerate() {
+                n += 1;
+                let t = targets(&brand, n, account).await;
+                let uri = concrete(path, method, &brand, &t);
+                let mut secret = account.secret.clone();
+                if (*method, *path) == ("DELETE", "/api/v1/session") && account.active {
+                    // Sign out a session of its own, keeping the caller's for later rows.
+                    secret = Some(sign_in(s, &account.email).await);
+                }
+                let body = body_for(method, path, n, &t);
+                let (status, answer) =
+                    call(&router, &context, method, &uri, secret.as_deref(), body).await;
+                if status.as_u16() != expected[column] {
+                    failures.push(format!(
+                        "{method} {path} as {}: expected {}, got {status} {answer}",
+                        ACTORS[column], expected[column]
+                    ));
+                }
+                if status.is_client_error() {
+                    let code = answer["error"]["code"].as_str().unwrap_or_default();
+                    assert!(
+                        !code.is_empty(),
+                        "{method} {path}: error without a code: {answer}"
+                    );
+                }
+            }
+        }
+        assert!(
+            failures.is_empty(),
+            "{}\n{} failures",
+            failures.join("\n"),
+            failures.len()
+        );
+        platform.close().await;
+        store.cleanup().await;
+    }
+}
