@@ -7,7 +7,7 @@ mod support;
 
 use licensing::{LicenceState, Plan};
 use sqlx::Connection as _;
-use support::{both, host, licensed};
+use support::{both, host, licensed, run_in_tenant};
 use tenant_core::users::{self, NewUser};
 use tenant_core::{Backend, Email, Error, Platform, Serving, Standing, TenantState};
 
@@ -429,33 +429,6 @@ async fn last_seen_never_moves_backwards() {
 }
 
 /// Runs statements directly in a tenant's store, as a damaged deployment would have it.
-async fn run_in_tenant(backend: &Backend, tenant: &tenant_core::Tenant, statements: &[&str]) {
-    match backend {
-        Backend::Sqlite { dir } => {
-            let file = dir
-                .join("tenants")
-                .join(tenant.id.as_str())
-                .join("tenant.db");
-            let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", file.display()))
-                .await
-                .unwrap();
-            for statement in statements {
-                sqlx::query(statement).execute(&mut conn).await.unwrap();
-            }
-        }
-        Backend::Postgres { url, .. } => {
-            let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
-            sqlx::query(&format!("set search_path to tenant_{}", tenant.id))
-                .execute(&mut conn)
-                .await
-                .unwrap();
-            for statement in statements {
-                sqlx::query(statement).execute(&mut conn).await.unwrap();
-            }
-        }
-    }
-}
-
 async fn run_in_platform(backend: &Backend, statement: &str) {
     match backend {
         Backend::Sqlite { dir } => {

@@ -6,7 +6,7 @@
 
 mod support;
 
-use support::{PASSWORD, both, host, signed_in_admin, signed_in_user};
+use support::{PASSWORD, both, host, run_in_tenant, signed_in_admin, signed_in_user};
 use tenant_core::access::{self, Scope};
 use tenant_core::audit::{self, Filter};
 use tenant_core::companies;
@@ -496,6 +496,123 @@ async fn a_client_contact_never_sees_another_company() {
         assert!(access::permit::<need::FilesDownload>(&alice, Scope::Company(&globex.id)).is_err());
         let taken = companies::create_company(a.store(), &permit, "Acme", "").await;
         assert!(matches!(taken, Err(Error::Conflict(_))), "{taken:?}");
+        platform.close().await;
+        store.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn an_invitation_does_not_work_after_it_expires_and_a_resend_replaces_it() {
+    for store in both().await {
+        let platform = Platform::open(&store.backend).await.unwrap();
+        let a = context(&platform, "expiry.test").await;
+        let admin = signed_in_admin(a.store(), "admin@expiry.test").await;
+        let (user, old) =
+            users::invite_user(a.store(), &new_user("late@expiry.test", "staff", None))
+                .await
+                .unwrap();
+        run_in_tenant(
+            &store.backend,
+            &a.tenant,
+            &["update invitations set expires_at = created_at"],
+        )
+        .await;
+        let late = users::accept_invitation(a.store(), old.token.reveal(), PASSWORD).await;
+        assert!(matches!(late, Err(Error::NotFound(_))), "{late:?}");
+
+        let permit = access::permit::<need::UsersManage>(&admin, Scope::Brand).unwrap();
+        let (_, fresh) = users::resend_invitation(a.store(), &permit, &user.id)
+            .await
+            .unwrap();
+        let (_, newer) = users::resend_invitation(a.store(), &permit, &user.id)
+            .await
+            .unwrap();
+        let replaced = users::accept_invitation(a.store(), fresh.token.reveal(), PASSWORD).await;
+        assert!(
+            matches!(replaced, Err(Error::NotFound(_))),
+            "a resend revokes the earlier link"
+        );
+        users::accept_invitation(a.store(), newer.token.reveal(), PASSWORD)
+            .await
+            .unwrap();
+        platform.close().await;
+        store.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn sessions_end_when_idle_or_past_their_absolute_limit_and_access_expiry_deactivates() {
+    for store in both().await {
+        let platform = Platform::open(&store.backend).await.unwrap();
+        let a = context(&platform, "ending.test").await;
+        let admin = signed_in_admin(a.store(), "admin@ending.test").await;
+        signed_in_user(a.store(), "idle@ending.test", "staff", None).await;
+        let idle = sessions::sign_in(a.store(), "idle@ending.test", PASSWORD, &client_info())
+            .await
+            .unwrap();
+        run_in_tenant(
+            &store.backend,
+            &a.tenant,
+            &["update sessions set expires_at = created_at where user_id <> (select user_id from users where email_key = 'admin@ending.test')"],
+        )
+        .await;
+        let ended =
+            sessions::authenticate(a.store(), Presented::Session(idle.secret.reveal()), "x").await;
+        assert!(
+            matches!(ended, Err(Error::Unauthenticated(ref m)) if m.contains("ended")),
+            "{ended:?}"
+        );
+
+        let busy = sessions::sign_in(a.store(), "idle@ending.test", PASSWORD, &client_info())
+            .await
+            .unwrap();
+        run_in_tenant(
+            &store.backend,
+            &a.tenant,
+            &["update sessions set last_seen_at = '2000-01-01 00:00:00+00:00' where expires_at > created_at and user_id <> (select user_id from users where email_key = 'admin@ending.test')"],
+        )
+        .await;
+        let idle_out =
+            sessions::authenticate(a.store(), Presented::Session(busy.secret.reveal()), "x").await;
+        assert!(
+            matches!(idle_out, Err(Error::Unauthenticated(ref m)) if m.contains("ended")),
+            "a day without use ends a session: {idle_out:?}"
+        );
+
+        let temp = signed_in_user(a.store(), "temp@ending.test", "staff", None).await;
+        let permit = access::permit::<need::UsersManage>(&admin, Scope::Brand).unwrap();
+        let tomorrow = time::OffsetDateTime::now_utc() + time::Duration::days(1);
+        let change = UserChange {
+            access_expires_at: Some(Some(tomorrow)),
+            ..UserChange::default()
+        };
+        users::update_user(a.store(), &permit, temp.user_id(), &change)
+            .await
+            .unwrap();
+        let session = sessions::sign_in(a.store(), "temp@ending.test", PASSWORD, &client_info())
+            .await
+            .unwrap();
+        run_in_tenant(
+            &store.backend,
+            &a.tenant,
+            &["update users set access_expires_at = created_at where email_key = 'temp@ending.test'"],
+        )
+        .await;
+        let expired =
+            sessions::authenticate(a.store(), Presented::Session(session.secret.reveal()), "x")
+                .await;
+        assert!(
+            matches!(expired, Err(Error::Unauthenticated(ref m)) if m.contains("deactivated")),
+            "{expired:?}"
+        );
+        let user = users::get_user(a.store(), &admin, temp.user_id())
+            .await
+            .unwrap();
+        assert_eq!(
+            user.status,
+            UserStatus::Deactivated,
+            "the account deactivated itself"
+        );
         platform.close().await;
         store.cleanup().await;
     }

@@ -188,3 +188,33 @@ pub async fn signed_in_admin(
 ) -> tenant_core::access::Principal {
     signed_in_user(store, email, "admin", None).await
 }
+
+/// Runs SQL in a tenant's store behind the platform's back (to simulate time passing or
+/// damage).
+#[allow(dead_code)]
+pub async fn run_in_tenant(backend: &Backend, tenant: &tenant_core::Tenant, statements: &[&str]) {
+    match backend {
+        Backend::Sqlite { dir } => {
+            let file = dir
+                .join("tenants")
+                .join(tenant.id.as_str())
+                .join("tenant.db");
+            let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", file.display()))
+                .await
+                .unwrap();
+            for statement in statements {
+                sqlx::query(statement).execute(&mut conn).await.unwrap();
+            }
+        }
+        Backend::Postgres { url, .. } => {
+            let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+            sqlx::query(&format!("set search_path to tenant_{}", tenant.id))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            for statement in statements {
+                sqlx::query(statement).execute(&mut conn).await.unwrap();
+            }
+        }
+    }
+}

@@ -573,3 +573,50 @@ pub fn openapi_document() -> Value {
 async fn openapi() -> Json<Value> {
     Json(openapi_document())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_is_in_the_openapi_document_with_its_access_and_body() {
+        let document = openapi_document();
+        let mut operations = 0;
+        for route in routes() {
+            let operation = &document["paths"][route.path][route.method.as_str().to_lowercase()];
+            assert!(
+                operation.is_object(),
+                "{} {} is missing from openapi.json",
+                route.method,
+                route.path
+            );
+            assert_eq!(operation["summary"], route.summary);
+            assert_eq!(operation["x-access"], route.access.describe());
+            for (field, _, _) in route.body {
+                assert!(
+                    operation["requestBody"]["content"]["application/json"]["schema"]["properties"]
+                        [field]
+                        .is_object(),
+                    "{} {} body field {field}",
+                    route.method,
+                    route.path
+                );
+            }
+            operations += 1;
+        }
+        let documented: usize = document["paths"]
+            .as_object()
+            .map(|paths| {
+                paths
+                    .values()
+                    .filter_map(Value::as_object)
+                    .map(|m| m.len())
+                    .sum()
+            })
+            .unwrap_or(0);
+        assert_eq!(
+            documented, operations,
+            "nothing documented that is not routed"
+        );
+    }
+}
