@@ -617,3 +617,35 @@ async fn sessions_end_when_idle_or_past_their_absolute_limit_and_access_expiry_d
         store.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn a_session_or_token_of_one_brand_is_unknown_in_another() {
+    for store in both().await {
+        let platform = Platform::open(&store.backend).await.unwrap();
+        let a = context(&platform, "one.test").await;
+        let b = context(&platform, "two.test").await;
+        let in_a = signed_in_admin(a.store(), "same@example.com").await;
+        signed_in_admin(b.store(), "same@example.com").await;
+        let (_, token) = sessions::create_token(a.store(), &in_a, "ci", None)
+            .await
+            .unwrap();
+        let session = sessions::sign_in(a.store(), "same@example.com", PASSWORD, &client_info())
+            .await
+            .unwrap();
+        for presented in [
+            Presented::Token(token.reveal()),
+            Presented::Session(session.secret.reveal()),
+        ] {
+            sessions::authenticate(a.store(), presented, "x")
+                .await
+                .unwrap();
+            let elsewhere = sessions::authenticate(b.store(), presented, "x").await;
+            assert!(
+                matches!(elsewhere, Err(Error::Unauthenticated(_))),
+                "{elsewhere:?}"
+            );
+        }
+        platform.close().await;
+        store.cleanup().await;
+    }
+}

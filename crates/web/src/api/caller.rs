@@ -34,7 +34,9 @@ pub(crate) fn tenant_of(parts: &Parts) -> Result<TenantContext, ApiError> {
         .extensions
         .get::<TenantContext>()
         .cloned()
-        .ok_or_else(|| ApiError::Core(Error::Invalid("no tenant for this request".to_owned())))
+        .ok_or(ApiError::Internal(
+            "a request reached the API without a tenant",
+        ))
 }
 
 /// The connection facts, or loopback defaults for in-process router tests.

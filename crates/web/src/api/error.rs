@@ -22,6 +22,8 @@ pub enum ApiError {
     TooLarge,
     /// A cookie-authenticated change without a same-origin `Origin` or `Referer`.
     CrossOrigin,
+    /// Something that cannot happen when the gateway set the request up (logged).
+    Internal(&'static str),
 }
 
 impl From<Error> for ApiError {
@@ -83,6 +85,15 @@ impl IntoResponse for ApiError {
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "too_large",
                     "The request body is too large.",
+                    None,
+                );
+            }
+            ApiError::Internal(what) => {
+                tracing::error!(error = what, "request failed");
+                return answer(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "Something went wrong on our side. Please try again.",
                     None,
                 );
             }
