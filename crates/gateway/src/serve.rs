@@ -26,6 +26,8 @@ use crate::tls;
 const LICENCE_RECHECK: Duration = Duration::from_secs(60 * 60);
 /// How often the directory of brands is re-read (domains changed by the CLI).
 const DIRECTORY_REFRESH: Duration = Duration::from_secs(5);
+/// How often users whose access expiry has passed are deactivated.
+const ACCESS_SWEEP: Duration = Duration::from_secs(60);
 
 /// Runs the platform until a shutdown signal.
 pub fn run(config: Config) -> Outcome {
@@ -157,6 +159,7 @@ async fn serve(config: Config, platform: Arc<Platform>, standing: Standing) -> O
     let (stop, stopped) = watch::channel(false);
 
     let refresh = tokio::spawn(keep_current(config.clone(), Arc::clone(&edge)));
+    let sweep = tokio::spawn(expire_access(Arc::clone(&edge)));
     let public_http = tokio::spawn(listeners::serve(
         http,
         None,
@@ -190,6 +193,7 @@ async fn serve(config: Config, platform: Arc<Platform>, standing: Standing) -> O
     shutdown.await;
     let _ = stop.send(true);
     refresh.abort();
+    sweep.abort();
     let _ = public_http.await;
     let _ = public_https.await;
     if let Ok(Err(error)) = operator_task.await {
@@ -256,6 +260,36 @@ async fn keep_current(config: Config, edge: Arc<Edge>) {
                 edge.update(directory, standing);
             }
             Err(error) => tracing::error!(%error, "cannot refresh the tenant directory"),
+        }
+    }
+}
+
+/// Deactivates, in every brand, the users whose access expiry has passed, every
+/// [`ACCESS_SWEEP`], so an expired account shows as deactivated even before it is used
+/// again (using it also deactivates it at once).
+async fn expire_access(edge: Arc<Edge>) {
+    let mut ticker = tokio::time::interval(ACCESS_SWEEP);
+    loop {
+        ticker.tick().await;
+        let directory = edge.directory();
+        for domain in directory.domains() {
+            let Some(entry) = directory.lookup(domain) else {
+                continue;
+            };
+            if entry.serving != tenant_core::Serving::Active {
+                continue;
+            }
+            let outcome = match edge.platform.context(entry).await {
+                Ok(context) => tenant_core::users::expire_access(context.store()).await,
+                Err(error) => Err(error),
+            };
+            match outcome {
+                Ok(0) => {}
+                Ok(count) => {
+                    tracing::info!(%domain, count, "deactivated users whose access expired")
+                }
+                Err(error) => tracing::error!(%domain, %error, "cannot check access expiry"),
+            }
         }
     }
 }

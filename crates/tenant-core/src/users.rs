@@ -920,6 +920,27 @@ pub(crate) async fn end_access(tx: &mut Tx, user_id: &str, at: OffsetDateTime) -
     .await
 }
 
+/// Deactivates every active user whose access expiry has passed (the background sweep;
+/// sign-in and every request also check it). Returns how many were deactivated.
+#[tracing::instrument(skip_all)]
+pub async fn expire_access(store: &TenantStore) -> Result<u64> {
+    let at = now();
+    let mut tx = store.write().await?;
+    let due: Vec<String> = on_tx!(tx, |conn| {
+        sqlx::query_scalar(
+            "select user_id from users where status = 'active' and access_expires_at <= $1",
+        )
+        .bind(at)
+        .fetch_all(conn)
+        .await?
+    });
+    for user_id in &due {
+        end_access(&mut tx, user_id, at).await?;
+    }
+    tx.commit().await?;
+    Ok(due.len() as u64)
+}
+
 /// Deactivates a user: sign-in, sessions and tokens end at once; every record is kept.
 #[tracing::instrument(skip_all)]
 pub async fn deactivate_user(

@@ -4,6 +4,9 @@
 //! A request without a context (which the gateway never sends) gets a 500, not another
 //! tenant's data.
 
+// The OpenAPI document is one large `json!` literal.
+#![recursion_limit = "256"]
+
 pub mod api;
 
 use axum::extract::Extension;

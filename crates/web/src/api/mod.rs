@@ -513,10 +513,18 @@ pub fn openapi_document() -> Value {
             "x-access": route.access.describe(),
             "parameters": parameters,
             "responses": {
-                "200": {"description": "Success"},
                 "default": {"description": "An error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
             },
         });
+        if let Some((status, schema)) = success_of(&route.method, route.path) {
+            operation["responses"][status.to_string()] = match schema {
+                None => json!({"description": "Done; no content"}),
+                Some(name) => json!({
+                    "description": "Success",
+                    "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{name}")}}},
+                }),
+            };
+        }
         if route.access != Access::Public {
             operation["security"] = json!([{"session": []}, {"token": []}]);
         }
@@ -557,6 +565,60 @@ pub fn openapi_document() -> Value {
                 "token": {"type": "http", "scheme": "bearer"},
             },
             "schemas": {
+                "User": object(&[
+                    ("id", "string"), ("email", "string"), ("name", "string"), ("kind", "string"),
+                    ("role", "string"), ("company", "string|null"), ("status", "string"),
+                    ("switches", "array|null"), ("access_expires_at", "string|null"),
+                    ("last_sign_in_at", "string|null"), ("created_at", "string"),
+                ]),
+                "Invited": object(&[
+                    ("id", "string"), ("email", "string"), ("name", "string"), ("kind", "string"),
+                    ("role", "string"), ("company", "string|null"), ("status", "string"),
+                    ("invitation_url", "string"), ("invitation_expires_at", "string"),
+                    ("invitation_mailed", "boolean"), ("invitation_note", "string"),
+                ]),
+                "Me": object(&[
+                    ("id", "string"), ("email", "string"), ("name", "string"), ("kind", "string"),
+                    ("role", "string"), ("company", "string|null"), ("permissions", "array"),
+                ]),
+                "SignedIn": json!({"type": "object", "properties": {
+                    "user": {"$ref": "#/components/schemas/Me"}, "expires_at": {"type": "string"}}}),
+                "Role": object(&[
+                    ("id", "string"), ("name", "string"), ("kind", "string"), ("permissions", "array"),
+                    ("builtin", "boolean"), ("editable", "boolean"),
+                ]),
+                "Team": object(&[("id", "string"), ("name", "string"), ("members", "array"), ("created_at", "string")]),
+                "Member": object(&[("id", "string")]),
+                "Company": object(&[("id", "string"), ("name", "string"), ("details", "string"), ("created_at", "string")]),
+                "Session": object(&[
+                    ("id", "string"), ("client_address", "string"), ("user_agent", "string"),
+                    ("created_at", "string"), ("last_seen_at", "string"), ("expires_at", "string"),
+                    ("current", "boolean"),
+                ]),
+                "Token": object(&[
+                    ("id", "string"), ("name", "string"), ("expires_at", "string|null"),
+                    ("last_used_at", "string|null"), ("created_at", "string"),
+                ]),
+                "NewToken": object(&[
+                    ("id", "string"), ("name", "string"), ("expires_at", "string|null"),
+                    ("created_at", "string"), ("token", "string"),
+                ]),
+                "AuditEntry": object(&[
+                    ("id", "string"), ("actor", "string|null"), ("actor_name", "string"),
+                    ("action", "string"), ("target_type", "string"), ("target_id", "string"),
+                    ("before", "object|null"), ("after", "object|null"),
+                    ("client_address", "string"), ("at", "string"),
+                ]),
+                "Brand": object(&[("brand", "string"), ("domain", "string"), ("read_only", "boolean")]),
+                "OpenApi": json!({"type": "object"}),
+                "UserList": list_of("User"),
+                "RoleList": list_of("Role"),
+                "TeamList": list_of("Team"),
+                "MemberList": list_of("Member"),
+                "CompanyList": list_of("Company"),
+                "SessionList": list_of("Session"),
+                "TokenList": list_of("Token"),
+                "AuditList": list_of("AuditEntry"),
                 "Error": {
                     "type": "object",
                     "properties": {"error": {"type": "object", "properties": {
@@ -567,6 +629,75 @@ pub fn openapi_document() -> Value {
                 },
             },
         },
+    })
+}
+
+/// A JSON object schema with every field present; `a|b` types allow either.
+fn object(fields: &[(&str, &str)]) -> Value {
+    let properties: serde_json::Map<String, Value> = fields
+        .iter()
+        .map(|(name, kind)| {
+            let types: Vec<&str> = kind.split('|').collect();
+            let schema = if types.len() == 1 {
+                json!({"type": kind})
+            } else {
+                json!({"type": types})
+            };
+            ((*name).to_owned(), schema)
+        })
+        .collect();
+    let required: Vec<&str> = fields.iter().map(|(name, _)| *name).collect();
+    json!({"type": "object", "properties": properties, "required": required})
+}
+
+/// PRODUCT.md's list shape around `item`.
+fn list_of(item: &str) -> Value {
+    json!({"type": "object", "properties": {
+        "items": {"type": "array", "items": {"$ref": format!("#/components/schemas/{item}")}},
+        "next_cursor": {"type": ["string", "null"]},
+    }, "required": ["items", "next_cursor"]})
+}
+
+/// Each route's success status and the schema of its answer (`None` for no content).
+fn success_of(method: &Method, path: &str) -> Option<(u16, Option<&'static str>)> {
+    let created = *method == Method::POST;
+    Some(match (method.as_str(), path) {
+        (_, "/api/v1/openapi.json") => (200, Some("OpenApi")),
+        (_, "/api/v1/brand") => (200, Some("Brand")),
+        ("POST", "/api/v1/session") => (200, Some("SignedIn")),
+        ("GET", "/api/v1/me") => (200, Some("Me")),
+        ("GET", "/api/v1/me/sessions") => (200, Some("SessionList")),
+        ("GET", "/api/v1/tokens") => (200, Some("TokenList")),
+        ("POST", "/api/v1/tokens") => (201, Some("NewToken")),
+        ("POST", "/api/v1/invitations/{token}/accept") => (200, Some("User")),
+        ("GET", "/api/v1/users") => (200, Some("UserList")),
+        ("POST", "/api/v1/users" | "/api/v1/clients/{id}/contacts") => (201, Some("Invited")),
+        ("POST", "/api/v1/users/{id}/invitation") => (200, Some("Invited")),
+        ("GET" | "PATCH", "/api/v1/users/{id}")
+        | ("POST", "/api/v1/users/{id}/deactivate" | "/api/v1/users/{id}/reactivate") => {
+            (200, Some("User"))
+        }
+        ("GET", "/api/v1/roles") => (200, Some("RoleList")),
+        ("POST" | "GET" | "PATCH", "/api/v1/roles" | "/api/v1/roles/{id}") => {
+            (if created { 201 } else { 200 }, Some("Role"))
+        }
+        ("GET", "/api/v1/teams") => (200, Some("TeamList")),
+        ("GET", "/api/v1/teams/{id}/members") => (200, Some("MemberList")),
+        (
+            "POST" | "DELETE",
+            "/api/v1/teams/{id}/members" | "/api/v1/teams/{id}/members/{user_id}",
+        ) => (200, Some("Team")),
+        ("POST" | "GET" | "PATCH", "/api/v1/teams" | "/api/v1/teams/{id}") => {
+            (if created { 201 } else { 200 }, Some("Team"))
+        }
+        ("GET", "/api/v1/clients") => (200, Some("CompanyList")),
+        ("GET", "/api/v1/clients/{id}/contacts") => (200, Some("UserList")),
+        ("POST" | "GET" | "PATCH", "/api/v1/clients" | "/api/v1/clients/{id}") => {
+            (if created { 201 } else { 200 }, Some("Company"))
+        }
+        ("GET", "/api/v1/audit") => (200, Some("AuditList")),
+        ("DELETE", _) => (204, None),
+        _ => return None,
     })
 }
 
@@ -591,6 +722,17 @@ mod tests {
                 route.path
             );
             assert_eq!(operation["summary"], route.summary);
+            assert!(
+                success_of(&route.method, route.path).is_some(),
+                "{} {} has no success answer described",
+                route.method,
+                route.path
+            );
+            let described = operation["responses"]
+                .as_object()
+                .map(|r| r.keys().any(|k| k.starts_with('2')))
+                .unwrap_or(false);
+            assert!(described, "{} {}", route.method, route.path);
             assert_eq!(operation["x-access"], route.access.describe());
             for (field, _, _) in route.body {
                 assert!(
