@@ -86,6 +86,9 @@ pub enum DomainCommand {
         /// Invite this address as the brand's first admin and print the invitation link.
         #[arg(long, value_name = "EMAIL")]
         admin_email: Option<String>,
+        /// How the ACME CA checks this domain, instead of `[acme] challenge`.
+        #[arg(long, value_name = "TYPE", value_parser = ["http-01", "tls-alpn-01"])]
+        acme_challenge: Option<String>,
     },
     /// List every domain with its brand, state, creation date and user count.
     List {

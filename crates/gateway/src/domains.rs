@@ -1,6 +1,7 @@
 //! `tasksession domain …` and `tasksession user add`: the operator's commands over brands.
 
 use serde::Serialize;
+use tenant_core::acme::ChallengeType;
 use tenant_core::users::{self, NewUser};
 use tenant_core::{Email, Hostname, Platform, Serving, Standing, TenantState};
 
@@ -25,9 +26,18 @@ pub(crate) fn with_platform<T>(
     })
 }
 
-/// `domain add DOMAIN --brand NAME [--admin-email EMAIL]`.
-pub fn add(config: &Config, domain: &str, brand: &str, admin_email: Option<&str>) -> Outcome {
+/// `domain add DOMAIN --brand NAME [--admin-email EMAIL] [--acme-challenge TYPE]`.
+pub fn add(
+    config: &Config,
+    domain: &str,
+    brand: &str,
+    admin_email: Option<&str>,
+    acme_challenge: Option<&str>,
+) -> Outcome {
     let domain = parse_domain(domain)?;
+    let challenge = acme_challenge
+        .map(|text| ChallengeType::parse(text).map_err(|e| Failure::BadInput(e.to_string())))
+        .transpose()?;
     let admin = admin_email
         .map(|email| Email::parse(email).map_err(|e| Failure::BadInput(e.to_string())))
         .transpose()?;
@@ -36,6 +46,12 @@ pub fn add(config: &Config, domain: &str, brand: &str, admin_email: Option<&str>
             .add_domain(&domain, brand, standing)
             .await
             .map_err(failure)?;
+        if challenge.is_some() {
+            platform
+                .set_challenge_type(&domain, challenge)
+                .await
+                .map_err(failure)?;
+        }
         let base = public_base(config, &domain, standing);
         println!(
             "added {domain} (brand '{}'), served at {base}",

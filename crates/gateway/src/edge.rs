@@ -154,15 +154,8 @@ impl Edge {
                 return (pages::misdirected(api), None, false);
             }
         }
-        if request.uri().path().starts_with(ACME_CHALLENGE_PREFIX) {
-            // Answered from the platform store once ACME is configured.
-            let response = pages::refusal(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                "No such challenge.",
-                api,
-            );
-            return (response, tenant, false);
+        if let Some(token) = request.uri().path().strip_prefix(ACME_CHALLENGE_PREFIX) {
+            return (self.answer_challenge(&host, token).await, tenant, false);
         }
         if !connection.tls {
             let localhost = host.as_str() == "localhost" || host.as_str().ends_with(".localhost");
@@ -217,6 +210,31 @@ impl Edge {
             Err(_) => pages::unavailable(api, "The request took too long. Please try again."),
         };
         (response, tenant, ca_issued)
+    }
+
+    /// An HTTP-01 answer (RFC 8555 §8.3) from the platform store, so any replica can give
+    /// it; 404 for a token it does not hold.
+    async fn answer_challenge(&self, host: &Hostname, token: &str) -> Response<Body> {
+        match self.platform.challenge_answer(host, token).await {
+            Ok(Some(key_authorization)) => {
+                let mut response = Response::new(Body::from(key_authorization));
+                response.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/octet-stream"),
+                );
+                response
+            }
+            Ok(None) => pages::refusal(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "No such challenge.",
+                false,
+            ),
+            Err(error) => {
+                tracing::error!(domain = %host, %error, "cannot read ACME challenge answers");
+                pages::unavailable(false, "Please try again in a moment.")
+            }
+        }
     }
 
     /// The site's base URL for links: HTTPS on the public port, or plain HTTP on the port

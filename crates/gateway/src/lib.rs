@@ -60,7 +60,14 @@ fn run(cli: Cli) -> Outcome {
                 domain,
                 brand,
                 admin_email,
-            } => domains::add(&config, &domain, &brand, admin_email.as_deref()),
+                acme_challenge,
+            } => domains::add(
+                &config,
+                &domain,
+                &brand,
+                admin_email.as_deref(),
+                acme_challenge.as_deref(),
+            ),
             DomainCommand::List { json } => domains::list(&config, json),
             DomainCommand::Remove {
                 domain,

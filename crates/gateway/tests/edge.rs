@@ -512,3 +512,93 @@ fn connections_over_the_cap_wait_until_one_closes() {
     assert_eq!(status, 200);
     drop(second);
 }
+
+#[test]
+fn an_http_01_answer_in_the_platform_store_is_served_for_its_domain_on_both_listeners() {
+    let (work, _server, at) = running(&[("a.localhost", "A"), ("b.localhost", "B")], &[]);
+    // Another replica (here: this test) puts the answer in the shared platform store.
+    let (runtime, platform) = platform_of(&work);
+    runtime.block_on(async {
+        let domain = tenant_core::Hostname::parse("a.localhost").unwrap();
+        let until = time::OffsetDateTime::now_utc() + Days::minutes(5);
+        platform
+            .put_challenge(&domain, "Tok_en-1", "Tok_en-1.thumb", until)
+            .await
+            .unwrap();
+        platform.close().await;
+    });
+    let path = "/.well-known/acme-challenge/Tok_en-1";
+    // The CA sends the port in Host; plain HTTP is answered, not redirected.
+    let plain = http_exchange(at.http, &get_request("a.localhost:80", path));
+    assert_eq!(plain.status, 200, "{plain:?}");
+    assert_eq!(plain.body, "Tok_en-1.thumb");
+    let secure = https_exchange(at.https, "a.localhost", &get_request("a.localhost", path));
+    assert_eq!(secure.status, 200);
+    assert_eq!(secure.body, "Tok_en-1.thumb");
+    let other_brand = http_exchange(at.http, &get_request("b.localhost", path));
+    assert_eq!(
+        other_brand.status, 404,
+        "an answer is for its own domain only"
+    );
+    let unknown = http_exchange(
+        at.http,
+        &get_request("a.localhost", "/.well-known/acme-challenge/nope"),
+    );
+    assert_eq!(unknown.status, 404);
+}
+
+#[test]
+fn a_domain_can_be_added_with_its_own_acme_challenge_type_and_a_bad_one_is_refused() {
+    let work = Workdir::new();
+    work.command()
+        .args([
+            "domain",
+            "add",
+            "a.localhost",
+            "--brand",
+            "A",
+            "--acme-challenge",
+            "tls-alpn-01",
+        ])
+        .assert()
+        .code(0);
+    work.command()
+        .args([
+            "domain",
+            "add",
+            "b.localhost",
+            "--brand",
+            "B",
+            "--acme-challenge",
+            "dns-01",
+        ])
+        .assert()
+        .code(2);
+    let (runtime, platform) = platform_of(&work);
+    runtime.block_on(async {
+        let a = tenant_core::Hostname::parse("a.localhost").unwrap();
+        assert_eq!(
+            platform.challenge_type(&a).await.unwrap(),
+            Some(tenant_core::acme::ChallengeType::TlsAlpn01)
+        );
+        let b = tenant_core::Hostname::parse("b.localhost").unwrap();
+        assert!(
+            platform.tenant_by_domain(&b).await.unwrap().is_none(),
+            "nothing added"
+        );
+        platform.close().await;
+    });
+}
+
+/// The platform store of a work directory, opened beside the running server (as another
+/// replica would).
+fn platform_of(work: &Workdir) -> (tokio::runtime::Runtime, tenant_core::Platform) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let backend = tenant_core::Backend::Sqlite {
+        dir: work.path().join("data"),
+    };
+    let platform = runtime
+        .block_on(tenant_core::Platform::open(&backend))
+        .unwrap();
+    (runtime, platform)
+}

@@ -10,6 +10,7 @@
 extern crate self as tenant_core;
 
 pub mod access;
+pub mod acme;
 pub mod audit;
 pub mod backup;
 pub mod certificates;

@@ -1,0 +1,229 @@
+//! ACME state in the platform store (RFC 8555), shared by every replica: HTTP-01 challenge
+//! answers, each domain's challenge type, and a lease per domain so that only one replica
+//! orders a domain's certificate at a time. The ACME client that fills these lives in the
+//! gateway.
+
+use std::fmt;
+
+use time::{Duration, OffsetDateTime};
+
+use crate::error::{Error, Result};
+use crate::names::Hostname;
+use crate::registry::Platform;
+use crate::store::{now, on_tx, truncate_to_micros};
+
+/// How the CA checks control of a domain (RFC 8555 §8.3, RFC 8737).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChallengeType {
+    /// A token served over plain HTTP at `/.well-known/acme-challenge/{token}`.
+    Http01,
+    /// A special certificate served for ALPN `acme-tls/1` on the HTTPS port.
+    TlsAlpn01,
+}
+
+impl ChallengeType {
+    /// Reads `http-01` or `tls-alpn-01`.
+    pub fn parse(text: &str) -> Result<Self> {
+        match text {
+            "http-01" => Ok(ChallengeType::Http01),
+            "tls-alpn-01" => Ok(ChallengeType::TlsAlpn01),
+            other => Err(Error::Invalid(format!(
+                "unknown ACME challenge type '{other}': use http-01 or tls-alpn-01"
+            ))),
+        }
+    }
+
+    /// The word RFC 8555 uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChallengeType::Http01 => "http-01",
+            ChallengeType::TlsAlpn01 => "tls-alpn-01",
+        }
+    }
+}
+
+impl fmt::Display for ChallengeType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Tokens are base64url (RFC 8555 §8.1); anything else is never looked up.
+fn valid_token(token: &str) -> bool {
+    !token.is_empty()
+        && token.len() <= 256
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+impl Platform {
+    /// Stores the answer to an HTTP-01 challenge for `domain` until `expires_at`.
+    pub async fn put_challenge(
+        &self,
+        domain: &Hostname,
+        token: &str,
+        key_authorization: &str,
+        expires_at: OffsetDateTime,
+    ) -> Result<()> {
+        if !valid_token(token) {
+            return Err(Error::Invalid(format!("'{token}' is not an ACME token")));
+        }
+        let at = now();
+        let mut tx = self.db.write().await?;
+        on_tx!(tx, |conn| {
+            sqlx::query(
+                "insert into acme_challenges (token, domain, key_authorization, expires_at, created_at, updated_at)
+                 values ($1, $2, $3, $4, $5, $5)
+                 on conflict (token) do update set domain = $2, key_authorization = $3, expires_at = $4, updated_at = $5",
+            )
+            .bind(token)
+            .bind(domain.as_str())
+            .bind(key_authorization)
+            .bind(truncate_to_micros(expires_at))
+            .bind(at)
+            .execute(conn)
+            .await?;
+        });
+        tx.commit().await
+    }
+
+    /// The answer to serve for `token` on `domain`, if one is stored and current.
+    pub async fn challenge_answer(&self, domain: &Hostname, token: &str) -> Result<Option<String>> {
+        if !valid_token(token) {
+            return Ok(None);
+        }
+        let mut tx = self.db.read().await?;
+        Ok(on_tx!(tx, |conn| {
+            sqlx::query_scalar(
+                "select key_authorization from acme_challenges where token = $1 and domain = $2 and expires_at > $3",
+            )
+            .bind(token)
+            .bind(domain.as_str())
+            .bind(now())
+            .fetch_optional(conn)
+            .await?
+        }))
+    }
+
+    /// Forgets a challenge answer (after validation) and every expired one.
+    pub async fn remove_challenge(&self, token: &str) -> Result<()> {
+        let mut tx = self.db.write().await?;
+        on_tx!(tx, |conn| {
+            sqlx::query("delete from acme_challenges where token = $1 or expires_at <= $2")
+                .bind(token)
+                .bind(now())
+                .execute(conn)
+                .await?;
+        });
+        tx.commit().await
+    }
+
+    /// Sets (or with `None` clears) the challenge type for one domain.
+    pub async fn set_challenge_type(
+        &self,
+        domain: &Hostname,
+        challenge: Option<ChallengeType>,
+    ) -> Result<()> {
+        let at = now();
+        let mut tx = self.db.write().await?;
+        on_tx!(tx, |conn| {
+            sqlx::query(
+                "insert into acme_orders (domain, challenge, created_at, updated_at) values ($1, $2, $3, $3)
+                 on conflict (domain) do update set challenge = $2, updated_at = $3",
+            )
+            .bind(domain.as_str())
+            .bind(challenge.map(ChallengeType::as_str))
+            .bind(at)
+            .execute(conn)
+            .await?;
+        });
+        tx.commit().await
+    }
+
+    /// The challenge type set for `domain`, if any (otherwise `[acme] challenge` applies).
+    pub async fn challenge_type(&self, domain: &Hostname) -> Result<Option<ChallengeType>> {
+        let mut tx = self.db.read().await?;
+        let stored: Option<Option<String>> = on_tx!(tx, |conn| {
+            sqlx::query_scalar("select challenge from acme_orders where domain = $1")
+                .bind(domain.as_str())
+                .fetch_optional(conn)
+                .await?
+        });
+        stored
+            .flatten()
+            .as_deref()
+            .map(ChallengeType::parse)
+            .transpose()
+    }
+
+    /// Takes the lease on ordering `domain`'s certificate for `holder` (a replica's id) for
+    /// `length`, unless another holder has a lease that has not run out. Renewing one's
+    /// own lease always works. One statement, so two replicas cannot both win.
+    pub async fn take_order_lease(
+        &self,
+        domain: &Hostname,
+        holder: &str,
+        length: Duration,
+    ) -> Result<bool> {
+        let at = now();
+        let mut tx = self.db.write().await?;
+        let taken: Option<String> = on_tx!(tx, |conn| {
+            sqlx::query_scalar(
+                "insert into acme_orders (domain, lease_holder, lease_expires_at, created_at, updated_at)
+                 values ($1, $2, $3, $4, $4)
+                 on conflict (domain) do update set lease_holder = $2, lease_expires_at = $3, updated_at = $4
+                 where acme_orders.lease_holder is null
+                    or acme_orders.lease_holder = $2
+                    or acme_orders.lease_expires_at <= $4
+                 returning domain",
+            )
+            .bind(domain.as_str())
+            .bind(holder)
+            .bind(at + length)
+            .bind(at)
+            .fetch_optional(conn)
+            .await?
+        });
+        tx.commit().await?;
+        Ok(taken.is_some())
+    }
+
+    /// Gives the lease back (only `holder`'s own).
+    pub async fn release_order_lease(&self, domain: &Hostname, holder: &str) -> Result<()> {
+        let mut tx = self.db.write().await?;
+        on_tx!(tx, |conn| {
+            sqlx::query(
+                "update acme_orders set lease_holder = null, lease_expires_at = null, updated_at = $3
+                 where domain = $1 and lease_holder = $2",
+            )
+            .bind(domain.as_str())
+            .bind(holder)
+            .bind(now())
+            .execute(conn)
+            .await?;
+        });
+        tx.commit().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn challenge_types_parse_from_their_rfc_names_only() {
+        for kind in [ChallengeType::Http01, ChallengeType::TlsAlpn01] {
+            assert_eq!(ChallengeType::parse(kind.as_str()).ok(), Some(kind));
+        }
+        assert!(ChallengeType::parse("dns-01").is_err());
+    }
+
+    #[test]
+    fn only_base64url_tokens_are_accepted() {
+        assert!(valid_token("LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0"));
+        assert!(!valid_token(""));
+        assert!(!valid_token("../etc/passwd"));
+        assert!(!valid_token("a b"));
+    }
+}
