@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 use crate::names::Email;
 use crate::permissions::{CLIENT_ALLOWED, PermissionSet, need};
 use crate::registry::TenantStore;
-use crate::roles;
+use crate::roles::{self, Role};
 use crate::sessions;
 use crate::store::{Tx, new_id, now, on_tx};
 
@@ -309,7 +309,7 @@ fn check_switches(kind: UserKind, switches: Option<PermissionSet>) -> Result<()>
 /// Invites a user as the operator (command line); the web API goes through [`invite`].
 #[tracing::instrument(skip_all, fields(role = new.role))]
 pub async fn invite_user(store: &TenantStore, new: &NewUser) -> Result<(User, Invitation)> {
-    create_invited(store, &Actor::operator(), new).await
+    create_invited(store, None, new).await
 }
 
 /// Invites a user: staff with any staff role, or a client contact of a company.
@@ -319,7 +319,7 @@ pub async fn invite(
     permit: &Permitted<'_, need::UsersManage>,
     new: &NewUser,
 ) -> Result<(User, Invitation)> {
-    create_invited(store, &Actor::from(permit.principal()), new).await
+    create_invited(store, Some(permit.principal()), new).await
 }
 
 /// Invites a contact of a client company (the Clients page's way in).
@@ -335,14 +335,54 @@ pub async fn invite_contact(
             "a contact belongs to a client company",
         ));
     }
-    create_invited(store, &Actor::from(permit.principal()), new).await
+    create_invited(store, Some(permit.principal()), new).await
+}
+
+/// A staff role may be given only by someone who holds every permission in it, so
+/// managing users never becomes a way to more power than one's own (the operator may give
+/// any). Client roles are exempt: they hold only client permissions and can never be a
+/// staff member's own.
+fn check_grantable(granter: Option<&Principal>, role: &Role) -> Result<()> {
+    match granter {
+        Some(granter)
+            if role.kind == UserKind::Staff
+                && !role.permissions.is_subset(granter.permissions()) =>
+        {
+            Err(Error::Forbidden(format!(
+                "you cannot give the role '{}': it has permissions you do not have",
+                role.name
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Likewise a staff member can be managed only by someone whose permissions cover theirs,
+/// so a user manager cannot deactivate, demote or delete an admin.
+async fn check_manageable(tx: &mut Tx, actor: &Principal, user: &User) -> Result<()> {
+    if user.kind == UserKind::Client {
+        return Ok(());
+    }
+    let Some(role) = roles::find_role(tx, &user.role_id).await? else {
+        return Ok(());
+    };
+    if role.permissions.is_subset(actor.permissions()) {
+        Ok(())
+    } else {
+        Err(Error::Forbidden(format!(
+            "{} has permissions you do not have, so you cannot change their account",
+            user.name
+        )))
+    }
 }
 
 async fn create_invited(
     store: &TenantStore,
-    actor: &Actor,
+    granter: Option<&Principal>,
     new: &NewUser,
 ) -> Result<(User, Invitation)> {
+    let actor = granter.map_or_else(Actor::operator, Actor::from);
+    let actor = &actor;
     let name = parse_name(&new.name)?;
     let user_id = new_id()?;
     let token = random_token()?;
@@ -356,6 +396,7 @@ async fn create_invited(
     }
     let mut tx = store.write().await?;
     let role = roles::require_role(&mut tx, &new.role).await?;
+    check_grantable(granter, &role)?;
     let kind = role.kind;
     match (kind, &new.company_id) {
         (UserKind::Client, None) => {
@@ -483,6 +524,7 @@ pub async fn resend_invitation(
     let expires_at = at + INVITATION_LIFETIME;
     let mut tx = store.write().await?;
     let user = require_user(&mut tx, user_id).await?;
+    check_manageable(&mut tx, permit.principal(), &user).await?;
     if user.status != UserStatus::Invited {
         return Err(Error::Conflict(format!(
             "{} has already accepted their invitation",
@@ -533,6 +575,7 @@ pub async fn revoke_invitation(
     let at = now();
     let mut tx = store.write().await?;
     let user = require_user(&mut tx, user_id).await?;
+    check_manageable(&mut tx, permit.principal(), &user).await?;
     if user.status != UserStatus::Invited {
         return Err(Error::Conflict(format!(
             "{} has already accepted their invitation",
@@ -790,12 +833,14 @@ pub async fn update_user(
     let at = now();
     let mut tx = store.write().await?;
     let before = require_user(&mut tx, user_id).await?;
+    check_manageable(&mut tx, permit.principal(), &before).await?;
     let mut user = before.clone();
     if let Some(name) = &change.name {
         user.name = parse_name(name)?;
     }
     if let Some(role_id) = &change.role {
         let role = roles::require_role(&mut tx, role_id).await?;
+        check_grantable(Some(permit.principal()), &role)?;
         if role.kind != user.kind {
             return Err(Error::field(
                 "role",
@@ -951,6 +996,7 @@ pub async fn deactivate_user(
     let at = now();
     let mut tx = store.write().await?;
     let before = require_user(&mut tx, user_id).await?;
+    check_manageable(&mut tx, permit.principal(), &before).await?;
     if before.id == permit.principal().user_id() {
         return Err(Error::Conflict("you cannot deactivate yourself".to_owned()));
     }
@@ -993,6 +1039,7 @@ pub async fn reactivate_user(
     let at = now();
     let mut tx = store.write().await?;
     let before = require_user(&mut tx, user_id).await?;
+    check_manageable(&mut tx, permit.principal(), &before).await?;
     if before.status != UserStatus::Deactivated {
         return Ok(before);
     }
@@ -1044,6 +1091,7 @@ pub async fn delete_user(
 ) -> Result<()> {
     let mut tx = store.write().await?;
     let user = require_user(&mut tx, user_id).await?;
+    check_manageable(&mut tx, permit.principal(), &user).await?;
     let acted: i64 = on_tx!(tx, |conn| {
         sqlx::query_scalar("select count(*) from audit_log where actor_id = $1")
             .bind(user_id)

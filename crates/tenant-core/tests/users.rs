@@ -649,3 +649,59 @@ async fn a_session_or_token_of_one_brand_is_unknown_in_another() {
         store.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn a_user_manager_cannot_give_or_touch_more_power_than_their_own() {
+    for store in both().await {
+        let platform = Platform::open(&store.backend).await.unwrap();
+        let a = context(&platform, "power.test").await;
+        let admin = signed_in_admin(a.store(), "admin@power.test").await;
+        let roles_permit = access::permit::<need::RolesManage>(&admin, Scope::Brand).unwrap();
+        let people = roles::create_role(
+            a.store(),
+            &roles_permit,
+            &NewRole {
+                name: "People".to_owned(),
+                kind: UserKind::Staff,
+                permissions: PermissionSet::of(&[Permission::UsersManage]),
+            },
+        )
+        .await
+        .unwrap();
+        let manager = signed_in_user(a.store(), "people@power.test", &people.id, None).await;
+        let permit = access::permit::<need::UsersManage>(&manager, Scope::Brand).unwrap();
+
+        let invite_admin =
+            users::invite(a.store(), &permit, &new_user("x@power.test", "admin", None)).await;
+        assert!(
+            matches!(invite_admin, Err(Error::Forbidden(_))),
+            "{invite_admin:?}"
+        );
+        let promote_self = UserChange {
+            role: Some("admin".to_owned()),
+            ..UserChange::default()
+        };
+        let promoted =
+            users::update_user(a.store(), &permit, manager.user_id(), &promote_self).await;
+        assert!(matches!(promoted, Err(Error::Forbidden(_))), "{promoted:?}");
+        let demote_admin = users::deactivate_user(a.store(), &permit, admin.user_id()).await;
+        assert!(
+            matches!(demote_admin, Err(Error::Forbidden(_))),
+            "{demote_admin:?}"
+        );
+
+        // Within their own power they can act: a user with a narrower role.
+        let (peer, _) = users::invite(
+            a.store(),
+            &permit,
+            &new_user("peer@power.test", &people.id, None),
+        )
+        .await
+        .unwrap();
+        users::deactivate_user(a.store(), &permit, &peer.id)
+            .await
+            .unwrap();
+        platform.close().await;
+        store.cleanup().await;
+    }
+}

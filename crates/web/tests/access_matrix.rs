@@ -3,8 +3,9 @@
 //! `web::api::routes()` has no row (or a row no route), so a new route cannot skip it.
 //!
 //! Callers, in column order: admin, staff (built-in `staff` role), a custom staff role
-//! ("Manager": users.manage and teams.manage), a contact of company A, a contact of
-//! company B, a deactivated user, no credentials, and a session of another brand.
+//! ("Manager": the staff defaults plus users.manage and teams.manage), a contact of
+//! company A, a contact of company B, a deactivated user, no credentials, and a session of
+//! another brand.
 
 #![allow(clippy::unwrap_used)] // a test that cannot set up should panic
 
@@ -525,7 +526,13 @@ async fn every_route_answers_every_kind_of_caller_as_the_matrix_says() {
             &NewRole {
                 name: "Manager".to_owned(),
                 kind: UserKind::Staff,
-                permissions: PermissionSet::of(&[Permission::UsersManage, Permission::TeamsManage]),
+                // The staff defaults plus managing users and teams.
+                permissions: PermissionSet::of(
+                    &tenant_core::permissions::default_staff()
+                        .iter()
+                        .chain([Permission::UsersManage, Permission::TeamsManage])
+                        .collect::<Vec<_>>(),
+                ),
             },
         )
         .await
