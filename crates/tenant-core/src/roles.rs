@@ -178,6 +178,17 @@ fn check_client_permissions(kind: UserKind, permissions: PermissionSet) -> Resul
     Ok(())
 }
 
+/// A staff role's permissions can be set only within the actor's own, so `roles.manage`
+/// never leads to more power than one holds (client roles hold only client permissions).
+fn check_within(actor: &Principal, kind: UserKind, permissions: PermissionSet) -> Result<()> {
+    if kind == UserKind::Staff && !permissions.is_subset(actor.permissions()) {
+        return Err(Error::Forbidden(
+            "you cannot give a role permissions you do not have yourself".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
 fn audit_state(role: &Role) -> serde_json::Value {
     json!({
         "name": role.name,
@@ -206,6 +217,7 @@ pub async fn create_role(
 ) -> Result<Role> {
     let name = parse_role_name(&new.name)?;
     check_client_permissions(new.kind, new.permissions)?;
+    check_within(permit.principal(), new.kind, new.permissions)?;
     let role = Role {
         id: new_id()?,
         name,
@@ -291,6 +303,7 @@ pub async fn update_role(
             "the admin role always has every permission and cannot be changed".to_owned(),
         ));
     }
+    check_within(permit.principal(), before.kind, before.permissions)?;
     let mut role = before.clone();
     if let Some(name) = &change.name {
         role.name = parse_role_name(name)?;
@@ -304,6 +317,7 @@ pub async fn update_role(
     }
     if let Some(permissions) = change.permissions {
         check_client_permissions(role.kind, permissions)?;
+        check_within(permit.principal(), role.kind, permissions)?;
         role.permissions = permissions;
     }
     insert_role(&mut tx, &role).await?;

@@ -595,11 +595,35 @@ pub async fn revoke_invitation(
     tx.commit().await
 }
 
+fn invitation_not_valid() -> Error {
+    Error::NotFound(
+        "this invitation link is not valid any more (used, expired or mistyped); ask for a new one"
+            .to_owned(),
+    )
+}
+
 /// Accepts an invitation: sets the password (argon2id) and activates the user. A used,
 /// expired or unknown token is refused the same way, so tokens cannot be probed.
 #[tracing::instrument(skip_all)]
 pub async fn accept_invitation(store: &TenantStore, token: &str, password: &str) -> Result<User> {
     check_password(password)?;
+    // The token is checked before the costly hash, so random tokens cost nothing; it is
+    // checked again below, in the transaction that uses it.
+    let open: Option<String> = {
+        let mut tx = store.read().await?;
+        on_tx!(tx, |conn| {
+            sqlx::query_scalar(
+                "select user_id from invitations where token_hash = $1 and accepted_at is null and expires_at > $2",
+            )
+            .bind(token_hash(token))
+            .bind(now())
+            .fetch_optional(conn)
+            .await?
+        })
+    };
+    if open.is_none() {
+        return Err(invitation_not_valid());
+    }
     let hash = hash_password(password.to_owned()).await?;
     let at = now();
     let mut tx = store.write().await?;
@@ -612,12 +636,7 @@ pub async fn accept_invitation(store: &TenantStore, token: &str, password: &str)
         .fetch_optional(conn)
         .await?
     });
-    let user_id = user_id.ok_or_else(|| {
-        Error::NotFound(
-            "this invitation link is not valid any more (used, expired or mistyped); ask for a new one"
-                .to_owned(),
-        )
-    })?;
+    let user_id = user_id.ok_or_else(invitation_not_valid)?;
     let row: UserRow = on_tx!(tx, |conn| {
         sqlx::query(
             "update invitations set accepted_at = $2, updated_at = $2 where token_hash = $1",

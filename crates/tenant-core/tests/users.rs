@@ -690,6 +690,33 @@ async fn a_user_manager_cannot_give_or_touch_more_power_than_their_own() {
             "{demote_admin:?}"
         );
 
+        // Managing roles does not lead to more power either.
+        let shaper_role = roles::create_role(
+            a.store(),
+            &roles_permit,
+            &NewRole {
+                name: "Role shaper".to_owned(),
+                kind: UserKind::Staff,
+                permissions: PermissionSet::of(&[Permission::RolesManage]),
+            },
+        )
+        .await
+        .unwrap();
+        let shaper = signed_in_user(a.store(), "shaper@power.test", &shaper_role.id, None).await;
+        let shaping = access::permit::<need::RolesManage>(&shaper, Scope::Brand).unwrap();
+        let widen = RoleChange {
+            permissions: Some(PermissionSet::all()),
+            ..RoleChange::default()
+        };
+        let widened = roles::update_role(a.store(), &shaping, &shaper_role.id, &widen).await;
+        assert!(matches!(widened, Err(Error::Forbidden(_))), "{widened:?}");
+        let narrowed =
+            roles::update_role(a.store(), &shaping, "staff", &RoleChange::default()).await;
+        assert!(
+            matches!(narrowed, Err(Error::Forbidden(_))),
+            "a role with more power than the actor's cannot be edited: {narrowed:?}"
+        );
+
         // Within their own power they can act: a user with a narrower role.
         let (peer, _) = users::invite(
             a.store(),

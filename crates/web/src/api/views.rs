@@ -19,14 +19,17 @@ pub fn rfc3339(at: OffsetDateTime) -> String {
     at.format(&Rfc3339).unwrap_or_default()
 }
 
-/// Reads a time the API was given in `field`.
+/// Reads a time the API was given in `field`, as UTC (stored times compare as text on
+/// SQLite, so they must all carry the same offset).
 pub fn parse_time(field: &'static str, text: &str) -> Result<OffsetDateTime, Error> {
-    OffsetDateTime::parse(text, &Rfc3339).map_err(|_| {
-        Error::field(
-            field,
-            format!("'{text}' is not a date and time like 2027-01-31T17:00:00Z"),
-        )
-    })
+    OffsetDateTime::parse(text, &Rfc3339)
+        .map(|at| at.to_offset(time::UtcOffset::UTC))
+        .map_err(|_| {
+            Error::field(
+                field,
+                format!("'{text}' is not a date and time like 2027-01-31T17:00:00Z"),
+            )
+        })
 }
 
 /// Reads a list of permission words given in `field`; an unknown word is named.
