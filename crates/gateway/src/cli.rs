@@ -29,6 +29,9 @@ pub enum Command {
     /// Add, list, suspend, activate or remove brands' domains.
     #[command(subcommand)]
     Domain(DomainCommand),
+    /// Show, renew or import domains' TLS certificates.
+    #[command(subcommand)]
+    Cert(CertCommand),
     /// Add users to a brand.
     #[command(subcommand)]
     User(UserCommand),
@@ -116,6 +119,36 @@ pub enum DomainCommand {
     Activate {
         /// The domain.
         domain: String,
+    },
+}
+
+/// `tasksession cert …`.
+#[derive(Debug, Subcommand)]
+pub enum CertCommand {
+    /// Show each domain's certificate: source, issuer, expiry, next renewal, last error.
+    Status {
+        /// Only this domain.
+        domain: Option<String>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Order a new certificate for DOMAIN from the ACME CA now (a running server answers the
+    /// CA's challenge), and wait for it.
+    Renew {
+        /// The domain.
+        domain: String,
+    },
+    /// Install a certificate obtained elsewhere for DOMAIN; it is not renewed automatically.
+    Import {
+        /// The domain.
+        domain: String,
+        /// The certificate chain, PEM, leaf first.
+        #[arg(long, value_name = "PEM")]
+        cert: PathBuf,
+        /// Its private key, PEM.
+        #[arg(long, value_name = "PEM")]
+        key: PathBuf,
     },
 }
 

@@ -116,8 +116,41 @@ pub fn list(config: &Config, json: bool) -> Outcome {
         }
         Ok(rows)
     })?;
+    print_listing(
+        &rows,
+        json,
+        &["DOMAIN", "BRAND", "STATE", "CREATED", "USERS"],
+        |row| {
+            [
+                row.domain.clone(),
+                row.brand.clone(),
+                row.state.to_owned(),
+                row.created.clone(),
+                row.users.map_or_else(|| "?".to_owned(), |n| n.to_string()),
+            ]
+        },
+    )?;
     if json {
-        let text = serde_json::to_string_pretty(&rows)
+        return Ok(());
+    }
+    for row in rows.iter().filter(|row| row.reason.is_some()) {
+        if let Some(reason) = &row.reason {
+            println!("not licensed: {reason}");
+        }
+    }
+    Ok(())
+}
+
+/// Prints `rows` as JSON, or as an aligned table with `header` and each row's `cells`
+/// (or a hint when there are no domains yet).
+pub(crate) fn print_listing<T: Serialize, const N: usize>(
+    rows: &[T],
+    json: bool,
+    header: &[&str; N],
+    cells: impl Fn(&T) -> [String; N],
+) -> Outcome {
+    if json {
+        let text = serde_json::to_string_pretty(rows)
             .map_err(|e| Failure::Refused(format!("cannot write JSON: {e}")))?;
         println!("{text}");
         return Ok(());
@@ -126,27 +159,8 @@ pub fn list(config: &Config, json: bool) -> Outcome {
         println!("no domains yet; add one with 'tasksession domain add DOMAIN --brand NAME'");
         return Ok(());
     }
-    let table: Vec<[String; 5]> = rows
-        .iter()
-        .map(|row| {
-            [
-                row.domain.clone(),
-                row.brand.clone(),
-                row.state.to_owned(),
-                row.created.clone(),
-                row.users.map_or_else(|| "?".to_owned(), |n| n.to_string()),
-            ]
-        })
-        .collect();
-    print!(
-        "{}",
-        aligned(&["DOMAIN", "BRAND", "STATE", "CREATED", "USERS"], &table)
-    );
-    for row in rows.iter().filter(|row| row.reason.is_some()) {
-        if let Some(reason) = &row.reason {
-            println!("not licensed: {reason}");
-        }
-    }
+    let table: Vec<[String; N]> = rows.iter().map(cells).collect();
+    print!("{}", aligned(header, &table));
     Ok(())
 }
 

@@ -2,7 +2,9 @@
 //! the licence as the platform applies it, listeners and (as they land) TLS, routing and
 //! ACME. The binary in `main.rs` only calls [`main_with_args`].
 
+pub mod acme;
 pub mod backup;
+pub mod cert;
 pub mod cli;
 pub mod config;
 pub mod domains;
@@ -23,7 +25,7 @@ use std::ffi::OsString;
 
 use clap::Parser as _;
 
-use crate::cli::{Cli, Command, DomainCommand, LicenceCommand, UserCommand};
+use crate::cli::{CertCommand, Cli, Command, DomainCommand, LicenceCommand, UserCommand};
 use crate::config::Config;
 use crate::outcome::{Failure, Outcome};
 
@@ -76,6 +78,13 @@ fn run(cli: Cli) -> Outcome {
             } => domains::remove(&config, &domain, purge, confirm.as_deref()),
             DomainCommand::Suspend { domain } => domains::suspend(&config, &domain),
             DomainCommand::Activate { domain } => domains::activate(&config, &domain),
+        },
+        Command::Cert(command) => match command {
+            CertCommand::Status { domain, json } => cert::status(&config, domain.as_deref(), json),
+            CertCommand::Renew { domain } => cert::renew(&config, &domain),
+            CertCommand::Import { domain, cert, key } => {
+                cert::import(&config, &domain, &cert, &key)
+            }
         },
         Command::User(UserCommand::Add {
             domain,

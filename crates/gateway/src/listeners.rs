@@ -21,6 +21,7 @@ use tokio_rustls::LazyConfigAcceptor;
 use tokio_rustls::server::TlsStream;
 
 use crate::edge::{ConnectionInfo, Edge};
+use crate::tls;
 
 /// How long a client has to complete the TLS handshake.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -108,8 +109,13 @@ pub async fn serve(
                     let builder = builder.http1_only();
                     serve_io(stream, info, Arc::clone(&edge), &builder, watcher).await;
                 }
-                Some(config) => match handshake(stream, config).await {
-                    Ok((stream, sni)) => {
+                Some(config) => match handshake(stream, config, &edge).await {
+                    Ok(Handshake::AcmeChallenge(mut stream)) => {
+                        // RFC 8737 §3: the CA only completes the handshake; nothing follows.
+                        edge.metrics.handshake(true);
+                        let _ = tokio::io::AsyncWriteExt::shutdown(&mut stream).await;
+                    }
+                    Ok(Handshake::Http(stream, sni)) => {
                         edge.metrics.handshake(true);
                         // ALPN decided the protocol during the handshake.
                         let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
@@ -144,19 +150,35 @@ pub async fn serve(
     }
 }
 
-/// The TLS handshake within [`HANDSHAKE_TIMEOUT`]; returns the stream and the SNI name.
+/// A completed TLS handshake.
+enum Handshake {
+    /// An ordinary client, with its SNI name.
+    Http(TlsStream<TcpStream>, Option<String>),
+    /// An ACME CA checking a TLS-ALPN-01 challenge.
+    AcmeChallenge(TlsStream<TcpStream>),
+}
+
+/// The TLS handshake within [`HANDSHAKE_TIMEOUT`]. A client offering only ALPN
+/// `acme-tls/1` gets the TLS-ALPN-01 challenge certificate for its SNI from the platform
+/// store (whichever replica stored it), or no handshake when there is none.
 async fn handshake(
     stream: TcpStream,
     config: Arc<rustls::ServerConfig>,
-) -> std::io::Result<(TlsStream<TcpStream>, Option<String>)> {
+    edge: &Edge,
+) -> std::io::Result<Handshake> {
     let accepted = tokio::time::timeout(HANDSHAKE_TIMEOUT, async {
         let start = LazyConfigAcceptor::new(rustls::server::Acceptor::default(), stream).await?;
-        let sni = start
-            .client_hello()
-            .server_name()
-            .map(str::to_ascii_lowercase);
+        let hello = start.client_hello();
+        let sni = hello.server_name().map(str::to_ascii_lowercase);
+        let acme = hello.alpn().is_some_and(|mut offered| {
+            offered.next() == Some(tls::ACME_TLS_ALPN) && offered.next().is_none()
+        });
+        if acme {
+            let config = challenge_config(edge, sni.as_deref()).await?;
+            return Ok(Handshake::AcmeChallenge(start.into_stream(config).await?));
+        }
         let stream = start.into_stream(config).await?;
-        Ok::<_, std::io::Error>((stream, sni))
+        Ok::<_, std::io::Error>(Handshake::Http(stream, sni))
     })
     .await;
     accepted.unwrap_or_else(|_| {
@@ -165,6 +187,23 @@ async fn handshake(
             "handshake timed out",
         ))
     })
+}
+
+/// The TLS-ALPN-01 answer for `sni`, if the platform store holds a current one.
+async fn challenge_config(
+    edge: &Edge,
+    sni: Option<&str>,
+) -> std::io::Result<Arc<rustls::ServerConfig>> {
+    let refuse = |why: String| std::io::Error::new(std::io::ErrorKind::NotFound, why);
+    let name = sni.ok_or_else(|| refuse("acme-tls/1 without SNI".to_owned()))?;
+    let domain = tenant_core::Hostname::parse(name).map_err(|e| refuse(e.to_string()))?;
+    let key_authorization = edge
+        .platform
+        .tls_alpn_answer(&domain)
+        .await
+        .map_err(|e| refuse(format!("cannot read ACME challenge answers: {e}")))?
+        .ok_or_else(|| refuse(format!("no TLS-ALPN-01 challenge for {domain}")))?;
+    tls::tls_alpn_config(domain.as_str(), &key_authorization).map_err(refuse)
 }
 
 /// Serves HTTP/1.1 or HTTP/2 on one connection, watched for graceful shutdown.

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
+use tenant_core::acme::IssuanceState;
 use time::OffsetDateTime;
 
 /// The counters.
@@ -46,7 +47,12 @@ impl Metrics {
     }
 
     /// The exposition text, with the licence state and certificate expiries given.
-    pub fn render(&self, licence_state: &str, certificates: &[(String, OffsetDateTime)]) -> String {
+    pub fn render(
+        &self,
+        licence_state: &str,
+        certificates: &[(String, OffsetDateTime)],
+        issuance: &[IssuanceState],
+    ) -> String {
         let mut out = String::new();
         let _ = writeln!(
             out,
@@ -110,20 +116,45 @@ impl Metrics {
             "tasksession_licence_state{{state=\"{}\"}} 1",
             label(licence_state)
         );
-        let _ = writeln!(
-            out,
-            "# HELP tasksession_certificate_expiry_seconds Unix time each domain's certificate expires."
+        per_domain_gauge(
+            &mut out,
+            "tasksession_certificate_expiry_seconds",
+            "Unix time each domain's certificate expires.",
+            certificates
+                .iter()
+                .map(|(domain, not_after)| (domain.as_str(), not_after.unix_timestamp())),
         );
-        let _ = writeln!(out, "# TYPE tasksession_certificate_expiry_seconds gauge");
-        for (domain, not_after) in certificates {
-            let _ = writeln!(
-                out,
-                "tasksession_certificate_expiry_seconds{{domain=\"{}\"}} {}",
-                label(domain),
-                not_after.unix_timestamp()
-            );
-        }
+        per_domain_gauge(
+            &mut out,
+            "tasksession_certificate_order_failures",
+            "Failed ACME orders in a row for each domain (0 after a success).",
+            issuance
+                .iter()
+                .map(|s| (s.domain.as_str(), i64::from(s.failures))),
+        );
+        per_domain_gauge(
+            &mut out,
+            "tasksession_certificates_issued",
+            "Certificates an ACME CA issued for each domain.",
+            issuance
+                .iter()
+                .map(|s| (s.domain.as_str(), i64::from(s.issued))),
+        );
         out
+    }
+}
+
+/// A gauge with one sample per domain.
+fn per_domain_gauge<'a>(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    samples: impl Iterator<Item = (&'a str, i64)>,
+) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} gauge");
+    for (domain, value) in samples {
+        let _ = writeln!(out, "{name}{{domain=\"{}\"}} {value}", label(domain));
     }
 }
 

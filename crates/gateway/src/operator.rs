@@ -22,6 +22,8 @@ pub struct OperatorState {
     pub edge: Arc<Edge>,
     /// The bearer token; `None` keeps the protected endpoints closed.
     pub token: Option<Arc<SecretString>>,
+    /// Whether ACME is configured (certificates are renewed).
+    pub acme: bool,
 }
 
 /// The operator router.
@@ -88,9 +90,17 @@ async fn metrics(State(state): State<OperatorState>, headers: HeaderMap) -> Resp
     if let Err(message) = authorize(&state, &headers) {
         return unauthorized(message);
     }
+    let issuance = match state.edge.platform.issuance_states().await {
+        Ok(states) => states,
+        Err(error) => {
+            tracing::error!(%error, "cannot read certificate issuance state");
+            Vec::new()
+        }
+    };
     let text = state.edge.metrics.render(
         &state.edge.standing().label(),
         &state.edge.certificates.expiries(),
+        &issuance,
     );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
@@ -149,20 +159,9 @@ async fn certificates(State(state): State<OperatorState>, headers: HeaderMap) ->
     if let Err(message) = authorize(&state, &headers) {
         return unauthorized(message);
     }
-    match state.edge.platform.certificates().await {
-        Ok(certificates) => {
-            let items: Vec<_> = certificates
-                .iter()
-                .map(|c| {
-                    json!({
-                        "domain": c.domain,
-                        "source": c.source.as_str(),
-                        "not_after": c.not_after.unix_timestamp(),
-                    })
-                })
-                .collect();
-            Json(json!({"items": items, "next_cursor": null})).into_response()
-        }
+    let edge = &state.edge;
+    match crate::cert::statuses(&edge.platform, &edge.standing(), state.acme, None).await {
+        Ok(items) => Json(json!({"items": items, "next_cursor": null})).into_response(),
         Err(error) => {
             tracing::error!(%error, "cannot read certificates");
             (

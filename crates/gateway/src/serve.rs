@@ -9,6 +9,7 @@ use licensing::LicenceState;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 
+use crate::acme::{AcmeSettings, Issuer};
 use crate::config::Config;
 use tenant_core::entitlement::DEVELOPMENT_NAMES;
 use tenant_core::{Platform, Standing};
@@ -105,6 +106,9 @@ fn report_standing(standing: &Standing) {
 async fn serve(config: Config, platform: Arc<Platform>, standing: Standing) -> Outcome {
     let shutdown = shutdown_signal()?;
     tls::install_crypto_provider();
+    let issuer = AcmeSettings::from_config(&config)?
+        .map(|settings| Issuer::new(Arc::clone(&platform), settings).map(Arc::new))
+        .transpose()?;
     let directory = platform
         .directory(&standing)
         .await
@@ -160,6 +164,9 @@ async fn serve(config: Config, platform: Arc<Platform>, standing: Standing) -> O
 
     let refresh = tokio::spawn(keep_current(config.clone(), Arc::clone(&edge)));
     let sweep = tokio::spawn(expire_access(Arc::clone(&edge)));
+    let acme = issuer
+        .clone()
+        .map(|issuer| tokio::spawn(issuer.run(Arc::clone(&edge), stopped.clone())));
     let public_http = tokio::spawn(listeners::serve(
         http,
         None,
@@ -180,6 +187,7 @@ async fn serve(config: Config, platform: Arc<Platform>, standing: Standing) -> O
     let operator_app = operator::router(OperatorState {
         edge: Arc::clone(&edge),
         token,
+        acme: issuer.is_some(),
     });
     let mut operator_stopped = stopped;
     let operator_task = tokio::spawn(async move {
@@ -194,6 +202,9 @@ async fn serve(config: Config, platform: Arc<Platform>, standing: Standing) -> O
     let _ = stop.send(true);
     refresh.abort();
     sweep.abort();
+    if let Some(acme) = acme {
+        let _ = acme.await;
+    }
     let _ = public_http.await;
     let _ = public_https.await;
     if let Ok(Err(error)) = operator_task.await {

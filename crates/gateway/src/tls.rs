@@ -1,8 +1,10 @@
 //! Certificates chosen by SNI: an in-memory map from host name to a ready `CertifiedKey`,
-//! replaced whole when certificates change, filled from the platform store. Until ACME is
-//! configured each domain gets a self-signed certificate, made once and stored so every
+//! replaced whole when certificates change, filled from the platform store (every few
+//! seconds, so a certificate another replica stored is served without a restart). Until a
+//! CA issues one, each domain gets a self-signed certificate, made once and stored so every
 //! replica and every restart serves the same one. Clients that send no SNI get a
-//! self-signed fallback certificate and are routed by host as usual.
+//! self-signed fallback certificate and are routed by host as usual. A client that offers
+//! only ALPN `acme-tls/1` gets the TLS-ALPN-01 challenge certificate for its SNI (RFC 8737).
 //!
 //! TLS 1.2 and 1.3 only, through rustls with `ring` as the one crypto provider.
 
@@ -13,6 +15,7 @@ use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
+use sha2::{Digest, Sha256};
 use tenant_core::certificates::{CertificateSource, FALLBACK_NAME, StoredCertificate};
 use tenant_core::{Platform, TenantDirectory};
 use time::{Duration, OffsetDateTime};
@@ -30,6 +33,8 @@ pub struct Served {
     pub ca_issued: bool,
     /// When it expires.
     pub not_after: OffsetDateTime,
+    /// SHA-256 of the stored chain and key, to tell when the store holds a new one.
+    fingerprint: [u8; 32],
 }
 
 /// The certificates the HTTPS listener serves, by SNI name.
@@ -72,7 +77,8 @@ pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-fn provider() -> Arc<CryptoProvider> {
+/// The process's crypto provider (`ring`).
+pub(crate) fn provider() -> Arc<CryptoProvider> {
     CryptoProvider::get_default()
         .cloned()
         .unwrap_or_else(|| Arc::new(rustls::crypto::ring::default_provider()))
@@ -98,8 +104,143 @@ pub fn self_signed(name: &str) -> Result<StoredCertificate, String> {
         cert_pem: cert.pem(),
         key_pem: key.serialize_pem(),
         not_after: params.not_after,
+        not_before: Some(params.not_before),
+        renew_at: None,
+        issuer: None,
     })
 }
+
+fn fingerprint(stored: &StoredCertificate) -> [u8; 32] {
+    let mut hash = Sha256::new();
+    hash.update(stored.cert_pem.as_bytes());
+    hash.update([0]);
+    hash.update(stored.key_pem.as_bytes());
+    hash.finalize().into()
+}
+
+/// What `cert status`, `cert import` and the ACME issuer need to know of a chain's leaf.
+#[derive(Debug, Clone)]
+pub struct Leaf {
+    /// The leaf certificate, DER.
+    pub der: Vec<u8>,
+    /// Valid from.
+    pub not_before: OffsetDateTime,
+    /// Valid until.
+    pub not_after: OffsetDateTime,
+    /// The issuer's common name (or whole name when it has none).
+    pub issuer: String,
+    /// The DNS names it covers.
+    pub names: Vec<String>,
+    /// Its SubjectPublicKeyInfo, DER.
+    pub public_key: Vec<u8>,
+}
+
+impl Leaf {
+    /// Whether the certificate covers `name` (exactly, or by a wildcard for one label).
+    pub fn covers(&self, name: &str) -> bool {
+        self.names.iter().any(|pattern| {
+            let pattern = pattern.trim_end_matches('.').to_ascii_lowercase();
+            match pattern.strip_prefix("*.") {
+                Some(parent) => name
+                    .split_once('.')
+                    .is_some_and(|(label, rest)| !label.is_empty() && rest == parent),
+                None => pattern == name,
+            }
+        })
+    }
+}
+
+/// Reads the first certificate of a PEM chain.
+pub fn inspect(chain_pem: &str) -> Result<Leaf, String> {
+    let first = rustls_pemfile::certs(&mut chain_pem.as_bytes())
+        .next()
+        .ok_or("no certificate in it")?
+        .map_err(|e| format!("not PEM: {e}"))?;
+    let (_, parsed) = x509_parser::parse_x509_certificate(first.as_ref())
+        .map_err(|e| format!("not an X.509 certificate: {e}"))?;
+    let issuer = parsed
+        .issuer()
+        .iter_common_name()
+        .next()
+        .and_then(|cn| cn.as_str().ok())
+        .map_or_else(|| parsed.issuer().to_string(), str::to_owned);
+    let mut names = Vec::new();
+    if let Ok(Some(alternative)) = parsed.subject_alternative_name() {
+        for name in &alternative.value.general_names {
+            if let x509_parser::extensions::GeneralName::DNSName(dns) = name {
+                names.push((*dns).to_owned());
+            }
+        }
+    }
+    if names.is_empty()
+        && let Some(cn) = parsed
+            .subject()
+            .iter_common_name()
+            .next()
+            .and_then(|cn| cn.as_str().ok())
+    {
+        names.push(cn.to_owned());
+    }
+    Ok(Leaf {
+        der: first.as_ref().to_vec(),
+        not_before: parsed.validity().not_before.to_datetime(),
+        not_after: parsed.validity().not_after.to_datetime(),
+        issuer,
+        names,
+        public_key: parsed.public_key().raw.to_vec(),
+    })
+}
+
+/// The public key (SubjectPublicKeyInfo, DER) of a PEM private key, through the crypto
+/// provider, so a key can be matched to a certificate.
+pub fn public_key_of(key_pem: &str) -> Result<Vec<u8>, String> {
+    let key: PrivateKeyDer<'static> = rustls_pemfile::private_key(&mut key_pem.as_bytes())
+        .map_err(|e| format!("not PEM: {e}"))?
+        .ok_or("no private key in it")?;
+    let signing_key = provider()
+        .key_provider
+        .load_private_key(key)
+        .map_err(|e| format!("unusable private key: {e}"))?;
+    signing_key
+        .public_key()
+        .map(|spki| spki.as_ref().to_vec())
+        .ok_or_else(|| "cannot derive the public key of this private key".to_owned())
+}
+
+/// The TLS configuration answering a TLS-ALPN-01 challenge for `domain` (RFC 8737 §3): a
+/// self-signed certificate for that name only, carrying the SHA-256 of the key
+/// authorization in a critical `acmeIdentifier` extension, offered for `acme-tls/1` only.
+pub fn tls_alpn_config(
+    domain: &str,
+    key_authorization: &str,
+) -> Result<Arc<rustls::ServerConfig>, String> {
+    let key = rcgen::KeyPair::generate().map_err(|e| format!("cannot make a key: {e}"))?;
+    let mut params = rcgen::CertificateParams::new(vec![domain.to_owned()])
+        .map_err(|e| format!("cannot make a challenge certificate for {domain}: {e}"))?;
+    let digest: [u8; 32] = Sha256::digest(key_authorization.as_bytes()).into();
+    params.custom_extensions = vec![rcgen::CustomExtension::new_acme_identifier(&digest)];
+    let cert = params
+        .self_signed(&key)
+        .map_err(|e| format!("cannot sign a challenge certificate for {domain}: {e}"))?;
+    let key_der = PrivateKeyDer::try_from(key.serialize_der())
+        .map_err(|e| format!("cannot use the challenge key: {e}"))?;
+    let signing_key = provider()
+        .key_provider
+        .load_private_key(key_der)
+        .map_err(|e| format!("cannot use the challenge key: {e}"))?;
+    // Not `with_single_cert`: webpki would refuse the critical acmeIdentifier extension.
+    let certified = CertifiedKey::new(vec![cert.der().clone()], signing_key);
+    let mut config = rustls::ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(|e| format!("cannot configure TLS: {e}"))?
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(rustls::sign::SingleCertAndKey::from(certified)));
+    config.alpn_protocols = vec![ACME_TLS_ALPN.to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// The ALPN protocol of TLS-ALPN-01 (RFC 8737 §6.2).
+pub const ACME_TLS_ALPN: &[u8] = b"acme-tls/1";
 
 /// Turns stored PEM into a certificate rustls can serve.
 pub fn to_served(stored: &StoredCertificate) -> Result<Served, String> {
@@ -124,12 +265,17 @@ pub fn to_served(stored: &StoredCertificate) -> Result<Served, String> {
         key: Arc::new(CertifiedKey::new(chain, signing_key)),
         ca_issued: stored.source != CertificateSource::SelfSigned,
         not_after: stored.not_after,
+        fingerprint: fingerprint(stored),
     })
 }
 
 /// The stored certificate for `name`, made (self-signed) and stored when there is none or
-/// a self-signed one is about to expire.
-async fn ensure(platform: &Platform, name: &str) -> Result<Served, String> {
+/// a self-signed one is about to expire; `loaded` is reused when the store holds the same.
+async fn ensure(
+    platform: &Platform,
+    name: &str,
+    loaded: Option<&Served>,
+) -> Result<Served, String> {
     let stored = platform
         .certificate(name)
         .await
@@ -146,11 +292,20 @@ async fn ensure(platform: &Platform, name: &str) -> Result<Served, String> {
                 .save_certificate(&made)
                 .await
                 .map_err(|e| format!("cannot store the certificate for {name}: {e}"))?;
-            tracing::info!(domain = name, "made a self-signed certificate");
-            made
+            // A CA-issued certificate stored meanwhile is kept (and served) instead.
+            match platform.certificate(name).await {
+                Ok(Some(stored)) if stored.source != CertificateSource::SelfSigned => stored,
+                _ => {
+                    tracing::info!(domain = name, "made a self-signed certificate");
+                    made
+                }
+            }
         }
     };
-    to_served(&stored)
+    match loaded {
+        Some(served) if served.fingerprint == fingerprint(&stored) => Ok(served.clone()),
+        _ => to_served(&stored),
+    }
 }
 
 /// Loads (or makes) the fallback certificate and one for every tenant in `directory`.
@@ -158,7 +313,7 @@ pub async fn load(
     platform: &Platform,
     directory: &TenantDirectory,
 ) -> Result<Certificates, String> {
-    let fallback = ensure(platform, FALLBACK_NAME).await?;
+    let fallback = ensure(platform, FALLBACK_NAME, None).await?;
     let certificates = Certificates {
         by_name: RwLock::new(Arc::new(HashMap::new())),
         fallback,
@@ -174,9 +329,14 @@ pub async fn refresh(
     platform: &Platform,
     directory: &TenantDirectory,
 ) {
+    let loaded = certificates
+        .by_name
+        .read()
+        .map(|map| Arc::clone(&map))
+        .unwrap_or_default();
     let mut map = HashMap::new();
     for domain in directory.domains() {
-        match ensure(platform, domain.as_str()).await {
+        match ensure(platform, domain.as_str(), loaded.get(domain.as_str())).await {
             Ok(served) => {
                 map.insert(domain.as_str().to_owned(), served);
             }

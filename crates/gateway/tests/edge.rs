@@ -16,6 +16,7 @@ use support::{
     Addresses, CapturingVerifier, Server, Workdir, get_request, http_exchange, https_exchange,
     licence, tls_client, today,
 };
+use tenant_core::acme::ChallengeType;
 use time::Duration as Days;
 
 /// A platform with brands on `names` (development mode), running.
@@ -522,7 +523,13 @@ fn an_http_01_answer_in_the_platform_store_is_served_for_its_domain_on_both_list
         let domain = tenant_core::Hostname::parse("a.localhost").unwrap();
         let until = time::OffsetDateTime::now_utc() + Days::minutes(5);
         platform
-            .put_challenge(&domain, "Tok_en-1", "Tok_en-1.thumb", until)
+            .put_challenge(
+                &domain,
+                ChallengeType::Http01,
+                "Tok_en-1",
+                "Tok_en-1.thumb",
+                until,
+            )
             .await
             .unwrap();
         platform.close().await;

@@ -1,12 +1,14 @@
-//! ACME state in the platform store (RFC 8555), shared by every replica: HTTP-01 challenge
-//! answers, each domain's challenge type, and a lease per domain so that only one replica
-//! orders a domain's certificate at a time. The ACME client that fills these lives in the
-//! gateway.
+//! ACME state in the platform store (RFC 8555), shared by every replica: the platform's
+//! account at each CA, challenge answers (HTTP-01 by token, TLS-ALPN-01 by domain), each
+//! domain's challenge type, its issuance state (failures, back-off, last error, a renewal
+//! the operator asked for), and a lease per domain so that only one replica orders a
+//! domain's certificate at a time. The ACME client that fills these lives in the gateway.
 
 use std::fmt;
 
 use time::{Duration, OffsetDateTime};
 
+use crate::certificates::{StoredCertificate, save_certificate_in};
 use crate::error::{Error, Result};
 use crate::names::Hostname;
 use crate::registry::Platform;
@@ -58,10 +60,11 @@ fn valid_token(token: &str) -> bool {
 }
 
 impl Platform {
-    /// Stores the answer to an HTTP-01 challenge for `domain` until `expires_at`.
+    /// Stores the answer to a challenge of `kind` for `domain` until `expires_at`.
     pub async fn put_challenge(
         &self,
         domain: &Hostname,
+        kind: ChallengeType,
         token: &str,
         key_authorization: &str,
         expires_at: OffsetDateTime,
@@ -73,22 +76,23 @@ impl Platform {
         let mut tx = self.db.write().await?;
         on_tx!(tx, |conn| {
             sqlx::query(
-                "insert into acme_challenges (token, domain, key_authorization, expires_at, created_at, updated_at)
-                 values ($1, $2, $3, $4, $5, $5)
-                 on conflict (token) do update set domain = $2, key_authorization = $3, expires_at = $4, updated_at = $5",
+                "insert into acme_challenges (token, domain, key_authorization, expires_at, created_at, updated_at, kind)
+                 values ($1, $2, $3, $4, $5, $5, $6)
+                 on conflict (token) do update set domain = $2, key_authorization = $3, expires_at = $4, updated_at = $5, kind = $6",
             )
             .bind(token)
             .bind(domain.as_str())
             .bind(key_authorization)
             .bind(truncate_to_micros(expires_at))
             .bind(at)
+            .bind(kind.as_str())
             .execute(conn)
             .await?;
         });
         tx.commit().await
     }
 
-    /// The answer to serve for `token` on `domain`, if one is stored and current.
+    /// The HTTP-01 answer to serve for `token` on `domain`, if one is stored and current.
     pub async fn challenge_answer(&self, domain: &Hostname, token: &str) -> Result<Option<String>> {
         if !valid_token(token) {
             return Ok(None);
@@ -96,9 +100,27 @@ impl Platform {
         let mut tx = self.db.read().await?;
         Ok(on_tx!(tx, |conn| {
             sqlx::query_scalar(
-                "select key_authorization from acme_challenges where token = $1 and domain = $2 and expires_at > $3",
+                "select key_authorization from acme_challenges
+                 where token = $1 and domain = $2 and expires_at > $3 and kind = 'http-01'",
             )
             .bind(token)
+            .bind(domain.as_str())
+            .bind(now())
+            .fetch_optional(conn)
+            .await?
+        }))
+    }
+
+    /// The key authorization of the current TLS-ALPN-01 challenge for `domain`, if any (the
+    /// newest, should there be several).
+    pub async fn tls_alpn_answer(&self, domain: &Hostname) -> Result<Option<String>> {
+        let mut tx = self.db.read().await?;
+        Ok(on_tx!(tx, |conn| {
+            sqlx::query_scalar(
+                "select key_authorization from acme_challenges
+                 where domain = $1 and kind = 'tls-alpn-01' and expires_at > $2
+                 order by created_at desc limit 1",
+            )
             .bind(domain.as_str())
             .bind(now())
             .fetch_optional(conn)
@@ -200,6 +222,175 @@ impl Platform {
             .bind(domain.as_str())
             .bind(holder)
             .bind(now())
+            .execute(conn)
+            .await?;
+        });
+        tx.commit().await
+    }
+}
+
+/// One domain's issuance state, as `cert status` and `/metrics` show it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct IssuanceState {
+    /// The domain.
+    pub domain: String,
+    /// Failed attempts since the last success.
+    pub failures: i32,
+    /// Not before this time is another attempt made (back-off, or the CA's `Retry-After`).
+    pub next_attempt_at: Option<OffsetDateTime>,
+    /// When the last attempt ended.
+    pub last_attempt_at: Option<OffsetDateTime>,
+    /// Why the last attempt failed; `None` after a success.
+    pub last_error: Option<String>,
+    /// The operator asked for a new certificate (`cert renew`).
+    pub renew_requested: bool,
+    /// Certificates issued for this domain so far.
+    pub issued: i32,
+    /// The replica ordering now, if any.
+    pub lease_holder: Option<String>,
+}
+
+const ISSUANCE_COLUMNS: &str = "domain, failures, next_attempt_at, last_attempt_at, last_error, renew_requested, issued, lease_holder";
+
+impl Platform {
+    /// The stored account credentials (JSON) at the CA with `directory_url`, if any.
+    pub async fn acme_account(&self, directory_url: &str) -> Result<Option<String>> {
+        let mut tx = self.db.read().await?;
+        Ok(on_tx!(tx, |conn| {
+            sqlx::query_scalar("select credentials from acme_accounts where directory_url = $1")
+                .bind(directory_url)
+                .fetch_optional(conn)
+                .await?
+        }))
+    }
+
+    /// Stores account credentials for `directory_url` unless another replica stored some
+    /// first; returns the ones every replica now uses.
+    pub async fn save_acme_account(
+        &self,
+        directory_url: &str,
+        credentials: &str,
+    ) -> Result<String> {
+        let at = now();
+        let mut tx = self.db.write().await?;
+        let kept: String = on_tx!(tx, |conn| {
+            sqlx::query(
+                "insert into acme_accounts (directory_url, credentials, created_at, updated_at)
+                 values ($1, $2, $3, $3) on conflict (directory_url) do nothing",
+            )
+            .bind(directory_url)
+            .bind(credentials)
+            .bind(at)
+            .execute(&mut *conn)
+            .await?;
+            sqlx::query_scalar("select credentials from acme_accounts where directory_url = $1")
+                .bind(directory_url)
+                .fetch_one(&mut *conn)
+                .await?
+        });
+        tx.commit().await?;
+        Ok(kept)
+    }
+
+    /// Forgets the account the CA no longer knows, unless another replica has already
+    /// replaced it.
+    pub async fn forget_acme_account(&self, directory_url: &str, credentials: &str) -> Result<()> {
+        let mut tx = self.db.write().await?;
+        on_tx!(tx, |conn| {
+            sqlx::query("delete from acme_accounts where directory_url = $1 and credentials = $2")
+                .bind(directory_url)
+                .bind(credentials)
+                .execute(conn)
+                .await?;
+        });
+        tx.commit().await
+    }
+
+    /// The issuance state of `domain`, if it ever had any.
+    pub async fn issuance_state(&self, domain: &Hostname) -> Result<Option<IssuanceState>> {
+        let mut tx = self.db.read().await?;
+        Ok(on_tx!(tx, |conn| {
+            sqlx::query_as(&format!(
+                "select {ISSUANCE_COLUMNS} from acme_orders where domain = $1"
+            ))
+            .bind(domain.as_str())
+            .fetch_optional(conn)
+            .await?
+        }))
+    }
+
+    /// The issuance state of every domain that has any.
+    pub async fn issuance_states(&self) -> Result<Vec<IssuanceState>> {
+        let mut tx = self.db.read().await?;
+        Ok(on_tx!(tx, |conn| {
+            sqlx::query_as(&format!(
+                "select {ISSUANCE_COLUMNS} from acme_orders order by domain"
+            ))
+            .fetch_all(conn)
+            .await?
+        }))
+    }
+
+    /// Asks for a new certificate for `domain` as soon as possible, ending any back-off.
+    pub async fn request_renewal(&self, domain: &Hostname) -> Result<()> {
+        let at = now();
+        let mut tx = self.db.write().await?;
+        on_tx!(tx, |conn| {
+            sqlx::query(
+                "insert into acme_orders (domain, renew_requested, created_at, updated_at) values ($1, $2, $3, $3)
+                 on conflict (domain) do update set renew_requested = $2, next_attempt_at = null, updated_at = $3",
+            )
+            .bind(domain.as_str())
+            .bind(true)
+            .bind(at)
+            .execute(conn)
+            .await?;
+        });
+        tx.commit().await
+    }
+
+    /// Records a failed attempt for `domain`: `error` (shown by `cert status`; never holds a
+    /// key) and no new attempt before `next_attempt_at`.
+    pub async fn record_issuance_failure(
+        &self,
+        domain: &Hostname,
+        error: &str,
+        next_attempt_at: OffsetDateTime,
+    ) -> Result<()> {
+        let at = now();
+        let mut tx = self.db.write().await?;
+        on_tx!(tx, |conn| {
+            sqlx::query(
+                "insert into acme_orders (domain, failures, next_attempt_at, last_attempt_at, last_error, created_at, updated_at)
+                 values ($1, 1, $2, $3, $4, $3, $3)
+                 on conflict (domain) do update set failures = acme_orders.failures + 1, next_attempt_at = $2,
+                     last_attempt_at = $3, last_error = $4, updated_at = $3",
+            )
+            .bind(domain.as_str())
+            .bind(truncate_to_micros(next_attempt_at))
+            .bind(at)
+            .bind(error)
+            .execute(conn)
+            .await?;
+        });
+        tx.commit().await
+    }
+
+    /// Stores a newly issued certificate and clears the domain's failures and renewal
+    /// request, in one transaction.
+    pub async fn record_issuance(&self, certificate: &StoredCertificate) -> Result<()> {
+        let at = now();
+        let mut tx = self.db.write().await?;
+        save_certificate_in(&mut tx, certificate).await?;
+        on_tx!(tx, |conn| {
+            sqlx::query(
+                "insert into acme_orders (domain, issued, last_attempt_at, created_at, updated_at) values ($1, 1, $2, $2, $2)
+                 on conflict (domain) do update set failures = 0, next_attempt_at = null, last_attempt_at = $2,
+                     last_error = null, renew_requested = $3, issued = acme_orders.issued + 1, updated_at = $2",
+            )
+            .bind(&certificate.domain)
+            .bind(at)
+            .bind(false)
             .execute(conn)
             .await?;
         });

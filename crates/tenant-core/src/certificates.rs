@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use crate::error::{Error, Result};
 use crate::registry::Platform;
-use crate::store::{now, on_tx, truncate_to_micros};
+use crate::store::{Tx, now, on_tx, truncate_to_micros};
 
 /// The name the fallback certificate (for clients without SNI) is stored under.
 pub const FALLBACK_NAME: &str = "fallback.tasksession.invalid";
@@ -59,6 +59,12 @@ pub struct StoredCertificate {
     pub key_pem: String,
     /// When it expires.
     pub not_after: OffsetDateTime,
+    /// When it became valid (unknown for certificates stored before this was kept).
+    pub not_before: Option<OffsetDateTime>,
+    /// When the ACME manager renews it; `None` for certificates it does not renew.
+    pub renew_at: Option<OffsetDateTime>,
+    /// The issuer's name, for `cert status`.
+    pub issuer: Option<String>,
 }
 
 impl fmt::Debug for StoredCertificate {
@@ -67,6 +73,8 @@ impl fmt::Debug for StoredCertificate {
             .field("domain", &self.domain)
             .field("source", &self.source)
             .field("not_after", &self.not_after)
+            .field("renew_at", &self.renew_at)
+            .field("issuer", &self.issuer)
             .finish_non_exhaustive()
     }
 }
@@ -78,6 +86,9 @@ struct CertificateRow {
     cert_pem: String,
     key_pem: String,
     not_after: OffsetDateTime,
+    not_before: Option<OffsetDateTime>,
+    renew_at: Option<OffsetDateTime>,
+    issuer: Option<String>,
 }
 
 impl TryFrom<CertificateRow> for StoredCertificate {
@@ -90,11 +101,14 @@ impl TryFrom<CertificateRow> for StoredCertificate {
             cert_pem: row.cert_pem,
             key_pem: row.key_pem,
             not_after: row.not_after,
+            not_before: row.not_before,
+            renew_at: row.renew_at,
+            issuer: row.issuer,
         })
     }
 }
 
-const COLUMNS: &str = "domain, source, cert_pem, key_pem, not_after";
+const COLUMNS: &str = "domain, source, cert_pem, key_pem, not_after, not_before, renew_at, issuer";
 
 impl Platform {
     /// The stored certificate for `name`, if any.
@@ -126,23 +140,39 @@ impl Platform {
 
     /// Stores (or replaces) the certificate for its domain.
     pub async fn save_certificate(&self, certificate: &StoredCertificate) -> Result<()> {
-        let at = now();
         let mut tx = self.db.write().await?;
-        on_tx!(tx, |conn| {
-            sqlx::query(
-                "insert into certificates (domain, source, cert_pem, key_pem, not_after, created_at, updated_at)
-                 values ($1, $2, $3, $4, $5, $6, $6)
-                 on conflict (domain) do update set source = $2, cert_pem = $3, key_pem = $4, not_after = $5, updated_at = $6",
-            )
-            .bind(&certificate.domain)
-            .bind(certificate.source.as_str())
-            .bind(&certificate.cert_pem)
-            .bind(&certificate.key_pem)
-            .bind(truncate_to_micros(certificate.not_after))
-            .bind(at)
-            .execute(conn)
-            .await?;
-        });
+        save_certificate_in(&mut tx, certificate).await?;
         tx.commit().await
     }
+}
+
+/// Stores (or replaces) `certificate` within `tx`. A self-signed certificate never replaces
+/// one a CA issued: the ACME issuer may store one at the moment a replica makes a
+/// self-signed placeholder.
+pub(crate) async fn save_certificate_in(
+    tx: &mut Tx,
+    certificate: &StoredCertificate,
+) -> Result<()> {
+    let at = now();
+    on_tx!(tx, |conn| {
+        sqlx::query(
+            "insert into certificates (domain, source, cert_pem, key_pem, not_after, not_before, renew_at, issuer, created_at, updated_at)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)
+             on conflict (domain) do update set source = $2, cert_pem = $3, key_pem = $4, not_after = $5,
+                 not_before = $6, renew_at = $7, issuer = $8, updated_at = $9
+             where $2 <> 'self-signed' or certificates.source = 'self-signed'",
+        )
+        .bind(&certificate.domain)
+        .bind(certificate.source.as_str())
+        .bind(&certificate.cert_pem)
+        .bind(&certificate.key_pem)
+        .bind(truncate_to_micros(certificate.not_after))
+        .bind(certificate.not_before.map(truncate_to_micros))
+        .bind(certificate.renew_at.map(truncate_to_micros))
+        .bind(&certificate.issuer)
+        .bind(at)
+        .execute(conn)
+        .await?;
+    });
+    Ok(())
 }

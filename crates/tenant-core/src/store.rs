@@ -315,8 +315,7 @@ macro_rules! migrations {
     };
 }
 
-pub(crate) const PLATFORM_MIGRATIONS: Migrations =
-    migrations!("platform": (1, "0001_platform"), (2, "0002_certificates"), (3, "0003_acme"));
+pub(crate) const PLATFORM_MIGRATIONS: Migrations = migrations!("platform": (1, "0001_platform"), (2, "0002_certificates"), (3, "0003_acme"), (4, "0004_acme_issuance"));
 pub(crate) const TENANT_MIGRATIONS: Migrations =
     migrations!("tenant": (1, "0001_users"), (2, "0002_access"));
 

@@ -465,7 +465,7 @@ pub struct Exchange {
     pub certificate: Option<Vec<u8>>,
 }
 
-fn parse_exchange(raw: &[u8], certificate: Option<Vec<u8>>) -> Exchange {
+pub fn parse_exchange(raw: &[u8], certificate: Option<Vec<u8>>) -> Exchange {
     let text = String::from_utf8_lossy(raw).into_owned();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let status = head
@@ -516,3 +516,4 @@ pub fn http_exchange(address: SocketAddr, request: &[u8]) -> Exchange {
 pub fn get_request(host: &str, path: &str) -> Vec<u8> {
     format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").into_bytes()
 }
+pub mod pebble;

@@ -1,0 +1,935 @@
+//! Certificates from an ACME CA (RFC 8555) for every active domain, shared by every replica.
+//!
+//! One account per CA directory, kept in the platform store. A domain is ordered when it has
+//! no CA-issued certificate, when its renewal time has come (a third of the lifetime left,
+//! or a time in the CA's ARI window, RFC 9773) or when the operator asks (`cert renew`).
+//! Before ordering, a replica takes the domain's lease in the platform store and looks
+//! again, so two replicas never order the same certificate. Challenge answers go into the
+//! platform store, where every replica's `http` listener (HTTP-01) and `https` listener
+//! (TLS-ALPN-01) finds them. A failure is recorded with its reason and retried with
+//! back-off and jitter (about a minute, doubling to six hours, never sooner than the CA's
+//! `Retry-After`); the last good certificate keeps being served meanwhile. An account the
+//! CA no longer knows is registered again.
+
+use std::cell::Cell;
+use std::future::Future;
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration as StdDuration, SystemTime};
+
+use hyper::body::Bytes;
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use instant_acme::{
+    Account, AccountCredentials, AuthorizationStatus, BodyWrapper, BytesResponse,
+    CertificateIdentifier, HttpClient, Identifier, NewAccount, NewOrder, OrderStatus, RetryPolicy,
+};
+use rustls::pki_types::CertificateDer;
+use tenant_core::acme::{ChallengeType, IssuanceState};
+use tenant_core::certificates::{CertificateSource, StoredCertificate};
+use tenant_core::{Email, Hostname, Platform, Serving};
+use time::{Duration, OffsetDateTime};
+use tokio::sync::{Mutex, watch};
+
+use crate::config::Config;
+use crate::edge::Edge;
+use crate::outcome::Failure;
+use crate::tls;
+
+/// How often each replica looks for domains that need a certificate.
+const ROUND: StdDuration = StdDuration::from_secs(5);
+/// How long a replica may hold a domain's lease; longer than [`ISSUE_TIMEOUT`].
+const LEASE: Duration = Duration::minutes(5);
+/// The longest one order may take before it counts as failed.
+const ISSUE_TIMEOUT: StdDuration = StdDuration::from_secs(180);
+/// How long a challenge answer is kept.
+const CHALLENGE_LIFETIME: Duration = Duration::hours(1);
+/// Back-off after the first failure, and its ceiling.
+const FIRST_RETRY: Duration = Duration::minutes(1);
+const LAST_RETRY: Duration = Duration::hours(6);
+/// RFC 8555 §6.7: the account the request was signed for is unknown to the CA.
+const ACCOUNT_DOES_NOT_EXIST: &str = "urn:ietf:params:acme:error:accountDoesNotExist";
+
+/// `[acme]`, checked.
+#[derive(Debug, Clone)]
+pub struct AcmeSettings {
+    /// The CA's directory URL.
+    pub directory_url: String,
+    /// Given to the CA as `mailto:` contact.
+    pub contact: Option<Email>,
+    /// Extra trusted roots for the CA's own HTTPS (private or test CAs).
+    pub ca_bundle: Option<std::path::PathBuf>,
+    /// The challenge type for domains without their own.
+    pub challenge: ChallengeType,
+}
+
+impl AcmeSettings {
+    /// The settings, or `None` when no directory URL is configured (self-signed only).
+    pub fn from_config(config: &Config) -> Result<Option<AcmeSettings>, Failure> {
+        let Some(directory_url) = config.acme.directory_url.clone() else {
+            return Ok(None);
+        };
+        let contact = config
+            .acme
+            .contact_email
+            .as_deref()
+            .map(|email| {
+                Email::parse(email)
+                    .map_err(|e| Failure::BadInput(format!("[acme] contact_email: {e}")))
+            })
+            .transpose()?;
+        let challenge = ChallengeType::parse(&config.acme.challenge)
+            .map_err(|e| Failure::BadInput(format!("[acme] challenge: {e}")))?;
+        Ok(Some(AcmeSettings {
+            directory_url,
+            contact,
+            ca_bundle: config.acme.ca_bundle.clone(),
+            challenge,
+        }))
+    }
+}
+
+/// Why an attempt failed, and when the CA asked to be tried again, if it did.
+#[derive(Debug)]
+pub struct IssueError {
+    /// One sentence for logs and `cert status` (never holds a key).
+    pub message: String,
+    /// The CA's `Retry-After`, if it sent one.
+    pub retry_after: Option<SystemTime>,
+}
+
+impl IssueError {
+    fn new(message: impl Into<String>) -> Self {
+        IssueError {
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+}
+
+impl From<tenant_core::Error> for IssueError {
+    fn from(error: tenant_core::Error) -> Self {
+        IssueError::new(format!("platform store: {error}"))
+    }
+}
+
+/// `doing: error: cause: cause…`, since the HTTP client's own message ("client error
+/// (Connect)") hides the reason.
+fn acme_error(doing: &str, error: &instant_acme::Error) -> IssueError {
+    let mut message = format!("{doing}: {error}");
+    let mut cause = std::error::Error::source(error);
+    while let Some(inner) = cause {
+        let text = inner.to_string();
+        if !message.ends_with(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        cause = inner.source();
+    }
+    IssueError::new(message)
+}
+
+fn is_unknown_account(error: &instant_acme::Error) -> bool {
+    matches!(error, instant_acme::Error::Api(problem)
+        if problem.r#type.as_deref() == Some(ACCOUNT_DOES_NOT_EXIST))
+}
+
+tokio::task_local! {
+    /// The last `Retry-After` the CA sent on an error answer during this task's attempt.
+    static RETRY_AFTER: Cell<Option<SystemTime>>;
+}
+
+/// Reads `Retry-After` (RFC 9110 §10.2.3): seconds, or an HTTP date.
+fn parse_retry_after(value: &str) -> Option<SystemTime> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(SystemTime::now() + StdDuration::from_secs(seconds));
+    }
+    let date = OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822).ok()?;
+    Some(SystemTime::from(date))
+}
+
+/// The HTTPS client that talks to the CA: rustls with `ring`, the system's roots plus
+/// `[acme] ca_bundle`. It notes the CA's `Retry-After` on error answers.
+#[derive(Clone)]
+struct CaClient(HyperClient<HttpsConnector<HttpConnector>, BodyWrapper<Bytes>>);
+
+impl CaClient {
+    fn new(ca_bundle: Option<&Path>) -> Result<CaClient, String> {
+        let mut roots = rustls::RootCertStore::empty();
+        for certificate in rustls_native_certs::load_native_certs().certs {
+            let _ = roots.add(certificate);
+        }
+        if let Some(path) = ca_bundle {
+            let text = std::fs::read(path)
+                .map_err(|e| format!("[acme] ca_bundle: cannot read {}: {e}", path.display()))?;
+            let certificates: Vec<CertificateDer<'static>> =
+                rustls_pemfile::certs(&mut text.as_slice())
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| format!("[acme] ca_bundle: {} is not PEM: {e}", path.display()))?;
+            if certificates.is_empty() {
+                return Err(format!(
+                    "[acme] ca_bundle: {} holds no certificate",
+                    path.display()
+                ));
+            }
+            for certificate in certificates {
+                roots.add(certificate).map_err(|e| {
+                    format!(
+                        "[acme] ca_bundle: a certificate in {} is unusable: {e}",
+                        path.display()
+                    )
+                })?;
+            }
+        }
+        if roots.is_empty() {
+            return Err(
+                "no trusted CA certificates: install the system's CA certificates or set [acme] ca_bundle"
+                    .to_owned(),
+            );
+        }
+        let config = rustls::ClientConfig::builder_with_provider(tls::provider())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| format!("cannot configure TLS for the ACME CA: {e}"))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(config)
+            .https_or_http()
+            .enable_http1()
+            .enable_http2()
+            .build();
+        Ok(CaClient(
+            HyperClient::builder(TokioExecutor::new()).build(connector),
+        ))
+    }
+}
+
+impl HttpClient for CaClient {
+    fn request(
+        &self,
+        request: hyper::Request<BodyWrapper<Bytes>>,
+    ) -> Pin<Box<dyn Future<Output = Result<BytesResponse, instant_acme::Error>> + Send>> {
+        let answer = self.0.request(request);
+        Box::pin(async move {
+            let response = answer
+                .await
+                .map_err(|e| instant_acme::Error::Other(Box::new(e)))?;
+            if !response.status().is_success()
+                && let Some(at) = response
+                    .headers()
+                    .get(hyper::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(parse_retry_after)
+            {
+                let _ = RETRY_AFTER.try_with(|slot| slot.set(Some(at)));
+            }
+            Ok(BytesResponse::from(response))
+        })
+    }
+}
+
+struct Registered {
+    account: Account,
+    credentials: String,
+}
+
+/// Orders, renews and stores certificates for this replica.
+pub struct Issuer {
+    platform: Arc<Platform>,
+    settings: AcmeSettings,
+    client: CaClient,
+    holder: String,
+    account: Mutex<Option<Registered>>,
+}
+
+impl std::fmt::Debug for Issuer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Issuer")
+            .field("directory_url", &self.settings.directory_url)
+            .field("holder", &self.holder)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why `domain` needs a certificate now, or `None` if it does not (or must wait).
+pub fn due_reason(
+    certificate: Option<&StoredCertificate>,
+    state: Option<&IssuanceState>,
+    now: OffsetDateTime,
+) -> Option<&'static str> {
+    if state
+        .and_then(|s| s.next_attempt_at)
+        .is_some_and(|next| next > now)
+    {
+        return None;
+    }
+    if state.is_some_and(|s| s.renew_requested) {
+        return Some("renewal requested");
+    }
+    let Some(certificate) = certificate else {
+        return Some("no certificate yet");
+    };
+    match certificate.source {
+        CertificateSource::SelfSigned => Some("no certificate from the CA yet"),
+        CertificateSource::Imported => None,
+        CertificateSource::Acme => {
+            let renew_at = certificate
+                .renew_at
+                .unwrap_or(certificate.not_after - Duration::days(30));
+            (renew_at <= now).then_some("renewal time reached")
+        }
+    }
+}
+
+/// When to try again after the `failures`-th failure in a row: a minute, doubling up to six
+/// hours, with ±10 % jitter so replicas and domains spread out; never before `retry_after`.
+pub fn next_attempt(
+    failures: i32,
+    retry_after: Option<SystemTime>,
+    now: OffsetDateTime,
+    jitter: f64,
+) -> OffsetDateTime {
+    let doublings = u32::try_from(failures.saturating_sub(1))
+        .unwrap_or(0)
+        .min(16);
+    let base = FIRST_RETRY
+        .checked_mul(1_i32 << doublings.min(30))
+        .unwrap_or(LAST_RETRY)
+        .min(LAST_RETRY);
+    let spread = base * (0.2 * jitter.clamp(0.0, 1.0) - 0.1);
+    let backed_off = now + base + spread;
+    match retry_after.map(OffsetDateTime::from) {
+        Some(asked) if asked > backed_off => asked,
+        _ => backed_off,
+    }
+}
+
+/// A third of the lifetime before expiry (RFC 8555 leaves this to the client; Let's
+/// Encrypt recommends it).
+pub fn renewal_time(not_before: OffsetDateTime, not_after: OffsetDateTime) -> OffsetDateTime {
+    not_after - (not_after - not_before) / 3
+}
+
+/// A number in [0, 1) from the system's random source.
+fn random_fraction() -> f64 {
+    let mut bytes = [0_u8; 8];
+    if getrandom::fill(&mut bytes).is_err() {
+        return 0.5;
+    }
+    (u64::from_le_bytes(bytes) >> 11) as f64 / (1_u64 << 53) as f64
+}
+
+fn acme_challenge(kind: ChallengeType) -> instant_acme::ChallengeType {
+    match kind {
+        ChallengeType::Http01 => instant_acme::ChallengeType::Http01,
+        ChallengeType::TlsAlpn01 => instant_acme::ChallengeType::TlsAlpn01,
+    }
+}
+
+impl Issuer {
+    /// An issuer for `settings`; fails when `[acme] ca_bundle` is unusable.
+    pub fn new(platform: Arc<Platform>, settings: AcmeSettings) -> Result<Issuer, Failure> {
+        let client = CaClient::new(settings.ca_bundle.as_deref()).map_err(Failure::BadInput)?;
+        let mut id = [0_u8; 6];
+        let _ = getrandom::fill(&mut id);
+        let holder = format!(
+            "pid{}-{}",
+            std::process::id(),
+            id.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        );
+        Ok(Issuer {
+            platform,
+            settings,
+            client,
+            holder,
+            account: Mutex::new(None),
+        })
+    }
+
+    /// The CA directory this issuer uses.
+    pub fn directory_url(&self) -> &str {
+        &self.settings.directory_url
+    }
+
+    /// The platform's account at the CA: from memory, from the store, or newly registered
+    /// (and stored; should another replica register at the same moment, both use the one
+    /// stored first).
+    async fn account(&self) -> Result<(Account, String), IssueError> {
+        let mut slot = self.account.lock().await;
+        if let Some(registered) = slot.as_ref() {
+            return Ok((registered.account.clone(), registered.credentials.clone()));
+        }
+        let url = &self.settings.directory_url;
+        let credentials = match self.platform.acme_account(url).await? {
+            Some(stored) => stored,
+            None => {
+                let contact = self
+                    .settings
+                    .contact
+                    .as_ref()
+                    .map(|email| format!("mailto:{}", email.as_str()));
+                let contacts: Vec<&str> = contact.iter().map(String::as_str).collect();
+                let (_, credentials) = Account::builder_with_http(Box::new(self.client.clone()))
+                    .create(
+                        &NewAccount {
+                            contact: &contacts,
+                            terms_of_service_agreed: true,
+                            only_return_existing: false,
+                        },
+                        url.clone(),
+                        None,
+                    )
+                    .await
+                    .map_err(|e| acme_error("cannot register an account at the CA", &e))?;
+                let json = serde_json::to_string(&credentials)
+                    .map_err(|e| IssueError::new(format!("cannot keep the account: {e}")))?;
+                tracing::info!(directory = %url, "registered an ACME account");
+                self.platform.save_acme_account(url, &json).await?
+            }
+        };
+        let parsed: AccountCredentials = serde_json::from_str(&credentials)
+            .map_err(|e| IssueError::new(format!("the stored ACME account is unreadable: {e}")))?;
+        let account = Account::builder_with_http(Box::new(self.client.clone()))
+            .from_credentials(parsed)
+            .await
+            .map_err(|e| acme_error("cannot reach the CA", &e))?;
+        *slot = Some(Registered {
+            account: account.clone(),
+            credentials: credentials.clone(),
+        });
+        Ok((account, credentials))
+    }
+
+    /// Forgets the account in memory and, if `credentials` are still the stored ones, in the
+    /// store, so the next attempt registers a new one.
+    async fn forget_account(&self, credentials: &str) -> Result<(), IssueError> {
+        *self.account.lock().await = None;
+        self.platform
+            .forget_acme_account(&self.settings.directory_url, credentials)
+            .await?;
+        Ok(())
+    }
+
+    /// Orders a certificate for `domain` (the caller holds the lease); registers a new
+    /// account once if the CA no longer knows the stored one.
+    pub async fn issue(
+        &self,
+        domain: &Hostname,
+        progress: &(dyn Fn(&str) + Sync),
+    ) -> Result<StoredCertificate, IssueError> {
+        let attempt = async {
+            for _ in 0..2 {
+                let (account, credentials) = self.account().await?;
+                match self.order(&account, domain, progress).await {
+                    Err(Ordering::Acme(doing, error)) if is_unknown_account(&error) => {
+                        tracing::warn!(
+                            directory = %self.settings.directory_url,
+                            "the CA no longer knows the platform's account; registering again"
+                        );
+                        progress("the CA no longer knows the account; registering again");
+                        self.forget_account(&credentials).await?;
+                        let _ = doing;
+                    }
+                    Err(Ordering::Acme(doing, error)) => return Err(acme_error(doing, &error)),
+                    Err(Ordering::Other(error)) => return Err(error),
+                    Ok(certificate) => return Ok(certificate),
+                }
+            }
+            Err(IssueError::new(
+                "the CA refused the newly registered account too",
+            ))
+        };
+        let timed = async {
+            match tokio::time::timeout(ISSUE_TIMEOUT, attempt).await {
+                Ok(result) => result,
+                Err(_) => Err(IssueError::new(format!(
+                    "the CA did not finish within {} seconds",
+                    ISSUE_TIMEOUT.as_secs()
+                ))),
+            }
+        };
+        RETRY_AFTER
+            .scope(Cell::new(None), async {
+                let mut result = timed.await;
+                if let Err(error) = &mut result {
+                    error.retry_after = RETRY_AFTER.try_with(Cell::get).ok().flatten();
+                }
+                result
+            })
+            .await
+    }
+
+    /// One order from new-order to the stored chain (RFC 8555 §7.4).
+    async fn order(
+        &self,
+        account: &Account,
+        domain: &Hostname,
+        progress: &(dyn Fn(&str) + Sync),
+    ) -> Result<StoredCertificate, Ordering> {
+        let kind = self
+            .platform
+            .challenge_type(domain)
+            .await
+            .map_err(|e| Ordering::Other(e.into()))?
+            .unwrap_or(self.settings.challenge);
+        progress(&format!("ordering a certificate for {domain}"));
+        let identifiers = [Identifier::Dns(domain.as_str().to_owned())];
+        let mut order = account
+            .new_order(&NewOrder::new(&identifiers))
+            .await
+            .map_err(|e| Ordering::Acme("cannot place the order", e))?;
+        let mut tokens = Vec::new();
+        let answered = self
+            .answer_challenges(&mut order, domain, kind, &mut tokens, progress)
+            .await;
+        let ready = match answered {
+            Ok(()) => {
+                progress("waiting for the CA to validate");
+                let polling = RetryPolicy::new()
+                    .initial_delay(StdDuration::from_millis(250))
+                    .backoff(1.5)
+                    .timeout(StdDuration::from_secs(90));
+                order
+                    .poll_ready(&polling)
+                    .await
+                    .map_err(|e| Ordering::Acme("the order did not become ready", e))
+            }
+            Err(error) => Err(error),
+        };
+        for token in &tokens {
+            if let Err(error) = self.platform.remove_challenge(token).await {
+                tracing::warn!(%domain, %error, "cannot remove an ACME challenge answer");
+            }
+        }
+        match ready? {
+            OrderStatus::Ready => {}
+            OrderStatus::Invalid => {
+                return Err(Ordering::Other(IssueError::new(
+                    invalid_reason(&mut order, kind).await,
+                )));
+            }
+            other => {
+                return Err(Ordering::Other(IssueError::new(format!(
+                    "the order ended {other:?} instead of ready"
+                ))));
+            }
+        }
+        progress("the CA validated the domain; requesting the certificate");
+        let key = rcgen::KeyPair::generate()
+            .map_err(|e| Ordering::Other(IssueError::new(format!("cannot make a key: {e}"))))?;
+        let mut params = rcgen::CertificateParams::new(vec![domain.as_str().to_owned()])
+            .map_err(|e| Ordering::Other(IssueError::new(format!("cannot make a CSR: {e}"))))?;
+        params.distinguished_name = rcgen::DistinguishedName::new();
+        let csr = params
+            .serialize_request(&key)
+            .map_err(|e| Ordering::Other(IssueError::new(format!("cannot sign the CSR: {e}"))))?;
+        order
+            .finalize_csr(csr.der())
+            .await
+            .map_err(|e| Ordering::Acme("the CA refused the CSR", e))?;
+        let chain = order
+            .poll_certificate(
+                &RetryPolicy::new()
+                    .initial_delay(StdDuration::from_millis(250))
+                    .timeout(StdDuration::from_secs(90)),
+            )
+            .await
+            .map_err(|e| Ordering::Acme("cannot download the certificate", e))?;
+        let leaf = tls::inspect(&chain).map_err(|e| {
+            Ordering::Other(IssueError::new(format!(
+                "the CA sent an unusable certificate: {e}"
+            )))
+        })?;
+        let renew_at = self
+            .suggested_renewal(account, &leaf.der)
+            .await
+            .unwrap_or_else(|| renewal_time(leaf.not_before, leaf.not_after));
+        Ok(StoredCertificate {
+            domain: domain.as_str().to_owned(),
+            source: CertificateSource::Acme,
+            cert_pem: chain,
+            key_pem: key.serialize_pem(),
+            not_after: leaf.not_after,
+            not_before: Some(leaf.not_before),
+            renew_at: Some(renew_at),
+            issuer: Some(leaf.issuer),
+        })
+    }
+
+    /// Puts each pending authorization's answer in the platform store and tells the CA.
+    async fn answer_challenges(
+        &self,
+        order: &mut instant_acme::Order,
+        domain: &Hostname,
+        kind: ChallengeType,
+        tokens: &mut Vec<String>,
+        progress: &(dyn Fn(&str) + Sync),
+    ) -> Result<(), Ordering> {
+        let mut authorizations = order.authorizations();
+        while let Some(authorization) = authorizations.next().await {
+            let mut authorization =
+                authorization.map_err(|e| Ordering::Acme("cannot read the authorization", e))?;
+            match authorization.status {
+                AuthorizationStatus::Pending => {}
+                AuthorizationStatus::Valid => continue,
+                other => {
+                    return Err(Ordering::Other(IssueError::new(format!(
+                        "the CA's authorization for {domain} is {other:?}"
+                    ))));
+                }
+            }
+            let mut challenge = authorization
+                .challenge(acme_challenge(kind))
+                .ok_or_else(|| {
+                    Ordering::Other(IssueError::new(format!(
+                        "the CA offers no {kind} challenge for {domain}; choose another with 'domain add --acme-challenge' or [acme] challenge"
+                    )))
+                })?;
+            let key_authorization = challenge.key_authorization();
+            let expires = OffsetDateTime::now_utc() + CHALLENGE_LIFETIME;
+            self.platform
+                .put_challenge(
+                    domain,
+                    kind,
+                    &challenge.token,
+                    key_authorization.as_str(),
+                    expires,
+                )
+                .await
+                .map_err(|e| Ordering::Other(e.into()))?;
+            tokens.push(challenge.token.clone());
+            progress(&format!("answering the {kind} challenge"));
+            challenge
+                .set_ready()
+                .await
+                .map_err(|e| Ordering::Acme("the CA refused the challenge", e))?;
+        }
+        Ok(())
+    }
+
+    /// The CA's suggested renewal time (ARI, RFC 9773), a random moment in its window, when
+    /// the CA offers it.
+    async fn suggested_renewal(&self, account: &Account, leaf: &[u8]) -> Option<OffsetDateTime> {
+        let der = CertificateDer::from(leaf.to_vec());
+        let id = CertificateIdentifier::try_from(&der).ok()?;
+        match account.renewal_info(&id).await {
+            Ok((info, _)) => {
+                let window = info.suggested_window;
+                let span = window.end - window.start;
+                Some(window.start + span * random_fraction())
+            }
+            Err(instant_acme::Error::Unsupported(_)) => None,
+            Err(error) => {
+                tracing::debug!(%error, "no renewal information from the CA");
+                None
+            }
+        }
+    }
+
+    /// Looks at `domain` and orders its certificate if it is due and no other replica is
+    /// ordering it. Returns whether a certificate was stored.
+    pub async fn maintain(&self, domain: &Hostname) -> Result<bool, IssueError> {
+        if !self.is_due(domain, false).await? {
+            return Ok(false);
+        }
+        if !self
+            .platform
+            .take_order_lease(domain, &self.holder, LEASE)
+            .await?
+        {
+            return Ok(false);
+        }
+        // Another replica may have finished between the look and the lease.
+        let outcome = if self.is_due(domain, true).await? {
+            self.issue_and_record(domain, &|step| tracing::debug!(%domain, "{step}"))
+                .await
+                .map(|_| true)
+        } else {
+            Ok(false)
+        };
+        if let Err(error) = self
+            .platform
+            .release_order_lease(domain, &self.holder)
+            .await
+        {
+            tracing::warn!(%domain, %error, "cannot release the ACME order lease");
+        }
+        outcome
+    }
+
+    async fn is_due(&self, domain: &Hostname, log: bool) -> Result<bool, IssueError> {
+        let certificate = self.platform.certificate(domain.as_str()).await?;
+        let state = self.platform.issuance_state(domain).await?;
+        let reason = due_reason(
+            certificate.as_ref(),
+            state.as_ref(),
+            OffsetDateTime::now_utc(),
+        );
+        if let Some(reason) = reason
+            && log
+        {
+            tracing::info!(%domain, reason, "ordering a certificate");
+        }
+        Ok(reason.is_some())
+    }
+
+    /// Orders `domain`'s certificate now (the caller holds the lease) and records the
+    /// outcome: the certificate, or the failure with its back-off.
+    pub async fn issue_and_record(
+        &self,
+        domain: &Hostname,
+        progress: &(dyn Fn(&str) + Sync),
+    ) -> Result<StoredCertificate, IssueError> {
+        match self.issue(domain, progress).await {
+            Ok(certificate) => {
+                self.platform.record_issuance(&certificate).await?;
+                tracing::info!(
+                    %domain,
+                    not_after = %certificate.not_after,
+                    renew_at = ?certificate.renew_at,
+                    "certificate issued"
+                );
+                Ok(certificate)
+            }
+            Err(error) => {
+                let failures = self
+                    .platform
+                    .issuance_state(domain)
+                    .await
+                    .ok()
+                    .flatten()
+                    .map_or(0, |s| s.failures)
+                    + 1;
+                let next = next_attempt(
+                    failures,
+                    error.retry_after,
+                    OffsetDateTime::now_utc(),
+                    random_fraction(),
+                );
+                tracing::warn!(
+                    %domain,
+                    error = %error.message,
+                    failures,
+                    next_attempt = %next,
+                    "certificate order failed; the current certificate stays in use"
+                );
+                self.platform
+                    .record_issuance_failure(domain, &error.message, next)
+                    .await?;
+                Err(error)
+            }
+        }
+    }
+
+    /// Takes `domain`'s lease for a renewal the operator asked for; `false` if another
+    /// replica is ordering it now.
+    pub async fn take_lease(&self, domain: &Hostname) -> Result<bool, IssueError> {
+        Ok(self
+            .platform
+            .take_order_lease(domain, &self.holder, LEASE)
+            .await?)
+    }
+
+    /// Gives `domain`'s lease back.
+    pub async fn release_lease(&self, domain: &Hostname) {
+        if let Err(error) = self
+            .platform
+            .release_order_lease(domain, &self.holder)
+            .await
+        {
+            tracing::warn!(%domain, %error, "cannot release the ACME order lease");
+        }
+    }
+
+    /// Keeps every active domain's certificate current until `stop` turns true, then
+    /// gives back the leases it holds.
+    pub async fn run(self: Arc<Self>, edge: Arc<Edge>, mut stop: watch::Receiver<bool>) {
+        tracing::info!(directory = %self.settings.directory_url, "ACME certificates enabled");
+        let mut ticker = tokio::time::interval(ROUND);
+        loop {
+            tokio::select! {
+                _ = ticker.tick() => {}
+                _ = stop.changed() => break,
+            }
+            let round = self.round(&edge);
+            tokio::select! {
+                () = round => {}
+                _ = stop.changed() => break,
+            }
+        }
+        for domain in edge.directory().domains() {
+            self.release_lease(domain).await;
+        }
+    }
+
+    /// One look at every active domain; orders run side by side.
+    async fn round(self: &Arc<Self>, edge: &Arc<Edge>) {
+        let directory = edge.directory();
+        let mut orders = tokio::task::JoinSet::new();
+        for domain in directory.domains() {
+            let active = directory
+                .lookup(domain)
+                .is_some_and(|entry| entry.serving == Serving::Active);
+            if !active {
+                continue;
+            }
+            let issuer = Arc::clone(self);
+            let domain = domain.clone();
+            orders.spawn(async move {
+                match issuer.maintain(&domain).await {
+                    Ok(issued) => issued,
+                    Err(error) => {
+                        tracing::debug!(%domain, error = %error.message, "no new certificate");
+                        false
+                    }
+                }
+            });
+        }
+        let mut issued = false;
+        while let Some(result) = orders.join_next().await {
+            issued |= result.unwrap_or(false);
+        }
+        if issued {
+            tls::refresh(&edge.certificates, &edge.platform, &directory).await;
+        }
+    }
+}
+
+/// Why an order failed: an ACME error (checked for an unknown account) or anything else.
+enum Ordering {
+    Acme(&'static str, instant_acme::Error),
+    Other(IssueError),
+}
+
+/// The CA's reason an order turned invalid, from its authorizations' challenge errors.
+async fn invalid_reason(order: &mut instant_acme::Order, kind: ChallengeType) -> String {
+    let mut reasons = Vec::new();
+    let mut authorizations = order.authorizations();
+    while let Some(Ok(mut authorization)) = authorizations.next().await {
+        if authorization.refresh().await.is_err() {
+            continue;
+        }
+        for challenge in &authorization.challenges {
+            if let Some(problem) = &challenge.error {
+                reasons.push(
+                    problem
+                        .detail
+                        .clone()
+                        .unwrap_or_else(|| problem.to_string()),
+                );
+            }
+        }
+    }
+    if reasons.is_empty() {
+        format!("the CA could not validate the {kind} challenge")
+    } else {
+        format!(
+            "the CA could not validate the {kind} challenge: {}",
+            reasons.join("; ")
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(seconds: i64) -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(1_800_000_000 + seconds)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    }
+
+    fn certificate(
+        source: CertificateSource,
+        renew_at: Option<OffsetDateTime>,
+    ) -> StoredCertificate {
+        StoredCertificate {
+            domain: "a.test".to_owned(),
+            source,
+            cert_pem: String::new(),
+            key_pem: String::new(),
+            not_after: at(90 * 86_400),
+            not_before: Some(at(0)),
+            renew_at,
+            issuer: None,
+        }
+    }
+
+    fn state(next: Option<OffsetDateTime>, requested: bool) -> IssuanceState {
+        IssuanceState {
+            domain: "a.test".to_owned(),
+            failures: 1,
+            next_attempt_at: next,
+            last_attempt_at: None,
+            last_error: None,
+            renew_requested: requested,
+            issued: 0,
+            lease_holder: None,
+        }
+    }
+
+    #[test]
+    fn a_domain_is_due_without_a_ca_certificate_or_at_its_renewal_time() {
+        let now = at(1_000);
+        let self_signed = certificate(CertificateSource::SelfSigned, None);
+        assert!(due_reason(Some(&self_signed), None, now).is_some());
+        assert!(due_reason(None, None, now).is_some());
+        let fresh = certificate(CertificateSource::Acme, Some(at(60 * 86_400)));
+        assert_eq!(due_reason(Some(&fresh), None, now), None);
+        assert!(due_reason(Some(&fresh), None, at(60 * 86_400)).is_some());
+        let imported = certificate(CertificateSource::Imported, None);
+        assert_eq!(due_reason(Some(&imported), None, at(89 * 86_400)), None);
+        assert!(due_reason(Some(&imported), Some(&state(None, true)), now).is_some());
+    }
+
+    #[test]
+    fn back_off_holds_a_domain_until_its_next_attempt() {
+        let self_signed = certificate(CertificateSource::SelfSigned, None);
+        let waiting = state(Some(at(2_000)), false);
+        assert_eq!(
+            due_reason(Some(&self_signed), Some(&waiting), at(1_000)),
+            None
+        );
+        assert!(due_reason(Some(&self_signed), Some(&waiting), at(2_000)).is_some());
+    }
+
+    #[test]
+    fn back_off_doubles_from_a_minute_to_six_hours_and_honours_retry_after() {
+        let now = at(0);
+        let wait = |failures, jitter| next_attempt(failures, None, now, jitter) - now;
+        assert_eq!(wait(1, 0.5), Duration::minutes(1));
+        assert_eq!(wait(2, 0.5), Duration::minutes(2));
+        assert_eq!(wait(4, 0.5), Duration::minutes(8));
+        assert_eq!(wait(30, 0.5), Duration::hours(6));
+        assert_eq!(wait(1, 0.0), Duration::seconds(54));
+        assert_eq!(wait(1, 1.0), Duration::seconds(66));
+        let asked = SystemTime::from(now + Duration::hours(1));
+        assert_eq!(
+            next_attempt(1, Some(asked), now, 0.5) - now,
+            Duration::hours(1)
+        );
+        let sooner = SystemTime::from(now + Duration::seconds(5));
+        assert_eq!(
+            next_attempt(1, Some(sooner), now, 0.5) - now,
+            Duration::minutes(1)
+        );
+    }
+
+    #[test]
+    fn renewal_starts_with_a_third_of_the_lifetime_left() {
+        assert_eq!(renewal_time(at(0), at(90 * 86_400)), at(60 * 86_400));
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_http_dates() {
+        let soon = parse_retry_after("120").map(OffsetDateTime::from);
+        assert!(soon.is_some_and(|t| t > OffsetDateTime::now_utc() + Duration::seconds(100)));
+        let date = parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT").map(OffsetDateTime::from);
+        assert_eq!(date.map(|d| d.unix_timestamp()), Some(1_445_412_480));
+        assert_eq!(parse_retry_after("soon"), None);
+    }
+}
