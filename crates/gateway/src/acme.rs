@@ -50,6 +50,14 @@ const CHALLENGE_LIFETIME: Duration = Duration::hours(1);
 /// Back-off after the first failure, and its ceiling.
 const FIRST_RETRY: Duration = Duration::minutes(1);
 const LAST_RETRY: Duration = Duration::hours(6);
+/// The longest `Retry-After` taken from the CA; anything longer is read as this.
+const LONGEST_RETRY_AFTER: StdDuration = StdDuration::from_secs(7 * 24 * 3600);
+/// How long the CA may take to validate, and then to issue.
+const POLL_TIMEOUT: StdDuration = StdDuration::from_secs(60);
+/// How long the CA's renewal information (ARI) may take before the default is used.
+const ARI_TIMEOUT: StdDuration = StdDuration::from_secs(10);
+/// Orders placed side by side by one replica.
+const PARALLEL_ORDERS: usize = 4;
 /// RFC 8555 §6.7: the account the request was signed for is unknown to the CA.
 const ACCOUNT_DOES_NOT_EXIST: &str = "urn:ietf:params:acme:error:accountDoesNotExist";
 
@@ -142,14 +150,21 @@ tokio::task_local! {
     static RETRY_AFTER: Cell<Option<SystemTime>>;
 }
 
-/// Reads `Retry-After` (RFC 9110 §10.2.3): seconds, or an HTTP date.
+/// Reads `Retry-After` (RFC 9110 §10.2.3): seconds, or an HTTP date; at most
+/// [`LONGEST_RETRY_AFTER`] ahead, whatever the CA says.
 fn parse_retry_after(value: &str) -> Option<SystemTime> {
     let value = value.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(SystemTime::now() + StdDuration::from_secs(seconds));
-    }
-    let date = OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822).ok()?;
-    Some(SystemTime::from(date))
+    let wait = match value.parse::<u64>() {
+        Ok(seconds) => StdDuration::from_secs(seconds),
+        Err(_) => {
+            let date = OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822)
+                .ok()?;
+            (date - OffsetDateTime::now_utc())
+                .try_into()
+                .unwrap_or(StdDuration::ZERO)
+        }
+    };
+    SystemTime::now().checked_add(wait.min(LONGEST_RETRY_AFTER))
 }
 
 /// The HTTPS client that talks to the CA: rustls with `ring`, the system's roots plus
@@ -198,7 +213,7 @@ impl CaClient {
             .with_no_client_auth();
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(config)
-            .https_or_http()
+            .https_only()
             .enable_http1()
             .enable_http2()
             .build();
@@ -267,9 +282,6 @@ pub fn due_reason(
     {
         return None;
     }
-    if state.is_some_and(|s| s.renew_requested) {
-        return Some("renewal requested");
-    }
     let Some(certificate) = certificate else {
         return Some("no certificate yet");
     };
@@ -302,7 +314,14 @@ pub fn next_attempt(
         .min(LAST_RETRY);
     let spread = base * (0.2 * jitter.clamp(0.0, 1.0) - 0.1);
     let backed_off = now + base + spread;
-    match retry_after.map(OffsetDateTime::from) {
+    let asked = retry_after.map(|at| {
+        let wait = at
+            .duration_since(SystemTime::now())
+            .unwrap_or(StdDuration::ZERO)
+            .min(LONGEST_RETRY_AFTER);
+        now + wait
+    });
+    match asked {
         Some(asked) if asked > backed_off => asked,
         _ => backed_off,
     }
@@ -492,7 +511,7 @@ impl Issuer {
                 let polling = RetryPolicy::new()
                     .initial_delay(StdDuration::from_millis(250))
                     .backoff(1.5)
-                    .timeout(StdDuration::from_secs(90));
+                    .timeout(POLL_TIMEOUT);
                 order
                     .poll_ready(&polling)
                     .await
@@ -535,7 +554,7 @@ impl Issuer {
             .poll_certificate(
                 &RetryPolicy::new()
                     .initial_delay(StdDuration::from_millis(250))
-                    .timeout(StdDuration::from_secs(90)),
+                    .timeout(POLL_TIMEOUT),
             )
             .await
             .map_err(|e| Ordering::Acme("cannot download the certificate", e))?;
@@ -545,9 +564,8 @@ impl Issuer {
             )))
         })?;
         let renew_at = self
-            .suggested_renewal(account, &leaf.der)
-            .await
-            .unwrap_or_else(|| renewal_time(leaf.not_before, leaf.not_after));
+            .renewal_at(account, &leaf.der, leaf.not_before, leaf.not_after)
+            .await;
         Ok(StoredCertificate {
             domain: domain.as_str().to_owned(),
             source: CertificateSource::Acme,
@@ -611,23 +629,38 @@ impl Issuer {
         Ok(())
     }
 
-    /// The CA's suggested renewal time (ARI, RFC 9773), a random moment in its window, when
-    /// the CA offers it.
-    async fn suggested_renewal(&self, account: &Account, leaf: &[u8]) -> Option<OffsetDateTime> {
+    /// When to renew a certificate valid from `not_before` to `not_after`: a random moment
+    /// in the CA's suggested window (ARI, RFC 9773) when the CA offers one and answers within
+    /// [`ARI_TIMEOUT`], otherwise with a third of the lifetime left. Never sooner than an
+    /// hour (or a tenth of the lifetime) from now, so a window in the past cannot make a
+    /// replica order again and again, and never later than the default.
+    async fn renewal_at(
+        &self,
+        account: &Account,
+        leaf: &[u8],
+        not_before: OffsetDateTime,
+        not_after: OffsetDateTime,
+    ) -> OffsetDateTime {
+        let default = renewal_time(not_before, not_after);
         let der = CertificateDer::from(leaf.to_vec());
-        let id = CertificateIdentifier::try_from(&der).ok()?;
-        match account.renewal_info(&id).await {
-            Ok((info, _)) => {
+        let Ok(id) = CertificateIdentifier::try_from(&der) else {
+            return default;
+        };
+        let suggested = match tokio::time::timeout(ARI_TIMEOUT, account.renewal_info(&id)).await {
+            Ok(Ok((info, _))) => {
                 let window = info.suggested_window;
-                let span = window.end - window.start;
-                Some(window.start + span * random_fraction())
+                window.start + (window.end - window.start) * random_fraction()
             }
-            Err(instant_acme::Error::Unsupported(_)) => None,
-            Err(error) => {
+            Ok(Err(instant_acme::Error::Unsupported(_))) => return default,
+            Ok(Err(error)) => {
                 tracing::debug!(%error, "no renewal information from the CA");
-                None
+                return default;
             }
-        }
+            Err(_) => return default,
+        };
+        let earliest =
+            OffsetDateTime::now_utc() + Duration::hours(1).max((not_after - not_before) / 10);
+        suggested.max(earliest).min(default)
     }
 
     /// Looks at `domain` and orders its certificate if it is due and no other replica is
@@ -644,12 +677,12 @@ impl Issuer {
             return Ok(false);
         }
         // Another replica may have finished between the look and the lease.
-        let outcome = if self.is_due(domain, true).await? {
-            self.issue_and_record(domain, &|step| tracing::debug!(%domain, "{step}"))
+        let outcome = match self.is_due(domain, true).await {
+            Ok(true) => self
+                .issue_and_record(domain, &|step| tracing::debug!(%domain, "{step}"))
                 .await
-                .map(|_| true)
-        } else {
-            Ok(false)
+                .map(|_| true),
+            other => other,
         };
         if let Err(error) = self
             .platform
@@ -750,6 +783,8 @@ impl Issuer {
     pub async fn run(self: Arc<Self>, edge: Arc<Edge>, mut stop: watch::Receiver<bool>) {
         tracing::info!(directory = %self.settings.directory_url, "ACME certificates enabled");
         let mut ticker = tokio::time::interval(ROUND);
+        // A long round is followed by one pause, not by the rounds it missed.
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = ticker.tick() => {}
@@ -766,9 +801,10 @@ impl Issuer {
         }
     }
 
-    /// One look at every active domain; orders run side by side.
+    /// One look at every active domain; up to [`PARALLEL_ORDERS`] orders run side by side.
     async fn round(self: &Arc<Self>, edge: &Arc<Edge>) {
         let directory = edge.directory();
+        let places = Arc::new(tokio::sync::Semaphore::new(PARALLEL_ORDERS));
         let mut orders = tokio::task::JoinSet::new();
         for domain in directory.domains() {
             let active = directory
@@ -779,7 +815,11 @@ impl Issuer {
             }
             let issuer = Arc::clone(self);
             let domain = domain.clone();
+            let places = Arc::clone(&places);
             orders.spawn(async move {
+                let Ok(_place) = places.acquire_owned().await else {
+                    return false;
+                };
                 match issuer.maintain(&domain).await {
                     Ok(issued) => issued,
                     Err(error) => {
@@ -859,14 +899,13 @@ mod tests {
         }
     }
 
-    fn state(next: Option<OffsetDateTime>, requested: bool) -> IssuanceState {
+    fn state(next: Option<OffsetDateTime>) -> IssuanceState {
         IssuanceState {
             domain: "a.test".to_owned(),
             failures: 1,
             next_attempt_at: next,
             last_attempt_at: None,
             last_error: None,
-            renew_requested: requested,
             issued: 0,
             lease_holder: None,
         }
@@ -883,13 +922,12 @@ mod tests {
         assert!(due_reason(Some(&fresh), None, at(60 * 86_400)).is_some());
         let imported = certificate(CertificateSource::Imported, None);
         assert_eq!(due_reason(Some(&imported), None, at(89 * 86_400)), None);
-        assert!(due_reason(Some(&imported), Some(&state(None, true)), now).is_some());
     }
 
     #[test]
     fn back_off_holds_a_domain_until_its_next_attempt() {
         let self_signed = certificate(CertificateSource::SelfSigned, None);
-        let waiting = state(Some(at(2_000)), false);
+        let waiting = state(Some(at(2_000)));
         assert_eq!(
             due_reason(Some(&self_signed), Some(&waiting), at(1_000)),
             None
@@ -907,12 +945,13 @@ mod tests {
         assert_eq!(wait(30, 0.5), Duration::hours(6));
         assert_eq!(wait(1, 0.0), Duration::seconds(54));
         assert_eq!(wait(1, 1.0), Duration::seconds(66));
-        let asked = SystemTime::from(now + Duration::hours(1));
-        assert_eq!(
-            next_attempt(1, Some(asked), now, 0.5) - now,
-            Duration::hours(1)
+        let asked = SystemTime::now() + StdDuration::from_secs(3600);
+        let wait = next_attempt(1, Some(asked), now, 0.5) - now;
+        assert!(
+            (wait - Duration::hours(1)).abs() < Duration::seconds(5),
+            "{wait}"
         );
-        let sooner = SystemTime::from(now + Duration::seconds(5));
+        let sooner = SystemTime::now() + StdDuration::from_secs(5);
         assert_eq!(
             next_attempt(1, Some(sooner), now, 0.5) - now,
             Duration::minutes(1)
@@ -925,11 +964,30 @@ mod tests {
     }
 
     #[test]
-    fn retry_after_reads_seconds_and_http_dates() {
-        let soon = parse_retry_after("120").map(OffsetDateTime::from);
-        assert!(soon.is_some_and(|t| t > OffsetDateTime::now_utc() + Duration::seconds(100)));
-        let date = parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT").map(OffsetDateTime::from);
-        assert_eq!(date.map(|d| d.unix_timestamp()), Some(1_445_412_480));
+    fn retry_after_reads_seconds_and_http_dates_within_a_week() {
+        let ahead = |value: &str| {
+            parse_retry_after(value).map(|at| {
+                at.duration_since(SystemTime::now())
+                    .unwrap_or(StdDuration::ZERO)
+                    .as_secs()
+            })
+        };
+        assert!(ahead("120").is_some_and(|s| (100..=120).contains(&s)));
+        assert_eq!(
+            ahead("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(0),
+            "a past date: now"
+        );
+        let in_a_day = (OffsetDateTime::now_utc() + Duration::days(1))
+            .format(&time::format_description::well_known::Rfc2822)
+            .unwrap_or_default();
+        assert!(ahead(&in_a_day).is_some_and(|s| (86_000..=86_400).contains(&s)));
+        let week = LONGEST_RETRY_AFTER.as_secs();
+        assert!(ahead("18446744073709551615").is_some_and(|s| s <= week && s > week - 5));
+        assert!(ahead("300000000000").is_some_and(|s| s <= week));
         assert_eq!(parse_retry_after("soon"), None);
+        let far = SystemTime::now() + StdDuration::from_secs(10 * week);
+        let next = next_attempt(1, Some(far), OffsetDateTime::now_utc(), 0.5);
+        assert!(next <= OffsetDateTime::now_utc() + Duration::days(7) + Duration::seconds(5));
     }
 }

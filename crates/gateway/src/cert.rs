@@ -292,7 +292,23 @@ pub fn import(config: &Config, domain: &str, cert: &Path, key: &Path) -> Outcome
                 "no domain {domain}; see 'tasksession domain list'"
             )));
         }
-        platform.save_certificate(&stored).await.map_err(failure)?;
+        // Under the domain's lease, so a renewal in flight cannot overwrite the import.
+        let holder = format!("cert-import-{}", std::process::id());
+        if !platform
+            .take_order_lease(&domain, &holder, time::Duration::minutes(1))
+            .await
+            .map_err(failure)?
+        {
+            return Err(Failure::Refused(format!(
+                "a running server is ordering {domain}'s certificate right now; import again in a minute"
+            )));
+        }
+        let saved = platform.save_certificate(&stored).await.map_err(failure);
+        let released = platform
+            .release_order_lease(&domain, &holder)
+            .await
+            .map_err(failure);
+        saved.and(released)?;
         println!(
             "{domain}: imported a certificate from {}, valid until {}; it is not renewed automatically, and running servers pick it up within seconds",
             stored.issuer.as_deref().unwrap_or("its issuer"),

@@ -44,7 +44,7 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("listen", "https", Kind::Address),
     ("listen", "operator", Kind::Address),
     ("operator", "token", Kind::Secret),
-    ("acme", "directory_url", Kind::Url(&["https://", "http://"])),
+    ("acme", "directory_url", Kind::Url(&["https://"])),
     ("acme", "contact_email", Kind::Text),
     ("acme", "ca_bundle", Kind::Path),
     (

@@ -197,6 +197,12 @@ async fn challenge_config(
     let refuse = |why: String| std::io::Error::new(std::io::ErrorKind::NotFound, why);
     let name = sni.ok_or_else(|| refuse("acme-tls/1 without SNI".to_owned()))?;
     let domain = tenant_core::Hostname::parse(name).map_err(|e| refuse(e.to_string()))?;
+    // Names that are not ours never reach the store.
+    if edge.directory().lookup(&domain).is_none() {
+        return Err(refuse(format!(
+            "acme-tls/1 for {domain}, which is not served here"
+        )));
+    }
     let key_authorization = edge
         .platform
         .tls_alpn_answer(&domain)

@@ -1,8 +1,7 @@
 //! ACME state in the platform store (RFC 8555), shared by every replica: the platform's
 //! account at each CA, challenge answers (HTTP-01 by token, TLS-ALPN-01 by domain), each
-//! domain's challenge type, its issuance state (failures, back-off, last error, a renewal
-//! the operator asked for), and a lease per domain so that only one replica orders a
-//! domain's certificate at a time. The ACME client that fills these lives in the gateway.
+//! domain's challenge type, its issuance state (failures, back-off, last error), and a
+//! lease per domain so that only one replica orders a domain's certificate at a time. The ACME client that fills these lives in the gateway.
 
 use std::fmt;
 
@@ -242,15 +241,14 @@ pub struct IssuanceState {
     pub last_attempt_at: Option<OffsetDateTime>,
     /// Why the last attempt failed; `None` after a success.
     pub last_error: Option<String>,
-    /// The operator asked for a new certificate (`cert renew`).
-    pub renew_requested: bool,
     /// Certificates issued for this domain so far.
     pub issued: i32,
     /// The replica ordering now, if any.
     pub lease_holder: Option<String>,
 }
 
-const ISSUANCE_COLUMNS: &str = "domain, failures, next_attempt_at, last_attempt_at, last_error, renew_requested, issued, lease_holder";
+const ISSUANCE_COLUMNS: &str =
+    "domain, failures, next_attempt_at, last_attempt_at, last_error, issued, lease_holder";
 
 impl Platform {
     /// The stored account credentials (JSON) at the CA with `directory_url`, if any.
@@ -331,24 +329,6 @@ impl Platform {
         }))
     }
 
-    /// Asks for a new certificate for `domain` as soon as possible, ending any back-off.
-    pub async fn request_renewal(&self, domain: &Hostname) -> Result<()> {
-        let at = now();
-        let mut tx = self.db.write().await?;
-        on_tx!(tx, |conn| {
-            sqlx::query(
-                "insert into acme_orders (domain, renew_requested, created_at, updated_at) values ($1, $2, $3, $3)
-                 on conflict (domain) do update set renew_requested = $2, next_attempt_at = null, updated_at = $3",
-            )
-            .bind(domain.as_str())
-            .bind(true)
-            .bind(at)
-            .execute(conn)
-            .await?;
-        });
-        tx.commit().await
-    }
-
     /// Records a failed attempt for `domain`: `error` (shown by `cert status`; never holds a
     /// key) and no new attempt before `next_attempt_at`.
     pub async fn record_issuance_failure(
@@ -386,11 +366,10 @@ impl Platform {
             sqlx::query(
                 "insert into acme_orders (domain, issued, last_attempt_at, created_at, updated_at) values ($1, 1, $2, $2, $2)
                  on conflict (domain) do update set failures = 0, next_attempt_at = null, last_attempt_at = $2,
-                     last_error = null, renew_requested = $3, issued = acme_orders.issued + 1, updated_at = $2",
+                     last_error = null, issued = acme_orders.issued + 1, updated_at = $2",
             )
             .bind(&certificate.domain)
             .bind(at)
-            .bind(false)
             .execute(conn)
             .await?;
         });
