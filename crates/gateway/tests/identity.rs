@@ -69,7 +69,7 @@ fn an_invited_admin_signs_in_over_https_and_the_cookie_works_only_on_its_own_bra
     let work = Workdir::new();
     let token = add_brand_with_admin(&work, "a.localhost", "admin@a.localhost");
     add_brand_with_admin(&work, "b.localhost", "admin@a.localhost");
-    let mut server = Server::start(work.std_command());
+    let mut server = start(work.std_command());
     let at = server.addresses().https;
 
     let accept = https_exchange(
@@ -144,20 +144,23 @@ fn an_invited_admin_signs_in_over_https_and_the_cookie_works_only_on_its_own_bra
         on_b.body
     );
 
-    // A cookie-authenticated change from another site is refused.
-    let forged = https_exchange(
-        at,
-        "a.localhost",
-        &json_request(
-            "POST",
+    // A cookie-authenticated change from another site is refused; another port on the
+    // same host is another site.
+    for origin in ["https://evil.example", "https://a.localhost:8444"] {
+        let forged = https_exchange(
+            at,
             "a.localhost",
-            "/api/v1/teams",
-            r#"{"name":"Forged"}"#,
-            &format!("Cookie: {pair}\r\n"),
-        )
-        .replace_origin("https://evil.example"),
-    );
-    assert_eq!(forged.status, 403, "{forged:?}");
+            &json_request(
+                "POST",
+                "a.localhost",
+                "/api/v1/teams",
+                r#"{"name":"Forged"}"#,
+                &format!("Cookie: {pair}\r\n"),
+            )
+            .replace_origin(origin),
+        );
+        assert_eq!(forged.status, 403, "{origin}: {forged:?}");
+    }
 
     let malformed = https_exchange(
         at,
@@ -172,6 +175,13 @@ fn an_invited_admin_signs_in_over_https_and_the_cookie_works_only_on_its_own_bra
     );
     server.terminate();
     assert!(server.wait().success());
+}
+
+/// `serve` as behind a load balancer that maps port 443 to its HTTPS listener, so the
+/// sites' origins are `https://DOMAIN`, which the requests here send.
+fn start(mut command: std::process::Command) -> Server {
+    command.env("TASKSESSION_PUBLIC_HTTPS_PORT", "443");
+    Server::start(command)
 }
 
 /// Replaces the `Origin` header's value in a raw request.
@@ -194,7 +204,7 @@ fn repeated_failed_sign_ins_get_429_with_retry_after_and_the_same_answer_for_unk
     add_brand_with_admin(&work, "a.localhost", "admin@a.localhost");
     let mut command = work.std_command();
     command.env("TASKSESSION_LIMITS_SIGN_IN_PER_MINUTE_PER_ACCOUNT", "2");
-    let mut server = Server::start(command);
+    let mut server = start(command);
     let at = server.addresses().https;
     let unknown = sign_in(at, "a.localhost", "nobody@a.localhost", PASSWORD);
     let wrong = sign_in(at, "a.localhost", "admin@a.localhost", "not the password");
@@ -226,7 +236,7 @@ fn repeated_failed_sign_ins_get_429_with_retry_after_and_the_same_answer_for_unk
 fn sigterm_during_a_slow_request_lets_it_finish_and_exits_0() {
     let work = Workdir::new();
     add_brand_with_admin(&work, "a.localhost", "admin@a.localhost");
-    let mut server = Server::start(work.std_command());
+    let mut server = start(work.std_command());
     let at = server.addresses().https;
 
     let config = tls_client(CapturingVerifier::new(), &[b"http/1.1"]);

@@ -295,6 +295,8 @@ pub async fn update_role(
     change: &RoleChange,
 ) -> Result<Role> {
     let mut tx = store.write().await?;
+    // One change to roles and their holders at a time (see `Tx::serialize`).
+    tx.serialize("users").await?;
     let before = find_role(&mut tx, role_id)
         .await?
         .ok_or_else(|| Error::NotFound(format!("there is no role '{role_id}'")))?;
@@ -343,6 +345,8 @@ pub async fn delete_role(
     role_id: &str,
 ) -> Result<()> {
     let mut tx = store.write().await?;
+    // One change to roles and their holders at a time (see `Tx::serialize`).
+    tx.serialize("users").await?;
     let role = find_role(&mut tx, role_id)
         .await?
         .ok_or_else(|| Error::NotFound(format!("there is no role '{role_id}'")))?;

@@ -113,6 +113,8 @@ pub(crate) enum Db {
 #[derive(Debug)]
 pub(crate) struct Tx {
     pub(crate) inner: TxInner,
+    /// Begun with [`Db::write`].
+    writing: bool,
 }
 
 #[derive(Debug)]
@@ -175,26 +177,36 @@ impl Db {
 
     /// A read transaction (`BEGIN`).
     pub(crate) async fn read(&self) -> Result<Tx> {
-        self.begin("begin", "begin").await
+        self.begin("begin", "begin", false).await
     }
 
     /// A write transaction: `BEGIN IMMEDIATE` on SQLite, so it waits for the write lock up
     /// front (a read-then-write transaction would otherwise fail with SQLITE_BUSY).
     pub(crate) async fn write(&self) -> Result<Tx> {
-        self.begin("begin immediate", "begin").await
+        self.begin("begin immediate", "begin", true).await
     }
 
     /// A read transaction whose every statement sees one snapshot (for backups taken while
     /// the platform runs): SQLite's WAL readers already do; PostgreSQL needs REPEATABLE READ.
     pub(crate) async fn snapshot(&self) -> Result<Tx> {
-        self.begin("begin", "begin isolation level repeatable read, read only")
-            .await
+        self.begin(
+            "begin",
+            "begin isolation level repeatable read, read only",
+            false,
+        )
+        .await
     }
 
-    async fn begin(&self, sqlite_begin: &'static str, postgres_begin: &'static str) -> Result<Tx> {
+    async fn begin(
+        &self,
+        sqlite_begin: &'static str,
+        postgres_begin: &'static str,
+        writing: bool,
+    ) -> Result<Tx> {
         match self {
             Db::Sqlite(pool) => Ok(Tx {
                 inner: TxInner::Sqlite(pool.begin_with(Cow::Borrowed(sqlite_begin)).await?),
+                writing,
             }),
             Db::Postgres { pool, schema } => {
                 let mut tx = pool.begin_with(Cow::Borrowed(postgres_begin)).await?;
@@ -204,6 +216,7 @@ impl Db {
                     .await?;
                 Ok(Tx {
                     inner: TxInner::Postgres(tx),
+                    writing,
                 })
             }
         }
@@ -219,6 +232,22 @@ impl Db {
 }
 
 impl Tx {
+    /// In a PostgreSQL write transaction, waits until no other transaction of this store
+    /// holds `subject`, and holds it until this one ends, so decisions that read several
+    /// rows (is this the last admin?) cannot be made by two transactions on the same old
+    /// rows under READ COMMITTED. SQLite's write transactions already run one at a time.
+    pub(crate) async fn serialize(&mut self, subject: &str) -> Result<()> {
+        if let (TxInner::Postgres(tx), true) = (&mut self.inner, self.writing) {
+            sqlx::query(
+                "select pg_advisory_xact_lock(hashtextextended(current_setting('search_path') || ':' || $1, 0))",
+            )
+            .bind(subject)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Ok(())
+    }
+
     /// Makes the transaction's changes durable.
     pub(crate) async fn commit(self) -> Result<()> {
         match self.inner {

@@ -275,7 +275,11 @@ fn no_such_user() -> Error {
     Error::NotFound("there is no such user".to_owned())
 }
 
+/// The user `user_id`. In a write transaction, changes to the brand's users are made one
+/// at a time from here on (see [`Tx::serialize`]): no lost updates, no two admins removed
+/// at once.
 async fn require_user(tx: &mut Tx, user_id: &str) -> Result<User> {
+    tx.serialize("users").await?;
     find_user(tx, user_id).await?.ok_or_else(no_such_user)
 }
 
@@ -824,7 +828,10 @@ pub struct UserChange {
     pub access_expires_at: Option<Option<OffsetDateTime>>,
 }
 
+/// How many active admins the brand has (after [`require_user`] in a write transaction,
+/// so two admins removed at once on PostgreSQL cannot each count the other).
 async fn active_admins(tx: &mut Tx) -> Result<i64> {
+    tx.serialize("users").await?;
     Ok(on_tx!(tx, |conn| {
         sqlx::query_scalar(
             "select count(*) from users where role_id = 'admin' and status = 'active'",
@@ -891,6 +898,16 @@ pub async fn update_user(
                 "access_expires_at",
                 "the access expiry must be in the future",
             ));
+        }
+        if expiry.is_some()
+            && user.role_id == "admin"
+            && before.status == UserStatus::Active
+            && active_admins(&mut tx).await? <= 1
+        {
+            return Err(Error::Conflict(format!(
+                "{} is the brand's only active admin and must not lose access on a date; make someone else an admin first",
+                user.name
+            )));
         }
         user.access_expires_at = expiry;
     }

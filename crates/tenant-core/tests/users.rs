@@ -732,3 +732,73 @@ async fn a_user_manager_cannot_give_or_touch_more_power_than_their_own() {
         store.cleanup().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_admins_demoting_each_other_at_once_leave_one_admin() {
+    for store in both().await {
+        let platform = Platform::open(&store.backend).await.unwrap();
+        let a = context(&platform, "race.test").await;
+        let ann = signed_in_admin(a.store(), "ann@race.test").await;
+        let bob = signed_in_admin(a.store(), "bob@race.test").await;
+        let by_ann = access::permit::<need::UsersManage>(&ann, Scope::Brand).unwrap();
+        let by_bob = access::permit::<need::UsersManage>(&bob, Scope::Brand).unwrap();
+        let to_staff = UserChange {
+            role: Some("staff".to_owned()),
+            ..UserChange::default()
+        };
+        let to_admin = UserChange {
+            role: Some("admin".to_owned()),
+            ..UserChange::default()
+        };
+        for round in 0..40 {
+            let (store_1, store_2) = (a.store().clone(), a.store().clone());
+            let (ann_1, bob_2) = (ann.clone(), bob.clone());
+            let (bob_id, ann_id) = (bob.user_id().to_owned(), ann.user_id().to_owned());
+            let (to_staff_1, to_staff_2) = (to_staff.clone(), to_staff.clone());
+            let (first, second) = tokio::join!(
+                tokio::spawn(async move {
+                    let by_ann = access::permit::<need::UsersManage>(&ann_1, Scope::Brand)?;
+                    users::update_user(&store_1, &by_ann, &bob_id, &to_staff_1).await
+                }),
+                tokio::spawn(async move {
+                    let by_bob = access::permit::<need::UsersManage>(&bob_2, Scope::Brand)?;
+                    users::update_user(&store_2, &by_bob, &ann_id, &to_staff_2).await
+                }),
+            );
+            let (first, second) = (first.unwrap(), second.unwrap());
+            let demoted = [&first, &second].iter().filter(|r| r.is_ok()).count();
+            assert_eq!(
+                demoted,
+                1,
+                "{} round {round}: {first:?} {second:?}",
+                store.kind()
+            );
+            let refused = if first.is_ok() { &second } else { &first };
+            assert!(matches!(refused, Err(Error::Conflict(_))), "{refused:?}");
+            // The one still an admin makes the other an admin again.
+            let (permit, other) = if first.is_ok() {
+                (&by_ann, bob.user_id())
+            } else {
+                (&by_bob, ann.user_id())
+            };
+            users::update_user(a.store(), permit, other, &to_admin)
+                .await
+                .unwrap();
+        }
+
+        // Nor may the only active admin be given an end date.
+        users::update_user(a.store(), &by_ann, bob.user_id(), &to_staff)
+            .await
+            .unwrap();
+        let expiring = UserChange {
+            access_expires_at: Some(Some(
+                time::OffsetDateTime::now_utc() + time::Duration::days(3),
+            )),
+            ..UserChange::default()
+        };
+        let refused = users::update_user(a.store(), &by_ann, ann.user_id(), &expiring).await;
+        assert!(matches!(refused, Err(Error::Conflict(_))), "{refused:?}");
+        platform.close().await;
+        store.cleanup().await;
+    }
+}

@@ -69,19 +69,32 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-/// Whether `origin` (`scheme://host[:port]`) names this tenant's own site.
-fn same_site(origin: &str, tenant: &TenantContext) -> bool {
-    let Some((scheme, rest)) = origin.split_once("://") else {
-        return false;
+/// The origin (RFC 6454: scheme, host, port) of a URL or serialised origin, with the
+/// scheme's default port filled in and the host lower-cased.
+fn origin_of(url: &str) -> Option<(String, String, u16)> {
+    let (scheme, rest) = url.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    let authority = rest.split(['/', '?', '#']).next()?;
+    if authority.is_empty() || authority.contains('@') {
+        return None;
+    }
+    let default = match scheme.as_str() {
+        "https" => 443,
+        "http" => 80,
+        _ => return None,
     };
-    let authority = rest.split('/').next().unwrap_or_default();
-    let host = authority
-        .rsplit_once(':')
-        .filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit()))
-        .map_or(authority, |(host, _)| host);
-    let domain = tenant.tenant.domain.as_str();
-    let localhost = domain == "localhost" || domain.ends_with(".localhost");
-    host.eq_ignore_ascii_case(domain) && (scheme == "https" || (localhost && scheme == "http"))
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((host, port)) => (host, port.parse().ok()?),
+        None => (authority, default),
+    };
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    Some((scheme, host, port))
+}
+
+/// Whether `origin` is the site's own origin (`base`: the scheme, host and port the site
+/// is reached on). Another port on the same host is another site.
+fn same_origin(origin: &str, base: &str) -> bool {
+    origin_of(origin).is_some_and(|origin| Some(origin) == origin_of(base))
 }
 
 /// PRODUCT.md's CSRF rule for a browser change: a same-origin `Origin`, or without one a
@@ -89,14 +102,14 @@ fn same_site(origin: &str, tenant: &TenantContext) -> bool {
 /// authenticated changes); otherwise only a present, foreign origin is refused (sign-in).
 pub(crate) fn check_origin(
     headers: &HeaderMap,
-    tenant: &TenantContext,
+    connection: &ClientConnection,
     strict: bool,
 ) -> Result<(), ApiError> {
     let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
     let referer = headers.get(header::REFERER).and_then(|v| v.to_str().ok());
     let ok = match (origin, referer) {
-        (Some(origin), _) => same_site(origin, tenant),
-        (None, Some(referer)) => same_site(referer, tenant),
+        (Some(origin), _) => same_origin(origin, &connection.base),
+        (None, Some(referer)) => same_origin(referer, &connection.base),
         (None, None) => !strict,
     };
     if ok {
@@ -129,7 +142,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
             (None, Some(cookie)) => {
                 let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
                 if !safe {
-                    check_origin(&parts.headers, &tenant, true)?;
+                    check_origin(&parts.headers, &connection, true)?;
                 }
                 Presented::Session(cookie)
             }
@@ -163,5 +176,36 @@ impl<S: Send + Sync> FromRequestParts<S> for Visitor {
             tenant: tenant_of(parts)?,
             connection: connection_of(parts),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_sites_own_scheme_host_and_port_are_its_origin() {
+        let base = "https://a.example.com";
+        assert!(same_origin("https://a.example.com", base));
+        assert!(same_origin("https://A.Example.com:443", base));
+        assert!(same_origin("https://a.example.com/users?x=1", base));
+        assert!(!same_origin("https://a.example.com:8443", base));
+        assert!(!same_origin("http://a.example.com", base));
+        assert!(!same_origin("https://b.example.com", base));
+        assert!(!same_origin("https://a.example.com.evil.test", base));
+        assert!(!same_origin("https://evil.test@a.example.com", base));
+        assert!(!same_origin("null", base));
+        assert!(same_origin(
+            "https://a.example.com:8443",
+            "https://a.example.com:8443"
+        ));
+        assert!(same_origin(
+            "http://a.localhost:8080/x",
+            "http://a.localhost:8080"
+        ));
+        assert!(!same_origin(
+            "http://a.localhost",
+            "http://a.localhost:8080"
+        ));
     }
 }

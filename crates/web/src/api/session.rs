@@ -41,7 +41,7 @@ pub(crate) async fn sign_in(
     headers: HeaderMap,
     body: Result<Json<SignIn>, JsonRejection>,
 ) -> ApiResult<Response> {
-    check_origin(&headers, &visitor.tenant, false)?;
+    check_origin(&headers, &visitor.connection, false)?;
     let Json(body) = body?;
     // No account can have two-factor sign-in enrolled yet, so no code is needed.
     let _ = body.totp;
