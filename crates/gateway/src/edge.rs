@@ -60,6 +60,8 @@ pub struct Edge {
     pub metrics: Metrics,
     /// The HTTPS port used in redirects.
     pub public_https_port: u16,
+    /// Whether outgoing mail is configured.
+    pub mail: bool,
     web: axum::Router,
 }
 
@@ -72,6 +74,7 @@ impl Edge {
         certificates: Arc<Certificates>,
         limits: RequestLimits,
         public_https_port: u16,
+        mail: bool,
     ) -> Self {
         Edge {
             platform,
@@ -81,6 +84,7 @@ impl Edge {
             limits,
             metrics: Metrics::default(),
             public_https_port,
+            mail,
             web: web::router(web::WebState::new(limits.sign_in)),
         }
     }
@@ -196,6 +200,7 @@ impl Edge {
         parts.extensions.insert(web::ClientConnection {
             address: connection.peer.ip(),
             base: self.public_base(&host, connection.tls, port),
+            mail: self.mail,
         });
         let request =
             Request::from_parts(parts, Body::new(http_body_util::Limited::new(body, max)));

@@ -12,6 +12,7 @@ pub mod edge;
 pub mod licence;
 pub mod listeners;
 pub mod logging;
+pub mod mail;
 pub mod metrics;
 pub mod migrate;
 pub mod operator;

@@ -18,6 +18,7 @@ use time::OffsetDateTime;
 use crate::edge::{Edge, RequestLimits};
 use crate::licence;
 use crate::listeners::{self, ConnectionLimits};
+use crate::mail::Mailer;
 use crate::operator::{self, OperatorState};
 use crate::outcome::{Failure, Outcome};
 use crate::platform::{self, Opened};
@@ -137,6 +138,17 @@ async fn serve(config: Config, platform: Arc<Platform>, standing: Standing) -> O
         address(&operator)
     );
 
+    // Links in mail use the ports actually bound (port 0 picks one at start).
+    let mut link_config = config.clone();
+    for (slot, listener) in [
+        (&mut link_config.listen.http, &http),
+        (&mut link_config.listen.https, &https),
+    ] {
+        if let Ok(bound) = listener.local_addr() {
+            *slot = bound;
+        }
+    }
+    let mailer = Mailer::from_config(&link_config)?.map(Arc::new);
     let limits = &config.limits;
     let edge = Arc::new(Edge::new(
         Arc::clone(&platform),
@@ -154,6 +166,7 @@ async fn serve(config: Config, platform: Arc<Platform>, standing: Standing) -> O
             },
         },
         config.public_https_port.unwrap_or(https_port),
+        mailer.is_some(),
     ));
     let connection_limits = ConnectionLimits {
         max_connections: usize::try_from(limits.max_connections).unwrap_or(usize::MAX),
@@ -167,6 +180,12 @@ async fn serve(config: Config, platform: Arc<Platform>, standing: Standing) -> O
     let acme = issuer
         .clone()
         .map(|issuer| tokio::spawn(issuer.run(Arc::clone(&edge), stopped.clone())));
+    let mail = mailer.map(|mailer| tokio::spawn(mailer.run(Arc::clone(&edge), stopped.clone())));
+    if mail.is_none() {
+        tracing::warn!(
+            "[smtp] is not configured: invitations and password reset links are not mailed (invitation answers carry the link instead)"
+        );
+    }
     let public_http = tokio::spawn(listeners::serve(
         http,
         None,
@@ -202,8 +221,8 @@ async fn serve(config: Config, platform: Arc<Platform>, standing: Standing) -> O
     let _ = stop.send(true);
     refresh.abort();
     sweep.abort();
-    if let Some(acme) = acme {
-        let _ = acme.await;
+    for task in [acme, mail].into_iter().flatten() {
+        let _ = task.await;
     }
     let _ = public_http.await;
     let _ = public_https.await;

@@ -37,6 +37,10 @@ enum Column {
 
 /// Every tenant table at the current tenant schema version, parents before children, with
 /// its columns (the first is the key rows are ordered by).
+/// The oldest tenant schema whose backups restore as they are: the migrations after it only
+/// add tables that backups do not carry (the mail outbox and password reset links).
+const OLDEST_RESTORABLE_SCHEMA: i64 = 2;
+
 const TABLES: &[(&str, &[(&str, Column)])] = &[
     (
         "roles",
@@ -289,7 +293,7 @@ pub fn read_header(input: &mut dyn BufRead) -> Result<Header> {
         .get("tenant_schema")
         .and_then(Value::as_i64)
         .ok_or_else(|| bad_line(1, "header field 'tenant_schema' is missing"))?;
-    if tenant_schema != TENANT_MIGRATIONS.latest() {
+    if !(OLDEST_RESTORABLE_SCHEMA..=TENANT_MIGRATIONS.latest()).contains(&tenant_schema) {
         return Err(Error::Invalid(format!(
             "the backup holds tenant schema version {tenant_schema} and this release writes version {}; restore it with the release that made it, migrate, and back up again",
             TENANT_MIGRATIONS.latest()

@@ -19,6 +19,7 @@ pub mod directory;
 pub mod entitlement;
 pub mod error;
 mod fault;
+pub mod mail;
 pub mod names;
 pub mod permissions;
 pub mod registry;

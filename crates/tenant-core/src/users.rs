@@ -19,6 +19,7 @@ use tokio::sync::Semaphore;
 use crate::access::{Actor, Permitted, Principal};
 use crate::audit;
 use crate::error::{Error, Result};
+use crate::mail::{self, MailKind};
 use crate::names::Email;
 use crate::permissions::{CLIENT_ALLOWED, PermissionSet, need};
 use crate::registry::TenantStore;
@@ -28,6 +29,8 @@ use crate::store::{Tx, new_id, now, on_tx};
 
 /// How long an invitation link works.
 pub const INVITATION_LIFETIME: Duration = Duration::days(7);
+/// How long a password reset link works.
+pub const RESET_LIFETIME: Duration = Duration::hours(1);
 
 /// Staff or client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -459,7 +462,14 @@ async fn create_invited(
         }
         return Err(e);
     }
-    insert_invitation(&mut tx, &user_id, &token, expires_at, at).await?;
+    insert_invitation(
+        &mut tx,
+        (&user_id, new.email.as_str(), &name),
+        &token,
+        expires_at,
+        at,
+    )
+    .await?;
     let user = User {
         id: user_id,
         email: new.email.as_str().to_owned(),
@@ -493,13 +503,23 @@ async fn create_invited(
     ))
 }
 
+/// Stores an invitation and queues its mail in the same transaction.
 async fn insert_invitation(
     tx: &mut Tx,
-    user_id: &str,
+    user: (&str, &str, &str),
     token: &str,
     expires_at: OffsetDateTime,
     at: OffsetDateTime,
 ) -> Result<()> {
+    let (user_id, email, name) = user;
+    mail::enqueue(
+        tx,
+        MailKind::Invitation,
+        email,
+        &serde_json::json!({ "name": name, "token": token, "expires_at": expires_at.unix_timestamp() }),
+        at,
+    )
+    .await?;
     on_tx!(tx, |conn| {
         sqlx::query(
             "insert into invitations (invitation_id, user_id, token_hash, expires_at, created_at, updated_at)
@@ -536,7 +556,14 @@ pub async fn resend_invitation(
         )));
     }
     revoke_open_invitations(&mut tx, user_id, at).await?;
-    insert_invitation(&mut tx, user_id, &token, expires_at, at).await?;
+    insert_invitation(
+        &mut tx,
+        (user_id, &user.email, &user.name),
+        &token,
+        expires_at,
+        at,
+    )
+    .await?;
     record_user(
         &mut tx,
         permit.principal(),
@@ -576,10 +603,7 @@ pub async fn revoke_invitation(
     permit: &Permitted<'_, need::UsersManage>,
     user_id: &str,
 ) -> Result<()> {
-    let at = now();
-    let mut tx = store.write().await?;
-    let user = require_user(&mut tx, user_id).await?;
-    check_manageable(&mut tx, permit.principal(), &user).await?;
+    let (mut tx, user, at) = managed_user(store, permit, user_id).await?;
     if user.status != UserStatus::Invited {
         return Err(Error::Conflict(format!(
             "{} has already accepted their invitation",
@@ -610,37 +634,15 @@ fn invitation_not_valid() -> Error {
 /// expired or unknown token is refused the same way, so tokens cannot be probed.
 #[tracing::instrument(skip_all)]
 pub async fn accept_invitation(store: &TenantStore, token: &str, password: &str) -> Result<User> {
-    check_password(password)?;
-    // The token is checked before the costly hash, so random tokens cost nothing; it is
-    // checked again below, in the transaction that uses it.
-    let open: Option<String> = {
-        let mut tx = store.read().await?;
-        on_tx!(tx, |conn| {
-            sqlx::query_scalar(
-                "select user_id from invitations where token_hash = $1 and accepted_at is null and expires_at > $2",
-            )
-            .bind(token_hash(token))
-            .bind(now())
-            .fetch_optional(conn)
-            .await?
-        })
-    };
-    if open.is_none() {
-        return Err(invitation_not_valid());
-    }
-    let hash = hash_password(password.to_owned()).await?;
-    let at = now();
-    let mut tx = store.write().await?;
-    let user_id: Option<String> = on_tx!(tx, |conn| {
-        sqlx::query_scalar(
-            "select user_id from invitations where token_hash = $1 and accepted_at is null and expires_at > $2",
-        )
-        .bind(token_hash(token))
-        .bind(at)
-        .fetch_optional(conn)
-        .await?
-    });
-    let user_id = user_id.ok_or_else(invitation_not_valid)?;
+    const OPEN_INVITATION: &str = "select user_id from invitations where token_hash = $1 and accepted_at is null and expires_at > $2";
+    let (mut tx, user_id, hash, at) = redeem_link(
+        store,
+        token,
+        password,
+        OPEN_INVITATION,
+        invitation_not_valid,
+    )
+    .await?;
     let row: UserRow = on_tx!(tx, |conn| {
         sqlx::query(
             "update invitations set accepted_at = $2, updated_at = $2 where token_hash = $1",
@@ -660,23 +662,215 @@ pub async fn accept_invitation(store: &TenantStore, token: &str, password: &str)
         .ok_or_else(|| Error::Conflict("this user is no longer waiting for an invitation".to_owned()))?
     });
     let user = User::try_from(row)?;
-    let actor = Actor {
-        user_id: Some(user.id.clone()),
-        name: user.name.clone(),
-        address: "invitation".to_owned(),
-    };
-    audit::record(
+    record_self(&mut tx, &user, "invitation", "user.invitation_accept").await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// Queues a password reset mail for the active user with `email`, if there is one; the
+/// answer is the same either way, so nobody learns who has an account.
+#[tracing::instrument(skip_all)]
+pub async fn request_password_reset(store: &TenantStore, email: &Email) -> Result<()> {
+    let at = now();
+    let mut tx = store.write().await?;
+    let found: Option<(String, String, String)> = on_tx!(tx, |conn| {
+        sqlx::query_as(
+            "select user_id, email, name from users where email_key = $1 and status = 'active'",
+        )
+        .bind(email.key())
+        .fetch_optional(conn)
+        .await?
+    });
+    if let Some((user_id, email, name)) = found {
+        insert_password_reset(&mut tx, (&user_id, &email, &name), at).await?;
+        let actor = Actor {
+            user_id: None,
+            name: "password reset".to_owned(),
+            address: "self-service".to_owned(),
+        };
+        audit::record(
+            &mut tx,
+            &actor,
+            "user.password_reset_requested",
+            "user",
+            &user_id,
+            None,
+            None,
+        )
+        .await?;
+    }
+    tx.commit().await
+}
+
+/// Sends an active user a password reset link (an admin helping someone locked out).
+#[tracing::instrument(skip_all)]
+pub async fn send_password_reset(
+    store: &TenantStore,
+    permit: &Permitted<'_, need::UsersManage>,
+    user_id: &str,
+) -> Result<User> {
+    let (mut tx, user, at) = managed_user(store, permit, user_id).await?;
+    if user.status != UserStatus::Active {
+        return Err(Error::Conflict(format!(
+            "{} is {}; only active users can reset a password",
+            user.name,
+            user.status.as_str()
+        )));
+    }
+    insert_password_reset(&mut tx, (&user.id, &user.email, &user.name), at).await?;
+    record_user(
         &mut tx,
-        &actor,
-        "user.invitation_accept",
-        "user",
-        &user.id,
+        permit.principal(),
+        "user.password_reset_sent",
+        user_id,
         None,
         None,
     )
     .await?;
     tx.commit().await?;
     Ok(user)
+}
+
+/// Stores a reset link for the user (earlier open ones stop working) and queues its mail.
+async fn insert_password_reset(
+    tx: &mut Tx,
+    user: (&str, &str, &str),
+    at: OffsetDateTime,
+) -> Result<()> {
+    let (user_id, email, name) = user;
+    let token = random_token()?;
+    let expires_at = at + RESET_LIFETIME;
+    on_tx!(tx, |conn| {
+        sqlx::query(
+            "update password_resets set used_at = $2 where user_id = $1 and used_at is null",
+        )
+        .bind(user_id)
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query(
+            "insert into password_resets (reset_id, user_id, token_hash, expires_at, created_at)
+             values ($1, $2, $3, $4, $5)",
+        )
+        .bind(new_id()?)
+        .bind(user_id)
+        .bind(token_hash(&token))
+        .bind(expires_at)
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+    });
+    mail::enqueue(
+        tx,
+        MailKind::PasswordReset,
+        email,
+        &serde_json::json!({ "name": name, "token": token, "expires_at": expires_at.unix_timestamp() }),
+        at,
+    )
+    .await
+}
+
+fn reset_not_valid() -> Error {
+    Error::NotFound(
+        "this password reset link is not valid: it was used, replaced by a newer one, or is more than an hour old; ask for a new one".to_owned(),
+    )
+}
+
+/// Sets a new password with a reset link's token, once; every session and personal access
+/// token of the user ends.
+#[tracing::instrument(skip_all)]
+pub async fn reset_password(store: &TenantStore, token: &str, password: &str) -> Result<User> {
+    check_password(password)?;
+    const OPEN_RESET: &str = "select r.user_id from password_resets r join users u on u.user_id = r.user_id
+         where r.token_hash = $1 and r.used_at is null and r.expires_at > $2 and u.status = 'active'";
+    let (mut tx, user_id, hash, at) =
+        redeem_link(store, token, password, OPEN_RESET, reset_not_valid).await?;
+    let row: UserRow = on_tx!(tx, |conn| {
+        sqlx::query(
+            "update password_resets set used_at = $2 where user_id = $1 and used_at is null",
+        )
+        .bind(&user_id)
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query_as(&format!(
+            "update users set password_hash = $2, updated_at = $3 where user_id = $1 returning {USER_COLUMNS}"
+        ))
+        .bind(&user_id)
+        .bind(&hash)
+        .bind(at)
+        .fetch_one(&mut *conn)
+        .await?
+    });
+    sessions::end_all(&mut tx, &user_id).await?;
+    let user = User::try_from(row)?;
+    record_self(&mut tx, &user, "password reset", "user.password_reset").await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// Redeems a one-time link: checks `token` with `open_sql` (binding its hash and the time;
+/// answering the user id) before the costly hash of `password`, so random tokens cost
+/// nothing, then again in the write transaction it returns, with the user id, the hash and
+/// the time.
+async fn redeem_link(
+    store: &TenantStore,
+    token: &str,
+    password: &str,
+    open_sql: &'static str,
+    not_valid: fn() -> Error,
+) -> Result<(Tx, String, String, OffsetDateTime)> {
+    check_password(password)?;
+    let open: Option<String> = {
+        let mut tx = store.read().await?;
+        on_tx!(tx, |conn| {
+            sqlx::query_scalar(open_sql)
+                .bind(token_hash(token))
+                .bind(now())
+                .fetch_optional(conn)
+                .await?
+        })
+    };
+    if open.is_none() {
+        return Err(not_valid());
+    }
+    let hash = hash_password(password.to_owned()).await?;
+    let at = now();
+    let mut tx = store.write().await?;
+    tx.serialize("users").await?;
+    let user_id: Option<String> = on_tx!(tx, |conn| {
+        sqlx::query_scalar(open_sql)
+            .bind(token_hash(token))
+            .bind(at)
+            .fetch_optional(conn)
+            .await?
+    });
+    let user_id = user_id.ok_or_else(not_valid)?;
+    Ok((tx, user_id, hash, at))
+}
+
+/// Opens a write transaction on `user_id`, whom the permit's holder must be able to manage
+/// (the power rule); returns it with the user and the time.
+async fn managed_user(
+    store: &TenantStore,
+    permit: &Permitted<'_, need::UsersManage>,
+    user_id: &str,
+) -> Result<(Tx, User, OffsetDateTime)> {
+    let at = now();
+    let mut tx = store.write().await?;
+    let user = require_user(&mut tx, user_id).await?;
+    check_manageable(&mut tx, permit.principal(), &user).await?;
+    Ok((tx, user, at))
+}
+
+/// Audits something a user did for themself through a link (`via`).
+async fn record_self(tx: &mut Tx, user: &User, via: &str, action: &str) -> Result<()> {
+    let actor = Actor {
+        user_id: Some(user.id.clone()),
+        name: user.name.clone(),
+        address: via.to_owned(),
+    };
+    audit::record(tx, &actor, action, "user", &user.id, None, None).await
 }
 
 /// Whether `password` is the user's (argon2id verification on the blocking pool).
@@ -856,10 +1050,7 @@ pub async fn update_user(
     user_id: &str,
     change: &UserChange,
 ) -> Result<User> {
-    let at = now();
-    let mut tx = store.write().await?;
-    let before = require_user(&mut tx, user_id).await?;
-    check_manageable(&mut tx, permit.principal(), &before).await?;
+    let (mut tx, before, at) = managed_user(store, permit, user_id).await?;
     let mut user = before.clone();
     if let Some(name) = &change.name {
         user.name = parse_name(name)?;
@@ -1029,10 +1220,7 @@ pub async fn deactivate_user(
     permit: &Permitted<'_, need::UsersManage>,
     user_id: &str,
 ) -> Result<User> {
-    let at = now();
-    let mut tx = store.write().await?;
-    let before = require_user(&mut tx, user_id).await?;
-    check_manageable(&mut tx, permit.principal(), &before).await?;
+    let (mut tx, before, at) = managed_user(store, permit, user_id).await?;
     if before.id == permit.principal().user_id() {
         return Err(Error::Conflict("you cannot deactivate yourself".to_owned()));
     }
@@ -1072,10 +1260,7 @@ pub async fn reactivate_user(
     permit: &Permitted<'_, need::UsersManage>,
     user_id: &str,
 ) -> Result<User> {
-    let at = now();
-    let mut tx = store.write().await?;
-    let before = require_user(&mut tx, user_id).await?;
-    check_manageable(&mut tx, permit.principal(), &before).await?;
+    let (mut tx, before, at) = managed_user(store, permit, user_id).await?;
     if before.status != UserStatus::Deactivated {
         return Ok(before);
     }

@@ -802,3 +802,107 @@ async fn two_admins_demoting_each_other_at_once_leave_one_admin() {
         store.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn a_reset_link_is_mailed_only_for_an_account_and_works_once_within_the_hour() {
+    for store in both().await {
+        let platform = Platform::open(&store.backend).await.unwrap();
+        let a = context(&platform, "reset.test").await;
+        let ada = signed_in_user(a.store(), "ada@reset.test", "staff", None).await;
+        let queued = |kind: &'static str| {
+            let store = a.store().clone();
+            async move {
+                tenant_core::mail::outbox(&store, 100)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .filter(|m| m.kind == kind)
+                    .count()
+            }
+        };
+        assert_eq!(
+            queued("invitation").await,
+            1,
+            "the invitation was queued with the user"
+        );
+
+        users::request_password_reset(a.store(), &Email::parse("nobody@reset.test").unwrap())
+            .await
+            .unwrap();
+        assert_eq!(queued("password_reset").await, 0);
+        users::request_password_reset(a.store(), &Email::parse("ADA@reset.test").unwrap())
+            .await
+            .unwrap();
+        assert_eq!(queued("password_reset").await, 1);
+
+        // The sender claims it once; a second sender finds nothing to send.
+        let claimed =
+            tenant_core::mail::claim_due(a.store(), "one", 10, time::Duration::minutes(2))
+                .await
+                .unwrap();
+        let reset = claimed
+            .iter()
+            .find(|m| m.kind == tenant_core::mail::MailKind::PasswordReset)
+            .unwrap()
+            .clone();
+        assert_eq!(reset.recipient, "ada@reset.test");
+        let again = tenant_core::mail::claim_due(a.store(), "two", 10, time::Duration::minutes(2))
+            .await
+            .unwrap();
+        assert!(again.is_empty(), "{again:?}");
+        let token = reset.params["token"].as_str().unwrap().to_owned();
+        tenant_core::mail::mark_sent(a.store(), &reset.id)
+            .await
+            .unwrap();
+        let entry = tenant_core::mail::outbox(a.store(), 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|m| m.mail_id == reset.id)
+            .unwrap();
+        assert_eq!(entry.status, "sent");
+
+        assert_eq!(
+            sessions::list_sessions(a.store(), &ada)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        let weak = users::reset_password(a.store(), &token, "short").await;
+        assert!(matches!(weak, Err(Error::Field { .. })), "{weak:?}");
+        users::reset_password(a.store(), &token, "a brand new passphrase")
+            .await
+            .unwrap();
+        let twice = users::reset_password(a.store(), &token, "another new passphrase").await;
+        assert!(matches!(twice, Err(Error::NotFound(_))), "{twice:?}");
+        // Sessions ended with the reset.
+        assert!(
+            sessions::list_sessions(a.store(), &ada)
+                .await
+                .unwrap_or_default()
+                .is_empty(),
+            "every session ended"
+        );
+
+        // A link older than an hour no longer works.
+        users::request_password_reset(a.store(), &Email::parse("ada@reset.test").unwrap())
+            .await
+            .unwrap();
+        let claimed =
+            tenant_core::mail::claim_due(a.store(), "one", 10, time::Duration::minutes(2))
+                .await
+                .unwrap();
+        let late = claimed[0].params["token"].as_str().unwrap().to_owned();
+        run_in_tenant(
+            &store.backend,
+            &a.tenant,
+            &["update password_resets set expires_at = created_at where used_at is null"],
+        )
+        .await;
+        let expired = users::reset_password(a.store(), &late, "a brand new passphrase").await;
+        assert!(matches!(expired, Err(Error::NotFound(_))), "{expired:?}");
+        platform.close().await;
+        store.cleanup().await;
+    }
+}

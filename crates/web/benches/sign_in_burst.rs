@@ -59,6 +59,7 @@ fn request(
     request.extensions_mut().insert(ClientConnection {
         address: [127, 0, 0, 1].into(),
         base: "https://bench.localhost".to_owned(),
+        mail: false,
     });
     request
 }

@@ -97,6 +97,16 @@ const MATRIX: &[(&str, &str, [u16; 8])] = &[
         [200, 200, 200, 200, 200, 200, 200, 200],
     ),
     (
+        "POST",
+        "/api/v1/password-reset",
+        [202, 202, 202, 202, 202, 202, 202, 202],
+    ),
+    (
+        "POST",
+        "/api/v1/password-reset/{token}",
+        [404, 404, 404, 404, 404, 404, 404, 404],
+    ),
+    (
         "GET",
         "/api/v1/users",
         [200, 403, 200, 403, 403, 401, 401, 401],
@@ -140,6 +150,11 @@ const MATRIX: &[(&str, &str, [u16; 8])] = &[
         "DELETE",
         "/api/v1/users/{id}/invitation",
         [204, 403, 204, 403, 403, 401, 401, 401],
+    ),
+    (
+        "POST",
+        "/api/v1/users/{id}/password-reset",
+        [409, 403, 409, 403, 403, 401, 401, 401],
     ),
     (
         "GET",
@@ -415,6 +430,8 @@ fn body_for(method: &str, path: &str, n: usize, t: &Targets) -> Option<Value> {
         }
         ("POST", "/api/v1/tokens") => json!({"name": "laptop"}),
         ("POST", "/api/v1/invitations/{token}/accept") => json!({"password": PASSWORD}),
+        ("POST", "/api/v1/password-reset") => json!({"email": "admin@a.localhost"}),
+        ("POST", "/api/v1/password-reset/{token}") => json!({"password": PASSWORD}),
         ("POST", "/api/v1/users") => {
             json!({"email": format!("new{n}@a.localhost"), "name": "New", "role": "staff"})
         }
@@ -465,6 +482,7 @@ async fn call(
     request.extensions_mut().insert(ClientConnection {
         address: [192, 0, 2, 9].into(),
         base: "https://a.localhost".to_owned(),
+        mail: false,
     });
     let response = router.clone().oneshot(request).await.unwrap();
     let status = response.status();

@@ -26,6 +26,9 @@ pub struct ClientConnection {
     /// The site's public base URL (`https://DOMAIN[:PORT]`, or `http://` for `localhost`
     /// names in development), for links.
     pub base: String,
+    /// Whether outgoing mail is set up for this site (invitations and reset links are
+    /// mailed; otherwise the admin is given the link).
+    pub mail: bool,
 }
 
 /// The tenant of the request; the gateway always sets it.
@@ -48,6 +51,7 @@ pub(crate) fn connection_of(parts: &Parts) -> ClientConnection {
         .unwrap_or_else(|| ClientConnection {
             address: IpAddr::from([127, 0, 0, 1]),
             base: "https://localhost".to_owned(),
+            mail: false,
         })
 }
 

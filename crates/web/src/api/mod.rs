@@ -237,6 +237,22 @@ pub fn routes() -> Vec<Route> {
             post(session::accept_invitation),
         ),
         route(
+            M::POST,
+            "/api/v1/password-reset",
+            "Ask for a password reset link by e-mail (the same answer for unknown addresses)",
+            Public,
+            &[("email", "string", true)],
+            post(session::request_password_reset),
+        ),
+        route(
+            M::POST,
+            "/api/v1/password-reset/{token}",
+            "Set a new password with a reset link (once; ends every session)",
+            Public,
+            &[("password", "string", true)],
+            post(session::reset_password),
+        ),
+        route(
             M::GET,
             "/api/v1/users",
             "List users (?q=&kind=&status=&role=&company=)",
@@ -307,6 +323,14 @@ pub fn routes() -> Vec<Route> {
             Permission(P::UsersManage),
             NONE,
             delete(users::revoke_invitation),
+        ),
+        route(
+            M::POST,
+            "/api/v1/users/{id}/password-reset",
+            "Mail an active user a password reset link",
+            Permission(P::UsersManage),
+            NONE,
+            post(users::send_password_reset),
         ),
         route(
             M::GET,
@@ -610,6 +634,9 @@ pub fn openapi_document() -> Value {
                     ("client_address", "string"), ("at", "string"),
                 ]),
                 "Brand": object(&[("brand", "string"), ("domain", "string"), ("read_only", "boolean")]),
+                "Notice": object(&[("message", "string"), ("mailed", "boolean")]),
+                "PasswordSet": json!({"type": "object", "properties": {
+                    "user": {"$ref": "#/components/schemas/User"}, "message": {"type": "string"}}}),
                 "OpenApi": json!({"type": "object"}),
                 "UserList": list_of("User"),
                 "RoleList": list_of("Role"),
@@ -670,6 +697,10 @@ fn success_of(method: &Method, path: &str) -> Option<(u16, Option<&'static str>)
         ("GET", "/api/v1/tokens") => (200, Some("TokenList")),
         ("POST", "/api/v1/tokens") => (201, Some("NewToken")),
         ("POST", "/api/v1/invitations/{token}/accept") => (200, Some("User")),
+        ("POST", "/api/v1/password-reset" | "/api/v1/users/{id}/password-reset") => {
+            (202, Some("Notice"))
+        }
+        ("POST", "/api/v1/password-reset/{token}") => (200, Some("PasswordSet")),
         ("GET", "/api/v1/users") => (200, Some("UserList")),
         ("POST", "/api/v1/users" | "/api/v1/clients/{id}/contacts") => (201, Some("Invited")),
         ("POST", "/api/v1/users/{id}/invitation") => (200, Some("Invited")),

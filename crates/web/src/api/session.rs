@@ -179,6 +179,61 @@ pub(crate) struct Accept {
     password: String,
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ResetRequest {
+    email: String,
+}
+
+/// `POST /api/v1/password-reset`: mails a reset link if the address has an account; the
+/// answer is the same either way. Each request counts against the sign-in limits of the
+/// address and of the account, so nobody can flood a mailbox.
+#[tracing::instrument(skip_all)]
+pub(crate) async fn request_password_reset(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    headers: HeaderMap,
+    body: Result<Json<ResetRequest>, JsonRejection>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    check_origin(&headers, &visitor.connection, false)?;
+    let Json(body) = body?;
+    let email = Email::parse(&body.email)
+        .map_err(|e| ApiError::from(tenant_core::Error::field("email", e.to_string())))?;
+    let tenant_id = visitor.tenant.tenant.id.to_string();
+    let account = format!("{tenant_id} {}", email.key());
+    state
+        .limiter
+        .attempt(
+            &format!("{tenant_id} {}", visitor.connection.address),
+            &account,
+        )
+        .map_err(ApiError::RateLimited)?;
+    state.limiter.failed(&account);
+    users::request_password_reset(visitor.tenant.store(), &email).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({
+            "message": "If an account uses that address, a link to set a new password is on its way. It works once, for an hour."
+        })),
+    ))
+}
+
+/// `POST /api/v1/password-reset/{token}`: sets a new password once; every session and
+/// personal access token of the user ends.
+#[tracing::instrument(skip_all)]
+pub(crate) async fn reset_password(
+    visitor: Visitor,
+    Path(token): Path<String>,
+    body: Result<Json<Accept>, JsonRejection>,
+) -> ApiResult<Json<Value>> {
+    let Json(body) = body?;
+    let user = users::reset_password(visitor.tenant.store(), &token, &body.password).await?;
+    Ok(Json(json!({
+        "user": views::user(&user),
+        "message": "Your new password is set, and you are signed out everywhere: sign in with it."
+    })))
+}
+
 /// `POST /api/v1/invitations/{token}/accept`: sets the password; the user then signs in.
 #[tracing::instrument(skip_all)]
 pub(crate) async fn accept_invitation(

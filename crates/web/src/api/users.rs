@@ -17,20 +17,47 @@ use super::caller::Caller;
 use super::error::{ApiError, ApiResult};
 use super::views::{self, Paging, double_option};
 
-/// The link an invited user opens, PRODUCT.md's `{base}/invite/{token}`.
+/// The answer to an invitation: mailed (the link goes only to the invitee), or, when mail
+/// is not set up, the link PRODUCT.md's `{base}/invite/{token}` for the admin to pass on.
 pub(crate) fn invitation_view(caller: &Caller, user: &User, invitation: &Invitation) -> Value {
     let mut view = views::user(user);
-    view["invitation_url"] = json!(format!(
-        "{}/invite/{}",
-        caller.connection.base,
-        invitation.token.reveal()
-    ));
     view["invitation_expires_at"] = json!(views::rfc3339(invitation.expires_at));
-    view["invitation_mailed"] = json!(false);
-    view["invitation_note"] = json!(
-        "E-mail delivery is not set up for this workspace, so no invitation was mailed: send the link yourself."
-    );
+    view["invitation_mailed"] = json!(caller.connection.mail);
+    if caller.connection.mail {
+        view["invitation_note"] = json!(format!("An invitation is on its way to {}.", user.email));
+    } else {
+        view["invitation_url"] = json!(format!(
+            "{}/invite/{}",
+            caller.connection.base,
+            invitation.token.reveal()
+        ));
+        view["invitation_note"] = json!(
+            "E-mail delivery is not set up for this workspace, so no invitation was mailed: send the link yourself. It will also be mailed once e-mail is set up."
+        );
+    }
     view
+}
+
+/// `POST /api/v1/users/{id}/password-reset`: mails the user a password reset link.
+#[tracing::instrument(skip_all)]
+pub(crate) async fn send_password_reset(
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let permit = permit::<need::UsersManage>(&caller.principal, Scope::Brand)?;
+    let user = users::send_password_reset(caller.tenant.store(), &permit, &id).await?;
+    let message = if caller.connection.mail {
+        format!("A password reset link is on its way to {}.", user.email)
+    } else {
+        format!(
+            "E-mail delivery is not set up for this workspace; the reset link for {} will be mailed once it is.",
+            user.email
+        )
+    };
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"mailed": caller.connection.mail, "message": message})),
+    ))
 }
 
 #[derive(Debug, Deserialize)]

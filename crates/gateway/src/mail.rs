@@ -1,0 +1,385 @@
+//! The mail worker: every few seconds each replica claims the due mail of every active
+//! brand from its outbox, renders it in the brand's name (plain text and HTML), and sends
+//! it through `[smtp]` with lettre. A failure is kept with its reason and tried again after
+//! a minute, doubling up to an hour, until the mail's link expires; SMTP being down never
+//! loses a mail. A claim lasts two minutes, so two replicas do not send the same mail.
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use lettre::message::header::ContentType;
+use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use secrecy::ExposeSecret as _;
+use serde_json::Value;
+use tenant_core::mail::{self, MailKind, OutboxMail};
+use tenant_core::{Hostname, Serving};
+use time::{Duration, OffsetDateTime};
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::edge::Edge;
+use crate::outcome::Failure;
+use crate::platform::public_base;
+
+/// How often each replica looks at the outboxes.
+const ROUND: StdDuration = StdDuration::from_secs(2);
+/// How long a claimed mail is this replica's to send.
+const CLAIM: Duration = Duration::minutes(2);
+/// Mails sent per brand per round at most.
+const BATCH: i64 = 20;
+/// Back-off after the first failure, and its ceiling.
+const FIRST_RETRY: Duration = Duration::minutes(1);
+const LAST_RETRY: Duration = Duration::hours(1);
+/// How long one SMTP conversation may take.
+const SMTP_TIMEOUT: StdDuration = StdDuration::from_secs(30);
+
+/// Sends the platform's mail through `[smtp]`.
+pub struct Mailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: lettre::Address,
+    config: Config,
+    holder: String,
+}
+
+impl std::fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mailer")
+            .field("from", &self.from)
+            .field("holder", &self.holder)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The SMTP transport for `[smtp]`, or `None` when no host is configured.
+fn transport(config: &Config) -> Result<Option<AsyncSmtpTransport<Tokio1Executor>>, Failure> {
+    let smtp = &config.smtp;
+    let Some(host) = smtp.host.as_deref() else {
+        return Ok(None);
+    };
+    let bad = |e: lettre::transport::smtp::Error| {
+        Failure::BadInput(format!("[smtp] host '{host}' cannot be used: {e}"))
+    };
+    let parameters = || TlsParameters::new(host.to_owned()).map_err(bad);
+    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
+        .port(smtp.port)
+        .timeout(Some(SMTP_TIMEOUT));
+    builder = match smtp.tls.as_str() {
+        "tls" => builder.tls(Tls::Wrapper(parameters()?)),
+        "none" => builder.tls(Tls::None),
+        _ => builder.tls(Tls::Required(parameters()?)),
+    };
+    if let Some(username) = &smtp.username {
+        let password = smtp
+            .password
+            .as_ref()
+            .map(|p| p.expose_secret().to_owned())
+            .unwrap_or_default();
+        builder = builder.credentials(Credentials::new(username.clone(), password));
+    }
+    Ok(Some(builder.build()))
+}
+
+impl Mailer {
+    /// A mailer for `[smtp]`, or `None` when mail is not configured. `config`'s listener
+    /// ports are the bound ones, for links.
+    pub fn from_config(config: &Config) -> Result<Option<Mailer>, Failure> {
+        let Some(transport) = transport(config)? else {
+            return Ok(None);
+        };
+        let from = config.smtp.from.as_deref().ok_or_else(|| {
+            Failure::BadInput(
+                "[smtp] from is missing: set the sender address mail goes out from (TASKSESSION_SMTP_FROM)"
+                    .to_owned(),
+            )
+        })?;
+        let from: lettre::Address = from.parse().map_err(|e| {
+            Failure::BadInput(format!(
+                "[smtp] from: '{from}' is not an e-mail address: {e}"
+            ))
+        })?;
+        let mut id = [0_u8; 6];
+        let _ = getrandom::fill(&mut id);
+        Ok(Some(Mailer {
+            transport,
+            from,
+            config: config.clone(),
+            holder: format!(
+                "mail-{}-{}",
+                std::process::id(),
+                id.iter().map(|b| format!("{b:02x}")).collect::<String>()
+            ),
+        }))
+    }
+
+    /// Sends due mail until `stop` turns true.
+    pub async fn run(self: Arc<Self>, edge: Arc<Edge>, mut stop: watch::Receiver<bool>) {
+        let mut ticker = tokio::time::interval(ROUND);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = ticker.tick() => {}
+                _ = stop.changed() => return,
+            }
+            tokio::select! {
+                () = self.round(&edge) => {}
+                _ = stop.changed() => return,
+            }
+        }
+    }
+
+    async fn round(&self, edge: &Edge) {
+        let directory = edge.directory();
+        let standing = edge.standing();
+        for domain in directory.domains() {
+            let Some(entry) = directory.lookup(domain) else {
+                continue;
+            };
+            if entry.serving != Serving::Active {
+                continue;
+            }
+            let context = match edge.platform.context(entry).await {
+                Ok(context) => context,
+                Err(error) => {
+                    tracing::error!(%domain, %error, "cannot open the brand store for mail");
+                    continue;
+                }
+            };
+            let store = context.store();
+            let due = match mail::claim_due(store, &self.holder, BATCH, CLAIM).await {
+                Ok(due) => due,
+                Err(error) => {
+                    tracing::error!(%domain, %error, "cannot read the mail outbox");
+                    continue;
+                }
+            };
+            let base = public_base(&self.config, domain, &standing);
+            for item in due {
+                self.deliver(store, &context.tenant.brand, domain, &base, item)
+                    .await;
+            }
+        }
+    }
+
+    /// Sends one mail and records the outcome.
+    async fn deliver(
+        &self,
+        store: &tenant_core::TenantStore,
+        brand: &str,
+        domain: &Hostname,
+        base: &str,
+        item: OutboxMail,
+    ) {
+        let expires_at = item
+            .params
+            .get("expires_at")
+            .and_then(Value::as_i64)
+            .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok());
+        if expires_at.is_some_and(|t| t <= OffsetDateTime::now_utc()) {
+            if let Err(error) =
+                mail::abandon(store, &item.id, "its link expired before it could be sent").await
+            {
+                tracing::error!(%domain, %error, "cannot update the mail outbox");
+            }
+            tracing::warn!(%domain, mail = %item.id, "a mail's link expired before it could be sent");
+            return;
+        }
+        let outcome = match self.message(brand, domain, base, &item) {
+            Ok(message) => self
+                .transport
+                .send(message)
+                .await
+                .map(|_| ())
+                .map_err(|e| error_chain(&e)),
+            Err(error) => Err(error),
+        };
+        let recorded = match &outcome {
+            Ok(()) => {
+                tracing::info!(%domain, mail = %item.id, kind = item.kind.as_str(), "mail sent");
+                mail::mark_sent(store, &item.id).await
+            }
+            Err(error) => {
+                let next = next_attempt(item.attempts + 1, OffsetDateTime::now_utc());
+                tracing::warn!(%domain, mail = %item.id, %error, next_attempt = %next, "mail not sent; it will be tried again");
+                mail::mark_failed(store, &item.id, error, next).await
+            }
+        };
+        if let Err(error) = recorded {
+            tracing::error!(%domain, %error, "cannot update the mail outbox");
+        }
+    }
+
+    /// The message for `item`, in the brand's name.
+    fn message(
+        &self,
+        brand: &str,
+        domain: &Hostname,
+        base: &str,
+        item: &OutboxMail,
+    ) -> Result<Message, String> {
+        let rendered = render(brand, base, item)?;
+        let to: Mailbox = item
+            .recipient
+            .parse()
+            .map_err(|e| format!("the recipient address is not usable: {e}"))?;
+        Message::builder()
+            .from(Mailbox::new(Some(brand.to_owned()), self.from.clone()))
+            .to(to)
+            .subject(rendered.subject)
+            .message_id(Some(format!("<{}@{}>", item.id, domain)))
+            .multipart(
+                MultiPart::alternative()
+                    .singlepart(
+                        SinglePart::builder()
+                            .header(ContentType::TEXT_PLAIN)
+                            .body(rendered.text),
+                    )
+                    .singlepart(
+                        SinglePart::builder()
+                            .header(ContentType::TEXT_HTML)
+                            .body(rendered.html),
+                    ),
+            )
+            .map_err(|e| format!("cannot build the message: {e}"))
+    }
+}
+
+/// When to try a mail again after its `failures`-th failed attempt.
+fn next_attempt(failures: i32, now: OffsetDateTime) -> OffsetDateTime {
+    let doublings = u32::try_from(failures.saturating_sub(1))
+        .unwrap_or(0)
+        .min(10);
+    let wait = FIRST_RETRY
+        .checked_mul(1_i32 << doublings)
+        .unwrap_or(LAST_RETRY)
+        .min(LAST_RETRY);
+    now + wait
+}
+
+fn error_chain(error: &lettre::transport::smtp::Error) -> String {
+    let mut message = error.to_string();
+    let mut cause = std::error::Error::source(error);
+    while let Some(inner) = cause {
+        let text = inner.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        cause = inner.source();
+    }
+    message
+}
+
+/// A rendered mail.
+#[derive(Debug)]
+pub struct Rendered {
+    /// The subject line.
+    pub subject: String,
+    /// The plain-text part.
+    pub text: String,
+    /// The HTML part.
+    pub html: String,
+}
+
+/// Escapes text for HTML.
+fn html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+/// The invitation and password reset mails, in the brand's name only.
+pub fn render(brand: &str, base: &str, item: &OutboxMail) -> Result<Rendered, String> {
+    let text_param = |key: &str| {
+        item.params
+            .get(key)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| format!("the outbox mail has no {key}"))
+    };
+    let name = text_param("name")?;
+    let token = text_param("token")?;
+    let (subject, lead, action, path, validity) = match item.kind {
+        MailKind::Invitation => (
+            format!("You are invited to {brand}"),
+            format!("{brand} has invited you to its workspace."),
+            "Set your password",
+            "invite",
+            "The link works once, for 7 days.",
+        ),
+        MailKind::PasswordReset => (
+            format!("Set a new password for {brand}"),
+            format!(
+                "Someone (hopefully you) asked to set a new password for your {brand} account."
+            ),
+            "Set a new password",
+            "reset",
+            "The link works once, for an hour. If you did not ask for it, ignore this mail: your password stays as it is.",
+        ),
+    };
+    let link = format!("{base}/{path}/{token}");
+    let text = format!("Hello {name},\n\n{lead}\n\n{action}: {link}\n\n{validity}\n\n— {brand}\n");
+    let html = format!(
+        "<!doctype html>\n<html><body style=\"font-family: sans-serif; line-height: 1.5\">\n<p>Hello {name},</p>\n<p>{lead}</p>\n<p><a href=\"{link}\">{action}</a></p>\n<p>{validity}</p>\n<p>— {brand}</p>\n</body></html>\n",
+        name = html(&name),
+        lead = html(&lead),
+        link = html(&link),
+        action = html(action),
+        validity = html(validity),
+        brand = html(brand),
+    );
+    Ok(Rendered {
+        subject,
+        text,
+        html,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(kind: MailKind, name: &str) -> OutboxMail {
+        OutboxMail {
+            id: "m1".to_owned(),
+            kind,
+            recipient: "ada@example.com".to_owned(),
+            params: serde_json::json!({"name": name, "token": "tok", "expires_at": 0}),
+            attempts: 0,
+        }
+    }
+
+    #[test]
+    fn an_invitation_names_the_brand_and_links_to_its_own_site() {
+        let mail = render(
+            "Acme <Studio>",
+            "https://projects.acme.test",
+            &item(MailKind::Invitation, "Ada & Co"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(mail.subject, "You are invited to Acme <Studio>");
+        assert!(mail.text.contains("https://projects.acme.test/invite/tok"));
+        assert!(mail.html.contains("Acme &lt;Studio&gt;") && !mail.html.contains("<Studio>"));
+        assert!(mail.html.contains("Ada &amp; Co"));
+        assert!(!mail.text.to_lowercase().contains("task session"));
+        let reset = render(
+            "Acme",
+            "https://a.test",
+            &item(MailKind::PasswordReset, "Ada"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(reset.text.contains("https://a.test/reset/tok"));
+    }
+
+    #[test]
+    fn retries_wait_a_minute_doubling_to_an_hour() {
+        let now = OffsetDateTime::UNIX_EPOCH;
+        assert_eq!(next_attempt(1, now) - now, Duration::minutes(1));
+        assert_eq!(next_attempt(3, now) - now, Duration::minutes(4));
+        assert_eq!(next_attempt(50, now) - now, Duration::hours(1));
+    }
+}

@@ -1,0 +1,214 @@
+//! Mail through the real binary and a real SMTP server (aiosmtpd), on SQLite and on
+//! PostgreSQL: the first admin's invitation arrives in the brand's name and its link sets
+//! a password that signs in; a reset mail's link works once and ends every session; an
+//! unknown address gets the same answer and no mail; and with the SMTP server down, then
+//! up, the mail is delivered exactly once.
+
+#![allow(clippy::unwrap_used)] // a test that cannot set up should panic
+
+mod support;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use support::smtp::{SmtpServer, link_token};
+use support::{PostgresDb, Server, Workdir, https_exchange};
+
+const PASSWORD: &str = "correct horse battery staple";
+const NEW_PASSWORD: &str = "a brand new passphrase";
+
+fn json_request(method: &str, host: &str, path: &str, body: &str, extra: &str) -> Vec<u8> {
+    format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nOrigin: https://{host}\r\n{extra}Connection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+fn post(at: SocketAddr, host: &str, path: &str, body: &str, extra: &str) -> support::Exchange {
+    https_exchange(at, host, &json_request("POST", host, path, body, extra))
+}
+
+fn sign_in(at: SocketAddr, password: &str) -> support::Exchange {
+    post(
+        at,
+        "alpha.test",
+        "/api/v1/session",
+        &format!(r#"{{"email":"ada@alpha.test","password":"{password}"}}"#),
+        "",
+    )
+}
+
+/// `serve` with `[smtp]` pointed at `smtp` and the store at `database`, behind a mapping of
+/// port 443 so the site's origin is `https://alpha.test`.
+fn start(work: &Workdir, smtp: SocketAddr, database: Option<&str>) -> Server {
+    let mut command = work.std_command();
+    command
+        .env("TASKSESSION_SMTP_HOST", "127.0.0.1")
+        .env("TASKSESSION_SMTP_PORT", smtp.port().to_string())
+        .env("TASKSESSION_SMTP_TLS", "none")
+        .env("TASKSESSION_SMTP_FROM", "noreply@agency.test")
+        .env("TASKSESSION_PUBLIC_HTTPS_PORT", "443");
+    if let Some(url) = database {
+        command.env("TASKSESSION_DATABASE_URL", url);
+    }
+    Server::start(command)
+}
+
+fn add_brand(work: &Workdir, database: Option<&str>) {
+    let mut command = work.command();
+    if let Some(url) = database {
+        command.env("TASKSESSION_DATABASE_URL", url);
+    }
+    command
+        .args([
+            "domain",
+            "add",
+            "alpha.test",
+            "--brand",
+            "Alpha Studio",
+            "--admin-email",
+            "ada@alpha.test",
+        ])
+        .assert()
+        .code(0);
+}
+
+fn invitation_and_reset_mails_work(database: Option<&str>) {
+    let Some(smtp) = SmtpServer::start(0) else {
+        return;
+    };
+    let work = Workdir::new();
+    add_brand(&work, database);
+    let mut server = start(&work, smtp.address, database);
+    let at = server.addresses().https;
+
+    // The first admin's invitation, in the brand's name.
+    let invitation = smtp.wait_for(1, Duration::from_secs(30)).remove(0);
+    eprintln!(
+        "received invitation mail:\n{}\n{}",
+        invitation.raw_head, invitation.text
+    );
+    assert_eq!(invitation.to, "ada@alpha.test");
+    assert!(
+        invitation
+            .from
+            .starts_with("Alpha Studio <noreply@agency.test>"),
+        "{}",
+        invitation.from
+    );
+    assert_eq!(invitation.subject, "You are invited to Alpha Studio");
+    assert!(invitation.message_id.ends_with("@alpha.test>"));
+    assert!(
+        invitation.text.contains("https://alpha.test/invite/"),
+        "{}",
+        invitation.text
+    );
+    assert!(invitation.html.contains("Alpha Studio"));
+    assert!(!invitation.text.to_lowercase().contains("task session"));
+    let token = link_token(&invitation.text, "invite");
+    let accepted = post(
+        at,
+        "alpha.test",
+        &format!("/api/v1/invitations/{token}/accept"),
+        &format!(r#"{{"password":"{PASSWORD}"}}"#),
+        "",
+    );
+    assert_eq!(accepted.status, 200, "{accepted:?}");
+    let signed_in = sign_in(at, PASSWORD);
+    assert_eq!(signed_in.status, 200, "{signed_in:?}");
+    let cookie = signed_in
+        .head
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("set-cookie: ")
+                .or_else(|| l.strip_prefix("Set-Cookie: "))
+        })
+        .and_then(|c| c.split(';').next())
+        .unwrap()
+        .to_owned();
+
+    // An unknown address gets the same answer and no mail.
+    let unknown = post(
+        at,
+        "alpha.test",
+        "/api/v1/password-reset",
+        r#"{"email":"nobody@alpha.test"}"#,
+        "",
+    );
+    let known = post(
+        at,
+        "alpha.test",
+        "/api/v1/password-reset",
+        r#"{"email":"ada@alpha.test"}"#,
+        "",
+    );
+    assert_eq!((unknown.status, known.status), (202, 202));
+    assert_eq!(unknown.body, known.body);
+    let mails = smtp.wait_for(2, Duration::from_secs(30));
+    std::thread::sleep(Duration::from_secs(3));
+    let mails_after = smtp.messages();
+    assert_eq!(
+        mails_after.len(),
+        2,
+        "one reset mail, none for the unknown address"
+    );
+    let reset = &mails[1];
+    assert_eq!(reset.to, "ada@alpha.test");
+    assert_eq!(reset.subject, "Set a new password for Alpha Studio");
+    let token = link_token(&reset.text, "reset");
+    let path = format!("/api/v1/password-reset/{token}");
+    let body = format!(r#"{{"password":"{NEW_PASSWORD}"}}"#);
+    let first = post(at, "alpha.test", &path, &body, "");
+    assert_eq!(first.status, 200, "{first:?}");
+    let again = post(at, "alpha.test", &path, &body, "");
+    assert_eq!(again.status, 404, "the link works once: {again:?}");
+    // The session from before the reset has ended; the new password signs in.
+    let me = https_exchange(
+        at,
+        "alpha.test",
+        format!("GET /api/v1/me HTTP/1.1\r\nHost: alpha.test\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n").as_bytes(),
+    );
+    assert_eq!(me.status, 401, "{me:?}");
+    assert_eq!(sign_in(at, PASSWORD).status, 401);
+    assert_eq!(sign_in(at, NEW_PASSWORD).status, 200);
+    server.terminate();
+    assert_eq!(server.wait().code(), Some(0));
+}
+
+#[test]
+fn invitation_and_reset_mails_arrive_in_the_brands_name_on_sqlite() {
+    invitation_and_reset_mails_work(None);
+}
+
+#[test]
+fn invitation_and_reset_mails_arrive_in_the_brands_name_on_postgresql() {
+    let Some(database) = PostgresDb::create() else {
+        return;
+    };
+    invitation_and_reset_mails_work(Some(&database.url()));
+}
+
+#[test]
+fn with_the_smtp_server_down_then_up_the_mail_is_delivered_exactly_once() {
+    if !SmtpServer::available() {
+        return;
+    }
+    let port = support::pebble::free_port(false);
+    let address: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let work = Workdir::new();
+    add_brand(&work, None);
+    let mut server = start(&work, address, None);
+    server.wait_for_line("mail not sent");
+    // The invitation waits in the outbox; the server keeps running.
+    let Some(smtp) = SmtpServer::start(port) else {
+        return;
+    };
+    // The retry comes about a minute after the failure.
+    let mails = smtp.wait_for(1, Duration::from_secs(120));
+    assert_eq!(mails[0].subject, "You are invited to Alpha Studio");
+    std::thread::sleep(Duration::from_secs(6));
+    assert_eq!(smtp.messages().len(), 1, "delivered exactly once");
+    server.terminate();
+    assert_eq!(server.wait().code(), Some(0));
+}
