@@ -302,8 +302,8 @@ pub fn render(brand: &str, base: &str, item: &OutboxMail) -> Result<Rendered, St
             .ok_or_else(|| format!("the outbox mail has no {key}"))
     };
     let name = text_param("name")?;
-    let token = text_param("token")?;
     let (subject, lead, action, path, validity) = match item.kind {
+        MailKind::TwoFactorChanged => return Ok(two_factor_changed(brand, base, &name, item)),
         MailKind::Invitation => (
             format!("You are invited to {brand}"),
             format!("{brand} has invited you to its workspace."),
@@ -321,6 +321,7 @@ pub fn render(brand: &str, base: &str, item: &OutboxMail) -> Result<Rendered, St
             "The link works once, for an hour. If you did not ask for it, ignore this mail: your password stays as it is.",
         ),
     };
+    let token = text_param("token")?;
     let link = format!("{base}/{path}/{token}");
     let text = format!("Hello {name},\n\n{lead}\n\n{action}: {link}\n\n{validity}\n\n— {brand}\n");
     let html = format!(
@@ -337,6 +338,36 @@ pub fn render(brand: &str, base: &str, item: &OutboxMail) -> Result<Rendered, St
         text,
         html,
     })
+}
+
+/// The notice that two-factor sign-in was turned on or off (no link to act on).
+fn two_factor_changed(brand: &str, base: &str, name: &str, item: &OutboxMail) -> Rendered {
+    let enabled = item.params.get("enabled").and_then(Value::as_bool) == Some(true);
+    let (subject, lead) = if enabled {
+        (
+            format!("Two-factor sign-in is on for your {brand} account"),
+            "Two-factor sign-in was turned on for your account: signing in now also needs a code from your authenticator app (or one of your recovery codes).",
+        )
+    } else {
+        (
+            format!("Two-factor sign-in is off for your {brand} account"),
+            "Two-factor sign-in was turned off for your account: signing in now needs only your password.",
+        )
+    };
+    let warning = format!(
+        "If this was not you, set a new password at once (\"Forgot your password?\" at {base}) and tell your administrator."
+    );
+    Rendered {
+        subject,
+        text: format!("Hello {name},\n\n{lead}\n\n{warning}\n\n— {brand}\n"),
+        html: format!(
+            "<!doctype html>\n<html><body style=\"font-family: sans-serif; line-height: 1.5\">\n<p>Hello {name},</p>\n<p>{lead}</p>\n<p>{warning}</p>\n<p>— {brand}</p>\n</body></html>\n",
+            name = html(name),
+            lead = html(lead),
+            warning = html(&warning),
+            brand = html(brand),
+        ),
+    }
 }
 
 #[cfg(test)]

@@ -50,6 +50,7 @@ pub fn failure(error: Error) -> Failure {
         }
         Error::NotLicensed(_)
         | Error::Unauthenticated(_)
+        | Error::SecondFactorRequired
         | Error::Forbidden(_)
         | Error::NotFound(_)
         | Error::Conflict(_)

@@ -2,7 +2,8 @@
 //! PostgreSQL: the first admin's invitation arrives in the brand's name and its link sets
 //! a password that signs in; a reset mail's link works once and ends every session; an
 //! unknown address gets the same answer and no mail; and with the SMTP server down, then
-//! up, the mail is delivered exactly once.
+//! up, the mail is delivered exactly once; and two-factor sign-in, turned on with a code
+//! computed like an authenticator app's, is then needed at sign-in and announced by mail.
 
 #![allow(clippy::unwrap_used)] // a test that cannot set up should panic
 
@@ -74,17 +75,69 @@ fn add_brand(work: &Workdir, database: Option<&str>) {
         .code(0);
 }
 
-fn invitation_and_reset_mails_work(database: Option<&str>) {
-    let Some(smtp) = SmtpServer::start(0) else {
-        return;
-    };
+/// A brand whose first admin took the mailed invitation and signed in over HTTPS.
+struct Admin {
+    smtp: SmtpServer,
+    _work: Workdir,
+    server: Server,
+    at: SocketAddr,
+    /// The invitation as received.
+    invitation: support::smtp::Received,
+    /// `Cookie: …\r\n` for the admin's session.
+    cookie: String,
+}
+
+fn admin_signed_in(database: Option<&str>) -> Option<Admin> {
+    let smtp = SmtpServer::start(0)?;
     let work = Workdir::new();
     add_brand(&work, database);
     let mut server = start(&work, smtp.address, database);
     let at = server.addresses().https;
-
-    // The first admin's invitation, in the brand's name.
     let invitation = smtp.wait_for(1, Duration::from_secs(30)).remove(0);
+    let token = link_token(&invitation.text, "invite");
+    let accepted = post(
+        at,
+        "alpha.test",
+        &format!("/api/v1/invitations/{token}/accept"),
+        &format!(r#"{{"password":"{PASSWORD}"}}"#),
+        "",
+    );
+    assert_eq!(accepted.status, 200, "{accepted:?}");
+    let signed_in = sign_in(at, PASSWORD);
+    assert_eq!(signed_in.status, 200, "{signed_in:?}");
+    let cookie = signed_in
+        .head
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("set-cookie: ")
+                .or_else(|| l.strip_prefix("Set-Cookie: "))
+        })
+        .and_then(|c| c.split(';').next())
+        .unwrap();
+    let cookie = format!("Cookie: {cookie}\r\n");
+    Some(Admin {
+        smtp,
+        _work: work,
+        server,
+        at,
+        invitation,
+        cookie,
+    })
+}
+
+fn invitation_and_reset_mails_work(database: Option<&str>) {
+    let Some(Admin {
+        smtp,
+        _work,
+        mut server,
+        at,
+        invitation,
+        cookie,
+    }) = admin_signed_in(database)
+    else {
+        return;
+    };
+    // The first admin's invitation, in the brand's name (its link signed in above).
     eprintln!(
         "received invitation mail:\n{}\n{}",
         invitation.raw_head, invitation.text
@@ -106,27 +159,6 @@ fn invitation_and_reset_mails_work(database: Option<&str>) {
     );
     assert!(invitation.html.contains("Alpha Studio"));
     assert!(!invitation.text.to_lowercase().contains("task session"));
-    let token = link_token(&invitation.text, "invite");
-    let accepted = post(
-        at,
-        "alpha.test",
-        &format!("/api/v1/invitations/{token}/accept"),
-        &format!(r#"{{"password":"{PASSWORD}"}}"#),
-        "",
-    );
-    assert_eq!(accepted.status, 200, "{accepted:?}");
-    let signed_in = sign_in(at, PASSWORD);
-    assert_eq!(signed_in.status, 200, "{signed_in:?}");
-    let cookie = signed_in
-        .head
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("set-cookie: ")
-                .or_else(|| l.strip_prefix("Set-Cookie: "))
-        })
-        .and_then(|c| c.split(';').next())
-        .unwrap()
-        .to_owned();
 
     // An unknown address gets the same answer and no mail.
     let unknown = post(
@@ -167,7 +199,8 @@ fn invitation_and_reset_mails_work(database: Option<&str>) {
     let me = https_exchange(
         at,
         "alpha.test",
-        format!("GET /api/v1/me HTTP/1.1\r\nHost: alpha.test\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n").as_bytes(),
+        format!("GET /api/v1/me HTTP/1.1\r\nHost: alpha.test\r\n{cookie}Connection: close\r\n\r\n")
+            .as_bytes(),
     );
     assert_eq!(me.status, 401, "{me:?}");
     assert_eq!(sign_in(at, PASSWORD).status, 401);
@@ -209,6 +242,79 @@ fn with_the_smtp_server_down_then_up_the_mail_is_delivered_exactly_once() {
     assert_eq!(mails[0].subject, "You are invited to Alpha Studio");
     std::thread::sleep(Duration::from_secs(6));
     assert_eq!(smtp.messages().len(), 1, "delivered exactly once");
+    server.terminate();
+    assert_eq!(server.wait().code(), Some(0));
+}
+
+#[test]
+fn two_factor_sign_in_is_turned_on_over_https_needed_at_sign_in_and_announced_by_mail() {
+    let Some(Admin {
+        smtp,
+        _work,
+        mut server,
+        at,
+        cookie,
+        ..
+    }) = admin_signed_in(None)
+    else {
+        return;
+    };
+    let begun = post(
+        at,
+        "alpha.test",
+        "/api/v1/me/totp",
+        &format!(r#"{{"password":"{PASSWORD}"}}"#),
+        &cookie,
+    );
+    assert_eq!(begun.status, 201, "{begun:?}");
+    let enrollment: serde_json::Value = serde_json::from_str(&begun.body).unwrap();
+    let secret = data_encoding::BASE32_NOPAD
+        .decode(enrollment["secret"].as_str().unwrap().as_bytes())
+        .unwrap();
+    let step = tenant_core::totp::step_of(time::OffsetDateTime::now_utc());
+    let confirm = https_exchange(
+        at,
+        "alpha.test",
+        &json_request(
+            "PUT",
+            "alpha.test",
+            "/api/v1/me/totp",
+            &format!(
+                r#"{{"code":"{}"}}"#,
+                tenant_core::totp::code_at(&secret, step)
+            ),
+            &cookie,
+        ),
+    );
+    assert_eq!(confirm.status, 200, "{confirm:?}");
+    let codes: serde_json::Value = serde_json::from_str(&confirm.body).unwrap();
+    assert_eq!(codes["recovery_codes"].as_array().unwrap().len(), 10);
+
+    let needs_code = sign_in(at, PASSWORD);
+    assert_eq!(needs_code.status, 401);
+    assert!(
+        needs_code.body.contains(r#""code":"totp_required""#),
+        "{}",
+        needs_code.body
+    );
+    let with_code = post(
+        at,
+        "alpha.test",
+        "/api/v1/session",
+        &format!(
+            r#"{{"email":"ada@alpha.test","password":"{PASSWORD}","totp":"{}"}}"#,
+            tenant_core::totp::code_at(&secret, step + 1)
+        ),
+        "",
+    );
+    assert_eq!(with_code.status, 200, "{with_code:?}");
+
+    let notice = smtp.wait_for(2, Duration::from_secs(30)).remove(1);
+    assert_eq!(
+        notice.subject,
+        "Two-factor sign-in is on for your Alpha Studio account"
+    );
+    assert!(notice.from.starts_with("Alpha Studio <"));
     server.terminate();
     assert_eq!(server.wait().code(), Some(0));
 }

@@ -33,12 +33,14 @@ enum Column {
     OptionalText,
     Time,
     OptionalTime,
+    Integer,
 }
 
 /// Every tenant table at the current tenant schema version, parents before children, with
 /// its columns (the first is the key rows are ordered by).
 /// The oldest tenant schema whose backups restore as they are: the migrations after it only
-/// add tables that backups do not carry (the mail outbox and password reset links).
+/// add tables that older backups lack (two-factor credentials, restored empty) or that
+/// backups never carry (the mail outbox and password reset links).
 const OLDEST_RESTORABLE_SCHEMA: i64 = 2;
 
 const TABLES: &[(&str, &[(&str, Column)])] = &[
@@ -92,6 +94,27 @@ const TABLES: &[(&str, &[(&str, Column)])] = &[
             ("accepted_at", Column::OptionalTime),
             ("created_at", Column::Time),
             ("updated_at", Column::Time),
+        ],
+    ),
+    (
+        "totp_credentials",
+        &[
+            ("user_id", Column::Text),
+            ("secret", Column::Text),
+            ("confirmed_at", Column::OptionalTime),
+            ("last_step", Column::Integer),
+            ("created_at", Column::Time),
+            ("updated_at", Column::Time),
+        ],
+    ),
+    (
+        "recovery_codes",
+        &[
+            ("code_id", Column::Text),
+            ("user_id", Column::Text),
+            ("code_hash", Column::Text),
+            ("used_at", Column::OptionalTime),
+            ("created_at", Column::Time),
         ],
     ),
     (
@@ -231,6 +254,7 @@ async fn fetch_table(
                         .try_get::<Option<String>, _>(index)?
                         .map_or(Value::Null, Value::String),
                     Column::Time => Value::String(format_time(row.try_get(index)?)?),
+                    Column::Integer => Value::from(row.try_get::<i64, _>(index)?),
                     Column::OptionalTime => {
                         match row.try_get::<Option<OffsetDateTime>, _>(index)? {
                             Some(at) => Value::String(format_time(at)?),
@@ -432,6 +456,7 @@ async fn insert_row(
             query = match value {
                 CellValue::Text(text) => query.bind(text.clone()),
                 CellValue::Time(at) => query.bind(*at),
+                CellValue::Integer(n) => query.bind(*n),
             };
         }
         query.execute(conn).await?;
@@ -442,6 +467,7 @@ async fn insert_row(
 enum CellValue {
     Text(Option<String>),
     Time(Option<OffsetDateTime>),
+    Integer(i64),
 }
 
 impl CellValue {
@@ -453,14 +479,22 @@ impl CellValue {
             }
             return Ok(match column {
                 Column::Time | Column::OptionalTime => CellValue::Time(None),
-                Column::Text | Column::OptionalText => CellValue::Text(None),
+                Column::Text | Column::OptionalText | Column::Integer => CellValue::Text(None),
             });
+        }
+        if column == Column::Integer {
+            return value
+                .as_i64()
+                .map(CellValue::Integer)
+                .ok_or_else(|| Error::Invalid(format!("column '{name}' must be a whole number")));
         }
         let text = value
             .as_str()
             .ok_or_else(|| Error::Invalid(format!("column '{name}' must be a string")))?;
         Ok(match column {
-            Column::Text | Column::OptionalText => CellValue::Text(Some(text.to_owned())),
+            Column::Text | Column::OptionalText | Column::Integer => {
+                CellValue::Text(Some(text.to_owned()))
+            }
             Column::Time | Column::OptionalTime => {
                 let at = OffsetDateTime::parse(text, &Rfc3339).map_err(|_| {
                     Error::Invalid(format!("column '{name}': '{text}' is not an RFC 3339 time"))

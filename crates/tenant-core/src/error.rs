@@ -25,6 +25,10 @@ pub enum Error {
     #[error("{0}")]
     Unauthenticated(String),
 
+    /// The password was right, and the account also needs a two-factor code.
+    #[error("Enter the 6-digit code from your authenticator app, or one of your recovery codes.")]
+    SecondFactorRequired,
+
     /// In scope, but the actor's role does not allow it.
     #[error("{0}")]
     Forbidden(String),

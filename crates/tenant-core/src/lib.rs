@@ -27,6 +27,7 @@ pub mod roles;
 pub mod sessions;
 pub mod store;
 pub mod teams;
+pub mod totp;
 pub mod users;
 
 /// The integration tests' stores on both backends, for unit tests that need internals.

@@ -20,6 +20,8 @@ pub enum MailKind {
     Invitation,
     /// A password reset link (`{base}/reset/{token}`).
     PasswordReset,
+    /// Two-factor sign-in was turned on or off (`enabled`).
+    TwoFactorChanged,
 }
 
 impl MailKind {
@@ -28,6 +30,7 @@ impl MailKind {
         match self {
             MailKind::Invitation => "invitation",
             MailKind::PasswordReset => "password_reset",
+            MailKind::TwoFactorChanged => "two_factor_changed",
         }
     }
 
@@ -35,6 +38,7 @@ impl MailKind {
         match text {
             "invitation" => Ok(MailKind::Invitation),
             "password_reset" => Ok(MailKind::PasswordReset),
+            "two_factor_changed" => Ok(MailKind::TwoFactorChanged),
             other => Err(Error::Invalid(format!("unknown mail kind '{other}'"))),
         }
     }

@@ -142,12 +142,15 @@ async fn check_usable(tx: &mut Tx, account: &Account, at: OffsetDateTime) -> Res
 
 /// Signs in with e-mail and password: a new session, or [`Error::Unauthenticated`] with
 /// [`WRONG_CREDENTIALS`] for an unknown address and a wrong password alike. A deactivated
-/// user who gives the right password is told their access was deactivated.
+/// user who gives the right password is told their access was deactivated. An account with
+/// two-factor sign-in also needs `second_factor` (a current code or a recovery code):
+/// without one the answer is [`Error::SecondFactorRequired`].
 #[tracing::instrument(skip_all)]
 pub async fn sign_in(
     store: &TenantStore,
     email: &str,
     password: &str,
+    second_factor: Option<&str>,
     client: &ClientInfo,
 ) -> Result<SignedIn> {
     let wrong = || Error::Unauthenticated(WRONG_CREDENTIALS.to_owned());
@@ -192,6 +195,7 @@ pub async fn sign_in(
         tx.commit().await?;
         return Err(deactivated_message());
     }
+    crate::totp::check_second_factor(&mut tx, &account.user_id, second_factor, at).await?;
     let secret = random_token()?;
     let session_id = new_id()?;
     let expires_at = at + SESSION_ABSOLUTE;

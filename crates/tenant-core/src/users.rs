@@ -873,6 +873,27 @@ async fn record_self(tx: &mut Tx, user: &User, via: &str, action: &str) -> Resul
     audit::record(tx, &actor, action, "user", &user.id, None, None).await
 }
 
+/// Whether `password` is the password of the user `user_id` (before a change that needs it
+/// again, such as turning two-factor sign-in on or off).
+pub async fn verify_own_password(
+    store: &TenantStore,
+    user_id: &str,
+    password: &str,
+) -> Result<bool> {
+    let mut tx = store.read().await?;
+    let hash: Option<Option<String>> = on_tx!(tx, |conn| {
+        sqlx::query_scalar("select password_hash from users where user_id = $1")
+            .bind(user_id)
+            .fetch_optional(conn)
+            .await?
+    });
+    drop(tx);
+    match hash.flatten() {
+        Some(hash) => verify_password(password.to_owned(), hash).await,
+        None => Ok(false),
+    }
+}
+
 /// Whether `password` is the user's (argon2id verification on the blocking pool).
 pub async fn check_user_password(
     store: &TenantStore,

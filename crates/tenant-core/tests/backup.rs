@@ -65,14 +65,29 @@ async fn a_brand_moved_from_sqlite_to_postgres_and_back_keeps_identical_content(
                 .unwrap();
         }
     }
+    // One more user, with two-factor sign-in: the secret and the recovery codes move too.
+    let ada = support::signed_in_user(&store, "ada@moving.test", "staff", None).await;
+    let enrollment = tenant_core::totp::begin(&store, &ada, support::PASSWORD, "Moving Brand")
+        .await
+        .unwrap();
+    let secret = data_encoding::BASE32_NOPAD
+        .decode(enrollment.secret.as_bytes())
+        .unwrap();
+    let step = tenant_core::totp::step_of(time::OffsetDateTime::now_utc());
+    tenant_core::totp::confirm(&store, &ada, &tenant_core::totp::code_at(&secret, step))
+        .await
+        .unwrap();
     let original = export_text(&tenant, &store).await;
-    // Users, invitations, an audit entry per invitation and per acceptance, and the header.
-    assert_eq!(rows(&original).len(), 25 + 25 + 25 + 13 + 1);
+    // Users, invitations, an audit entry per invitation and per acceptance, Ada's user,
+    // invitation, two audit entries, credential, ten recovery codes and her audit entry for
+    // turning it on, and the end line.
+    assert_eq!(rows(&original).len(), 25 + 25 + 25 + 13 + 16 + 1);
+    assert!(original.contains(r#""table":"totp_credentials""#));
 
     let middle = Platform::open(&pg.backend).await.unwrap();
     let (pg_tenant, pg_store) = brand(&middle, "moving.test").await;
     let summary = restore_text(&pg_store, &original).await.unwrap();
-    assert_eq!(summary.total(), 88);
+    assert_eq!(summary.total(), 88 + 16);
     let via_postgres = export_text(&pg_tenant, &pg_store).await;
     assert_eq!(rows(&via_postgres), rows(&original));
 

@@ -320,6 +320,8 @@ async fn migrate_reports_a_broken_tenant_by_name_and_migrates_the_others() {
             } else {
                 vec![
                     "delete from schema_migrations",
+                    "drop table recovery_codes",
+                    "drop table totp_credentials",
                     "drop table password_resets",
                     "drop table outbox",
                     "drop table audit_log",
@@ -347,7 +349,7 @@ async fn migrate_reports_a_broken_tenant_by_name_and_migrates_the_others() {
         for entry in &report {
             match entry.tenant.domain.as_str() {
                 "two.test" => assert!(entry.result.is_err(), "{:?}", entry.result),
-                _ => assert_eq!(entry.result.as_ref().unwrap(), &3, "every tenant migration"),
+                _ => assert_eq!(entry.result.as_ref().unwrap(), &4, "every tenant migration"),
             }
         }
         assert!(

@@ -22,6 +22,14 @@ fn new_user(email: &str, role: &str, company: Option<&str>) -> NewUser {
     new
 }
 
+/// Signs in with [`PASSWORD`] and no second factor.
+async fn password_sign_in(
+    store: &tenant_core::TenantStore,
+    email: &str,
+) -> tenant_core::Result<sessions::SignedIn> {
+    sessions::sign_in(store, email, PASSWORD, None, &client_info()).await
+}
+
 fn client_info() -> ClientInfo {
     ClientInfo {
         address: "192.0.2.7".to_owned(),
@@ -265,13 +273,13 @@ async fn sign_in_gives_the_same_answer_for_an_unknown_address_and_a_wrong_passwo
             ("nobody@signin.test", PASSWORD),
             ("not an address", PASSWORD),
         ] {
-            let answer = sessions::sign_in(a.store(), email, password, &client_info()).await;
+            let answer = sessions::sign_in(a.store(), email, password, None, &client_info()).await;
             assert!(
                 matches!(answer, Err(Error::Unauthenticated(ref m)) if m == WRONG_CREDENTIALS),
                 "{email}: {answer:?}"
             );
         }
-        let ok = sessions::sign_in(a.store(), "KNOWN@signin.test", PASSWORD, &client_info())
+        let ok = password_sign_in(a.store(), "KNOWN@signin.test")
             .await
             .unwrap();
         assert!(!format!("{ok:?}").contains(ok.secret.reveal()));
@@ -290,10 +298,9 @@ async fn deactivated_user_session_and_token_are_rejected_on_next_request() {
         let (_, token) = sessions::create_token(a.store(), &staff, "ci", None)
             .await
             .unwrap();
-        let session =
-            sessions::sign_in(a.store(), "staff@deactivate.test", PASSWORD, &client_info())
-                .await
-                .unwrap();
+        let session = password_sign_in(a.store(), "staff@deactivate.test")
+            .await
+            .unwrap();
         let by_session = Presented::Session(session.secret.reveal());
         let by_token = Presented::Token(token.reveal());
         sessions::authenticate(a.store(), by_session, "x")
@@ -315,8 +322,7 @@ async fn deactivated_user_session_and_token_are_rejected_on_next_request() {
                 "{answer:?}"
             );
         }
-        let again =
-            sessions::sign_in(a.store(), "staff@deactivate.test", PASSWORD, &client_info()).await;
+        let again = password_sign_in(a.store(), "staff@deactivate.test").await;
         assert!(
             matches!(again, Err(Error::Unauthenticated(ref m)) if m.contains("deactivated")),
             "{again:?}"
@@ -332,7 +338,7 @@ async fn deactivated_user_session_and_token_are_rejected_on_next_request() {
         users::reactivate_user(a.store(), &permit, staff.user_id())
             .await
             .unwrap();
-        sessions::sign_in(a.store(), "staff@deactivate.test", PASSWORD, &client_info())
+        password_sign_in(a.store(), "staff@deactivate.test")
             .await
             .unwrap();
 
@@ -395,7 +401,7 @@ async fn a_role_change_applies_on_the_next_request() {
         .await
         .unwrap();
         let staff = signed_in_user(a.store(), "pm@rolechange.test", "staff", None).await;
-        let session = sessions::sign_in(a.store(), "pm@rolechange.test", PASSWORD, &client_info())
+        let session = password_sign_in(a.store(), "pm@rolechange.test")
             .await
             .unwrap();
         let presented = Presented::Session(session.secret.reveal());
@@ -547,7 +553,7 @@ async fn sessions_end_when_idle_or_past_their_absolute_limit_and_access_expiry_d
         let a = context(&platform, "ending.test").await;
         let admin = signed_in_admin(a.store(), "admin@ending.test").await;
         signed_in_user(a.store(), "idle@ending.test", "staff", None).await;
-        let idle = sessions::sign_in(a.store(), "idle@ending.test", PASSWORD, &client_info())
+        let idle = password_sign_in(a.store(), "idle@ending.test")
             .await
             .unwrap();
         run_in_tenant(
@@ -563,7 +569,7 @@ async fn sessions_end_when_idle_or_past_their_absolute_limit_and_access_expiry_d
             "{ended:?}"
         );
 
-        let busy = sessions::sign_in(a.store(), "idle@ending.test", PASSWORD, &client_info())
+        let busy = password_sign_in(a.store(), "idle@ending.test")
             .await
             .unwrap();
         run_in_tenant(
@@ -589,7 +595,7 @@ async fn sessions_end_when_idle_or_past_their_absolute_limit_and_access_expiry_d
         users::update_user(a.store(), &permit, temp.user_id(), &change)
             .await
             .unwrap();
-        let session = sessions::sign_in(a.store(), "temp@ending.test", PASSWORD, &client_info())
+        let session = password_sign_in(a.store(), "temp@ending.test")
             .await
             .unwrap();
         run_in_tenant(
@@ -629,7 +635,7 @@ async fn a_session_or_token_of_one_brand_is_unknown_in_another() {
         let (_, token) = sessions::create_token(a.store(), &in_a, "ci", None)
             .await
             .unwrap();
-        let session = sessions::sign_in(a.store(), "same@example.com", PASSWORD, &client_info())
+        let session = password_sign_in(a.store(), "same@example.com")
             .await
             .unwrap();
         for presented in [
@@ -902,6 +908,108 @@ async fn a_reset_link_is_mailed_only_for_an_account_and_works_once_within_the_ho
         .await;
         let expired = users::reset_password(a.store(), &late, "a brand new passphrase").await;
         assert!(matches!(expired, Err(Error::NotFound(_))), "{expired:?}");
+        platform.close().await;
+        store.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn two_factor_sign_in_needs_a_fresh_code_or_a_recovery_code_once() {
+    use tenant_core::totp;
+    for store in both().await {
+        let platform = Platform::open(&store.backend).await.unwrap();
+        let a = context(&platform, "totp.test").await;
+        let ada = signed_in_user(a.store(), "ada@totp.test", "staff", None).await;
+        let sign_in = |code: Option<&str>| {
+            let store = a.store().clone();
+            let code = code.map(str::to_owned);
+            async move {
+                sessions::sign_in(
+                    &store,
+                    "ada@totp.test",
+                    PASSWORD,
+                    code.as_deref(),
+                    &client_info(),
+                )
+                .await
+            }
+        };
+        let wrong_password = totp::begin(a.store(), &ada, "not the password", "Brand").await;
+        assert!(matches!(
+            wrong_password,
+            Err(Error::Field {
+                field: "password",
+                ..
+            })
+        ));
+        let enrollment = totp::begin(a.store(), &ada, PASSWORD, "Brand")
+            .await
+            .unwrap();
+        assert!(
+            enrollment
+                .otpauth_url
+                .starts_with("otpauth://totp/Brand:ada%40totp.test?secret=")
+                || enrollment
+                    .otpauth_url
+                    .starts_with("otpauth://totp/Brand:ada@totp.test?secret=")
+        );
+        // Not on until a code is confirmed.
+        assert!(sign_in(None).await.is_ok());
+        let secret = data_encoding::BASE32_NOPAD
+            .decode(enrollment.secret.as_bytes())
+            .unwrap();
+        let now_step = totp::step_of(time::OffsetDateTime::now_utc());
+        let wrong = totp::confirm(a.store(), &ada, "abcdef").await;
+        assert!(
+            matches!(wrong, Err(Error::Field { field: "code", .. })),
+            "{wrong:?}"
+        );
+        let codes = totp::confirm(a.store(), &ada, &totp::code_at(&secret, now_step))
+            .await
+            .unwrap();
+        assert_eq!(codes.len(), 10);
+        let notices = tenant_core::mail::outbox(a.store(), 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|m| m.kind == "two_factor_changed")
+            .count();
+        assert_eq!(notices, 1, "the user is told by mail");
+
+        assert!(matches!(
+            sign_in(None).await,
+            Err(Error::SecondFactorRequired)
+        ));
+        assert!(matches!(
+            sign_in(Some("abcdef")).await,
+            Err(Error::Unauthenticated(_))
+        ));
+        let next: &'static str = Box::leak(totp::code_at(&secret, now_step + 1).into_boxed_str());
+        assert!(sign_in(Some(next)).await.is_ok());
+        assert!(
+            matches!(sign_in(Some(next)).await, Err(Error::Unauthenticated(_))),
+            "a code works once"
+        );
+        let recovery: &'static str = Box::leak(codes[3].to_uppercase().into_boxed_str());
+        assert!(
+            sign_in(Some(recovery)).await.is_ok(),
+            "recovery codes ignore case"
+        );
+        assert!(matches!(
+            sign_in(Some(recovery)).await,
+            Err(Error::Unauthenticated(_))
+        ));
+        let status = totp::status(a.store(), &ada).await.unwrap();
+        assert_eq!((status.enabled, status.recovery_codes_left), (true, 9));
+
+        assert!(
+            totp::disable(a.store(), &ada, "not the password")
+                .await
+                .is_err()
+        );
+        assert!(totp::status(a.store(), &ada).await.unwrap().enabled);
+        totp::disable(a.store(), &ada, PASSWORD).await.unwrap();
+        assert!(sign_in(None).await.is_ok());
         platform.close().await;
         store.cleanup().await;
     }

@@ -68,6 +68,26 @@ const MATRIX: &[(&str, &str, [u16; 8])] = &[
     ),
     (
         "GET",
+        "/api/v1/me/totp",
+        [200, 200, 200, 200, 200, 401, 401, 401],
+    ),
+    (
+        "POST",
+        "/api/v1/me/totp",
+        [201, 201, 201, 201, 201, 401, 401, 401],
+    ),
+    (
+        "PUT",
+        "/api/v1/me/totp",
+        [422, 422, 422, 422, 422, 401, 401, 401],
+    ),
+    (
+        "DELETE",
+        "/api/v1/me/totp",
+        [204, 204, 204, 204, 204, 401, 401, 401],
+    ),
+    (
+        "GET",
         "/api/v1/me/sessions",
         [200, 200, 200, 200, 200, 401, 401, 401],
     ),
@@ -284,7 +304,7 @@ fn client_info() -> ClientInfo {
 }
 
 async fn sign_in(store: &TenantStore, email: &str) -> String {
-    let signed_in = sessions::sign_in(store, email, PASSWORD, &client_info())
+    let signed_in = sessions::sign_in(store, email, PASSWORD, None, &client_info())
         .await
         .unwrap();
     signed_in.secret.reveal().to_owned()
@@ -431,6 +451,8 @@ fn body_for(method: &str, path: &str, n: usize, t: &Targets) -> Option<Value> {
         ("POST", "/api/v1/tokens") => json!({"name": "laptop"}),
         ("POST", "/api/v1/invitations/{token}/accept") => json!({"password": PASSWORD}),
         ("POST", "/api/v1/password-reset") => json!({"email": "admin@a.localhost"}),
+        ("POST" | "DELETE", "/api/v1/me/totp") => json!({"password": PASSWORD}),
+        ("PUT", "/api/v1/me/totp") => json!({"code": "abcdef"}),
         ("POST", "/api/v1/password-reset/{token}") => json!({"password": PASSWORD}),
         ("POST", "/api/v1/users") => {
             json!({"email": format!("new{n}@a.localhost"), "name": "New", "role": "staff"})

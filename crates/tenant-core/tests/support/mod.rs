@@ -168,7 +168,7 @@ pub async fn signed_in_user(
         address: "192.0.2.1".to_owned(),
         user_agent: "test".to_owned(),
     };
-    let signed_in = sessions::sign_in(store, email, PASSWORD, &client)
+    let signed_in = sessions::sign_in(store, email, PASSWORD, None, &client)
         .await
         .unwrap();
     sessions::authenticate(

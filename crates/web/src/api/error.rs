@@ -123,6 +123,9 @@ impl IntoResponse for ApiError {
             Error::Unauthenticated(_) => {
                 answer(StatusCode::UNAUTHORIZED, "unauthenticated", &message, None)
             }
+            Error::SecondFactorRequired => {
+                answer(StatusCode::UNAUTHORIZED, "totp_required", &message, None)
+            }
             Error::Forbidden(_) => answer(
                 StatusCode::FORBIDDEN,
                 "forbidden",

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::Router;
 use axum::http::Method;
-use axum::routing::{MethodRouter, delete, get, patch, post};
+use axum::routing::{MethodRouter, delete, get, patch, post, put};
 use serde_json::{Value, json};
 use tenant_core::permissions::Permission;
 
@@ -187,6 +187,38 @@ pub fn routes() -> Vec<Route> {
             SignedIn,
             NONE,
             get(session::me),
+        ),
+        route(
+            M::GET,
+            "/api/v1/me/totp",
+            "Whether your two-factor sign-in is on, and recovery codes left",
+            SignedIn,
+            NONE,
+            get(session::totp_status),
+        ),
+        route(
+            M::POST,
+            "/api/v1/me/totp",
+            "Start turning two-factor sign-in on: a secret for your authenticator app",
+            SignedIn,
+            &[("password", "string", true)],
+            post(session::totp_begin),
+        ),
+        route(
+            M::PUT,
+            "/api/v1/me/totp",
+            "Turn two-factor sign-in on with a code from the app; answers ten recovery codes, once",
+            SignedIn,
+            &[("code", "string", true)],
+            put(session::totp_confirm),
+        ),
+        route(
+            M::DELETE,
+            "/api/v1/me/totp",
+            "Turn two-factor sign-in off",
+            SignedIn,
+            &[("password", "string", true)],
+            delete(session::totp_disable),
         ),
         route(
             M::GET,
@@ -635,6 +667,9 @@ pub fn openapi_document() -> Value {
                 ]),
                 "Brand": object(&[("brand", "string"), ("domain", "string"), ("read_only", "boolean")]),
                 "Notice": object(&[("message", "string"), ("mailed", "boolean")]),
+                "TotpStatus": object(&[("enabled", "boolean"), ("recovery_codes_left", "integer")]),
+                "TotpEnrollment": object(&[("secret", "string"), ("otpauth_url", "string")]),
+                "TotpEnabled": object(&[("enabled", "boolean"), ("recovery_codes", "array")]),
                 "PasswordSet": json!({"type": "object", "properties": {
                     "user": {"$ref": "#/components/schemas/User"}, "message": {"type": "string"}}}),
                 "OpenApi": json!({"type": "object"}),
@@ -693,6 +728,10 @@ fn success_of(method: &Method, path: &str) -> Option<(u16, Option<&'static str>)
         (_, "/api/v1/brand") => (200, Some("Brand")),
         ("POST", "/api/v1/session") => (200, Some("SignedIn")),
         ("GET", "/api/v1/me") => (200, Some("Me")),
+        ("GET", "/api/v1/me/totp") => (200, Some("TotpStatus")),
+        ("POST", "/api/v1/me/totp") => (201, Some("TotpEnrollment")),
+        ("PUT", "/api/v1/me/totp") => (200, Some("TotpEnabled")),
+        ("DELETE", "/api/v1/me/totp") => (204, None),
         ("GET", "/api/v1/me/sessions") => (200, Some("SessionList")),
         ("GET", "/api/v1/tokens") => (200, Some("TokenList")),
         ("POST", "/api/v1/tokens") => (201, Some("NewToken")),

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tenant_core::names::Email;
 use tenant_core::sessions::{self, ClientInfo, SESSION_ABSOLUTE};
-use tenant_core::users;
+use tenant_core::{totp, users};
 
 use super::WebState;
 use super::caller::{Caller, SESSION_COOKIE, Visitor, check_origin};
@@ -43,8 +43,6 @@ pub(crate) async fn sign_in(
 ) -> ApiResult<Response> {
     check_origin(&headers, &visitor.connection, false)?;
     let Json(body) = body?;
-    // No account can have two-factor sign-in enrolled yet, so no code is needed.
-    let _ = body.totp;
     let address = visitor.connection.address.to_string();
     let account = Email::parse(&body.email)
         .map(|e| e.key().to_owned())
@@ -65,15 +63,24 @@ pub(crate) async fn sign_in(
             .unwrap_or_default()
             .to_owned(),
     };
-    let signed_in =
-        match sessions::sign_in(visitor.tenant.store(), &body.email, &body.password, &client).await
-        {
-            Ok(signed_in) => signed_in,
-            Err(error) => {
+    let signed_in = match sessions::sign_in(
+        visitor.tenant.store(),
+        &body.email,
+        &body.password,
+        body.totp.as_deref(),
+        &client,
+    )
+    .await
+    {
+        Ok(signed_in) => signed_in,
+        Err(error) => {
+            // Asking for the second factor after a right password is not a failure.
+            if !matches!(error, tenant_core::Error::SecondFactorRequired) {
                 state.limiter.failed(&format!("{tenant_id} {account}"));
-                return Err(error.into());
             }
-        };
+            return Err(error.into());
+        }
+    };
     let mut response = Json(json!({
         "user": me_view(&signed_in.principal),
         "expires_at": views::rfc3339(signed_in.expires_at),
@@ -244,4 +251,69 @@ pub(crate) async fn accept_invitation(
     let Json(body) = body?;
     let user = users::accept_invitation(visitor.tenant.store(), &token, &body.password).await?;
     Ok(Json(views::user(&user)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PasswordOnly {
+    password: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TotpCode {
+    code: String,
+}
+
+/// `GET /api/v1/me/totp`.
+#[tracing::instrument(skip_all)]
+pub(crate) async fn totp_status(caller: Caller) -> ApiResult<Json<Value>> {
+    let status = totp::status(caller.tenant.store(), &caller.principal).await?;
+    Ok(Json(json!({
+        "enabled": status.enabled,
+        "recovery_codes_left": status.recovery_codes_left,
+    })))
+}
+
+/// `POST /api/v1/me/totp`: a new secret (the password is needed); nothing changes at
+/// sign-in until a code from it is confirmed.
+#[tracing::instrument(skip_all)]
+pub(crate) async fn totp_begin(
+    caller: Caller,
+    body: Result<Json<PasswordOnly>, JsonRejection>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let Json(body) = body?;
+    let enrollment = totp::begin(
+        caller.tenant.store(),
+        &caller.principal,
+        &body.password,
+        &caller.tenant.tenant.brand,
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"secret": enrollment.secret, "otpauth_url": enrollment.otpauth_url})),
+    ))
+}
+
+/// `PUT /api/v1/me/totp`: turns two-factor sign-in on; the recovery codes are shown once.
+#[tracing::instrument(skip_all)]
+pub(crate) async fn totp_confirm(
+    caller: Caller,
+    body: Result<Json<TotpCode>, JsonRejection>,
+) -> ApiResult<Json<Value>> {
+    let Json(body) = body?;
+    let codes = totp::confirm(caller.tenant.store(), &caller.principal, &body.code).await?;
+    Ok(Json(json!({"enabled": true, "recovery_codes": codes})))
+}
+
+/// `DELETE /api/v1/me/totp`: turns two-factor sign-in off (the password is needed).
+#[tracing::instrument(skip_all)]
+pub(crate) async fn totp_disable(
+    caller: Caller,
+    body: Result<Json<PasswordOnly>, JsonRejection>,
+) -> ApiResult<StatusCode> {
+    let Json(body) = body?;
+    totp::disable(caller.tenant.store(), &caller.principal, &body.password).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -1,0 +1,442 @@
+//! Two-factor sign-in with time-based one-time passwords (RFC 6238: HMAC-SHA1, 30-second
+//! steps, 6 digits), as authenticator apps make them, and ten single-use recovery codes.
+//! A code is accepted one step either side of now, and never twice; turning two-factor
+//! sign-in on or off needs the password and mails the user.
+
+use data_encoding::BASE32_NOPAD;
+use time::OffsetDateTime;
+
+use crate::access::{Actor, Principal};
+use crate::audit;
+use crate::error::{Error, Result};
+use crate::mail::{self, MailKind};
+use crate::registry::TenantStore;
+use crate::store::{Tx, new_id, now, on_tx};
+use crate::users;
+
+/// Seconds per time step (RFC 6238 §4's default).
+pub const STEP_SECONDS: u64 = 30;
+/// Digits in a code.
+pub const DIGITS: u32 = 6;
+/// Recovery codes made when two-factor sign-in is turned on.
+pub const RECOVERY_CODES: usize = 10;
+
+/// The code for `step` (RFC 4226 §5.3's dynamic truncation).
+pub fn code_at(secret: &[u8], step: u64) -> String {
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, secret);
+    let digest = ring::hmac::sign(&key, &step.to_be_bytes());
+    let bytes = digest.as_ref();
+    let offset = usize::from(bytes[bytes.len() - 1] & 0x0f);
+    let value = u32::from_be_bytes([
+        bytes[offset] & 0x7f,
+        bytes[offset + 1],
+        bytes[offset + 2],
+        bytes[offset + 3],
+    ]);
+    format!(
+        "{:0width$}",
+        value % 10_u32.pow(DIGITS),
+        width = DIGITS as usize
+    )
+}
+
+/// The time step of `at`.
+pub fn step_of(at: OffsetDateTime) -> u64 {
+    u64::try_from(at.unix_timestamp()).unwrap_or(0) / STEP_SECONDS
+}
+
+/// The step `code` belongs to, if it is right for a step next to `now`'s and later than
+/// `last_step` (so a code works once).
+fn matching_step(secret: &[u8], code: &str, now: OffsetDateTime, last_step: u64) -> Option<u64> {
+    let current = step_of(now);
+    [current.saturating_sub(1), current, current + 1]
+        .into_iter()
+        .filter(|step| *step > last_step)
+        .find(|step| constant_time_eq(code_at(secret, *step).as_bytes(), code.as_bytes()))
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0_u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// A secret waiting for its first code.
+#[derive(Clone)]
+pub struct Enrollment {
+    /// The secret, base32, for typing into an app.
+    pub secret: String,
+    /// The `otpauth://` URL for a QR code.
+    pub otpauth_url: String,
+}
+
+impl std::fmt::Debug for Enrollment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Enrollment(…)")
+    }
+}
+
+/// Whether a user has two-factor sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Status {
+    /// Turned on (a code was confirmed).
+    pub enabled: bool,
+    /// Recovery codes not used yet.
+    pub recovery_codes_left: i64,
+}
+
+/// Whether `user_id` has two-factor sign-in turned on.
+pub(crate) async fn is_enabled(tx: &mut Tx, user_id: &str) -> Result<bool> {
+    let confirmed: Option<Option<OffsetDateTime>> = on_tx!(tx, |conn| {
+        sqlx::query_scalar("select confirmed_at from totp_credentials where user_id = $1")
+            .bind(user_id)
+            .fetch_optional(conn)
+            .await?
+    });
+    Ok(confirmed.flatten().is_some())
+}
+
+/// The caller's two-factor status.
+pub async fn status(store: &TenantStore, principal: &Principal) -> Result<Status> {
+    let mut tx = store.read().await?;
+    let enabled = is_enabled(&mut tx, principal.user_id()).await?;
+    let left: i64 = on_tx!(tx, |conn| {
+        sqlx::query_scalar(
+            "select count(*) from recovery_codes where user_id = $1 and used_at is null",
+        )
+        .bind(principal.user_id())
+        .fetch_one(conn)
+        .await?
+    });
+    Ok(Status {
+        enabled,
+        recovery_codes_left: if enabled { left } else { 0 },
+    })
+}
+
+async fn require_password(
+    store: &TenantStore,
+    principal: &Principal,
+    password: &str,
+) -> Result<()> {
+    if users::verify_own_password(store, principal.user_id(), password).await? {
+        Ok(())
+    } else {
+        Err(Error::field("password", "the password is not right"))
+    }
+}
+
+/// Starts turning two-factor sign-in on: a new secret for the caller's app (`issuer` names
+/// the brand in the app). Nothing changes at sign-in until [`confirm`].
+pub async fn begin(
+    store: &TenantStore,
+    principal: &Principal,
+    password: &str,
+    issuer: &str,
+) -> Result<Enrollment> {
+    require_password(store, principal, password).await?;
+    let mut secret = [0_u8; 20];
+    getrandom::fill(&mut secret).map_err(|e| Error::Invalid(format!("no randomness: {e}")))?;
+    let encoded = BASE32_NOPAD.encode(&secret);
+    let at = now();
+    let mut tx = store.write().await?;
+    if is_enabled(&mut tx, principal.user_id()).await? {
+        return Err(Error::Conflict(
+            "two-factor sign-in is already on; turn it off first to move it to another app"
+                .to_owned(),
+        ));
+    }
+    on_tx!(tx, |conn| {
+        sqlx::query(
+            "insert into totp_credentials (user_id, secret, confirmed_at, last_step, created_at, updated_at)
+             values ($1, $2, null, 0, $3, $3)
+             on conflict (user_id) do update set secret = $2, confirmed_at = null, last_step = 0, updated_at = $3",
+        )
+        .bind(principal.user_id())
+        .bind(&encoded)
+        .bind(at)
+        .execute(conn)
+        .await?;
+    });
+    tx.commit().await?;
+    let label = format!("{issuer}:{}", principal.email());
+    Ok(Enrollment {
+        otpauth_url: format!(
+            "otpauth://totp/{}?secret={encoded}&issuer={}&algorithm=SHA1&digits={DIGITS}&period={STEP_SECONDS}",
+            percent_encode(&label),
+            percent_encode(issuer)
+        ),
+        secret: encoded,
+    })
+}
+
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'@' | b':' => {
+                char::from(b).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+/// Turns two-factor sign-in on with a first code from the app; returns the recovery codes
+/// (shown once) and mails the user.
+pub async fn confirm(
+    store: &TenantStore,
+    principal: &Principal,
+    code: &str,
+) -> Result<Vec<String>> {
+    let at = now();
+    let mut tx = store.write().await?;
+    let pending: Option<(String, Option<OffsetDateTime>)> = on_tx!(tx, |conn| {
+        sqlx::query_as("select secret, confirmed_at from totp_credentials where user_id = $1")
+            .bind(principal.user_id())
+            .fetch_optional(conn)
+            .await?
+    });
+    let secret = match pending {
+        Some((secret, None)) => secret,
+        Some((_, Some(_))) => {
+            return Err(Error::Conflict(
+                "two-factor sign-in is already on".to_owned(),
+            ));
+        }
+        None => {
+            return Err(Error::Conflict(
+                "start by asking for a secret (POST /api/v1/me/totp)".to_owned(),
+            ));
+        }
+    };
+    let secret = decode(&secret)?;
+    let step = matching_step(&secret, code.trim(), at, 0).ok_or_else(|| {
+        Error::field(
+            "code",
+            "the code is not right; enter the current one from your app",
+        )
+    })?;
+    let mut codes = Vec::with_capacity(RECOVERY_CODES);
+    on_tx!(tx, |conn| {
+        sqlx::query(
+            "update totp_credentials set confirmed_at = $2, last_step = $3, updated_at = $2 where user_id = $1",
+        )
+        .bind(principal.user_id())
+        .bind(at)
+        .bind(i64::try_from(step).unwrap_or(i64::MAX))
+        .execute(&mut *conn)
+        .await?;
+    });
+    forget_recovery_codes(&mut tx, principal.user_id()).await?;
+    on_tx!(tx, |conn| {
+        for _ in 0..RECOVERY_CODES {
+            let code = recovery_code()?;
+            sqlx::query(
+                "insert into recovery_codes (code_id, user_id, code_hash, created_at) values ($1, $2, $3, $4)",
+            )
+            .bind(new_id()?)
+            .bind(principal.user_id())
+            .bind(users::token_hash(&normalise_recovery(&code)))
+            .bind(at)
+            .execute(&mut *conn)
+            .await?;
+            codes.push(code);
+        }
+    });
+    changed(&mut tx, principal, true, at).await?;
+    tx.commit().await?;
+    Ok(codes)
+}
+
+/// Turns two-factor sign-in off (the password is needed) and mails the user.
+pub async fn disable(store: &TenantStore, principal: &Principal, password: &str) -> Result<()> {
+    require_password(store, principal, password).await?;
+    let at = now();
+    let mut tx = store.write().await?;
+    let was_on = is_enabled(&mut tx, principal.user_id()).await?;
+    on_tx!(tx, |conn| {
+        sqlx::query("delete from totp_credentials where user_id = $1")
+            .bind(principal.user_id())
+            .execute(conn)
+            .await?;
+    });
+    forget_recovery_codes(&mut tx, principal.user_id()).await?;
+    if was_on {
+        changed(&mut tx, principal, false, at).await?;
+    }
+    tx.commit().await
+}
+
+async fn forget_recovery_codes(tx: &mut Tx, user_id: &str) -> Result<()> {
+    on_tx!(tx, |conn| {
+        sqlx::query("delete from recovery_codes where user_id = $1")
+            .bind(user_id)
+            .execute(conn)
+            .await?;
+    });
+    Ok(())
+}
+
+/// Audits the change and mails the user about it.
+async fn changed(
+    tx: &mut Tx,
+    principal: &Principal,
+    enabled: bool,
+    at: OffsetDateTime,
+) -> Result<()> {
+    mail::enqueue(
+        tx,
+        MailKind::TwoFactorChanged,
+        principal.email(),
+        &serde_json::json!({ "name": principal.name(), "enabled": enabled }),
+        at,
+    )
+    .await?;
+    let action = if enabled {
+        "user.totp_enabled"
+    } else {
+        "user.totp_disabled"
+    };
+    audit::record(
+        tx,
+        &Actor::from(principal),
+        action,
+        "user",
+        principal.user_id(),
+        None,
+        None,
+    )
+    .await
+}
+
+fn decode(secret: &str) -> Result<Vec<u8>> {
+    BASE32_NOPAD
+        .decode(secret.as_bytes())
+        .map_err(|e| Error::Invalid(format!("a stored two-factor secret is unreadable: {e}")))
+}
+
+/// `xxxxx-xxxxx` from a 31-letter alphabet without look-alikes.
+fn recovery_code() -> Result<String> {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+    let mut bytes = [0_u8; 10];
+    getrandom::fill(&mut bytes).map_err(|e| Error::Invalid(format!("no randomness: {e}")))?;
+    let letters: String = bytes
+        .iter()
+        .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
+        .collect();
+    Ok(format!("{}-{}", &letters[..5], &letters[5..]))
+}
+
+fn normalise_recovery(code: &str) -> String {
+    code.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// At sign-in, after the password: nothing when the user has no two-factor sign-in;
+/// otherwise `presented` must be a current code (not used before) or an unused recovery
+/// code, which is then used up.
+pub(crate) async fn check_second_factor(
+    tx: &mut Tx,
+    user_id: &str,
+    presented: Option<&str>,
+    at: OffsetDateTime,
+) -> Result<()> {
+    let credential: Option<(String, Option<OffsetDateTime>, i64)> = on_tx!(tx, |conn| {
+        sqlx::query_as(
+            "select secret, confirmed_at, last_step from totp_credentials where user_id = $1",
+        )
+        .bind(user_id)
+        .fetch_optional(conn)
+        .await?
+    });
+    let Some((secret, Some(_), last_step)) = credential else {
+        return Ok(());
+    };
+    let Some(presented) = presented.map(str::trim).filter(|p| !p.is_empty()) else {
+        return Err(Error::SecondFactorRequired);
+    };
+    let secret = decode(&secret)?;
+    let last_step = u64::try_from(last_step).unwrap_or(0);
+    if let Some(step) = matching_step(&secret, presented, at, last_step) {
+        on_tx!(tx, |conn| {
+            sqlx::query(
+                "update totp_credentials set last_step = $2, updated_at = $3 where user_id = $1",
+            )
+            .bind(user_id)
+            .bind(i64::try_from(step).unwrap_or(i64::MAX))
+            .bind(at)
+            .execute(conn)
+            .await?;
+        });
+        return Ok(());
+    }
+    let used: Option<String> = on_tx!(tx, |conn| {
+        sqlx::query_scalar(
+            "update recovery_codes set used_at = $3
+             where user_id = $1 and code_hash = $2 and used_at is null returning code_id",
+        )
+        .bind(user_id)
+        .bind(users::token_hash(&normalise_recovery(presented)))
+        .bind(at)
+        .fetch_optional(conn)
+        .await?
+    });
+    if used.is_some() {
+        return Ok(());
+    }
+    Err(Error::Unauthenticated(
+        "That code is not right. Enter the current code from your authenticator app, or one of your recovery codes."
+            .to_owned(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_match_rfc_6238_test_vectors() {
+        // RFC 6238 Appendix B, SHA-1, secret "12345678901234567890", 8 digits there; the
+        // last 6 digits are the 6-digit code.
+        let secret = b"12345678901234567890";
+        for (time, eight) in [
+            (59_u64, "94287082"),
+            (1_111_111_109, "07081804"),
+            (1_234_567_890, "89005924"),
+            (2_000_000_000, "69279037"),
+        ] {
+            assert_eq!(code_at(secret, time / STEP_SECONDS), eight[2..]);
+        }
+    }
+
+    #[test]
+    fn a_code_works_one_step_either_side_and_only_once() {
+        let secret = b"12345678901234567890";
+        let now = OffsetDateTime::from_unix_timestamp(1_234_567_890)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        let step = step_of(now);
+        let previous = code_at(secret, step - 1);
+        assert_eq!(matching_step(secret, &previous, now, 0), Some(step - 1));
+        assert_eq!(
+            matching_step(secret, &previous, now, step - 1),
+            None,
+            "used"
+        );
+        assert_eq!(
+            matching_step(secret, &code_at(secret, step - 2), now, 0),
+            None
+        );
+        assert_eq!(matching_step(secret, "000000x", now, 0), None);
+    }
+
+    #[test]
+    fn recovery_codes_are_read_without_case_or_dashes() {
+        let code = recovery_code().unwrap_or_default();
+        assert_eq!(code.len(), 11);
+        assert_eq!(
+            normalise_recovery(&code.to_uppercase()),
+            normalise_recovery(&code)
+        );
+        assert_eq!(normalise_recovery(" ab-CD "), "abcd");
+    }
+}
