@@ -3,7 +3,8 @@
 //! a password that signs in; a reset mail's link works once and ends every session; an
 //! unknown address gets the same answer and no mail; and with the SMTP server down, then
 //! up, the mail is delivered exactly once; and two-factor sign-in, turned on with a code
-//! computed like an authenticator app's, is then needed at sign-in and announced by mail.
+//! computed like an authenticator app's, is then needed at sign-in and announced by mail,
+//! and once required for staff a new staff member can only set it up.
 
 #![allow(clippy::unwrap_used)] // a test that cannot set up should panic
 
@@ -75,6 +76,33 @@ fn add_brand(work: &Workdir, database: Option<&str>) {
         .code(0);
 }
 
+/// Sets [`PASSWORD`] through the invitation mail's link.
+fn accept(at: SocketAddr, invitation: &support::smtp::Received) {
+    let token = link_token(&invitation.text, "invite");
+    let accepted = post(
+        at,
+        "alpha.test",
+        &format!("/api/v1/invitations/{token}/accept"),
+        &format!(r#"{{"password":"{PASSWORD}"}}"#),
+        "",
+    );
+    assert_eq!(accepted.status, 200, "{accepted:?}");
+}
+
+/// `name=value` of the session cookie an answer sets.
+fn session_cookie(answer: &support::Exchange) -> String {
+    answer
+        .head
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("set-cookie: ")
+                .or_else(|| l.strip_prefix("Set-Cookie: "))
+        })
+        .and_then(|c| c.split(';').next())
+        .unwrap()
+        .to_owned()
+}
+
 /// A brand whose first admin took the mailed invitation and signed in over HTTPS.
 struct Admin {
     smtp: SmtpServer,
@@ -94,27 +122,10 @@ fn admin_signed_in(database: Option<&str>) -> Option<Admin> {
     let mut server = start(&work, smtp.address, database);
     let at = server.addresses().https;
     let invitation = smtp.wait_for(1, Duration::from_secs(30)).remove(0);
-    let token = link_token(&invitation.text, "invite");
-    let accepted = post(
-        at,
-        "alpha.test",
-        &format!("/api/v1/invitations/{token}/accept"),
-        &format!(r#"{{"password":"{PASSWORD}"}}"#),
-        "",
-    );
-    assert_eq!(accepted.status, 200, "{accepted:?}");
+    accept(at, &invitation);
     let signed_in = sign_in(at, PASSWORD);
     assert_eq!(signed_in.status, 200, "{signed_in:?}");
-    let cookie = signed_in
-        .head
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("set-cookie: ")
-                .or_else(|| l.strip_prefix("Set-Cookie: "))
-        })
-        .and_then(|c| c.split(';').next())
-        .unwrap();
-    let cookie = format!("Cookie: {cookie}\r\n");
+    let cookie = format!("Cookie: {}\r\n", session_cookie(&signed_in));
     Some(Admin {
         smtp,
         _work: work,
@@ -315,6 +326,68 @@ fn two_factor_sign_in_is_turned_on_over_https_needed_at_sign_in_and_announced_by
         "Two-factor sign-in is on for your Alpha Studio account"
     );
     assert!(notice.from.starts_with("Alpha Studio <"));
+
+    // The admin requires it of every staff member; a new one can then only set it up.
+    let required = https_exchange(
+        at,
+        "alpha.test",
+        &json_request(
+            "PUT",
+            "alpha.test",
+            "/api/v1/settings/security",
+            r#"{"require_totp_for_staff":true}"#,
+            &cookie,
+        ),
+    );
+    assert_eq!(required.status, 200, "{required:?}");
+    let invited = post(
+        at,
+        "alpha.test",
+        "/api/v1/users",
+        r#"{"email":"sam@alpha.test","name":"Sam","role":"staff"}"#,
+        &cookie,
+    );
+    assert_eq!(invited.status, 201, "{invited:?}");
+    assert!(
+        invited.body.contains(r#""invitation_mailed":true"#),
+        "{}",
+        invited.body
+    );
+    assert!(
+        !invited.body.contains("invitation_url"),
+        "the link goes only to Sam"
+    );
+    let sam_invitation = smtp.wait_for(3, Duration::from_secs(30)).remove(2);
+    assert_eq!(sam_invitation.to, "sam@alpha.test");
+    accept(at, &sam_invitation);
+    let sam = post(
+        at,
+        "alpha.test",
+        "/api/v1/session",
+        &format!(r#"{{"email":"sam@alpha.test","password":"{PASSWORD}"}}"#),
+        "",
+    );
+    assert_eq!(sam.status, 200, "{sam:?}");
+    let sam_cookie = format!("Cookie: {}\r\n", session_cookie(&sam));
+    let get = |path: &str| {
+        https_exchange(
+            at,
+            "alpha.test",
+            format!(
+                "GET {path} HTTP/1.1\r\nHost: alpha.test\r\n{sam_cookie}Connection: close\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+    };
+    let roles = get("/api/v1/roles");
+    assert_eq!(roles.status, 403, "{roles:?}");
+    assert!(
+        roles.body.contains(r#""code":"totp_setup_required""#),
+        "{}",
+        roles.body
+    );
+    assert_eq!(get("/api/v1/me/totp").status, 200);
+    assert_eq!(get("/api/v1/me").status, 200);
     server.terminate();
     assert_eq!(server.wait().code(), Some(0));
 }

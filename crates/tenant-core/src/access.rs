@@ -41,12 +41,20 @@ pub struct Principal {
     pub(crate) permissions: PermissionSet,
     pub(crate) credential: Credential,
     pub(crate) address: String,
+    /// Two-factor sign-in is required for staff and this staff member has not set it up.
+    pub(crate) totp_setup_required: bool,
 }
 
 impl Principal {
     /// The user's id.
     pub fn user_id(&self) -> &str {
         &self.user_id
+    }
+
+    /// Whether the brand requires two-factor sign-in of staff and this staff member has
+    /// not set it up: until they do, they may only set it up (and see who they are).
+    pub fn must_set_up_totp(&self) -> bool {
+        self.totp_setup_required
     }
 
     /// The user's display name.
@@ -210,6 +218,7 @@ mod tests {
             credential: Credential::Session {
                 session_id: "s".into(),
             },
+            totp_setup_required: false,
             address: "127.0.0.1".into(),
         }
     }

@@ -39,11 +39,19 @@ enum Column {
 /// Every tenant table at the current tenant schema version, parents before children, with
 /// its columns (the first is the key rows are ordered by).
 /// The oldest tenant schema whose backups restore as they are: the migrations after it only
-/// add tables that older backups lack (two-factor credentials, restored empty) or that
+/// add tables that older backups lack (settings and two-factor credentials, restored empty) or that
 /// backups never carry (the mail outbox and password reset links).
 const OLDEST_RESTORABLE_SCHEMA: i64 = 2;
 
 const TABLES: &[(&str, &[(&str, Column)])] = &[
+    (
+        "brand_settings",
+        &[
+            ("area", Column::Text),
+            ("value", Column::Text),
+            ("updated_at", Column::Time),
+        ],
+    ),
     (
         "roles",
         &[

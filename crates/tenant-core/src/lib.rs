@@ -25,6 +25,7 @@ pub mod permissions;
 pub mod registry;
 pub mod roles;
 pub mod sessions;
+pub mod settings;
 pub mod store;
 pub mod teams;
 pub mod totp;

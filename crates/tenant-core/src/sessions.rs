@@ -114,6 +114,11 @@ async fn principal_of(
         permissions =
             permissions.intersection(PermissionSet::parse_words(switches.split_whitespace())?);
     }
+    let totp_setup_required = kind == UserKind::Staff
+        && crate::settings::security_in(tx)
+            .await?
+            .require_totp_for_staff
+        && !crate::totp::is_enabled(tx, &account.user_id).await?;
     Ok(Principal {
         user_id: account.user_id,
         name: account.name,
@@ -124,6 +129,7 @@ async fn principal_of(
         permissions,
         credential,
         address: address.to_owned(),
+        totp_setup_required,
     })
 }
 

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::mail::{self, MailKind};
 use crate::registry::TenantStore;
 use crate::store::{Tx, new_id, now, on_tx};
-use crate::users;
+use crate::users::{self, UserKind};
 
 /// Seconds per time step (RFC 6238 §4's default).
 pub const STEP_SECONDS: u64 = 30;
@@ -251,6 +251,16 @@ pub async fn disable(store: &TenantStore, principal: &Principal, password: &str)
     require_password(store, principal, password).await?;
     let at = now();
     let mut tx = store.write().await?;
+    if principal.kind() == UserKind::Staff
+        && crate::settings::security_in(&mut tx)
+            .await?
+            .require_totp_for_staff
+    {
+        return Err(Error::Conflict(
+            "this workspace requires two-factor sign-in for staff, so it cannot be turned off"
+                .to_owned(),
+        ));
+    }
     let was_on = is_enabled(&mut tx, principal.user_id()).await?;
     on_tx!(tx, |conn| {
         sqlx::query("delete from totp_credentials where user_id = $1")

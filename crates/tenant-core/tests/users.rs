@@ -1014,3 +1014,72 @@ async fn two_factor_sign_in_needs_a_fresh_code_or_a_recovery_code_once() {
         store.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn required_two_factor_limits_staff_without_it_until_they_set_it_up() {
+    use tenant_core::{settings, totp};
+    for store in both().await {
+        let platform = Platform::open(&store.backend).await.unwrap();
+        let a = context(&platform, "require.test").await;
+        let boss = signed_in_admin(a.store(), "boss@require.test").await;
+        signed_in_user(a.store(), "sam@require.test", "staff", None).await;
+        let permit = access::permit::<need::SettingsManage>(&boss, Scope::Brand).unwrap();
+        let required = settings::Security {
+            require_totp_for_staff: true,
+        };
+        let too_soon = settings::set_security(a.store(), &permit, required).await;
+        assert!(
+            matches!(too_soon, Err(Error::Conflict(_))),
+            "the admin needs it first"
+        );
+        let enroll = |principal: tenant_core::access::Principal| {
+            let store = a.store().clone();
+            async move {
+                let enrollment = totp::begin(&store, &principal, PASSWORD, "Brand")
+                    .await
+                    .unwrap();
+                let secret = data_encoding::BASE32_NOPAD
+                    .decode(enrollment.secret.as_bytes())
+                    .unwrap();
+                let step = totp::step_of(time::OffsetDateTime::now_utc());
+                totp::confirm(&store, &principal, &totp::code_at(&secret, step))
+                    .await
+                    .unwrap();
+            }
+        };
+        enroll(boss.clone()).await;
+        settings::set_security(a.store(), &permit, required)
+            .await
+            .unwrap();
+        assert_eq!(
+            settings::security(a.store(), &permit).await.unwrap(),
+            required
+        );
+
+        let sam = password_sign_in(a.store(), "sam@require.test")
+            .await
+            .unwrap()
+            .principal;
+        assert!(sam.must_set_up_totp());
+        enroll(sam.clone()).await;
+        let refused = totp::disable(a.store(), &sam, PASSWORD).await;
+        assert!(matches!(refused, Err(Error::Conflict(_))), "{refused:?}");
+        let second = password_sign_in(a.store(), "sam@require.test").await;
+        assert!(matches!(second, Err(Error::SecondFactorRequired)));
+        let audit = audit::list_audit(
+            a.store(),
+            &access::permit::<need::AuditView>(&boss, Scope::Brand).unwrap(),
+            &Filter {
+                action: Some("settings.security_update".to_owned()),
+                ..Filter::default()
+            },
+            None,
+            10,
+        )
+        .await
+        .unwrap();
+        assert_eq!(audit.items.len(), 1);
+        platform.close().await;
+        store.cleanup().await;
+    }
+}

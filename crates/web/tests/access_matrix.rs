@@ -278,6 +278,16 @@ const MATRIX: &[(&str, &str, [u16; 8])] = &[
     ),
     (
         "GET",
+        "/api/v1/settings/security",
+        [200, 403, 403, 403, 403, 401, 401, 401],
+    ),
+    (
+        "PUT",
+        "/api/v1/settings/security",
+        [200, 403, 403, 403, 403, 401, 401, 401],
+    ),
+    (
+        "GET",
         "/api/v1/audit",
         [200, 403, 403, 403, 403, 401, 401, 401],
     ),
@@ -453,6 +463,7 @@ fn body_for(method: &str, path: &str, n: usize, t: &Targets) -> Option<Value> {
         ("POST", "/api/v1/password-reset") => json!({"email": "admin@a.localhost"}),
         ("POST" | "DELETE", "/api/v1/me/totp") => json!({"password": PASSWORD}),
         ("PUT", "/api/v1/me/totp") => json!({"code": "abcdef"}),
+        ("PUT", "/api/v1/settings/security") => json!({"require_totp_for_staff": false}),
         ("POST", "/api/v1/password-reset/{token}") => json!({"password": PASSWORD}),
         ("POST", "/api/v1/users") => {
             json!({"email": format!("new{n}@a.localhost"), "name": "New", "role": "staff"})

@@ -123,6 +123,15 @@ pub(crate) fn check_origin(
     }
 }
 
+/// What a staff member who must set up two-factor sign-in may still do: see who they
+/// are, set it up, and sign out.
+fn allowed_before_totp_setup(method: &Method, path: &str) -> bool {
+    matches!(
+        (method.as_str(), path),
+        ("GET", "/api/v1/me") | (_, "/api/v1/me/totp") | ("DELETE", "/api/v1/session")
+    )
+}
+
 /// The authenticated user of a request.
 #[derive(Debug)]
 pub struct Caller {
@@ -155,6 +164,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
             }
         };
         let principal = sessions::authenticate(tenant.store(), presented, &address).await?;
+        if principal.must_set_up_totp()
+            && !allowed_before_totp_setup(&parts.method, parts.uri.path())
+        {
+            return Err(ApiError::TotpSetupRequired);
+        }
         Ok(Caller {
             principal,
             tenant,

@@ -22,6 +22,8 @@ pub enum ApiError {
     TooLarge,
     /// A cookie-authenticated change without a same-origin `Origin` or `Referer`.
     CrossOrigin,
+    /// The brand requires two-factor sign-in of staff and the caller has not set it up.
+    TotpSetupRequired,
     /// Something that cannot happen when the gateway set the request up (logged).
     Internal(&'static str),
 }
@@ -94,6 +96,14 @@ impl IntoResponse for ApiError {
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal",
                     "Something went wrong on our side. Please try again.",
+                    None,
+                );
+            }
+            ApiError::TotpSetupRequired => {
+                return answer(
+                    StatusCode::FORBIDDEN,
+                    "totp_setup_required",
+                    "This workspace requires two-factor sign-in: set it up first (POST /api/v1/me/totp).",
                     None,
                 );
             }

@@ -7,6 +7,7 @@ mod clients;
 mod error;
 mod roles;
 mod session;
+mod settings;
 pub mod throttle;
 mod users;
 pub mod views;
@@ -526,6 +527,22 @@ pub fn routes() -> Vec<Route> {
         ),
         route(
             M::GET,
+            "/api/v1/settings/security",
+            "The security settings (require two-factor sign-in for staff)",
+            Permission(P::SettingsManage),
+            NONE,
+            get(settings::security),
+        ),
+        route(
+            M::PUT,
+            "/api/v1/settings/security",
+            "Change the security settings",
+            Permission(P::SettingsManage),
+            &[("require_totp_for_staff", "boolean", false)],
+            put(settings::set_security),
+        ),
+        route(
+            M::GET,
             "/api/v1/audit",
             "The audit log (?actor=&action=&since=&until=), newest first",
             Permission(P::AuditView),
@@ -668,6 +685,7 @@ pub fn openapi_document() -> Value {
                 "Brand": object(&[("brand", "string"), ("domain", "string"), ("read_only", "boolean")]),
                 "Notice": object(&[("message", "string"), ("mailed", "boolean")]),
                 "TotpStatus": object(&[("enabled", "boolean"), ("recovery_codes_left", "integer")]),
+                "SecuritySettings": object(&[("require_totp_for_staff", "boolean")]),
                 "TotpEnrollment": object(&[("secret", "string"), ("otpauth_url", "string")]),
                 "TotpEnabled": object(&[("enabled", "boolean"), ("recovery_codes", "array")]),
                 "PasswordSet": json!({"type": "object", "properties": {
@@ -729,6 +747,7 @@ fn success_of(method: &Method, path: &str) -> Option<(u16, Option<&'static str>)
         ("POST", "/api/v1/session") => (200, Some("SignedIn")),
         ("GET", "/api/v1/me") => (200, Some("Me")),
         ("GET", "/api/v1/me/totp") => (200, Some("TotpStatus")),
+        ("GET" | "PUT", "/api/v1/settings/security") => (200, Some("SecuritySettings")),
         ("POST", "/api/v1/me/totp") => (201, Some("TotpEnrollment")),
         ("PUT", "/api/v1/me/totp") => (200, Some("TotpEnabled")),
         ("DELETE", "/api/v1/me/totp") => (204, None),

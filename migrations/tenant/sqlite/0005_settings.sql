@@ -1,0 +1,6 @@
+-- A brand's settings, one JSON document per area (security now; mail and payments later).
+create table brand_settings (
+    area text primary key,
+    value text not null,
+    updated_at text not null
+);
