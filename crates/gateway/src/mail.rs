@@ -292,18 +292,21 @@ fn html(text: &str) -> String {
         .replace('\'', "&#39;")
 }
 
-/// The invitation and password reset mails, in the brand's name only.
+/// A text parameter of an outbox mail.
+fn text_param(item: &OutboxMail, key: &str) -> Result<String, String> {
+    item.params
+        .get(key)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| format!("the outbox mail has no {key}"))
+}
+
+/// Every mail, in the brand's name only.
 pub fn render(brand: &str, base: &str, item: &OutboxMail) -> Result<Rendered, String> {
-    let text_param = |key: &str| {
-        item.params
-            .get(key)
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .ok_or_else(|| format!("the outbox mail has no {key}"))
-    };
-    let name = text_param("name")?;
+    let name = text_param(item, "name")?;
     let (subject, lead, action, path, validity) = match item.kind {
         MailKind::TwoFactorChanged => return Ok(two_factor_changed(brand, base, &name, item)),
+        MailKind::AccessExpiring => return access_expiring(brand, base, &name, item),
         MailKind::Invitation => (
             format!("You are invited to {brand}"),
             format!("{brand} has invited you to its workspace."),
@@ -321,7 +324,7 @@ pub fn render(brand: &str, base: &str, item: &OutboxMail) -> Result<Rendered, St
             "The link works once, for an hour. If you did not ask for it, ignore this mail: your password stays as it is.",
         ),
     };
-    let token = text_param("token")?;
+    let token = text_param(item, "token")?;
     let link = format!("{base}/{path}/{token}");
     let text = format!("Hello {name},\n\n{lead}\n\n{action}: {link}\n\n{validity}\n\n— {brand}\n");
     let html = format!(
@@ -337,6 +340,50 @@ pub fn render(brand: &str, base: &str, item: &OutboxMail) -> Result<Rendered, St
         subject,
         text,
         html,
+    })
+}
+
+/// To an admin: a user's access ends within a week.
+fn access_expiring(
+    brand: &str,
+    base: &str,
+    name: &str,
+    item: &OutboxMail,
+) -> Result<Rendered, String> {
+    let (user_name, user_email) = (
+        text_param(item, "user_name")?,
+        text_param(item, "user_email")?,
+    );
+    let ends = item
+        .params
+        .get("ends_at")
+        .and_then(Value::as_i64)
+        .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
+        .ok_or("the outbox mail has no end date")?;
+    let when = format!(
+        "{} {} {} at {:02}:{:02} UTC",
+        ends.day(),
+        ends.month(),
+        ends.year(),
+        ends.hour(),
+        ends.minute()
+    );
+    let lead = format!(
+        "{user_name} ({user_email}) will lose access to {brand} on {when}, as set on their account."
+    );
+    let action = format!(
+        "If they still need it, change or remove the end date in the access review or on their account at {base}."
+    );
+    Ok(Rendered {
+        subject: format!("{user_name}'s access to {brand} ends on {when}"),
+        text: format!("Hello {name},\n\n{lead}\n\n{action}\n\n— {brand}\n"),
+        html: format!(
+            "<!doctype html>\n<html><body style=\"font-family: sans-serif; line-height: 1.5\">\n<p>Hello {name},</p>\n<p>{lead}</p>\n<p>{action}</p>\n<p>— {brand}</p>\n</body></html>\n",
+            name = html(name),
+            lead = html(&lead),
+            action = html(&action),
+            brand = html(brand),
+        ),
     })
 }
 

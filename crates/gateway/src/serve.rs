@@ -296,7 +296,8 @@ async fn keep_current(config: Config, edge: Arc<Edge>) {
 
 /// Deactivates, in every brand, the users whose access expiry has passed, every
 /// [`ACCESS_SWEEP`], so an expired account shows as deactivated even before it is used
-/// again (using it also deactivates it at once).
+/// again (using it also deactivates it at once); and mails the admins about access that
+/// ends within a week.
 async fn expire_access(edge: Arc<Edge>) {
     let mut ticker = tokio::time::interval(ACCESS_SWEEP);
     loop {
@@ -309,16 +310,26 @@ async fn expire_access(edge: Arc<Edge>) {
             if entry.serving != tenant_core::Serving::Active {
                 continue;
             }
-            let outcome = match edge.platform.context(entry).await {
-                Ok(context) => tenant_core::users::expire_access(context.store()).await,
-                Err(error) => Err(error),
+            let context = match edge.platform.context(entry).await {
+                Ok(context) => context,
+                Err(error) => {
+                    tracing::error!(%domain, %error, "cannot check access expiry");
+                    continue;
+                }
             };
-            match outcome {
+            match tenant_core::users::expire_access(context.store()).await {
                 Ok(0) => {}
                 Ok(count) => {
                     tracing::info!(%domain, count, "deactivated users whose access expired")
                 }
                 Err(error) => tracing::error!(%domain, %error, "cannot check access expiry"),
+            }
+            match tenant_core::review::warn_expiring_access(context.store()).await {
+                Ok(0) => {}
+                Ok(count) => {
+                    tracing::info!(%domain, count, "told admins of access ending within a week")
+                }
+                Err(error) => tracing::error!(%domain, %error, "cannot warn of access ending soon"),
             }
         }
     }

@@ -88,6 +88,7 @@ const TABLES: &[(&str, &[(&str, Column)])] = &[
             ("switches", Column::OptionalText),
             ("access_expires_at", Column::OptionalTime),
             ("last_sign_in_at", Column::OptionalTime),
+            ("access_expiry_warned_at", Column::OptionalTime),
             ("created_at", Column::Time),
             ("updated_at", Column::Time),
         ],

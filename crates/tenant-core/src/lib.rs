@@ -23,6 +23,7 @@ pub mod mail;
 pub mod names;
 pub mod permissions;
 pub mod registry;
+pub mod review;
 pub mod roles;
 pub mod sessions;
 pub mod settings;

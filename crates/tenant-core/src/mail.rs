@@ -22,6 +22,8 @@ pub enum MailKind {
     PasswordReset,
     /// Two-factor sign-in was turned on or off (`enabled`).
     TwoFactorChanged,
+    /// To an admin: a user's access ends soon (`user_name`, `user_email`, `ends_at`).
+    AccessExpiring,
 }
 
 impl MailKind {
@@ -31,6 +33,7 @@ impl MailKind {
             MailKind::Invitation => "invitation",
             MailKind::PasswordReset => "password_reset",
             MailKind::TwoFactorChanged => "two_factor_changed",
+            MailKind::AccessExpiring => "access_expiring",
         }
     }
 
@@ -39,6 +42,7 @@ impl MailKind {
             "invitation" => Ok(MailKind::Invitation),
             "password_reset" => Ok(MailKind::PasswordReset),
             "two_factor_changed" => Ok(MailKind::TwoFactorChanged),
+            "access_expiring" => Ok(MailKind::AccessExpiring),
             other => Err(Error::Invalid(format!("unknown mail kind '{other}'"))),
         }
     }

@@ -120,7 +120,7 @@ pub struct User {
 }
 
 #[derive(sqlx::FromRow)]
-struct UserRow {
+pub(crate) struct UserRow {
     user_id: String,
     email: String,
     name: String,
@@ -134,7 +134,7 @@ struct UserRow {
     created_at: OffsetDateTime,
 }
 
-const USER_COLUMNS: &str = "user_id, email, name, kind, role_id, company_id, status, switches, access_expires_at, last_sign_in_at, created_at";
+pub(crate) const USER_COLUMNS: &str = "user_id, email, name, kind, role_id, company_id, status, switches, access_expires_at, last_sign_in_at, created_at";
 
 impl TryFrom<UserRow> for User {
     type Error = Error;
@@ -1125,7 +1125,9 @@ pub async fn update_user(
     }
     on_tx!(tx, |conn| {
         sqlx::query(
-            "update users set name = $2, role_id = $3, switches = $4, access_expires_at = $5, updated_at = $6 where user_id = $1",
+            "update users set name = $2, role_id = $3, switches = $4, access_expires_at = $5, updated_at = $6,
+                 access_expiry_warned_at = case when $7 then null else access_expiry_warned_at end
+             where user_id = $1",
         )
         .bind(user_id)
         .bind(&user.name)
@@ -1133,6 +1135,7 @@ pub async fn update_user(
         .bind(user.switches.map(PermissionSet::to_words))
         .bind(user.access_expires_at)
         .bind(at)
+        .bind(user.access_expires_at != before.access_expires_at)
         .execute(conn)
         .await?;
     });

@@ -1083,3 +1083,83 @@ async fn required_two_factor_limits_staff_without_it_until_they_set_it_up() {
         store.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn the_access_review_flags_what_to_look_at_and_admins_hear_of_access_ending() {
+    use tenant_core::review::{self, Flag};
+    for store in both().await {
+        let platform = Platform::open(&store.backend).await.unwrap();
+        let a = context(&platform, "review.test").await;
+        let boss = signed_in_admin(a.store(), "boss@review.test").await;
+        let temp = signed_in_user(a.store(), "temp@review.test", "staff", None).await;
+        users::invite_user(a.store(), &new_user("late@review.test", "staff", None))
+            .await
+            .unwrap();
+        // Late's invitation ran out; Temp's access ends in three days.
+        run_in_tenant(
+            &store.backend,
+            &a.tenant,
+            &["update invitations set expires_at = created_at where accepted_at is null"],
+        )
+        .await;
+        let permit = access::permit::<need::UsersManage>(&boss, Scope::Brand).unwrap();
+        let ends = UserChange {
+            access_expires_at: Some(Some(
+                time::OffsetDateTime::now_utc() + time::Duration::days(3),
+            )),
+            ..UserChange::default()
+        };
+        users::update_user(a.store(), &permit, temp.user_id(), &ends)
+            .await
+            .unwrap();
+
+        let page = review::access_review(a.store(), &permit, None, 2)
+            .await
+            .unwrap();
+        assert_eq!(page.items.len(), 2);
+        let rest = review::access_review(a.store(), &permit, page.next_cursor.as_deref(), 2)
+            .await
+            .unwrap();
+        assert_eq!(rest.next_cursor, None);
+        let all: Vec<_> = page.items.into_iter().chain(rest.items).collect();
+        assert_eq!(all.len(), 3);
+        let of = |email: &str| all.iter().find(|r| r.user.email == email).unwrap();
+        assert_eq!(of("boss@review.test").flags, [Flag::Admin]);
+        assert_eq!(of("boss@review.test").role_name, "Admin");
+        assert_eq!(of("temp@review.test").flags, [Flag::AccessExpiringSoon]);
+        assert!(
+            of("temp@review.test")
+                .permissions
+                .contains(Permission::TasksEdit)
+        );
+        assert_eq!(of("late@review.test").flags, [Flag::InvitationExpired]);
+
+        // The admins hear of it once per end date.
+        assert_eq!(review::warn_expiring_access(a.store()).await.unwrap(), 1);
+        assert_eq!(review::warn_expiring_access(a.store()).await.unwrap(), 0);
+        let warnings: Vec<_> = tenant_core::mail::outbox(a.store(), 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|m| m.kind == "access_expiring")
+            .collect();
+        assert_eq!(warnings.len(), 1);
+        assert_eq!(warnings[0].recipient, "boss@review.test");
+        let later = UserChange {
+            access_expires_at: Some(Some(
+                time::OffsetDateTime::now_utc() + time::Duration::days(5),
+            )),
+            ..UserChange::default()
+        };
+        users::update_user(a.store(), &permit, temp.user_id(), &later)
+            .await
+            .unwrap();
+        assert_eq!(
+            review::warn_expiring_access(a.store()).await.unwrap(),
+            1,
+            "a new end date is announced again"
+        );
+        platform.close().await;
+        store.cleanup().await;
+    }
+}

@@ -17,7 +17,7 @@ use super::error::{ApiError, ApiResult};
 use super::users::{Invite, invitation_view};
 use super::views::{self, Paging};
 
-fn paging(query: Result<Query<Paging>, QueryRejection>) -> ApiResult<Paging> {
+pub(crate) fn paging(query: Result<Query<Paging>, QueryRejection>) -> ApiResult<Paging> {
     query
         .map(|Query(p)| p)
         .map_err(|e| ApiError::BadBody(e.body_text()))

@@ -177,6 +177,38 @@ pub(crate) async fn list(
     Ok(Json(views::page(page, views::user)))
 }
 
+/// `GET /api/v1/access-review`: every user with role, effective permissions, two-factor
+/// state, last sign-in and flags.
+#[tracing::instrument(skip_all)]
+pub(crate) async fn access_review(
+    caller: Caller,
+    query: Result<Query<views::Paging>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<Value>> {
+    let permit = permit::<need::UsersManage>(&caller.principal, Scope::Brand)?;
+    let paging = super::clients::paging(query)?;
+    let page = tenant_core::review::access_review(
+        caller.tenant.store(),
+        &permit,
+        paging.cursor.as_deref(),
+        paging.limit(),
+    )
+    .await?;
+    Ok(Json(views::page(page, |reviewed| {
+        let mut view = views::user(&reviewed.user);
+        view["role_name"] = json!(reviewed.role_name);
+        view["permissions"] = json!(views::words(reviewed.permissions));
+        view["two_factor"] = json!(reviewed.two_factor);
+        view["flags"] = json!(
+            reviewed
+                .flags
+                .iter()
+                .map(|f| f.as_str())
+                .collect::<Vec<_>>()
+        );
+        view
+    })))
+}
+
 /// `GET /api/v1/users/{id}`.
 pub(crate) async fn get(caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let user = users::get_user(caller.tenant.store(), &caller.principal, &id).await?;

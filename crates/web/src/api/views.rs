@@ -38,7 +38,8 @@ pub fn parse_permissions(field: &'static str, words: &[String]) -> Result<Permis
         .map_err(|e| Error::field(field, e.to_string()))
 }
 
-fn words(set: PermissionSet) -> Vec<&'static str> {
+/// The words of a permission set.
+pub fn words(set: PermissionSet) -> Vec<&'static str> {
     set.iter().map(|p| p.as_str()).collect()
 }
 
