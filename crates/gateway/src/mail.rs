@@ -307,6 +307,7 @@ pub fn render(brand: &str, base: &str, item: &OutboxMail) -> Result<Rendered, St
     let (subject, lead, action, path, validity) = match item.kind {
         MailKind::TwoFactorChanged => return Ok(two_factor_changed(brand, base, &name, item)),
         MailKind::AccessExpiring => return access_expiring(brand, base, &name, item),
+        MailKind::Deactivated => return Ok(deactivated(brand, &name, item)),
         MailKind::Invitation => (
             format!("You are invited to {brand}"),
             format!("{brand} has invited you to its workspace."),
@@ -341,6 +342,27 @@ pub fn render(brand: &str, base: &str, item: &OutboxMail) -> Result<Rendered, St
         text,
         html,
     })
+}
+
+/// To the user: their access ended (an admin deactivated them, or the end date passed).
+fn deactivated(brand: &str, name: &str, item: &OutboxMail) -> Rendered {
+    let lead = if item.params.get("reason").and_then(Value::as_str) == Some("access_expired") {
+        format!("Your access to {brand} has ended on the date set for it.")
+    } else {
+        format!("An administrator of {brand} has deactivated your account.")
+    };
+    let rest = "Everything you worked on stays in the workspace. If you think this is a mistake, ask your contact there to reactivate you.";
+    Rendered {
+        subject: format!("Your access to {brand} has ended"),
+        text: format!("Hello {name},\n\n{lead}\n\n{rest}\n\n— {brand}\n"),
+        html: format!(
+            "<!doctype html>\n<html><body style=\"font-family: sans-serif; line-height: 1.5\">\n<p>Hello {name},</p>\n<p>{lead}</p>\n<p>{rest}</p>\n<p>— {brand}</p>\n</body></html>\n",
+            name = html(name),
+            lead = html(&lead),
+            rest = html(rest),
+            brand = html(brand),
+        ),
+    }
 }
 
 /// To an admin: a user's access ends within a week.

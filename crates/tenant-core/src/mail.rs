@@ -24,6 +24,8 @@ pub enum MailKind {
     TwoFactorChanged,
     /// To an admin: a user's access ends soon (`user_name`, `user_email`, `ends_at`).
     AccessExpiring,
+    /// The user's access ended (`reason`: `admin` or `access_expired`).
+    Deactivated,
 }
 
 impl MailKind {
@@ -34,6 +36,7 @@ impl MailKind {
             MailKind::PasswordReset => "password_reset",
             MailKind::TwoFactorChanged => "two_factor_changed",
             MailKind::AccessExpiring => "access_expiring",
+            MailKind::Deactivated => "deactivated",
         }
     }
 
@@ -43,6 +46,7 @@ impl MailKind {
             "password_reset" => Ok(MailKind::PasswordReset),
             "two_factor_changed" => Ok(MailKind::TwoFactorChanged),
             "access_expiring" => Ok(MailKind::AccessExpiring),
+            "deactivated" => Ok(MailKind::Deactivated),
             other => Err(Error::Invalid(format!("unknown mail kind '{other}'"))),
         }
     }

@@ -849,6 +849,24 @@ async fn redeem_link(
     Ok((tx, user_id, hash, at))
 }
 
+/// Queues the notice that the user's access ended (`reason`: `admin` or `access_expired`).
+async fn notify_deactivated(
+    tx: &mut Tx,
+    user: (&str, &str),
+    reason: &str,
+    at: OffsetDateTime,
+) -> Result<()> {
+    let (email, name) = user;
+    mail::enqueue(
+        tx,
+        MailKind::Deactivated,
+        email,
+        &serde_json::json!({ "name": name, "reason": reason }),
+        at,
+    )
+    .await
+}
+
 /// Opens a write transaction on `user_id`, whom the permit's holder must be able to manage
 /// (the power rule); returns it with the user and the time.
 async fn managed_user(
@@ -1199,6 +1217,9 @@ async fn set_status(
 /// Deactivates a user whose access expiry has passed (inside the caller's transaction).
 pub(crate) async fn end_access(tx: &mut Tx, user_id: &str, at: OffsetDateTime) -> Result<()> {
     set_status(tx, user_id, UserStatus::Deactivated, at).await?;
+    if let Some(user) = find_user(tx, user_id).await? {
+        notify_deactivated(tx, (&user.email, &user.name), "access_expired", at).await?;
+    }
     let actor = Actor {
         user_id: None,
         name: "access expiry".to_owned(),
@@ -1259,6 +1280,9 @@ pub async fn deactivate_user(
     }
     revoke_open_invitations(&mut tx, user_id, at).await?;
     set_status(&mut tx, user_id, UserStatus::Deactivated, at).await?;
+    if before.status == UserStatus::Active {
+        notify_deactivated(&mut tx, (&before.email, &before.name), "admin", at).await?;
+    }
     let user = User {
         status: UserStatus::Deactivated,
         ..before.clone()

@@ -315,6 +315,14 @@ async fn deactivated_user_session_and_token_are_rejected_on_next_request() {
             .await
             .unwrap();
         assert_eq!(user.status, UserStatus::Deactivated);
+        let notices: Vec<_> = tenant_core::mail::outbox(a.store(), 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|m| m.kind == "deactivated")
+            .collect();
+        assert_eq!(notices.len(), 1, "the user is told");
+        assert_eq!(notices[0].recipient, "staff@deactivate.test");
         for presented in [by_session, by_token] {
             let answer = sessions::authenticate(a.store(), presented, "x").await;
             assert!(
