@@ -301,142 +301,128 @@ fn text_param(item: &OutboxMail, key: &str) -> Result<String, String> {
         .ok_or_else(|| format!("the outbox mail has no {key}"))
 }
 
+/// A paragraph of a mail: text, or a link with its label.
+enum Part {
+    Text(String),
+    Link { label: &'static str, url: String },
+}
+
+/// A mail to `name` signed by the brand: plain text and HTML made from the same parts, so
+/// the two never say different things (everything in the HTML is escaped).
+fn letter(brand: &str, name: &str, subject: String, parts: Vec<Part>) -> Rendered {
+    let mut text = format!("Hello {name},\n\n");
+    let mut body = format!("<p>Hello {},</p>\n", html(name));
+    for part in &parts {
+        match part {
+            Part::Text(paragraph) => {
+                text.push_str(&format!("{paragraph}\n\n"));
+                body.push_str(&format!("<p>{}</p>\n", html(paragraph)));
+            }
+            Part::Link { label, url } => {
+                text.push_str(&format!("{label}: {url}\n\n"));
+                body.push_str(&format!(
+                    "<p><a href=\"{}\">{}</a></p>\n",
+                    html(url),
+                    html(label)
+                ));
+            }
+        }
+    }
+    text.push_str(&format!("— {brand}\n"));
+    Rendered {
+        subject,
+        text,
+        html: format!(
+            "<!doctype html>\n<html><body style=\"font-family: sans-serif; line-height: 1.5\">\n{body}<p>— {}</p>\n</body></html>\n",
+            html(brand)
+        ),
+    }
+}
+
 /// Every mail, in the brand's name only.
 pub fn render(brand: &str, base: &str, item: &OutboxMail) -> Result<Rendered, String> {
     let name = text_param(item, "name")?;
-    let (subject, lead, action, path, validity) = match item.kind {
-        MailKind::TwoFactorChanged => return Ok(two_factor_changed(brand, base, &name, item)),
-        MailKind::AccessExpiring => return access_expiring(brand, base, &name, item),
-        MailKind::Deactivated => return Ok(deactivated(brand, &name, item)),
+    let (subject, parts) = match item.kind {
         MailKind::Invitation => (
             format!("You are invited to {brand}"),
-            format!("{brand} has invited you to its workspace."),
-            "Set your password",
-            "invite",
-            "The link works once, for 7 days.",
+            vec![
+                Part::Text(format!("{brand} has invited you to its workspace.")),
+                Part::Link {
+                    label: "Set your password",
+                    url: format!("{base}/invite/{}", text_param(item, "token")?),
+                },
+                Part::Text("The link works once, for 7 days.".to_owned()),
+            ],
         ),
         MailKind::PasswordReset => (
             format!("Set a new password for {brand}"),
-            format!(
-                "Someone (hopefully you) asked to set a new password for your {brand} account."
-            ),
-            "Set a new password",
-            "reset",
-            "The link works once, for an hour. If you did not ask for it, ignore this mail: your password stays as it is.",
+            vec![
+                Part::Text(format!(
+                    "Someone (hopefully you) asked to set a new password for your {brand} account."
+                )),
+                Part::Link {
+                    label: "Set a new password",
+                    url: format!("{base}/reset/{}", text_param(item, "token")?),
+                },
+                Part::Text("The link works once, for an hour. If you did not ask for it, ignore this mail: your password stays as it is.".to_owned()),
+            ],
         ),
+        MailKind::TwoFactorChanged => {
+            let on = item.params.get("enabled").and_then(Value::as_bool) == Some(true);
+            let (state, what) = if on {
+                ("on", "Two-factor sign-in was turned on for your account: signing in now also needs a code from your authenticator app (or one of your recovery codes).")
+            } else {
+                ("off", "Two-factor sign-in was turned off for your account: signing in now needs only your password.")
+            };
+            (
+                format!("Two-factor sign-in is {state} for your {brand} account"),
+                vec![
+                    Part::Text(what.to_owned()),
+                    Part::Text(format!("If this was not you, set a new password at once (\"Forgot your password?\" at {base}) and tell your administrator.")),
+                ],
+            )
+        }
+        MailKind::AccessExpiring => {
+            let user_name = text_param(item, "user_name")?;
+            let user_email = text_param(item, "user_email")?;
+            let ends = item
+                .params
+                .get("ends_at")
+                .and_then(Value::as_i64)
+                .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
+                .ok_or("the outbox mail has no end date")?;
+            let when = format!(
+                "{} {} {} at {:02}:{:02} UTC",
+                ends.day(),
+                ends.month(),
+                ends.year(),
+                ends.hour(),
+                ends.minute()
+            );
+            (
+                format!("{user_name}'s access to {brand} ends on {when}"),
+                vec![
+                    Part::Text(format!("{user_name} ({user_email}) will lose access to {brand} on {when}, as set on their account.")),
+                    Part::Text(format!("If they still need it, change or remove the end date in the access review or on their account at {base}.")),
+                ],
+            )
+        }
+        MailKind::Deactivated => {
+            let lead = if item.params.get("reason").and_then(Value::as_str) == Some("access_expired") {
+                format!("Your access to {brand} has ended on the date set for it.")
+            } else {
+                format!("An administrator of {brand} has deactivated your account.")
+            };
+            (
+                format!("Your access to {brand} has ended"),
+                vec![
+                    Part::Text(lead),
+                    Part::Text("Everything you worked on stays in the workspace. If you think this is a mistake, ask your contact there to reactivate you.".to_owned()),
+                ],
+            )
+        }
     };
-    let token = text_param(item, "token")?;
-    let link = format!("{base}/{path}/{token}");
-    let text = format!("Hello {name},\n\n{lead}\n\n{action}: {link}\n\n{validity}\n\n— {brand}\n");
-    let html = format!(
-        "<!doctype html>\n<html><body style=\"font-family: sans-serif; line-height: 1.5\">\n<p>Hello {name},</p>\n<p>{lead}</p>\n<p><a href=\"{link}\">{action}</a></p>\n<p>{validity}</p>\n<p>— {brand}</p>\n</body></html>\n",
-        name = html(&name),
-        lead = html(&lead),
-        link = html(&link),
-        action = html(action),
-        validity = html(validity),
-        brand = html(brand),
-    );
-    Ok(Rendered {
-        subject,
-        text,
-        html,
-    })
-}
-
-/// To the user: their access ended (an admin deactivated them, or the end date passed).
-fn deactivated(brand: &str, name: &str, item: &OutboxMail) -> Rendered {
-    let lead = if item.params.get("reason").and_then(Value::as_str) == Some("access_expired") {
-        format!("Your access to {brand} has ended on the date set for it.")
-    } else {
-        format!("An administrator of {brand} has deactivated your account.")
-    };
-    let rest = "Everything you worked on stays in the workspace. If you think this is a mistake, ask your contact there to reactivate you.";
-    Rendered {
-        subject: format!("Your access to {brand} has ended"),
-        text: format!("Hello {name},\n\n{lead}\n\n{rest}\n\n— {brand}\n"),
-        html: format!(
-            "<!doctype html>\n<html><body style=\"font-family: sans-serif; line-height: 1.5\">\n<p>Hello {name},</p>\n<p>{lead}</p>\n<p>{rest}</p>\n<p>— {brand}</p>\n</body></html>\n",
-            name = html(name),
-            lead = html(&lead),
-            rest = html(rest),
-            brand = html(brand),
-        ),
-    }
-}
-
-/// To an admin: a user's access ends within a week.
-fn access_expiring(
-    brand: &str,
-    base: &str,
-    name: &str,
-    item: &OutboxMail,
-) -> Result<Rendered, String> {
-    let (user_name, user_email) = (
-        text_param(item, "user_name")?,
-        text_param(item, "user_email")?,
-    );
-    let ends = item
-        .params
-        .get("ends_at")
-        .and_then(Value::as_i64)
-        .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
-        .ok_or("the outbox mail has no end date")?;
-    let when = format!(
-        "{} {} {} at {:02}:{:02} UTC",
-        ends.day(),
-        ends.month(),
-        ends.year(),
-        ends.hour(),
-        ends.minute()
-    );
-    let lead = format!(
-        "{user_name} ({user_email}) will lose access to {brand} on {when}, as set on their account."
-    );
-    let action = format!(
-        "If they still need it, change or remove the end date in the access review or on their account at {base}."
-    );
-    Ok(Rendered {
-        subject: format!("{user_name}'s access to {brand} ends on {when}"),
-        text: format!("Hello {name},\n\n{lead}\n\n{action}\n\n— {brand}\n"),
-        html: format!(
-            "<!doctype html>\n<html><body style=\"font-family: sans-serif; line-height: 1.5\">\n<p>Hello {name},</p>\n<p>{lead}</p>\n<p>{action}</p>\n<p>— {brand}</p>\n</body></html>\n",
-            name = html(name),
-            lead = html(&lead),
-            action = html(&action),
-            brand = html(brand),
-        ),
-    })
-}
-
-/// The notice that two-factor sign-in was turned on or off (no link to act on).
-fn two_factor_changed(brand: &str, base: &str, name: &str, item: &OutboxMail) -> Rendered {
-    let enabled = item.params.get("enabled").and_then(Value::as_bool) == Some(true);
-    let (subject, lead) = if enabled {
-        (
-            format!("Two-factor sign-in is on for your {brand} account"),
-            "Two-factor sign-in was turned on for your account: signing in now also needs a code from your authenticator app (or one of your recovery codes).",
-        )
-    } else {
-        (
-            format!("Two-factor sign-in is off for your {brand} account"),
-            "Two-factor sign-in was turned off for your account: signing in now needs only your password.",
-        )
-    };
-    let warning = format!(
-        "If this was not you, set a new password at once (\"Forgot your password?\" at {base}) and tell your administrator."
-    );
-    Rendered {
-        subject,
-        text: format!("Hello {name},\n\n{lead}\n\n{warning}\n\n— {brand}\n"),
-        html: format!(
-            "<!doctype html>\n<html><body style=\"font-family: sans-serif; line-height: 1.5\">\n<p>Hello {name},</p>\n<p>{lead}</p>\n<p>{warning}</p>\n<p>— {brand}</p>\n</body></html>\n",
-            name = html(name),
-            lead = html(lead),
-            warning = html(&warning),
-            brand = html(brand),
-        ),
-    }
+    Ok(letter(brand, &name, subject, parts))
 }
 
 #[cfg(test)]
