@@ -28,13 +28,22 @@ use crate::platform::public_base;
 const ROUND: StdDuration = StdDuration::from_secs(2);
 /// How long a claimed mail is this replica's to send.
 const CLAIM: Duration = Duration::minutes(2);
-/// Mails sent per brand per round at most.
-const BATCH: i64 = 20;
+/// Mails claimed per brand per round: few enough that the last is sent (each SMTP
+/// conversation taking at most [`SMTP_TIMEOUT`]) before the claim runs out and another
+/// replica could take it.
+const BATCH: i64 = 3;
 /// Back-off after the first failure, and its ceiling.
 const FIRST_RETRY: Duration = Duration::minutes(1);
 const LAST_RETRY: Duration = Duration::hours(1);
 /// How long one SMTP conversation may take.
 const SMTP_TIMEOUT: StdDuration = StdDuration::from_secs(30);
+const _: () = assert!(
+    (BATCH as u64) * SMTP_TIMEOUT.as_secs() < CLAIM.whole_seconds() as u64,
+    "a batch must be sent within its claim"
+);
+/// Attempts after which a mail without an expiring link (a notice) is given up: two days
+/// of hourly retries.
+const NOTICE_ATTEMPTS: i32 = 50;
 
 /// Sends the platform's mail through `[smtp]`.
 pub struct Mailer {
@@ -199,6 +208,10 @@ impl Mailer {
             Ok(()) => {
                 tracing::info!(%domain, mail = %item.id, kind = item.kind.as_str(), "mail sent");
                 mail::mark_sent(store, &item.id).await
+            }
+            Err(error) if expires_at.is_none() && item.attempts + 1 >= NOTICE_ATTEMPTS => {
+                tracing::error!(%domain, mail = %item.id, %error, "mail given up after {NOTICE_ATTEMPTS} attempts");
+                mail::abandon(store, &item.id, error).await
             }
             Err(error) => {
                 let next = next_attempt(item.attempts + 1, OffsetDateTime::now_utc());

@@ -148,6 +148,8 @@ pub async fn access_review(
 pub async fn warn_expiring_access(store: &TenantStore) -> Result<usize> {
     let at = now();
     let mut tx = store.write().await?;
+    // Replicas sweep at the same time; one at a time, each user is announced once.
+    tx.serialize("users").await?;
     let ending: Vec<(String, String, String, OffsetDateTime)> = on_tx!(tx, |conn| {
         sqlx::query_as(
             "select user_id, name, email, access_expires_at from users

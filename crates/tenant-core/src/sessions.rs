@@ -201,7 +201,14 @@ pub async fn sign_in(
         tx.commit().await?;
         return Err(deactivated_message());
     }
-    crate::totp::check_second_factor(&mut tx, &account.user_id, second_factor, at).await?;
+    if crate::totp::check_second_factor(&mut tx, &account.user_id, second_factor, at).await?
+        == crate::totp::SecondFactor::Wrong
+    {
+        // Keep the raised count of wrong codes.
+        let locked = crate::totp::codes_locked(&mut tx, &account.user_id).await?;
+        tx.commit().await?;
+        return Err(crate::totp::wrong_code(locked));
+    }
     let secret = random_token()?;
     let session_id = new_id()?;
     let expires_at = at + SESSION_ABSOLUTE;

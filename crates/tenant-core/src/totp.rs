@@ -342,43 +342,66 @@ fn normalise_recovery(code: &str) -> String {
         .collect()
 }
 
+/// Wrong codes in a row after which only a recovery code signs in.
+pub const MAX_CODE_FAILURES: i32 = 10;
+
+/// The outcome of [`check_second_factor`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SecondFactor {
+    /// No two-factor sign-in, or a right code: go on.
+    Passed,
+    /// A wrong code; the count of failures was raised in the transaction, which the caller
+    /// commits before refusing.
+    Wrong,
+}
+
 /// At sign-in, after the password: nothing when the user has no two-factor sign-in;
 /// otherwise `presented` must be a current code (not used before) or an unused recovery
-/// code, which is then used up.
+/// code, which is then used up. After [`MAX_CODE_FAILURES`] wrong codes in a row only a
+/// recovery code is accepted; any right code resets the count.
 pub(crate) async fn check_second_factor(
     tx: &mut Tx,
     user_id: &str,
     presented: Option<&str>,
     at: OffsetDateTime,
-) -> Result<()> {
-    let credential: Option<(String, Option<OffsetDateTime>, i64)> = on_tx!(tx, |conn| {
+) -> Result<SecondFactor> {
+    let credential: Option<(String, Option<OffsetDateTime>, i64, i32)> = on_tx!(tx, |conn| {
         sqlx::query_as(
-            "select secret, confirmed_at, last_step from totp_credentials where user_id = $1",
+            "select secret, confirmed_at, last_step, failures from totp_credentials where user_id = $1",
         )
         .bind(user_id)
         .fetch_optional(conn)
         .await?
     });
-    let Some((secret, Some(_), last_step)) = credential else {
-        return Ok(());
+    let Some((secret, Some(_), last_step, failures)) = credential else {
+        return Ok(SecondFactor::Passed);
     };
     let Some(presented) = presented.map(str::trim).filter(|p| !p.is_empty()) else {
         return Err(Error::SecondFactorRequired);
     };
     let secret = decode(&secret)?;
     let last_step = u64::try_from(last_step).unwrap_or(0);
-    if let Some(step) = matching_step(&secret, presented, at, last_step) {
-        on_tx!(tx, |conn| {
+    let code_step = (failures < MAX_CODE_FAILURES)
+        .then(|| matching_step(&secret, presented, at, last_step))
+        .flatten();
+    if let Some(step) = code_step {
+        // Only if no sign-in at the same moment used this step first (PostgreSQL's write
+        // transactions do not wait for each other here).
+        let taken = on_tx!(tx, |conn| {
             sqlx::query(
-                "update totp_credentials set last_step = $2, updated_at = $3 where user_id = $1",
+                "update totp_credentials set last_step = $2, failures = 0, updated_at = $3
+                 where user_id = $1 and last_step < $2",
             )
             .bind(user_id)
             .bind(i64::try_from(step).unwrap_or(i64::MAX))
             .bind(at)
             .execute(conn)
-            .await?;
+            .await?
+            .rows_affected()
         });
-        return Ok(());
+        if taken == 1 {
+            return Ok(SecondFactor::Passed);
+        }
     }
     let used: Option<String> = on_tx!(tx, |conn| {
         sqlx::query_scalar(
@@ -391,13 +414,41 @@ pub(crate) async fn check_second_factor(
         .fetch_optional(conn)
         .await?
     });
-    if used.is_some() {
-        return Ok(());
-    }
-    Err(Error::Unauthenticated(
-        "That code is not right. Enter the current code from your authenticator app, or one of your recovery codes."
-            .to_owned(),
-    ))
+    on_tx!(tx, |conn| {
+        sqlx::query(&format!(
+            "update totp_credentials set failures = {}, updated_at = $2 where user_id = $1",
+            if used.is_some() { "0" } else { "failures + 1" }
+        ))
+        .bind(user_id)
+        .bind(at)
+        .execute(conn)
+        .await?;
+    });
+    Ok(if used.is_some() {
+        SecondFactor::Passed
+    } else {
+        SecondFactor::Wrong
+    })
+}
+
+/// Why a second factor was refused, for the one signing in.
+pub(crate) fn wrong_code(failures_exceeded: bool) -> Error {
+    Error::Unauthenticated(if failures_exceeded {
+        "Too many wrong codes: sign in with one of your recovery codes.".to_owned()
+    } else {
+        "That code is not right. Enter the current code from your authenticator app, or one of your recovery codes.".to_owned()
+    })
+}
+
+/// Whether `user_id` has had [`MAX_CODE_FAILURES`] wrong codes in a row.
+pub(crate) async fn codes_locked(tx: &mut Tx, user_id: &str) -> Result<bool> {
+    let failures: Option<i32> = on_tx!(tx, |conn| {
+        sqlx::query_scalar("select failures from totp_credentials where user_id = $1")
+            .bind(user_id)
+            .fetch_optional(conn)
+            .await?
+    });
+    Ok(failures.is_some_and(|f| f >= MAX_CODE_FAILURES))
 }
 
 #[cfg(test)]

@@ -673,6 +673,7 @@ pub async fn accept_invitation(store: &TenantStore, token: &str, password: &str)
 pub async fn request_password_reset(store: &TenantStore, email: &Email) -> Result<()> {
     let at = now();
     let mut tx = store.write().await?;
+    tx.serialize("users").await?;
     let found: Option<(String, String, String)> = on_tx!(tx, |conn| {
         sqlx::query_as(
             "select user_id, email, name from users where email_key = $1 and status = 'active'",
@@ -1215,8 +1216,23 @@ async fn set_status(
 }
 
 /// Deactivates a user whose access expiry has passed (inside the caller's transaction).
+/// Only the first of several callers at once (a request, the sweep, another replica) does
+/// it, so the user is told and the audit log says it once.
 pub(crate) async fn end_access(tx: &mut Tx, user_id: &str, at: OffsetDateTime) -> Result<()> {
-    set_status(tx, user_id, UserStatus::Deactivated, at).await?;
+    let ended = on_tx!(tx, |conn| {
+        sqlx::query(
+            "update users set status = 'deactivated', updated_at = $2 where user_id = $1 and status = 'active'",
+        )
+        .bind(user_id)
+        .bind(at)
+        .execute(conn)
+        .await?
+        .rows_affected()
+    });
+    if ended == 0 {
+        return Ok(());
+    }
+    sessions::end_all(tx, user_id).await?;
     if let Some(user) = find_user(tx, user_id).await? {
         notify_deactivated(tx, (&user.email, &user.name), "access_expired", at).await?;
     }

@@ -350,7 +350,7 @@ async fn migrate_reports_a_broken_tenant_by_name_and_migrates_the_others() {
         for entry in &report {
             match entry.tenant.domain.as_str() {
                 "two.test" => assert!(entry.result.is_err(), "{:?}", entry.result),
-                _ => assert_eq!(entry.result.as_ref().unwrap(), &6, "every tenant migration"),
+                _ => assert_eq!(entry.result.as_ref().unwrap(), &7, "every tenant migration"),
             }
         }
         assert!(

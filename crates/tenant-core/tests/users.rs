@@ -1171,3 +1171,56 @@ async fn the_access_review_flags_what_to_look_at_and_admins_hear_of_access_endin
         store.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn after_ten_wrong_codes_only_a_recovery_code_signs_in() {
+    use tenant_core::totp;
+    for store in both().await {
+        let platform = Platform::open(&store.backend).await.unwrap();
+        let a = context(&platform, "guess.test").await;
+        let eve = signed_in_user(a.store(), "eve@guess.test", "staff", None).await;
+        let enrollment = totp::begin(a.store(), &eve, PASSWORD, "Brand")
+            .await
+            .unwrap();
+        let secret = data_encoding::BASE32_NOPAD
+            .decode(enrollment.secret.as_bytes())
+            .unwrap();
+        let step = totp::step_of(time::OffsetDateTime::now_utc());
+        let codes = totp::confirm(a.store(), &eve, &totp::code_at(&secret, step))
+            .await
+            .unwrap();
+        let sign_in = |code: String| {
+            let store = a.store().clone();
+            async move {
+                sessions::sign_in(
+                    &store,
+                    "eve@guess.test",
+                    PASSWORD,
+                    Some(&code),
+                    &client_info(),
+                )
+                .await
+            }
+        };
+        for _ in 0..totp::MAX_CODE_FAILURES {
+            let wrong = sign_in("abcdef".to_owned()).await;
+            assert!(matches!(wrong, Err(Error::Unauthenticated(_))), "{wrong:?}");
+        }
+        let right = totp::code_at(&secret, step + 1);
+        let locked = sign_in(right.clone()).await;
+        assert!(
+            matches!(&locked, Err(Error::Unauthenticated(m)) if m.contains("recovery code")),
+            "{locked:?}"
+        );
+        assert!(
+            sign_in(codes[0].clone()).await.is_ok(),
+            "a recovery code still works"
+        );
+        assert!(
+            sign_in(right).await.is_ok(),
+            "and codes work again after it"
+        );
+        platform.close().await;
+        store.cleanup().await;
+    }
+}
