@@ -668,3 +668,41 @@ async fn every_route_answers_every_kind_of_caller_as_the_matrix_says() {
         store.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn a_session_cannot_be_used_to_guess_the_password_behind_two_factor_changes() {
+    let store = support::sqlite();
+    let platform = Platform::open(&store.backend).await.unwrap();
+    let context = brand(&platform, "a.localhost").await;
+    let admin = add_account(context.store(), "admin@a.localhost", "admin", None).await;
+    let secret = admin.secret.as_deref();
+    let limited = web::router(WebState::new(SignInLimits {
+        per_address: 100,
+        per_account: 2,
+    }));
+    let wrong = json!({"password": "not the password at all"});
+    for _ in 0..2 {
+        let (status, _) = call(
+            &limited,
+            &context,
+            "POST",
+            "/api/v1/me/totp",
+            secret,
+            Some(wrong.clone()),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let (status, body) = call(
+        &limited,
+        &context,
+        "DELETE",
+        "/api/v1/me/totp",
+        secret,
+        Some(wrong),
+    )
+    .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    platform.close().await;
+    store.cleanup().await;
+}

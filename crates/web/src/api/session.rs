@@ -279,15 +279,20 @@ pub(crate) async fn totp_status(caller: Caller) -> ApiResult<Json<Value>> {
 /// sign-in until a code from it is confirmed.
 #[tracing::instrument(skip_all)]
 pub(crate) async fn totp_begin(
+    State(state): State<WebState>,
     caller: Caller,
     body: Result<Json<PasswordOnly>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let Json(body) = body?;
-    let enrollment = totp::begin(
-        caller.tenant.store(),
-        &caller.principal,
-        &body.password,
-        &caller.tenant.tenant.brand,
+    let enrollment = limit_password_checks(
+        &state,
+        &caller,
+        totp::begin(
+            caller.tenant.store(),
+            &caller.principal,
+            &body.password,
+            &caller.tenant.tenant.brand,
+        ),
     )
     .await?;
     Ok((
@@ -310,10 +315,48 @@ pub(crate) async fn totp_confirm(
 /// `DELETE /api/v1/me/totp`: turns two-factor sign-in off (the password is needed).
 #[tracing::instrument(skip_all)]
 pub(crate) async fn totp_disable(
+    State(state): State<WebState>,
     caller: Caller,
     body: Result<Json<PasswordOnly>, JsonRejection>,
 ) -> ApiResult<StatusCode> {
     let Json(body) = body?;
-    totp::disable(caller.tenant.store(), &caller.principal, &body.password).await?;
+    limit_password_checks(
+        &state,
+        &caller,
+        totp::disable(caller.tenant.store(), &caller.principal, &body.password),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Runs `work`, which checks the caller's password, under the sign-in limits: the attempt
+/// counts against the address, and a wrong password against the account, so a stolen
+/// session cannot be used to guess the password.
+async fn limit_password_checks<T>(
+    state: &WebState,
+    caller: &Caller,
+    work: impl std::future::Future<Output = tenant_core::Result<T>>,
+) -> ApiResult<T> {
+    let tenant_id = caller.tenant.tenant.id.to_string();
+    let email = caller.principal.email();
+    let key = Email::parse(email).map_or_else(|_| email.to_lowercase(), |e| e.key().to_owned());
+    let account = format!("{tenant_id} {key}");
+    state
+        .limiter
+        .attempt(
+            &format!("{tenant_id} {}", caller.connection.address),
+            &account,
+        )
+        .map_err(ApiError::RateLimited)?;
+    let outcome = work.await;
+    if matches!(
+        &outcome,
+        Err(tenant_core::Error::Field {
+            field: "password",
+            ..
+        })
+    ) {
+        state.limiter.failed(&account);
+    }
+    Ok(outcome?)
 }
