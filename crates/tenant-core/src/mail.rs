@@ -111,25 +111,36 @@ pub async fn claim_due(
     lease: Duration,
 ) -> Result<Vec<OutboxMail>> {
     let at = now();
+    // Looked for in a read transaction first: most rounds find nothing, and then take no
+    // write lock. The claim below checks each mail again.
+    let ids: Vec<String> = {
+        let mut tx = store.read().await?;
+        on_tx!(tx, |conn| {
+            sqlx::query_scalar(
+                "select mail_id from outbox
+                 where status = 'pending' and next_attempt_at <= $1 and (claimed_until is null or claimed_until <= $1)
+                 order by next_attempt_at, mail_id limit $2",
+            )
+            .bind(at)
+            .bind(limit)
+            .fetch_all(conn)
+            .await?
+        })
+    };
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
     let mut tx = store.write().await?;
     let rows: Vec<(String, String, String, String, i32)> = on_tx!(tx, |conn| {
-        let ids: Vec<String> = sqlx::query_scalar(
-            "select mail_id from outbox
-             where status = 'pending' and next_attempt_at <= $1 and (claimed_until is null or claimed_until <= $1)
-             order by next_attempt_at, mail_id limit $2",
-        )
-        .bind(at)
-        .bind(limit)
-        .fetch_all(&mut *conn)
-        .await?;
         let mut claimed = Vec::new();
-        for id in ids {
+        for id in &ids {
             let row: Option<(String, String, String, String, i32)> = sqlx::query_as(
                 "update outbox set claimed_by = $2, claimed_until = $3, updated_at = $4
-                 where mail_id = $1 and status = 'pending' and (claimed_until is null or claimed_until <= $4)
+                 where mail_id = $1 and status = 'pending' and next_attempt_at <= $4
+                   and (claimed_until is null or claimed_until <= $4)
                  returning mail_id, kind, recipient, params, attempts",
             )
-            .bind(&id)
+            .bind(id)
             .bind(holder)
             .bind(at + lease)
             .bind(at)
