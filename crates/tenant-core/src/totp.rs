@@ -262,17 +262,22 @@ pub async fn disable(store: &TenantStore, principal: &Principal, password: &str)
         ));
     }
     let was_on = is_enabled(&mut tx, principal.user_id()).await?;
-    on_tx!(tx, |conn| {
-        sqlx::query("delete from totp_credentials where user_id = $1")
-            .bind(principal.user_id())
-            .execute(conn)
-            .await?;
-    });
-    forget_recovery_codes(&mut tx, principal.user_id()).await?;
+    remove(&mut tx, principal.user_id()).await?;
     if was_on {
         changed(&mut tx, principal, false, at).await?;
     }
     tx.commit().await
+}
+
+/// Removes a user's two-factor secret and recovery codes within `tx`.
+pub(crate) async fn remove(tx: &mut Tx, user_id: &str) -> Result<()> {
+    on_tx!(tx, |conn| {
+        sqlx::query("delete from totp_credentials where user_id = $1")
+            .bind(user_id)
+            .execute(conn)
+            .await?;
+    });
+    forget_recovery_codes(tx, user_id).await
 }
 
 async fn forget_recovery_codes(tx: &mut Tx, user_id: &str) -> Result<()> {

@@ -732,6 +732,44 @@ pub async fn send_password_reset(
     Ok(user)
 }
 
+/// Turns off a user's two-factor sign-in for them (a lost phone and lost recovery codes):
+/// they sign in with their password again and, where the brand requires it, set it up
+/// anew. Audited, and the user is told by mail.
+#[tracing::instrument(skip_all)]
+pub async fn reset_two_factor(
+    store: &TenantStore,
+    permit: &Permitted<'_, need::UsersManage>,
+    user_id: &str,
+) -> Result<User> {
+    let (mut tx, user, at) = managed_user(store, permit, user_id).await?;
+    if !crate::totp::is_enabled(&mut tx, user_id).await? {
+        return Err(Error::Conflict(format!(
+            "{} does not use two-factor sign-in",
+            user.name
+        )));
+    }
+    crate::totp::remove(&mut tx, user_id).await?;
+    mail::enqueue(
+        &mut tx,
+        MailKind::TwoFactorChanged,
+        &user.email,
+        &serde_json::json!({ "name": user.name, "enabled": false }),
+        at,
+    )
+    .await?;
+    record_user(
+        &mut tx,
+        permit.principal(),
+        "user.totp_reset",
+        user_id,
+        None,
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
 /// Stores a reset link for the user (earlier open ones stop working) and queues its mail.
 async fn insert_password_reset(
     tx: &mut Tx,

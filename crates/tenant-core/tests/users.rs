@@ -1224,3 +1224,47 @@ async fn after_ten_wrong_codes_only_a_recovery_code_signs_in() {
         store.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn an_admin_can_turn_off_the_two_factor_sign_in_of_someone_who_lost_their_phone() {
+    use tenant_core::totp;
+    for store in both().await {
+        let platform = Platform::open(&store.backend).await.unwrap();
+        let a = context(&platform, "lost.test").await;
+        let boss = signed_in_admin(a.store(), "boss@lost.test").await;
+        let lou = signed_in_user(a.store(), "lou@lost.test", "staff", None).await;
+        let permit = access::permit::<need::UsersManage>(&boss, Scope::Brand).unwrap();
+        let none_yet = users::reset_two_factor(a.store(), &permit, lou.user_id()).await;
+        assert!(matches!(none_yet, Err(Error::Conflict(_))), "{none_yet:?}");
+        let enrollment = totp::begin(a.store(), &lou, PASSWORD, "Brand")
+            .await
+            .unwrap();
+        let secret = data_encoding::BASE32_NOPAD
+            .decode(enrollment.secret.as_bytes())
+            .unwrap();
+        let step = totp::step_of(time::OffsetDateTime::now_utc());
+        totp::confirm(a.store(), &lou, &totp::code_at(&secret, step))
+            .await
+            .unwrap();
+        assert!(matches!(
+            password_sign_in(a.store(), "lou@lost.test").await,
+            Err(Error::SecondFactorRequired)
+        ));
+        users::reset_two_factor(a.store(), &permit, lou.user_id())
+            .await
+            .unwrap();
+        assert!(password_sign_in(a.store(), "lou@lost.test").await.is_ok());
+        let notices = tenant_core::mail::outbox(a.store(), 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|m| m.kind == "two_factor_changed" && m.recipient == "lou@lost.test")
+            .count();
+        assert_eq!(
+            notices, 2,
+            "told when it went on, and when the admin turned it off"
+        );
+        platform.close().await;
+        store.cleanup().await;
+    }
+}

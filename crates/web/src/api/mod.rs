@@ -366,6 +366,14 @@ pub fn routes() -> Vec<Route> {
             post(users::send_password_reset),
         ),
         route(
+            M::DELETE,
+            "/api/v1/users/{id}/totp",
+            "Turn off a user's two-factor sign-in for them (lost phone and recovery codes)",
+            Permission(P::UsersManage),
+            NONE,
+            delete(users::reset_two_factor),
+        ),
+        route(
             M::GET,
             "/api/v1/roles",
             "Every role",
@@ -779,6 +787,7 @@ fn success_of(method: &Method, path: &str) -> Option<(u16, Option<&'static str>)
         ("GET", "/api/v1/users") => (200, Some("UserList")),
         ("POST", "/api/v1/users" | "/api/v1/clients/{id}/contacts") => (201, Some("Invited")),
         ("POST", "/api/v1/users/{id}/invitation") => (200, Some("Invited")),
+        ("DELETE", "/api/v1/users/{id}/totp") => (200, Some("User")),
         ("GET" | "PATCH", "/api/v1/users/{id}")
         | ("POST", "/api/v1/users/{id}/deactivate" | "/api/v1/users/{id}/reactivate") => {
             (200, Some("User"))

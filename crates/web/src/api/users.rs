@@ -209,6 +209,17 @@ pub(crate) async fn access_review(
     })))
 }
 
+/// `DELETE /api/v1/users/{id}/totp`: turns off a user's two-factor sign-in for them.
+#[tracing::instrument(skip_all)]
+pub(crate) async fn reset_two_factor(
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let permit = permit::<need::UsersManage>(&caller.principal, Scope::Brand)?;
+    let user = users::reset_two_factor(caller.tenant.store(), &permit, &id).await?;
+    Ok(Json(views::user(&user)))
+}
+
 /// `GET /api/v1/users/{id}`.
 pub(crate) async fn get(caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let user = users::get_user(caller.tenant.store(), &caller.principal, &id).await?;
