@@ -40,6 +40,7 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("", "licence_path", Kind::Path),
     ("", "public_https_port", Kind::Port),
     ("", "log_format", Kind::OneOf(&["text", "json"])),
+    ("", "encryption_key", Kind::Secret),
     ("listen", "http", Kind::Address),
     ("listen", "https", Kind::Address),
     ("listen", "operator", Kind::Address),
@@ -116,6 +117,10 @@ pub struct Config {
     /// Text or JSON log lines.
     #[serde(default)]
     pub log_format: LogFormat,
+    /// The key brand secrets (SMTP passwords) are sealed with: 32 bytes in base64. Default:
+    /// `{data_dir}/encryption.key`, made on first start.
+    #[serde(default)]
+    pub encryption_key: Option<SecretString>,
     /// Listener addresses.
     #[serde(default)]
     pub listen: Listen,

@@ -16,6 +16,7 @@ use hyper::body::Incoming;
 use tenant_core::{Hostname, Platform, Serving, Standing, TenantDirectory};
 use tower::ServiceExt as _;
 
+use crate::mail::Mailer;
 use crate::metrics::Metrics;
 use crate::pages;
 use crate::tls::Certificates;
@@ -60,7 +61,7 @@ pub struct Edge {
     pub metrics: Metrics,
     /// The HTTPS port used in redirects.
     pub public_https_port: u16,
-    /// Whether outgoing mail is configured.
+    /// Whether the platform's `[smtp]` is configured.
     pub mail: bool,
     web: axum::Router,
 }
@@ -74,7 +75,7 @@ impl Edge {
         certificates: Arc<Certificates>,
         limits: RequestLimits,
         public_https_port: u16,
-        mail: bool,
+        mailer: Arc<Mailer>,
     ) -> Self {
         Edge {
             platform,
@@ -84,8 +85,8 @@ impl Edge {
             limits,
             metrics: Metrics::default(),
             public_https_port,
-            mail,
-            web: web::router(web::WebState::new(limits.sign_in)),
+            mail: mailer.platform_default(),
+            web: web::router(web::WebState::with_postmaster(limits.sign_in, mailer)),
         }
     }
 

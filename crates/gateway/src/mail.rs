@@ -1,10 +1,11 @@
 //! The mail worker: every few seconds each replica claims the due mail of every active
 //! brand from its outbox, renders it in the brand's name (plain text and HTML), and sends
-//! it through `[smtp]` with lettre. A failure is kept with its reason and tried again after
+//! it with lettre through the brand's own SMTP settings, or else the platform's `[smtp]`. A failure is kept with its reason and tried again after
 //! a minute, doubling up to an hour, until the mail's link expires; SMTP being down never
 //! loses a mail. A claim lasts two minutes, so two replicas do not send the same mail.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
 use lettre::message::header::ContentType;
@@ -15,9 +16,12 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::ExposeSecret as _;
 use serde_json::Value;
 use tenant_core::mail::{self, MailKind, OutboxMail};
-use tenant_core::{Hostname, Serving};
+use tenant_core::secrets::SecretKey;
+use tenant_core::settings::{self, EmailSettings, SmtpTls};
+use tenant_core::{Hostname, Serving, TenantContext};
 use time::{Duration, OffsetDateTime};
 use tokio::sync::watch;
+use web::api::{MailFuture, Postmaster, TestMail};
 
 use crate::config::Config;
 use crate::edge::Edge;
@@ -45,82 +49,175 @@ const _: () = assert!(
 /// of hourly retries.
 const NOTICE_ATTEMPTS: i32 = 50;
 
-/// Sends the platform's mail through `[smtp]`.
-pub struct Mailer {
+/// How a brand's mail leaves: an SMTP transport and the sender.
+#[derive(Clone)]
+struct Route {
     transport: AsyncSmtpTransport<Tokio1Executor>,
+    /// The sender's address.
     from: lettre::Address,
+    /// The sender's name; the brand's name when `None`.
+    from_name: Option<String>,
+    /// `brand` or `platform`.
+    via: &'static str,
+    /// `host:port`, for messages.
+    server: String,
+}
+
+/// Sends every brand's mail: through the brand's own SMTP settings when it has them, else
+/// through the platform's `[smtp]`; a brand with neither keeps its mail queued.
+pub struct Mailer {
+    platform: Option<Route>,
+    key: SecretKey,
     config: Config,
     holder: String,
+    /// Transports of brands with their own settings, by domain, made again when the
+    /// settings change.
+    brands: Mutex<HashMap<String, (EmailSettings, Route)>>,
 }
 
 impl std::fmt::Debug for Mailer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Mailer")
-            .field("from", &self.from)
+            .field("platform", &self.platform.as_ref().map(|r| &r.server))
             .field("holder", &self.holder)
             .finish_non_exhaustive()
     }
 }
 
-/// The SMTP transport for `[smtp]`, or `None` when no host is configured.
-fn transport(config: &Config) -> Result<Option<AsyncSmtpTransport<Tokio1Executor>>, Failure> {
+/// An SMTP transport to `host:port`.
+fn transport(
+    host: &str,
+    port: u16,
+    tls: SmtpTls,
+    credentials: Option<(String, String)>,
+) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
+    let bad = |e: lettre::transport::smtp::Error| format!("host '{host}' cannot be used: {e}");
+    let parameters = || TlsParameters::new(host.to_owned()).map_err(bad);
+    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
+        .port(port)
+        .timeout(Some(SMTP_TIMEOUT));
+    builder = match tls {
+        SmtpTls::Tls => builder.tls(Tls::Wrapper(parameters()?)),
+        SmtpTls::None => builder.tls(Tls::None),
+        SmtpTls::Starttls => builder.tls(Tls::Required(parameters()?)),
+    };
+    if let Some((username, password)) = credentials {
+        builder = builder.credentials(Credentials::new(username, password));
+    }
+    Ok(builder.build())
+}
+
+/// The route of `[smtp]`, or `None` when no host is configured.
+fn platform_route(config: &Config) -> Result<Option<Route>, Failure> {
     let smtp = &config.smtp;
     let Some(host) = smtp.host.as_deref() else {
         return Ok(None);
     };
-    let bad = |e: lettre::transport::smtp::Error| {
-        Failure::BadInput(format!("[smtp] host '{host}' cannot be used: {e}"))
+    let tls = match smtp.tls.as_str() {
+        "tls" => SmtpTls::Tls,
+        "none" => SmtpTls::None,
+        _ => SmtpTls::Starttls,
     };
-    let parameters = || TlsParameters::new(host.to_owned()).map_err(bad);
-    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
-        .port(smtp.port)
-        .timeout(Some(SMTP_TIMEOUT));
-    builder = match smtp.tls.as_str() {
-        "tls" => builder.tls(Tls::Wrapper(parameters()?)),
-        "none" => builder.tls(Tls::None),
-        _ => builder.tls(Tls::Required(parameters()?)),
-    };
-    if let Some(username) = &smtp.username {
+    let credentials = smtp.username.as_ref().map(|username| {
         let password = smtp
             .password
             .as_ref()
             .map(|p| p.expose_secret().to_owned())
             .unwrap_or_default();
-        builder = builder.credentials(Credentials::new(username.clone(), password));
-    }
-    Ok(Some(builder.build()))
+        (username.clone(), password)
+    });
+    let transport = transport(host, smtp.port, tls, credentials)
+        .map_err(|e| Failure::BadInput(format!("[smtp] {e}")))?;
+    let from = config.smtp.from.as_deref().ok_or_else(|| {
+        Failure::BadInput(
+            "[smtp] from is missing: set the sender address mail goes out from (TASKSESSION_SMTP_FROM)"
+                .to_owned(),
+        )
+    })?;
+    let from: lettre::Address = from.parse().map_err(|e| {
+        Failure::BadInput(format!(
+            "[smtp] from: '{from}' is not an e-mail address: {e}"
+        ))
+    })?;
+    Ok(Some(Route {
+        transport,
+        from,
+        from_name: None,
+        via: "platform",
+        server: format!("{host}:{}", smtp.port),
+    }))
+}
+
+/// The route of a brand's own settings.
+fn brand_route(settings: &EmailSettings, key: &SecretKey) -> Result<Route, String> {
+    let password = settings.password(key).map_err(|e| e.to_string())?;
+    let credentials = settings
+        .username
+        .clone()
+        .map(|username| (username, password.unwrap_or_default()));
+    let transport = transport(&settings.host, settings.port, settings.tls, credentials)?;
+    let from = settings
+        .from_address
+        .parse()
+        .map_err(|e| format!("the sender address is not usable: {e}"))?;
+    Ok(Route {
+        transport,
+        from,
+        from_name: settings.from_name.clone(),
+        via: "brand",
+        server: format!("{}:{}", settings.host, settings.port),
+    })
 }
 
 impl Mailer {
-    /// A mailer for `[smtp]`, or `None` when mail is not configured. `config`'s listener
-    /// ports are the bound ones, for links.
-    pub fn from_config(config: &Config) -> Result<Option<Mailer>, Failure> {
-        let Some(transport) = transport(config)? else {
-            return Ok(None);
-        };
-        let from = config.smtp.from.as_deref().ok_or_else(|| {
-            Failure::BadInput(
-                "[smtp] from is missing: set the sender address mail goes out from (TASKSESSION_SMTP_FROM)"
-                    .to_owned(),
-            )
-        })?;
-        let from: lettre::Address = from.parse().map_err(|e| {
-            Failure::BadInput(format!(
-                "[smtp] from: '{from}' is not an e-mail address: {e}"
-            ))
-        })?;
+    /// The mailer; `config`'s listener ports are the bound ones, for links. A bad `[smtp]`
+    /// is an error; no `[smtp]` at all leaves only brands with their own settings mailing.
+    pub fn from_config(config: &Config, key: SecretKey) -> Result<Mailer, Failure> {
+        let platform = platform_route(config)?;
         let mut id = [0_u8; 6];
         let _ = getrandom::fill(&mut id);
-        Ok(Some(Mailer {
-            transport,
-            from,
+        Ok(Mailer {
+            platform,
+            key,
             config: config.clone(),
             holder: format!(
                 "mail-{}-{}",
                 std::process::id(),
                 id.iter().map(|b| format!("{b:02x}")).collect::<String>()
             ),
-        }))
+            brands: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Whether the platform's `[smtp]` is set.
+    pub fn platform_default(&self) -> bool {
+        self.platform.is_some()
+    }
+
+    /// How `domain`'s mail leaves now: `Ok(None)` when mail is not set up for it, `Err`
+    /// with the reason when its own settings cannot be used.
+    async fn route(
+        &self,
+        store: &tenant_core::TenantStore,
+        domain: &Hostname,
+    ) -> Result<Option<Route>, String> {
+        let custom = settings::email_for_sending(store)
+            .await
+            .map_err(|e| format!("cannot read the e-mail settings: {e}"))?;
+        let Some(custom) = custom else {
+            return Ok(self.platform.clone());
+        };
+        if let Ok(brands) = self.brands.lock()
+            && let Some((known, route)) = brands.get(domain.as_str())
+            && *known == custom
+        {
+            return Ok(Some(route.clone()));
+        }
+        let route = brand_route(&custom, &self.key)?;
+        if let Ok(mut brands) = self.brands.lock() {
+            brands.insert(domain.as_str().to_owned(), (custom, route.clone()));
+        }
+        Ok(Some(route))
     }
 
     /// Sends due mail until `stop` turns true.
@@ -157,6 +254,12 @@ impl Mailer {
                 }
             };
             let store = context.store();
+            let route = match self.route(store, domain).await {
+                Ok(Some(route)) => Ok(route),
+                // Not set up: the mail waits in the outbox.
+                Ok(None) => continue,
+                Err(reason) => Err(reason),
+            };
             let due = match mail::claim_due(store, &self.holder, BATCH, CLAIM).await {
                 Ok(due) => due,
                 Err(error) => {
@@ -166,16 +269,24 @@ impl Mailer {
             };
             let base = public_base(&self.config, domain, &standing);
             for item in due {
-                self.deliver(store, &context.tenant.brand, domain, &base, item)
-                    .await;
+                self.deliver(
+                    store,
+                    route.as_ref(),
+                    &context.tenant.brand,
+                    domain,
+                    &base,
+                    item,
+                )
+                .await;
             }
         }
     }
 
-    /// Sends one mail and records the outcome.
+    /// Sends one mail through `route` (or records why it cannot) and records the outcome.
     async fn deliver(
         &self,
         store: &tenant_core::TenantStore,
+        route: Result<&Route, &String>,
         brand: &str,
         domain: &Hostname,
         base: &str,
@@ -195,14 +306,19 @@ impl Mailer {
             tracing::warn!(%domain, mail = %item.id, "a mail's link expired before it could be sent");
             return;
         }
-        let outcome = match self.message(brand, domain, base, &item) {
-            Ok(message) => self
-                .transport
-                .send(message)
-                .await
-                .map(|_| ())
-                .map_err(|e| error_chain(&e)),
-            Err(error) => Err(error),
+        let outcome = match route {
+            Ok(route) => match render(brand, base, &item).and_then(|rendered| {
+                message(route, brand, domain, &item.id, &item.recipient, rendered)
+            }) {
+                Ok(message) => route
+                    .transport
+                    .send(message)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| error_chain(&e)),
+                Err(error) => Err(error),
+            },
+            Err(reason) => Err(reason.clone()),
         };
         let recorded = match &outcome {
             Ok(()) => {
@@ -224,39 +340,88 @@ impl Mailer {
         }
     }
 
-    /// The message for `item`, in the brand's name.
-    fn message(
-        &self,
-        brand: &str,
-        domain: &Hostname,
-        base: &str,
-        item: &OutboxMail,
-    ) -> Result<Message, String> {
-        let rendered = render(brand, base, item)?;
-        let to: Mailbox = item
-            .recipient
-            .parse()
-            .map_err(|e| format!("the recipient address is not usable: {e}"))?;
-        Message::builder()
-            .from(Mailbox::new(Some(brand.to_owned()), self.from.clone()))
-            .to(to)
-            .subject(rendered.subject)
-            .message_id(Some(format!("<{}@{}>", item.id, domain)))
-            .multipart(
-                MultiPart::alternative()
-                    .singlepart(
-                        SinglePart::builder()
-                            .header(ContentType::TEXT_PLAIN)
-                            .body(rendered.text),
-                    )
-                    .singlepart(
-                        SinglePart::builder()
-                            .header(ContentType::TEXT_HTML)
-                            .body(rendered.html),
-                    ),
-            )
-            .map_err(|e| format!("cannot build the message: {e}"))
+    /// Sends a test mail to `to` through `tenant`'s route now.
+    async fn test(&self, tenant: &TenantContext, base: &str, to: &str) -> Result<TestMail, String> {
+        let domain = &tenant.tenant.domain;
+        let brand = &tenant.tenant.brand;
+        let route = self.route(tenant.store(), domain).await?.ok_or_else(|| {
+            "e-mail is not set up for this workspace: enter your SMTP server in the e-mail settings first".to_owned()
+        })?;
+        let mut id = [0_u8; 12];
+        let _ = getrandom::fill(&mut id);
+        let id: String = id.iter().map(|b| format!("{b:02x}")).collect();
+        let rendered = letter(
+            brand,
+            to,
+            format!("Test mail from {brand}"),
+            vec![
+                Part::Text(format!(
+                    "This is a test mail from {brand}'s workspace at {base}: e-mail is set up and working."
+                )),
+                Part::Text(format!("It went out through {}.", route.server)),
+            ],
+        );
+        let message = message(&route, brand, domain, &id, to, rendered)?;
+        route
+            .transport
+            .send(message)
+            .await
+            .map_err(|e| format!("{} answered: {}", route.server, error_chain(&e)))?;
+        tracing::info!(%domain, via = route.via, "test mail sent");
+        Ok(TestMail {
+            via: route.via,
+            server: route.server,
+        })
     }
+}
+
+impl Postmaster for Mailer {
+    fn key(&self) -> &SecretKey {
+        &self.key
+    }
+
+    fn send_test<'a>(
+        &'a self,
+        tenant: &'a TenantContext,
+        base: &'a str,
+        to: &'a str,
+    ) -> MailFuture<'a> {
+        Box::pin(self.test(tenant, base, to))
+    }
+}
+
+/// The message of `rendered` to `to`, from the route's sender in the brand's name.
+fn message(
+    route: &Route,
+    brand: &str,
+    domain: &Hostname,
+    id: &str,
+    to: &str,
+    rendered: Rendered,
+) -> Result<Message, String> {
+    let to: Mailbox = to
+        .parse()
+        .map_err(|e| format!("the recipient address is not usable: {e}"))?;
+    let name = route.from_name.clone().unwrap_or_else(|| brand.to_owned());
+    Message::builder()
+        .from(Mailbox::new(Some(name), route.from.clone()))
+        .to(to)
+        .subject(rendered.subject)
+        .message_id(Some(format!("<{id}@{domain}>")))
+        .multipart(
+            MultiPart::alternative()
+                .singlepart(
+                    SinglePart::builder()
+                        .header(ContentType::TEXT_PLAIN)
+                        .body(rendered.text),
+                )
+                .singlepart(
+                    SinglePart::builder()
+                        .header(ContentType::TEXT_HTML)
+                        .body(rendered.html),
+                ),
+        )
+        .map_err(|e| format!("cannot build the message: {e}"))
 }
 
 /// When to try a mail again after its `failures`-th failed attempt.

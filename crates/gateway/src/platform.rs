@@ -4,6 +4,7 @@
 //! base address used in links.
 
 use secrecy::ExposeSecret as _;
+use tenant_core::secrets::SecretKey;
 use tenant_core::{Backend, Error, Hostname, Platform, Standing};
 use time::OffsetDateTime;
 
@@ -93,4 +94,135 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
         .enable_all()
         .build()
         .map_err(|e| Failure::Refused(format!("cannot start the async runtime: {e}")))
+}
+
+/// The file the encryption key is kept in when `encryption_key` is not configured.
+pub const KEY_FILE: &str = "encryption.key";
+
+/// The key brand secrets are sealed with: `encryption_key` when configured, else
+/// `{data_dir}/encryption.key`, made (readable by the owner only) on first use. A key file
+/// is written whole under another name and linked into place, so a crash never leaves a
+/// half-written key and two processes starting together agree on one key.
+pub fn encryption_key(config: &Config) -> Result<SecretKey, Failure> {
+    if let Some(text) = &config.encryption_key {
+        return SecretKey::from_text(text.expose_secret()).map_err(|e| {
+            Failure::BadInput(format!(
+                "encryption_key: {e}; make one with 'head -c 32 /dev/urandom | base64'"
+            ))
+        });
+    }
+    let path = config.data_dir.join(KEY_FILE);
+    let read = |path: &std::path::Path| -> Result<SecretKey, Failure> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Failure::Refused(format!("cannot read {}: {e}", path.display())))?;
+        SecretKey::from_text(&text).map_err(|e| {
+            Failure::BadInput(format!(
+                "{}: {e}; restore the key file from a backup (secrets sealed with it cannot be read without it)",
+                path.display()
+            ))
+        })
+    };
+    if path.exists() {
+        return read(&path);
+    }
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+        Failure::Refused(format!("cannot create {}: {e}", config.data_dir.display()))
+    })?;
+    let text = SecretKey::generate_text().map_err(|e| Failure::Refused(e.to_string()))?;
+    let staging = config
+        .data_dir
+        .join(format!(".{KEY_FILE}.{}", std::process::id()));
+    write_private(&staging, &format!("{text}\n"))
+        .map_err(|e| Failure::Refused(format!("cannot write {}: {e}", staging.display())))?;
+    let linked = std::fs::hard_link(&staging, &path);
+    let _ = std::fs::remove_file(&staging);
+    match linked {
+        Ok(()) => {
+            tracing::info!(path = %path.display(), "made a new encryption key for brand secrets; keep it with your backups")
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => {
+            return Err(Failure::Refused(format!(
+                "cannot create {}: {e}",
+                path.display()
+            )));
+        }
+    }
+    read(&path)
+}
+
+/// Writes `text` to a new file only its owner may read, and flushes it to disk.
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::ffi::OsString;
+
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Config {
+        let vars: Vec<(OsString, OsString)> = vars
+            .iter()
+            .map(|(k, v)| (OsString::from(k), OsString::from(v)))
+            .collect();
+        Config::load(None, vars).unwrap()
+    }
+
+    #[test]
+    fn the_key_file_is_made_once_kept_private_and_used_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let data = data.to_str().unwrap();
+        let first = encryption_key(&config(&[("TASKSESSION_DATA_DIR", data)])).unwrap();
+        let second = encryption_key(&config(&[("TASKSESSION_DATA_DIR", data)])).unwrap();
+        assert_eq!(first.id(), second.id());
+        let sealed = first.seal("test", "secret").unwrap();
+        assert_eq!(second.open("test", &sealed).unwrap(), "secret");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(dir.path().join("data").join(KEY_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o077, 0, "only the owner may read the key");
+        }
+    }
+
+    #[test]
+    fn a_configured_key_wins_and_a_bad_one_is_refused_with_the_fix() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().to_str().unwrap();
+        let text = SecretKey::generate_text().unwrap();
+        let key = encryption_key(&config(&[
+            ("TASKSESSION_DATA_DIR", data),
+            ("TASKSESSION_ENCRYPTION_KEY", &text),
+        ]))
+        .unwrap();
+        assert_eq!(key.id(), SecretKey::from_text(&text).unwrap().id());
+        assert!(!dir.path().join(KEY_FILE).exists());
+        let refused = encryption_key(&config(&[
+            ("TASKSESSION_DATA_DIR", data),
+            ("TASKSESSION_ENCRYPTION_KEY", "too-short"),
+        ]))
+        .unwrap_err();
+        assert!(
+            matches!(&refused, Failure::BadInput(m) if m.contains("encryption_key") && m.contains("urandom")),
+            "{refused:?}"
+        );
+    }
 }

@@ -148,7 +148,8 @@ async fn serve(config: Config, platform: Arc<Platform>, standing: Standing) -> O
             *slot = bound;
         }
     }
-    let mailer = Mailer::from_config(&link_config)?.map(Arc::new);
+    let key = platform::encryption_key(&config)?;
+    let mailer = Arc::new(Mailer::from_config(&link_config, key)?);
     let limits = &config.limits;
     let edge = Arc::new(Edge::new(
         Arc::clone(&platform),
@@ -166,7 +167,7 @@ async fn serve(config: Config, platform: Arc<Platform>, standing: Standing) -> O
             },
         },
         config.public_https_port.unwrap_or(https_port),
-        mailer.is_some(),
+        Arc::clone(&mailer),
     ));
     let connection_limits = ConnectionLimits {
         max_connections: usize::try_from(limits.max_connections).unwrap_or(usize::MAX),
@@ -180,12 +181,12 @@ async fn serve(config: Config, platform: Arc<Platform>, standing: Standing) -> O
     let acme = issuer
         .clone()
         .map(|issuer| tokio::spawn(issuer.run(Arc::clone(&edge), stopped.clone())));
-    let mail = mailer.map(|mailer| tokio::spawn(mailer.run(Arc::clone(&edge), stopped.clone())));
-    if mail.is_none() {
+    if !mailer.platform_default() {
         tracing::warn!(
-            "[smtp] is not configured: invitations and password reset links are not mailed (invitation answers carry the link instead)"
+            "[smtp] is not configured: brands without their own e-mail settings do not mail invitations and password reset links (invitation answers carry the link instead)"
         );
     }
+    let mail = Some(tokio::spawn(mailer.run(Arc::clone(&edge), stopped.clone())));
     let public_http = tokio::spawn(listeners::serve(
         http,
         None,

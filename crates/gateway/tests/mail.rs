@@ -106,7 +106,7 @@ fn session_cookie(answer: &support::Exchange) -> String {
 /// A brand whose first admin took the mailed invitation and signed in over HTTPS.
 struct Admin {
     smtp: SmtpServer,
-    _work: Workdir,
+    work: Workdir,
     server: Server,
     at: SocketAddr,
     /// The invitation as received.
@@ -128,7 +128,7 @@ fn admin_signed_in(database: Option<&str>) -> Option<Admin> {
     let cookie = format!("Cookie: {}\r\n", session_cookie(&signed_in));
     Some(Admin {
         smtp,
-        _work: work,
+        work,
         server,
         at,
         invitation,
@@ -139,7 +139,7 @@ fn admin_signed_in(database: Option<&str>) -> Option<Admin> {
 fn invitation_and_reset_mails_work(database: Option<&str>) {
     let Some(Admin {
         smtp,
-        _work,
+        work: _work,
         mut server,
         at,
         invitation,
@@ -261,7 +261,7 @@ fn with_the_smtp_server_down_then_up_the_mail_is_delivered_exactly_once() {
 fn two_factor_sign_in_is_turned_on_over_https_needed_at_sign_in_and_announced_by_mail() {
     let Some(Admin {
         smtp,
-        _work,
+        work: _work,
         mut server,
         at,
         cookie,
@@ -390,4 +390,161 @@ fn two_factor_sign_in_is_turned_on_over_https_needed_at_sign_in_and_announced_by
     assert_eq!(get("/api/v1/me").status, 200);
     server.terminate();
     assert_eq!(server.wait().code(), Some(0));
+}
+
+/// `method path` with a JSON body as the signed-in admin; the answer's status and JSON.
+fn call(admin: &Admin, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
+    let answer = https_exchange(
+        admin.at,
+        "alpha.test",
+        &json_request(method, "alpha.test", path, body, &admin.cookie),
+    );
+    let json = serde_json::from_str(&answer.body).unwrap_or(serde_json::Value::Null);
+    (answer.status, json)
+}
+
+const BRAND_SMTP_PASSWORD: &str = "s3cret-smtp-pass";
+
+fn a_brand_mails_through_its_own_smtp_server(database: Option<&str>) {
+    let Some(mut admin) = admin_signed_in(database) else {
+        return;
+    };
+    let own = SmtpServer::start_with_login("alpha-mailer", BRAND_SMTP_PASSWORD).unwrap();
+    let (status, before) = call(&admin, "GET", "/api/v1/settings/email", "");
+    assert_eq!(status, 200, "{before}");
+    assert_eq!(before["custom"], false);
+    assert_eq!(before["platform_default"], true);
+
+    let settings = |password: &str| {
+        format!(
+            r#"{{"host":"127.0.0.1","port":{},"tls":"none","username":"alpha-mailer","password":"{password}","from_name":"Alpha Projects","from_address":"projects@alpha.test"}}"#,
+            own.address.port()
+        )
+    };
+    let (status, saved) = call(
+        &admin,
+        "PUT",
+        "/api/v1/settings/email",
+        &settings(BRAND_SMTP_PASSWORD),
+    );
+    assert_eq!(status, 200, "{saved}");
+    assert_eq!(saved["custom"], true);
+    assert_eq!(saved["password_set"], true);
+    assert!(!saved.to_string().contains(BRAND_SMTP_PASSWORD));
+
+    // Bad input changes nothing.
+    let (status, refused) = call(
+        &admin,
+        "PUT",
+        "/api/v1/settings/email",
+        r#"{"host":"smtp.example.com","tls":"none","from_address":"not an address"}"#,
+    );
+    assert_eq!(status, 422, "{refused}");
+    assert!(
+        refused["error"]["fields"]["from_address"].is_string(),
+        "{refused}"
+    );
+    let (_, kept) = call(&admin, "GET", "/api/v1/settings/email", "");
+    assert_eq!(kept["from_address"], "projects@alpha.test");
+    assert_eq!(kept["password_set"], true);
+
+    // The test mail goes through the brand's server, which insists on the login: so the
+    // sealed password was opened and used.
+    let (status, tested) = call(&admin, "POST", "/api/v1/settings/email/test", "");
+    assert_eq!(status, 200, "{tested}");
+    assert_eq!(tested["via"], "brand");
+    let received = own.wait_for(1, Duration::from_secs(30));
+    assert_eq!(received[0].from, "Alpha Projects <projects@alpha.test>");
+    assert_eq!(received[0].to, "ada@alpha.test");
+    assert_eq!(received[0].subject, "Test mail from Alpha Studio");
+
+    // The stored settings (and so a backup) hold the password sealed, never in clear.
+    let out = admin.work.path().join("alpha.backup");
+    let mut backup = admin.work.command();
+    if let Some(url) = database {
+        backup.env("TASKSESSION_DATABASE_URL", url);
+    }
+    backup
+        .args(["backup", "--domain", "alpha.test", "--out"])
+        .arg(&out)
+        .assert()
+        .code(0);
+    let bytes = std::fs::read(&out).unwrap();
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(
+        text.contains("password_sealed"),
+        "the settings are in the backup"
+    );
+    assert!(
+        !text.contains(BRAND_SMTP_PASSWORD),
+        "the password is sealed"
+    );
+
+    // Queued mail goes the brand's way too, after a restart (the key is kept).
+    admin.server.terminate();
+    assert_eq!(admin.server.wait().code(), Some(0));
+    admin.server = start(&admin.work, admin.smtp.address, database);
+    admin.at = admin.server.addresses().https;
+    let (status, invited) = call(
+        &admin,
+        "POST",
+        "/api/v1/users",
+        r#"{"email":"bo@alpha.test","name":"Bo","role":"staff"}"#,
+    );
+    assert_eq!(status, 201, "{invited}");
+    assert_eq!(invited["invitation_mailed"], true);
+    let received = own.wait_for(2, Duration::from_secs(30));
+    assert_eq!(received[1].subject, "You are invited to Alpha Studio");
+    assert_eq!(received[1].from, "Alpha Projects <projects@alpha.test>");
+
+    // A wrong password: the test mail reports the server's refusal.
+    let (status, _) = call(&admin, "PUT", "/api/v1/settings/email", &settings("wrong"));
+    assert_eq!(status, 200);
+    let (status, failed) = call(&admin, "POST", "/api/v1/settings/email/test", "");
+    assert_eq!(status, 502, "{failed}");
+    assert_eq!(failed["error"]["code"], "mail_failed");
+    let reason = failed["error"]["message"].as_str().unwrap_or_default();
+    assert!(reason.contains(&own.address.port().to_string()), "{reason}");
+
+    // Removed: mail goes through the platform's server again.
+    let (status, cleared) = call(&admin, "DELETE", "/api/v1/settings/email", "");
+    assert_eq!(
+        (status, &cleared["custom"]),
+        (200, &serde_json::json!(false))
+    );
+    let (status, tested) = call(
+        &admin,
+        "POST",
+        "/api/v1/settings/email/test",
+        r#"{"to":"ops@alpha.test"}"#,
+    );
+    assert_eq!(status, 200, "{tested}");
+    assert_eq!(tested["via"], "platform");
+    let platform = admin.smtp.wait_for(2, Duration::from_secs(30));
+    assert_eq!(platform[1].to, "ops@alpha.test");
+    assert_eq!(platform[1].from, "Alpha Studio <noreply@agency.test>");
+    assert_eq!(own.messages().len(), 2, "nothing more went the brand's way");
+
+    let (status, audit) = call(
+        &admin,
+        "GET",
+        "/api/v1/audit?action=settings.email_update",
+        "",
+    );
+    assert_eq!(status, 200);
+    assert!(!audit.to_string().contains(BRAND_SMTP_PASSWORD));
+    assert_eq!(audit["items"].as_array().map(Vec::len), Some(2), "{audit}");
+}
+
+#[test]
+fn a_brand_mails_through_its_own_smtp_server_on_sqlite() {
+    a_brand_mails_through_its_own_smtp_server(None);
+}
+
+#[test]
+fn a_brand_mails_through_its_own_smtp_server_on_postgresql() {
+    let Some(database) = PostgresDb::create() else {
+        return;
+    };
+    a_brand_mails_through_its_own_smtp_server(Some(&database.url()));
 }

@@ -25,6 +25,7 @@ pub mod permissions;
 pub mod registry;
 pub mod review;
 pub mod roles;
+pub mod secrets;
 pub mod sessions;
 pub mod settings;
 pub mod store;

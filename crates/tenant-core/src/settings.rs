@@ -1,15 +1,20 @@
 //! A brand's settings, kept per area as one JSON document in the brand's store. Security:
 //! whether every staff member must use two-factor sign-in (a staff member without it is
-//! then limited to setting it up).
+//! then limited to setting it up). E-mail: the brand's own SMTP server and sender, used
+//! instead of the platform's `[smtp]`; its password is sealed with the server's encryption
+//! key and never handed out.
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::access::{Actor, Permitted};
 use crate::audit;
 use crate::error::{Error, Result};
+use crate::names::Email;
 use crate::permissions::need;
 use crate::registry::TenantStore;
+use crate::secrets::SecretKey;
 use crate::store::{Tx, now, on_tx};
 use crate::totp;
 
@@ -23,22 +28,54 @@ pub struct Security {
 
 const SECURITY: &str = "security";
 
-/// The security settings within `tx` (the defaults when never set).
-pub(crate) async fn security_in(tx: &mut Tx) -> Result<Security> {
+/// The stored settings of `area` within `tx`, if ever set.
+async fn area_in<T: DeserializeOwned>(tx: &mut Tx, area: &str) -> Result<Option<T>> {
     let stored: Option<String> = on_tx!(tx, |conn| {
         sqlx::query_scalar("select value from brand_settings where area = $1")
-            .bind(SECURITY)
+            .bind(area)
             .fetch_optional(conn)
             .await?
     });
     stored
         .map(|text| {
             serde_json::from_str(&text).map_err(|e| {
-                Error::Invalid(format!("the stored security settings are unreadable: {e}"))
+                Error::Invalid(format!("the stored {area} settings are unreadable: {e}"))
             })
         })
         .transpose()
-        .map(Option::unwrap_or_default)
+}
+
+/// Stores the settings of `area` (`None` removes them).
+async fn put_area<T: Serialize>(tx: &mut Tx, area: &str, value: Option<&T>) -> Result<()> {
+    let at = now();
+    let Some(value) = value else {
+        on_tx!(tx, |conn| {
+            sqlx::query("delete from brand_settings where area = $1")
+                .bind(area)
+                .execute(conn)
+                .await?;
+        });
+        return Ok(());
+    };
+    let value = serde_json::to_string(value)
+        .map_err(|e| Error::Invalid(format!("cannot store the {area} settings: {e}")))?;
+    on_tx!(tx, |conn| {
+        sqlx::query(
+            "insert into brand_settings (area, value, updated_at) values ($1, $2, $3)
+             on conflict (area) do update set value = $2, updated_at = $3",
+        )
+        .bind(area)
+        .bind(&value)
+        .bind(at)
+        .execute(conn)
+        .await?;
+    });
+    Ok(())
+}
+
+/// The security settings within `tx` (the defaults when never set).
+pub(crate) async fn security_in(tx: &mut Tx) -> Result<Security> {
+    Ok(area_in(tx, SECURITY).await?.unwrap_or_default())
 }
 
 /// The security settings.
@@ -57,7 +94,6 @@ pub async fn set_security(
     permit: &Permitted<'_, need::SettingsManage>,
     security: Security,
 ) -> Result<Security> {
-    let at = now();
     let mut tx = store.write().await?;
     let before = security_in(&mut tx).await?;
     if security.require_totp_for_staff
@@ -68,19 +104,7 @@ pub async fn set_security(
             "turn on your own two-factor sign-in first (POST /api/v1/me/totp), then require it for everyone".to_owned(),
         ));
     }
-    let value = serde_json::to_string(&security)
-        .map_err(|e| Error::Invalid(format!("cannot store the security settings: {e}")))?;
-    on_tx!(tx, |conn| {
-        sqlx::query(
-            "insert into brand_settings (area, value, updated_at) values ($1, $2, $3)
-             on conflict (area) do update set value = $2, updated_at = $3",
-        )
-        .bind(SECURITY)
-        .bind(&value)
-        .bind(at)
-        .execute(conn)
-        .await?;
-    });
+    put_area(&mut tx, SECURITY, Some(&security)).await?;
     audit::record(
         &mut tx,
         &Actor::from(permit.principal()),
@@ -93,4 +117,246 @@ pub async fn set_security(
     .await?;
     tx.commit().await?;
     Ok(security)
+}
+
+/// How the connection to an SMTP server is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain connection upgraded with STARTTLS (required).
+    Starttls,
+    /// TLS from the first byte.
+    Tls,
+    /// No encryption: only for a relay on the same machine or network.
+    None,
+}
+
+impl SmtpTls {
+    /// The word the API and the configuration use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SmtpTls::Starttls => "starttls",
+            SmtpTls::Tls => "tls",
+            SmtpTls::None => "none",
+        }
+    }
+
+    /// The usual port for this kind of connection.
+    pub fn default_port(self) -> u16 {
+        match self {
+            SmtpTls::Starttls => 587,
+            SmtpTls::Tls => 465,
+            SmtpTls::None => 25,
+        }
+    }
+}
+
+/// A brand's own SMTP server and sender, as stored (the password sealed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailSettings {
+    /// SMTP server host name or address.
+    pub host: String,
+    /// SMTP server port.
+    pub port: u16,
+    /// How the connection is secured.
+    pub tls: SmtpTls,
+    /// Login name, if the server wants one.
+    pub username: Option<String>,
+    /// The login password, sealed with the server's encryption key.
+    pub password_sealed: Option<String>,
+    /// The sender's display name (the brand's name when unset).
+    pub from_name: Option<String>,
+    /// The sender's address.
+    pub from_address: String,
+}
+
+impl EmailSettings {
+    /// The login password, opened with `key`.
+    pub fn password(&self, key: &SecretKey) -> Result<Option<String>> {
+        self.password_sealed
+            .as_deref()
+            .map(|sealed| key.open(SMTP_PASSWORD, sealed))
+            .transpose()
+    }
+
+    /// What the audit log and the API may show: everything but the password.
+    pub fn public_view(&self) -> serde_json::Value {
+        json!({
+            "host": self.host,
+            "port": self.port,
+            "tls": self.tls.as_str(),
+            "username": self.username,
+            "password_set": self.password_sealed.is_some(),
+            "from_name": self.from_name,
+            "from_address": self.from_address,
+        })
+    }
+}
+
+/// A change of the password in [`EmailChange`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasswordChange {
+    /// Keep the stored password.
+    Keep,
+    /// Remove it.
+    Clear,
+    /// Store this one.
+    Set(String),
+}
+
+/// New e-mail settings as typed by an admin.
+#[derive(Debug, Clone)]
+pub struct EmailChange {
+    /// SMTP server host name or address.
+    pub host: String,
+    /// Port; the usual one for `tls` when `None`.
+    pub port: Option<u16>,
+    /// How the connection is secured.
+    pub tls: SmtpTls,
+    /// Login name.
+    pub username: Option<String>,
+    /// The password.
+    pub password: PasswordChange,
+    /// Sender display name.
+    pub from_name: Option<String>,
+    /// Sender address.
+    pub from_address: String,
+}
+
+const EMAIL: &str = "email";
+/// The purpose the SMTP password is sealed for.
+const SMTP_PASSWORD: &str = "smtp_password";
+
+/// Checks an SMTP host: a DNS name or an IP address, nothing that could smuggle anything
+/// into a connection string.
+fn check_host(host: &str) -> Result<String> {
+    let host = host.trim();
+    let fine = !host.is_empty()
+        && host.len() <= 253
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+    if !fine {
+        return Err(Error::field(
+            "host",
+            "enter the SMTP server's host name or IP address, like smtp.example.com",
+        ));
+    }
+    Ok(host.to_ascii_lowercase())
+}
+
+/// Optional text: trimmed, empty is none, at most `max` characters, no line breaks.
+fn optional_text(field: &'static str, value: Option<String>, max: usize) -> Result<Option<String>> {
+    let Some(value) = value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    if value.chars().count() > max || value.chars().any(char::is_control) {
+        return Err(Error::field(
+            field,
+            format!("use at most {max} characters on one line"),
+        ));
+    }
+    Ok(Some(value))
+}
+
+/// The brand's own e-mail settings, if it has any (for the mail worker and the test mail;
+/// no permission involved).
+pub async fn email_for_sending(store: &TenantStore) -> Result<Option<EmailSettings>> {
+    let mut tx = store.read().await?;
+    area_in(&mut tx, EMAIL).await
+}
+
+/// The brand's own e-mail settings, for an admin.
+pub async fn email(
+    store: &TenantStore,
+    _permit: &Permitted<'_, need::SettingsManage>,
+) -> Result<Option<EmailSettings>> {
+    email_for_sending(store).await
+}
+
+/// Sets the brand's own e-mail settings; the password is sealed with `key`.
+pub async fn set_email(
+    store: &TenantStore,
+    permit: &Permitted<'_, need::SettingsManage>,
+    key: &SecretKey,
+    change: EmailChange,
+) -> Result<EmailSettings> {
+    let host = check_host(&change.host)?;
+    let port = change.port.unwrap_or_else(|| change.tls.default_port());
+    if port == 0 {
+        return Err(Error::field("port", "use a port from 1 to 65535"));
+    }
+    let from_address = Email::parse(&change.from_address)
+        .map_err(|e| Error::field("from_address", e.to_string()))?
+        .as_str()
+        .to_owned();
+    let from_name = optional_text("from_name", change.from_name, 100)?;
+    let username = optional_text("username", change.username, 254)?;
+    let mut tx = store.write().await?;
+    let before: Option<EmailSettings> = area_in(&mut tx, EMAIL).await?;
+    let password_sealed = match change.password {
+        PasswordChange::Keep => before.as_ref().and_then(|b| b.password_sealed.clone()),
+        PasswordChange::Clear => None,
+        PasswordChange::Set(password) if password.is_empty() => None,
+        PasswordChange::Set(password) => Some(key.seal(SMTP_PASSWORD, &password)?),
+    };
+    if password_sealed.is_some() && username.is_none() {
+        return Err(Error::field(
+            "username",
+            "a password needs a user name to sign in with",
+        ));
+    }
+    let settings = EmailSettings {
+        host,
+        port,
+        tls: change.tls,
+        username,
+        password_sealed,
+        from_name,
+        from_address,
+    };
+    put_area(&mut tx, EMAIL, Some(&settings)).await?;
+    let mut after = settings.public_view();
+    after["password_changed"] = json!(
+        before.as_ref().and_then(|b| b.password_sealed.as_ref())
+            != settings.password_sealed.as_ref()
+    );
+    audit::record(
+        &mut tx,
+        &Actor::from(permit.principal()),
+        "settings.email_update",
+        "settings",
+        EMAIL,
+        before.as_ref().map(EmailSettings::public_view),
+        Some(after),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(settings)
+}
+
+/// Removes the brand's own e-mail settings: its mail goes through the platform's `[smtp]`
+/// again. Whether there were any.
+pub async fn clear_email(
+    store: &TenantStore,
+    permit: &Permitted<'_, need::SettingsManage>,
+) -> Result<bool> {
+    let mut tx = store.write().await?;
+    let Some(before) = area_in::<EmailSettings>(&mut tx, EMAIL).await? else {
+        return Ok(false);
+    };
+    put_area::<EmailSettings>(&mut tx, EMAIL, None).await?;
+    audit::record(
+        &mut tx,
+        &Actor::from(permit.principal()),
+        "settings.email_remove",
+        "settings",
+        EMAIL,
+        Some(before.public_view()),
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
 }

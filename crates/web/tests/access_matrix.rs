@@ -298,6 +298,27 @@ const MATRIX: &[(&str, &str, [u16; 8])] = &[
     ),
     (
         "GET",
+        "/api/v1/settings/email",
+        [200, 403, 403, 403, 403, 401, 401, 401],
+    ),
+    (
+        "PUT",
+        "/api/v1/settings/email",
+        [200, 403, 403, 403, 403, 401, 401, 401],
+    ),
+    (
+        "DELETE",
+        "/api/v1/settings/email",
+        [200, 403, 403, 403, 403, 401, 401, 401],
+    ),
+    // In-process there is no mail service: an admin gets through to the SMTP step (502).
+    (
+        "POST",
+        "/api/v1/settings/email/test",
+        [502, 403, 403, 403, 403, 401, 401, 401],
+    ),
+    (
+        "GET",
         "/api/v1/audit",
         [200, 403, 403, 403, 403, 401, 401, 401],
     ),
@@ -474,6 +495,10 @@ fn body_for(method: &str, path: &str, n: usize, t: &Targets) -> Option<Value> {
         ("POST" | "DELETE", "/api/v1/me/totp") => json!({"password": PASSWORD}),
         ("PUT", "/api/v1/me/totp") => json!({"code": "abcdef"}),
         ("PUT", "/api/v1/settings/security") => json!({"require_totp_for_staff": false}),
+        ("PUT", "/api/v1/settings/email") => json!({
+            "host": "smtp.a.localhost", "tls": "starttls", "username": "mailer",
+            "password": PASSWORD, "from_address": "team@a.localhost"
+        }),
         ("POST", "/api/v1/password-reset/{token}") => json!({"password": PASSWORD}),
         ("POST", "/api/v1/users") => {
             json!({"email": format!("new{n}@a.localhost"), "name": "New", "role": "staff"})

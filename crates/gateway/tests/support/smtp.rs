@@ -25,7 +25,26 @@ pub struct SmtpServer {
     dir: tempfile::TempDir,
     pub address: SocketAddr,
     child: Option<Child>,
+    /// The user name and password the server insists on, if any.
+    login: Option<(String, String)>,
 }
+
+/// aiosmtpd storing into a Maildir, insisting on AUTH with the given login when one is
+/// given (over plain SMTP, as tests run without TLS).
+const SERVE: &str = r#"
+import sys, time
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Mailbox
+from aiosmtpd.smtp import AuthResult, LoginPassword
+host, port, maildir, login = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4:6]
+def authenticate(server, session, envelope, mechanism, data):
+    ok = bool(login) and isinstance(data, LoginPassword) and [data.login.decode(), data.password.decode()] == login
+    return AuthResult(success=ok, handled=False)
+options = dict(authenticator=authenticate, auth_required=True, auth_require_tls=False) if login else {}
+Controller(Mailbox(maildir), hostname=host, port=port, **options).start()
+while True:
+    time.sleep(3600)
+"#;
 
 const READ_MAILDIR: &str = r#"
 import email, email.policy, json, mailbox, sys
@@ -63,8 +82,17 @@ impl SmtpServer {
         ok
     }
 
+    /// Starts a server on a free port that accepts mail only after AUTH with this login.
+    pub fn start_with_login(username: &str, password: &str) -> Option<SmtpServer> {
+        Self::open(0, Some((username.to_owned(), password.to_owned())))
+    }
+
     /// Starts a server on `port` (0: a free one).
     pub fn start(port: u16) -> Option<SmtpServer> {
+        Self::open(port, None)
+    }
+
+    fn open(port: u16, login: Option<(String, String)>) -> Option<SmtpServer> {
         if !Self::available() {
             return None;
         }
@@ -78,6 +106,7 @@ impl SmtpServer {
             address: format!("127.0.0.1:{port}").parse().unwrap(),
             dir,
             child: None,
+            login,
         };
         server.resume();
         Some(server)
@@ -90,11 +119,15 @@ impl SmtpServer {
     /// Starts (again) on the same port and Maildir.
     pub fn resume(&mut self) {
         let log = std::fs::File::create(self.dir.path().join("smtpd.log")).unwrap();
-        let child = Command::new("python3")
-            .args(["-m", "aiosmtpd", "-n", "-l"])
-            .arg(self.address.to_string())
-            .args(["-c", "aiosmtpd.handlers.Mailbox"])
-            .arg(self.maildir())
+        let mut command = Command::new("python3");
+        command
+            .args(["-c", SERVE, "127.0.0.1"])
+            .arg(self.address.port().to_string())
+            .arg(self.maildir());
+        if let Some((username, password)) = &self.login {
+            command.args([username, password]);
+        }
+        let child = command
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()

@@ -154,7 +154,7 @@ pub(crate) async fn invite_contact(
     let (user, invitation) = users::invite_contact(caller.tenant.store(), &permit, &new).await?;
     Ok((
         StatusCode::CREATED,
-        Json(invitation_view(&caller, &user, &invitation)),
+        Json(invitation_view(&caller, &user, &invitation).await),
     ))
 }
 

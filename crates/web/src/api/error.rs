@@ -24,6 +24,8 @@ pub enum ApiError {
     CrossOrigin,
     /// The brand requires two-factor sign-in of staff and the caller has not set it up.
     TotpSetupRequired,
+    /// The SMTP server did not take a test mail; the sentence says why.
+    MailFailed(String),
     /// Something that cannot happen when the gateway set the request up (logged).
     Internal(&'static str),
 }
@@ -96,6 +98,14 @@ impl IntoResponse for ApiError {
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal",
                     "Something went wrong on our side. Please try again.",
+                    None,
+                );
+            }
+            ApiError::MailFailed(reason) => {
+                return answer(
+                    StatusCode::BAD_GATEWAY,
+                    "mail_failed",
+                    &format!("The test mail was not sent: {reason}"),
                     None,
                 );
             }

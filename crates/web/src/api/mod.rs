@@ -13,6 +13,8 @@ mod users;
 pub mod views;
 
 use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use axum::Json;
@@ -20,23 +22,84 @@ use axum::Router;
 use axum::http::Method;
 use axum::routing::{MethodRouter, delete, get, patch, post, put};
 use serde_json::{Value, json};
+use tenant_core::TenantContext;
 use tenant_core::permissions::Permission;
+use tenant_core::secrets::SecretKey;
 
 pub use caller::{ClientConnection, SESSION_COOKIE};
 pub use error::ApiError;
 use throttle::SignInLimiter;
 
+/// A future the [`Postmaster`] hands back.
+pub type MailFuture<'a> = Pin<Box<dyn Future<Output = Result<TestMail, String>> + Send + 'a>>;
+
+/// What a test mail went through.
+#[derive(Debug, Clone)]
+pub struct TestMail {
+    /// `brand` (the brand's own SMTP settings) or `platform` (`[smtp]`).
+    pub via: &'static str,
+    /// The SMTP server, `host:port`.
+    pub server: String,
+}
+
+/// The server's mail service as the API sees it: the key brand secrets are sealed with, and
+/// sending a test mail now (not through the outbox) so an admin sees the SMTP server's
+/// answer.
+pub trait Postmaster: Send + Sync + std::fmt::Debug {
+    /// The server's encryption key.
+    fn key(&self) -> &SecretKey;
+    /// Sends a test mail to `to` through the brand's mail settings; the error is the
+    /// sentence to show (the SMTP server's reason included).
+    fn send_test<'a>(
+        &'a self,
+        tenant: &'a TenantContext,
+        base: &'a str,
+        to: &'a str,
+    ) -> MailFuture<'a>;
+}
+
+/// A postmaster that cannot send (in-process router tests and benchmarks), with a key
+/// made for this process only.
+#[derive(Debug)]
+struct NoPostmaster(SecretKey);
+
+impl Postmaster for NoPostmaster {
+    fn key(&self) -> &SecretKey {
+        &self.0
+    }
+    fn send_test<'a>(&'a self, _: &'a TenantContext, _: &'a str, _: &'a str) -> MailFuture<'a> {
+        Box::pin(async { Err("this server cannot send mail".to_owned()) })
+    }
+}
+
 /// State shared by every request of every tenant.
 #[derive(Debug, Clone)]
 pub struct WebState {
     limiter: Arc<SignInLimiter>,
+    postmaster: Arc<dyn Postmaster>,
 }
 
 impl WebState {
-    /// State with these sign-in limits.
-    pub fn new(limits: throttle::SignInLimits) -> Self {
+    /// State with these sign-in limits and this mail service.
+    pub fn with_postmaster(
+        limits: throttle::SignInLimits,
+        postmaster: Arc<dyn Postmaster>,
+    ) -> Self {
         WebState {
             limiter: Arc::new(SignInLimiter::new(limits)),
+            postmaster,
+        }
+    }
+
+    /// State with these sign-in limits that cannot send test mail and seals secrets with a
+    /// key of this process only: for tests and benchmarks, never for serving.
+    pub fn new(limits: throttle::SignInLimits) -> Self {
+        let key = SecretKey::generate_text()
+            .and_then(|text| SecretKey::from_text(&text))
+            .or_else(|_| SecretKey::from_bytes(&[7; tenant_core::secrets::KEY_LEN]));
+        match key {
+            Ok(key) => WebState::with_postmaster(limits, Arc::new(NoPostmaster(key))),
+            Err(error) => unreachable!("a 32-byte key is always usable: {error}"),
         }
     }
 }
@@ -559,6 +622,46 @@ pub fn routes() -> Vec<Route> {
         ),
         route(
             M::GET,
+            "/api/v1/settings/email",
+            "The brand's own SMTP server and sender (the password is never shown)",
+            Permission(P::SettingsManage),
+            NONE,
+            get(settings::email),
+        ),
+        route(
+            M::PUT,
+            "/api/v1/settings/email",
+            "Send this brand's mail through its own SMTP server (password: a string sets it, null removes it, left out keeps it)",
+            Permission(P::SettingsManage),
+            &[
+                ("host", "string", true),
+                ("port", "integer", false),
+                ("tls", "string", true),
+                ("username", "string|null", false),
+                ("password", "string|null", false),
+                ("from_name", "string|null", false),
+                ("from_address", "string", true),
+            ],
+            put(settings::set_email),
+        ),
+        route(
+            M::DELETE,
+            "/api/v1/settings/email",
+            "Remove the brand's own SMTP server: its mail goes through the platform's again",
+            Permission(P::SettingsManage),
+            NONE,
+            delete(settings::clear_email),
+        ),
+        route(
+            M::POST,
+            "/api/v1/settings/email/test",
+            "Send a test mail now (to the caller, or to `to`) and report the SMTP server's answer",
+            Permission(P::SettingsManage),
+            &[("to", "string", false)],
+            post(settings::test_email),
+        ),
+        route(
+            M::GET,
             "/api/v1/audit",
             "The audit log (?actor=&action=&since=&until=), newest first",
             Permission(P::AuditView),
@@ -702,6 +805,13 @@ pub fn openapi_document() -> Value {
                 "Notice": object(&[("message", "string"), ("mailed", "boolean")]),
                 "TotpStatus": object(&[("enabled", "boolean"), ("recovery_codes_left", "integer")]),
                 "SecuritySettings": object(&[("require_totp_for_staff", "boolean")]),
+                "EmailSettings": object(&[
+                    ("custom", "boolean"), ("platform_default", "boolean"),
+                    ("host", "string|null"), ("port", "integer|null"), ("tls", "string|null"),
+                    ("username", "string|null"), ("password_set", "boolean"),
+                    ("from_name", "string|null"), ("from_address", "string|null"),
+                ]),
+                "TestMail": object(&[("sent", "boolean"), ("to", "string"), ("via", "string"), ("server", "string"), ("message", "string")]),
                 "TotpEnrollment": object(&[("secret", "string"), ("otpauth_url", "string")]),
                 "TotpEnabled": object(&[("enabled", "boolean"), ("recovery_codes", "array")]),
                 "PasswordSet": json!({"type": "object", "properties": {
@@ -772,6 +882,8 @@ fn success_of(method: &Method, path: &str) -> Option<(u16, Option<&'static str>)
         ("GET", "/api/v1/me") => (200, Some("Me")),
         ("GET", "/api/v1/me/totp") => (200, Some("TotpStatus")),
         ("GET" | "PUT", "/api/v1/settings/security") => (200, Some("SecuritySettings")),
+        ("GET" | "PUT" | "DELETE", "/api/v1/settings/email") => (200, Some("EmailSettings")),
+        ("POST", "/api/v1/settings/email/test") => (200, Some("TestMail")),
         ("GET", "/api/v1/access-review") => (200, Some("AccessReview")),
         ("POST", "/api/v1/me/totp") => (201, Some("TotpEnrollment")),
         ("PUT", "/api/v1/me/totp") => (200, Some("TotpEnabled")),

@@ -1,14 +1,20 @@
 //! `/api/v1/settings/…`: a brand's settings, for holders of `settings.manage`.
 
 use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
+use serde::Deserialize;
 use serde_json::{Value, json};
 use tenant_core::access::{Scope, permit};
+use tenant_core::names::Email;
 use tenant_core::permissions::need;
-use tenant_core::settings::{self, Security};
+use tenant_core::settings::{self, EmailChange, EmailSettings, PasswordChange, Security, SmtpTls};
 
+use super::WebState;
 use super::caller::Caller;
-use super::error::ApiResult;
+use super::error::{ApiError, ApiResult};
+use super::views::double_option;
 
 fn security_view(security: Security) -> Value {
     json!({"require_totp_for_staff": security.require_totp_for_staff})
@@ -42,4 +48,129 @@ pub(crate) async fn set_security(
         .map_err(|e| tenant_core::Error::field("body", e.to_string()))?;
     let security = settings::set_security(caller.tenant.store(), &permit, wanted).await?;
     Ok(Json(security_view(security)))
+}
+
+/// The e-mail settings answer: the brand's own, or where its mail goes otherwise.
+fn email_view(caller: &Caller, custom: Option<&EmailSettings>) -> Value {
+    let mut view = match custom {
+        Some(settings) => settings.public_view(),
+        None => json!({
+            "host": null, "port": null, "tls": null, "username": null,
+            "password_set": false, "from_name": null, "from_address": null,
+        }),
+    };
+    view["custom"] = json!(custom.is_some());
+    view["platform_default"] = json!(caller.connection.mail);
+    view
+}
+
+/// `GET /api/v1/settings/email`.
+#[tracing::instrument(skip_all)]
+pub(crate) async fn email(caller: Caller) -> ApiResult<Json<Value>> {
+    let permit = permit::<need::SettingsManage>(&caller.principal, Scope::Brand)?;
+    let custom = settings::email(caller.tenant.store(), &permit).await?;
+    Ok(Json(email_view(&caller, custom.as_ref())))
+}
+
+/// The body of `PUT /api/v1/settings/email`. `password`: a string sets it, `null` removes
+/// it, leaving it out keeps the stored one.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct EmailBody {
+    host: String,
+    #[serde(default)]
+    port: Option<u16>,
+    tls: SmtpTls,
+    #[serde(default)]
+    username: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    password: Option<Option<String>>,
+    #[serde(default)]
+    from_name: Option<String>,
+    from_address: String,
+}
+
+/// `PUT /api/v1/settings/email`.
+#[tracing::instrument(skip_all)]
+pub(crate) async fn set_email(
+    State(state): State<WebState>,
+    caller: Caller,
+    body: Result<Json<EmailBody>, JsonRejection>,
+) -> ApiResult<Json<Value>> {
+    let permit = permit::<need::SettingsManage>(&caller.principal, Scope::Brand)?;
+    let Json(body) = body?;
+    let change = EmailChange {
+        host: body.host,
+        port: body.port,
+        tls: body.tls,
+        username: body.username,
+        password: match body.password {
+            None => PasswordChange::Keep,
+            Some(None) => PasswordChange::Clear,
+            Some(Some(password)) => PasswordChange::Set(password),
+        },
+        from_name: body.from_name,
+        from_address: body.from_address,
+    };
+    let saved = settings::set_email(
+        caller.tenant.store(),
+        &permit,
+        state.postmaster.key(),
+        change,
+    )
+    .await?;
+    Ok(Json(email_view(&caller, Some(&saved))))
+}
+
+/// `DELETE /api/v1/settings/email`.
+#[tracing::instrument(skip_all)]
+pub(crate) async fn clear_email(caller: Caller) -> ApiResult<Json<Value>> {
+    let permit = permit::<need::SettingsManage>(&caller.principal, Scope::Brand)?;
+    settings::clear_email(caller.tenant.store(), &permit).await?;
+    Ok(Json(email_view(&caller, None)))
+}
+
+/// The body of `POST /api/v1/settings/email/test`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TestBody {
+    #[serde(default)]
+    to: Option<String>,
+}
+
+/// `POST /api/v1/settings/email/test`: sends a test mail now and reports the SMTP server's
+/// answer: 200 when it took the mail, 502 `mail_failed` with its reason otherwise.
+#[tracing::instrument(skip_all)]
+pub(crate) async fn test_email(
+    State(state): State<WebState>,
+    caller: Caller,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    permit::<need::SettingsManage>(&caller.principal, Scope::Brand)?;
+    // The body is optional: none (or an empty one) sends to the caller.
+    let body: TestBody = if body.iter().all(u8::is_ascii_whitespace) {
+        TestBody::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::BadBody(format!("the body is not valid: {e}")))?
+    };
+    let to = match body.to {
+        Some(to) => Email::parse(&to)
+            .map_err(|e| tenant_core::Error::field("to", e.to_string()))?
+            .as_str()
+            .to_owned(),
+        None => caller.principal.email().to_owned(),
+    };
+    let sent = state
+        .postmaster
+        .send_test(&caller.tenant, &caller.connection.base, &to)
+        .await
+        .map_err(ApiError::MailFailed)?;
+    Ok(Json(json!({
+        "sent": true,
+        "to": to,
+        "via": sent.via,
+        "server": sent.server,
+        "message": format!("A test mail to {to} was accepted by {}.", sent.server),
+    })))
 }

@@ -19,11 +19,16 @@ use super::views::{self, Paging, double_option};
 
 /// The answer to an invitation: mailed (the link goes only to the invitee), or, when mail
 /// is not set up, the link PRODUCT.md's `{base}/invite/{token}` for the admin to pass on.
-pub(crate) fn invitation_view(caller: &Caller, user: &User, invitation: &Invitation) -> Value {
+pub(crate) async fn invitation_view(
+    caller: &Caller,
+    user: &User,
+    invitation: &Invitation,
+) -> Value {
+    let mail = caller.mail_set_up().await;
     let mut view = views::user(user);
     view["invitation_expires_at"] = json!(views::rfc3339(invitation.expires_at));
-    view["invitation_mailed"] = json!(caller.connection.mail);
-    if caller.connection.mail {
+    view["invitation_mailed"] = json!(mail);
+    if mail {
         view["invitation_note"] = json!(format!("An invitation is on its way to {}.", user.email));
     } else {
         view["invitation_url"] = json!(format!(
@@ -46,7 +51,8 @@ pub(crate) async fn send_password_reset(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let permit = permit::<need::UsersManage>(&caller.principal, Scope::Brand)?;
     let user = users::send_password_reset(caller.tenant.store(), &permit, &id).await?;
-    let message = if caller.connection.mail {
+    let mail = caller.mail_set_up().await;
+    let message = if mail {
         format!("A password reset link is on its way to {}.", user.email)
     } else {
         format!(
@@ -56,7 +62,7 @@ pub(crate) async fn send_password_reset(
     };
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({"mailed": caller.connection.mail, "message": message})),
+        Json(json!({"mailed": mail, "message": message})),
     ))
 }
 
@@ -125,7 +131,7 @@ pub(crate) async fn invite(
     let (user, invitation) = users::invite(caller.tenant.store(), &permit, &new).await?;
     Ok((
         StatusCode::CREATED,
-        Json(invitation_view(&caller, &user, &invitation)),
+        Json(invitation_view(&caller, &user, &invitation).await),
     ))
 }
 
@@ -304,7 +310,7 @@ pub(crate) async fn resend_invitation(
 ) -> ApiResult<Json<Value>> {
     let permit = permit::<need::UsersManage>(&caller.principal, Scope::Brand)?;
     let (user, invitation) = users::resend_invitation(caller.tenant.store(), &permit, &id).await?;
-    Ok(Json(invitation_view(&caller, &user, &invitation)))
+    Ok(Json(invitation_view(&caller, &user, &invitation).await))
 }
 
 /// `DELETE /api/v1/users/{id}/invitation`: the open link stops working.
