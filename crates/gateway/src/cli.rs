@@ -21,6 +21,12 @@ pub struct Cli {
 pub enum Command {
     /// Run the platform.
     Serve,
+    /// Seed five demo brands on *.localhost and serve them.
+    Demo {
+        /// Where the demo keeps its data (default ./demo-data).
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
     /// Bring the platform store and every brand's store up to date.
     Migrate,
     /// Show, verify or install the licence.

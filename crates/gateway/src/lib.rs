@@ -7,6 +7,7 @@ pub mod backup;
 pub mod cert;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod domains;
 pub mod edge;
 pub mod licence;
@@ -57,6 +58,7 @@ fn run(cli: Cli) -> Outcome {
             logging::init(config.log_format);
             serve::run(config)
         }
+        Command::Demo { data_dir } => demo::run(&config, data_dir.as_deref()),
         Command::Migrate => migrate::run(&config),
         Command::Domain(command) => match command {
             DomainCommand::Add {

@@ -15,6 +15,7 @@ use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::ExposeSecret as _;
 use serde_json::Value;
+use tenant_core::branding::{self, Look};
 use tenant_core::mail::{self, MailKind, OutboxMail};
 use tenant_core::secrets::SecretKey;
 use tenant_core::settings::{self, EmailSettings, SmtpTls};
@@ -268,16 +269,16 @@ impl Mailer {
                 }
             };
             let base = public_base(&self.config, domain, &standing);
+            let look = match branding::look(&context).await {
+                Ok(look) => look,
+                Err(error) => {
+                    tracing::error!(%domain, %error, "cannot read the brand's look for mail");
+                    continue;
+                }
+            };
             for item in due {
-                self.deliver(
-                    store,
-                    route.as_ref(),
-                    &context.tenant.brand,
-                    domain,
-                    &base,
-                    item,
-                )
-                .await;
+                self.deliver(store, route.as_ref(), &look, domain, &base, item)
+                    .await;
             }
         }
     }
@@ -287,7 +288,7 @@ impl Mailer {
         &self,
         store: &tenant_core::TenantStore,
         route: Result<&Route, &String>,
-        brand: &str,
+        look: &Look,
         domain: &Hostname,
         base: &str,
         item: OutboxMail,
@@ -307,8 +308,8 @@ impl Mailer {
             return;
         }
         let outcome = match route {
-            Ok(route) => match render(brand, base, &item).and_then(|rendered| {
-                message(route, brand, domain, &item.id, &item.recipient, rendered)
+            Ok(route) => match render(look, base, &item).and_then(|rendered| {
+                message(route, look, domain, &item.id, &item.recipient, rendered)
             }) {
                 Ok(message) => route
                     .transport
@@ -343,7 +344,10 @@ impl Mailer {
     /// Sends a test mail to `to` through `tenant`'s route now.
     async fn test(&self, tenant: &TenantContext, base: &str, to: &str) -> Result<TestMail, String> {
         let domain = &tenant.tenant.domain;
-        let brand = &tenant.tenant.brand;
+        let look = branding::look(tenant)
+            .await
+            .map_err(|e| format!("cannot read the brand's look: {e}"))?;
+        let brand = &look.name;
         let route = self.route(tenant.store(), domain).await?.ok_or_else(|| {
             "e-mail is not set up for this workspace: enter your SMTP server in the e-mail settings first".to_owned()
         })?;
@@ -351,7 +355,8 @@ impl Mailer {
         let _ = getrandom::fill(&mut id);
         let id: String = id.iter().map(|b| format!("{b:02x}")).collect();
         let rendered = letter(
-            brand,
+            &look,
+            base,
             to,
             format!("Test mail from {brand}"),
             vec![
@@ -361,7 +366,7 @@ impl Mailer {
                 Part::Text(format!("It went out through {}.", route.server)),
             ],
         );
-        let message = message(&route, brand, domain, &id, to, rendered)?;
+        let message = message(&route, &look, domain, &id, to, rendered)?;
         route
             .transport
             .send(message)
@@ -393,7 +398,7 @@ impl Postmaster for Mailer {
 /// The message of `rendered` to `to`, from the route's sender in the brand's name.
 fn message(
     route: &Route,
-    brand: &str,
+    look: &Look,
     domain: &Hostname,
     id: &str,
     to: &str,
@@ -402,7 +407,10 @@ fn message(
     let to: Mailbox = to
         .parse()
         .map_err(|e| format!("the recipient address is not usable: {e}"))?;
-    let name = route.from_name.clone().unwrap_or_else(|| brand.to_owned());
+    let name = route
+        .from_name
+        .clone()
+        .unwrap_or_else(|| look.sender_name.clone());
     Message::builder()
         .from(Mailbox::new(Some(name), route.from.clone()))
         .to(to)
@@ -485,9 +493,11 @@ enum Part {
     Link { label: &'static str, url: String },
 }
 
-/// A mail to `name` signed by the brand: plain text and HTML made from the same parts, so
-/// the two never say different things (everything in the HTML is escaped).
-fn letter(brand: &str, name: &str, subject: String, parts: Vec<Part>) -> Rendered {
+/// A mail to `name` signed by the brand, in its look (logo, primary colour): plain text
+/// and HTML made from the same parts, so the two never say different things (everything
+/// in the HTML is escaped).
+fn letter(look: &Look, base: &str, name: &str, subject: String, parts: Vec<Part>) -> Rendered {
+    let brand = &look.name;
     let mut text = format!("Hello {name},\n\n");
     let mut body = format!("<p>Hello {},</p>\n", html(name));
     for part in &parts {
@@ -499,26 +509,37 @@ fn letter(brand: &str, name: &str, subject: String, parts: Vec<Part>) -> Rendere
             Part::Link { label, url } => {
                 text.push_str(&format!("{label}: {url}\n\n"));
                 body.push_str(&format!(
-                    "<p><a href=\"{}\">{}</a></p>\n",
+                    "<p><a href=\"{}\" style=\"display:inline-block;background:{};color:#ffffff;padding:10px 18px;border-radius:6px;text-decoration:none;font-weight:600\">{}</a></p>\n",
                     html(url),
+                    html(&look.primary),
                     html(label)
                 ));
             }
         }
     }
     text.push_str(&format!("— {brand}\n"));
+    let logo = look.logo.as_ref().map_or_else(String::new, |digest| {
+        format!(
+            "<p><img src=\"{}/branding/logo?v={}\" alt=\"{}\" style=\"max-height:48px;max-width:200px\"></p>\n",
+            html(base),
+            html(digest),
+            html(brand)
+        )
+    });
     Rendered {
         subject,
         text,
         html: format!(
-            "<!doctype html>\n<html><body style=\"font-family: sans-serif; line-height: 1.5\">\n{body}<p>— {}</p>\n</body></html>\n",
+            "<!doctype html>\n<html><body style=\"font-family: sans-serif; line-height: 1.5; color: #1d1d1f\">\n<div style=\"border-top: 6px solid {}; padding-top: 12px\">\n{logo}{body}<p>— {}</p>\n</div>\n</body></html>\n",
+            html(&look.primary),
             html(brand)
         ),
     }
 }
 
 /// Every mail, in the brand's name only.
-pub fn render(brand: &str, base: &str, item: &OutboxMail) -> Result<Rendered, String> {
+pub fn render(look: &Look, base: &str, item: &OutboxMail) -> Result<Rendered, String> {
+    let brand = &look.name;
     let name = text_param(item, "name")?;
     let (subject, parts) = match item.kind {
         MailKind::Invitation => (
@@ -600,12 +621,25 @@ pub fn render(brand: &str, base: &str, item: &OutboxMail) -> Result<Rendered, St
             )
         }
     };
-    Ok(letter(brand, &name, subject, parts))
+    Ok(letter(look, base, &name, subject, parts))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn look(name: &str) -> Look {
+        Look {
+            name: name.to_owned(),
+            primary: "#0b3d2e".to_owned(),
+            accent: "#8a3b12".to_owned(),
+            sign_in_message: None,
+            sender_name: name.to_owned(),
+            custom_css: None,
+            logo: Some("abc123".to_owned()),
+            favicon: None,
+        }
+    }
 
     fn item(kind: MailKind, name: &str) -> OutboxMail {
         OutboxMail {
@@ -620,7 +654,7 @@ mod tests {
     #[test]
     fn an_invitation_names_the_brand_and_links_to_its_own_site() {
         let mail = render(
-            "Acme <Studio>",
+            &look("Acme <Studio>"),
             "https://projects.acme.test",
             &item(MailKind::Invitation, "Ada & Co"),
         )
@@ -630,8 +664,14 @@ mod tests {
         assert!(mail.html.contains("Acme &lt;Studio&gt;") && !mail.html.contains("<Studio>"));
         assert!(mail.html.contains("Ada &amp; Co"));
         assert!(!mail.text.to_lowercase().contains("task session"));
+        // The brand's colour and logo, from its own site.
+        assert!(mail.html.contains("#0b3d2e"));
+        assert!(
+            mail.html
+                .contains("src=\"https://projects.acme.test/branding/logo?v=abc123\"")
+        );
         let reset = render(
-            "Acme",
+            &look("Acme"),
             "https://a.test",
             &item(MailKind::PasswordReset, "Ada"),
         )

@@ -13,6 +13,7 @@ pub mod access;
 pub mod acme;
 pub mod audit;
 pub mod backup;
+pub mod branding;
 pub mod certificates;
 pub mod companies;
 pub mod directory;

@@ -29,7 +29,7 @@ pub struct Security {
 const SECURITY: &str = "security";
 
 /// The stored settings of `area` within `tx`, if ever set.
-async fn area_in<T: DeserializeOwned>(tx: &mut Tx, area: &str) -> Result<Option<T>> {
+pub(crate) async fn area_in<T: DeserializeOwned>(tx: &mut Tx, area: &str) -> Result<Option<T>> {
     let stored: Option<String> = on_tx!(tx, |conn| {
         sqlx::query_scalar("select value from brand_settings where area = $1")
             .bind(area)
@@ -46,7 +46,11 @@ async fn area_in<T: DeserializeOwned>(tx: &mut Tx, area: &str) -> Result<Option<
 }
 
 /// Stores the settings of `area` (`None` removes them).
-async fn put_area<T: Serialize>(tx: &mut Tx, area: &str, value: Option<&T>) -> Result<()> {
+pub(crate) async fn put_area<T: Serialize>(
+    tx: &mut Tx,
+    area: &str,
+    value: Option<&T>,
+) -> Result<()> {
     let at = now();
     let Some(value) = value else {
         on_tx!(tx, |conn| {

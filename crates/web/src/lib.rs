@@ -8,11 +8,11 @@
 #![recursion_limit = "256"]
 
 pub mod api;
+pub(crate) mod ui;
 
 use axum::extract::Extension;
-use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use tenant_core::TenantContext;
 
@@ -32,30 +32,15 @@ pub fn escape_html(text: &str) -> String {
     out
 }
 
-/// A complete page in the brand's name.
-fn page(brand: &str, body: &str) -> String {
-    let brand = escape_html(brand);
-    format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{brand}</title></head>\n<body><header><h1>{brand}</h1></header><main>{body}</main></body></html>\n"
-    )
-}
-
 pub use api::{ClientConnection, WebState, throttle::SignInLimits};
 
 /// The brand's router; the gateway mounts it behind routing, with the tenant's
 /// [`TenantContext`] and a [`ClientConnection`] in each request's extensions.
 pub fn router(state: WebState) -> Router {
     Router::new()
-        .route("/", get(home))
+        .merge(ui::router().with_state(state.clone()))
         .merge(api::router(state))
         .fallback(not_found)
-}
-
-async fn home(Extension(context): Extension<TenantContext>) -> Html<String> {
-    Html(page(
-        &context.tenant.brand,
-        "<p>Sign-in to this workspace is coming soon.</p>",
-    ))
 }
 
 pub(crate) async fn brand_json(Extension(context): Extension<TenantContext>) -> Response {
@@ -67,10 +52,7 @@ pub(crate) async fn brand_json(Extension(context): Extension<TenantContext>) -> 
     .into_response()
 }
 
-async fn not_found(context: Option<Extension<TenantContext>>, uri: axum::http::Uri) -> Response {
-    let Some(Extension(context)) = context else {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-    };
+async fn not_found(viewer: Result<ui::Viewer, Response>, uri: axum::http::Uri) -> Response {
     if uri.path().starts_with("/api/") {
         return (
             StatusCode::NOT_FOUND,
@@ -78,15 +60,15 @@ async fn not_found(context: Option<Extension<TenantContext>>, uri: axum::http::U
         )
             .into_response();
     }
-    (
-        StatusCode::NOT_FOUND,
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        page(
-            &context.tenant.brand,
-            "<p>There is nothing at this address.</p>",
+    match viewer {
+        Ok(viewer) => viewer.page_with_status(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            ui::layout::Section::Other,
+            "<div class=\"narrow\"><div class=\"card\"><h1>Not found</h1><p>There is nothing at this address.</p><p><a href=\"/\">Go to the start page</a></p></div></div>".to_owned(),
         ),
-    )
-        .into_response()
+        Err(response) => response,
+    }
 }
 
 #[cfg(test)]

@@ -298,6 +298,27 @@ const MATRIX: &[(&str, &str, [u16; 8])] = &[
     ),
     (
         "GET",
+        "/api/v1/branding",
+        [200, 200, 200, 200, 200, 200, 200, 200],
+    ),
+    (
+        "PUT",
+        "/api/v1/branding",
+        [200, 403, 403, 403, 403, 401, 401, 401],
+    ),
+    // The matrix sends JSON, which is no image: an admin gets through to the check (422).
+    (
+        "PUT",
+        "/api/v1/branding/{asset}",
+        [422, 403, 403, 403, 403, 401, 401, 401],
+    ),
+    (
+        "DELETE",
+        "/api/v1/branding/{asset}",
+        [200, 403, 403, 403, 403, 401, 401, 401],
+    ),
+    (
+        "GET",
         "/api/v1/settings/email",
         [200, 403, 403, 403, 403, 401, 401, 401],
     ),
@@ -482,6 +503,7 @@ fn concrete(path: &str, method: &str, brand: &Brand, t: &Targets) -> String {
     path.replace("{id}", id)
         .replace("{user_id}", &t.user)
         .replace("{token}", &t.invitation_token)
+        .replace("{asset}", "logo")
 }
 
 fn body_for(method: &str, path: &str, n: usize, t: &Targets) -> Option<Value> {
@@ -495,6 +517,9 @@ fn body_for(method: &str, path: &str, n: usize, t: &Targets) -> Option<Value> {
         ("POST" | "DELETE", "/api/v1/me/totp") => json!({"password": PASSWORD}),
         ("PUT", "/api/v1/me/totp") => json!({"code": "abcdef"}),
         ("PUT", "/api/v1/settings/security") => json!({"require_totp_for_staff": false}),
+        ("PUT", "/api/v1/branding") => {
+            json!({"primary_colour": "#0b3d2e", "sign_in_message": "Welcome"})
+        }
         ("PUT", "/api/v1/settings/email") => json!({
             "host": "smtp.a.localhost", "tls": "starttls", "username": "mailer",
             "password": PASSWORD, "from_address": "team@a.localhost"

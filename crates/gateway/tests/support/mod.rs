@@ -120,7 +120,12 @@ pub struct Server {
 
 impl Server {
     /// Starts `serve`; listeners not set by the test bind free ports on 127.0.0.1.
-    pub fn start(mut command: StdCommand) -> Self {
+    pub fn start(command: StdCommand) -> Self {
+        Self::run(command, &["serve"])
+    }
+
+    /// Starts `tasksession ARGS…` that serves (`serve`, `demo`), as [`Server::start`].
+    pub fn run(mut command: StdCommand, args: &[&str]) -> Self {
         for name in [
             "TASKSESSION_LISTEN_HTTP",
             "TASKSESSION_LISTEN_HTTPS",
@@ -134,7 +139,7 @@ impl Server {
             }
         }
         let mut child = command
-            .arg("serve")
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

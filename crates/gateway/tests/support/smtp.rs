@@ -112,7 +112,7 @@ impl SmtpServer {
         Some(server)
     }
 
-    fn maildir(&self) -> PathBuf {
+    pub fn maildir(&self) -> PathBuf {
         self.dir.path().join("maildir")
     }
 

@@ -147,15 +147,21 @@ impl Caller {
     /// Whether this brand's mail goes out: the platform's `[smtp]` is set, or the brand
     /// has its own SMTP server.
     pub(crate) async fn mail_set_up(&self) -> bool {
-        if self.connection.mail {
-            return true;
-        }
-        match tenant_core::settings::email_for_sending(self.tenant.store()).await {
-            Ok(custom) => custom.is_some(),
-            Err(error) => {
-                tracing::error!(%error, "cannot read the brand's e-mail settings");
-                false
-            }
+        mail_set_up(&self.tenant, &self.connection).await
+    }
+}
+
+/// Whether `tenant`'s mail goes out: the platform's `[smtp]` is set, or the brand has its
+/// own SMTP server.
+pub(crate) async fn mail_set_up(tenant: &TenantContext, connection: &ClientConnection) -> bool {
+    if connection.mail {
+        return true;
+    }
+    match tenant_core::settings::email_for_sending(tenant.store()).await {
+        Ok(custom) => custom.is_some(),
+        Err(error) => {
+            tracing::error!(%error, "cannot read the brand's e-mail settings");
+            false
         }
     }
 }

@@ -186,6 +186,51 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl ApiError {
+    /// The sentence a page shows for this error (internal causes are logged, not shown).
+    pub(crate) fn page_message(&self) -> String {
+        const OUR_SIDE: &str = "Something went wrong on our side. Please try again.";
+        match self {
+            ApiError::Core(
+                error @ (Error::DatabaseUrl(_)
+                | Error::StoreTooNew { .. }
+                | Error::StoreBehind(_)
+                | Error::Io { .. }
+                | Error::Database(_)
+                | Error::PasswordHash(_)
+                | Error::Random(_)),
+            ) => {
+                tracing::error!(%error, "page action failed");
+                OUR_SIDE.to_owned()
+            }
+            ApiError::Core(Error::Field { message, .. }) => sentence(message),
+            ApiError::Core(Error::NotLicensed(_)) => {
+                "This workspace is read-only at the moment.".to_owned()
+            }
+            ApiError::Core(error) => sentence(&error.to_string()),
+            ApiError::RateLimited(seconds) if *seconds <= 60 => {
+                "Too many attempts. Wait a minute and try again.".to_owned()
+            }
+            ApiError::RateLimited(seconds) => format!(
+                "Too many attempts. Wait {} minutes and try again.",
+                seconds.div_ceil(60)
+            ),
+            ApiError::CrossOrigin => {
+                "This form did not come from this site. Reload the page and try again.".to_owned()
+            }
+            ApiError::BadBody(message) | ApiError::MailFailed(message) => sentence(message),
+            ApiError::TooLarge => "That is too large to send.".to_owned(),
+            ApiError::TotpSetupRequired => {
+                "This workspace requires two-factor sign-in: set it up first.".to_owned()
+            }
+            ApiError::Internal(what) => {
+                tracing::error!(error = what, "page action failed");
+                OUR_SIDE.to_owned()
+            }
+        }
+    }
+}
+
 /// A message as a sentence: capital first letter, full stop at the end.
 fn sentence(text: &str) -> String {
     let mut chars = text.chars();

@@ -2,14 +2,15 @@
 //! document and the access-matrix test are all made from that one table, so a route
 //! cannot exist without being described and tested.
 
-mod caller;
-mod clients;
-mod error;
-mod roles;
-mod session;
-mod settings;
+pub(crate) mod branding;
+pub(crate) mod caller;
+pub(crate) mod clients;
+pub(crate) mod error;
+pub(crate) mod roles;
+pub(crate) mod session;
+pub(crate) mod settings;
 pub mod throttle;
-mod users;
+pub(crate) mod users;
 pub mod views;
 
 use std::collections::BTreeMap;
@@ -622,6 +623,45 @@ pub fn routes() -> Vec<Route> {
         ),
         route(
             M::GET,
+            "/api/v1/branding",
+            "The brand's look: name, colours, sign-in message, sender name, custom CSS, logo and favicon addresses",
+            Public,
+            NONE,
+            get(branding::look),
+        ),
+        route(
+            M::PUT,
+            "/api/v1/branding",
+            "Change the brand's look (fields left out keep their value; null goes back to the default)",
+            Permission(P::SettingsManage),
+            &[
+                ("name", "string|null", false),
+                ("primary_colour", "string|null", false),
+                ("accent_colour", "string|null", false),
+                ("sign_in_message", "string|null", false),
+                ("email_sender_name", "string|null", false),
+                ("custom_css", "string|null", false),
+            ],
+            put(branding::set_look),
+        ),
+        route(
+            M::PUT,
+            "/api/v1/branding/{asset}",
+            "Upload the logo or favicon: the image file itself as the body (PNG, JPEG, GIF, WebP, ICO or SVG)",
+            Permission(P::SettingsManage),
+            NONE,
+            put(branding::set_image),
+        ),
+        route(
+            M::DELETE,
+            "/api/v1/branding/{asset}",
+            "Remove the logo or favicon",
+            Permission(P::SettingsManage),
+            NONE,
+            delete(branding::remove_image),
+        ),
+        route(
+            M::GET,
             "/api/v1/settings/email",
             "The brand's own SMTP server and sender (the password is never shown)",
             Permission(P::SettingsManage),
@@ -805,6 +845,12 @@ pub fn openapi_document() -> Value {
                 "Notice": object(&[("message", "string"), ("mailed", "boolean")]),
                 "TotpStatus": object(&[("enabled", "boolean"), ("recovery_codes_left", "integer")]),
                 "SecuritySettings": object(&[("require_totp_for_staff", "boolean")]),
+                "Branding": object(&[
+                    ("name", "string"), ("primary_colour", "string"), ("accent_colour", "string"),
+                    ("sign_in_message", "string|null"), ("email_sender_name", "string"),
+                    ("custom_css", "string|null"), ("logo_url", "string|null"),
+                    ("favicon_url", "string|null"),
+                ]),
                 "EmailSettings": object(&[
                     ("custom", "boolean"), ("platform_default", "boolean"),
                     ("host", "string|null"), ("port", "integer|null"), ("tls", "string|null"),
@@ -883,6 +929,9 @@ fn success_of(method: &Method, path: &str) -> Option<(u16, Option<&'static str>)
         ("GET", "/api/v1/me/totp") => (200, Some("TotpStatus")),
         ("GET" | "PUT", "/api/v1/settings/security") => (200, Some("SecuritySettings")),
         ("GET" | "PUT" | "DELETE", "/api/v1/settings/email") => (200, Some("EmailSettings")),
+        ("GET" | "PUT", "/api/v1/branding") | ("PUT" | "DELETE", "/api/v1/branding/{asset}") => {
+            (200, Some("Branding"))
+        }
         ("POST", "/api/v1/settings/email/test") => (200, Some("TestMail")),
         ("GET", "/api/v1/access-review") => (200, Some("AccessReview")),
         ("POST", "/api/v1/me/totp") => (201, Some("TotpEnrollment")),

@@ -26,27 +26,21 @@ pub(crate) struct SignIn {
     totp: Option<String>,
 }
 
-fn session_cookie(value: &str, max_age: i64) -> Option<HeaderValue> {
-    HeaderValue::from_str(&format!(
-        "{SESSION_COOKIE}={value}; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age={max_age}"
-    ))
-    .ok()
-}
-
-/// `POST /api/v1/session`: e-mail and password → a session cookie.
-#[tracing::instrument(skip_all)]
-pub(crate) async fn sign_in(
-    State(state): State<WebState>,
-    visitor: Visitor,
-    headers: HeaderMap,
-    body: Result<Json<SignIn>, JsonRejection>,
-) -> ApiResult<Response> {
-    check_origin(&headers, &visitor.connection, false)?;
-    let Json(body) = body?;
+/// Signs in with the limits of PRODUCT.md: attempts count per address and per account, and
+/// a wrong password counts as a failure (asking for the second factor does not). Shared
+/// by the API and the sign-in page.
+pub(crate) async fn sign_in_limited(
+    state: &WebState,
+    visitor: &Visitor,
+    headers: &HeaderMap,
+    email: &str,
+    password: &str,
+    totp: Option<&str>,
+) -> ApiResult<sessions::SignedIn> {
     let address = visitor.connection.address.to_string();
-    let account = Email::parse(&body.email)
+    let account = Email::parse(email)
         .map(|e| e.key().to_owned())
-        .unwrap_or_else(|_| body.email.to_lowercase());
+        .unwrap_or_else(|_| email.to_lowercase());
     let tenant_id = visitor.tenant.tenant.id.to_string();
     state
         .limiter
@@ -63,24 +57,44 @@ pub(crate) async fn sign_in(
             .unwrap_or_default()
             .to_owned(),
     };
-    let signed_in = match sessions::sign_in(
-        visitor.tenant.store(),
-        &body.email,
-        &body.password,
-        body.totp.as_deref(),
-        &client,
-    )
-    .await
-    {
-        Ok(signed_in) => signed_in,
+    match sessions::sign_in(visitor.tenant.store(), email, password, totp, &client).await {
+        Ok(signed_in) => Ok(signed_in),
         Err(error) => {
-            // Asking for the second factor after a right password is not a failure.
             if !matches!(error, tenant_core::Error::SecondFactorRequired) {
                 state.limiter.failed(&format!("{tenant_id} {account}"));
             }
-            return Err(error.into());
+            Err(error.into())
         }
-    };
+    }
+}
+
+/// The `Set-Cookie` value that starts a session (or, with `""` and 0, ends it).
+pub(crate) fn session_cookie(value: &str, max_age: i64) -> Option<HeaderValue> {
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={value}; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age={max_age}"
+    ))
+    .ok()
+}
+
+/// `POST /api/v1/session`: e-mail and password → a session cookie.
+#[tracing::instrument(skip_all)]
+pub(crate) async fn sign_in(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    headers: HeaderMap,
+    body: Result<Json<SignIn>, JsonRejection>,
+) -> ApiResult<Response> {
+    check_origin(&headers, &visitor.connection, false)?;
+    let Json(body) = body?;
+    let signed_in = sign_in_limited(
+        &state,
+        &visitor,
+        &headers,
+        &body.email,
+        &body.password,
+        body.totp.as_deref(),
+    )
+    .await?;
     let mut response = Json(json!({
         "user": me_view(&signed_in.principal),
         "expires_at": views::rfc3339(signed_in.expires_at),
@@ -204,7 +218,24 @@ pub(crate) async fn request_password_reset(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     check_origin(&headers, &visitor.connection, false)?;
     let Json(body) = body?;
-    let email = Email::parse(&body.email)
+    request_reset_limited(&state, &visitor, &body.email).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"message": RESET_REQUESTED})),
+    ))
+}
+
+/// The answer to a reset request, whether or not the address has an account.
+pub(crate) const RESET_REQUESTED: &str = "If an account uses that address, a link to set a new password is on its way. It works once, for an hour.";
+
+/// Queues a reset mail if `email` has an account; counts against the sign-in limits of the
+/// address and of the account. Shared by the API and the forgotten-password page.
+pub(crate) async fn request_reset_limited(
+    state: &WebState,
+    visitor: &Visitor,
+    email: &str,
+) -> ApiResult<()> {
+    let email = Email::parse(email)
         .map_err(|e| ApiError::from(tenant_core::Error::field("email", e.to_string())))?;
     let tenant_id = visitor.tenant.tenant.id.to_string();
     let account = format!("{tenant_id} {}", email.key());
@@ -217,12 +248,7 @@ pub(crate) async fn request_password_reset(
         .map_err(ApiError::RateLimited)?;
     state.limiter.failed(&account);
     users::request_password_reset(visitor.tenant.store(), &email).await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(json!({
-            "message": "If an account uses that address, a link to set a new password is on its way. It works once, for an hour."
-        })),
-    ))
+    Ok(())
 }
 
 /// `POST /api/v1/password-reset/{token}`: sets a new password once; every session and

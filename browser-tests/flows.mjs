@@ -1,0 +1,225 @@
+// Browser tests of the web app in headless Chromium (Debian's chromium, driven by
+// playwright-core), against the real `tasksession serve` and a real SMTP server.
+// crates/gateway/tests/browser.rs starts both and runs this file with:
+//   TS_HTTP_PORT   the http listener's port (development mode serves *.localhost over HTTP)
+//   TS_MAILDIR     the SMTP server's Maildir
+//   TS_SCREENSHOTS where to save a screenshot of every page visited
+// Each flow throws on the first thing that is not as it should be; the exit code says
+// whether all passed.
+
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const port = process.env.TS_HTTP_PORT;
+const maildir = process.env.TS_MAILDIR;
+const shots = process.env.TS_SCREENSHOTS;
+if (!port || !maildir || !shots) {
+  console.error('TS_HTTP_PORT, TS_MAILDIR and TS_SCREENSHOTS must be set');
+  process.exit(2);
+}
+fs.mkdirSync(shots, { recursive: true });
+
+const PASSWORD = 'a long and happy passphrase';
+const brands = {
+  alpha: { host: 'alpha.localhost', name: 'Alpha Studio', primary: '#1f4e79' },
+  beta: { host: 'beta.localhost', name: 'Beta Works', primary: '#5b2a86' },
+};
+const url = (brand, p) => `http://${brand.host}:${port}${p}`;
+
+function check(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+let shot = 0;
+async function snap(page, name) {
+  shot += 1;
+  const file = path.join(shots, `${String(shot).padStart(2, '0')}-${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  console.log(`screenshot ${file} (${page.url()})`);
+}
+
+// Every mail received so far, decoded by Python's email package.
+const READ = `
+import email, email.policy, json, mailbox, sys
+out = []
+for key, message in mailbox.Maildir(sys.argv[1], create=False).items():
+    parsed = email.message_from_bytes(message.as_bytes(), policy=email.policy.default)
+    text = parsed.get_body(preferencelist=('plain',))
+    html = parsed.get_body(preferencelist=('html',))
+    out.append({'from': str(parsed['From']), 'to': str(parsed['To']), 'subject': str(parsed['Subject']),
+                'text': text.get_content() if text else '', 'html': html.get_content() if html else ''})
+print(json.dumps(out))
+`;
+function mails() {
+  if (!fs.existsSync(path.join(maildir, 'new'))) return [];
+  return JSON.parse(execFileSync('python3', ['-c', READ, maildir]).toString());
+}
+async function mailTo(address, kind) {
+  for (let i = 0; i < 150; i += 1) {
+    const found = mails().find((m) => m.to.includes(address) && m.text.includes(`/${kind}/`));
+    if (found) return found;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`no ${kind} mail reached ${address} within 30 s`);
+}
+function link(mail, kind) {
+  const match = mail.text.match(new RegExp(`https?://\\S+/${kind}/[A-Za-z0-9_-]+`));
+  check(match, `no /${kind}/ link in: ${mail.text}`);
+  return match[0];
+}
+
+async function setPassword(page, address, name) {
+  const mail = await mailTo(address, 'invite');
+  await page.goto(link(mail, 'invite'));
+  await snap(page, `${name}-set-password`);
+  await page.fill('#f-password', PASSWORD);
+  await page.fill('#f-confirm', PASSWORD);
+  await page.click('button[type=submit]');
+  await page.waitForURL(/\/sign-in\?password_set=1/);
+  check((await page.textContent('main')).includes('Your password is set'), 'no "password is set" notice');
+  return mail;
+}
+
+async function signIn(page, brand, address, name) {
+  await page.goto(url(brand, '/sign-in'));
+  await page.fill('#f-email', address);
+  await page.fill('#f-password', PASSWORD);
+  await page.click('button[type=submit]');
+  await page.waitForURL(url(brand, '/'));
+  await snap(page, `${name}-home`);
+}
+
+async function noOtherBrand(page, brand, other, what) {
+  const html = await page.content();
+  check(!html.includes(other.name), `${what} of ${brand.name} names ${other.name}`);
+  check(!html.toLowerCase().includes(other.primary), `${what} of ${brand.name} uses ${other.name}'s colour`);
+  check(!/task ?session/i.test(html), `${what} of ${brand.name} names the vendor`);
+  check(html.includes(brand.name), `${what} of ${brand.name} does not name it`);
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.TS_CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox'],
+});
+const failures = [];
+async function flow(name, body) {
+  try {
+    await body();
+    console.log(`ok   ${name}`);
+  } catch (error) {
+    failures.push(name);
+    console.log(`FAIL ${name}: ${error.stack || error}`);
+  }
+}
+
+const admins = {};
+await flow('each brand\'s first admin sets a password from the invitation mail and signs in', async () => {
+  for (const [key, brand] of Object.entries(brands)) {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const mail = await setPassword(page, `admin@${brand.host}`, `${key}-admin`);
+    check(mail.from.includes(brand.name), `the invitation is not from ${brand.name}: ${mail.from}`);
+    await signIn(page, brand, `admin@${brand.host}`, `${key}-admin`);
+    check((await page.textContent('main')).includes('Your workspace'), 'the admin does not see the workspace');
+    admins[key] = page;
+  }
+});
+
+await flow('an admin changes the branding and it applies at once', async () => {
+  const page = admins.beta;
+  await page.click('nav >> text=Branding');
+  await page.waitForURL(url(brands.beta, '/settings/branding'));
+  await page.fill('#f-primary_colour', '#ffee00');
+  await page.click('button:has-text("Save branding")');
+  check((await page.textContent('main')).includes('too light'), 'a colour without contrast was not refused in place');
+  await snap(page, 'beta-branding-refused');
+  await page.fill('#f-primary_colour', brands.beta.primary);
+  await page.fill('#f-msg', 'Welcome to the Beta Works client portal.');
+  await page.setInputFiles('#f-logo', {
+    name: 'logo.svg',
+    mimeType: 'image/svg+xml',
+    buffer: Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><rect width="10" height="10" fill="#5b2a86"/></svg>'),
+  });
+  await page.click('button:has-text("Save branding")');
+  check((await page.textContent('main')).includes('Branding saved'), 'branding was not saved');
+  const colour = await page.evaluate(() => getComputedStyle(document.querySelector('header.bar')).backgroundColor);
+  check(colour === 'rgb(91, 42, 134)', `the header is ${colour}, not the new primary colour`);
+  await snap(page, 'beta-branding-saved');
+  const signedOut = await (await browser.newContext()).newPage();
+  await signedOut.goto(url(brands.beta, '/'));
+  check((await signedOut.textContent('main')).includes('Welcome to the Beta Works client portal.'), 'the sign-in message is not shown');
+  check(await signedOut.isVisible('img.logo'), 'the logo is not on the sign-in page');
+  await snap(signedOut, 'beta-sign-in-branded');
+});
+
+let dana;
+await flow('the admin adds a staff member, whose invitation arrives, sets a password and signs in', async () => {
+  const page = admins.alpha;
+  await page.click('nav >> text=Users');
+  await page.fill('#f-name', 'Dana Designer');
+  await page.fill('#f-email', 'not-an-address');
+  await page.click('button:has-text("Add and invite")');
+  check(await page.isVisible('#f-email-error'), 'a bad address has no error in place');
+  check((await page.inputValue('#f-name')) === 'Dana Designer', 'the typed name was not kept');
+  await snap(page, 'alpha-users-field-error');
+  await page.fill('#f-email', 'dana@alpha.localhost');
+  await page.selectOption('#f-role', 'staff');
+  await page.click('button:has-text("Add and invite")');
+  check((await page.textContent('main')).includes('an invitation is on its way to dana@alpha.localhost'), 'no invitation notice');
+  await snap(page, 'alpha-users-added');
+  dana = await (await browser.newContext()).newPage();
+  const mail = await setPassword(dana, 'dana@alpha.localhost', 'alpha-dana');
+  check(mail.subject === 'You are invited to Alpha Studio', `subject: ${mail.subject}`);
+  await signIn(dana, brands.alpha, 'dana@alpha.localhost', 'alpha-dana');
+  const main = await dana.textContent('main');
+  check(main.includes('Welcome, Dana Designer') && main.includes('Your workspace'), 'Dana does not see the staff workspace');
+  check(!(await dana.isVisible('nav >> text=Users')), 'staff see the Users page link');
+  const forbidden = await dana.goto(url(brands.alpha, '/users'));
+  check(forbidden.status() === 403, `a staff member got ${forbidden.status()} for /users`);
+  await snap(dana, 'alpha-dana-users-forbidden');
+});
+
+await flow('a deactivated user\'s next click lands on the sign-in page with a clear message; their record stays', async () => {
+  const page = admins.alpha;
+  await page.goto(url(brands.alpha, '/users'));
+  await page.click('button[aria-label="Deactivate Dana Designer"]');
+  check((await page.textContent('main')).includes('Dana Designer is deactivated'), 'no deactivation notice');
+  const row = await page.textContent('tr:has-text("dana@alpha.localhost")');
+  check(row.includes('deactivated'), `Dana's record is not listed as deactivated: ${row}`);
+  await snap(page, 'alpha-users-deactivated');
+  await dana.click('nav >> text=Home');
+  await dana.waitForURL(/\/sign-in\?ended=1/);
+  check((await dana.textContent('main')).includes('You have been signed out'), 'no clear message after deactivation');
+  await snap(dana, 'alpha-dana-signed-out');
+  await dana.fill('#f-email', 'dana@alpha.localhost');
+  await dana.fill('#f-password', PASSWORD);
+  await dana.click('button[type=submit]');
+  check(dana.url().includes('/sign-in'), 'a deactivated user signed in');
+});
+
+await flow('brand A\'s pages, e-mails and error pages never show brand B', async () => {
+  for (const [mine, other] of [[brands.alpha, brands.beta], [brands.beta, brands.alpha]]) {
+    const visitor = await (await browser.newContext()).newPage();
+    await visitor.goto(url(mine, '/'));
+    await noOtherBrand(visitor, mine, other, 'the sign-in page');
+    const missing = await visitor.goto(url(mine, '/no-such-page'));
+    check(missing.status() === 404, `a missing page answered ${missing.status()}`);
+    await noOtherBrand(visitor, mine, other, 'the error page');
+    await snap(visitor, `${mine.host.split('.')[0]}-not-found`);
+    await visitor.goto(url(mine, '/forgot-password'));
+    await noOtherBrand(visitor, mine, other, 'the forgotten-password page');
+    const admin = admins[mine === brands.alpha ? 'alpha' : 'beta'];
+    await admin.goto(url(mine, '/'));
+    await noOtherBrand(admin, mine, other, 'the workspace');
+    for (const mail of mails().filter((m) => m.to.includes(`@${mine.host}`))) {
+      check(!mail.text.includes(other.name) && !mail.html.includes(other.name), `a mail of ${mine.name} names ${other.name}`);
+      check(!mail.from.includes(other.name), `a mail of ${mine.name} is from ${other.name}`);
+    }
+  }
+});
+
+await browser.close();
+console.log(`${failures.length ? 'FAILED' : 'passed'}: ${failures.length} of 5 flows failed; screenshots in ${shots}`);
+process.exit(failures.length ? 1 : 0);

@@ -1,0 +1,276 @@
+//! The web app: server-rendered pages in the brand's look, working without JavaScript.
+//! A page is signed in by the same session cookie as the API; every form that changes
+//! something carries a token derived from the session (and the request must come from the
+//! site itself), and every action asks the same access policy as the API. Errors are
+//! sentences shown where they happened, with what was typed kept.
+
+// A refused page is a whole response, made once per request: boxing it gains nothing.
+#![allow(clippy::result_large_err)]
+
+mod auth;
+mod brand_page;
+mod home;
+pub(crate) mod layout;
+mod people;
+
+use axum::Router;
+use axum::extract::{FromRequestParts, Path};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use sha2::{Digest, Sha256};
+use tenant_core::TenantContext;
+use tenant_core::access::{Permitted, Principal, Scope, permit};
+use tenant_core::branding::{self, Asset, Look};
+use tenant_core::permissions::Requirement;
+use tenant_core::sessions::{self, Presented};
+
+use crate::api::WebState;
+use crate::api::caller::{
+    ClientConnection, check_origin, connection_of, session_cookie, tenant_of,
+};
+use layout::{Page, Section};
+
+/// The pages' routes.
+pub(crate) fn router() -> Router<WebState> {
+    Router::new()
+        .route("/", get(home::home))
+        .route("/sign-in", get(auth::sign_in_page).post(auth::sign_in))
+        .route("/sign-out", post(auth::sign_out))
+        .route(
+            "/forgot-password",
+            get(auth::forgot_page).post(auth::forgot),
+        )
+        .route("/reset/{token}", get(auth::reset_page).post(auth::reset))
+        .route("/invite/{token}", get(auth::invite_page).post(auth::accept))
+        .route("/users", get(people::list).post(people::add))
+        .route("/users/{id}/{action}", post(people::act))
+        .route(
+            "/settings/branding",
+            get(brand_page::page).post(brand_page::save),
+        )
+        .route("/branding/{asset}", get(image))
+}
+
+/// The form token of a session: a digest of the session's secret, so only a page of this
+/// session can know it.
+pub(crate) fn form_token(session: &str) -> String {
+    let digest = Sha256::digest(format!("form-token\n{session}").as_bytes());
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Constant-time comparison of two tokens.
+fn same_token(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0_u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+/// Who is looking at a page: the brand, the connection, and the signed-in user if the
+/// session cookie is valid (`ended` when a cookie was sent but its session is gone).
+#[derive(Debug)]
+pub(crate) struct Viewer {
+    pub tenant: TenantContext,
+    pub connection: ClientConnection,
+    pub principal: Option<Principal>,
+    /// The form token of the session, when signed in.
+    pub token: String,
+    /// A session cookie came with the request but no longer signs anyone in.
+    pub ended: bool,
+    pub look: Look,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Viewer {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let tenant = tenant_of(parts).map_err(IntoResponse::into_response)?;
+        let connection = connection_of(parts);
+        let look = branding::look(&tenant).await.map_err(|error| {
+            tracing::error!(%error, "cannot read the brand's look");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        })?;
+        let cookie = session_cookie(&parts.headers).map(str::to_owned);
+        let (principal, ended) = match &cookie {
+            Some(cookie) => {
+                let address = connection.address.to_string();
+                match sessions::authenticate(tenant.store(), Presented::Session(cookie), &address)
+                    .await
+                {
+                    Ok(principal) => (Some(principal), false),
+                    Err(_) => (None, true),
+                }
+            }
+            None => (None, false),
+        };
+        let token = cookie.as_deref().map(form_token).unwrap_or_default();
+        Ok(Viewer {
+            tenant,
+            connection,
+            principal,
+            token,
+            ended,
+            look,
+        })
+    }
+}
+
+impl Viewer {
+    /// A page in the brand's look.
+    pub(crate) fn page(&self, title: &str, section: Section, body: String) -> Response {
+        self.page_with_status(StatusCode::OK, title, section, body)
+    }
+
+    pub(crate) fn page_with_status(
+        &self,
+        status: StatusCode,
+        title: &str,
+        section: Section,
+        body: String,
+    ) -> Response {
+        let html = layout::render(&Page {
+            look: &self.look,
+            title,
+            section,
+            viewer: self.principal.as_ref().map(|p| (p, self.token.as_str())),
+            body,
+        });
+        html_response(status, html)
+    }
+
+    /// The signed-in user, or a redirect to the sign-in page (saying why when a session
+    /// ended).
+    pub(crate) fn require(&self) -> Result<&Principal, Response> {
+        match &self.principal {
+            Some(principal) => Ok(principal),
+            None if self.ended => {
+                // Forget the dead session, so the message is shown once.
+                let mut response = Redirect::to("/sign-in?ended=1").into_response();
+                if let Some(clear) = crate::api::session::session_cookie("", 0) {
+                    response.headers_mut().insert(header::SET_COOKIE, clear);
+                }
+                Err(response)
+            }
+            None => Err(Redirect::to("/sign-in").into_response()),
+        }
+    }
+
+    /// The signed-in user's permit for `R`: a redirect to sign-in when signed out, the
+    /// "not allowed" page when their role lacks it.
+    pub(crate) fn permit<R: Requirement>(&self) -> Result<Permitted<'_, R>, Response> {
+        let principal = self.require()?;
+        permit::<R>(principal, Scope::Brand).map_err(|_| self.forbidden())
+    }
+
+    /// Checks a form submission of a signed-in user: same-site request and the session's
+    /// form token.
+    pub(crate) fn check_form(&self, headers: &HeaderMap, token: &str) -> Result<(), Response> {
+        let fine = check_origin(headers, &self.connection, true).is_ok()
+            && !self.token.is_empty()
+            && same_token(token, &self.token);
+        if fine {
+            Ok(())
+        } else {
+            Err(self.page_with_status(
+                StatusCode::FORBIDDEN,
+                "Form expired",
+                Section::Other,
+                layout::notice(
+                    "This form has expired or did not come from this site. Go back, reload the page and try again.",
+                    true,
+                ),
+            ))
+        }
+    }
+
+    /// The page for something the viewer's role does not allow.
+    pub(crate) fn forbidden(&self) -> Response {
+        self.page_with_status(
+            StatusCode::FORBIDDEN,
+            "Not allowed",
+            Section::Other,
+            layout::notice(
+                "Your role does not allow this. Ask an administrator if you need it.",
+                true,
+            ),
+        )
+    }
+}
+
+/// An HTML answer that may not be framed or sniffed, and loads nothing from elsewhere.
+pub(crate) fn html_response(status: StatusCode, html: String) -> Response {
+    let mut response = (status, html).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// `GET /branding/{asset}`: the logo or favicon, for anyone (the sign-in page shows them).
+/// An SVG cannot run anything: it is served sandboxed.
+async fn image(
+    axum::extract::Extension(context): axum::extract::Extension<TenantContext>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(asset) = Asset::parse(&name) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let (image, bytes) = match branding::image(context.store(), asset).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return StatusCode::NOT_FOUND.into_response(),
+        Err(error) => {
+            tracing::error!(%error, "cannot read a brand image");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    let etag = format!("\"{}\"", image.digest);
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == etag)
+    {
+        return StatusCode::NOT_MODIFIED.into_response();
+    }
+    let mut response = bytes.into_response();
+    let out = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&image.content_type) {
+        out.insert(header::CONTENT_TYPE, value);
+    }
+    if let Ok(value) = HeaderValue::from_str(&etag) {
+        out.insert(header::ETAG, value);
+    }
+    out.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    out.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; sandbox"),
+    );
+    out.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}

@@ -1,0 +1,408 @@
+//! The Users page (`users.manage`): find people, add one with a role, deactivate,
+//! reactivate, and send an invitation again.
+
+use std::collections::HashMap;
+
+use axum::Form;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Path, Query};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde::Deserialize;
+use tenant_core::access::Permitted;
+use tenant_core::companies;
+use tenant_core::names::Email;
+use tenant_core::permissions::need;
+use tenant_core::roles::{self, Role};
+use tenant_core::users::{self, Invitation, NewUser, User, UserFilter, UserKind, UserStatus};
+
+use super::Viewer;
+use super::layout::{Section, csrf_field, input, notice};
+use crate::api::caller::mail_set_up;
+use crate::api::error::ApiError;
+use crate::escape_html as e;
+
+const PAGE: u32 = 25;
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct ListQuery {
+    #[serde(default)]
+    q: Option<String>,
+    #[serde(default)]
+    cursor: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct AddForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    company: String,
+}
+
+/// What the add form shows after a try.
+#[derive(Debug, Default)]
+struct Outcome {
+    form: AddForm,
+    errors: HashMap<&'static str, String>,
+    message: Option<(String, bool)>,
+}
+
+fn status_word(status: UserStatus) -> &'static str {
+    match status {
+        UserStatus::Invited => "invited",
+        UserStatus::Active => "active",
+        UserStatus::Deactivated => "deactivated",
+    }
+}
+
+fn row(user: &User, roles: &[Role], me: &str, token: &str) -> String {
+    let role = roles
+        .iter()
+        .find(|r| r.id == user.role_id)
+        .map_or(user.role_id.as_str(), |r| r.name.as_str());
+    let button = |action: &str, label: &str| {
+        format!(
+            "<form method=\"post\" action=\"/users/{}/{action}\">{}<button type=\"submit\" class=\"secondary\" aria-label=\"{label} {}\">{label}</button></form>",
+            e(&user.id),
+            csrf_field(token),
+            e(&user.name),
+        )
+    };
+    let mut actions = Vec::new();
+    if user.id != me {
+        match user.status {
+            UserStatus::Active => actions.push(button("deactivate", "Deactivate")),
+            UserStatus::Deactivated => actions.push(button("reactivate", "Reactivate")),
+            UserStatus::Invited => {
+                actions.push(button("invitation", "Resend invitation"));
+                actions.push(button("deactivate", "Deactivate"));
+            }
+        }
+    }
+    format!(
+        "<tr><td>{}<br><span class=\"hint\">{}</span></td><td class=\"optional\">{}</td><td>{}</td><td><span class=\"status\">{}</span></td><td>{}</td></tr>",
+        e(&user.name),
+        e(&user.email),
+        if user.kind == UserKind::Client {
+            "client"
+        } else {
+            "staff"
+        },
+        e(role),
+        status_word(user.status),
+        actions.join(" ")
+    )
+}
+
+fn add_form(
+    outcome: &Outcome,
+    roles: &[Role],
+    companies: &[(String, String)],
+    token: &str,
+) -> String {
+    let f = &outcome.form;
+    let error = |field: &str| outcome.errors.get(field).map(String::as_str);
+    let mut options = String::new();
+    for role in roles {
+        let selected = if role.id == f.role || (f.role.is_empty() && role.id == "staff") {
+            " selected"
+        } else {
+            ""
+        };
+        let kind = if role.kind == UserKind::Client {
+            " (client)"
+        } else {
+            ""
+        };
+        options.push_str(&format!(
+            "<option value=\"{}\"{selected}>{}{kind}</option>",
+            e(&role.id),
+            e(&role.name)
+        ));
+    }
+    let mut company_options = String::from("<option value=\"\">— none (staff) —</option>");
+    for (id, name) in companies {
+        let selected = if *id == f.company { " selected" } else { "" };
+        company_options.push_str(&format!(
+            "<option value=\"{}\"{selected}>{}</option>",
+            e(id),
+            e(name)
+        ));
+    }
+    let role_error = error("role").map_or_else(String::new, |m| {
+        format!("<p class=\"field-error\" id=\"f-role-error\">{}</p>", e(m))
+    });
+    let company_error = error("company").map_or_else(String::new, |m| {
+        format!(
+            "<p class=\"field-error\" id=\"f-company-error\">{}</p>",
+            e(m)
+        )
+    });
+    format!(
+        "<section class=\"card\" aria-labelledby=\"add\"><h2 id=\"add\">Add a person</h2><p class=\"hint\">They get an e-mail with a link to set their password.</p><form method=\"post\" action=\"/users\" novalidate>{}<div class=\"row\"><div>{}</div><div>{}</div></div><div class=\"row\"><div><label for=\"f-role\">Role</label><select id=\"f-role\" name=\"role\">{options}</select>{role_error}</div><div><label for=\"f-company\">Client company (for client roles)</label><select id=\"f-company\" name=\"company\">{company_options}</select>{company_error}</div></div><div class=\"actions\"><button type=\"submit\">Add and invite</button></div></form></section>",
+        csrf_field(token),
+        input(
+            "name",
+            "Name",
+            "text",
+            &f.name,
+            error("name"),
+            "autocomplete=\"off\" required"
+        ),
+        input(
+            "email",
+            "E-mail",
+            "email",
+            &f.email,
+            error("email"),
+            "autocomplete=\"off\" required"
+        ),
+    )
+}
+
+async fn render(
+    viewer: &Viewer,
+    permit: &Permitted<'_, need::UsersManage>,
+    query: &ListQuery,
+    outcome: &Outcome,
+    status: StatusCode,
+) -> Response {
+    let store = viewer.tenant.store();
+    let principal = permit.principal();
+    let filter = UserFilter {
+        q: query.q.clone().filter(|q| !q.trim().is_empty()),
+        ..UserFilter::default()
+    };
+    let page = users::list_users(store, permit, &filter, query.cursor.as_deref(), PAGE).await;
+    let roles = roles::list_roles(store, principal)
+        .await
+        .unwrap_or_default();
+    let companies = companies::list_companies(store, principal, None, 200)
+        .await
+        .map(|p| {
+            p.items
+                .into_iter()
+                .map(|c| (c.id, c.name))
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    let mut body = String::from("<h1>Users</h1>");
+    if let Some((text, error)) = &outcome.message {
+        body.push_str(&notice(text, *error));
+    }
+    body.push_str(&add_form(outcome, &roles, &companies, &viewer.token));
+    let q = query.q.clone().unwrap_or_default();
+    body.push_str(&format!(
+        "<section class=\"card\" aria-labelledby=\"people\"><h2 id=\"people\">People</h2><form method=\"get\" action=\"/users\" role=\"search\"><label for=\"f-q\">Find by name or e-mail</label><div class=\"actions\" style=\"margin-top:0\"><input id=\"f-q\" name=\"q\" type=\"search\" value=\"{}\"><button type=\"submit\" class=\"secondary\">Search</button></div></form>",
+        e(&q)
+    ));
+    match page {
+        Ok(page) => {
+            if page.items.is_empty() {
+                body.push_str("<p>No one matches.</p>");
+            } else {
+                body.push_str("<table><thead><tr><th scope=\"col\">Name</th><th scope=\"col\" class=\"optional\">Kind</th><th scope=\"col\">Role</th><th scope=\"col\">Status</th><th scope=\"col\">Actions</th></tr></thead><tbody>");
+                for user in &page.items {
+                    body.push_str(&row(user, &roles, principal.user_id(), &viewer.token));
+                }
+                body.push_str("</tbody></table>");
+            }
+            if let Some(next) = &page.next_cursor {
+                body.push_str(&format!(
+                    "<p><a href=\"/users?q={}&amp;cursor={}\">Next page</a></p>",
+                    e(&urlencode(&q)),
+                    e(&urlencode(next))
+                ));
+            }
+        }
+        Err(error) => body.push_str(&notice(&ApiError::Core(error).page_message(), true)),
+    }
+    body.push_str("</section>");
+    viewer.page_with_status(status, "Users", Section::Users, body)
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// `GET /users`.
+pub(crate) async fn list(viewer: Viewer, Query(query): Query<ListQuery>) -> Response {
+    let permit = match viewer.permit::<need::UsersManage>() {
+        Ok(permit) => permit,
+        Err(refused) => return refused,
+    };
+    render(
+        &viewer,
+        &permit,
+        &query,
+        &Outcome::default(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+fn invited_message(viewer: &Viewer, user: &User, invitation: &Invitation, mailed: bool) -> String {
+    if mailed {
+        format!(
+            "{} was added; an invitation is on its way to {}.",
+            user.name, user.email
+        )
+    } else {
+        format!(
+            "{} was added, but e-mail is not set up for this workspace, so no invitation was mailed. Send them this link yourself (it works once, for 7 days): {}/invite/{}",
+            user.name,
+            viewer.connection.base,
+            invitation.token.reveal()
+        )
+    }
+}
+
+/// `POST /users`: adds a person and invites them.
+pub(crate) async fn add(
+    viewer: Viewer,
+    headers: HeaderMap,
+    form: Result<Form<AddForm>, FormRejection>,
+) -> Response {
+    let permit = match viewer.permit::<need::UsersManage>() {
+        Ok(permit) => permit,
+        Err(refused) => return refused,
+    };
+    let form = form.map(|Form(f)| f).unwrap_or_default();
+    if let Err(refused) = viewer.check_form(&headers, &form.csrf) {
+        return refused;
+    }
+    let mut outcome = Outcome::default();
+    let email = Email::parse(form.email.trim());
+    let name = users::parse_name(&form.name);
+    match (&email, &name) {
+        (Ok(email), Ok(name)) => {
+            let mut new = NewUser::new(email.clone(), name, form.role.trim());
+            new.company_id = Some(form.company.trim().to_owned()).filter(|c| !c.is_empty());
+            match users::invite(viewer.tenant.store(), &permit, &new).await {
+                Ok((user, invitation)) => {
+                    let mailed = mail_set_up(&viewer.tenant, &viewer.connection).await;
+                    outcome.message =
+                        Some((invited_message(&viewer, &user, &invitation, mailed), false));
+                    return render(
+                        &viewer,
+                        &permit,
+                        &ListQuery::default(),
+                        &outcome,
+                        StatusCode::OK,
+                    )
+                    .await;
+                }
+                Err(tenant_core::Error::Field { field, message }) => {
+                    outcome.errors.insert(
+                        field,
+                        ApiError::Core(tenant_core::Error::field(field, message)).page_message(),
+                    );
+                }
+                Err(error) => {
+                    outcome.message = Some((ApiError::Core(error).page_message(), true));
+                }
+            }
+        }
+        _ => {
+            if let Err(error) = &email {
+                outcome.errors.insert(
+                    "email",
+                    ApiError::Core(tenant_core::Error::field("email", error.to_string()))
+                        .page_message(),
+                );
+            }
+            if let Err(error) = name {
+                outcome
+                    .errors
+                    .insert("name", ApiError::Core(error).page_message());
+            }
+        }
+    }
+    if outcome.message.is_none() {
+        outcome.message = Some(("Check the marked fields.".to_owned(), true));
+    }
+    outcome.form = form;
+    render(
+        &viewer,
+        &permit,
+        &ListQuery::default(),
+        &outcome,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct TokenOnly {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /users/{id}/{deactivate|reactivate|invitation}`.
+pub(crate) async fn act(
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path((id, action)): Path<(String, String)>,
+    form: Result<Form<TokenOnly>, FormRejection>,
+) -> Response {
+    let permit = match viewer.permit::<need::UsersManage>() {
+        Ok(permit) => permit,
+        Err(refused) => return refused,
+    };
+    let token = form.map(|Form(f)| f.csrf).unwrap_or_default();
+    if let Err(refused) = viewer.check_form(&headers, &token) {
+        return refused;
+    }
+    let store = viewer.tenant.store();
+    let result = match action.as_str() {
+        "deactivate" => users::deactivate_user(store, &permit, &id).await.map(|u| {
+            format!(
+                "{} is deactivated: they are signed out everywhere, and everything they did stays.",
+                u.name
+            )
+        }),
+        "reactivate" => users::reactivate_user(store, &permit, &id)
+            .await
+            .map(|u| format!("{} can sign in again.", u.name)),
+        "invitation" => match users::resend_invitation(store, &permit, &id).await {
+            Ok((user, invitation)) => {
+                let mailed = mail_set_up(&viewer.tenant, &viewer.connection).await;
+                Ok(invited_message(&viewer, &user, &invitation, mailed)
+                    .replace(" was added", "'s invitation was renewed"))
+            }
+            Err(error) => Err(error),
+        },
+        _ => Err(tenant_core::Error::NotFound(
+            "There is no such action.".to_owned(),
+        )),
+    };
+    let outcome = Outcome {
+        message: Some(match result {
+            Ok(text) => (text, false),
+            Err(error) => (ApiError::Core(error).page_message(), true),
+        }),
+        ..Outcome::default()
+    };
+    render(
+        &viewer,
+        &permit,
+        &ListQuery::default(),
+        &outcome,
+        StatusCode::OK,
+    )
+    .await
+}
