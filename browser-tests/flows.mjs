@@ -8,6 +8,7 @@
 // whether all passed.
 
 import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
@@ -104,7 +105,9 @@ const browser = await chromium.launch({
   args: ['--no-sandbox'],
 });
 const failures = [];
+let flows = 0;
 async function flow(name, body) {
+  flows += 1;
   try {
     await body();
     console.log(`ok   ${name}`);
@@ -129,7 +132,9 @@ await flow('each brand\'s first admin sets a password from the invitation mail a
 
 await flow('an admin changes the branding and it applies at once', async () => {
   const page = admins.beta;
-  await page.click('nav >> text=Branding');
+  await page.click('nav >> text=Settings');
+  await snap(page, 'beta-settings');
+  await page.click('main >> text=Branding');
   await page.waitForURL(url(brands.beta, '/settings/branding'));
   await page.fill('#f-primary_colour', '#ffee00');
   await page.click('button:has-text("Save branding")');
@@ -199,6 +204,130 @@ await flow('a deactivated user\'s next click lands on the sign-in page with a cl
   check(dana.url().includes('/sign-in'), 'a deactivated user signed in');
 });
 
+await flow('the admin adds a client company and a contact with limited switches, who sees only the portal', async () => {
+  const page = admins.alpha;
+  await page.click('nav >> text=Clients');
+  await page.fill('#f-name', 'Northwind Traders');
+  await page.fill('#f-details', 'Main client since 2024');
+  await page.click('button:has-text("Add company")');
+  await page.waitForURL(/\/clients\/[^/?]+\?added=1/);
+  await page.fill('#f-contact-name', 'Cleo Client');
+  await page.fill('#f-contact-email', 'cleo@alpha.localhost');
+  // Only downloading and discussions: untick the rest.
+  for (const word of ['files.upload', 'messages.clients', 'invoices.view', 'invoices.pay']) {
+    await page.uncheck(`#new-${word.replace('.', '-')}`);
+  }
+  await snap(page, 'alpha-client-add-contact');
+  await page.click('button:has-text("Add and invite contact")');
+  check((await page.textContent('main')).includes('an invitation is on its way to cleo@alpha.localhost'), 'no contact invitation notice');
+  await snap(page, 'alpha-client-company');
+  const cleo = await (await browser.newContext()).newPage();
+  await setPassword(cleo, 'cleo@alpha.localhost', 'alpha-cleo');
+  await signIn(cleo, brands.alpha, 'cleo@alpha.localhost', 'alpha-cleo');
+  const main = await cleo.textContent('main');
+  check(main.includes('Northwind Traders') && main.includes('What you can do in Alpha Studio'), 'the contact does not see the portal');
+  check(main.includes('download files') && main.includes('take part in discussions'), 'the switched-on permissions are not listed');
+  check(!main.includes('upload files') && !main.includes('pay invoices'), 'switched-off permissions are listed');
+  const links = await cleo.$$eval('nav.main a', (as) => as.map((a) => a.textContent));
+  check(links.length === 1 && links[0] === 'Home', `a client sees navigation: ${links}`);
+  for (const p of ['/users', '/clients', '/settings']) {
+    const answer = await cleo.goto(url(brands.alpha, p));
+    check(answer.status() === 403, `a client got ${answer.status()} for ${p}`);
+  }
+  await snap(cleo, 'alpha-cleo-forbidden');
+});
+
+await flow('a custom "Project Manager" role without payments.settings finds no payment settings, and the API says 403', async () => {
+  const page = admins.alpha;
+  await page.click('nav >> text=Roles');
+  check(await page.isDisabled('#r-admin-users-manage'), 'the admin role is editable');
+  await page.fill('#f-name', 'Project Manager');
+  for (const word of ['projects.create', 'projects.edit', 'tasks.create', 'tasks.edit', 'tasks.assign', 'tasks.move', 'files.upload', 'files.download', 'invoices.view']) {
+    await page.check(`#new-${word.replace('.', '-')}`);
+  }
+  await page.click('button:has-text("Create role")');
+  check((await page.textContent('main')).includes('The role Project Manager is created'), 'the role was not created');
+  await snap(page, 'alpha-roles');
+  await page.click('nav >> text=Users');
+  await page.fill('#f-name', 'Pat Manager');
+  await page.fill('#f-email', 'pat@alpha.localhost');
+  await page.selectOption('#f-role', { label: 'Project Manager' });
+  await page.click('button:has-text("Add and invite")');
+  const pat = await (await browser.newContext()).newPage();
+  await setPassword(pat, 'pat@alpha.localhost', 'alpha-pat');
+  await signIn(pat, brands.alpha, 'pat@alpha.localhost', 'alpha-pat');
+  check((await pat.textContent('main')).includes('Project Manager'), 'the role is not shown');
+  const links = await pat.$$eval('nav.main a', (as) => as.map((a) => a.textContent));
+  check(!links.includes('Payments') && !links.includes('Settings'), `a project manager sees ${links}`);
+  const denied = await pat.goto(url(brands.alpha, '/settings/payments'));
+  check(denied.status() === 403, `the payment settings page answered ${denied.status()}`);
+  await snap(pat, 'alpha-pat-payments-forbidden');
+  const api = await pat.evaluate(async () => (await fetch('/api/v1/settings/payments')).status);
+  check(api === 403, `the payment settings API answered ${api}`);
+});
+
+await flow('the admin keeps payment keys (shown masked) and sends a test e-mail', async () => {
+  const page = admins.alpha;
+  await page.goto(url(brands.alpha, '/settings/payments'));
+  await page.check('#f-stripe-enabled');
+  await page.fill('#f-stripe-public', 'pk_test_51Habc');
+  await page.fill('#f-stripe-secret', 'sk_test_51Hsecretvalue4242');
+  await page.click('button:has-text("Save payment settings")');
+  const html = await page.content();
+  check(html.includes('Payment settings saved') && html.includes('••••4242'), 'the secret is not shown masked');
+  check(!html.includes('sk_test_51Hsecretvalue4242'), 'the secret key is shown in full');
+  await snap(page, 'alpha-payments');
+  await page.goto(url(brands.alpha, '/settings/email'));
+  const before = mails().length;
+  await page.click('button:has-text("Send test e-mail to me")');
+  check((await page.textContent('main')).includes('A test mail to admin@alpha.localhost was accepted'), 'the test mail was not sent');
+  await snap(page, 'alpha-email-settings');
+  for (let i = 0; i < 100 && mails().length === before; i += 1) await new Promise((r) => setTimeout(r, 200));
+  const test = mails().find((m) => m.subject === 'Test mail from Alpha Studio');
+  check(test && test.to.includes('admin@alpha.localhost'), 'the test mail did not arrive');
+});
+
+function totp(secret) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of secret.replace(/=+$/, '').toUpperCase()) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 30000)));
+  const mac = crypto.createHmac('sha1', key).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0xf;
+  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1000000).padStart(6, '0');
+}
+
+await flow('an admin turns on two-factor sign-in from the QR code page, and sign-in then asks for the code', async () => {
+  const page = admins.beta;
+  await page.goto(url(brands.beta, '/profile'));
+  await page.fill('#f-password', PASSWORD);
+  await page.click('button:has-text("Set up")');
+  check(await page.isVisible('svg[aria-label="QR code for your authenticator app"]'), 'no QR code');
+  await snap(page, 'beta-admin-two-factor-qr');
+  const secret = (await page.textContent('main code')).trim();
+  await page.fill('#f-code', totp(secret));
+  await page.click('button:has-text("Turn on")');
+  check((await page.textContent('main')).includes('Keep these recovery codes'), 'no recovery codes shown');
+  const recovery = await page.$$eval('main li code', (codes) => codes.map((c) => c.textContent.trim()));
+  check(recovery.length === 10, `${recovery.length} recovery codes shown`);
+  await snap(page, 'beta-admin-two-factor-on');
+  const fresh = await (await browser.newContext()).newPage();
+  await fresh.goto(url(brands.beta, '/sign-in'));
+  await fresh.fill('#f-email', 'admin@beta.localhost');
+  await fresh.fill('#f-password', PASSWORD);
+  await fresh.click('button[type=submit]');
+  check(await fresh.isVisible('#f-totp'), 'sign-in did not ask for the code');
+  await snap(fresh, 'beta-sign-in-two-factor');
+  // The code just used cannot be used again; a recovery code works (once).
+  await fresh.fill('#f-password', PASSWORD);
+  await fresh.fill('#f-totp', recovery[0]);
+  await fresh.click('button[type=submit]');
+  await fresh.waitForURL(url(brands.beta, '/'));
+  check((await fresh.textContent('main')).includes('Your workspace'), 'the recovery code did not sign in');
+});
+
 await flow('brand A\'s pages, e-mails and error pages never show brand B', async () => {
   for (const [mine, other] of [[brands.alpha, brands.beta], [brands.beta, brands.alpha]]) {
     const visitor = await (await browser.newContext()).newPage();
@@ -221,5 +350,5 @@ await flow('brand A\'s pages, e-mails and error pages never show brand B', async
 });
 
 await browser.close();
-console.log(`${failures.length ? 'FAILED' : 'passed'}: ${failures.length} of 5 flows failed; screenshots in ${shots}`);
+console.log(`${failures.length ? 'FAILED' : 'passed'}: ${failures.length} of ${flows} flows failed; screenshots in ${shots}`);
 process.exit(failures.length ? 1 : 0);

@@ -364,3 +364,178 @@ pub async fn clear_email(
     tx.commit().await?;
     Ok(true)
 }
+
+/// The payment gateways a brand can hold keys for (invoices use them).
+pub const GATEWAYS: &[&str] = &["stripe", "paypal", "mollie", "square"];
+const PAYMENTS: &str = "payments";
+/// The purpose payment secrets are sealed for.
+const PAYMENT_SECRET: &str = "payment_secret";
+
+/// One gateway's settings as stored (the secret key sealed).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GatewaySettings {
+    /// Whether invoices may offer it.
+    pub enabled: bool,
+    /// The public (publishable) key or client id.
+    pub public_key: Option<String>,
+    /// The secret key, sealed with the server's encryption key.
+    pub secret_sealed: Option<String>,
+}
+
+/// The payment settings: gateways by name.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Payments {
+    /// By gateway name.
+    pub gateways: std::collections::BTreeMap<String, GatewaySettings>,
+}
+
+/// A change to one gateway: `None` keeps a field, `Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct GatewayChange {
+    /// Turn it on or off.
+    pub enabled: Option<bool>,
+    /// The public key.
+    pub public_key: Option<Option<String>>,
+    /// The secret key (sealed before it is stored).
+    pub secret_key: Option<Option<String>>,
+}
+
+/// The secret shown masked: its last four characters only.
+pub fn masked(secret: &str) -> String {
+    let tail: String = secret
+        .chars()
+        .rev()
+        .take(4)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    if secret.chars().count() <= 8 {
+        "••••".to_owned()
+    } else {
+        format!("••••{tail}")
+    }
+}
+
+impl Payments {
+    /// What the API and pages show: every known gateway, secrets masked.
+    pub fn view(&self, key: &SecretKey) -> serde_json::Value {
+        let gateways: Vec<serde_json::Value> = GATEWAYS
+            .iter()
+            .map(|name| {
+                let stored = self.gateways.get(*name).cloned().unwrap_or_default();
+                let masked_secret = stored.secret_sealed.as_deref().map(|sealed| {
+                    key.open(PAYMENT_SECRET, sealed).map_or_else(
+                        |_| "(sealed with another key: enter it again)".to_owned(),
+                        |s| masked(&s),
+                    )
+                });
+                json!({
+                    "name": name,
+                    "enabled": stored.enabled,
+                    "public_key": stored.public_key,
+                    "secret_key_set": stored.secret_sealed.is_some(),
+                    "secret_key_masked": masked_secret,
+                })
+            })
+            .collect();
+        json!({ "gateways": gateways })
+    }
+
+    /// What the audit log records: no secret, not even masked.
+    fn audit_view(&self) -> serde_json::Value {
+        let gateways: serde_json::Map<String, serde_json::Value> = self
+            .gateways
+            .iter()
+            .map(|(name, g)| {
+                (
+                    name.clone(),
+                    json!({"enabled": g.enabled, "public_key": g.public_key, "secret_key_set": g.secret_sealed.is_some()}),
+                )
+            })
+            .collect();
+        json!({ "gateways": gateways })
+    }
+}
+
+/// A key as typed: trimmed, one line of at most 500 printable characters without spaces.
+fn key_text(field: &'static str, value: Option<String>) -> Result<Option<String>> {
+    let Some(value) = value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    if value.len() > 500 || value.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(Error::field(
+            field,
+            "paste the key exactly as the gateway shows it: one line, no spaces",
+        ));
+    }
+    Ok(Some(value))
+}
+
+/// The payment settings (`payments.settings`).
+pub async fn payments(
+    store: &TenantStore,
+    _permit: &Permitted<'_, need::PaymentsSettings>,
+) -> Result<Payments> {
+    let mut tx = store.read().await?;
+    Ok(area_in(&mut tx, PAYMENTS).await?.unwrap_or_default())
+}
+
+/// Changes gateways; every change is checked before any is kept. Audited without secrets.
+pub async fn set_payments(
+    store: &TenantStore,
+    permit: &Permitted<'_, need::PaymentsSettings>,
+    key: &SecretKey,
+    changes: Vec<(String, GatewayChange)>,
+) -> Result<Payments> {
+    let mut tx = store.write().await?;
+    let before: Payments = area_in(&mut tx, PAYMENTS).await?.unwrap_or_default();
+    let mut after = before.clone();
+    for (name, change) in changes {
+        if !GATEWAYS.contains(&name.as_str()) {
+            return Err(Error::field(
+                "gateways",
+                format!(
+                    "unknown gateway '{name}'; use one of {}",
+                    GATEWAYS.join(", ")
+                ),
+            ));
+        }
+        let gateway = after.gateways.entry(name).or_default();
+        if let Some(enabled) = change.enabled {
+            gateway.enabled = enabled;
+        }
+        if let Some(public) = change.public_key {
+            gateway.public_key = key_text("public_key", public)?;
+        }
+        if let Some(secret) = change.secret_key {
+            gateway.secret_sealed = key_text("secret_key", secret)?
+                .map(|s| key.seal(PAYMENT_SECRET, &s))
+                .transpose()?;
+        }
+        if gateway.enabled && gateway.secret_sealed.is_none() {
+            return Err(Error::field(
+                "secret_key",
+                "a gateway needs its secret key before it can be turned on",
+            ));
+        }
+    }
+    after
+        .gateways
+        .retain(|_, g| *g != GatewaySettings::default());
+    put_area(&mut tx, PAYMENTS, Some(&after)).await?;
+    audit::record(
+        &mut tx,
+        &Actor::from(permit.principal()),
+        "settings.payments_update",
+        "settings",
+        PAYMENTS,
+        Some(before.audit_view()),
+        Some(after.audit_view()),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}

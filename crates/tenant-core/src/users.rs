@@ -1521,3 +1521,69 @@ pub async fn verify_password(password: String, hash: String) -> Result<bool> {
     })
     .await
 }
+
+/// Changes the signed-in user's own password after checking the current one (a wrong one
+/// is a field error on `current_password`). Every other session and every personal access
+/// token of the user ends; the session it is changed from stays signed in.
+pub async fn change_own_password(
+    store: &TenantStore,
+    principal: &Principal,
+    current: &str,
+    new: &str,
+) -> Result<()> {
+    check_password(new)?;
+    if !verify_own_password(store, principal.user_id(), current).await? {
+        return Err(Error::field(
+            "current_password",
+            "that is not your current password",
+        ));
+    }
+    let hash = hash_password(new.to_owned()).await?;
+    let at = now();
+    let keep = match principal.credential() {
+        crate::access::Credential::Session { session_id } => session_id.clone(),
+        crate::access::Credential::Token { .. } => String::new(),
+    };
+    let mut tx = store.write().await?;
+    let user_id = principal.user_id().to_owned();
+    let row: UserRow = on_tx!(tx, |conn| {
+        sqlx::query("delete from sessions where user_id = $1 and session_id <> $2")
+            .bind(&user_id)
+            .bind(&keep)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query("delete from access_tokens where user_id = $1")
+            .bind(&user_id)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query_as(&format!(
+            "update users set password_hash = $2, updated_at = $3 where user_id = $1 returning {USER_COLUMNS}"
+        ))
+        .bind(&user_id)
+        .bind(&hash)
+        .bind(at)
+        .fetch_one(&mut *conn)
+        .await?
+    });
+    let user = User::try_from(row)?;
+    record_self(&mut tx, &user, "password change", "user.password_change").await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Every staff member who is not deactivated, by name: the people a team can hold (for
+/// holders of `teams.manage`, who need not see the whole user list).
+pub async fn staff_directory(
+    store: &TenantStore,
+    _permit: &Permitted<'_, need::TeamsManage>,
+) -> Result<Vec<User>> {
+    let mut tx = store.read().await?;
+    let rows: Vec<UserRow> = on_tx!(tx, |conn| {
+        sqlx::query_as(&format!(
+            "select {USER_COLUMNS} from users where kind = 'staff' and status <> 'deactivated' order by name, user_id limit 1000"
+        ))
+        .fetch_all(conn)
+        .await?
+    });
+    rows.into_iter().map(User::try_from).collect()
+}

@@ -1268,3 +1268,144 @@ async fn an_admin_can_turn_off_the_two_factor_sign_in_of_someone_who_lost_their_
         store.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn payment_secrets_are_sealed_at_rest_shown_masked_and_kept_when_left_out() {
+    use tenant_core::secrets::SecretKey;
+    use tenant_core::settings::{self, GatewayChange};
+    let key = SecretKey::from_text(&SecretKey::generate_text().unwrap()).unwrap();
+    for store in both().await {
+        let platform = Platform::open(&store.backend).await.unwrap();
+        let a = context(&platform, "a.test").await;
+        let admin = signed_in_admin(a.store(), "admin@a.test").await;
+        let permit = access::permit::<need::PaymentsSettings>(&admin, Scope::Brand).unwrap();
+        let change = |secret: Option<Option<&str>>| {
+            vec![(
+                "stripe".to_owned(),
+                GatewayChange {
+                    enabled: Some(true),
+                    public_key: Some(Some("pk_test_1".to_owned())),
+                    secret_key: secret.map(|s| s.map(str::to_owned)),
+                },
+            )]
+        };
+        let saved = settings::set_payments(
+            a.store(),
+            &permit,
+            &key,
+            change(Some(Some("sk_live_abcdefgh4242"))),
+        )
+        .await
+        .unwrap();
+        let stored = serde_json::to_string(&saved).unwrap();
+        assert!(!stored.contains("sk_live_abcdefgh4242"), "sealed: {stored}");
+        let view = saved.view(&key).to_string();
+        assert!(
+            view.contains("••••4242") && !view.contains("abcdefgh"),
+            "{view}"
+        );
+        // Left out: kept. An unknown gateway or turning one on without a secret: refused, nothing changes.
+        let kept = settings::set_payments(a.store(), &permit, &key, change(None))
+            .await
+            .unwrap();
+        assert!(kept.view(&key).to_string().contains("••••4242"));
+        let unknown = vec![("bitbank".to_owned(), GatewayChange::default())];
+        assert!(
+            settings::set_payments(a.store(), &permit, &key, unknown)
+                .await
+                .is_err()
+        );
+        let bare = vec![(
+            "paypal".to_owned(),
+            GatewayChange {
+                enabled: Some(true),
+                ..GatewayChange::default()
+            },
+        )];
+        assert!(matches!(
+            settings::set_payments(a.store(), &permit, &key, bare).await,
+            Err(Error::Field {
+                field: "secret_key",
+                ..
+            })
+        ));
+        let now = settings::payments(a.store(), &permit).await.unwrap();
+        assert_eq!(now, kept);
+        let audit = audit::list_audit(
+            a.store(),
+            &access::permit::<need::AuditView>(&admin, Scope::Brand).unwrap(),
+            &Filter {
+                action: Some("settings.payments_update".to_owned()),
+                ..Filter::default()
+            },
+            None,
+            10,
+        )
+        .await
+        .unwrap();
+        assert_eq!(audit.items.len(), 2);
+        assert!(
+            !format!("{:?}", audit.items).contains("4242"),
+            "no secret in the audit log"
+        );
+        platform.close().await;
+        store.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn changing_ones_password_needs_the_current_one_and_ends_the_other_sessions() {
+    for store in both().await {
+        let platform = Platform::open(&store.backend).await.unwrap();
+        let a = context(&platform, "a.test").await;
+        signed_in_admin(a.store(), "admin@a.test").await;
+        let this = password_sign_in(a.store(), "admin@a.test").await.unwrap();
+        let here = this.principal.clone();
+        let elsewhere = password_sign_in(a.store(), "admin@a.test").await.unwrap();
+        let wrong =
+            users::change_own_password(a.store(), &here, "not it at all", "a brand new password")
+                .await;
+        assert!(
+            matches!(
+                wrong,
+                Err(Error::Field {
+                    field: "current_password",
+                    ..
+                })
+            ),
+            "{wrong:?}"
+        );
+        users::change_own_password(a.store(), &here, PASSWORD, "a brand new password")
+            .await
+            .unwrap();
+        // The other session ended; this one goes on; the new password signs in, the old not.
+        let other = sessions::authenticate(
+            a.store(),
+            Presented::Session(elsewhere.secret.reveal()),
+            "192.0.2.7",
+        )
+        .await;
+        assert!(matches!(other, Err(Error::Unauthenticated(_))), "{other:?}");
+        let still = sessions::authenticate(
+            a.store(),
+            Presented::Session(this.secret.reveal()),
+            "192.0.2.7",
+        )
+        .await;
+        assert!(still.is_ok(), "{still:?}");
+        assert!(password_sign_in(a.store(), "admin@a.test").await.is_err());
+        assert!(
+            sessions::sign_in(
+                a.store(),
+                "admin@a.test",
+                "a brand new password",
+                None,
+                &client_info()
+            )
+            .await
+            .is_ok()
+        );
+        platform.close().await;
+        store.cleanup().await;
+    }
+}

@@ -66,6 +66,13 @@ const MATRIX: &[(&str, &str, [u16; 8])] = &[
         "/api/v1/me",
         [200, 200, 200, 200, 200, 401, 401, 401],
     ),
+    // A wrong current password: everyone signed in gets as far as the check (422), and
+    // nobody's tokens end mid-matrix.
+    (
+        "PUT",
+        "/api/v1/me/password",
+        [422, 422, 422, 422, 422, 401, 401, 401],
+    ),
     (
         "GET",
         "/api/v1/me/totp",
@@ -319,6 +326,16 @@ const MATRIX: &[(&str, &str, [u16; 8])] = &[
     ),
     (
         "GET",
+        "/api/v1/settings/payments",
+        [200, 403, 403, 403, 403, 401, 401, 401],
+    ),
+    (
+        "PUT",
+        "/api/v1/settings/payments",
+        [200, 403, 403, 403, 403, 401, 401, 401],
+    ),
+    (
+        "GET",
         "/api/v1/settings/email",
         [200, 403, 403, 403, 403, 401, 401, 401],
     ),
@@ -517,6 +534,12 @@ fn body_for(method: &str, path: &str, n: usize, t: &Targets) -> Option<Value> {
         ("POST" | "DELETE", "/api/v1/me/totp") => json!({"password": PASSWORD}),
         ("PUT", "/api/v1/me/totp") => json!({"code": "abcdef"}),
         ("PUT", "/api/v1/settings/security") => json!({"require_totp_for_staff": false}),
+        ("PUT", "/api/v1/settings/payments") => {
+            json!({"gateways": {"stripe": {"enabled": true, "public_key": "pk_test_1", "secret_key": "sk_test_4242424242"}}})
+        }
+        ("PUT", "/api/v1/me/password") => {
+            json!({"current_password": "not the password", "password": "a new long password"})
+        }
         ("PUT", "/api/v1/branding") => {
             json!({"primary_colour": "#0b3d2e", "sign_in_message": "Welcome"})
         }

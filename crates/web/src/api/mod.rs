@@ -77,7 +77,7 @@ impl Postmaster for NoPostmaster {
 #[derive(Debug, Clone)]
 pub struct WebState {
     limiter: Arc<SignInLimiter>,
-    postmaster: Arc<dyn Postmaster>,
+    pub(crate) postmaster: Arc<dyn Postmaster>,
 }
 
 impl WebState {
@@ -252,6 +252,17 @@ pub fn routes() -> Vec<Route> {
             SignedIn,
             NONE,
             get(session::me),
+        ),
+        route(
+            M::PUT,
+            "/api/v1/me/password",
+            "Change your own password (current_password and password); other sessions and personal tokens end",
+            SignedIn,
+            &[
+                ("current_password", "string", true),
+                ("password", "string", true),
+            ],
+            put(session::change_password),
         ),
         route(
             M::GET,
@@ -662,6 +673,22 @@ pub fn routes() -> Vec<Route> {
         ),
         route(
             M::GET,
+            "/api/v1/settings/payments",
+            "The payment gateways with their public keys and masked secret keys",
+            Permission(P::PaymentsSettings),
+            NONE,
+            get(settings::payments),
+        ),
+        route(
+            M::PUT,
+            "/api/v1/settings/payments",
+            "Change payment gateways: {\"gateways\": {\"stripe\": {\"enabled\", \"public_key\", \"secret_key\"}}} (left out keeps, null clears)",
+            Permission(P::PaymentsSettings),
+            &[("gateways", "object", true)],
+            put(settings::set_payments),
+        ),
+        route(
+            M::GET,
             "/api/v1/settings/email",
             "The brand's own SMTP server and sender (the password is never shown)",
             Permission(P::SettingsManage),
@@ -843,6 +870,7 @@ pub fn openapi_document() -> Value {
                 ]),
                 "Brand": object(&[("brand", "string"), ("domain", "string"), ("read_only", "boolean")]),
                 "Notice": object(&[("message", "string"), ("mailed", "boolean")]),
+                "Message": object(&[("message", "string")]),
                 "TotpStatus": object(&[("enabled", "boolean"), ("recovery_codes_left", "integer")]),
                 "SecuritySettings": object(&[("require_totp_for_staff", "boolean")]),
                 "Branding": object(&[
@@ -857,6 +885,7 @@ pub fn openapi_document() -> Value {
                     ("username", "string|null"), ("password_set", "boolean"),
                     ("from_name", "string|null"), ("from_address", "string|null"),
                 ]),
+                "PaymentSettings": object(&[("gateways", "array")]),
                 "TestMail": object(&[("sent", "boolean"), ("to", "string"), ("via", "string"), ("server", "string"), ("message", "string")]),
                 "TotpEnrollment": object(&[("secret", "string"), ("otpauth_url", "string")]),
                 "TotpEnabled": object(&[("enabled", "boolean"), ("recovery_codes", "array")]),
@@ -927,12 +956,14 @@ fn success_of(method: &Method, path: &str) -> Option<(u16, Option<&'static str>)
         ("POST", "/api/v1/session") => (200, Some("SignedIn")),
         ("GET", "/api/v1/me") => (200, Some("Me")),
         ("GET", "/api/v1/me/totp") => (200, Some("TotpStatus")),
+        ("PUT", "/api/v1/me/password") => (200, Some("Message")),
         ("GET" | "PUT", "/api/v1/settings/security") => (200, Some("SecuritySettings")),
         ("GET" | "PUT" | "DELETE", "/api/v1/settings/email") => (200, Some("EmailSettings")),
         ("GET" | "PUT", "/api/v1/branding") | ("PUT" | "DELETE", "/api/v1/branding/{asset}") => {
             (200, Some("Branding"))
         }
         ("POST", "/api/v1/settings/email/test") => (200, Some("TestMail")),
+        ("GET" | "PUT", "/api/v1/settings/payments") => (200, Some("PaymentSettings")),
         ("GET", "/api/v1/access-review") => (200, Some("AccessReview")),
         ("POST", "/api/v1/me/totp") => (201, Some("TotpEnrollment")),
         ("PUT", "/api/v1/me/totp") => (200, Some("TotpEnabled")),

@@ -358,31 +358,79 @@ pub(crate) async fn totp_disable(
 /// Runs `work`, which checks the caller's password, under the sign-in limits: the attempt
 /// counts against the address, and a wrong password against the account, so a stolen
 /// session cannot be used to guess the password.
-async fn limit_password_checks<T>(
+pub(crate) async fn limit_password_checks<T>(
     state: &WebState,
     caller: &Caller,
     work: impl std::future::Future<Output = tenant_core::Result<T>>,
 ) -> ApiResult<T> {
-    let tenant_id = caller.tenant.tenant.id.to_string();
-    let email = caller.principal.email();
+    limited_password_check(
+        state,
+        &caller.tenant,
+        &caller.connection,
+        &caller.principal,
+        work,
+    )
+    .await
+}
+
+/// [`limit_password_checks`] for any signed-in user (the pages use it too).
+pub(crate) async fn limited_password_check<T>(
+    state: &WebState,
+    tenant: &tenant_core::TenantContext,
+    connection: &super::ClientConnection,
+    principal: &tenant_core::access::Principal,
+    work: impl std::future::Future<Output = tenant_core::Result<T>>,
+) -> ApiResult<T> {
+    let tenant_id = tenant.tenant.id.to_string();
+    let email = principal.email();
     let key = Email::parse(email).map_or_else(|_| email.to_lowercase(), |e| e.key().to_owned());
     let account = format!("{tenant_id} {key}");
     state
         .limiter
-        .attempt(
-            &format!("{tenant_id} {}", caller.connection.address),
-            &account,
-        )
+        .attempt(&format!("{tenant_id} {}", connection.address), &account)
         .map_err(ApiError::RateLimited)?;
     let outcome = work.await;
     if matches!(
         &outcome,
         Err(tenant_core::Error::Field {
-            field: "password",
+            field: "password" | "current_password",
             ..
         })
     ) {
         state.limiter.failed(&account);
     }
     Ok(outcome?)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PasswordChange {
+    current_password: String,
+    password: String,
+}
+
+/// `PUT /api/v1/me/password`: a new password, with the current one; every other session and
+/// every personal access token ends. Wrong current passwords count against the sign-in
+/// limits.
+#[tracing::instrument(skip_all)]
+pub(crate) async fn change_password(
+    State(state): State<WebState>,
+    caller: Caller,
+    body: Result<Json<PasswordChange>, JsonRejection>,
+) -> ApiResult<Json<Value>> {
+    let Json(body) = body?;
+    limit_password_checks(
+        &state,
+        &caller,
+        users::change_own_password(
+            caller.tenant.store(),
+            &caller.principal,
+            &body.current_password,
+            &body.password,
+        ),
+    )
+    .await?;
+    Ok(Json(json!({
+        "message": "Your password is changed. Your other sessions and personal access tokens have ended."
+    })))
 }

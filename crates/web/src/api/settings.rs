@@ -9,7 +9,9 @@ use serde_json::{Value, json};
 use tenant_core::access::{Scope, permit};
 use tenant_core::names::Email;
 use tenant_core::permissions::need;
-use tenant_core::settings::{self, EmailChange, EmailSettings, PasswordChange, Security, SmtpTls};
+use tenant_core::settings::{
+    self, EmailChange, EmailSettings, GatewayChange, PasswordChange, Security, SmtpTls,
+};
 
 use super::WebState;
 use super::caller::Caller;
@@ -173,4 +175,68 @@ pub(crate) async fn test_email(
         "server": sent.server,
         "message": format!("A test mail to {to} was accepted by {}.", sent.server),
     })))
+}
+
+/// `GET /api/v1/settings/payments`: every gateway, secret keys masked.
+#[tracing::instrument(skip_all)]
+pub(crate) async fn payments(
+    State(state): State<WebState>,
+    caller: Caller,
+) -> ApiResult<Json<Value>> {
+    let permit = permit::<need::PaymentsSettings>(&caller.principal, Scope::Brand)?;
+    let current = settings::payments(caller.tenant.store(), &permit).await?;
+    Ok(Json(current.view(state.postmaster.key())))
+}
+
+/// One gateway in `PUT /api/v1/settings/payments`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct GatewayBody {
+    #[serde(default)]
+    enabled: Option<bool>,
+    #[serde(default, deserialize_with = "double_option")]
+    public_key: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    secret_key: Option<Option<String>>,
+}
+
+/// The body of `PUT /api/v1/settings/payments`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PaymentsBody {
+    gateways: std::collections::BTreeMap<String, GatewayBody>,
+}
+
+/// `PUT /api/v1/settings/payments`: per gateway, fields left out keep their value and
+/// `null` clears them; secret keys are sealed at rest and never shown again in full.
+#[tracing::instrument(skip_all)]
+pub(crate) async fn set_payments(
+    State(state): State<WebState>,
+    caller: Caller,
+    body: Result<Json<PaymentsBody>, JsonRejection>,
+) -> ApiResult<Json<Value>> {
+    let permit = permit::<need::PaymentsSettings>(&caller.principal, Scope::Brand)?;
+    let Json(body) = body?;
+    let changes = body
+        .gateways
+        .into_iter()
+        .map(|(name, g)| {
+            (
+                name,
+                GatewayChange {
+                    enabled: g.enabled,
+                    public_key: g.public_key,
+                    secret_key: g.secret_key,
+                },
+            )
+        })
+        .collect();
+    let saved = settings::set_payments(
+        caller.tenant.store(),
+        &permit,
+        state.postmaster.key(),
+        changes,
+    )
+    .await?;
+    Ok(Json(saved.view(state.postmaster.key())))
 }

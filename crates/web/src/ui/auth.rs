@@ -297,11 +297,11 @@ fn password_form(
     error: Option<&str>,
 ) -> String {
     format!(
-        "<div class=\"narrow\"><div class=\"card\"><h1>{}</h1><p>{}</p><form method=\"post\" action=\"{}\" novalidate>{}{}<p class=\"hint\">At least 12 characters; a few unrelated words make a good password.</p><div class=\"actions\"><button type=\"submit\">Set password</button></div></form></div></div>",
+        "<div class=\"narrow\"><div class=\"card\"><h1>{}</h1><p>{}</p><form method=\"post\" action=\"{}\" novalidate>{}{}<p class=\"hint\">At least 10 characters; a few unrelated words make a good password.</p><div class=\"actions\"><button type=\"submit\">Set password</button></div></form></div></div>",
         e(heading),
         e(lead),
         e(action),
-        input("password", "New password", "password", "", error, "autocomplete=\"new-password\" required minlength=\"12\""),
+        input("password", "New password", "password", "", error, "autocomplete=\"new-password\" required minlength=\"10\""),
         input("confirm", "New password again", "password", "", None, "autocomplete=\"new-password\" required"),
     )
     .replace("{brand}", &e(&viewer.look.name))

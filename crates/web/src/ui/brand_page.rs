@@ -81,7 +81,7 @@ pub(crate) async fn page(viewer: Viewer) -> Response {
         .await
         .unwrap_or_default();
     let body = form(&viewer, &values, &[], None);
-    viewer.page("Branding", Section::Branding, body)
+    viewer.page("Branding", Section::Settings, body)
 }
 
 /// `POST /settings/branding` (multipart: the text fields and optional image files).
@@ -208,7 +208,7 @@ pub(crate) async fn save(
                     false,
                 )),
             );
-            fresh.page("Branding", Section::Branding, body)
+            fresh.page("Branding", Section::Settings, body)
         }
         Err(error) => {
             let message = if errors.is_empty() {
@@ -220,7 +220,7 @@ pub(crate) async fn save(
             viewer.page_with_status(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "Branding",
-                Section::Branding,
+                Section::Settings,
                 body,
             )
         }

@@ -9,7 +9,7 @@ use tenant_core::roles;
 use tenant_core::users::UserKind;
 
 use super::Viewer;
-use super::layout::{Section, notice};
+use super::layout::Section;
 use crate::escape_html as e;
 
 /// What a permission lets someone do, as a phrase.
@@ -141,13 +141,10 @@ pub(crate) async fn home(viewer: Viewer) -> Response {
         }
         return super::auth::sign_in_view(&viewer, None);
     };
-    let mut body = String::new();
-    if principal.must_set_up_totp() {
-        body.push_str(&notice(
-            "This workspace requires two-factor sign-in: set it up with an authenticator app before you continue.",
-            true,
-        ));
+    if let Err(redirect) = viewer.require() {
+        return redirect;
     }
+    let mut body = String::new();
     body.push_str(&match principal.kind() {
         UserKind::Client => portal(&viewer, principal).await,
         UserKind::Staff => workspace(&viewer, principal).await,

@@ -49,6 +49,8 @@ td form{display:inline;margin:0}
 td button{padding:.25rem .6rem;font-size:.9rem}
 .status{font-size:.85rem;padding:.1rem .45rem;border-radius:99px;background:#eceff3}
 .row{display:grid;grid-template-columns:repeat(auto-fit,minmax(12rem,1fr));gap:0 1rem}
+label.check{display:inline-flex;align-items:center;gap:.3rem;font-weight:400;margin:.15rem .9rem .15rem 0}
+table.grid th[scope=row]{width:8rem;font-weight:600}
 @media (max-width:40rem){th.optional,td.optional{display:none}header.bar{padding:.6rem .75rem}}
 "#;
 
@@ -57,7 +59,13 @@ td button{padding:.25rem .6rem;font-size:.9rem}
 pub(crate) enum Section {
     Home,
     Users,
-    Branding,
+    Clients,
+    Roles,
+    Teams,
+    Settings,
+    Audit,
+    Review,
+    Profile,
     Other,
 }
 
@@ -77,11 +85,41 @@ fn nav(principal: &Principal, section: Section) -> String {
     let mut links = vec![("/", "Home", Section::Home)];
     let permissions = principal.permissions();
     if principal.kind() == UserKind::Staff {
-        if permissions.contains(Permission::UsersManage) {
-            links.push(("/users", "Users", Section::Users));
-        }
-        if permissions.contains(Permission::SettingsManage) {
-            links.push(("/settings/branding", "Branding", Section::Branding));
+        for (permission, href, label, at) in [
+            (Permission::UsersManage, "/users", "Users", Section::Users),
+            (
+                Permission::ClientsManage,
+                "/clients",
+                "Clients",
+                Section::Clients,
+            ),
+            (Permission::RolesManage, "/roles", "Roles", Section::Roles),
+            (Permission::TeamsManage, "/teams", "Teams", Section::Teams),
+            (
+                Permission::SettingsManage,
+                "/settings",
+                "Settings",
+                Section::Settings,
+            ),
+            (
+                Permission::PaymentsSettings,
+                "/settings/payments",
+                "Payments",
+                Section::Settings,
+            ),
+            (Permission::AuditView, "/audit", "Audit log", Section::Audit),
+            (
+                Permission::UsersManage,
+                "/access-review",
+                "Access review",
+                Section::Review,
+            ),
+        ] {
+            let duplicate =
+                at == Section::Settings && links.iter().any(|(_, _, s)| *s == Section::Settings);
+            if permissions.contains(permission) && !duplicate {
+                links.push((href, label, at));
+            }
         }
     }
     links
@@ -114,7 +152,7 @@ pub(crate) fn render(page: &Page<'_>) -> String {
         .map_or_else(String::new, |css| format!("<style>{css}</style>"));
     let header = match page.viewer {
         Some((principal, csrf)) => format!(
-            "<header class=\"bar\"><a class=\"brand\" href=\"/\">{logo}<span>{brand}</span></a><nav class=\"main\" aria-label=\"Main\">{}</nav><div class=\"who\"><span>{}</span><form method=\"post\" action=\"/sign-out\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><button type=\"submit\">Sign out</button></form></div></header>",
+            "<header class=\"bar\"><a class=\"brand\" href=\"/\">{logo}<span>{brand}</span></a><nav class=\"main\" aria-label=\"Main\">{}</nav><div class=\"who\"><a href=\"/profile\">{}</a><form method=\"post\" action=\"/sign-out\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><button type=\"submit\">Sign out</button></form></div></header>",
             nav(principal, page.section),
             e(principal.name()),
             e(csrf),
@@ -141,7 +179,19 @@ pub(crate) fn input(
     error: Option<&str>,
     extra: &str,
 ) -> String {
-    let id = format!("f-{name}");
+    input_id(&format!("f-{name}"), name, label, kind, value, error, extra)
+}
+
+/// [`input`] with its own element id (for forms repeated on one page).
+pub(crate) fn input_id(
+    id: &str,
+    name: &str,
+    label: &str,
+    kind: &str,
+    value: &str,
+    error: Option<&str>,
+    extra: &str,
+) -> String {
     let (invalid, message) = match error {
         Some(error) => (
             format!(" aria-invalid=\"true\" aria-describedby=\"{id}-error\""),

@@ -7,11 +7,17 @@
 // A refused page is a whole response, made once per request: boxing it gains nothing.
 #![allow(clippy::result_large_err)]
 
+mod admin_pages;
 mod auth;
 mod brand_page;
+mod clients;
+mod forms;
 mod home;
 pub(crate) mod layout;
 mod people;
+mod profile;
+mod roles_page;
+mod settings_pages;
 
 use axum::Router;
 use axum::extract::{FromRequestParts, Path};
@@ -46,6 +52,36 @@ pub(crate) fn router() -> Router<WebState> {
         .route("/invite/{token}", get(auth::invite_page).post(auth::accept))
         .route("/users", get(people::list).post(people::add))
         .route("/users/{id}/{action}", post(people::act))
+        .route("/clients", get(clients::list).post(clients::add))
+        .route("/clients/{id}", get(clients::show).post(clients::edit))
+        .route("/clients/{id}/contacts", post(clients::add_contact))
+        .route("/clients/{id}/contacts/{user}", post(clients::switches))
+        .route("/roles", get(roles_page::list).post(roles_page::create))
+        .route("/roles/{id}", post(roles_page::update))
+        .route("/roles/{id}/delete", post(roles_page::remove))
+        .route(
+            "/teams",
+            get(admin_pages::teams_page).post(admin_pages::teams_action),
+        )
+        .route("/teams/{*rest}", post(admin_pages::teams_action))
+        .route("/audit", get(admin_pages::audit_page))
+        .route("/access-review", get(admin_pages::review_page))
+        .route("/profile", get(profile::page))
+        .route("/profile/{action}", post(profile::post_action))
+        .route("/profile/{kind}/{id}", post(profile::post_item))
+        .route("/settings", get(settings_pages::index))
+        .route(
+            "/settings/email",
+            get(settings_pages::email).post(settings_pages::save_email),
+        )
+        .route(
+            "/settings/payments",
+            get(settings_pages::payments).post(settings_pages::save_payments),
+        )
+        .route(
+            "/settings/security",
+            get(settings_pages::security).post(settings_pages::save_security),
+        )
         .route(
             "/settings/branding",
             get(brand_page::page).post(brand_page::save),
@@ -81,6 +117,9 @@ pub(crate) struct Viewer {
     /// A session cookie came with the request but no longer signs anyone in.
     pub ended: bool,
     pub look: Look,
+    /// The request's path (a staff member who must set up two-factor sign-in may only
+    /// reach their profile).
+    pub path: String,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Viewer {
@@ -114,6 +153,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Viewer {
             token,
             ended,
             look,
+            path: parts.uri.path().to_owned(),
         })
     }
 }
@@ -145,6 +185,11 @@ impl Viewer {
     /// ended).
     pub(crate) fn require(&self) -> Result<&Principal, Response> {
         match &self.principal {
+            Some(principal)
+                if principal.must_set_up_totp() && !self.path.starts_with("/profile") =>
+            {
+                Err(Redirect::to("/profile").into_response())
+            }
             Some(principal) => Ok(principal),
             None if self.ended => {
                 // Forget the dead session, so the message is shown once.
@@ -211,7 +256,7 @@ pub(crate) fn html_response(status: StatusCode, html: String) -> Response {
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
-            "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; script-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ),
     );
     headers.insert(
