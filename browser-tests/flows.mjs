@@ -126,6 +126,7 @@ await flow('each brand\'s first admin sets a password from the invitation mail a
     check(mail.from.includes(brand.name), `the invitation is not from ${brand.name}: ${mail.from}`);
     await signIn(page, brand, `admin@${brand.host}`, `${key}-admin`);
     check((await page.textContent('main')).includes('Your workspace'), 'the admin does not see the workspace');
+    check((await page.textContent('main')).includes('development mode'), 'the admin is not told about development mode');
     admins[key] = page;
   }
 });
@@ -181,6 +182,7 @@ await flow('the admin adds a staff member, whose invitation arrives, sets a pass
   const main = await dana.textContent('main');
   check(main.includes('Welcome, Dana Designer') && main.includes('Your workspace'), 'Dana does not see the staff workspace');
   check(!(await dana.isVisible('nav >> text=Users')), 'staff see the Users page link');
+  check(!main.includes('licence') && !main.includes('development mode'), 'staff see a licence notice');
   const forbidden = await dana.goto(url(brands.alpha, '/users'));
   check(forbidden.status() === 403, `a staff member got ${forbidden.status()} for /users`);
   await snap(dana, 'alpha-dana-users-forbidden');
@@ -230,6 +232,7 @@ await flow('the admin adds a client company and a contact with limited switches,
   check(!main.includes('upload files') && !main.includes('pay invoices'), 'switched-off permissions are listed');
   const links = await cleo.$$eval('nav.main a', (as) => as.map((a) => a.textContent));
   check(links.length === 1 && links[0] === 'Home', `a client sees navigation: ${links}`);
+  check(!main.includes('licence') && !main.includes('development mode'), 'a client sees a licence notice');
   for (const p of ['/users', '/clients', '/settings']) {
     const answer = await cleo.goto(url(brands.alpha, p));
     check(answer.status() === 403, `a client got ${answer.status()} for ${p}`);
@@ -264,6 +267,14 @@ await flow('a custom "Project Manager" role without payments.settings finds no p
   await snap(pat, 'alpha-pat-payments-forbidden');
   const api = await pat.evaluate(async () => (await fetch('/api/v1/settings/payments')).status);
   check(api === 403, `the payment settings API answered ${api}`);
+  // The admin edits Pat: access ends on a date.
+  await page.goto(url(brands.alpha, '/users'));
+  await page.click('a:has-text("Pat Manager")');
+  await page.fill('#f-access_expires_at', '2099-12-31');
+  await page.click('button:has-text("Save")');
+  check((await page.textContent('main')).includes('Pat Manager is saved'), 'the user edit was not saved');
+  check((await page.inputValue('#f-access_expires_at')) === '2099-12-31', 'the end date was not kept');
+  await snap(page, 'alpha-user-edit');
 });
 
 await flow('the admin keeps payment keys (shown masked) and sends a test e-mail', async () => {

@@ -202,6 +202,7 @@ impl Edge {
             address: connection.peer.ip(),
             base: self.public_base(&host, connection.tls, port),
             mail: self.mail,
+            licence_notice: licence_notice(&self.standing()),
         });
         let request =
             Request::from_parts(parts, Body::new(http_body_util::Limited::new(body, max)));
@@ -324,5 +325,23 @@ fn add_security_headers(response: &mut Response<Body>, hsts: bool) {
             header::STRICT_TRANSPORT_SECURITY,
             HeaderValue::from_static("max-age=31536000"),
         );
+    }
+}
+
+/// What a brand's admins are told about the server's licence (never naming the vendor).
+fn licence_notice(standing: &Standing) -> Option<String> {
+    match standing {
+        Standing::Development => Some(
+            "No licence is installed: this server runs in development mode, for trying it out on localhost and .test names only.".to_owned(),
+        ),
+        Standing::Licensed { state, .. } => match state {
+            licensing::LicenceState::Valid => None,
+            licensing::LicenceState::Grace { days_left } => Some(format!(
+                "The server's licence has expired: in {days_left} days this workspace becomes read-only. Ask the server's operator to install a renewed licence."
+            )),
+            licensing::LicenceState::Expired => Some(
+                "The server's licence has expired: this workspace is read-only until the server's operator installs a renewed licence.".to_owned(),
+            ),
+        },
     }
 }

@@ -115,6 +115,12 @@ impl Asset {
         format!("asset:{}", self.as_str())
     }
 
+    /// Where its type and digest are kept apart from the bytes, so every page can name
+    /// the image without reading it.
+    fn meta_area(self) -> String {
+        format!("asset-meta:{}", self.as_str())
+    }
+
     /// The asset named `name`.
     pub fn parse(name: &str) -> Option<Asset> {
         match name {
@@ -123,6 +129,14 @@ impl Asset {
             _ => None,
         }
     }
+}
+
+/// What pages need of a stored image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImageMeta {
+    content_type: String,
+    digest: String,
 }
 
 /// A stored image.
@@ -289,8 +303,8 @@ pub fn check(branding: Branding) -> Result<Branding> {
 
 async fn look_in(tx: &mut Tx, registered: &str) -> Result<Look> {
     let branding: Branding = area_in(tx, AREA).await?.unwrap_or_default();
-    let logo: Option<Image> = area_in(tx, &Asset::Logo.area()).await?;
-    let favicon: Option<Image> = area_in(tx, &Asset::Favicon.area()).await?;
+    let logo: Option<ImageMeta> = area_in(tx, &Asset::Logo.meta_area()).await?;
+    let favicon: Option<ImageMeta> = area_in(tx, &Asset::Favicon.meta_area()).await?;
     let name = branding.name.unwrap_or_else(|| registered.to_owned());
     Ok(Look {
         sender_name: branding.email_sender_name.unwrap_or_else(|| name.clone()),
@@ -393,8 +407,13 @@ pub async fn set_image(
         digest,
         data: STANDARD.encode(bytes),
     };
+    let meta = ImageMeta {
+        content_type: image.content_type.clone(),
+        digest: image.digest.clone(),
+    };
     let mut tx = store.write().await?;
     put_area(&mut tx, &asset.area(), Some(&image)).await?;
+    put_area(&mut tx, &asset.meta_area(), Some(&meta)).await?;
     audit::record(
         &mut tx,
         &Actor::from(permit.principal()),
@@ -420,6 +439,7 @@ pub async fn remove_image(
         return Ok(false);
     }
     put_area::<Image>(&mut tx, &asset.area(), None).await?;
+    put_area::<ImageMeta>(&mut tx, &asset.meta_area(), None).await?;
     audit::record(
         &mut tx,
         &Actor::from(permit.principal()),

@@ -60,6 +60,7 @@ fn request(
         address: [127, 0, 0, 1].into(),
         base: "https://bench.localhost".to_owned(),
         mail: false,
+        licence_notice: None,
     });
     request
 }

@@ -599,6 +599,7 @@ async fn call(
         address: [192, 0, 2, 9].into(),
         base: "https://a.localhost".to_owned(),
         mail: false,
+        licence_notice: None,
     });
     let response = router.clone().oneshot(request).await.unwrap();
     let status = response.status();

@@ -29,6 +29,9 @@ pub struct ClientConnection {
     /// Whether outgoing mail is set up for this site (invitations and reset links are
     /// mailed; otherwise the admin is given the link).
     pub mail: bool,
+    /// A sentence about the server's licence for the brand's admins (development mode,
+    /// grace, expired), or `None` when there is nothing to say.
+    pub licence_notice: Option<String>,
 }
 
 /// The tenant of the request; the gateway always sets it.
@@ -52,6 +55,7 @@ pub(crate) fn connection_of(parts: &Parts) -> ClientConnection {
             address: IpAddr::from([127, 0, 0, 1]),
             base: "https://localhost".to_owned(),
             mail: false,
+            licence_notice: None,
         })
 }
 

@@ -2,6 +2,7 @@
 //! and the permission grid (modules × actions) used for roles and contact switches.
 
 use tenant_core::permissions::{Permission, PermissionSet};
+use tenant_core::users::UserKind;
 
 use crate::escape_html as e;
 
@@ -79,4 +80,12 @@ pub(crate) fn permission_grid(
     }
     out.push_str("</tbody></table>");
     out
+}
+
+/// `staff` or `client`.
+pub(crate) fn kind_word(kind: UserKind) -> &'static str {
+    match kind {
+        UserKind::Staff => "staff",
+        UserKind::Client => "client",
+    }
 }

@@ -51,6 +51,7 @@ pub(crate) fn router() -> Router<WebState> {
         .route("/reset/{token}", get(auth::reset_page).post(auth::reset))
         .route("/invite/{token}", get(auth::invite_page).post(auth::accept))
         .route("/users", get(people::list).post(people::add))
+        .route("/users/{id}", get(people::show))
         .route("/users/{id}/{action}", post(people::act))
         .route("/clients", get(clients::list).post(clients::add))
         .route("/clients/{id}", get(clients::show).post(clients::edit))
@@ -171,6 +172,14 @@ impl Viewer {
         section: Section,
         body: String,
     ) -> Response {
+        // Licence notices are for the brand's admins only, never for staff, clients or
+        // visitors.
+        let body = match (&self.principal, &self.connection.licence_notice) {
+            (Some(principal), Some(text)) if principal.role_id() == "admin" => {
+                format!("{}{body}", layout::notice(text, false))
+            }
+            _ => body,
+        };
         let html = layout::render(&Page {
             look: &self.look,
             title,

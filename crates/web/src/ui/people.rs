@@ -14,9 +14,12 @@ use tenant_core::companies;
 use tenant_core::names::Email;
 use tenant_core::permissions::need;
 use tenant_core::roles::{self, Role};
-use tenant_core::users::{self, Invitation, NewUser, User, UserFilter, UserKind, UserStatus};
+use tenant_core::users::{
+    self, Invitation, NewUser, User, UserChange, UserFilter, UserKind, UserStatus,
+};
 
 use super::Viewer;
+use super::forms::kind_word;
 use super::layout::{Section, csrf_field, input, notice};
 use crate::api::caller::mail_set_up;
 use crate::api::error::ApiError;
@@ -87,14 +90,11 @@ fn row(user: &User, roles: &[Role], me: &str, token: &str) -> String {
         }
     }
     format!(
-        "<tr><td>{}<br><span class=\"hint\">{}</span></td><td class=\"optional\">{}</td><td>{}</td><td><span class=\"status\">{}</span></td><td>{}</td></tr>",
+        "<tr><td><a href=\"/users/{}\">{}</a><br><span class=\"hint\">{}</span></td><td class=\"optional\">{}</td><td>{}</td><td><span class=\"status\">{}</span></td><td>{}</td></tr>",
+        e(&user.id),
         e(&user.name),
         e(&user.email),
-        if user.kind == UserKind::Client {
-            "client"
-        } else {
-            "staff"
-        },
+        kind_word(user.kind),
         e(role),
         status_word(user.status),
         actions.join(" ")
@@ -346,26 +346,23 @@ pub(crate) async fn add(
     .await
 }
 
-#[derive(Debug, Default, Deserialize)]
-pub(crate) struct TokenOnly {
-    #[serde(default)]
-    csrf: String,
-}
-
-/// `POST /users/{id}/{deactivate|reactivate|invitation}`.
+/// `POST /users/{id}/{edit|deactivate|reactivate|invitation}`.
 pub(crate) async fn act(
     viewer: Viewer,
     headers: HeaderMap,
     Path((id, action)): Path<(String, String)>,
-    form: Result<Form<TokenOnly>, FormRejection>,
+    form: Result<Form<EditForm>, FormRejection>,
 ) -> Response {
     let permit = match viewer.permit::<need::UsersManage>() {
         Ok(permit) => permit,
         Err(refused) => return refused,
     };
-    let token = form.map(|Form(f)| f.csrf).unwrap_or_default();
-    if let Err(refused) = viewer.check_form(&headers, &token) {
+    let form = form.map(|Form(f)| f).unwrap_or_default();
+    if let Err(refused) = viewer.check_form(&headers, &form.csrf) {
         return refused;
+    }
+    if action == "edit" {
+        return edit(&viewer, &permit, &id, form).await;
     }
     let store = viewer.tenant.store();
     let result = match action.as_str() {
@@ -405,4 +402,170 @@ pub(crate) async fn act(
         StatusCode::OK,
     )
     .await
+}
+
+/// The edit form of one user: name, role (of the same kind) and when access ends.
+async fn render_user(
+    viewer: &Viewer,
+    permit: &Permitted<'_, need::UsersManage>,
+    id: &str,
+    message: Option<(String, bool)>,
+    error: Option<(&'static str, String)>,
+    status: StatusCode,
+) -> Response {
+    let store = viewer.tenant.store();
+    let principal = permit.principal();
+    let user = match users::get_user(store, principal, id).await {
+        Ok(user) => user,
+        Err(error) => {
+            return viewer.page_with_status(
+                StatusCode::NOT_FOUND,
+                "User",
+                Section::Users,
+                notice(&ApiError::Core(error).page_message(), true),
+            );
+        }
+    };
+    let roles = roles::list_roles(store, principal)
+        .await
+        .unwrap_or_default();
+    let options: String = roles
+        .iter()
+        .filter(|r| r.kind == user.kind)
+        .map(|r| {
+            let selected = if r.id == user.role_id {
+                " selected"
+            } else {
+                ""
+            };
+            format!(
+                "<option value=\"{}\"{selected}>{}</option>",
+                e(&r.id),
+                e(&r.name)
+            )
+        })
+        .collect();
+    let ends = user
+        .access_expires_at
+        .map(|t| format!("{}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day()))
+        .unwrap_or_default();
+    let field_error = |name: &str| {
+        error
+            .as_ref()
+            .filter(|(f, _)| *f == name)
+            .map(|(_, m)| m.as_str())
+    };
+    let role_error = field_error("role").map_or_else(String::new, |m| {
+        format!("<p class=\"field-error\" id=\"f-role-error\">{}</p>", e(m))
+    });
+    let mut body = format!(
+        "<p><a href=\"/users\">← Users</a></p><h1>{}</h1><p>{} · {} · {}</p>",
+        e(&user.name),
+        e(&user.email),
+        kind_word(user.kind),
+        status_word(user.status)
+    );
+    if let Some((text, is_error)) = &message {
+        body.push_str(&notice(text, *is_error));
+    }
+    body.push_str(&format!(
+        "<form method=\"post\" action=\"/users/{}/edit\" class=\"card\" novalidate>{}{}<label for=\"f-role\">Role</label><select id=\"f-role\" name=\"role\">{options}</select>{role_error}{}<p class=\"hint\">On that day (UTC) their access ends by itself; leave empty for no end.</p><div class=\"actions\"><button type=\"submit\">Save</button></div></form>",
+        e(&user.id),
+        csrf_field(&viewer.token),
+        input("name", "Name", "text", &user.name, field_error("name"), "required"),
+        input("access_expires_at", "Access ends on", "date", &ends, field_error("access_expires_at"), ""),
+    ));
+    viewer.page_with_status(status, &user.name, Section::Users, body)
+}
+
+/// `GET /users/{id}`.
+pub(crate) async fn show(viewer: Viewer, Path(id): Path<String>) -> Response {
+    let permit = match viewer.permit::<need::UsersManage>() {
+        Ok(permit) => permit,
+        Err(refused) => return refused,
+    };
+    render_user(&viewer, &permit, &id, None, None, StatusCode::OK).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct EditForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    access_expires_at: String,
+}
+
+/// `POST /users/{id}/edit`: name, role and access end.
+async fn edit(
+    viewer: &Viewer,
+    permit: &Permitted<'_, need::UsersManage>,
+    id: &str,
+    form: EditForm,
+) -> Response {
+    let ends = form.access_expires_at.trim();
+    let ends = if ends.is_empty() {
+        Ok(None)
+    } else {
+        time::Date::parse(
+            ends,
+            time::macros::format_description!("[year]-[month]-[day]"),
+        )
+        .map(|d| Some(d.midnight().assume_utc()))
+        .map_err(|_| tenant_core::Error::field("access_expires_at", "use a date like 2027-01-31"))
+    };
+    let outcome = match ends {
+        Ok(ends) => {
+            let change = UserChange {
+                name: Some(form.name.clone()),
+                role: Some(form.role.clone()),
+                switches: None,
+                access_expires_at: Some(ends),
+            };
+            users::update_user(viewer.tenant.store(), permit, id, &change).await
+        }
+        Err(error) => Err(error),
+    };
+    match outcome {
+        Ok(user) => {
+            render_user(
+                viewer,
+                permit,
+                id,
+                Some((format!("{} is saved.", user.name), false)),
+                None,
+                StatusCode::OK,
+            )
+            .await
+        }
+        Err(tenant_core::Error::Field { field, message }) => {
+            let text = ApiError::Core(tenant_core::Error::field(field, message)).page_message();
+            render_user(
+                viewer,
+                permit,
+                id,
+                Some((
+                    "Nothing was saved: check the marked field.".to_owned(),
+                    true,
+                )),
+                Some((field, text)),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(error) => {
+            render_user(
+                viewer,
+                permit,
+                id,
+                Some((ApiError::Core(error).page_message(), true)),
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    }
 }

@@ -13,20 +13,13 @@ use tenant_core::roles::{self, NewRole, Role, RoleChange};
 use tenant_core::users::UserKind;
 
 use super::Viewer;
-use super::forms::{Pairs, field, permission_grid, permissions};
+use super::forms::{Pairs, field, kind_word, permission_grid, permissions};
 use super::layout::{Section, csrf_field, input, input_id, notice};
 use crate::api::error::ApiError;
 use crate::escape_html as e;
 
 fn offered(kind: UserKind) -> impl Fn(Permission) -> bool {
     move |permission| kind == UserKind::Staff || permission.allowed_for_clients()
-}
-
-fn kind_word(kind: UserKind) -> &'static str {
-    match kind {
-        UserKind::Staff => "staff",
-        UserKind::Client => "client",
-    }
 }
 
 async fn render(

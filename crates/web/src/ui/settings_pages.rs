@@ -370,18 +370,17 @@ pub(crate) async fn save_payments(
         })
         .collect();
     let key = state.postmaster.key();
-    let outcome = settings::set_payments(viewer.tenant.store(), &permit, key, changes).await;
-    let (message, status) = match &outcome {
-        Ok(_) => (
-            ("Payment settings saved.".to_owned(), false),
-            StatusCode::OK,
-        ),
-        Err(_) => ((String::new(), true), StatusCode::UNPROCESSABLE_ENTITY),
-    };
-    let message = match outcome {
-        Ok(_) => message,
-        Err(error) => (format!("Nothing was saved: {}", message_of(error)), true),
-    };
+    let (message, status) =
+        match settings::set_payments(viewer.tenant.store(), &permit, key, changes).await {
+            Ok(_) => (
+                ("Payment settings saved.".to_owned(), false),
+                StatusCode::OK,
+            ),
+            Err(error) => (
+                (format!("Nothing was saved: {}", message_of(error)), true),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ),
+        };
     let current = settings::payments(viewer.tenant.store(), &permit)
         .await
         .unwrap_or_default();
