@@ -244,6 +244,12 @@ await flow('a custom "Project Manager" role without payments.settings finds no p
   const page = admins.alpha;
   await page.click('nav >> text=Roles');
   check(await page.isDisabled('#r-admin-users-manage'), 'the admin role is editable');
+  // A nameless role is refused at the name field, and the ticked boxes stay ticked.
+  await page.check('#new-tasks-create');
+  await page.click('button:has-text("Create role")');
+  check(await page.isVisible('#f-name-error'), 'no error at the role name');
+  check(await page.isChecked('#new-tasks-create'), 'the ticked permission was not kept');
+  await snap(page, 'alpha-roles-field-error');
   await page.fill('#f-name', 'Project Manager');
   for (const word of ['projects.create', 'projects.edit', 'tasks.create', 'tasks.edit', 'tasks.assign', 'tasks.move', 'files.upload', 'files.download', 'invoices.view']) {
     await page.check(`#new-${word.replace('.', '-')}`);
@@ -358,6 +364,47 @@ await flow('brand A\'s pages, e-mails and error pages never show brand B', async
       check(!mail.from.includes(other.name), `a mail of ${mine.name} is from ${other.name}`);
     }
   }
+});
+
+await flow('the admin pages not visited above render in the brand\'s look: Teams, Clients, Settings, Security, Audit log, Access review, Profile, forgotten password', async () => {
+  const page = admins.alpha;
+  await page.goto(url(brands.alpha, '/teams'));
+  await page.fill('#f-name', 'Design');
+  await page.click('button:has-text("Create team")');
+  check((await page.textContent('main')).includes('The team Design is created'), 'the team was not created');
+  await page.selectOption('select[name=user]', { label: 'Pat Manager (pat@alpha.localhost)' });
+  await page.click('button:has-text("Add")');
+  check((await page.textContent('main')).includes('Added to Design'), 'the member was not added');
+  await snap(page, 'alpha-teams');
+  for (const [path, heading, name] of [
+    ['/clients', 'Clients', 'alpha-clients'],
+    ['/settings', 'Settings', 'alpha-settings'],
+    ['/settings/security', 'Security', 'alpha-security'],
+    ['/audit', 'Audit log', 'alpha-audit'],
+    ['/access-review', 'Access review', 'alpha-access-review'],
+    ['/profile', 'Administrator', 'alpha-profile'],
+  ]) {
+    const answer = await page.goto(url(brands.alpha, path));
+    check(answer.status() === 200, `${path} answered ${answer.status()}`);
+    check((await page.textContent('h1')).includes(heading), `${path} has no "${heading}" heading`);
+    await noOtherBrand(page, brands.alpha, brands.beta, path);
+    await snap(page, name);
+  }
+  check((await page.textContent('main')).includes('this browser'), 'the profile does not list this session');
+  await page.fill('#f-current_password', 'not my password at all');
+  await page.fill('#f-new_password', 'another long passphrase');
+  await page.fill('#f-confirm', 'another long passphrase');
+  await page.click('button:has-text("Change password")');
+  check(await page.isVisible('#f-current_password-error'), 'no error at the current password');
+  await snap(page, 'alpha-profile-field-error');
+  await page.goto(url(brands.alpha, '/audit'));
+  check((await page.textContent('main')).includes('team.member_add'), 'the audit log misses the team change');
+  const visitor = await (await browser.newContext()).newPage();
+  await visitor.goto(url(brands.alpha, '/forgot-password'));
+  await visitor.fill('#f-email', 'nobody@alpha.localhost');
+  await visitor.click('button[type=submit]');
+  check((await visitor.textContent('main')).includes('If an account uses that address'), 'no neutral answer');
+  await snap(visitor, 'alpha-forgot-password');
 });
 
 await browser.close();

@@ -16,7 +16,7 @@ use tenant_core::teams;
 use tenant_core::users::{self, User};
 
 use super::Viewer;
-use super::forms::{Pairs, field};
+use super::forms::{Failed, Pairs, field};
 use super::layout::{Section, csrf_field, input, input_id, notice};
 use crate::api::error::ApiError;
 use crate::escape_html as e;
@@ -36,6 +36,7 @@ async fn render_teams(
     viewer: &Viewer,
     permit: &Permitted<'_, need::TeamsManage>,
     message: Option<(String, bool)>,
+    failed: Option<&Failed>,
     status: StatusCode,
 ) -> Response {
     let store = viewer.tenant.store();
@@ -50,7 +51,14 @@ async fn render_teams(
     }
     body.push_str(&format!(
         "<section class=\"card\" aria-labelledby=\"new\"><h2 id=\"new\">New team</h2><form method=\"post\" action=\"/teams\">{token}{}<div class=\"actions\"><button type=\"submit\">Create team</button></div></form></section>",
-        input("name", "Team name", "text", "", None, "required"),
+        input(
+            "name",
+            "Team name",
+            "text",
+            Failed::typed(failed, "new").map_or("", |t| field(t, "name")),
+            Failed::error(failed, "new", "name").as_deref(),
+            "required"
+        ),
     ));
     match teams::list_teams(store, permit.principal()).await {
         Ok(list) => {
@@ -84,7 +92,7 @@ async fn render_teams(
                     .collect();
                 body.push_str(&format!(
                     "<section class=\"card\" aria-labelledby=\"t-{id}\"><h2 id=\"t-{id}\">{name}</h2><ul>{members}</ul><form method=\"post\" action=\"/teams/{id}/add\">{token}<label for=\"f-add-{id}\">Add a member</label><div class=\"actions\" style=\"margin-top:0\"><select id=\"f-add-{id}\" name=\"user\">{options}</select><button type=\"submit\" class=\"secondary\">Add</button></div></form><form method=\"post\" action=\"/teams/{id}/rename\">{token}{}<div class=\"actions\"><button type=\"submit\" class=\"secondary\">Rename</button></div></form><form method=\"post\" action=\"/teams/{id}/delete\">{token}<div class=\"actions\"><button type=\"submit\" class=\"secondary\">Remove team {name}</button></div></form></section>",
-                    input_id(&format!("f-name-{}", team.id), "name", "Name", "text", &team.name, None, "required"),
+                    input_id(&format!("f-name-{}", team.id), "name", "Name", "text", Failed::typed(failed, &team.id).map_or(team.name.as_str(), |t| field(t, "name")), Failed::error(failed, &team.id, "name").as_deref(), "required"),
                     id = e(&team.id),
                     name = e(&team.name),
                 ));
@@ -101,7 +109,7 @@ pub(crate) async fn teams_page(viewer: Viewer) -> Response {
         Ok(permit) => permit,
         Err(refused) => return refused,
     };
-    render_teams(&viewer, &permit, None, StatusCode::OK).await
+    render_teams(&viewer, &permit, None, None, StatusCode::OK).await
 }
 
 /// `POST /teams` (create) and `POST /teams/{id}/{add|rename|delete}` and
@@ -142,14 +150,15 @@ pub(crate) async fn teams_action(
             "There is no such action.".to_owned(),
         )),
     };
-    let (message, status) = match outcome {
-        Ok(text) => ((text, false), StatusCode::OK),
-        Err(error) => (
-            (ApiError::Core(error).page_message(), true),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        ),
-    };
-    render_teams(&viewer, &permit, Some(message), status).await
+    match outcome {
+        Ok(text) => render_teams(&viewer, &permit, Some((text, false)), None, StatusCode::OK).await,
+        Err(error) => {
+            let target = parts.first().copied().unwrap_or("new").to_owned();
+            let (failed, text) = Failed::new(&target, pairs.clone(), error);
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            render_teams(&viewer, &permit, Some((text, true)), Some(&failed), status).await
+        }
+    }
 }
 
 /// `GET /audit?action=&cursor=`: the audit log, newest first.

@@ -17,7 +17,7 @@ use tenant_core::roles;
 use tenant_core::users::{self, NewUser, User, UserChange, UserKind};
 
 use super::Viewer;
-use super::forms::{Pairs, field, permission_grid, permissions};
+use super::forms::{Failed, Pairs, error_line, field, permission_grid, permissions};
 use super::layout::{Section, csrf_field, input, input_id, notice};
 use crate::api::caller::mail_set_up;
 use crate::api::error::ApiError;
@@ -155,7 +155,7 @@ async fn render_company(
     permit: &Permitted<'_, need::ClientsManage>,
     company_id: &str,
     message: Option<(String, bool)>,
-    typed: &Pairs,
+    failed: Option<&Failed>,
     status: StatusCode,
 ) -> Response {
     let store = viewer.tenant.store();
@@ -184,7 +184,14 @@ async fn render_company(
         "<section class=\"card\" aria-labelledby=\"edit\"><h2 id=\"edit\">Company</h2><form method=\"post\" action=\"/clients/{}\">{}{}<label for=\"f-details\">Details</label><textarea id=\"f-details\" name=\"details\" rows=\"2\">{}</textarea><div class=\"actions\"><button type=\"submit\">Save company</button></div></form></section>",
         e(&company.id),
         csrf_field(&viewer.token),
-        input("name", "Company name", "text", &company.name, None, "required"),
+        input(
+            "name",
+            "Company name",
+            "text",
+            Failed::typed(failed, "company").map_or(company.name.as_str(), |t| field(t, "name")),
+            Failed::error(failed, "company", "name").as_deref(),
+            "required"
+        ),
         e(&company.details),
     ));
     // Adding a contact: name, address, client role and switches.
@@ -194,6 +201,8 @@ async fn render_company(
         .into_iter()
         .filter(|r| r.kind == UserKind::Client)
         .collect();
+    let empty = Vec::new();
+    let typed = Failed::typed(failed, "contact").unwrap_or(&empty);
     let chosen_role = field(typed, "role");
     let options: String = client_roles
         .iter()
@@ -212,11 +221,13 @@ async fn render_company(
         permissions(typed, "switch")
     };
     body.push_str(&format!(
-        "<section class=\"card\" aria-labelledby=\"contact\"><h2 id=\"contact\">Add a contact</h2><form method=\"post\" action=\"/clients/{}/contacts\" novalidate>{}<div class=\"row\"><div>{}</div><div>{}</div></div><label for=\"f-role\">Role</label><select id=\"f-role\" name=\"role\">{options}</select><p class=\"hint\">Switches: what this contact may do, within their role.</p>{}<div class=\"actions\"><button type=\"submit\">Add and invite contact</button></div></form></section>",
+        "<section class=\"card\" aria-labelledby=\"contact\"><h2 id=\"contact\">Add a contact</h2><form method=\"post\" action=\"/clients/{}/contacts\" novalidate>{}<div class=\"row\"><div>{}</div><div>{}</div></div><label for=\"f-role\">Role</label><select id=\"f-role\" name=\"role\">{options}</select>{}<p class=\"hint\">Switches: what this contact may do, within their role.</p>{}{}<div class=\"actions\"><button type=\"submit\">Add and invite contact</button></div></form></section>",
         e(&company.id),
         csrf_field(&viewer.token),
-        input_id("f-contact-name", "name", "Name", "text", field(typed, "name"), None, "required"),
-        input_id("f-contact-email", "email", "E-mail", "email", field(typed, "email"), None, "required"),
+        input_id("f-contact-name", "name", "Name", "text", field(typed, "name"), Failed::error(failed, "contact", "name").as_deref(), "required"),
+        input_id("f-contact-email", "email", "E-mail", "email", field(typed, "email"), Failed::error(failed, "contact", "email").as_deref(), "required"),
+        error_line(Failed::error(failed, "contact", "role")),
+        error_line(Failed::error(failed, "contact", "switches").or_else(|| Failed::error(failed, "contact", "permissions"))),
         permission_grid("switch", "new", typed_switches, client_offered, false),
     ));
     body.push_str("<section aria-labelledby=\"contacts\"><h2 id=\"contacts\">Contacts</h2>");
@@ -246,7 +257,7 @@ pub(crate) async fn show(
     let message = query
         .contains_key("added")
         .then(|| ("Company added. Now add its contacts.".to_owned(), false));
-    render_company(&viewer, &permit, &id, message, &Vec::new(), StatusCode::OK).await
+    render_company(&viewer, &permit, &id, message, None, StatusCode::OK).await
 }
 
 /// `POST /clients/{id}`: renames or edits the company.
@@ -272,19 +283,25 @@ pub(crate) async fn edit(
         Some(field(&pairs, "details")),
     )
     .await;
-    let message = match result {
-        Ok(_) => ("Company saved.".to_owned(), false),
-        Err(error) => (message_of(error), true),
-    };
-    render_company(
-        &viewer,
-        &permit,
-        &id,
-        Some(message),
-        &Vec::new(),
-        StatusCode::OK,
-    )
-    .await
+    match result {
+        Ok(_) => {
+            let message = Some(("Company saved.".to_owned(), false));
+            render_company(&viewer, &permit, &id, message, None, StatusCode::OK).await
+        }
+        Err(error) => {
+            let (failed, text) = Failed::new("company", pairs, error);
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            render_company(
+                &viewer,
+                &permit,
+                &id,
+                Some((text, true)),
+                Some(&failed),
+                status,
+            )
+            .await
+        }
+    }
 }
 
 /// `POST /clients/{id}/contacts`: invites a contact with a client role and switches.
@@ -332,19 +349,21 @@ pub(crate) async fn add_contact(
                 &permit,
                 &id,
                 Some((text, false)),
-                &Vec::new(),
+                None,
                 StatusCode::OK,
             )
             .await
         }
         Err(error) => {
+            let (failed, text) = Failed::new("contact", pairs, error);
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
             render_company(
                 &viewer,
                 &permit,
                 &id,
-                Some((message_of(error), true)),
-                &pairs,
-                StatusCode::UNPROCESSABLE_ENTITY,
+                Some((text, true)),
+                Some(&failed),
+                status,
             )
             .await
         }
@@ -391,13 +410,5 @@ pub(crate) async fn switches(
         ),
         Err(error) => (message_of(error), true),
     };
-    render_company(
-        &viewer,
-        &clients,
-        &id,
-        Some(message),
-        &Vec::new(),
-        StatusCode::OK,
-    )
-    .await
+    render_company(&viewer, &clients, &id, Some(message), None, StatusCode::OK).await
 }

@@ -89,3 +89,63 @@ pub(crate) fn kind_word(kind: UserKind) -> &'static str {
         UserKind::Client => "client",
     }
 }
+
+/// A failed form: which one (`target`: "new" or the id of the thing it edits), what was
+/// typed, and the field error to show in place (or the sentence for the top of the page).
+#[derive(Debug, Default)]
+pub(crate) struct Failed {
+    pub target: String,
+    pub typed: Pairs,
+    pub field: Option<(&'static str, String)>,
+}
+
+impl Failed {
+    /// A failure of the form `target` with `typed` input; a field error is kept for its
+    /// place, any other error is answered as the page's sentence.
+    pub(crate) fn new(target: &str, typed: Pairs, error: tenant_core::Error) -> (Failed, String) {
+        match error {
+            tenant_core::Error::Field { field, message } => {
+                let text =
+                    crate::api::error::ApiError::Core(tenant_core::Error::field(field, message))
+                        .page_message();
+                (
+                    Failed {
+                        target: target.to_owned(),
+                        typed,
+                        field: Some((field, text)),
+                    },
+                    "Nothing was saved: check the marked field.".to_owned(),
+                )
+            }
+            other => (
+                Failed {
+                    target: target.to_owned(),
+                    typed,
+                    field: None,
+                },
+                crate::api::error::ApiError::Core(other).page_message(),
+            ),
+        }
+    }
+
+    /// The error of `field` in the form `target`, if that is what failed.
+    pub(crate) fn error(failed: Option<&Failed>, target: &str, field: &str) -> Option<String> {
+        failed
+            .filter(|f| f.target == target)
+            .and_then(|f| f.field.as_ref())
+            .filter(|(name, _)| *name == field)
+            .map(|(_, message)| message.clone())
+    }
+
+    /// What was typed in the form `target`, if that is what failed.
+    pub(crate) fn typed<'a>(failed: Option<&'a Failed>, target: &str) -> Option<&'a Pairs> {
+        failed.filter(|f| f.target == target).map(|f| &f.typed)
+    }
+}
+
+/// An error paragraph for a field that is not a single input (a grid, a list).
+pub(crate) fn error_line(message: Option<String>) -> String {
+    message.map_or_else(String::new, |m| {
+        format!("<p class=\"field-error\" role=\"alert\">{}</p>", e(&m))
+    })
+}

@@ -27,6 +27,8 @@ struct Extra {
     enrollment: Option<(String, String)>,
     recovery_codes: Vec<String>,
     token: Option<String>,
+    /// The field whose error is shown in place.
+    field: Option<(&'static str, String)>,
 }
 
 /// An `otpauth://` URL as an SVG QR code (drawn here, no image file or script involved).
@@ -68,6 +70,13 @@ async fn render(
 ) -> Response {
     let store = viewer.tenant.store();
     let token = csrf_field(&viewer.token);
+    let err = |name: &str| {
+        extra
+            .field
+            .as_ref()
+            .filter(|(field, _)| *field == name)
+            .map(|(_, message)| message.clone())
+    };
     let mut body = format!(
         "<h1>{}</h1><p>{}</p>",
         e(principal.name()),
@@ -98,24 +107,24 @@ async fn render(
             "<p>Scan this code with your authenticator app, or type the key <code>{}</code>, then enter the 6-digit code it shows.</p>{}<form method=\"post\" action=\"/profile/totp/confirm\">{token}{}<div class=\"actions\"><button type=\"submit\">Turn on</button></div></form>",
             e(secret),
             qr_svg(url),
-            input("code", "Code from the app", "text", "", None, "autocomplete=\"one-time-code\" inputmode=\"numeric\" required"),
+            input("code", "Code from the app", "text", "", err("code").as_deref(), "autocomplete=\"one-time-code\" inputmode=\"numeric\" required"),
         )),
         (None, true) => body.push_str(&format!(
             "<p>On. Recovery codes left: {}.</p><form method=\"post\" action=\"/profile/totp/disable\">{token}{}<div class=\"actions\"><button type=\"submit\" class=\"secondary\">Turn off</button></div></form>",
             status_now.as_ref().map_or(0, |s| s.recovery_codes_left),
-            input("password", "Your password", "password", "", None, "autocomplete=\"current-password\" required"),
+            input("password", "Your password", "password", "", err("password").as_deref(), "autocomplete=\"current-password\" required"),
         )),
         (None, false) => body.push_str(&format!(
             "<p>Off. With it on, signing in also needs a code from an authenticator app on your phone.</p><form method=\"post\" action=\"/profile/totp/begin\">{token}{}<div class=\"actions\"><button type=\"submit\">Set up</button></div></form>",
-            input("password", "Your password", "password", "", None, "autocomplete=\"current-password\" required"),
+            input("password", "Your password", "password", "", err("password").as_deref(), "autocomplete=\"current-password\" required"),
         )),
     }
     body.push_str("</section>");
     // Password.
     body.push_str(&format!(
         "<section class=\"card\" aria-labelledby=\"pw\"><h2 id=\"pw\">Password</h2><form method=\"post\" action=\"/profile/password\">{token}{}{}{}<p class=\"hint\">At least 10 characters. Your other sessions and personal tokens end when it changes.</p><div class=\"actions\"><button type=\"submit\">Change password</button></div></form></section>",
-        input("current_password", "Current password", "password", "", None, "autocomplete=\"current-password\" required"),
-        input("new_password", "New password", "password", "", None, "autocomplete=\"new-password\" required minlength=\"10\""),
+        input("current_password", "Current password", "password", "", err("current_password").as_deref(), "autocomplete=\"current-password\" required"),
+        input("new_password", "New password", "password", "", err("new_password").as_deref(), "autocomplete=\"new-password\" required minlength=\"10\""),
         input("confirm", "New password again", "password", "", None, "autocomplete=\"new-password\" required"),
     ));
     // Sessions.
@@ -162,7 +171,7 @@ async fn render(
     }
     body.push_str(&format!(
         "<form method=\"post\" action=\"/profile/tokens\">{token}{}<div class=\"actions\"><button type=\"submit\">Create token</button></div></form></section>",
-        input("name", "Token name", "text", "", None, "required placeholder=\"laptop script\""),
+        input("name", "Token name", "text", "", err("name").as_deref(), "required placeholder=\"laptop script\""),
     ));
     viewer.page_with_status(status, "Profile", Section::Profile, body)
 }
@@ -254,6 +263,14 @@ async fn act(
                     "Your password is changed. Your other sessions and personal tokens have ended."
                         .to_owned()
                 })
+                .map_err(|error| match error {
+                    // The new password's rule: shown at the new password.
+                    ApiError::Core(tenant_core::Error::Field {
+                        field: "password",
+                        message,
+                    }) => tenant_core::Error::field("new_password", message).into(),
+                    other => other,
+                })
             } else {
                 Err(tenant_core::Error::field(
                     "new_password",
@@ -288,6 +305,14 @@ async fn act(
     };
     extra.message = Some(match outcome {
         Ok(text) => (text, false),
+        Err(ApiError::Core(tenant_core::Error::Field { field, message })) => {
+            let text = ApiError::Core(tenant_core::Error::field(field, message)).page_message();
+            extra.field = Some((field, text));
+            (
+                "Nothing was changed: check the marked field.".to_owned(),
+                true,
+            )
+        }
         Err(error) => (error.page_message(), true),
     });
     render(viewer, principal, extra, status).await

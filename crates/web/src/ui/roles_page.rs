@@ -13,7 +13,7 @@ use tenant_core::roles::{self, NewRole, Role, RoleChange};
 use tenant_core::users::UserKind;
 
 use super::Viewer;
-use super::forms::{Pairs, field, kind_word, permission_grid, permissions};
+use super::forms::{Failed, Pairs, error_line, field, kind_word, permission_grid, permissions};
 use super::layout::{Section, csrf_field, input, input_id, notice};
 use crate::api::error::ApiError;
 use crate::escape_html as e;
@@ -26,7 +26,7 @@ async fn render(
     viewer: &Viewer,
     permit: &Permitted<'_, need::RolesManage>,
     message: Option<(String, bool)>,
-    typed: &Pairs,
+    failed: Option<&Failed>,
     status: StatusCode,
 ) -> Response {
     let store = viewer.tenant.store();
@@ -34,23 +34,26 @@ async fn render(
     if let Some((text, error)) = &message {
         body.push_str(&notice(text, *error));
     }
+    let empty = Vec::new();
+    let typed = Failed::typed(failed, "new").unwrap_or(&empty);
     let kind = if field(typed, "kind") == "client" {
         UserKind::Client
     } else {
         UserKind::Staff
     };
     body.push_str(&format!(
-        "<section class=\"card\" aria-labelledby=\"new\"><h2 id=\"new\">New custom role</h2><form method=\"post\" action=\"/roles\" novalidate>{}<div class=\"row\"><div>{}</div><div><label for=\"f-kind\">For</label><select id=\"f-kind\" name=\"kind\"><option value=\"staff\"{}>staff</option><option value=\"client\"{}>client users</option></select></div></div><p class=\"hint\">A client role may hold only file, discussion, message and invoice viewing and paying permissions.</p>{}<div class=\"actions\"><button type=\"submit\">Create role</button></div></form></section>",
+        "<section class=\"card\" aria-labelledby=\"new\"><h2 id=\"new\">New custom role</h2><form method=\"post\" action=\"/roles\" novalidate>{}<div class=\"row\"><div>{}</div><div><label for=\"f-kind\">For</label><select id=\"f-kind\" name=\"kind\"><option value=\"staff\"{}>staff</option><option value=\"client\"{}>client users</option></select></div></div><p class=\"hint\">A client role may hold only file, discussion, message and invoice viewing and paying permissions.</p>{}{}<div class=\"actions\"><button type=\"submit\">Create role</button></div></form></section>",
         csrf_field(&viewer.token),
-        input("name", "Name", "text", field(typed, "name"), None, "required"),
+        input("name", "Name", "text", field(typed, "name"), Failed::error(failed, "new", "name").as_deref(), "required"),
         if kind == UserKind::Staff { " selected" } else { "" },
         if kind == UserKind::Client { " selected" } else { "" },
+        error_line(Failed::error(failed, "new", "permissions")),
         permission_grid("permission", "new", permissions(typed, "permission"), offered(UserKind::Staff), false),
     ));
     match roles::list_roles(store, permit.principal()).await {
         Ok(list) => {
             for role in &list {
-                body.push_str(&role_card(viewer, role));
+                body.push_str(&role_card(viewer, role, failed));
             }
         }
         Err(error) => body.push_str(&notice(&ApiError::Core(error).page_message(), true)),
@@ -58,11 +61,12 @@ async fn render(
     viewer.page_with_status(status, "Roles", Section::Roles, body)
 }
 
-fn role_card(viewer: &Viewer, role: &Role) -> String {
+fn role_card(viewer: &Viewer, role: &Role, failed: Option<&Failed>) -> String {
+    let typed = Failed::typed(failed, &role.id);
     let grid = permission_grid(
         "permission",
         &format!("r-{}", role.id),
-        role.permissions,
+        typed.map_or(role.permissions, |t| permissions(t, "permission")),
         offered(role.kind),
         !role.editable,
     );
@@ -87,8 +91,8 @@ fn role_card(viewer: &Viewer, role: &Role) -> String {
             "name",
             "Name",
             "text",
-            &role.name,
-            None,
+            typed.map_or(role.name.as_str(), |t| field(t, "name")),
+            Failed::error(failed, &role.id, "name").as_deref(),
             "required",
         )
     };
@@ -103,10 +107,11 @@ fn role_card(viewer: &Viewer, role: &Role) -> String {
         )
     };
     format!(
-        "<section class=\"card\" aria-labelledby=\"role-{}\">{heading}<form method=\"post\" action=\"/roles/{}\">{}{name_field}{grid}<div class=\"actions\"><button type=\"submit\">Save {}</button></div></form><div class=\"actions\">{remove}</div></section>",
+        "<section class=\"card\" aria-labelledby=\"role-{}\">{heading}<form method=\"post\" action=\"/roles/{}\">{}{name_field}{}{grid}<div class=\"actions\"><button type=\"submit\">Save {}</button></div></form><div class=\"actions\">{remove}</div></section>",
         e(&role.id),
         e(&role.id),
         csrf_field(&viewer.token),
+        error_line(Failed::error(failed, &role.id, "permissions")),
         e(&role.name),
     )
 }
@@ -121,7 +126,7 @@ pub(crate) async fn list(viewer: Viewer) -> Response {
         Ok(permit) => permit,
         Err(refused) => return refused,
     };
-    render(&viewer, &permit, None, &Vec::new(), StatusCode::OK).await
+    render(&viewer, &permit, None, None, StatusCode::OK).await
 }
 
 /// `POST /roles`: a new custom role.
@@ -150,25 +155,12 @@ pub(crate) async fn create(
     match roles::create_role(viewer.tenant.store(), &permit, &new).await {
         Ok(role) => {
             let text = format!("The role {} is created.", role.name);
-            render(
-                &viewer,
-                &permit,
-                Some((text, false)),
-                &Vec::new(),
-                StatusCode::OK,
-            )
-            .await
+            render(&viewer, &permit, Some((text, false)), None, StatusCode::OK).await
         }
         Err(error) => {
-            let text = ApiError::Core(error).page_message();
-            render(
-                &viewer,
-                &permit,
-                Some((text, true)),
-                &pairs,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+            let (failed, text) = Failed::new("new", pairs, error);
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            render(&viewer, &permit, Some((text, true)), Some(&failed), status).await
         }
     }
 }
@@ -193,17 +185,20 @@ pub(crate) async fn update(
         name: (!name.is_empty()).then(|| name.to_owned()),
         permissions: Some(permissions(&pairs, "permission")),
     };
-    let message = match roles::update_role(viewer.tenant.store(), &permit, &id, &change).await {
-        Ok(role) => (
-            format!(
+    match roles::update_role(viewer.tenant.store(), &permit, &id, &change).await {
+        Ok(role) => {
+            let text = format!(
                 "The role {} is saved; it applies at its holders' next click.",
                 role.name
-            ),
-            false,
-        ),
-        Err(error) => (ApiError::Core(error).page_message(), true),
-    };
-    render(&viewer, &permit, Some(message), &Vec::new(), StatusCode::OK).await
+            );
+            render(&viewer, &permit, Some((text, false)), None, StatusCode::OK).await
+        }
+        Err(error) => {
+            let (failed, text) = Failed::new(&id, pairs, error);
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            render(&viewer, &permit, Some((text, true)), Some(&failed), status).await
+        }
+    }
 }
 
 /// `POST /roles/{id}/delete`.
@@ -229,7 +224,7 @@ pub(crate) async fn remove(
                 &viewer,
                 &permit,
                 Some((text, true)),
-                &Vec::new(),
+                None,
                 StatusCode::CONFLICT,
             )
             .await
