@@ -119,14 +119,10 @@ pub(crate) async fn teams_action(
     headers: HeaderMap,
     form: Result<Form<Pairs>, FormRejection>,
 ) -> Response {
-    let permit = match viewer.permit::<need::TeamsManage>() {
-        Ok(permit) => permit,
+    let (permit, pairs) = match viewer.submitted::<need::TeamsManage>(&headers, form) {
+        Ok(submitted) => submitted,
         Err(refused) => return refused,
     };
-    let pairs = form.map(|Form(p)| p).unwrap_or_default();
-    if let Err(refused) = viewer.check_form(&headers, field(&pairs, "csrf")) {
-        return refused;
-    }
     let store = viewer.tenant.store();
     let rest = viewer.path.trim_start_matches("/teams").to_owned();
     let parts: Vec<&str> = rest.split('/').filter(|p| !p.is_empty()).collect();

@@ -27,10 +27,6 @@ fn message_of(error: tenant_core::Error) -> String {
     ApiError::Core(error).page_message()
 }
 
-fn form_pairs(form: Result<Form<Pairs>, FormRejection>) -> Pairs {
-    form.map(|Form(pairs)| pairs).unwrap_or_default()
-}
-
 /// `GET /clients`.
 pub(crate) async fn list(viewer: Viewer) -> Response {
     let permit = match viewer.permit::<need::ClientsManage>() {
@@ -92,14 +88,10 @@ pub(crate) async fn add(
     headers: HeaderMap,
     form: Result<Form<Pairs>, FormRejection>,
 ) -> Response {
-    let permit = match viewer.permit::<need::ClientsManage>() {
-        Ok(permit) => permit,
+    let (permit, pairs) = match viewer.submitted::<need::ClientsManage>(&headers, form) {
+        Ok(submitted) => submitted,
         Err(refused) => return refused,
     };
-    let pairs = form_pairs(form);
-    if let Err(refused) = viewer.check_form(&headers, field(&pairs, "csrf")) {
-        return refused;
-    }
     let (name, details) = (field(&pairs, "name"), field(&pairs, "details"));
     match companies::create_company(viewer.tenant.store(), &permit, name, details).await {
         Ok(company) => Redirect::to(&format!("/clients/{}?added=1", company.id)).into_response(),
@@ -267,14 +259,10 @@ pub(crate) async fn edit(
     Path(id): Path<String>,
     form: Result<Form<Pairs>, FormRejection>,
 ) -> Response {
-    let permit = match viewer.permit::<need::ClientsManage>() {
-        Ok(permit) => permit,
+    let (permit, pairs) = match viewer.submitted::<need::ClientsManage>(&headers, form) {
+        Ok(submitted) => submitted,
         Err(refused) => return refused,
     };
-    let pairs = form_pairs(form);
-    if let Err(refused) = viewer.check_form(&headers, field(&pairs, "csrf")) {
-        return refused;
-    }
     let result = companies::update_company(
         viewer.tenant.store(),
         &permit,
@@ -311,14 +299,10 @@ pub(crate) async fn add_contact(
     Path(id): Path<String>,
     form: Result<Form<Pairs>, FormRejection>,
 ) -> Response {
-    let permit = match viewer.permit::<need::ClientsManage>() {
-        Ok(permit) => permit,
+    let (permit, pairs) = match viewer.submitted::<need::ClientsManage>(&headers, form) {
+        Ok(submitted) => submitted,
         Err(refused) => return refused,
     };
-    let pairs = form_pairs(form);
-    if let Err(refused) = viewer.check_form(&headers, field(&pairs, "csrf")) {
-        return refused;
-    }
     let outcome = async {
         let email = Email::parse(field(&pairs, "email").trim())
             .map_err(|e| tenant_core::Error::field("email", e.to_string()))?;
@@ -381,14 +365,10 @@ pub(crate) async fn switches(
         Ok(permit) => permit,
         Err(refused) => return refused,
     };
-    let users_permit = match viewer.permit::<need::UsersManage>() {
-        Ok(permit) => permit,
+    let (users_permit, pairs) = match viewer.submitted::<need::UsersManage>(&headers, form) {
+        Ok(submitted) => submitted,
         Err(refused) => return refused,
     };
-    let pairs = form_pairs(form);
-    if let Err(refused) = viewer.check_form(&headers, field(&pairs, "csrf")) {
-        return refused;
-    }
     let change = UserChange {
         name: None,
         role: None,

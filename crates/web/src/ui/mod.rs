@@ -219,6 +219,19 @@ impl Viewer {
         permit::<R>(principal, Scope::Brand).map_err(|_| self.forbidden())
     }
 
+    /// A submitted form of a signed-in user whose role allows `R`: the permit and the
+    /// fields, once the form token and origin are checked.
+    pub(crate) fn submitted<R: Requirement>(
+        &self,
+        headers: &HeaderMap,
+        form: Result<axum::Form<forms::Pairs>, axum::extract::rejection::FormRejection>,
+    ) -> Result<(Permitted<'_, R>, forms::Pairs), Response> {
+        let permit = self.permit::<R>()?;
+        let pairs = form.map(|axum::Form(pairs)| pairs).unwrap_or_default();
+        self.check_form(headers, forms::field(&pairs, "csrf"))?;
+        Ok((permit, pairs))
+    }
+
     /// Checks a form submission of a signed-in user: same-site request and the session's
     /// form token.
     pub(crate) fn check_form(&self, headers: &HeaderMap, token: &str) -> Result<(), Response> {

@@ -116,10 +116,6 @@ fn role_card(viewer: &Viewer, role: &Role, failed: Option<&Failed>) -> String {
     )
 }
 
-fn pairs_of(form: Result<Form<Pairs>, FormRejection>) -> Pairs {
-    form.map(|Form(pairs)| pairs).unwrap_or_default()
-}
-
 /// `GET /roles`.
 pub(crate) async fn list(viewer: Viewer) -> Response {
     let permit = match viewer.permit::<need::RolesManage>() {
@@ -135,14 +131,10 @@ pub(crate) async fn create(
     headers: HeaderMap,
     form: Result<Form<Pairs>, FormRejection>,
 ) -> Response {
-    let permit = match viewer.permit::<need::RolesManage>() {
-        Ok(permit) => permit,
+    let (permit, pairs) = match viewer.submitted::<need::RolesManage>(&headers, form) {
+        Ok(submitted) => submitted,
         Err(refused) => return refused,
     };
-    let pairs = pairs_of(form);
-    if let Err(refused) = viewer.check_form(&headers, field(&pairs, "csrf")) {
-        return refused;
-    }
     let new = NewRole {
         name: field(&pairs, "name").to_owned(),
         kind: if field(&pairs, "kind") == "client" {
@@ -172,14 +164,10 @@ pub(crate) async fn update(
     Path(id): Path<String>,
     form: Result<Form<Pairs>, FormRejection>,
 ) -> Response {
-    let permit = match viewer.permit::<need::RolesManage>() {
-        Ok(permit) => permit,
+    let (permit, pairs) = match viewer.submitted::<need::RolesManage>(&headers, form) {
+        Ok(submitted) => submitted,
         Err(refused) => return refused,
     };
-    let pairs = pairs_of(form);
-    if let Err(refused) = viewer.check_form(&headers, field(&pairs, "csrf")) {
-        return refused;
-    }
     let name = field(&pairs, "name");
     let change = RoleChange {
         name: (!name.is_empty()).then(|| name.to_owned()),
@@ -208,14 +196,10 @@ pub(crate) async fn remove(
     Path(id): Path<String>,
     form: Result<Form<Pairs>, FormRejection>,
 ) -> Response {
-    let permit = match viewer.permit::<need::RolesManage>() {
-        Ok(permit) => permit,
+    let (permit, _) = match viewer.submitted::<need::RolesManage>(&headers, form) {
+        Ok(submitted) => submitted,
         Err(refused) => return refused,
     };
-    let pairs = pairs_of(form);
-    if let Err(refused) = viewer.check_form(&headers, field(&pairs, "csrf")) {
-        return refused;
-    }
     match roles::delete_role(viewer.tenant.store(), &permit, &id).await {
         Ok(()) => Redirect::to("/roles").into_response(),
         Err(error) => {

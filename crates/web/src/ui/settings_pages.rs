@@ -20,10 +20,6 @@ use crate::api::WebState;
 use crate::api::error::ApiError;
 use crate::escape_html as e;
 
-fn pairs_of(form: Result<Form<Pairs>, FormRejection>) -> Pairs {
-    form.map(|Form(pairs)| pairs).unwrap_or_default()
-}
-
 fn message_of(error: tenant_core::Error) -> String {
     ApiError::Core(error).page_message()
 }
@@ -157,14 +153,10 @@ pub(crate) async fn save_email(
     headers: HeaderMap,
     form: Result<Form<Pairs>, FormRejection>,
 ) -> Response {
-    let permit = match viewer.permit::<need::SettingsManage>() {
-        Ok(permit) => permit,
+    let (permit, pairs) = match viewer.submitted::<need::SettingsManage>(&headers, form) {
+        Ok(submitted) => submitted,
         Err(refused) => return refused,
     };
-    let pairs = pairs_of(form);
-    if let Err(refused) = viewer.check_form(&headers, field(&pairs, "csrf")) {
-        return refused;
-    }
     let store = viewer.tenant.store();
     let done: Result<String, tenant_core::Error> = match field(&pairs, "do") {
         "remove" => settings::clear_email(store, &permit).await.map(|_| {
@@ -346,14 +338,10 @@ pub(crate) async fn save_payments(
     headers: HeaderMap,
     form: Result<Form<Pairs>, FormRejection>,
 ) -> Response {
-    let permit = match viewer.permit::<need::PaymentsSettings>() {
-        Ok(permit) => permit,
+    let (permit, pairs) = match viewer.submitted::<need::PaymentsSettings>(&headers, form) {
+        Ok(submitted) => submitted,
         Err(refused) => return refused,
     };
-    let pairs = pairs_of(form);
-    if let Err(refused) = viewer.check_form(&headers, field(&pairs, "csrf")) {
-        return refused;
-    }
     let changes = GATEWAYS
         .iter()
         .map(|name| {
@@ -427,14 +415,10 @@ pub(crate) async fn save_security(
     headers: HeaderMap,
     form: Result<Form<Pairs>, FormRejection>,
 ) -> Response {
-    let permit = match viewer.permit::<need::SettingsManage>() {
-        Ok(permit) => permit,
+    let (permit, pairs) = match viewer.submitted::<need::SettingsManage>(&headers, form) {
+        Ok(submitted) => submitted,
         Err(refused) => return refused,
     };
-    let pairs = pairs_of(form);
-    if let Err(refused) = viewer.check_form(&headers, field(&pairs, "csrf")) {
-        return refused;
-    }
     let wanted = Security {
         require_totp_for_staff: field(&pairs, "require_totp_for_staff") == "on",
     };
