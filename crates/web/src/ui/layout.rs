@@ -19,7 +19,7 @@ a:focus-visible,button:focus-visible,input:focus-visible,select:focus-visible,te
 .skip{position:absolute;left:-999px}.skip:focus{left:1rem;top:1rem;background:#fff;padding:.5rem;z-index:9}
 header.bar{background:var(--primary);color:#fff;display:flex;flex-wrap:wrap;align-items:center;gap:.5rem 1.5rem;padding:.6rem 1.25rem}
 header.bar a{color:#fff}
-header.bar .brand{display:flex;align-items:center;gap:.6rem;font-weight:700;font-size:1.15rem;text-decoration:none;white-space:nowrap}
+header.bar .brand{display:flex;flex:none;align-items:center;gap:.6rem;font-weight:700;font-size:1.15rem;text-decoration:none;white-space:nowrap}
 header.bar .brand img{max-height:2rem;max-width:8rem;background:#fff;border-radius:4px;padding:2px}
 nav.main{display:flex;flex-wrap:wrap;gap:.25rem 1rem;flex:1}
 nav.main a{text-decoration:none;padding:.2rem 0;border-bottom:2px solid transparent}
