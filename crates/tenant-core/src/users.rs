@@ -590,7 +590,18 @@ async fn revoke_open_invitations(tx: &mut Tx, user_id: &str, at: OffsetDateTime)
         )
         .bind(user_id)
         .bind(at)
-        .execute(conn)
+        .execute(&mut *conn)
+        .await?;
+        // Their invitation mails not yet sent would carry a dead link: give them up, and
+        // erase the token they hold.
+        sqlx::query(
+            "update outbox set status = 'abandoned', params = '{}', last_error = 'the invitation was revoked or sent again', updated_at = $2
+             where kind = 'invitation' and status = 'pending'
+               and recipient = (select email from users where user_id = $1)",
+        )
+        .bind(user_id)
+        .bind(at)
+        .execute(&mut *conn)
         .await?;
     });
     Ok(())

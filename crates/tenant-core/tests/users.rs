@@ -1409,3 +1409,49 @@ async fn changing_ones_password_needs_the_current_one_and_ends_the_other_session
         store.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn a_revoked_or_renewed_invitation_is_never_mailed_with_its_dead_link() {
+    for store in both().await {
+        let platform = Platform::open(&store.backend).await.unwrap();
+        let a = context(&platform, "a.test").await;
+        let admin = signed_in_admin(a.store(), "admin@a.test").await;
+        let permit = access::permit::<need::UsersManage>(&admin, Scope::Brand).unwrap();
+        let (bo, _) = users::invite(a.store(), &permit, &new_user("bo@a.test", "staff", None))
+            .await
+            .unwrap();
+        let pending = |entries: &[tenant_core::mail::OutboxEntry]| {
+            entries
+                .iter()
+                .filter(|e| {
+                    e.recipient == "bo@a.test" && e.kind == "invitation" && e.status == "pending"
+                })
+                .count()
+        };
+        let before = tenant_core::mail::outbox(a.store(), 100).await.unwrap();
+        assert_eq!(pending(&before), 1);
+        // Sent again: only the new mail waits.
+        users::resend_invitation(a.store(), &permit, &bo.id)
+            .await
+            .unwrap();
+        let resent = tenant_core::mail::outbox(a.store(), 100).await.unwrap();
+        assert_eq!(pending(&resent), 1);
+        assert!(resent.iter().any(|e| e.recipient == "bo@a.test"
+            && e.status == "abandoned"
+            && e.last_error.as_deref() == Some("the invitation was revoked or sent again")));
+        // Revoked: nothing waits.
+        users::revoke_invitation(a.store(), &permit, &bo.id)
+            .await
+            .unwrap();
+        let revoked = tenant_core::mail::outbox(a.store(), 100).await.unwrap();
+        assert_eq!(pending(&revoked), 0);
+        // Other people's mail is untouched.
+        let others = revoked
+            .iter()
+            .filter(|e| e.recipient != "bo@a.test" && e.status == "abandoned")
+            .count();
+        assert_eq!(others, 0);
+        platform.close().await;
+        store.cleanup().await;
+    }
+}
