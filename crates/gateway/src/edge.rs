@@ -53,6 +53,9 @@ pub struct Edge {
     pub platform: Arc<Platform>,
     directory: RwLock<Arc<TenantDirectory>>,
     standing: RwLock<Standing>,
+    /// What admins are told about the licence, derived from `standing` when it changes
+    /// (not on every request).
+    notice: RwLock<Option<String>>,
     /// Certificates by SNI.
     pub certificates: Arc<Certificates>,
     /// Per-request limits.
@@ -80,6 +83,7 @@ impl Edge {
         Edge {
             platform,
             directory: RwLock::new(Arc::new(directory)),
+            notice: RwLock::new(licence_notice(&standing)),
             standing: RwLock::new(standing),
             certificates,
             limits,
@@ -110,6 +114,9 @@ impl Edge {
     pub fn update(&self, directory: TenantDirectory, standing: Standing) {
         if let Ok(mut slot) = self.directory.write() {
             *slot = Arc::new(directory);
+        }
+        if let Ok(mut slot) = self.notice.write() {
+            *slot = licence_notice(&standing);
         }
         if let Ok(mut slot) = self.standing.write() {
             *slot = standing;
@@ -202,7 +209,7 @@ impl Edge {
             address: connection.peer.ip(),
             base: self.public_base(&host, connection.tls, port),
             mail: self.mail,
-            licence_notice: licence_notice(&self.standing()),
+            licence_notice: self.notice.read().ok().and_then(|n| n.clone()),
         });
         let request =
             Request::from_parts(parts, Body::new(http_body_util::Limited::new(body, max)));
