@@ -206,6 +206,7 @@ await flow('a deactivated user\'s next click lands on the sign-in page with a cl
   check(dana.url().includes('/sign-in'), 'a deactivated user signed in');
 });
 
+let cleo;
 await flow('the admin adds a client company and a contact with limited switches, who sees only the portal', async () => {
   const page = admins.alpha;
   await page.click('nav >> text=Clients');
@@ -223,7 +224,7 @@ await flow('the admin adds a client company and a contact with limited switches,
   await page.click('button:has-text("Add and invite contact")');
   check((await page.textContent('main')).includes('an invitation is on its way to cleo@alpha.localhost'), 'no contact invitation notice');
   await snap(page, 'alpha-client-company');
-  const cleo = await (await browser.newContext()).newPage();
+  cleo = await (await browser.newContext()).newPage();
   await setPassword(cleo, 'cleo@alpha.localhost', 'alpha-cleo');
   await signIn(cleo, brands.alpha, 'cleo@alpha.localhost', 'alpha-cleo');
   const main = await cleo.textContent('main');
@@ -231,7 +232,7 @@ await flow('the admin adds a client company and a contact with limited switches,
   check(main.includes('download files') && main.includes('take part in discussions'), 'the switched-on permissions are not listed');
   check(!main.includes('upload files') && !main.includes('pay invoices'), 'switched-off permissions are listed');
   const links = await cleo.$$eval('nav.main a', (as) => as.map((a) => a.textContent));
-  check(links.length === 1 && links[0] === 'Home', `a client sees navigation: ${links}`);
+  check(links.join(',') === 'Home,Projects', `a client sees navigation: ${links}`);
   check(!main.includes('licence') && !main.includes('development mode'), 'a client sees a licence notice');
   for (const p of ['/users', '/clients', '/settings']) {
     const answer = await cleo.goto(url(brands.alpha, p));
@@ -240,6 +241,7 @@ await flow('the admin adds a client company and a contact with limited switches,
   await snap(cleo, 'alpha-cleo-forbidden');
 });
 
+let pat;
 await flow('a custom "Project Manager" role without payments.settings finds no payment settings, and the API says 403', async () => {
   const page = admins.alpha;
   await page.click('nav >> text=Roles');
@@ -262,7 +264,7 @@ await flow('a custom "Project Manager" role without payments.settings finds no p
   await page.fill('#f-email', 'pat@alpha.localhost');
   await page.selectOption('#f-role', { label: 'Project Manager' });
   await page.click('button:has-text("Add and invite")');
-  const pat = await (await browser.newContext()).newPage();
+  pat = await (await browser.newContext()).newPage();
   await setPassword(pat, 'pat@alpha.localhost', 'alpha-pat');
   await signIn(pat, brands.alpha, 'pat@alpha.localhost', 'alpha-pat');
   check((await pat.textContent('main')).includes('Project Manager'), 'the role is not shown');
@@ -405,6 +407,74 @@ await flow('the admin pages not visited above render in the brand\'s look: Teams
   await visitor.click('button[type=submit]');
   check((await visitor.textContent('main')).includes('If an account uses that address'), 'no neutral answer');
   await snap(visitor, 'alpha-forgot-password');
+});
+
+await flow('a project for a client company: made and shared with a team, seen by its contacts only, archived, and flagged in the access review', async () => {
+  // Pat (Project Manager: projects.create and projects.edit) makes the project.
+  await pat.goto(url(brands.alpha, '/projects'));
+  await pat.click('summary:has-text("New project")');
+  await pat.click('button:has-text("Create project")');
+  check(await pat.isVisible('#f-name-error'), 'a nameless project has no error at the name');
+  await pat.fill('#f-name', 'Northwind website');
+  await pat.fill('#f-description', 'A new website for Northwind.\n\nLaunch in spring.');
+  await pat.selectOption('#f-company', { label: 'Northwind Traders' });
+  await pat.click('button:has-text("Create project")');
+  await pat.waitForURL(/\/projects\/[^/?]+\?done=created/);
+  const address = pat.url().split('?')[0];
+  let main = await pat.textContent('main');
+  check(main.includes('You are its first member') && main.includes('Pat Manager'), 'the maker is not its first member');
+  check(main.includes('Northwind Traders'), 'the client company is not shown');
+  await pat.selectOption('#f-team', { label: 'Design' });
+  await pat.click('button:has-text("Add team")');
+  main = await pat.textContent('main');
+  check(main.includes('Added to the project') && main.includes('Design'), 'the team was not added');
+  await snap(pat, 'alpha-project');
+  await pat.goto(url(brands.alpha, '/projects'));
+  check((await pat.textContent('main')).includes('Northwind website'), 'the project is not listed');
+  await snap(pat, 'alpha-projects');
+
+  // The company's contact sees it in the portal, without the agency's people.
+  await cleo.goto(url(brands.alpha, '/'));
+  check((await cleo.textContent('main')).includes('Northwind website'), 'the portal does not list the project');
+  await cleo.click('a:has-text("Northwind website")');
+  main = await cleo.textContent('main');
+  check(main.includes('Launch in spring'), 'the contact does not see the project');
+  check(!main.includes('Pat Manager') && !main.includes('Design'), 'the contact is shown who works on it');
+  check(!(await cleo.isVisible('button:has-text("Archive project")')), 'the contact is offered archiving');
+  await snap(cleo, 'alpha-cleo-project');
+
+  // Another company's contact cannot reach it at all.
+  const page = admins.alpha;
+  await page.goto(url(brands.alpha, '/clients'));
+  await page.fill('#f-name', 'Contoso');
+  await page.click('button:has-text("Add company")');
+  await page.waitForURL(/\/clients\/[^/?]+\?added=1/);
+  await page.fill('#f-contact-name', 'Omar Other');
+  await page.fill('#f-contact-email', 'omar@alpha.localhost');
+  await page.click('button:has-text("Add and invite contact")');
+  const omar = await (await browser.newContext()).newPage();
+  await setPassword(omar, 'omar@alpha.localhost', 'alpha-omar');
+  await signIn(omar, brands.alpha, 'omar@alpha.localhost', 'alpha-omar');
+  const hidden = await omar.goto(address);
+  check(hidden.status() === 404, `another company's contact got ${hidden.status()} for the project`);
+  check(!(await omar.textContent('main')).includes('Northwind website'), 'another company\'s contact sees its name');
+  const api = await omar.evaluate(async () => (await (await fetch('/api/v1/projects?status=all')).json()).items.length);
+  check(api === 0, `another company's contact lists ${api} projects`);
+
+  // The admin archives it: it stays readable, cannot be edited, and the access review
+  // flags the contact whose projects are now all archived.
+  await page.goto(address);
+  await page.click('button:has-text("Archive project")');
+  main = await page.textContent('main');
+  check(main.includes('The project is archived') && main.includes('Launch in spring'), 'the archived project is not readable');
+  check(!(await page.isVisible('button:has-text("Save project")')), 'an archived project offers editing');
+  await snap(page, 'alpha-project-archived');
+  await page.goto(url(brands.alpha, '/access-review'));
+  const row = await page.textContent('tr:has-text("cleo@alpha.localhost")');
+  check(row.includes('all their projects are archived') && row.includes('Northwind website'), `the contact is not flagged: ${row}`);
+  await snap(page, 'alpha-access-review-archived');
+  await cleo.goto(url(brands.alpha, '/projects?status=archived'));
+  check((await cleo.textContent('main')).includes('Northwind website'), 'the contact cannot find the archived project');
 });
 
 await browser.close();

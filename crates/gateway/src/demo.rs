@@ -1,5 +1,6 @@
 //! `tasksession demo`: five white-labelled brands on `*.localhost`, each with an admin,
-//! staff, a custom role, a team and a client company with contacts, seeded into a data
+//! staff, a custom role, a team, a client company with contacts and projects (one shared
+//! with the team, one internal, one archived), seeded into a data
 //! directory of their own and served at once. The sign-in details are printed, and kept in
 //! the data directory so a second run serves the same brands again.
 
@@ -8,6 +9,7 @@ use std::path::{Path, PathBuf};
 use tenant_core::access::{Scope, permit};
 use tenant_core::branding::{self, Asset, Branding};
 use tenant_core::permissions::{PermissionSet, need};
+use tenant_core::projects::{self, NewProject, Sharing};
 use tenant_core::roles::{self, NewRole};
 use tenant_core::sessions::{self, ClientInfo};
 use tenant_core::users::{self, NewUser, UserKind};
@@ -270,6 +272,56 @@ async fn seed(
             .await
             .map_err(&fail)?;
         let _ = user;
+    }
+
+    // Projects: the client's, shared with the team; an internal one; a finished one.
+    let projects_permit =
+        permit::<need::ProjectsCreate>(&admin, Scope::Brand).map_err(permit_of)?;
+    let plans = [
+        (
+            format!("{} website", brand.client),
+            "A new website: design, build and launch.",
+            Some(company.id.clone()),
+        ),
+        (
+            "Internal tooling".to_owned(),
+            "Templates and checklists for the team.",
+            None,
+        ),
+        (
+            format!("{} launch campaign", brand.client),
+            "Finished last season; kept for reference.",
+            Some(company.id.clone()),
+        ),
+    ];
+    let mut made = Vec::new();
+    for (name, description, company_id) in plans {
+        let new = NewProject {
+            name,
+            description: description.to_owned(),
+            company_id,
+        };
+        made.push(
+            projects::create_project(context.store(), &projects_permit, &new)
+                .await
+                .map_err(&fail)?,
+        );
+    }
+    if let [website, tooling, campaign] = made.as_slice() {
+        projects::share(
+            context.store(),
+            &admin,
+            &website.id,
+            Sharing::Team(&team.id),
+        )
+        .await
+        .map_err(&fail)?;
+        projects::share(context.store(), &admin, &tooling.id, Sharing::User(&staff))
+            .await
+            .map_err(&fail)?;
+        projects::set_archived(context.store(), &admin, &campaign.id, true)
+            .await
+            .map_err(&fail)?;
     }
     sessions::sign_out(context.store(), &admin)
         .await

@@ -2,8 +2,9 @@
 //! flows of `browser-tests/flows.mjs` (first admins set passwords from their invitation
 //! mails; an admin rebrands; an admin adds a staff member who takes the mailed invitation
 //! and signs in; a deactivated user is sent to the sign-in page with a clear message; no
-//! page, error page or mail of one brand shows the other). Screenshots of every page go
-//! to `target/browser-screenshots/`.
+//! page, error page or mail of one brand shows the other; a project for a client company
+//! is seen by its contacts only, archived, and flagged in the access review). Screenshots
+//! of every page go to `target/browser-screenshots/`.
 //!
 //! Needs Debian's `chromium` and `npm ci` in `browser-tests/` (both done by `.ci/run`);
 //! without them the test is skipped, or fails when `CI=true`.
@@ -97,7 +98,7 @@ fn the_web_app_works_in_chromium_for_admins_staff_and_visitors_of_two_brands() {
         "browser flows failed:\n{report}\nserver log:\n{}",
         server.stderr()
     );
-    assert!(report.contains("passed: 0 of 10 flows failed"), "{report}");
+    assert!(report.contains("passed: 0 of 11 flows failed"), "{report}");
     server.terminate();
     assert_eq!(server.wait().code(), Some(0));
 }

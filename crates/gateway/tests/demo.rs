@@ -8,7 +8,7 @@ mod support;
 
 use std::net::SocketAddr;
 
-use support::{Server, Workdir, get_request, http_exchange};
+use support::{Server, Workdir, get_request, http_exchange, session_cookie, sign_in_request};
 
 /// The printed brands: (URL, name, admin e-mail, password).
 fn printed(server: &mut Server) -> Vec<(String, String, String, String)> {
@@ -67,18 +67,34 @@ fn demo_serves_five_branded_sites_whose_printed_sign_ins_work_and_again_after_a_
         let colour = page.body.split("--primary:").nth(1).unwrap()[..7].to_owned();
         colours.insert(colour);
         names.insert(name.clone());
-        let body = format!(r#"{{"email":"{admin}","password":"{password}"}}"#);
-        let request = format!(
-            "POST /api/v1/session HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        );
-        let signed_in = http_exchange(at, request.as_bytes());
+        let signed_in = http_exchange(at, &sign_in_request(host, admin, password));
         assert_eq!(signed_in.status, 200, "{name}: {}", signed_in.body);
         assert!(
             signed_in.body.contains("\"role\":\"admin\""),
             "{}",
             signed_in.body
         );
+        // The client contact reaches their company's projects: one active, one archived,
+        // and not the internal one.
+        let contact = format!("cleo@{host}");
+        let signed_in = http_exchange(at, &sign_in_request(host, &contact, password));
+        assert_eq!(signed_in.status, 200, "{contact}: {}", signed_in.body);
+        let cookie = session_cookie(&signed_in);
+        for (status, expected) in [("active", 1), ("archived", 1), ("all", 2)] {
+            let request = format!(
+                "GET /api/v1/projects?status={status} HTTP/1.1\r\nHost: {host}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
+            );
+            let listed = http_exchange(at, request.as_bytes());
+            assert_eq!(listed.status, 200, "{}", listed.body);
+            let value: serde_json::Value = serde_json::from_str(&listed.body).unwrap();
+            assert_eq!(
+                value["items"].as_array().map(Vec::len),
+                Some(expected),
+                "{name}, {status}: {}",
+                listed.body
+            );
+            assert!(!listed.body.contains("Internal tooling"), "{}", listed.body);
+        }
     }
     assert_eq!(names.len(), 5, "distinct names");
     assert_eq!(colours.len(), 5, "distinct colours");

@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use support::smtp::{SmtpServer, link_token};
-use support::{PostgresDb, Server, Workdir, https_exchange};
+use support::{PostgresDb, Server, Workdir, https_exchange, session_cookie};
 
 const PASSWORD: &str = "correct horse battery staple";
 const NEW_PASSWORD: &str = "a brand new passphrase";
@@ -87,20 +87,6 @@ fn accept(at: SocketAddr, invitation: &support::smtp::Received) {
         "",
     );
     assert_eq!(accepted.status, 200, "{accepted:?}");
-}
-
-/// `name=value` of the session cookie an answer sets.
-fn session_cookie(answer: &support::Exchange) -> String {
-    answer
-        .head
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("set-cookie: ")
-                .or_else(|| l.strip_prefix("Set-Cookie: "))
-        })
-        .and_then(|c| c.split(';').next())
-        .unwrap()
-        .to_owned()
 }
 
 /// A brand whose first admin took the mailed invitation and signed in over HTTPS.

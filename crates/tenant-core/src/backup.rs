@@ -36,13 +36,13 @@ enum Column {
     Integer,
 }
 
-/// Every tenant table at the current tenant schema version, parents before children, with
-/// its columns (the first is the key rows are ordered by).
 /// The oldest tenant schema whose backups restore as they are: the migrations after it only
-/// add tables that older backups lack (settings and two-factor credentials, restored empty) or that
-/// backups never carry (the mail outbox and password reset links).
+/// add tables that older backups lack (settings, two-factor credentials and projects,
+/// restored empty) or that backups never carry (the mail outbox and password reset links).
 const OLDEST_RESTORABLE_SCHEMA: i64 = 2;
 
+/// Every tenant table at the current tenant schema version, parents before children, with
+/// its columns (the first is the key rows are ordered by).
 const TABLES: &[(&str, &[(&str, Column)])] = &[
     (
         "brand_settings",
@@ -140,6 +140,37 @@ const TABLES: &[(&str, &[(&str, Column)])] = &[
         &[
             ("team_id", Column::Text),
             ("user_id", Column::Text),
+            ("created_at", Column::Time),
+            ("updated_at", Column::Time),
+        ],
+    ),
+    (
+        "projects",
+        &[
+            ("project_id", Column::Text),
+            ("name", Column::Text),
+            ("description", Column::Text),
+            ("company_id", Column::OptionalText),
+            ("status", Column::Text),
+            ("archived_at", Column::OptionalTime),
+            ("created_at", Column::Time),
+            ("updated_at", Column::Time),
+        ],
+    ),
+    (
+        "project_members",
+        &[
+            ("project_id", Column::Text),
+            ("user_id", Column::Text),
+            ("created_at", Column::Time),
+            ("updated_at", Column::Time),
+        ],
+    ),
+    (
+        "project_teams",
+        &[
+            ("project_id", Column::Text),
+            ("team_id", Column::Text),
             ("created_at", Column::Time),
             ("updated_at", Column::Time),
         ],

@@ -109,6 +109,29 @@ pub async fn list_companies(
     Ok(Page { items, next_cursor })
 }
 
+/// Permissions whose holders pick a client company for a project, and so may see the
+/// companies' names without managing clients.
+pub trait PicksCompany: crate::permissions::Requirement {}
+impl PicksCompany for need::ClientsManage {}
+impl PicksCompany for need::ProjectsCreate {}
+impl PicksCompany for need::ProjectsEdit {}
+
+/// Every client company by name (at most 1,000), to pick one from.
+pub async fn company_directory<R: PicksCompany>(
+    store: &TenantStore,
+    _permit: &Permitted<'_, R>,
+) -> Result<Vec<Company>> {
+    let mut tx = store.read().await?;
+    let rows: Vec<CompanyRow> = on_tx!(tx, |conn| {
+        sqlx::query_as(&format!(
+            "select {COLUMNS} from companies order by name, company_id limit 1000"
+        ))
+        .fetch_all(conn)
+        .await?
+    });
+    Ok(rows.into_iter().map(from_row).collect())
+}
+
 /// One company, if the actor may see it.
 #[tracing::instrument(skip_all)]
 pub async fn get_company(
@@ -265,6 +288,13 @@ pub async fn delete_company(
     if contacts > 0 {
         return Err(Error::Conflict(format!(
             "{} has {contacts} contact(s); deactivate them instead of removing the company",
+            company.name
+        )));
+    }
+    let projects = crate::projects::count_for_company(&mut tx, company_id).await?;
+    if projects > 0 {
+        return Err(Error::Conflict(format!(
+            "{} has {projects} project(s); archive them instead of removing the company",
             company.name
         )));
     }

@@ -23,6 +23,7 @@ mod fault;
 pub mod mail;
 pub mod names;
 pub mod permissions;
+pub mod projects;
 pub mod registry;
 pub mod review;
 pub mod roles;

@@ -1,18 +1,20 @@
 //! The access review: every user of the brand with their role, effective permissions,
-//! two-factor state and last sign-in, and flags for what an admin should look at (admins,
-//! accounts unused for 90 days, invitations that ran out unaccepted, access ending within
-//! 14 days); and the warning mailed to admins a week before a user's access ends.
+//! projects, two-factor state and last sign-in, and flags for what an admin should look at
+//! (admins, accounts unused for 90 days, client contacts whose projects are all archived,
+//! invitations that ran out unaccepted, access ending within 14 days); and the warning
+//! mailed to admins a week before a user's access ends.
 
 use time::{Duration, OffsetDateTime};
 
 use crate::access::Permitted;
 use crate::error::Result;
 use crate::mail::{self, MailKind};
-use crate::permissions::{PermissionSet, need};
+use crate::permissions::{Permission, PermissionSet, need};
+use crate::projects::{self, ProjectRef, ProjectStatus};
 use crate::registry::TenantStore;
 use crate::roles;
 use crate::store::{now, on_tx};
-use crate::users::{Page, USER_COLUMNS, User, UserRow, UserStatus};
+use crate::users::{Page, USER_COLUMNS, User, UserKind, UserRow, UserStatus};
 
 /// An account not used for this long is flagged.
 pub const UNUSED_AFTER: Duration = Duration::days(90);
@@ -28,6 +30,9 @@ pub enum Flag {
     Admin,
     /// Active, but not signed in for [`UNUSED_AFTER`] (or never, and older than that).
     Unused,
+    /// A client contact (not deactivated) whose company's projects are all archived: their
+    /// work here may be over.
+    ProjectsAllArchived,
     /// Invited, and every invitation ran out unaccepted.
     InvitationExpired,
     /// Access ends within [`EXPIRING_WITHIN`].
@@ -40,6 +45,7 @@ impl Flag {
         match self {
             Flag::Admin => "admin",
             Flag::Unused => "unused_90_days",
+            Flag::ProjectsAllArchived => "projects_all_archived",
             Flag::InvitationExpired => "invitation_expired",
             Flag::AccessExpiringSoon => "access_expiring_soon",
         }
@@ -55,14 +61,26 @@ pub struct Reviewed {
     pub role_name: String,
     /// What they may do: the role's permissions, narrowed by a contact's switches.
     pub permissions: PermissionSet,
+    /// The projects they reach as a member (directly or through a team) or, for a client
+    /// contact, their company's.
+    pub projects: Vec<ProjectRef>,
+    /// Their role lets them see every project (`projects.view_all`), whatever `projects`
+    /// lists.
+    pub all_projects: bool,
     /// Two-factor sign-in is on.
     pub two_factor: bool,
     /// What to look at.
     pub flags: Vec<Flag>,
 }
 
-/// The flags of `user`; `open_invitation` is whether an unexpired one waits.
-pub fn flags_of(user: &User, open_invitation: bool, now: OffsetDateTime) -> Vec<Flag> {
+/// The flags of `user`; `open_invitation` is whether an unexpired one waits, `projects`
+/// what they reach.
+pub fn flags_of(
+    user: &User,
+    open_invitation: bool,
+    projects: &[ProjectRef],
+    now: OffsetDateTime,
+) -> Vec<Flag> {
     let mut flags = Vec::new();
     if user.role_id == "admin" {
         flags.push(Flag::Admin);
@@ -72,6 +90,13 @@ pub fn flags_of(user: &User, open_invitation: bool, now: OffsetDateTime) -> Vec<
         if now - last_use >= UNUSED_AFTER {
             flags.push(Flag::Unused);
         }
+    }
+    if user.kind == UserKind::Client
+        && user.status != UserStatus::Deactivated
+        && !projects.is_empty()
+        && projects.iter().all(|p| p.status == ProjectStatus::Archived)
+    {
+        flags.push(Flag::ProjectsAllArchived);
     }
     if user.status == UserStatus::Invited && !open_invitation {
         flags.push(Flag::InvitationExpired);
@@ -128,9 +153,14 @@ pub async fn access_review(
         if let Some(switches) = user.switches {
             permissions = permissions.intersection(switches);
         }
+        let reached =
+            projects::projects_of(&mut tx, &user.id, user.kind, user.company_id.as_deref()).await?;
         items.push(Reviewed {
-            flags: flags_of(&user, row.open_invitation, at),
+            flags: flags_of(&user, row.open_invitation, &reached, at),
             role_name: role.map_or_else(|| user.role_id.clone(), |r| r.name),
+            all_projects: user.kind == UserKind::Staff
+                && permissions.contains(Permission::ProjectsViewAll),
+            projects: reached,
             permissions,
             two_factor: row.two_factor,
             user,
@@ -229,6 +259,7 @@ mod tests {
             flags_of(
                 &user(UserStatus::Active, "admin", Some(199), None),
                 false,
+                &[],
                 now
             ),
             [Flag::Admin]
@@ -237,24 +268,44 @@ mod tests {
             flags_of(
                 &user(UserStatus::Active, "staff", Some(100), None),
                 false,
+                &[],
                 now
             ),
             [Flag::Unused]
         );
         assert_eq!(
-            flags_of(&user(UserStatus::Active, "staff", None, None), false, now),
+            flags_of(
+                &user(UserStatus::Active, "staff", None, None),
+                false,
+                &[],
+                now
+            ),
             [Flag::Unused],
             "never signed in since day 0"
         );
         assert_eq!(
-            flags_of(&user(UserStatus::Invited, "staff", None, None), false, now),
+            flags_of(
+                &user(UserStatus::Invited, "staff", None, None),
+                false,
+                &[],
+                now
+            ),
             [Flag::InvitationExpired]
         );
-        assert!(flags_of(&user(UserStatus::Invited, "staff", None, None), true, now).is_empty());
+        assert!(
+            flags_of(
+                &user(UserStatus::Invited, "staff", None, None),
+                true,
+                &[],
+                now
+            )
+            .is_empty()
+        );
         assert_eq!(
             flags_of(
                 &user(UserStatus::Active, "staff", Some(199), Some(210)),
                 false,
+                &[],
                 now
             ),
             [Flag::AccessExpiringSoon]
@@ -263,6 +314,7 @@ mod tests {
             flags_of(
                 &user(UserStatus::Active, "staff", Some(199), Some(230)),
                 false,
+                &[],
                 now
             )
             .is_empty()
@@ -271,9 +323,43 @@ mod tests {
             flags_of(
                 &user(UserStatus::Deactivated, "staff", Some(10), Some(210)),
                 false,
+                &[],
                 now
             )
             .is_empty()
         );
+    }
+
+    #[test]
+    fn a_contact_whose_projects_are_all_archived_is_flagged() {
+        let now = OffsetDateTime::UNIX_EPOCH + Duration::days(200);
+        let project = |id: &str, status| ProjectRef {
+            id: id.to_owned(),
+            name: id.to_owned(),
+            status,
+        };
+        let archived = [
+            project("a", ProjectStatus::Archived),
+            project("b", ProjectStatus::Archived),
+        ];
+        let mixed = [
+            project("a", ProjectStatus::Archived),
+            project("b", ProjectStatus::Active),
+        ];
+        let mut contact = user(UserStatus::Active, "client", Some(199), None);
+        contact.kind = UserKind::Client;
+        assert_eq!(
+            flags_of(&contact, false, &archived, now),
+            [Flag::ProjectsAllArchived]
+        );
+        assert!(flags_of(&contact, false, &mixed, now).is_empty());
+        assert!(
+            flags_of(&contact, false, &[], now).is_empty(),
+            "a company without projects yet is being set up, not finished"
+        );
+        let staff = user(UserStatus::Active, "staff", Some(199), None);
+        assert!(flags_of(&staff, false, &archived, now).is_empty());
+        contact.status = UserStatus::Deactivated;
+        assert!(flags_of(&contact, false, &archived, now).is_empty());
     }
 }

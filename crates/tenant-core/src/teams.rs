@@ -1,5 +1,6 @@
-//! Teams: named groups of staff, used to give several people access at once (projects will
-//! be shared with teams). Any staff member may see the teams; `teams.manage` changes them.
+//! Teams: named groups of staff, used to give several people access at once (a project
+//! shared with a team reaches all its members). Any staff member may see the teams;
+//! `teams.manage` changes them. Removing a team takes it off its projects.
 
 use serde_json::json;
 use time::OffsetDateTime;
@@ -199,6 +200,10 @@ pub async fn delete_team(
     let team = find_team(&mut tx, team_id).await?;
     on_tx!(tx, |conn| {
         sqlx::query("delete from team_members where team_id = $1")
+            .bind(team_id)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query("delete from project_teams where team_id = $1")
             .bind(team_id)
             .execute(&mut *conn)
             .await?;

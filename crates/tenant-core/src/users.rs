@@ -1001,6 +1001,24 @@ pub struct UserFilter {
     pub role: Option<String>,
 }
 
+/// A case-insensitive `like` pattern (with `escape '\\'`) matching text that contains
+/// `q`; `None` for a blank search.
+pub(crate) fn like_pattern(q: &str) -> Option<String> {
+    let q = q.trim();
+    if q.is_empty() {
+        return None;
+    }
+    let escaped: String = q
+        .to_lowercase()
+        .chars()
+        .flat_map(|c| match c {
+            '%' | '_' | '\\' => vec!['\\', c],
+            c => vec![c],
+        })
+        .collect();
+    Some(format!("%{escaped}%"))
+}
+
 /// One page of users, oldest first, starting after `cursor`.
 #[tracing::instrument(skip_all)]
 pub async fn list_users(
@@ -1022,22 +1040,7 @@ pub(crate) async fn query_users(
     limit: u32,
 ) -> Result<Page<User>> {
     let limit = limit.clamp(1, 200);
-    let pattern = filter
-        .q
-        .as_deref()
-        .map(str::trim)
-        .filter(|q| !q.is_empty())
-        .map(|q| {
-            let escaped: String = q
-                .to_lowercase()
-                .chars()
-                .flat_map(|c| match c {
-                    '%' | '_' | '\\' => vec!['\\', c],
-                    c => vec![c],
-                })
-                .collect();
-            format!("%{escaped}%")
-        });
+    let pattern = filter.q.as_deref().and_then(like_pattern);
     let mut tx = store.read().await?;
     let rows: Vec<UserRow> = on_tx!(tx, |conn| {
         sqlx::query_as(&format!(
@@ -1442,6 +1445,7 @@ pub async fn delete_user(
         for sql in [
             "delete from invitations where user_id = $1",
             "delete from team_members where user_id = $1",
+            "delete from project_members where user_id = $1",
             "delete from sessions where user_id = $1",
             "delete from access_tokens where user_id = $1",
             "delete from users where user_id = $1",
@@ -1582,11 +1586,17 @@ pub async fn change_own_password(
     Ok(())
 }
 
-/// Every staff member who is not deactivated, by name: the people a team can hold (for
-/// holders of `teams.manage`, who need not see the whole user list).
-pub async fn staff_directory(
+/// Permissions whose holders pick staff members (for a team, for a project) and so may see
+/// who the staff are without seeing the whole user list.
+pub trait PicksStaff: crate::permissions::Requirement {}
+impl PicksStaff for need::TeamsManage {}
+impl PicksStaff for need::ProjectsEdit {}
+
+/// Every staff member who is not deactivated, by name: the people a team or a project can
+/// hold.
+pub async fn staff_directory<R: PicksStaff>(
     store: &TenantStore,
-    _permit: &Permitted<'_, need::TeamsManage>,
+    _permit: &Permitted<'_, R>,
 ) -> Result<Vec<User>> {
     let mut tx = store.read().await?;
     let rows: Vec<UserRow> = on_tx!(tx, |conn| {

@@ -8,9 +8,9 @@ mod support;
 use std::io::BufReader;
 
 use support::{host, postgres, sqlite};
-use tenant_core::backup;
 use tenant_core::users::{self, NewUser};
 use tenant_core::{Email, Error, Platform, Standing, Tenant, TenantStore};
+use tenant_core::{backup, projects};
 
 async fn brand(platform: &Platform, name: &str) -> (Tenant, TenantStore) {
     let tenant = platform
@@ -77,17 +77,48 @@ async fn a_brand_moved_from_sqlite_to_postgres_and_back_keeps_identical_content(
     tenant_core::totp::confirm(&store, &ada, &tenant_core::totp::code_at(&secret, step))
         .await
         .unwrap();
+    // An archived project shared with Ada: projects and their members move too.
+    let boss = support::signed_in_admin(&store, "boss@moving.test").await;
+    let permit = tenant_core::access::permit::<tenant_core::permissions::need::ProjectsCreate>(
+        &boss,
+        tenant_core::access::Scope::Brand,
+    )
+    .unwrap();
+    let project = projects::create_project(
+        &store,
+        &permit,
+        &projects::NewProject {
+            name: "Relaunch — ünïcödé".to_owned(),
+            description: "Two\nlines".to_owned(),
+            company_id: None,
+        },
+    )
+    .await
+    .unwrap();
+    projects::share(
+        &store,
+        &boss,
+        &project.id,
+        projects::Sharing::User(ada.user_id()),
+    )
+    .await
+    .unwrap();
+    projects::set_archived(&store, &boss, &project.id, true)
+        .await
+        .unwrap();
     let original = export_text(&tenant, &store).await;
     // Users, invitations, an audit entry per invitation and per acceptance, Ada's user,
     // invitation, two audit entries, credential, ten recovery codes and her audit entry for
-    // turning it on, and the end line.
-    assert_eq!(rows(&original).len(), 25 + 25 + 25 + 13 + 16 + 1);
+    // turning it on; the boss's user, invitation and two audit entries, the project, its
+    // two members and three audit entries; and the end line.
+    assert_eq!(rows(&original).len(), 25 + 25 + 25 + 13 + 16 + 4 + 6 + 1);
     assert!(original.contains(r#""table":"totp_credentials""#));
+    assert!(original.contains(r#""table":"project_members""#));
 
     let middle = Platform::open(&pg.backend).await.unwrap();
     let (pg_tenant, pg_store) = brand(&middle, "moving.test").await;
     let summary = restore_text(&pg_store, &original).await.unwrap();
-    assert_eq!(summary.total(), 88 + 16);
+    assert_eq!(summary.total(), 88 + 16 + 4 + 6);
     let via_postgres = export_text(&pg_tenant, &pg_store).await;
     assert_eq!(rows(&via_postgres), rows(&original));
 

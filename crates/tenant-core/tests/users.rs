@@ -6,7 +6,7 @@
 
 mod support;
 
-use support::{PASSWORD, both, host, run_in_tenant, signed_in_admin, signed_in_user};
+use support::{PASSWORD, both, context, run_in_tenant, signed_in_admin, signed_in_user};
 use tenant_core::access::{self, Scope};
 use tenant_core::audit::{self, Filter};
 use tenant_core::companies;
@@ -14,7 +14,7 @@ use tenant_core::permissions::{Permission, PermissionSet, need};
 use tenant_core::roles::{self, NewRole, RoleChange};
 use tenant_core::sessions::{self, ClientInfo, Presented, WRONG_CREDENTIALS};
 use tenant_core::users::{self, NewUser, UserChange, UserFilter, UserKind, UserStatus};
-use tenant_core::{Email, Error, Platform, Standing, TenantContext};
+use tenant_core::{Email, Error, Platform};
 
 fn new_user(email: &str, role: &str, company: Option<&str>) -> NewUser {
     let mut new = NewUser::new(Email::parse(email).unwrap(), "Ada Lovelace", role);
@@ -35,20 +35,6 @@ fn client_info() -> ClientInfo {
         address: "192.0.2.7".to_owned(),
         user_agent: "test browser".to_owned(),
     }
-}
-
-async fn context(platform: &Platform, name: &str) -> TenantContext {
-    let domain = host(name);
-    platform
-        .add_domain(&domain, "Brand", &Standing::Development)
-        .await
-        .unwrap();
-    platform
-        .context_for(&domain, &Standing::Development)
-        .await
-        .unwrap()
-        .unwrap()
-        .0
 }
 
 #[tokio::test]

@@ -16,15 +16,16 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use http_body_util::BodyExt as _;
 use serde_json::{Value, json};
-use support::{PASSWORD, both, host};
+use support::{PASSWORD, both, context as brand};
 use tenant_core::access::{self, Credential, Principal, Scope};
 use tenant_core::companies;
 use tenant_core::permissions::{Permission, PermissionSet, need};
+use tenant_core::projects::{self, NewProject, Sharing};
 use tenant_core::roles::{self, NewRole};
 use tenant_core::sessions::{self, ClientInfo, Presented};
 use tenant_core::teams;
 use tenant_core::users::{self, NewUser, UserKind};
-use tenant_core::{Email, Platform, Standing, TenantContext, TenantStore};
+use tenant_core::{Email, Platform, TenantContext, TenantStore};
 use tower::ServiceExt as _;
 use web::{ClientConnection, SignInLimits, WebState};
 
@@ -293,6 +294,58 @@ const MATRIX: &[(&str, &str, [u16; 8])] = &[
         "/api/v1/access-review",
         [200, 403, 200, 403, 403, 401, 401, 401],
     ),
+    // Each request gets a project of company A that the `staff` caller is a member of;
+    // the custom role is not on it and cannot see every project, so it is out of reach.
+    (
+        "GET",
+        "/api/v1/projects",
+        [200, 200, 200, 200, 200, 401, 401, 401],
+    ),
+    (
+        "POST",
+        "/api/v1/projects",
+        [201, 403, 403, 403, 403, 401, 401, 401],
+    ),
+    (
+        "GET",
+        "/api/v1/projects/{id}",
+        [200, 200, 404, 200, 404, 401, 401, 401],
+    ),
+    (
+        "PATCH",
+        "/api/v1/projects/{id}",
+        [200, 403, 404, 403, 404, 401, 401, 401],
+    ),
+    (
+        "POST",
+        "/api/v1/projects/{id}/archive",
+        [200, 403, 404, 403, 404, 401, 401, 401],
+    ),
+    (
+        "POST",
+        "/api/v1/projects/{id}/unarchive",
+        [200, 403, 404, 403, 404, 401, 401, 401],
+    ),
+    (
+        "POST",
+        "/api/v1/projects/{id}/members",
+        [200, 403, 404, 403, 404, 401, 401, 401],
+    ),
+    (
+        "DELETE",
+        "/api/v1/projects/{id}/members/{user_id}",
+        [200, 403, 404, 403, 404, 401, 401, 401],
+    ),
+    (
+        "POST",
+        "/api/v1/projects/{id}/teams",
+        [200, 403, 404, 403, 404, 401, 401, 401],
+    ),
+    (
+        "DELETE",
+        "/api/v1/projects/{id}/teams/{team_id}",
+        [200, 403, 404, 403, 404, 401, 401, 401],
+    ),
     (
         "GET",
         "/api/v1/settings/security",
@@ -366,6 +419,8 @@ struct Brand {
     context: TenantContext,
     admin: Principal,
     company_a: String,
+    /// The `staff` caller's user id.
+    staff: String,
 }
 
 /// A user who signed in; `secret` is their session cookie.
@@ -408,20 +463,6 @@ async fn add_account(
     }
 }
 
-async fn brand(platform: &Platform, name: &str) -> TenantContext {
-    let domain = host(name);
-    platform
-        .add_domain(&domain, "Brand", &Standing::Development)
-        .await
-        .unwrap();
-    platform
-        .context_for(&domain, &Standing::Development)
-        .await
-        .unwrap()
-        .unwrap()
-        .0
-}
-
 async fn principal(store: &TenantStore, secret: &str) -> Principal {
     sessions::authenticate(store, Presented::Session(secret), "192.0.2.9")
         .await
@@ -435,6 +476,7 @@ struct Targets {
     role: String,
     team: String,
     company: String,
+    project: String,
     session: String,
     token: String,
 }
@@ -474,6 +516,29 @@ async fn targets(brand: &Brand, n: usize, account: &Account) -> Targets {
     let company = companies::create_company(store, &clients_permit, &format!("Company {n}"), "")
         .await
         .unwrap();
+    // A project of company A, shared with the staff caller, the target user and team.
+    let projects_permit =
+        access::permit::<need::ProjectsCreate>(&brand.admin, Scope::Brand).unwrap();
+    let project = projects::create_project(
+        store,
+        &projects_permit,
+        &NewProject {
+            name: format!("Project {n}"),
+            description: String::new(),
+            company_id: Some(brand.company_a.clone()),
+        },
+    )
+    .await
+    .unwrap();
+    for with in [
+        Sharing::User(&brand.staff),
+        Sharing::User(&user.id),
+        Sharing::Team(&team.id),
+    ] {
+        projects::share(store, &brand.admin, &project.id, with)
+            .await
+            .unwrap();
+    }
     // A spare session and token of the caller, for the routes that end one.
     let (session, token) = if account.active && account.secret.is_some() {
         let secret = sign_in(store, &account.email).await;
@@ -494,6 +559,7 @@ async fn targets(brand: &Brand, n: usize, account: &Account) -> Targets {
         role: role.id,
         team: team.id,
         company: company.id,
+        project: project.id,
         session,
         token,
     }
@@ -508,6 +574,8 @@ fn concrete(path: &str, method: &str, brand: &Brand, t: &Targets) -> String {
         &t.role
     } else if path.starts_with("/api/v1/teams/") {
         &t.team
+    } else if path.starts_with("/api/v1/projects/") {
+        &t.project
     } else if own_company {
         &brand.company_a
     } else if path.starts_with("/api/v1/clients/") {
@@ -519,6 +587,7 @@ fn concrete(path: &str, method: &str, brand: &Brand, t: &Targets) -> String {
     };
     path.replace("{id}", id)
         .replace("{user_id}", &t.user)
+        .replace("{team_id}", &t.team)
         .replace("{token}", &t.invitation_token)
         .replace("{asset}", "logo")
 }
@@ -560,6 +629,10 @@ fn body_for(method: &str, path: &str, n: usize, t: &Targets) -> Option<Value> {
         ("PATCH", "/api/v1/teams/{id}") => json!({"name": format!("Renamed team {n}")}),
         ("POST", "/api/v1/teams/{id}/members") => json!({"user": t.user}),
         ("POST", "/api/v1/clients") => json!({"name": format!("New company {n}")}),
+        ("POST", "/api/v1/projects") => json!({"name": format!("New project {n}")}),
+        ("PATCH", "/api/v1/projects/{id}") => json!({"description": "Phase two"}),
+        ("POST", "/api/v1/projects/{id}/members") => json!({"user": t.user}),
+        ("POST", "/api/v1/projects/{id}/teams") => json!({"team": t.team}),
         ("PATCH", "/api/v1/clients/{id}") => json!({"details": "Main street 1"}),
         ("POST", "/api/v1/clients/{id}/contacts") => {
             json!({"email": format!("contact{n}@a.localhost"), "name": "Contact"})
@@ -705,6 +778,10 @@ async fn every_route_answers_every_kind_of_caller_as_the_matrix_says() {
             context: context.clone(),
             admin: admin_principal,
             company_a: company_a.id.clone(),
+            staff: principal(s, staff.secret.as_deref().unwrap())
+                .await
+                .user_id()
+                .to_owned(),
         };
         let router = router();
         let mut n = 0;

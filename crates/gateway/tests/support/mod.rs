@@ -521,5 +521,31 @@ pub fn http_exchange(address: SocketAddr, request: &[u8]) -> Exchange {
 pub fn get_request(host: &str, path: &str) -> Vec<u8> {
     format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").into_bytes()
 }
+
+/// `POST /api/v1/session` with an e-mail address and password.
+#[allow(dead_code)]
+pub fn sign_in_request(host: &str, email: &str, password: &str) -> Vec<u8> {
+    let body = serde_json::json!({"email": email, "password": password}).to_string();
+    format!(
+        "POST /api/v1/session HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// `name=value` of the session cookie an answer sets.
+#[allow(dead_code)]
+pub fn session_cookie(answer: &Exchange) -> String {
+    answer
+        .head
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("set-cookie: ")
+                .or_else(|| l.strip_prefix("Set-Cookie: "))
+        })
+        .and_then(|c| c.split(';').next())
+        .unwrap()
+        .to_owned()
+}
 pub mod pebble;
 pub mod smtp;

@@ -143,6 +143,22 @@ pub fn host(name: &str) -> tenant_core::Hostname {
     tenant_core::Hostname::parse(name).unwrap()
 }
 
+/// Adds the development-mode domain `name` and opens its tenant context.
+#[allow(dead_code)]
+pub async fn context(platform: &tenant_core::Platform, name: &str) -> tenant_core::TenantContext {
+    let domain = host(name);
+    platform
+        .add_domain(&domain, "Brand", &Standing::Development)
+        .await
+        .unwrap();
+    platform
+        .context_for(&domain, &Standing::Development)
+        .await
+        .unwrap()
+        .unwrap()
+        .0
+}
+
 /// The password every test user gets.
 #[allow(dead_code)]
 pub const PASSWORD: &str = "correct horse battery staple";

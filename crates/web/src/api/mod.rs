@@ -6,6 +6,7 @@ pub(crate) mod branding;
 pub(crate) mod caller;
 pub(crate) mod clients;
 pub(crate) mod error;
+pub(crate) mod projects;
 pub(crate) mod roles;
 pub(crate) mod session;
 pub(crate) mod settings;
@@ -120,6 +121,10 @@ pub enum Access {
     CompanyOr(Permission),
     /// Yourself, or staff holding the permission.
     SelfOr(Permission),
+    /// Whoever reaches the project (its members, directly or through a team; staff with
+    /// `projects.view_all`; the client company's contacts), holding the permission if one
+    /// is named. Out of reach is 404.
+    Project(Option<Permission>),
 }
 
 impl Access {
@@ -131,6 +136,8 @@ impl Access {
             Access::Permission(p) => p.as_str().to_owned(),
             Access::CompanyOr(p) => format!("the company's own contacts, or {p}"),
             Access::SelfOr(p) => format!("the user themself, or {p}"),
+            Access::Project(None) => "whoever reaches the project".to_owned(),
+            Access::Project(Some(p)) => format!("whoever reaches the project, holding {p}"),
         }
     }
 }
@@ -208,6 +215,16 @@ pub fn routes() -> Vec<Route> {
         &[("name", "string", true), ("details", "string", false)];
     const COMPANY_EDIT: &[(&str, &str, bool)] =
         &[("name", "string", false), ("details", "string", false)];
+    const PROJECT: &[(&str, &str, bool)] = &[
+        ("name", "string", true),
+        ("description", "string", false),
+        ("company", "string", false),
+    ];
+    const PROJECT_EDIT: &[(&str, &str, bool)] = &[
+        ("name", "string", false),
+        ("description", "string", false),
+        ("company", "string|null", false),
+    ];
     vec![
         route(
             M::GET,
@@ -610,6 +627,86 @@ pub fn routes() -> Vec<Route> {
         ),
         route(
             M::GET,
+            "/api/v1/projects",
+            "The projects you reach (?status=active|archived|all, default active; ?company=; ?q= part of the name)",
+            SignedIn,
+            NONE,
+            get(projects::list),
+        ),
+        route(
+            M::POST,
+            "/api/v1/projects",
+            "Create a project, for a client company or internal; you become its first member",
+            Permission(P::ProjectsCreate),
+            PROJECT,
+            post(projects::create),
+        ),
+        route(
+            M::GET,
+            "/api/v1/projects/{id}",
+            "One project (members and teams are null for client contacts)",
+            Project(None),
+            NONE,
+            get(projects::get),
+        ),
+        route(
+            M::PATCH,
+            "/api/v1/projects/{id}",
+            "Edit a project's name, description or client company (company null: internal)",
+            Project(Some(P::ProjectsEdit)),
+            PROJECT_EDIT,
+            patch(projects::edit),
+        ),
+        route(
+            M::POST,
+            "/api/v1/projects/{id}/archive",
+            "Archive a project: everything is kept and can be read, nothing changed",
+            Project(Some(P::ProjectsArchive)),
+            NONE,
+            post(projects::archive),
+        ),
+        route(
+            M::POST,
+            "/api/v1/projects/{id}/unarchive",
+            "Make an archived project active again",
+            Project(Some(P::ProjectsArchive)),
+            NONE,
+            post(projects::unarchive),
+        ),
+        route(
+            M::POST,
+            "/api/v1/projects/{id}/members",
+            "Add a staff member to a project",
+            Project(Some(P::ProjectsEdit)),
+            &[("user", "string", true)],
+            post(projects::add_member),
+        ),
+        route(
+            M::DELETE,
+            "/api/v1/projects/{id}/members/{user_id}",
+            "Take a staff member off a project",
+            Project(Some(P::ProjectsEdit)),
+            NONE,
+            delete(projects::remove_member),
+        ),
+        route(
+            M::POST,
+            "/api/v1/projects/{id}/teams",
+            "Share a project with a team: all its members reach it",
+            Project(Some(P::ProjectsEdit)),
+            &[("team", "string", true)],
+            post(projects::add_team),
+        ),
+        route(
+            M::DELETE,
+            "/api/v1/projects/{id}/teams/{team_id}",
+            "Stop sharing a project with a team",
+            Project(Some(P::ProjectsEdit)),
+            NONE,
+            delete(projects::remove_team),
+        ),
+        route(
+            M::GET,
             "/api/v1/access-review",
             "Every user with role, effective permissions, two-factor state, last sign-in and flags",
             Permission(P::UsersManage),
@@ -897,10 +994,18 @@ pub fn openapi_document() -> Value {
                     ("id", "string"), ("email", "string"), ("name", "string"), ("kind", "string"),
                     ("role", "string"), ("role_name", "string"), ("company", "string|null"),
                     ("status", "string"), ("permissions", "array"), ("two_factor", "boolean"),
-                    ("flags", "array"), ("access_expires_at", "string|null"),
+                    ("flags", "array"), ("projects", "array"), ("all_projects", "boolean"),
+                    ("access_expires_at", "string|null"),
                     ("last_sign_in_at", "string|null"), ("created_at", "string"),
                 ]),
                 "AccessReview": list_of("Reviewed"),
+                "Project": object(&[
+                    ("id", "string"), ("name", "string"), ("description", "string"),
+                    ("company", "string|null"), ("company_name", "string|null"),
+                    ("status", "string"), ("archived_at", "string|null"), ("created_at", "string"),
+                    ("members", "array|null"), ("teams", "array|null"),
+                ]),
+                "ProjectList": list_of("Project"),
                 "RoleList": list_of("Role"),
                 "TeamList": list_of("Team"),
                 "MemberList": list_of("Member"),
@@ -1003,6 +1108,20 @@ fn success_of(method: &Method, path: &str) -> Option<(u16, Option<&'static str>)
             (if created { 201 } else { 200 }, Some("Company"))
         }
         ("GET", "/api/v1/audit") => (200, Some("AuditList")),
+        ("GET", "/api/v1/projects") => (200, Some("ProjectList")),
+        ("POST", "/api/v1/projects") => (201, Some("Project")),
+        ("GET" | "PATCH", "/api/v1/projects/{id}")
+        | (
+            "POST",
+            "/api/v1/projects/{id}/archive"
+            | "/api/v1/projects/{id}/unarchive"
+            | "/api/v1/projects/{id}/members"
+            | "/api/v1/projects/{id}/teams",
+        )
+        | (
+            "DELETE",
+            "/api/v1/projects/{id}/members/{user_id}" | "/api/v1/projects/{id}/teams/{team_id}",
+        ) => (200, Some("Project")),
         ("DELETE", _) => (204, None),
         _ => return None,
     })

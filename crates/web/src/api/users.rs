@@ -183,8 +183,8 @@ pub(crate) async fn list(
     Ok(Json(views::page(page, views::user)))
 }
 
-/// `GET /api/v1/access-review`: every user with role, effective permissions, two-factor
-/// state, last sign-in and flags.
+/// `GET /api/v1/access-review`: every user with role, effective permissions, projects,
+/// two-factor state, last sign-in and flags.
 #[tracing::instrument(skip_all)]
 pub(crate) async fn access_review(
     caller: Caller,
@@ -204,6 +204,14 @@ pub(crate) async fn access_review(
         view["role_name"] = json!(reviewed.role_name);
         view["permissions"] = json!(views::words(reviewed.permissions));
         view["two_factor"] = json!(reviewed.two_factor);
+        view["projects"] = json!(
+            reviewed
+                .projects
+                .iter()
+                .map(|p| json!({"id": p.id, "name": p.name, "status": p.status.as_str()}))
+                .collect::<Vec<_>>()
+        );
+        view["all_projects"] = json!(reviewed.all_projects);
         view["flags"] = json!(
             reviewed
                 .flags

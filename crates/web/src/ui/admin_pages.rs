@@ -11,12 +11,13 @@ use axum::response::Response;
 use tenant_core::access::Permitted;
 use tenant_core::audit::{self, Filter};
 use tenant_core::permissions::need;
+use tenant_core::projects::ProjectStatus;
 use tenant_core::review;
 use tenant_core::teams;
 use tenant_core::users::{self, User};
 
 use super::Viewer;
-use super::forms::{Failed, Pairs, field};
+use super::forms::{Failed, Pairs, field, staff_options};
 use super::layout::{Section, csrf_field, input, input_id, notice};
 use crate::api::error::ApiError;
 use crate::escape_html as e;
@@ -78,18 +79,7 @@ async fn render_teams(
                         )
                     })
                     .collect();
-                let options: String = staff
-                    .iter()
-                    .filter(|u| !team.members.contains(&u.id))
-                    .map(|u| {
-                        format!(
-                            "<option value=\"{}\">{} ({})</option>",
-                            e(&u.id),
-                            e(&u.name),
-                            e(&u.email)
-                        )
-                    })
-                    .collect();
+                let options = staff_options(staff.iter().filter(|u| !team.members.contains(&u.id)));
                 body.push_str(&format!(
                     "<section class=\"card\" aria-labelledby=\"t-{id}\"><h2 id=\"t-{id}\">{name}</h2><ul>{members}</ul><form method=\"post\" action=\"/teams/{id}/add\">{token}<label for=\"f-add-{id}\">Add a member</label><div class=\"actions\" style=\"margin-top:0\"><select id=\"f-add-{id}\" name=\"user\">{options}</select><button type=\"submit\" class=\"secondary\">Add</button></div></form><form method=\"post\" action=\"/teams/{id}/rename\">{token}{}<div class=\"actions\"><button type=\"submit\" class=\"secondary\">Rename</button></div></form><form method=\"post\" action=\"/teams/{id}/delete\">{token}<div class=\"actions\"><button type=\"submit\" class=\"secondary\">Remove team {name}</button></div></form></section>",
                     input_id(&format!("f-name-{}", team.id), "name", "Name", "text", Failed::typed(failed, &team.id).map_or(team.name.as_str(), |t| field(t, "name")), Failed::error(failed, &team.id, "name").as_deref(), "required"),
@@ -232,7 +222,7 @@ pub(crate) async fn review_page(
         Err(refused) => return refused,
     };
     let mut body = String::from(
-        "<h1>Access review</h1><p>Everyone with access, and what deserves a look: admins, accounts unused for 90 days, invitations that ran out, and access that ends within 14 days.</p>",
+        "<h1>Access review</h1><p>Everyone with access, the projects they reach, and what deserves a look: admins, accounts unused for 90 days, client contacts whose projects are all archived, invitations that ran out, and access that ends within 14 days.</p>",
     );
     match review::access_review(
         viewer.tenant.store(),
@@ -243,7 +233,7 @@ pub(crate) async fn review_page(
     .await
     {
         Ok(page) => {
-            body.push_str("<section class=\"card\"><table><thead><tr><th scope=\"col\">Person</th><th scope=\"col\">Role</th><th scope=\"col\" class=\"optional\">Two-factor</th><th scope=\"col\" class=\"optional\">Last sign-in</th><th scope=\"col\">Look at</th></tr></thead><tbody>");
+            body.push_str("<section class=\"card\"><table><thead><tr><th scope=\"col\">Person</th><th scope=\"col\">Role</th><th scope=\"col\" class=\"optional\">Projects</th><th scope=\"col\" class=\"optional\">Two-factor</th><th scope=\"col\" class=\"optional\">Last sign-in</th><th scope=\"col\">Look at</th></tr></thead><tbody>");
             for row in &page.items {
                 let flags: Vec<&str> = row
                     .flags
@@ -251,17 +241,41 @@ pub(crate) async fn review_page(
                     .map(|f| match f.as_str() {
                         "admin" => "admin",
                         "unused_90_days" => "unused for 90 days",
+                        "projects_all_archived" => "all their projects are archived",
                         "invitation_expired" => "invitation expired",
                         "access_expiring_soon" => "access ends soon",
                         other => other,
                     })
                     .collect();
+                let mut reached: Vec<String> = row
+                    .projects
+                    .iter()
+                    .map(|p| {
+                        let archived = if p.status == ProjectStatus::Archived {
+                            " (archived)"
+                        } else {
+                            ""
+                        };
+                        format!(
+                            "<a href=\"/projects/{}\">{}</a>{archived}",
+                            e(&p.id),
+                            e(&p.name)
+                        )
+                    })
+                    .collect();
+                if row.all_projects {
+                    reached.insert(0, "every project (their role)".to_owned());
+                }
+                if reached.is_empty() {
+                    reached.push("none".to_owned());
+                }
                 body.push_str(&format!(
-                    "<tr><td>{}<br><span class=\"hint\">{} · {}</span></td><td>{}</td><td class=\"optional\">{}</td><td class=\"optional\">{}</td><td>{}</td></tr>",
+                    "<tr><td>{}<br><span class=\"hint\">{} · {}</span></td><td>{}</td><td class=\"optional\">{}</td><td class=\"optional\">{}</td><td class=\"optional\">{}</td><td>{}</td></tr>",
                     e(&row.user.name),
                     e(&row.user.email),
                     row.user.status.as_str(),
                     e(&row.role_name),
+                    reached.join(", "),
                     if row.two_factor { "on" } else { "off" },
                     row.user.last_sign_in_at.map_or_else(|| "never".to_owned(), when),
                     e(&flags.join(", ")),

@@ -82,6 +82,22 @@ pub(crate) fn permission_grid(
     out
 }
 
+/// `<option>`s for picking staff members: "Name (address)".
+pub(crate) fn staff_options<'a>(
+    staff: impl Iterator<Item = &'a tenant_core::users::User>,
+) -> String {
+    staff
+        .map(|u| {
+            format!(
+                "<option value=\"{}\">{} ({})</option>",
+                e(&u.id),
+                e(&u.name),
+                e(&u.email)
+            )
+        })
+        .collect()
+}
+
 /// `staff` or `client`.
 pub(crate) fn kind_word(kind: UserKind) -> &'static str {
     match kind {

@@ -1,10 +1,11 @@
 //! The first page after sign-in: the staff workspace, or the client portal for client
-//! users (their company, their contacts, and what they may do).
+//! users (their company's projects, their contacts, and what they may do).
 
 use axum::response::Response;
 use tenant_core::access::Principal;
 use tenant_core::companies;
 use tenant_core::permissions::Permission;
+use tenant_core::projects::{self, ProjectFilter, ProjectStatus};
 use tenant_core::roles;
 use tenant_core::users::UserKind;
 
@@ -66,9 +67,49 @@ async fn role_name(viewer: &Viewer, principal: &Principal) -> String {
     }
 }
 
+/// The viewer's active projects (the first 20), as a card.
+async fn projects_card(viewer: &Viewer, principal: &Principal, title: &str) -> String {
+    let filter = ProjectFilter {
+        status: Some(ProjectStatus::Active),
+        ..ProjectFilter::default()
+    };
+    let list =
+        match projects::list_projects(viewer.tenant.store(), principal, &filter, None, 20).await {
+            Ok(page) if page.items.is_empty() => "<p>No active projects.</p>".to_owned(),
+            Ok(page) => {
+                let items: String = page
+                    .items
+                    .iter()
+                    .map(|p| {
+                        format!(
+                            "<li><a href=\"/projects/{}\">{}</a></li>",
+                            e(&p.id),
+                            e(&p.name)
+                        )
+                    })
+                    .collect();
+                let more = if page.next_cursor.is_some() {
+                    "<p><a href=\"/projects\">All projects</a></p>"
+                } else {
+                    ""
+                };
+                format!("<ul>{items}</ul>{more}")
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot list the viewer's projects");
+                String::new()
+            }
+        };
+    format!(
+        "<section class=\"card\" aria-labelledby=\"projects\"><h2 id=\"projects\">{}</h2>{list}</section>",
+        e(title)
+    )
+}
+
 async fn portal(viewer: &Viewer, principal: &Principal) -> String {
     let store = viewer.tenant.store();
     let mut body = format!("<h1>Welcome, {}</h1>", e(principal.name()));
+    body.push_str(&projects_card(viewer, principal, "Your projects").await);
     if let Some(company_id) = principal.company_id() {
         match companies::get_company(store, principal, company_id).await {
             Ok(company) => {
@@ -123,8 +164,10 @@ async fn workspace(viewer: &Viewer, principal: &Principal) -> String {
     if !links.is_empty() {
         body.push_str(&format!("<div class=\"actions\">{}</div>", links.join("")));
     }
+    body.push_str("</section>");
+    body.push_str(&projects_card(viewer, principal, "Your projects").await);
     body.push_str(&format!(
-        "</section><section class=\"card\" aria-labelledby=\"can\"><h2 id=\"can\">What your role allows</h2>{}</section>",
+        "<section class=\"card\" aria-labelledby=\"can\"><h2 id=\"can\">What your role allows</h2>{}</section>",
         may_do(principal)
     ));
     body

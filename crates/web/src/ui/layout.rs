@@ -46,6 +46,8 @@ button.secondary{background:#fff;color:var(--primary);border:1px solid var(--pri
 table{width:100%;border-collapse:collapse}
 th,td{text-align:left;padding:.5rem;border-bottom:1px solid #e3e6ea;vertical-align:top}
 td form{display:inline;margin:0}
+li form{display:inline;margin:0 0 0 .5rem}
+li button{padding:.15rem .6rem;font-size:.9rem}
 td button{padding:.25rem .6rem;font-size:.9rem}
 .status{font-size:.85rem;padding:.1rem .45rem;border-radius:99px;background:#eceff3}
 .row{display:grid;grid-template-columns:repeat(auto-fit,minmax(12rem,1fr));gap:0 1rem}
@@ -58,6 +60,7 @@ table.grid th[scope=row]{width:8rem;font-weight:600}
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Section {
     Home,
+    Projects,
     Users,
     Clients,
     Roles,
@@ -82,7 +85,10 @@ pub(crate) struct Page<'a> {
 }
 
 fn nav(principal: &Principal, section: Section) -> String {
-    let mut links = vec![("/", "Home", Section::Home)];
+    let mut links = vec![
+        ("/", "Home", Section::Home),
+        ("/projects", "Projects", Section::Projects),
+    ];
     let permissions = principal.permissions();
     if principal.kind() == UserKind::Staff {
         for (permission, href, label, at) in [

@@ -16,6 +16,7 @@ mod home;
 pub(crate) mod layout;
 mod people;
 mod profile;
+mod projects_page;
 mod roles_page;
 mod settings_pages;
 
@@ -57,6 +58,12 @@ pub(crate) fn router() -> Router<WebState> {
         .route("/clients/{id}", get(clients::show).post(clients::edit))
         .route("/clients/{id}/contacts", post(clients::add_contact))
         .route("/clients/{id}/contacts/{user}", post(clients::switches))
+        .route(
+            "/projects",
+            get(projects_page::list).post(projects_page::create),
+        )
+        .route("/projects/{id}", get(projects_page::show))
+        .route("/projects/{id}/{*rest}", post(projects_page::act))
         .route("/roles", get(roles_page::list).post(roles_page::create))
         .route("/roles/{id}", post(roles_page::update))
         .route("/roles/{id}/delete", post(roles_page::remove))

@@ -1,0 +1,868 @@
+//! Projects: a piece of work for a client company, or internal work. Staff reach the
+//! projects they are members of, directly or through a team, unless their role has
+//! `projects.view_all`; a client contact reaches their own company's projects and nothing
+//! else (PRODUCT.md, "Roles and permissions"). A project out of someone's reach does not
+//! exist for them (404); one in reach that their role may not change is 403.
+//!
+//! Archiving keeps everything and makes a project read-only until it is unarchived.
+
+use serde_json::json;
+use time::OffsetDateTime;
+
+use crate::access::{self, Actor, Permitted, Principal, Scope};
+use crate::audit;
+use crate::error::{Error, Result};
+use crate::permissions::{Permission, Requirement, need};
+use crate::registry::TenantStore;
+use crate::store::{Tx, new_id, now, on_tx};
+use crate::users::{Page, UserKind, UserStatus, like_pattern};
+
+/// Whether a project is being worked on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProjectStatus {
+    /// Open for work.
+    Active,
+    /// Finished or set aside: everything is kept and can be read, nothing changed.
+    Archived,
+}
+
+impl ProjectStatus {
+    /// The stored and API word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProjectStatus::Active => "active",
+            ProjectStatus::Archived => "archived",
+        }
+    }
+
+    /// Reads the word; anything else is an error naming it.
+    pub fn parse(text: &str) -> Result<Self> {
+        match text {
+            "active" => Ok(ProjectStatus::Active),
+            "archived" => Ok(ProjectStatus::Archived),
+            other => Err(Error::Invalid(format!(
+                "'{other}' is not a project status (active or archived)"
+            ))),
+        }
+    }
+}
+
+/// A project.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Project {
+    /// Its id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// What it is about (may be empty).
+    pub description: String,
+    /// The client company it is for; `None` for internal work.
+    pub company_id: Option<String>,
+    /// That company's name.
+    pub company_name: Option<String>,
+    /// Active or archived.
+    pub status: ProjectStatus,
+    /// When it was archived, while it is.
+    pub archived_at: Option<OffsetDateTime>,
+    /// When it was made.
+    pub created_at: OffsetDateTime,
+    /// Staff added directly (user ids).
+    pub members: Vec<String>,
+    /// Teams it is shared with (team ids).
+    pub teams: Vec<String>,
+}
+
+impl Project {
+    fn audit_state(&self) -> serde_json::Value {
+        json!({
+            "name": self.name,
+            "description": self.description,
+            "company": self.company_id,
+            "status": self.status.as_str(),
+        })
+    }
+
+    fn scope(&self) -> Scope<'_> {
+        self.company_id
+            .as_deref()
+            .map_or(Scope::Brand, Scope::Company)
+    }
+}
+
+/// A project in a list of someone's projects (the access review).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectRef {
+    /// Its id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Active or archived.
+    pub status: ProjectStatus,
+}
+
+/// What a new project is.
+#[derive(Debug, Clone, Default)]
+pub struct NewProject {
+    /// Its name.
+    pub name: String,
+    /// What it is about.
+    pub description: String,
+    /// The client company it is for, if any.
+    pub company_id: Option<String>,
+}
+
+/// A change to a project: `None` keeps a field; `company_id: Some(None)` makes the project
+/// internal.
+#[derive(Debug, Clone, Default)]
+pub struct ProjectChange {
+    /// A new name.
+    pub name: Option<String>,
+    /// A new description.
+    pub description: Option<String>,
+    /// Another client company, or none.
+    pub company_id: Option<Option<String>>,
+}
+
+/// Which projects to list.
+#[derive(Debug, Clone, Default)]
+pub struct ProjectFilter {
+    /// Only this status (`None`: both).
+    pub status: Option<ProjectStatus>,
+    /// Only projects of this client company.
+    pub company_id: Option<String>,
+    /// Part of the name (case-insensitive).
+    pub q: Option<String>,
+}
+
+/// The columns of a project row, selected `FROM` [`PROJECTS`].
+const COLUMNS: &str =
+    "projects.project_id, projects.name, projects.description, projects.company_id,
+     projects.status, projects.archived_at, projects.created_at, companies.name";
+
+/// Projects with their company's name.
+const PROJECTS: &str = "projects left join companies on companies.company_id = projects.company_id";
+
+type ProjectRow = (
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+    Option<OffsetDateTime>,
+    OffsetDateTime,
+    Option<String>,
+);
+
+fn from_row(row: ProjectRow) -> Result<Project> {
+    let (id, name, description, company_id, status, archived_at, created_at, company_name) = row;
+    Ok(Project {
+        id,
+        name,
+        description,
+        company_id,
+        company_name,
+        status: ProjectStatus::parse(&status)?,
+        archived_at,
+        created_at,
+        members: Vec::new(),
+        teams: Vec::new(),
+    })
+}
+
+fn no_such_project() -> Error {
+    Error::NotFound("there is no such project".to_owned())
+}
+
+/// How far someone reaches: every project, their own memberships, or their company's.
+#[derive(Debug, Clone, Copy)]
+enum Reach<'a> {
+    All,
+    Member(&'a str),
+    Company(&'a str),
+}
+
+impl<'a> Reach<'a> {
+    fn of(actor: &'a Principal) -> Self {
+        match actor.kind() {
+            UserKind::Client => Reach::Company(actor.company_id().unwrap_or("")),
+            UserKind::Staff if actor.permissions().contains(Permission::ProjectsViewAll) => {
+                Reach::All
+            }
+            UserKind::Staff => Reach::Member(actor.user_id()),
+        }
+    }
+
+    /// The mode and whom it concerns, bound as `$R` and `$W` in [`reach_clause`].
+    fn binds(self) -> (&'static str, &'a str) {
+        match self {
+            Reach::All => ("all", ""),
+            Reach::Member(user) => ("member", user),
+            Reach::Company(company) => ("company", company),
+        }
+    }
+}
+
+/// The SQL condition "the project row `projects` is within reach", with the reach's mode
+/// bound at `$r` and whom it concerns at `$w`.
+fn reach_clause(r: u8, w: u8) -> String {
+    format!(
+        "(${r} = 'all'
+          or (${r} = 'company' and projects.company_id = ${w})
+          or (${r} = 'member' and (
+                exists(select 1 from project_members m
+                       where m.project_id = projects.project_id and m.user_id = ${w})
+             or exists(select 1 from project_teams pt join team_members tm on tm.team_id = pt.team_id
+                       where pt.project_id = projects.project_id and tm.user_id = ${w}))))"
+    )
+}
+
+async fn fill_members(tx: &mut Tx, project: &mut Project) -> Result<()> {
+    let id = project.id.clone();
+    project.members = on_tx!(tx, |conn| {
+        sqlx::query_scalar(
+            "select user_id from project_members where project_id = $1 order by user_id",
+        )
+        .bind(&id)
+        .fetch_all(conn)
+        .await?
+    });
+    project.teams = on_tx!(tx, |conn| {
+        sqlx::query_scalar(
+            "select team_id from project_teams where project_id = $1 order by team_id",
+        )
+        .bind(&id)
+        .fetch_all(conn)
+        .await?
+    });
+    Ok(())
+}
+
+/// The project `project_id` if `actor` reaches it, with its members; not found otherwise.
+async fn reachable(tx: &mut Tx, actor: &Principal, project_id: &str) -> Result<Project> {
+    let (mode, who) = Reach::of(actor).binds();
+    let row: Option<ProjectRow> = on_tx!(tx, |conn| {
+        sqlx::query_as(&format!(
+            "select {COLUMNS} from {PROJECTS} where projects.project_id = $1 and {}",
+            reach_clause(2, 3)
+        ))
+        .bind(project_id)
+        .bind(mode)
+        .bind(who)
+        .fetch_optional(conn)
+        .await?
+    });
+    let mut project = from_row(row.ok_or_else(no_such_project)?)?;
+    fill_members(tx, &mut project).await?;
+    Ok(project)
+}
+
+/// The project `project_id` for a change needing `R`: not found out of reach, forbidden
+/// when the role lacks `R`, a conflict while archived (unless `archived_ok`).
+async fn for_change<R: Requirement>(
+    tx: &mut Tx,
+    actor: &Principal,
+    project_id: &str,
+    archived_ok: bool,
+) -> Result<Project> {
+    let project = reachable(tx, actor, project_id).await?;
+    access::permit::<R>(actor, project.scope())?;
+    if project.status == ProjectStatus::Archived && !archived_ok {
+        return Err(Error::Conflict(format!(
+            "the project '{}' is archived; unarchive it to change it",
+            project.name
+        )));
+    }
+    Ok(project)
+}
+
+/// The projects `actor` reaches, oldest first, starting after `cursor`.
+#[tracing::instrument(skip_all)]
+pub async fn list_projects(
+    store: &TenantStore,
+    actor: &Principal,
+    filter: &ProjectFilter,
+    cursor: Option<&str>,
+    limit: u32,
+) -> Result<Page<Project>> {
+    let limit = limit.clamp(1, 200);
+    let (mode, who) = Reach::of(actor).binds();
+    let pattern = filter.q.as_deref().and_then(like_pattern);
+    let mut tx = store.read().await?;
+    let rows: Vec<ProjectRow> = on_tx!(tx, |conn| {
+        sqlx::query_as(&format!(
+            "select {COLUMNS} from {PROJECTS}
+             where projects.project_id > $1
+               and ($2 = '' or projects.status = $2)
+               and ($3 = '' or projects.company_id = $3)
+               and ($4 = '' or lower(projects.name) like $4 escape '\\')
+               and {}
+             order by projects.project_id limit $7",
+            reach_clause(5, 6)
+        ))
+        .bind(cursor.unwrap_or(""))
+        .bind(filter.status.map_or("", ProjectStatus::as_str))
+        .bind(filter.company_id.as_deref().unwrap_or(""))
+        .bind(pattern.as_deref().unwrap_or(""))
+        .bind(mode)
+        .bind(who)
+        .bind(i64::from(limit) + 1)
+        .fetch_all(conn)
+        .await?
+    });
+    let more = rows.len() > limit as usize;
+    let mut items = Vec::with_capacity(rows.len().min(limit as usize));
+    for row in rows.into_iter().take(limit as usize) {
+        let mut project = from_row(row)?;
+        fill_members(&mut tx, &mut project).await?;
+        items.push(project);
+    }
+    let next_cursor = more.then(|| items.last().map(|p| p.id.clone())).flatten();
+    Ok(Page { items, next_cursor })
+}
+
+/// One project, if `actor` reaches it.
+#[tracing::instrument(skip_all)]
+pub async fn get_project(
+    store: &TenantStore,
+    actor: &Principal,
+    project_id: &str,
+) -> Result<Project> {
+    let mut tx = store.read().await?;
+    reachable(&mut tx, actor, project_id).await
+}
+
+fn parse_project_name(text: &str) -> Result<String> {
+    let name = text.trim();
+    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+        return Err(Error::field(
+            "name",
+            "a project's name must be 1 to 200 characters without control characters",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+fn parse_description(text: &str) -> Result<String> {
+    let description = text.trim();
+    if description.chars().count() > 20_000
+        || description
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
+        return Err(Error::field(
+            "description",
+            "a description may have at most 20,000 characters and no control characters",
+        ));
+    }
+    Ok(description.to_owned())
+}
+
+/// The id and name of the client company `company_id` (none for blank); a field error if
+/// there is no such company.
+async fn check_company(tx: &mut Tx, company_id: Option<&str>) -> Result<Option<(String, String)>> {
+    let Some(company_id) = company_id.map(str::trim).filter(|c| !c.is_empty()) else {
+        return Ok(None);
+    };
+    let found: Option<(String, String)> = on_tx!(tx, |conn| {
+        sqlx::query_as("select company_id, name from companies where company_id = $1")
+            .bind(company_id)
+            .fetch_optional(conn)
+            .await?
+    });
+    found.map(Some).ok_or_else(|| {
+        Error::field(
+            "company",
+            format!("there is no client company '{company_id}'"),
+        )
+    })
+}
+
+/// Makes a project; its maker becomes its first member.
+#[tracing::instrument(skip_all)]
+pub async fn create_project(
+    store: &TenantStore,
+    permit: &Permitted<'_, need::ProjectsCreate>,
+    new: &NewProject,
+) -> Result<Project> {
+    let name = parse_project_name(&new.name)?;
+    let description = parse_description(&new.description)?;
+    let at = now();
+    let actor = permit.principal();
+    let mut tx = store.write().await?;
+    let (company_id, company_name) = check_company(&mut tx, new.company_id.as_deref())
+        .await?
+        .unzip();
+    let project = Project {
+        id: new_id()?,
+        name,
+        description,
+        company_id,
+        company_name,
+        status: ProjectStatus::Active,
+        archived_at: None,
+        created_at: at,
+        members: vec![actor.user_id().to_owned()],
+        teams: Vec::new(),
+    };
+    on_tx!(tx, |conn| {
+        sqlx::query(
+            "insert into projects (project_id, name, description, company_id, status, archived_at, created_at, updated_at)
+             values ($1, $2, $3, $4, 'active', null, $5, $5)",
+        )
+        .bind(&project.id)
+        .bind(&project.name)
+        .bind(&project.description)
+        .bind(&project.company_id)
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query(
+            "insert into project_members (project_id, user_id, created_at, updated_at) values ($1, $2, $3, $3)",
+        )
+        .bind(&project.id)
+        .bind(actor.user_id())
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+    });
+    audit::record(
+        &mut tx,
+        &Actor::from(actor),
+        "project.create",
+        "project",
+        &project.id,
+        None,
+        Some(project.audit_state()),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(project)
+}
+
+/// Changes a project's name, description or client company (`projects.edit`).
+#[tracing::instrument(skip_all)]
+pub async fn update_project(
+    store: &TenantStore,
+    actor: &Principal,
+    project_id: &str,
+    change: &ProjectChange,
+) -> Result<Project> {
+    let name = change.name.as_deref().map(parse_project_name).transpose()?;
+    let description = change
+        .description
+        .as_deref()
+        .map(parse_description)
+        .transpose()?;
+    let mut tx = store.write().await?;
+    let before = for_change::<need::ProjectsEdit>(&mut tx, actor, project_id, false).await?;
+    let company_id = match &change.company_id {
+        Some(company) => check_company(&mut tx, company.as_deref())
+            .await?
+            .map(|(id, _)| id),
+        None => before.company_id.clone(),
+    };
+    let name = name.unwrap_or_else(|| before.name.clone());
+    let description = description.unwrap_or_else(|| before.description.clone());
+    if (&name, &description, &company_id) == (&before.name, &before.description, &before.company_id)
+    {
+        return Ok(before);
+    }
+    on_tx!(tx, |conn| {
+        sqlx::query(
+            "update projects set name = $2, description = $3, company_id = $4, updated_at = $5 where project_id = $1",
+        )
+        .bind(project_id)
+        .bind(&name)
+        .bind(&description)
+        .bind(&company_id)
+        .bind(now())
+        .execute(conn)
+        .await?;
+    });
+    let mut after = find_any(&mut tx, project_id).await?;
+    fill_members(&mut tx, &mut after).await?;
+    audit::record(
+        &mut tx,
+        &Actor::from(actor),
+        "project.update",
+        "project",
+        project_id,
+        Some(before.audit_state()),
+        Some(after.audit_state()),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// Archives (`archive`) or unarchives a project (`projects.archive`). Doing what is
+/// already done changes nothing.
+#[tracing::instrument(skip_all)]
+pub async fn set_archived(
+    store: &TenantStore,
+    actor: &Principal,
+    project_id: &str,
+    archive: bool,
+) -> Result<Project> {
+    let mut tx = store.write().await?;
+    let before = for_change::<need::ProjectsArchive>(&mut tx, actor, project_id, true).await?;
+    let (status, archived_at) = if archive {
+        (ProjectStatus::Archived, Some(now()))
+    } else {
+        (ProjectStatus::Active, None)
+    };
+    if before.status == status {
+        return Ok(before);
+    }
+    on_tx!(tx, |conn| {
+        sqlx::query(
+            "update projects set status = $2, archived_at = $3, updated_at = $4 where project_id = $1",
+        )
+        .bind(project_id)
+        .bind(status.as_str())
+        .bind(archived_at)
+        .bind(now())
+        .execute(conn)
+        .await?;
+    });
+    let after = Project {
+        status,
+        archived_at,
+        ..before.clone()
+    };
+    audit::record(
+        &mut tx,
+        &Actor::from(actor),
+        if archive {
+            "project.archive"
+        } else {
+            "project.unarchive"
+        },
+        "project",
+        project_id,
+        Some(json!({"status": before.status.as_str()})),
+        Some(json!({"status": status.as_str()})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// Who or what a project is shared with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sharing<'a> {
+    /// A staff member, directly.
+    User(&'a str),
+    /// Every member of a team.
+    Team(&'a str),
+}
+
+impl Sharing<'_> {
+    fn audit(self) -> serde_json::Value {
+        match self {
+            Sharing::User(id) => json!({"user": id}),
+            Sharing::Team(id) => json!({"team": id}),
+        }
+    }
+}
+
+async fn check_sharing(tx: &mut Tx, with: Sharing<'_>) -> Result<()> {
+    match with {
+        Sharing::User(user_id) => {
+            let found: Option<(String, String)> = on_tx!(tx, |conn| {
+                sqlx::query_as("select kind, status from users where user_id = $1")
+                    .bind(user_id)
+                    .fetch_optional(conn)
+                    .await?
+            });
+            match found {
+                None => Err(Error::field(
+                    "user",
+                    format!("there is no user '{user_id}'"),
+                )),
+                Some((kind, _)) if kind != UserKind::Staff.as_str() => Err(Error::field(
+                    "user",
+                    "client contacts see their company's projects already; only staff are added to a project",
+                )),
+                Some((_, status)) if status == UserStatus::Deactivated.as_str() => Err(
+                    Error::field("user", "this user is deactivated; reactivate them first"),
+                ),
+                Some(_) => Ok(()),
+            }
+        }
+        Sharing::Team(team_id) => {
+            let found: Option<String> = on_tx!(tx, |conn| {
+                sqlx::query_scalar("select team_id from teams where team_id = $1")
+                    .bind(team_id)
+                    .fetch_optional(conn)
+                    .await?
+            });
+            found
+                .map(|_| ())
+                .ok_or_else(|| Error::field("team", format!("there is no team '{team_id}'")))
+        }
+    }
+}
+
+/// Shares a project with a staff member or a team (`projects.edit`); sharing twice changes
+/// nothing.
+#[tracing::instrument(skip_all)]
+pub async fn share(
+    store: &TenantStore,
+    actor: &Principal,
+    project_id: &str,
+    with: Sharing<'_>,
+) -> Result<Project> {
+    let at = now();
+    let mut tx = store.write().await?;
+    let project = for_change::<need::ProjectsEdit>(&mut tx, actor, project_id, false).await?;
+    check_sharing(&mut tx, with).await?;
+    let already = match with {
+        Sharing::User(id) => project.members.iter().any(|m| m == id),
+        Sharing::Team(id) => project.teams.iter().any(|t| t == id),
+    };
+    if already {
+        return Ok(project);
+    }
+    let sql = match with {
+        Sharing::User(_) => {
+            "insert into project_members (project_id, user_id, created_at, updated_at) values ($1, $2, $3, $3)"
+        }
+        Sharing::Team(_) => {
+            "insert into project_teams (project_id, team_id, created_at, updated_at) values ($1, $2, $3, $3)"
+        }
+    };
+    let (Sharing::User(id) | Sharing::Team(id)) = with;
+    on_tx!(tx, |conn| {
+        sqlx::query(sql)
+            .bind(project_id)
+            .bind(id)
+            .bind(at)
+            .execute(conn)
+            .await?;
+    });
+    audit::record(
+        &mut tx,
+        &Actor::from(actor),
+        "project.share",
+        "project",
+        project_id,
+        None,
+        Some(with.audit()),
+    )
+    .await?;
+    let project = reachable(&mut tx, actor, project_id).await?;
+    tx.commit().await?;
+    Ok(project)
+}
+
+/// Stops sharing a project with a staff member or a team (`projects.edit`). Taking the last
+/// way in from someone without `projects.view_all` leaves the project out of their reach.
+#[tracing::instrument(skip_all)]
+pub async fn unshare(
+    store: &TenantStore,
+    actor: &Principal,
+    project_id: &str,
+    with: Sharing<'_>,
+) -> Result<Project> {
+    let mut tx = store.write().await?;
+    for_change::<need::ProjectsEdit>(&mut tx, actor, project_id, false).await?;
+    let (sql, missing) = match with {
+        Sharing::User(_) => (
+            "delete from project_members where project_id = $1 and user_id = $2",
+            "that user is not a member of this project",
+        ),
+        Sharing::Team(_) => (
+            "delete from project_teams where project_id = $1 and team_id = $2",
+            "that team is not on this project",
+        ),
+    };
+    let (Sharing::User(id) | Sharing::Team(id)) = with;
+    let removed = on_tx!(tx, |conn| {
+        sqlx::query(sql)
+            .bind(project_id)
+            .bind(id)
+            .execute(conn)
+            .await?
+            .rows_affected()
+    });
+    if removed == 0 {
+        return Err(Error::NotFound(missing.to_owned()));
+    }
+    audit::record(
+        &mut tx,
+        &Actor::from(actor),
+        "project.unshare",
+        "project",
+        project_id,
+        Some(with.audit()),
+        None,
+    )
+    .await?;
+    // The actor may just have removed their own way in.
+    let project = match reachable(&mut tx, actor, project_id).await {
+        Ok(project) => project,
+        Err(Error::NotFound(_)) => {
+            let mut project = find_any(&mut tx, project_id).await?;
+            project.members.clear();
+            project.teams.clear();
+            project
+        }
+        Err(other) => return Err(other),
+    };
+    tx.commit().await?;
+    Ok(project)
+}
+
+/// A member or team of a project, by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shared {
+    /// The user's or team's id.
+    pub id: String,
+    /// Their name.
+    pub name: String,
+    /// A user's e-mail address (`None` for a team).
+    pub email: Option<String>,
+    /// A user's status word (`None` for a team).
+    pub status: Option<&'static str>,
+}
+
+/// Who a project is shared with, by name: its direct members and its teams (for staff who
+/// reach it; client contacts are not shown the agency's side).
+#[tracing::instrument(skip_all)]
+pub async fn shared_with(
+    store: &TenantStore,
+    actor: &Principal,
+    project_id: &str,
+) -> Result<(Vec<Shared>, Vec<Shared>)> {
+    let mut tx = store.read().await?;
+    reachable(&mut tx, actor, project_id).await?;
+    if actor.kind() == UserKind::Client {
+        return Err(Error::Forbidden(
+            "client users are not shown who works on a project".to_owned(),
+        ));
+    }
+    let members: Vec<(String, String, String, String)> = on_tx!(tx, |conn| {
+        sqlx::query_as(
+            "select u.user_id, u.name, u.email, u.status from project_members m
+             join users u on u.user_id = m.user_id
+             where m.project_id = $1 order by u.name, u.user_id",
+        )
+        .bind(project_id)
+        .fetch_all(conn)
+        .await?
+    });
+    let teams: Vec<(String, String)> = on_tx!(tx, |conn| {
+        sqlx::query_as(
+            "select t.team_id, t.name from project_teams pt join teams t on t.team_id = pt.team_id
+             where pt.project_id = $1 order by t.name, t.team_id",
+        )
+        .bind(project_id)
+        .fetch_all(conn)
+        .await?
+    });
+    let members = members
+        .into_iter()
+        .map(|(id, name, email, status)| {
+            Ok(Shared {
+                id,
+                name,
+                email: Some(email),
+                status: Some(UserStatus::parse(&status)?.as_str()),
+            })
+        })
+        .collect::<Result<_>>()?;
+    let teams = teams
+        .into_iter()
+        .map(|(id, name)| Shared {
+            id,
+            name,
+            email: None,
+            status: None,
+        })
+        .collect();
+    Ok((members, teams))
+}
+
+async fn find_any(tx: &mut Tx, project_id: &str) -> Result<Project> {
+    let row: Option<ProjectRow> = on_tx!(tx, |conn| {
+        sqlx::query_as(&format!(
+            "select {COLUMNS} from {PROJECTS} where projects.project_id = $1"
+        ))
+        .bind(project_id)
+        .fetch_optional(conn)
+        .await?
+    });
+    from_row(row.ok_or_else(no_such_project)?)
+}
+
+/// The projects a user reaches without `projects.view_all`: a staff member's, directly or
+/// through a team; a client contact's company's. Oldest first.
+pub(crate) async fn projects_of(
+    tx: &mut Tx,
+    user_id: &str,
+    kind: UserKind,
+    company_id: Option<&str>,
+) -> Result<Vec<ProjectRef>> {
+    let (mode, who) = match kind {
+        UserKind::Client => ("company", company_id.unwrap_or("")),
+        UserKind::Staff => ("member", user_id),
+    };
+    let rows: Vec<(String, String, String)> = on_tx!(tx, |conn| {
+        sqlx::query_as(&format!(
+            "select project_id, name, status from projects where {} order by project_id",
+            reach_clause(1, 2)
+        ))
+        .bind(mode)
+        .bind(who)
+        .fetch_all(conn)
+        .await?
+    });
+    rows.into_iter()
+        .map(|(id, name, status)| {
+            Ok(ProjectRef {
+                id,
+                name,
+                status: ProjectStatus::parse(&status)?,
+            })
+        })
+        .collect()
+}
+
+/// How many projects are linked to a client company.
+pub(crate) async fn count_for_company(tx: &mut Tx, company_id: &str) -> Result<i64> {
+    Ok(on_tx!(tx, |conn| {
+        sqlx::query_scalar("select count(*) from projects where company_id = $1")
+            .bind(company_id)
+            .fetch_one(conn)
+            .await?
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_words_round_trip_and_unknown_words_are_named() {
+        for status in [ProjectStatus::Active, ProjectStatus::Archived] {
+            assert_eq!(ProjectStatus::parse(status.as_str()).ok(), Some(status));
+        }
+        let error = ProjectStatus::parse("done").unwrap_err();
+        assert!(error.to_string().contains("done"), "{error}");
+    }
+
+    #[test]
+    fn names_and_descriptions_are_checked() {
+        assert_eq!(
+            parse_project_name("  Website  ").ok().as_deref(),
+            Some("Website")
+        );
+        assert!(parse_project_name("   ").is_err());
+        assert!(parse_project_name(&"x".repeat(201)).is_err());
+        assert!(parse_project_name("a\u{7}b").is_err());
+        assert!(parse_description("line one\nline two\ttab").is_ok());
+        assert!(parse_description("bell\u{7}").is_err());
+        assert!(parse_description(&"x".repeat(20_001)).is_err());
+    }
+}
