@@ -29,7 +29,7 @@ const SELF_SIGNED_RENEW_BEFORE: Duration = Duration::days(30);
 pub struct Served {
     /// The chain and signing key.
     pub key: Arc<CertifiedKey>,
-    /// Issued by a CA (ACME or imported) rather than self-signed.
+    /// Issued by a CA (ACME, or imported and not self-signed) rather than self-signed.
     pub ca_issued: bool,
     /// When it expires.
     pub not_after: OffsetDateTime,
@@ -150,6 +150,12 @@ impl Leaf {
     }
 }
 
+/// Whether a DER certificate names someone other than itself as its issuer.
+fn issued_by_another(der: &[u8]) -> bool {
+    x509_parser::parse_x509_certificate(der)
+        .is_ok_and(|(_, leaf)| leaf.issuer().as_raw() != leaf.subject().as_raw())
+}
+
 /// Reads the first certificate of a PEM chain.
 pub fn inspect(chain_pem: &str) -> Result<Leaf, String> {
     let first = rustls_pemfile::certs(&mut chain_pem.as_bytes())
@@ -261,9 +267,13 @@ pub fn to_served(stored: &StoredCertificate) -> Result<Served, String> {
         .key_provider
         .load_private_key(key)
         .map_err(|e| format!("key for {} cannot sign: {e}", stored.domain))?;
+    // An imported certificate may be self-signed too: browsers would refuse it for good
+    // under HSTS, so only one a CA signed turns HSTS on.
+    let ca_issued = stored.source != CertificateSource::SelfSigned
+        && chain.first().is_some_and(|leaf| issued_by_another(leaf));
     Ok(Served {
         key: Arc::new(CertifiedKey::new(chain, signing_key)),
-        ca_issued: stored.source != CertificateSource::SelfSigned,
+        ca_issued,
         not_after: stored.not_after,
         fingerprint: fingerprint(stored),
     })

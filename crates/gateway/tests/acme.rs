@@ -516,6 +516,37 @@ fn cert_import_checks_the_key_the_name_and_the_dates_and_renew_needs_acme() {
         .unwrap()
         .unwrap();
     assert_eq!(leaf, expected.as_ref());
+    assert!(
+        answer
+            .head
+            .to_ascii_lowercase()
+            .contains("strict-transport-security"),
+        "a CA's certificate turns HSTS on: {}",
+        answer.head
+    );
+    server.terminate();
+    server.wait();
+
+    // A self-signed certificate imported is served, but never with HSTS.
+    let key_pair = rcgen::KeyPair::generate().unwrap();
+    let own = rcgen::CertificateParams::new(vec!["alpha.test".to_owned()])
+        .unwrap()
+        .self_signed(&key_pair)
+        .unwrap();
+    let (code, stderr) = import(&own.pem(), &key_pair.serialize_pem(), "alpha.test");
+    assert_eq!(code, Some(0), "{stderr}");
+    let mut server = Server::start(work.std_command());
+    let https = server.addresses().https;
+    let answer = support::https_exchange(https, "alpha.test", &get_request("alpha.test", "/"));
+    assert_eq!(answer.certificate.unwrap(), own.der().as_ref());
+    assert!(
+        !answer
+            .head
+            .to_ascii_lowercase()
+            .contains("strict-transport-security"),
+        "HSTS with a self-signed certificate: {}",
+        answer.head
+    );
 
     let renew = work
         .command()

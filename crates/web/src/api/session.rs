@@ -228,7 +228,7 @@ pub(crate) async fn request_password_reset(
 /// The answer to a reset request, whether or not the address has an account.
 pub(crate) const RESET_REQUESTED: &str = "If an account uses that address, a link to set a new password is on its way. It works once, for an hour.";
 
-/// Queues a reset mail if `email` has an account; counts against the sign-in limits of the
+/// Queues a reset mail (after answering) if `email` has an account; counts against the sign-in limits of the
 /// address and of the account. Shared by the API and the forgotten-password page.
 pub(crate) async fn request_reset_limited(
     state: &WebState,
@@ -247,7 +247,14 @@ pub(crate) async fn request_reset_limited(
         )
         .map_err(ApiError::RateLimited)?;
     state.limiter.failed(&account);
-    users::request_password_reset(visitor.tenant.store(), &email).await?;
+    // The answer must not tell, by how long it takes, whether the address has an account:
+    // the link is made and queued after answering.
+    let tenant = visitor.tenant.clone();
+    tokio::spawn(async move {
+        if let Err(error) = users::request_password_reset(tenant.store(), &email).await {
+            tracing::error!(%error, "cannot make a password reset link");
+        }
+    });
     Ok(())
 }
 
