@@ -297,8 +297,8 @@ async fn keep_current(config: Config, edge: Arc<Edge>) {
 
 /// Deactivates, in every brand, the users whose access expiry has passed, every
 /// [`ACCESS_SWEEP`], so an expired account shows as deactivated even before it is used
-/// again (using it also deactivates it at once); and mails the admins about access that
-/// ends within a week.
+/// again (using it also deactivates it at once); forgets sessions that have ended; and
+/// mails the admins about access that ends within a week.
 async fn expire_access(edge: Arc<Edge>) {
     let mut ticker = tokio::time::interval(ACCESS_SWEEP);
     loop {
@@ -324,6 +324,9 @@ async fn expire_access(edge: Arc<Edge>) {
                     tracing::info!(%domain, count, "deactivated users whose access expired")
                 }
                 Err(error) => tracing::error!(%domain, %error, "cannot check access expiry"),
+            }
+            if let Err(error) = tenant_core::sessions::forget_ended(context.store()).await {
+                tracing::error!(%domain, %error, "cannot forget ended sessions");
             }
             match tenant_core::review::warn_expiring_access(context.store()).await {
                 Ok(0) => {}

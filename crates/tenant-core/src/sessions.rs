@@ -433,6 +433,38 @@ pub struct SessionInfo {
     pub current: bool,
 }
 
+/// Deletes the sessions that have ended (past their absolute limit, or idle too long):
+/// they can never sign anyone in again (the background sweep). Returns how many went.
+#[tracing::instrument(skip_all)]
+pub async fn forget_ended(store: &TenantStore) -> Result<u64> {
+    const ENDED: &str = "from sessions where expires_at <= $1 or last_seen_at <= $2";
+    let at = now();
+    // Most minutes nothing has ended: look before taking the write lock.
+    let mut tx = store.read().await?;
+    let due: i64 = on_tx!(tx, |conn| {
+        sqlx::query_scalar(&format!("select count(*) {ENDED}"))
+            .bind(at)
+            .bind(at - SESSION_IDLE)
+            .fetch_one(conn)
+            .await?
+    });
+    drop(tx);
+    if due == 0 {
+        return Ok(0);
+    }
+    let mut tx = store.write().await?;
+    let gone = on_tx!(tx, |conn| {
+        sqlx::query(&format!("delete {ENDED}"))
+            .bind(at)
+            .bind(at - SESSION_IDLE)
+            .execute(conn)
+            .await?
+            .rows_affected()
+    });
+    tx.commit().await?;
+    Ok(gone)
+}
+
 /// The principal's own live sessions, newest first.
 #[tracing::instrument(skip_all)]
 pub async fn list_sessions(store: &TenantStore, principal: &Principal) -> Result<Vec<SessionInfo>> {

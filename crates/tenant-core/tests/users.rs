@@ -613,6 +613,17 @@ async fn sessions_end_when_idle_or_past_their_absolute_limit_and_access_expiry_d
             UserStatus::Deactivated,
             "the account deactivated itself"
         );
+
+        // The sweep forgets the three ended sessions of "idle" and keeps the admin's.
+        assert_eq!(sessions::forget_ended(a.store()).await.unwrap(), 3);
+        assert_eq!(sessions::forget_ended(a.store()).await.unwrap(), 0);
+        assert_eq!(
+            sessions::list_sessions(a.store(), &admin)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
         platform.close().await;
         store.cleanup().await;
     }
