@@ -428,6 +428,11 @@ await flow('a project for a client company: made and shared with a team, seen by
   await pat.click('button:has-text("Add team")');
   main = await pat.textContent('main');
   check(main.includes('Added to the project') && main.includes('Design'), 'the team was not added');
+  // Saving the edit form keeps the client company.
+  await pat.fill('#f-description', 'A new website for Northwind.\n\nLaunch in spring, with a shop.');
+  await pat.click('button:has-text("Save project")');
+  main = await pat.textContent('main');
+  check(main.includes('Saved.') && main.includes('with a shop') && main.includes('Client: Northwind Traders'), 'the edit was not saved or lost the company');
   await snap(pat, 'alpha-project');
   await pat.goto(url(brands.alpha, '/projects'));
   check((await pat.textContent('main')).includes('Northwind website'), 'the project is not listed');

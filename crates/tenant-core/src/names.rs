@@ -586,6 +586,19 @@ impl FromStr for Email {
     }
 }
 
+/// Percent-encodes `text` for a URL's path segment or query value: everything but
+/// letters, digits, `-._~@:` is written as `%XX` bytes of its UTF-8.
+pub fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'@' | b':' => {
+                char::from(b).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

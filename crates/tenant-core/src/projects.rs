@@ -257,13 +257,15 @@ async fn reachable(tx: &mut Tx, actor: &Principal, project_id: &str) -> Result<P
 }
 
 /// The project `project_id` for a change needing `R`: not found out of reach, forbidden
-/// when the role lacks `R`, a conflict while archived (unless `archived_ok`).
+/// when the role lacks `R`, a conflict while archived (unless `archived_ok`). Changes to one
+/// project run one at a time, so none lands on a project archived a moment before.
 async fn for_change<R: Requirement>(
     tx: &mut Tx,
     actor: &Principal,
     project_id: &str,
     archived_ok: bool,
 ) -> Result<Project> {
+    tx.serialize(&format!("project:{project_id}")).await?;
     let project = reachable(tx, actor, project_id).await?;
     access::permit::<R>(actor, project.scope())?;
     if project.status == ProjectStatus::Archived && !archived_ok {
@@ -343,6 +345,8 @@ fn parse_project_name(text: &str) -> Result<String> {
 }
 
 fn parse_description(text: &str) -> Result<String> {
+    // Forms send CRLF line ends; keep one kind.
+    let text = text.replace("\r\n", "\n");
     let description = text.trim();
     if description.chars().count() > 20_000
         || description
@@ -447,14 +451,15 @@ pub async fn update_project(
     project_id: &str,
     change: &ProjectChange,
 ) -> Result<Project> {
+    let mut tx = store.write().await?;
+    // Out of reach (404) and not allowed (403) come before what is wrong with the input.
+    let before = for_change::<need::ProjectsEdit>(&mut tx, actor, project_id, false).await?;
     let name = change.name.as_deref().map(parse_project_name).transpose()?;
     let description = change
         .description
         .as_deref()
         .map(parse_description)
         .transpose()?;
-    let mut tx = store.write().await?;
-    let before = for_change::<need::ProjectsEdit>(&mut tx, actor, project_id, false).await?;
     let company_id = match &change.company_id {
         Some(company) => check_company(&mut tx, company.as_deref())
             .await?
@@ -616,6 +621,10 @@ pub async fn share(
     let at = now();
     let mut tx = store.write().await?;
     let project = for_change::<need::ProjectsEdit>(&mut tx, actor, project_id, false).await?;
+    if let Sharing::User(_) = with {
+        // Not someone being deactivated or deleted at this moment.
+        tx.serialize("users").await?;
+    }
     check_sharing(&mut tx, with).await?;
     let already = match with {
         Sharing::User(id) => project.members.iter().any(|m| m == id),
@@ -862,6 +871,11 @@ mod tests {
         assert!(parse_project_name(&"x".repeat(201)).is_err());
         assert!(parse_project_name("a\u{7}b").is_err());
         assert!(parse_description("line one\nline two\ttab").is_ok());
+        assert_eq!(
+            parse_description("one\r\n\r\ntwo\r\n").ok().as_deref(),
+            Some("one\n\ntwo"),
+            "form line ends become one kind"
+        );
         assert!(parse_description("bell\u{7}").is_err());
         assert!(parse_description(&"x".repeat(20_001)).is_err());
     }

@@ -10,6 +10,7 @@ use crate::access::{Actor, Principal};
 use crate::audit;
 use crate::error::{Error, Result};
 use crate::mail::{self, MailKind};
+use crate::names::percent_encode;
 use crate::registry::TenantStore;
 use crate::store::{Tx, new_id, now, on_tx};
 use crate::users::{self, UserKind};
@@ -166,17 +167,6 @@ pub async fn begin(
         ),
         secret: encoded,
     })
-}
-
-fn percent_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'@' | b':' => {
-                char::from(b).to_string()
-            }
-            other => format!("%{other:02X}"),
-        })
-        .collect()
 }
 
 /// Turns two-factor sign-in on with a first code from the app; returns the recovery codes

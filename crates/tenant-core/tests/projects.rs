@@ -163,6 +163,16 @@ async fn staff_reach_projects_as_members_or_through_a_team_and_view_all_reaches_
             matches!(out_of_reach, Err(Error::NotFound(_))),
             "{out_of_reach:?}"
         );
+        // ... not even to be told what is wrong with a change (404 before 422).
+        let blank = ProjectChange {
+            name: Some("   ".to_owned()),
+            ..ProjectChange::default()
+        };
+        let out_of_reach = projects::update_project(s, &editor, &website.id, &blank).await;
+        assert!(
+            matches!(out_of_reach, Err(Error::NotFound(_))),
+            "{out_of_reach:?}"
+        );
         platform.close().await;
         store.cleanup().await;
     }
@@ -460,6 +470,46 @@ async fn the_access_review_lists_projects_and_flags_contacts_whose_projects_are_
             .find(|r| r.user.email == "cleo@done.test")
             .unwrap();
         assert!(cleo.flags.is_empty(), "{:?}", cleo.flags);
+        platform.close().await;
+        store.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn changes_to_one_project_at_the_same_moment_run_one_after_the_other() {
+    for store in both().await {
+        let platform = Platform::open(&store.backend).await.unwrap();
+        let a = context(&platform, "race.test").await;
+        let s = a.store();
+        let admin = signed_in_admin(s, "admin@race.test").await;
+        let dana = signed_in_user(s, "dana@race.test", "staff", None).await;
+        for round in 0..8 {
+            let project = create(s, &admin, &format!("Race {round}"), None).await;
+            // The same member added twice at once: both succeed, one row.
+            let (first, second) = tokio::join!(
+                projects::share(s, &admin, &project.id, Sharing::User(dana.user_id())),
+                projects::share(s, &admin, &project.id, Sharing::User(dana.user_id())),
+            );
+            assert!(first.is_ok() && second.is_ok(), "{first:?} {second:?}");
+            // Archiving and renaming at once: the rename either lands (first) or is
+            // refused because the project is archived; it never fails otherwise.
+            let rename = ProjectChange {
+                name: Some(format!("Renamed {round}")),
+                ..ProjectChange::default()
+            };
+            let (archived, renamed) = tokio::join!(
+                projects::set_archived(s, &admin, &project.id, true),
+                projects::update_project(s, &admin, &project.id, &rename),
+            );
+            archived.unwrap();
+            let after = projects::get_project(s, &admin, &project.id).await.unwrap();
+            assert_eq!(after.members.len(), 2, "the maker and Dana");
+            match renamed {
+                Ok(_) => assert_eq!(after.name, format!("Renamed {round}")),
+                Err(Error::Conflict(_)) => assert_eq!(after.name, format!("Race {round}")),
+                Err(other) => panic!("{other:?}"),
+            }
+        }
         platform.close().await;
         store.cleanup().await;
     }

@@ -233,6 +233,10 @@ pub(crate) async fn review_page(
     .await
     {
         Ok(page) => {
+            let sees_all = permit
+                .principal()
+                .permissions()
+                .contains(tenant_core::permissions::Permission::ProjectsViewAll);
             body.push_str("<section class=\"card\"><table><thead><tr><th scope=\"col\">Person</th><th scope=\"col\">Role</th><th scope=\"col\" class=\"optional\">Projects</th><th scope=\"col\" class=\"optional\">Two-factor</th><th scope=\"col\" class=\"optional\">Last sign-in</th><th scope=\"col\">Look at</th></tr></thead><tbody>");
             for row in &page.items {
                 let flags: Vec<&str> = row
@@ -256,11 +260,16 @@ pub(crate) async fn review_page(
                         } else {
                             ""
                         };
-                        format!(
-                            "<a href=\"/projects/{}\">{}</a>{archived}",
-                            e(&p.id),
-                            e(&p.name)
-                        )
+                        // A link only for those who can open every project.
+                        if sees_all {
+                            format!(
+                                "<a href=\"/projects/{}\">{}</a>{archived}",
+                                e(&p.id),
+                                e(&p.name)
+                            )
+                        } else {
+                            format!("{}{archived}", e(&p.name))
+                        }
                     })
                     .collect();
                 if row.all_projects {

@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use tenant_core::Error;
 use tenant_core::access::{Principal, Scope, permit};
 use tenant_core::companies::{self, Company};
+use tenant_core::names::percent_encode;
 use tenant_core::permissions::{Permission, need};
 use tenant_core::projects::{
     self, NewProject, Project, ProjectChange, ProjectFilter, ProjectStatus, Sharing,
@@ -31,36 +32,52 @@ fn message_of(error: Error) -> String {
     ApiError::Core(error).page_message()
 }
 
+/// The status of a page answering `error`.
+fn status_of(error: &Error) -> StatusCode {
+    match error {
+        Error::NotFound(_) => StatusCode::NOT_FOUND,
+        Error::Forbidden(_) => StatusCode::FORBIDDEN,
+        Error::Conflict(_) => StatusCode::CONFLICT,
+        Error::Field { .. } | Error::Invalid(_) | Error::Name(_) => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+        Error::NotLicensed(_) => StatusCode::PAYMENT_REQUIRED,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
 fn day(t: time::OffsetDateTime) -> String {
     format!("{} {} {}", t.day(), t.month(), t.year())
 }
 
 /// The companies the viewer may pick from (none without a permission that picks one).
-async fn company_choices(viewer: &Viewer, principal: &Principal) -> Vec<Company> {
+async fn company_choices(viewer: &Viewer, principal: &Principal) -> Result<Vec<Company>, Error> {
     let store = viewer.tenant.store();
-    let found = if let Ok(permit) = permit::<need::ProjectsCreate>(principal, Scope::Brand) {
+    if let Ok(permit) = permit::<need::ProjectsCreate>(principal, Scope::Brand) {
         companies::company_directory(store, &permit).await
     } else if let Ok(permit) = permit::<need::ProjectsEdit>(principal, Scope::Brand) {
         companies::company_directory(store, &permit).await
     } else {
         Ok(Vec::new())
-    };
-    found.unwrap_or_else(|error| {
-        tracing::error!(%error, "cannot list the client companies");
-        Vec::new()
-    })
+    }
 }
 
-fn company_select(companies: &[Company], chosen: &str, error: Option<&str>) -> String {
-    let options: String = companies
-        .iter()
-        .map(|c| {
-            let selected = if c.id == chosen { " selected" } else { "" };
-            format!(
-                "<option value=\"{}\"{selected}>{}</option>",
-                e(&c.id),
-                e(&c.name)
-            )
+/// The client company picker; `current` (id and name) is offered even when the directory
+/// does not list it, so saving a form never drops the company unasked.
+fn company_select(
+    companies: &[Company],
+    chosen: &str,
+    current: Option<(&str, &str)>,
+    error: Option<&str>,
+) -> String {
+    let listed = companies.iter().map(|c| (c.id.as_str(), c.name.as_str()));
+    let extra = current.filter(|(id, _)| !companies.iter().any(|c| c.id == *id));
+    let options: String = extra
+        .into_iter()
+        .chain(listed)
+        .map(|(id, name)| {
+            let selected = if id == chosen { " selected" } else { "" };
+            format!("<option value=\"{}\"{selected}>{}</option>", e(id), e(name))
         })
         .collect();
     let (invalid, message) = match error {
@@ -130,6 +147,7 @@ fn project_fields(
                 "company",
                 project.and_then(|p| p.company_id.as_deref()).unwrap_or("")
             ),
+            project.and_then(|p| p.company_id.as_deref().zip(p.company_name.as_deref())),
             Failed::error(failed, target, "company").as_deref()
         ),
     )
@@ -182,13 +200,17 @@ async fn render_list(
         body.push_str(&notice(text, *error));
     }
     if principal.permissions().contains(Permission::ProjectsCreate) && staff {
-        let companies = company_choices(viewer, principal).await;
-        let open = if failed.is_some() { " open" } else { "" };
-        body.push_str(&format!(
-            "<details class=\"card\"{open}><summary><strong>New project</strong></summary><form method=\"post\" action=\"/projects\" novalidate>{}{}<div class=\"actions\"><button type=\"submit\">Create project</button></div></form></details>",
-            csrf_field(&viewer.token),
-            project_fields(&companies, None, failed, "new"),
-        ));
+        match company_choices(viewer, principal).await {
+            Ok(companies) => {
+                let open = if failed.is_some() { " open" } else { "" };
+                body.push_str(&format!(
+                    "<details class=\"card\"{open}><summary><strong>New project</strong></summary><form method=\"post\" action=\"/projects\" novalidate>{}{}<div class=\"actions\"><button type=\"submit\">Create project</button></div></form></details>",
+                    csrf_field(&viewer.token),
+                    project_fields(&companies, None, failed, "new"),
+                ));
+            }
+            Err(error) => body.push_str(&notice(&message_of(error), true)),
+        }
     }
     let tabs: String = [
         ("active", "Active"),
@@ -243,9 +265,9 @@ async fn render_list(
             if let Some(next) = &page.next_cursor {
                 body.push_str(&format!(
                     "<p><a href=\"/projects?status={}&amp;q={}&amp;cursor={}\">More projects</a></p>",
-                    e(&listing.status),
-                    e(&listing.q),
-                    e(next)
+                    e(&percent_encode(&listing.status)),
+                    e(&percent_encode(&listing.q)),
+                    e(&percent_encode(next))
                 ));
             }
         }
@@ -327,12 +349,8 @@ async fn render_project(
     let project = match projects::get_project(store, principal, id).await {
         Ok(project) => project,
         Err(error) => {
-            let status = match error {
-                Error::NotFound(_) => StatusCode::NOT_FOUND,
-                _ => StatusCode::INTERNAL_SERVER_ERROR,
-            };
             return viewer.page_with_status(
-                status,
+                status_of(&error),
                 "Project",
                 Section::Projects,
                 format!(
@@ -386,11 +404,14 @@ async fn render_project(
         body.push_str(&people_section(viewer, principal, &project, &base, &token, can_edit).await);
     }
     if can_edit {
-        let companies = company_choices(viewer, principal).await;
-        body.push_str(&format!(
-            "<section class=\"card\" aria-labelledby=\"edit\"><h2 id=\"edit\">Edit</h2><form method=\"post\" action=\"{base}/edit\" novalidate>{token}{}<div class=\"actions\"><button type=\"submit\">Save project</button></div></form></section>",
-            project_fields(&companies, Some(&project), failed, "edit"),
-        ));
+        // Without the company list the form could not keep the company: no form then.
+        match company_choices(viewer, principal).await {
+            Ok(companies) => body.push_str(&format!(
+                "<section class=\"card\" aria-labelledby=\"edit\"><h2 id=\"edit\">Edit</h2><form method=\"post\" action=\"{base}/edit\" novalidate>{token}{}<div class=\"actions\"><button type=\"submit\">Save project</button></div></form></section>",
+                project_fields(&companies, Some(&project), failed, "edit"),
+            )),
+            Err(error) => body.push_str(&notice(&message_of(error), true)),
+        }
     }
     if can_archive {
         let (action, label, hint) = if archived {
@@ -572,11 +593,7 @@ pub(crate) async fn act(
         Err(Error::Forbidden(_)) => viewer.forbidden(),
         Err(error) => {
             let id = parts.first().copied().unwrap_or_default();
-            let status = match &error {
-                Error::NotFound(_) => StatusCode::NOT_FOUND,
-                Error::Conflict(_) => StatusCode::CONFLICT,
-                _ => StatusCode::UNPROCESSABLE_ENTITY,
-            };
+            let status = status_of(&error);
             // Only the edit form has fields to mark; other refusals are told in a sentence.
             let (failed, message) = if parts.get(1) == Some(&"edit") {
                 let (failed, message) = Failed::new("edit", pairs, error);
