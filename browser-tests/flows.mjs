@@ -434,6 +434,24 @@ await flow('a project for a client company: made and shared with a team, seen by
   main = await pat.textContent('main');
   check(main.includes('Saved.') && main.includes('with a shop') && main.includes('Client: Northwind Traders'), 'the edit was not saved or lost the company');
   await snap(pat, 'alpha-project');
+  // The board: a client-visible task and an internal one; the first moves on.
+  for (const [title, visibility] of [['Approve the homepage', 'client'], ['Check hosting costs', 'internal']]) {
+    await pat.click('summary:has-text("New task")');
+    await pat.fill('#f-title', title);
+    await pat.selectOption('#f-visibility', visibility);
+    await pat.click('button:has-text("Add task")');
+    check((await pat.textContent('main')).includes('The task is on the board'), `the task ${title} was not added`);
+  }
+  await pat.click('button[aria-label="Move Approve the homepage to In progress"]');
+  const progress = await pat.textContent('section.column:has(#col-in_progress)');
+  check(progress.includes('Approve the homepage'), `the task did not move: ${progress}`);
+  await pat.click('a:has-text("Check hosting costs")');
+  await pat.fill('#f-due_on', '2027-03-31');
+  await pat.click('button:has-text("Save task")');
+  check((await pat.textContent('main')).includes('Due: 2027-03-31'), 'the due date was not saved');
+  await snap(pat, 'alpha-task');
+  await pat.goto(address);
+  await snap(pat, 'alpha-board');
   await pat.goto(url(brands.alpha, '/projects'));
   check((await pat.textContent('main')).includes('Northwind website'), 'the project is not listed');
   await snap(pat, 'alpha-projects');
@@ -445,6 +463,8 @@ await flow('a project for a client company: made and shared with a team, seen by
   main = await cleo.textContent('main');
   check(main.includes('Launch in spring'), 'the contact does not see the project');
   check(!main.includes('Pat Manager') && !main.includes('Design'), 'the contact is shown who works on it');
+  check(main.includes('Approve the homepage') && !main.includes('Check hosting costs'), 'the contact does not see exactly the client-visible task');
+  check(!(await cleo.isVisible('button[aria-label^="Move"]')), 'the contact is offered moving tasks');
   check(!(await cleo.isVisible('button:has-text("Archive project")')), 'the contact is offered archiving');
   await snap(cleo, 'alpha-cleo-project');
 

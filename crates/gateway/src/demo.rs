@@ -1,6 +1,6 @@
 //! `tasksession demo`: five white-labelled brands on `*.localhost`, each with an admin,
 //! staff, a custom role, a team, a client company with contacts and projects (one shared
-//! with the team, one internal, one archived), seeded into a data
+//! with the team and with a board of tasks, one internal, one archived), seeded into a data
 //! directory of their own and served at once. The sign-in details are printed, and kept in
 //! the data directory so a second run serves the same brands again.
 
@@ -12,6 +12,7 @@ use tenant_core::permissions::{PermissionSet, need};
 use tenant_core::projects::{self, NewProject, Sharing};
 use tenant_core::roles::{self, NewRole};
 use tenant_core::sessions::{self, ClientInfo};
+use tenant_core::tasks::{self, NewTask, TaskStatus, Visibility};
 use tenant_core::users::{self, NewUser, UserKind};
 use tenant_core::{Email, Hostname, Platform, Standing, TenantContext, companies, teams};
 
@@ -316,6 +317,52 @@ async fn seed(
         )
         .await
         .map_err(&fail)?;
+        // A board with work in every column, some of it for the client's eyes.
+        let board = [
+            (
+                "Agree on the sitemap",
+                TaskStatus::Done,
+                Visibility::Client,
+                None,
+            ),
+            (
+                "Approve the homepage design",
+                TaskStatus::Review,
+                Visibility::Client,
+                Some(&manager),
+            ),
+            (
+                "Build the page templates",
+                TaskStatus::InProgress,
+                Visibility::Internal,
+                Some(&staff),
+            ),
+            (
+                "Check hosting costs",
+                TaskStatus::Todo,
+                Visibility::Internal,
+                None,
+            ),
+            (
+                "Send the product photos",
+                TaskStatus::Todo,
+                Visibility::Client,
+                None,
+            ),
+        ];
+        for (title, status, visibility, assignee) in board {
+            let new = NewTask {
+                title: title.to_owned(),
+                description: String::new(),
+                status: Some(status),
+                visibility,
+                assignee_id: assignee.cloned(),
+                due_on: None,
+            };
+            tasks::create_task(context.store(), &admin, &website.id, &new)
+                .await
+                .map_err(&fail)?;
+        }
         projects::share(context.store(), &admin, &tooling.id, Sharing::User(&staff))
             .await
             .map_err(&fail)?;

@@ -80,21 +80,42 @@ fn demo_serves_five_branded_sites_whose_printed_sign_ins_work_and_again_after_a_
         let signed_in = http_exchange(at, &sign_in_request(host, &contact, password));
         assert_eq!(signed_in.status, 200, "{contact}: {}", signed_in.body);
         let cookie = session_cookie(&signed_in);
-        for (status, expected) in [("active", 1), ("archived", 1), ("all", 2)] {
+        let get = |path: &str| {
             let request = format!(
-                "GET /api/v1/projects?status={status} HTTP/1.1\r\nHost: {host}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
+                "GET {path} HTTP/1.1\r\nHost: {host}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
             );
-            let listed = http_exchange(at, request.as_bytes());
-            assert_eq!(listed.status, 200, "{}", listed.body);
-            let value: serde_json::Value = serde_json::from_str(&listed.body).unwrap();
+            let answer = http_exchange(at, request.as_bytes());
+            assert_eq!(answer.status, 200, "{path}: {}", answer.body);
+            assert!(!answer.body.contains("Internal tooling"), "{}", answer.body);
+            serde_json::from_str::<serde_json::Value>(&answer.body).unwrap()
+        };
+        for (status, expected) in [("active", 1), ("archived", 1), ("all", 2)] {
+            let listed = get(&format!("/api/v1/projects?status={status}"));
             assert_eq!(
-                value["items"].as_array().map(Vec::len),
+                listed["items"].as_array().map(Vec::len),
                 Some(expected),
-                "{name}, {status}: {}",
-                listed.body
+                "{name}, {status}: {listed}"
             );
-            assert!(!listed.body.contains("Internal tooling"), "{}", listed.body);
         }
+        // Its board shows the contact the three client-visible tasks of five.
+        let active = get("/api/v1/projects");
+        let id = active["items"][0]["id"].as_str().unwrap();
+        let board = get(&format!("/api/v1/projects/{id}/tasks"));
+        let titles: Vec<&str> = board["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|t| t["title"].as_str())
+            .collect();
+        assert_eq!(
+            titles,
+            [
+                "Send the product photos",
+                "Approve the homepage design",
+                "Agree on the sitemap"
+            ],
+            "{name}"
+        );
     }
     assert_eq!(names.len(), 5, "distinct names");
     assert_eq!(colours.len(), 5, "distinct colours");

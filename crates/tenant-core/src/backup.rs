@@ -37,7 +37,7 @@ enum Column {
 }
 
 /// The oldest tenant schema whose backups restore as they are: the migrations after it only
-/// add tables that older backups lack (settings, two-factor credentials and projects,
+/// add tables that older backups lack (settings, two-factor credentials, projects and tasks,
 /// restored empty) or that backups never carry (the mail outbox and password reset links).
 const OLDEST_RESTORABLE_SCHEMA: i64 = 2;
 
@@ -171,6 +171,23 @@ const TABLES: &[(&str, &[(&str, Column)])] = &[
         &[
             ("project_id", Column::Text),
             ("team_id", Column::Text),
+            ("created_at", Column::Time),
+            ("updated_at", Column::Time),
+        ],
+    ),
+    (
+        "tasks",
+        &[
+            ("task_id", Column::Text),
+            ("project_id", Column::Text),
+            ("title", Column::Text),
+            ("description", Column::Text),
+            ("status", Column::Text),
+            ("position", Column::Integer),
+            ("visibility", Column::Text),
+            ("assignee_id", Column::OptionalText),
+            ("due_on", Column::OptionalText),
+            ("created_by", Column::OptionalText),
             ("created_at", Column::Time),
             ("updated_at", Column::Time),
         ],

@@ -31,6 +31,7 @@ pub mod secrets;
 pub mod sessions;
 pub mod settings;
 pub mod store;
+pub mod tasks;
 pub mod teams;
 pub mod totp;
 pub mod users;

@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 use crate::access::{self, Actor, Permitted, Principal, Scope};
 use crate::audit;
 use crate::error::{Error, Result};
+use crate::names::{long_text, single_line};
 use crate::permissions::{Permission, Requirement, need};
 use crate::registry::TenantStore;
 use crate::store::{Tx, new_id, now, on_tx};
@@ -82,7 +83,7 @@ impl Project {
         })
     }
 
-    fn scope(&self) -> Scope<'_> {
+    pub(crate) fn scope(&self) -> Scope<'_> {
         self.company_id
             .as_deref()
             .map_or(Scope::Brand, Scope::Company)
@@ -238,7 +239,7 @@ async fn fill_members(tx: &mut Tx, project: &mut Project) -> Result<()> {
 }
 
 /// The project `project_id` if `actor` reaches it, with its members; not found otherwise.
-async fn reachable(tx: &mut Tx, actor: &Principal, project_id: &str) -> Result<Project> {
+pub(crate) async fn reachable(tx: &mut Tx, actor: &Principal, project_id: &str) -> Result<Project> {
     let (mode, who) = Reach::of(actor).binds();
     let row: Option<ProjectRow> = on_tx!(tx, |conn| {
         sqlx::query_as(&format!(
@@ -259,7 +260,7 @@ async fn reachable(tx: &mut Tx, actor: &Principal, project_id: &str) -> Result<P
 /// The project `project_id` for a change needing `R`: not found out of reach, forbidden
 /// when the role lacks `R`, a conflict while archived (unless `archived_ok`). Changes to one
 /// project run one at a time, so none lands on a project archived a moment before.
-async fn for_change<R: Requirement>(
+pub(crate) async fn for_change<R: Requirement>(
     tx: &mut Tx,
     actor: &Principal,
     project_id: &str,
@@ -334,31 +335,11 @@ pub async fn get_project(
 }
 
 fn parse_project_name(text: &str) -> Result<String> {
-    let name = text.trim();
-    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
-        return Err(Error::field(
-            "name",
-            "a project's name must be 1 to 200 characters without control characters",
-        ));
-    }
-    Ok(name.to_owned())
+    single_line("name", "a project's name", text, 200)
 }
 
 fn parse_description(text: &str) -> Result<String> {
-    // Forms send CRLF line ends; keep one kind.
-    let text = text.replace("\r\n", "\n");
-    let description = text.trim();
-    if description.chars().count() > 20_000
-        || description
-            .chars()
-            .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
-    {
-        return Err(Error::field(
-            "description",
-            "a description may have at most 20,000 characters and no control characters",
-        ));
-    }
-    Ok(description.to_owned())
+    long_text("description", text)
 }
 
 /// The id and name of the client company `company_id` (none for blank); a field error if
@@ -836,6 +817,22 @@ pub(crate) async fn projects_of(
             })
         })
         .collect()
+}
+
+/// Whether `user_id` is on the project, directly or through a team.
+pub(crate) async fn is_member(tx: &mut Tx, project_id: &str, user_id: &str) -> Result<bool> {
+    let found: i64 = on_tx!(tx, |conn| {
+        sqlx::query_scalar(&format!(
+            "select count(*) from projects where project_id = $1 and {}",
+            reach_clause(2, 3)
+        ))
+        .bind(project_id)
+        .bind("member")
+        .bind(user_id)
+        .fetch_one(conn)
+        .await?
+    });
+    Ok(found > 0)
 }
 
 /// How many projects are linked to a client company.

@@ -1446,6 +1446,7 @@ pub async fn delete_user(
             "delete from invitations where user_id = $1",
             "delete from team_members where user_id = $1",
             "delete from project_members where user_id = $1",
+            "update tasks set assignee_id = null where assignee_id = $1",
             "delete from sessions where user_id = $1",
             "delete from access_tokens where user_id = $1",
             "delete from users where user_id = $1",

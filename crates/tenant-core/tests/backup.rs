@@ -103,6 +103,21 @@ async fn a_brand_moved_from_sqlite_to_postgres_and_back_keeps_identical_content(
     )
     .await
     .unwrap();
+    tenant_core::tasks::create_task(
+        &store,
+        &boss,
+        &project.id,
+        &tenant_core::tasks::NewTask {
+            title: "Shop — ünïcödé".to_owned(),
+            description: String::new(),
+            status: Some(tenant_core::tasks::TaskStatus::Review),
+            visibility: tenant_core::tasks::Visibility::Client,
+            assignee_id: Some(ada.user_id().to_owned()),
+            due_on: Some(tenant_core::tasks::parse_date("due_on", "2027-01-31").unwrap()),
+        },
+    )
+    .await
+    .unwrap();
     projects::set_archived(&store, &boss, &project.id, true)
         .await
         .unwrap();
@@ -110,15 +125,16 @@ async fn a_brand_moved_from_sqlite_to_postgres_and_back_keeps_identical_content(
     // Users, invitations, an audit entry per invitation and per acceptance, Ada's user,
     // invitation, two audit entries, credential, ten recovery codes and her audit entry for
     // turning it on; the boss's user, invitation and two audit entries, the project, its
-    // two members and three audit entries; and the end line.
-    assert_eq!(rows(&original).len(), 25 + 25 + 25 + 13 + 16 + 4 + 6 + 1);
+    // two members, a task and four audit entries; and the end line.
+    assert_eq!(rows(&original).len(), 25 + 25 + 25 + 13 + 16 + 4 + 8 + 1);
     assert!(original.contains(r#""table":"totp_credentials""#));
     assert!(original.contains(r#""table":"project_members""#));
+    assert!(original.contains(r#""due_on":"2027-01-31""#));
 
     let middle = Platform::open(&pg.backend).await.unwrap();
     let (pg_tenant, pg_store) = brand(&middle, "moving.test").await;
     let summary = restore_text(&pg_store, &original).await.unwrap();
-    assert_eq!(summary.total(), 88 + 16 + 4 + 6);
+    assert_eq!(summary.total(), 88 + 16 + 4 + 8);
     let via_postgres = export_text(&pg_tenant, &pg_store).await;
     assert_eq!(rows(&via_postgres), rows(&original));
 

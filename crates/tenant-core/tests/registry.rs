@@ -328,6 +328,7 @@ async fn migrate_reports_a_broken_tenant_by_name_and_migrates_the_others() {
                     "drop table audit_log",
                     "drop table access_tokens",
                     "drop table sessions",
+                    "drop table tasks",
                     "drop table project_teams",
                     "drop table project_members",
                     "drop table projects",
@@ -353,7 +354,7 @@ async fn migrate_reports_a_broken_tenant_by_name_and_migrates_the_others() {
         for entry in &report {
             match entry.tenant.domain.as_str() {
                 "two.test" => assert!(entry.result.is_err(), "{:?}", entry.result),
-                _ => assert_eq!(entry.result.as_ref().unwrap(), &8, "every tenant migration"),
+                _ => assert_eq!(entry.result.as_ref().unwrap(), &9, "every tenant migration"),
             }
         }
         assert!(

@@ -23,6 +23,7 @@ use tenant_core::permissions::{Permission, PermissionSet, need};
 use tenant_core::projects::{self, NewProject, Sharing};
 use tenant_core::roles::{self, NewRole};
 use tenant_core::sessions::{self, ClientInfo, Presented};
+use tenant_core::tasks::{self, NewTask, Visibility};
 use tenant_core::teams;
 use tenant_core::users::{self, NewUser, UserKind};
 use tenant_core::{Email, Platform, TenantContext, TenantStore};
@@ -346,6 +347,33 @@ const MATRIX: &[(&str, &str, [u16; 8])] = &[
         "/api/v1/projects/{id}/teams/{team_id}",
         [200, 403, 404, 403, 404, 401, 401, 401],
     ),
+    // The project's task is client-visible; the built-in staff role may create, edit,
+    // assign and move tasks but not delete them.
+    (
+        "GET",
+        "/api/v1/projects/{id}/tasks",
+        [200, 200, 404, 200, 404, 401, 401, 401],
+    ),
+    (
+        "POST",
+        "/api/v1/projects/{id}/tasks",
+        [201, 201, 404, 403, 404, 401, 401, 401],
+    ),
+    (
+        "GET",
+        "/api/v1/projects/{id}/tasks/{task_id}",
+        [200, 200, 404, 200, 404, 401, 401, 401],
+    ),
+    (
+        "PATCH",
+        "/api/v1/projects/{id}/tasks/{task_id}",
+        [200, 200, 404, 403, 404, 401, 401, 401],
+    ),
+    (
+        "DELETE",
+        "/api/v1/projects/{id}/tasks/{task_id}",
+        [204, 403, 404, 403, 404, 401, 401, 401],
+    ),
     (
         "GET",
         "/api/v1/settings/security",
@@ -477,6 +505,7 @@ struct Targets {
     team: String,
     company: String,
     project: String,
+    task: String,
     session: String,
     token: String,
 }
@@ -539,6 +568,21 @@ async fn targets(brand: &Brand, n: usize, account: &Account) -> Targets {
             .await
             .unwrap();
     }
+    let task = tasks::create_task(
+        store,
+        &brand.admin,
+        &project.id,
+        &NewTask {
+            title: format!("Task {n}"),
+            description: String::new(),
+            status: None,
+            visibility: Visibility::Client,
+            assignee_id: None,
+            due_on: None,
+        },
+    )
+    .await
+    .unwrap();
     // A spare session and token of the caller, for the routes that end one.
     let (session, token) = if account.active && account.secret.is_some() {
         let secret = sign_in(store, &account.email).await;
@@ -560,6 +604,7 @@ async fn targets(brand: &Brand, n: usize, account: &Account) -> Targets {
         team: team.id,
         company: company.id,
         project: project.id,
+        task: task.id,
         session,
         token,
     }
@@ -588,6 +633,7 @@ fn concrete(path: &str, method: &str, brand: &Brand, t: &Targets) -> String {
     path.replace("{id}", id)
         .replace("{user_id}", &t.user)
         .replace("{team_id}", &t.team)
+        .replace("{task_id}", &t.task)
         .replace("{token}", &t.invitation_token)
         .replace("{asset}", "logo")
 }
@@ -633,6 +679,12 @@ fn body_for(method: &str, path: &str, n: usize, t: &Targets) -> Option<Value> {
         ("PATCH", "/api/v1/projects/{id}") => json!({"description": "Phase two"}),
         ("POST", "/api/v1/projects/{id}/members") => json!({"user": t.user}),
         ("POST", "/api/v1/projects/{id}/teams") => json!({"team": t.team}),
+        ("POST", "/api/v1/projects/{id}/tasks") => {
+            json!({"title": format!("New task {n}"), "visibility": "client", "due_on": "2027-01-31"})
+        }
+        ("PATCH", "/api/v1/projects/{id}/tasks/{task_id}") => {
+            json!({"status": "done", "position": 0})
+        }
         ("PATCH", "/api/v1/clients/{id}") => json!({"details": "Main street 1"}),
         ("POST", "/api/v1/clients/{id}/contacts") => {
             json!({"email": format!("contact{n}@a.localhost"), "name": "Contact"})

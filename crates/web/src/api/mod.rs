@@ -10,6 +10,7 @@ pub(crate) mod projects;
 pub(crate) mod roles;
 pub(crate) mod session;
 pub(crate) mod settings;
+pub(crate) mod tasks;
 pub mod throttle;
 pub(crate) mod users;
 pub mod views;
@@ -125,6 +126,8 @@ pub enum Access {
     /// `projects.view_all`; the client company's contacts), holding the permission if one
     /// is named. Out of reach is 404.
     Project(Option<Permission>),
+    /// Whoever reaches the project, holding the permission of each field changed.
+    TaskFields,
 }
 
 impl Access {
@@ -138,6 +141,7 @@ impl Access {
             Access::SelfOr(p) => format!("the user themself, or {p}"),
             Access::Project(None) => "whoever reaches the project".to_owned(),
             Access::Project(Some(p)) => format!("whoever reaches the project, holding {p}"),
+            Access::TaskFields => "whoever reaches the project and task, holding tasks.edit (title, description, visibility, due_on), tasks.assign (assignee) or tasks.move (status, position) for the fields given".to_owned(),
         }
     }
 }
@@ -707,6 +711,61 @@ pub fn routes() -> Vec<Route> {
         ),
         route(
             M::GET,
+            "/api/v1/projects/{id}/tasks",
+            "The project's board: its tasks column by column (todo, in_progress, review, done), top to bottom; client contacts get the client-visible ones",
+            Project(None),
+            NONE,
+            get(tasks::list),
+        ),
+        route(
+            M::POST,
+            "/api/v1/projects/{id}/tasks",
+            "Add a task at the bottom of its column (default todo; internal unless visibility is client; an assignee needs tasks.assign)",
+            Project(Some(P::TasksCreate)),
+            &[
+                ("title", "string", true),
+                ("description", "string", false),
+                ("status", "string", false),
+                ("visibility", "string", false),
+                ("assignee", "string", false),
+                ("due_on", "string", false),
+            ],
+            post(tasks::create),
+        ),
+        route(
+            M::GET,
+            "/api/v1/projects/{id}/tasks/{task_id}",
+            "One task",
+            Project(None),
+            NONE,
+            get(tasks::get),
+        ),
+        route(
+            M::PATCH,
+            "/api/v1/projects/{id}/tasks/{task_id}",
+            "Change a task: title, description, visibility, due_on (YYYY-MM-DD or null), assignee (or null), status and position (0 is the top)",
+            TaskFields,
+            &[
+                ("title", "string", false),
+                ("description", "string", false),
+                ("visibility", "string", false),
+                ("due_on", "string|null", false),
+                ("assignee", "string|null", false),
+                ("status", "string", false),
+                ("position", "integer", false),
+            ],
+            patch(tasks::edit),
+        ),
+        route(
+            M::DELETE,
+            "/api/v1/projects/{id}/tasks/{task_id}",
+            "Remove a task",
+            Project(Some(P::TasksDelete)),
+            NONE,
+            delete(tasks::delete),
+        ),
+        route(
+            M::GET,
             "/api/v1/access-review",
             "Every user with role, effective permissions, two-factor state, last sign-in and flags",
             Permission(P::UsersManage),
@@ -1006,6 +1065,14 @@ pub fn openapi_document() -> Value {
                     ("members", "array|null"), ("teams", "array|null"),
                 ]),
                 "ProjectList": list_of("Project"),
+                "Task": object(&[
+                    ("id", "string"), ("project", "string"), ("title", "string"),
+                    ("description", "string"), ("status", "string"), ("position", "integer"),
+                    ("visibility", "string"), ("assignee", "string|null"),
+                    ("assignee_name", "string|null"), ("due_on", "string|null"),
+                    ("created_at", "string"),
+                ]),
+                "TaskList": list_of("Task"),
                 "RoleList": list_of("Role"),
                 "TeamList": list_of("Team"),
                 "MemberList": list_of("Member"),
@@ -1109,6 +1176,9 @@ fn success_of(method: &Method, path: &str) -> Option<(u16, Option<&'static str>)
         }
         ("GET", "/api/v1/audit") => (200, Some("AuditList")),
         ("GET", "/api/v1/projects") => (200, Some("ProjectList")),
+        ("GET", "/api/v1/projects/{id}/tasks") => (200, Some("TaskList")),
+        ("POST", "/api/v1/projects/{id}/tasks") => (201, Some("Task")),
+        ("GET" | "PATCH", "/api/v1/projects/{id}/tasks/{task_id}") => (200, Some("Task")),
         ("POST", "/api/v1/projects") => (201, Some("Project")),
         ("GET" | "PATCH", "/api/v1/projects/{id}")
         | (

@@ -47,6 +47,14 @@ table{width:100%;border-collapse:collapse}
 th,td{text-align:left;padding:.5rem;border-bottom:1px solid #e3e6ea;vertical-align:top}
 td form{display:inline;margin:0}
 li form{display:inline;margin:0 0 0 .5rem}
+.board{display:grid;grid-template-columns:repeat(auto-fit,minmax(11rem,1fr));gap:.75rem;margin-bottom:1rem}
+.column{background:#f0f2f5;border-radius:6px;padding:.5rem}
+.column h3{font-size:1rem;margin:.25rem 0 .5rem}
+.task{background:#fff;border:1px solid #dde1e6;border-radius:6px;padding:.5rem;margin-bottom:.5rem}
+.task p{margin:.25rem 0}
+.moves{display:flex;gap:.25rem}
+.moves form{margin:0}
+.moves button{padding:.1rem .5rem;font-size:.9rem}
 li button{padding:.15rem .6rem;font-size:.9rem}
 td button{padding:.25rem .6rem;font-size:.9rem}
 .status{font-size:.85rem;padding:.1rem .45rem;border-radius:99px;background:#eceff3}

@@ -9,6 +9,7 @@
 
 mod admin_pages;
 mod auth;
+mod board;
 mod brand_page;
 mod clients;
 mod forms;
@@ -63,6 +64,7 @@ pub(crate) fn router() -> Router<WebState> {
             get(projects_page::list).post(projects_page::create),
         )
         .route("/projects/{id}", get(projects_page::show))
+        .route("/projects/{id}/tasks/{task_id}", get(board::show))
         .route("/projects/{id}/{*rest}", post(projects_page::act))
         .route("/roles", get(roles_page::list).post(roles_page::create))
         .route("/roles/{id}", post(roles_page::update))

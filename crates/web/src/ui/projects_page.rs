@@ -33,7 +33,7 @@ fn message_of(error: Error) -> String {
 }
 
 /// The status of a page answering `error`.
-fn status_of(error: &Error) -> StatusCode {
+pub(crate) fn status_of(error: &Error) -> StatusCode {
     match error {
         Error::NotFound(_) => StatusCode::NOT_FOUND,
         Error::Forbidden(_) => StatusCode::FORBIDDEN,
@@ -330,6 +330,8 @@ pub(crate) async fn show(
             "unarchived" => "The project is active again.",
             "shared" => "Added to the project.",
             "unshared" => "Taken off the project.",
+            "task" => "The task is on the board.",
+            "task-deleted" => "The task is removed.",
             _ => return None,
         };
         Some((text.to_owned(), false))
@@ -337,7 +339,7 @@ pub(crate) async fn show(
     render_project(&viewer, principal, &id, message, None, StatusCode::OK).await
 }
 
-async fn render_project(
+pub(crate) async fn render_project(
     viewer: &Viewer,
     principal: &Principal,
     id: &str,
@@ -400,6 +402,7 @@ async fn render_project(
             .map_or_else(String::new, |at| format!(" · archived {}", day(at))),
     ));
 
+    body.push_str(&super::board::board_section(viewer, principal, &project, &token, failed).await);
     if staff {
         body.push_str(&people_section(viewer, principal, &project, &base, &token, can_edit).await);
     }
@@ -526,8 +529,9 @@ async fn people_section(
     out
 }
 
-/// `POST /projects/{id}/{edit|archive|unarchive|add-member|add-team}` and
-/// `/projects/{id}/remove-member/{user}`, `/projects/{id}/remove-team/{team}`.
+/// `POST /projects/{id}/{edit|archive|unarchive|add-member|add-team}`,
+/// `/projects/{id}/remove-member/{user}`, `/projects/{id}/remove-team/{team}`, and the
+/// board's `/projects/{id}/tasks` and `/projects/{id}/tasks/{task}/{action}`.
 pub(crate) async fn act(
     viewer: Viewer,
     headers: HeaderMap,
@@ -544,6 +548,28 @@ pub(crate) async fn act(
     let store = viewer.tenant.store();
     let rest = viewer.path.trim_start_matches("/projects/").to_owned();
     let parts: Vec<&str> = rest.split('/').filter(|p| !p.is_empty()).collect();
+    // The board's actions.
+    match parts.as_slice() {
+        [id, "tasks"] => {
+            let outcome = super::board::create(&viewer, principal, id, &pairs).await;
+            return super::board::answer(&viewer, principal, id, None, "create", pairs, outcome)
+                .await;
+        }
+        [id, "tasks", task, action] => {
+            let outcome = super::board::act(&viewer, principal, id, task, action, &pairs).await;
+            return super::board::answer(
+                &viewer,
+                principal,
+                id,
+                Some(task),
+                action,
+                pairs,
+                outcome,
+            )
+            .await;
+        }
+        _ => {}
+    }
     let outcome = match parts.as_slice() {
         [id, "edit"] => {
             let change = ProjectChange {

@@ -1,0 +1,675 @@
+//! Tasks: the cards of a project's Kanban board. A task's column is its status (to do, in
+//! progress, review, done) and its place in the column its position. Every task is
+//! internal (staff only) or client-visible; a client contact sees only the client-visible
+//! tasks of their own company's projects, and an internal task does not exist for them.
+//!
+//! Whoever reaches the project sees its tasks. Creating needs `tasks.create`; changing the
+//! title, description, due date or visibility `tasks.edit`; the assignee `tasks.assign`;
+//! the column or position `tasks.move`; removing `tasks.delete`. Nothing changes on an
+//! archived project, and changes to one project run one at a time.
+
+use serde_json::json;
+use time::{Date, Month, OffsetDateTime};
+
+use crate::access::{self, Actor, Principal};
+use crate::audit;
+use crate::error::{Error, Result};
+use crate::names::{long_text, single_line};
+use crate::permissions::need;
+use crate::projects::{self, Project};
+use crate::registry::TenantStore;
+use crate::store::{Tx, new_id, now, on_tx};
+use crate::users::UserKind;
+
+/// A column of the board.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum TaskStatus {
+    /// Not started.
+    Todo,
+    /// Being worked on.
+    InProgress,
+    /// Waiting for a look.
+    Review,
+    /// Finished.
+    Done,
+}
+
+impl TaskStatus {
+    /// The columns, left to right.
+    pub const ALL: [TaskStatus; 4] = [
+        TaskStatus::Todo,
+        TaskStatus::InProgress,
+        TaskStatus::Review,
+        TaskStatus::Done,
+    ];
+
+    /// The stored and API word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskStatus::Todo => "todo",
+            TaskStatus::InProgress => "in_progress",
+            TaskStatus::Review => "review",
+            TaskStatus::Done => "done",
+        }
+    }
+
+    /// The column's heading.
+    pub fn label(self) -> &'static str {
+        match self {
+            TaskStatus::Todo => "To do",
+            TaskStatus::InProgress => "In progress",
+            TaskStatus::Review => "Review",
+            TaskStatus::Done => "Done",
+        }
+    }
+
+    /// Reads the word; anything else is a field error naming it.
+    pub fn parse(text: &str) -> Result<Self> {
+        TaskStatus::ALL
+            .into_iter()
+            .find(|s| s.as_str() == text)
+            .ok_or_else(|| {
+                Error::field(
+                    "status",
+                    format!("'{text}' is not a column: use todo, in_progress, review or done"),
+                )
+            })
+    }
+}
+
+/// Who sees a task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visibility {
+    /// Staff only.
+    Internal,
+    /// Also the client company's contacts.
+    Client,
+}
+
+impl Visibility {
+    /// The stored and API word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Visibility::Internal => "internal",
+            Visibility::Client => "client",
+        }
+    }
+
+    /// Reads the word; anything else is a field error naming it.
+    pub fn parse(text: &str) -> Result<Self> {
+        match text {
+            "internal" => Ok(Visibility::Internal),
+            "client" => Ok(Visibility::Client),
+            other => Err(Error::field(
+                "visibility",
+                format!("'{other}' is not a visibility: use internal or client"),
+            )),
+        }
+    }
+}
+
+/// A task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Task {
+    /// Its id.
+    pub id: String,
+    /// The project it belongs to.
+    pub project_id: String,
+    /// What is to be done.
+    pub title: String,
+    /// More about it (may be empty).
+    pub description: String,
+    /// Its column.
+    pub status: TaskStatus,
+    /// Its place in the column, from 0 at the top.
+    pub position: i64,
+    /// Who sees it.
+    pub visibility: Visibility,
+    /// The staff member it is assigned to.
+    pub assignee_id: Option<String>,
+    /// Their name.
+    pub assignee_name: Option<String>,
+    /// When it is due.
+    pub due_on: Option<Date>,
+    /// When it was made.
+    pub created_at: OffsetDateTime,
+}
+
+impl Task {
+    fn audit_state(&self) -> serde_json::Value {
+        json!({
+            "title": self.title,
+            "status": self.status.as_str(),
+            "position": self.position,
+            "visibility": self.visibility.as_str(),
+            "assignee": self.assignee_id,
+            "due_on": self.due_on.map(|d| d.to_string()),
+        })
+    }
+}
+
+/// A new task: in `status` (default to do), at the bottom of its column.
+#[derive(Debug, Clone)]
+pub struct NewTask {
+    /// What is to be done.
+    pub title: String,
+    /// More about it.
+    pub description: String,
+    /// Its column (default to do).
+    pub status: Option<TaskStatus>,
+    /// Who sees it.
+    pub visibility: Visibility,
+    /// A staff member on the project (needs `tasks.assign`).
+    pub assignee_id: Option<String>,
+    /// When it is due.
+    pub due_on: Option<Date>,
+}
+
+/// A change to a task; `None` keeps a field. Each field needs its permission (see the
+/// module's documentation).
+#[derive(Debug, Clone, Default)]
+pub struct TaskChange {
+    /// A new title.
+    pub title: Option<String>,
+    /// A new description.
+    pub description: Option<String>,
+    /// Another visibility.
+    pub visibility: Option<Visibility>,
+    /// Another due date, or none.
+    pub due_on: Option<Option<Date>>,
+    /// Another assignee, or none.
+    pub assignee_id: Option<Option<String>>,
+    /// Another column.
+    pub status: Option<TaskStatus>,
+    /// Another place in the column (0 is the top; past the end is the bottom).
+    pub position: Option<i64>,
+}
+
+/// Reads a date written `YYYY-MM-DD` given in `field`.
+pub fn parse_date(field: &'static str, text: &str) -> Result<Date> {
+    let wrong = || Error::field(field, format!("'{text}' is not a date like 2027-01-31"));
+    let parts: Vec<&str> = text.trim().split('-').collect();
+    let [year, month, day] = parts.as_slice() else {
+        return Err(wrong());
+    };
+    if year.len() != 4 || month.len() != 2 || day.len() != 2 {
+        return Err(wrong());
+    }
+    let year: i32 = year.parse().map_err(|_| wrong())?;
+    let month: u8 = month.parse().map_err(|_| wrong())?;
+    let day: u8 = day.parse().map_err(|_| wrong())?;
+    let month = Month::try_from(month).map_err(|_| wrong())?;
+    Date::from_calendar_date(year, month, day).map_err(|_| wrong())
+}
+
+fn parse_title(text: &str) -> Result<String> {
+    single_line("title", "a task's title", text, 300)
+}
+
+const COLUMNS: &str = "tasks.task_id, tasks.project_id, tasks.title, tasks.description, tasks.status,
+     tasks.position, tasks.visibility, tasks.assignee_id, users.name, tasks.due_on, tasks.created_at";
+
+const TASKS: &str = "tasks left join users on users.user_id = tasks.assignee_id";
+
+#[derive(sqlx::FromRow)]
+struct TaskRow {
+    task_id: String,
+    project_id: String,
+    title: String,
+    description: String,
+    status: String,
+    position: i64,
+    visibility: String,
+    assignee_id: Option<String>,
+    name: Option<String>,
+    due_on: Option<String>,
+    created_at: OffsetDateTime,
+}
+
+impl TryFrom<TaskRow> for Task {
+    type Error = Error;
+
+    fn try_from(row: TaskRow) -> Result<Task> {
+        Ok(Task {
+            id: row.task_id,
+            project_id: row.project_id,
+            title: row.title,
+            description: row.description,
+            status: TaskStatus::parse(&row.status)?,
+            position: row.position,
+            visibility: Visibility::parse(&row.visibility)?,
+            assignee_id: row.assignee_id,
+            assignee_name: row.name,
+            due_on: row
+                .due_on
+                .as_deref()
+                .map(|d| parse_date("due_on", d))
+                .transpose()?,
+            created_at: row.created_at,
+        })
+    }
+}
+
+/// The visibility word a viewer is limited to (`client` for client contacts, none for
+/// staff), bound where the queries say `($N = '' or tasks.visibility = $N)`.
+fn limited_to(actor: &Principal) -> &'static str {
+    match actor.kind() {
+        UserKind::Client => Visibility::Client.as_str(),
+        UserKind::Staff => "",
+    }
+}
+
+fn no_such_task() -> Error {
+    Error::NotFound("there is no such task on this project".to_owned())
+}
+
+async fn find_task(
+    tx: &mut Tx,
+    actor: &Principal,
+    project_id: &str,
+    task_id: &str,
+) -> Result<Task> {
+    let row: Option<TaskRow> = on_tx!(tx, |conn| {
+        sqlx::query_as(&format!(
+            "select {COLUMNS} from {TASKS}
+             where tasks.task_id = $1 and tasks.project_id = $2 and ($3 = '' or tasks.visibility = $3)"
+        ))
+        .bind(task_id)
+        .bind(project_id)
+        .bind(limited_to(actor))
+        .fetch_optional(conn)
+        .await?
+    });
+    Task::try_from(row.ok_or_else(no_such_task)?)
+}
+
+/// Every task of a project the actor reaches (a client contact: the client-visible ones),
+/// column by column, top to bottom.
+#[tracing::instrument(skip_all)]
+pub async fn list_tasks(
+    store: &TenantStore,
+    actor: &Principal,
+    project_id: &str,
+) -> Result<Vec<Task>> {
+    let mut tx = store.read().await?;
+    projects::reachable(&mut tx, actor, project_id).await?;
+    let rows: Vec<TaskRow> = on_tx!(tx, |conn| {
+        sqlx::query_as(&format!(
+            "select {COLUMNS} from {TASKS}
+             where tasks.project_id = $1 and ($2 = '' or tasks.visibility = $2)
+             order by tasks.position, tasks.task_id"
+        ))
+        .bind(project_id)
+        .bind(limited_to(actor))
+        .fetch_all(conn)
+        .await?
+    });
+    let mut tasks = rows
+        .into_iter()
+        .map(Task::try_from)
+        .collect::<Result<Vec<_>>>()?;
+    tasks.sort_by_key(|t| t.status);
+    Ok(tasks)
+}
+
+/// One task of a project the actor reaches.
+#[tracing::instrument(skip_all)]
+pub async fn get_task(
+    store: &TenantStore,
+    actor: &Principal,
+    project_id: &str,
+    task_id: &str,
+) -> Result<Task> {
+    let mut tx = store.read().await?;
+    projects::reachable(&mut tx, actor, project_id).await?;
+    find_task(&mut tx, actor, project_id, task_id).await
+}
+
+/// Who can take the project's tasks: staff on it (directly or through a team) who are not
+/// deactivated, as `(id, name)` by name. For staff who reach the project.
+#[tracing::instrument(skip_all)]
+pub async fn assignable(
+    store: &TenantStore,
+    actor: &Principal,
+    project_id: &str,
+) -> Result<Vec<(String, String)>> {
+    let mut tx = store.read().await?;
+    projects::reachable(&mut tx, actor, project_id).await?;
+    if actor.kind() == UserKind::Client {
+        return Err(Error::Forbidden(
+            "client users are not shown who works on a project".to_owned(),
+        ));
+    }
+    Ok(on_tx!(tx, |conn| {
+        sqlx::query_as(
+            "select u.user_id, u.name from users u
+             where u.kind = 'staff' and u.status <> 'deactivated'
+               and (exists(select 1 from project_members m where m.project_id = $1 and m.user_id = u.user_id)
+                 or exists(select 1 from project_teams pt join team_members tm on tm.team_id = pt.team_id
+                           where pt.project_id = $1 and tm.user_id = u.user_id))
+             order by u.name, u.user_id",
+        )
+        .bind(project_id)
+        .fetch_all(conn)
+        .await?
+    }))
+}
+
+/// An assignee must be a staff member on the project (directly or through a team) and
+/// not deactivated.
+async fn check_assignee(tx: &mut Tx, project: &Project, user_id: &str) -> Result<()> {
+    let status: Option<(String, String)> = on_tx!(tx, |conn| {
+        sqlx::query_as("select kind, status from users where user_id = $1")
+            .bind(user_id)
+            .fetch_optional(conn)
+            .await?
+    });
+    match status {
+        Some((kind, status)) if kind == "staff" && status != "deactivated" => {}
+        _ => {
+            return Err(Error::field(
+                "assignee",
+                format!("'{user_id}' is not a staff member who can take tasks"),
+            ));
+        }
+    }
+    if !projects::is_member(tx, &project.id, user_id).await? {
+        return Err(Error::field(
+            "assignee",
+            "only people on the project can be assigned: add them to it first",
+        ));
+    }
+    Ok(())
+}
+
+/// The ids of a column's tasks, top to bottom, without `leaving`.
+async fn column(
+    tx: &mut Tx,
+    project_id: &str,
+    status: TaskStatus,
+    leaving: &str,
+) -> Result<Vec<String>> {
+    Ok(on_tx!(tx, |conn| {
+        sqlx::query_scalar(
+            "select task_id from tasks where project_id = $1 and status = $2 and task_id <> $3
+             order by position, task_id",
+        )
+        .bind(project_id)
+        .bind(status.as_str())
+        .bind(leaving)
+        .fetch_all(conn)
+        .await?
+    }))
+}
+
+/// Numbers a column's tasks 0, 1, 2… in the given order.
+async fn renumber(tx: &mut Tx, ids: &[String], at: OffsetDateTime) -> Result<()> {
+    for (position, id) in ids.iter().enumerate() {
+        let position = i64::try_from(position).unwrap_or(i64::MAX);
+        on_tx!(tx, |conn| {
+            sqlx::query(
+                "update tasks set position = $2, updated_at = $3 where task_id = $1 and position <> $2",
+            )
+            .bind(id)
+            .bind(position)
+            .bind(at)
+            .execute(conn)
+            .await?;
+        });
+    }
+    Ok(())
+}
+
+/// Adds a task at the bottom of its column (`tasks.create`; an assignee also needs
+/// `tasks.assign`).
+#[tracing::instrument(skip_all)]
+pub async fn create_task(
+    store: &TenantStore,
+    actor: &Principal,
+    project_id: &str,
+    new: &NewTask,
+) -> Result<Task> {
+    let at = now();
+    let mut tx = store.write().await?;
+    let project =
+        projects::for_change::<need::TasksCreate>(&mut tx, actor, project_id, false).await?;
+    if new.assignee_id.is_some() {
+        access::permit::<need::TasksAssign>(actor, project.scope())?;
+    }
+    let title = parse_title(&new.title)?;
+    let description = long_text("description", &new.description)?;
+    if let Some(assignee) = &new.assignee_id {
+        check_assignee(&mut tx, &project, assignee).await?;
+    }
+    let status = new.status.unwrap_or(TaskStatus::Todo);
+    let position =
+        i64::try_from(column(&mut tx, project_id, status, "").await?.len()).unwrap_or(i64::MAX);
+    let id = new_id()?;
+    on_tx!(tx, |conn| {
+        sqlx::query(
+            "insert into tasks (task_id, project_id, title, description, status, position, visibility, assignee_id, due_on, created_by, created_at, updated_at)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+        )
+        .bind(&id)
+        .bind(project_id)
+        .bind(&title)
+        .bind(&description)
+        .bind(status.as_str())
+        .bind(position)
+        .bind(new.visibility.as_str())
+        .bind(&new.assignee_id)
+        .bind(new.due_on.map(|d| d.to_string()))
+        .bind(actor.user_id())
+        .bind(at)
+        .execute(conn)
+        .await?;
+    });
+    let task = find_task(&mut tx, actor, project_id, &id).await?;
+    audit::record(
+        &mut tx,
+        &Actor::from(actor),
+        "task.create",
+        "task",
+        &id,
+        None,
+        Some(task.audit_state()),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(task)
+}
+
+/// Changes a task; each field given needs its permission, all are checked before
+/// anything is written.
+#[tracing::instrument(skip_all)]
+pub async fn update_task(
+    store: &TenantStore,
+    actor: &Principal,
+    project_id: &str,
+    task_id: &str,
+    change: &TaskChange,
+) -> Result<Task> {
+    let at = now();
+    let mut tx = store.write().await?;
+    // Scope first (the project, then the task), then every permission the change needs
+    // (the first takes the project's lock), then the input.
+    let project = projects::reachable(&mut tx, actor, project_id).await?;
+    let unlocked = find_task(&mut tx, actor, project_id, task_id).await?;
+    let edits = change.title.is_some()
+        || change.description.is_some()
+        || change.visibility.is_some()
+        || change.due_on.is_some();
+    if edits {
+        projects::for_change::<need::TasksEdit>(&mut tx, actor, project_id, false).await?;
+    }
+    if change.assignee_id.is_some() {
+        projects::for_change::<need::TasksAssign>(&mut tx, actor, project_id, false).await?;
+    }
+    if change.status.is_some() || change.position.is_some() {
+        projects::for_change::<need::TasksMove>(&mut tx, actor, project_id, false).await?;
+    }
+    if !edits
+        && change.assignee_id.is_none()
+        && change.status.is_none()
+        && change.position.is_none()
+    {
+        return Ok(unlocked);
+    }
+    let before = find_task(&mut tx, actor, project_id, task_id).await?;
+    let title = change.title.as_deref().map(parse_title).transpose()?;
+    let description = change
+        .description
+        .as_deref()
+        .map(|d| long_text("description", d))
+        .transpose()?;
+    if let Some(Some(assignee)) = &change.assignee_id {
+        check_assignee(&mut tx, &project, assignee).await?;
+    }
+    if let Some(position) = change.position
+        && position < 0
+    {
+        return Err(Error::field(
+            "position",
+            "a position is 0 (the top) or more",
+        ));
+    }
+    on_tx!(tx, |conn| {
+        sqlx::query(
+            "update tasks set title = $2, description = $3, visibility = $4, due_on = $5, assignee_id = $6, updated_at = $7
+             where task_id = $1",
+        )
+        .bind(task_id)
+        .bind(title.as_deref().unwrap_or(&before.title))
+        .bind(description.as_deref().unwrap_or(&before.description))
+        .bind(change.visibility.unwrap_or(before.visibility).as_str())
+        .bind(change.due_on.unwrap_or(before.due_on).map(|d| d.to_string()))
+        .bind(change.assignee_id.clone().unwrap_or_else(|| before.assignee_id.clone()))
+        .bind(at)
+        .execute(conn)
+        .await?;
+    });
+    let moving = change.status.is_some() || change.position.is_some();
+    if moving {
+        let status = change.status.unwrap_or(before.status);
+        let mut ids = column(&mut tx, project_id, status, task_id).await?;
+        let place = change
+            .position
+            .map_or(ids.len(), |p| usize::try_from(p).unwrap_or(usize::MAX))
+            .min(ids.len());
+        ids.insert(place, task_id.to_owned());
+        on_tx!(tx, |conn| {
+            sqlx::query("update tasks set status = $2 where task_id = $1")
+                .bind(task_id)
+                .bind(status.as_str())
+                .execute(conn)
+                .await?;
+        });
+        renumber(&mut tx, &ids, at).await?;
+        if status != before.status {
+            let left = column(&mut tx, project_id, before.status, task_id).await?;
+            renumber(&mut tx, &left, at).await?;
+        }
+    }
+    let after = find_task(&mut tx, actor, project_id, task_id).await?;
+    let action = if moving && !edits && change.assignee_id.is_none() {
+        "task.move"
+    } else if change.assignee_id.is_some() && !edits && !moving {
+        "task.assign"
+    } else {
+        "task.update"
+    };
+    audit::record(
+        &mut tx,
+        &Actor::from(actor),
+        action,
+        "task",
+        task_id,
+        Some(before.audit_state()),
+        Some(after.audit_state()),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// Removes a task (`tasks.delete`).
+#[tracing::instrument(skip_all)]
+pub async fn delete_task(
+    store: &TenantStore,
+    actor: &Principal,
+    project_id: &str,
+    task_id: &str,
+) -> Result<()> {
+    let at = now();
+    let mut tx = store.write().await?;
+    projects::reachable(&mut tx, actor, project_id).await?;
+    find_task(&mut tx, actor, project_id, task_id).await?;
+    projects::for_change::<need::TasksDelete>(&mut tx, actor, project_id, false).await?;
+    let task = find_task(&mut tx, actor, project_id, task_id).await?;
+    on_tx!(tx, |conn| {
+        sqlx::query("delete from tasks where task_id = $1")
+            .bind(task_id)
+            .execute(conn)
+            .await?;
+    });
+    let left = column(&mut tx, project_id, task.status, task_id).await?;
+    renumber(&mut tx, &left, at).await?;
+    audit::record(
+        &mut tx,
+        &Actor::from(actor),
+        "task.delete",
+        "task",
+        task_id,
+        Some(task.audit_state()),
+        None,
+    )
+    .await?;
+    tx.commit().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_round_trip_and_unknown_words_are_named() {
+        for status in TaskStatus::ALL {
+            assert_eq!(TaskStatus::parse(status.as_str()).ok(), Some(status));
+        }
+        assert!(
+            TaskStatus::parse("doing")
+                .unwrap_err()
+                .to_string()
+                .contains("doing")
+        );
+        for visibility in [Visibility::Internal, Visibility::Client] {
+            assert_eq!(
+                Visibility::parse(visibility.as_str()).ok(),
+                Some(visibility)
+            );
+        }
+        assert!(Visibility::parse("public").is_err());
+    }
+
+    #[test]
+    fn dates_are_read_strictly() {
+        let date = parse_date("due_on", "2027-01-31").unwrap();
+        assert_eq!(date.to_string(), "2027-01-31");
+        for bad in [
+            "2027-02-30",
+            "2027-1-31",
+            "31.01.2027",
+            "",
+            "2027-01-31T00:00",
+        ] {
+            assert!(parse_date("due_on", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn titles_are_checked() {
+        assert_eq!(parse_title(" Logo ").ok().as_deref(), Some("Logo"));
+        assert!(parse_title("").is_err());
+        assert!(parse_title(&"x".repeat(301)).is_err());
+    }
+}

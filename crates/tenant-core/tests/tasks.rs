@@ -1,0 +1,352 @@
+//! Tasks on both backends: the board's columns and order, each change's permission, what
+//! client contacts see (client-visible tasks of their company's projects only), archived
+//! projects, assignees, and bad input changing nothing.
+
+#![allow(clippy::unwrap_used)] // a test that cannot set up should panic
+
+mod support;
+
+use support::{both, context, signed_in_admin, signed_in_user};
+use tenant_core::access::{self, Principal, Scope};
+use tenant_core::companies;
+use tenant_core::permissions::need;
+use tenant_core::projects::{self, NewProject, Project, Sharing};
+use tenant_core::tasks::{self, NewTask, Task, TaskChange, TaskStatus, Visibility};
+use tenant_core::{Error, Platform, TenantStore};
+
+async fn project(store: &TenantStore, admin: &Principal, company: Option<&str>) -> Project {
+    let permit = access::permit::<need::ProjectsCreate>(admin, Scope::Brand).unwrap();
+    projects::create_project(
+        store,
+        &permit,
+        &NewProject {
+            name: "Website".to_owned(),
+            description: String::new(),
+            company_id: company.map(str::to_owned),
+        },
+    )
+    .await
+    .unwrap()
+}
+
+fn new_task(title: &str, visibility: Visibility) -> NewTask {
+    NewTask {
+        title: title.to_owned(),
+        description: String::new(),
+        status: None,
+        visibility,
+        assignee_id: None,
+        due_on: None,
+    }
+}
+
+async fn add(
+    store: &TenantStore,
+    actor: &Principal,
+    project: &Project,
+    title: &str,
+    visibility: Visibility,
+) -> Task {
+    tasks::create_task(store, actor, &project.id, &new_task(title, visibility))
+        .await
+        .unwrap()
+}
+
+/// The board as `(column, [titles top to bottom])`, empty columns left out.
+async fn board(
+    store: &TenantStore,
+    actor: &Principal,
+    project: &Project,
+) -> Vec<(&'static str, Vec<String>)> {
+    let list = tasks::list_tasks(store, actor, &project.id).await.unwrap();
+    let mut out: Vec<(&'static str, Vec<String>)> = Vec::new();
+    for task in list {
+        match out.last_mut() {
+            Some((status, titles)) if *status == task.status.as_str() => titles.push(task.title),
+            _ => out.push((task.status.as_str(), vec![task.title])),
+        }
+    }
+    out
+}
+
+fn moved(status: Option<TaskStatus>, position: Option<i64>) -> TaskChange {
+    TaskChange {
+        status,
+        position,
+        ..TaskChange::default()
+    }
+}
+
+#[tokio::test]
+async fn tasks_keep_their_column_and_order_as_they_move() {
+    for store in both().await {
+        let platform = Platform::open(&store.backend).await.unwrap();
+        let a = context(&platform, "board.test").await;
+        let s = a.store();
+        let admin = signed_in_admin(s, "admin@board.test").await;
+        let site = project(s, &admin, None).await;
+        let logo = add(s, &admin, &site, "Logo", Visibility::Client).await;
+        let copy = add(s, &admin, &site, "Copy", Visibility::Internal).await;
+        let shop = add(s, &admin, &site, "Shop", Visibility::Client).await;
+        assert_eq!((logo.position, copy.position, shop.position), (0, 1, 2));
+        assert_eq!(
+            board(s, &admin, &site).await,
+            [(
+                "todo",
+                vec!["Logo".to_owned(), "Copy".to_owned(), "Shop".to_owned()]
+            )]
+        );
+
+        // Shop to the top of the column; Copy to review; Logo to the top of review.
+        tasks::update_task(s, &admin, &site.id, &shop.id, &moved(None, Some(0)))
+            .await
+            .unwrap();
+        tasks::update_task(
+            s,
+            &admin,
+            &site.id,
+            &copy.id,
+            &moved(Some(TaskStatus::Review), None),
+        )
+        .await
+        .unwrap();
+        let logo_moved = tasks::update_task(
+            s,
+            &admin,
+            &site.id,
+            &logo.id,
+            &moved(Some(TaskStatus::Review), Some(0)),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            (logo_moved.status, logo_moved.position),
+            (TaskStatus::Review, 0)
+        );
+        assert_eq!(
+            board(s, &admin, &site).await,
+            [
+                ("todo", vec!["Shop".to_owned()]),
+                ("review", vec!["Logo".to_owned(), "Copy".to_owned()]),
+            ]
+        );
+        // A position past the end is the bottom.
+        tasks::update_task(s, &admin, &site.id, &logo.id, &moved(None, Some(99)))
+            .await
+            .unwrap();
+        assert_eq!(
+            board(s, &admin, &site).await[1],
+            ("review", vec!["Copy".to_owned(), "Logo".to_owned()])
+        );
+        // Removing one closes the gap.
+        tasks::delete_task(s, &admin, &site.id, &copy.id)
+            .await
+            .unwrap();
+        let left = tasks::get_task(s, &admin, &site.id, &logo.id)
+            .await
+            .unwrap();
+        assert_eq!(left.position, 0);
+        let gone = tasks::get_task(s, &admin, &site.id, &copy.id).await;
+        assert!(matches!(gone, Err(Error::NotFound(_))), "{gone:?}");
+        platform.close().await;
+        store.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn each_change_needs_its_permission_and_the_project_in_reach() {
+    for store in both().await {
+        let platform = Platform::open(&store.backend).await.unwrap();
+        let a = context(&platform, "rights.test").await;
+        let s = a.store();
+        let admin = signed_in_admin(s, "admin@rights.test").await;
+        let site = project(s, &admin, None).await;
+        // Built-in staff: tasks.create, edit, assign and move, but not delete.
+        let dana = signed_in_user(s, "dana@rights.test", "staff", None).await;
+        let eli = signed_in_user(s, "eli@rights.test", "staff", None).await;
+        let task = add(s, &admin, &site, "Logo", Visibility::Internal).await;
+
+        // Not on the project: it does not exist for Eli.
+        let hidden = tasks::list_tasks(s, &eli, &site.id).await;
+        assert!(matches!(hidden, Err(Error::NotFound(_))), "{hidden:?}");
+        let hidden =
+            tasks::create_task(s, &eli, &site.id, &new_task("Mine", Visibility::Internal)).await;
+        assert!(matches!(hidden, Err(Error::NotFound(_))), "{hidden:?}");
+
+        projects::share(s, &admin, &site.id, Sharing::User(dana.user_id()))
+            .await
+            .unwrap();
+        let made = add(s, &dana, &site, "Banner", Visibility::Internal).await;
+        let assign = TaskChange {
+            assignee_id: Some(Some(dana.user_id().to_owned())),
+            title: Some("Banner, wide".to_owned()),
+            ..TaskChange::default()
+        };
+        let done = tasks::update_task(s, &dana, &site.id, &made.id, &assign)
+            .await
+            .unwrap();
+        assert_eq!(done.assignee_name.as_deref(), Some("Test User"));
+        tasks::update_task(
+            s,
+            &dana,
+            &site.id,
+            &task.id,
+            &moved(Some(TaskStatus::Done), None),
+        )
+        .await
+        .unwrap();
+        let refused = tasks::delete_task(s, &dana, &site.id, &task.id).await;
+        assert!(matches!(refused, Err(Error::Forbidden(_))), "{refused:?}");
+        assert!(
+            tasks::get_task(s, &dana, &site.id, &task.id).await.is_ok(),
+            "nothing was removed"
+        );
+
+        // Assignees are staff on the project.
+        let field_of = |result: tenant_core::Result<Task>| match result {
+            Err(Error::Field { field, .. }) => field,
+            other => panic!("expected a field error, got {other:?}"),
+        };
+        let to_eli = TaskChange {
+            assignee_id: Some(Some(eli.user_id().to_owned())),
+            ..TaskChange::default()
+        };
+        assert_eq!(
+            field_of(tasks::update_task(s, &admin, &site.id, &task.id, &to_eli).await),
+            "assignee"
+        );
+        projects::share(s, &admin, &site.id, Sharing::User(eli.user_id()))
+            .await
+            .unwrap();
+        let assigned = tasks::update_task(s, &admin, &site.id, &task.id, &to_eli)
+            .await
+            .unwrap();
+        assert_eq!(assigned.assignee_id.as_deref(), Some(eli.user_id()));
+
+        // Bad input is named and changes nothing.
+        let before = tasks::get_task(s, &admin, &site.id, &task.id)
+            .await
+            .unwrap();
+        let blank = TaskChange {
+            title: Some("  ".to_owned()),
+            status: Some(TaskStatus::Todo),
+            ..TaskChange::default()
+        };
+        assert_eq!(
+            field_of(tasks::update_task(s, &admin, &site.id, &task.id, &blank).await),
+            "title"
+        );
+        assert_eq!(
+            field_of(
+                tasks::update_task(s, &admin, &site.id, &task.id, &moved(None, Some(-1))).await
+            ),
+            "position"
+        );
+        assert_eq!(
+            tasks::get_task(s, &admin, &site.id, &task.id)
+                .await
+                .unwrap(),
+            before
+        );
+        platform.close().await;
+        store.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn client_contacts_see_only_client_visible_tasks_of_their_companys_projects() {
+    for store in both().await {
+        let platform = Platform::open(&store.backend).await.unwrap();
+        let a = context(&platform, "portal.test").await;
+        let s = a.store();
+        let admin = signed_in_admin(s, "admin@portal.test").await;
+        let clients = access::permit::<need::ClientsManage>(&admin, Scope::Brand).unwrap();
+        let acme = companies::create_company(s, &clients, "Acme", "")
+            .await
+            .unwrap();
+        let globex = companies::create_company(s, &clients, "Globex", "")
+            .await
+            .unwrap();
+        let site = project(s, &admin, Some(&acme.id)).await;
+        let other = project(s, &admin, Some(&globex.id)).await;
+        let shared = add(s, &admin, &site, "Approve the logo", Visibility::Client).await;
+        let internal = add(s, &admin, &site, "Margin check", Visibility::Internal).await;
+        add(s, &admin, &other, "Globex only", Visibility::Client).await;
+
+        let cleo = signed_in_user(s, "cleo@acme.test", "client", Some(&acme.id)).await;
+        assert_eq!(
+            board(s, &cleo, &site).await,
+            [("todo", vec!["Approve the logo".to_owned()])]
+        );
+        let hidden = tasks::get_task(s, &cleo, &site.id, &internal.id).await;
+        assert!(matches!(hidden, Err(Error::NotFound(_))), "{hidden:?}");
+        let foreign = tasks::list_tasks(s, &cleo, &other.id).await;
+        assert!(matches!(foreign, Err(Error::NotFound(_))), "{foreign:?}");
+        // In scope but no client role may change tasks (403); an internal one is not
+        // there at all (404).
+        let refused =
+            tasks::create_task(s, &cleo, &site.id, &new_task("Mine", Visibility::Client)).await;
+        assert!(matches!(refused, Err(Error::Forbidden(_))), "{refused:?}");
+        let refused = tasks::update_task(
+            s,
+            &cleo,
+            &site.id,
+            &shared.id,
+            &moved(Some(TaskStatus::Done), None),
+        )
+        .await;
+        assert!(matches!(refused, Err(Error::Forbidden(_))), "{refused:?}");
+        let hidden = tasks::delete_task(s, &cleo, &site.id, &internal.id).await;
+        assert!(matches!(hidden, Err(Error::NotFound(_))), "{hidden:?}");
+
+        // Making the internal task client-visible shows it to Cleo.
+        let open = TaskChange {
+            visibility: Some(Visibility::Client),
+            ..TaskChange::default()
+        };
+        tasks::update_task(s, &admin, &site.id, &internal.id, &open)
+            .await
+            .unwrap();
+        assert_eq!(
+            tasks::list_tasks(s, &cleo, &site.id).await.unwrap().len(),
+            2
+        );
+        platform.close().await;
+        store.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn an_archived_projects_tasks_can_be_read_but_not_changed() {
+    for store in both().await {
+        let platform = Platform::open(&store.backend).await.unwrap();
+        let a = context(&platform, "kept.test").await;
+        let s = a.store();
+        let admin = signed_in_admin(s, "admin@kept.test").await;
+        let site = project(s, &admin, None).await;
+        let task = add(s, &admin, &site, "Logo", Visibility::Internal).await;
+        projects::set_archived(s, &admin, &site.id, true)
+            .await
+            .unwrap();
+        assert_eq!(
+            tasks::list_tasks(s, &admin, &site.id).await.unwrap().len(),
+            1
+        );
+        let refused =
+            tasks::create_task(s, &admin, &site.id, &new_task("More", Visibility::Internal)).await;
+        assert!(matches!(refused, Err(Error::Conflict(_))), "{refused:?}");
+        let refused = tasks::update_task(
+            s,
+            &admin,
+            &site.id,
+            &task.id,
+            &moved(Some(TaskStatus::Done), None),
+        )
+        .await;
+        assert!(matches!(refused, Err(Error::Conflict(_))), "{refused:?}");
+        let refused = tasks::delete_task(s, &admin, &site.id, &task.id).await;
+        assert!(matches!(refused, Err(Error::Conflict(_))), "{refused:?}");
+        platform.close().await;
+        store.cleanup().await;
+    }
+}

@@ -1,0 +1,170 @@
+//! `/api/v1/projects/{id}/tasks`: the project's Kanban board. What each change needs is
+//! decided in [`tenant_core::tasks`].
+
+use axum::Json;
+use axum::extract::Path;
+use axum::extract::rejection::JsonRejection;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tenant_core::access::Principal;
+use tenant_core::projects;
+use tenant_core::tasks::{self, NewTask, Task, TaskChange, TaskStatus, Visibility};
+use tenant_core::users::UserKind;
+
+use super::caller::Caller;
+use super::error::ApiResult;
+use super::views::{self, rfc3339};
+
+/// A task as `viewer` may see it: client contacts are not shown who on the agency's side
+/// it is assigned to.
+pub(crate) fn task_view(viewer: &Principal, task: &Task) -> Value {
+    let staff = viewer.kind() == UserKind::Staff;
+    json!({
+        "id": task.id,
+        "project": task.project_id,
+        "title": task.title,
+        "description": task.description,
+        "status": task.status.as_str(),
+        "position": task.position,
+        "visibility": task.visibility.as_str(),
+        "assignee": task.assignee_id.as_ref().filter(|_| staff),
+        "assignee_name": task.assignee_name.as_ref().filter(|_| staff),
+        "due_on": task.due_on.map(|d| d.to_string()),
+        "created_at": rfc3339(task.created_at),
+    })
+}
+
+/// `GET /api/v1/projects/{id}/tasks`: the board, column by column, top to bottom.
+pub(crate) async fn list(caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let list = tasks::list_tasks(caller.tenant.store(), &caller.principal, &id).await?;
+    Ok(Json(views::all(&list, |t| task_view(&caller.principal, t))))
+}
+
+/// `GET /api/v1/projects/{id}/tasks/{task_id}`.
+pub(crate) async fn get(
+    caller: Caller,
+    Path((id, task_id)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    let task = tasks::get_task(caller.tenant.store(), &caller.principal, &id, &task_id).await?;
+    Ok(Json(task_view(&caller.principal, &task)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CreateBody {
+    title: String,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    visibility: Option<String>,
+    #[serde(default)]
+    assignee: Option<String>,
+    #[serde(default)]
+    due_on: Option<String>,
+}
+
+/// `POST /api/v1/projects/{id}/tasks`: at the bottom of its column (default `todo`),
+/// internal unless `visibility` is `client`.
+#[tracing::instrument(skip_all)]
+pub(crate) async fn create(
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Result<Json<CreateBody>, JsonRejection>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let Json(body) = body?;
+    // Out of reach is 404 before anything is said about the input.
+    projects::get_project(caller.tenant.store(), &caller.principal, &id).await?;
+    let new = NewTask {
+        title: body.title,
+        description: body.description.unwrap_or_default(),
+        status: body.status.as_deref().map(TaskStatus::parse).transpose()?,
+        visibility: body
+            .visibility
+            .as_deref()
+            .map_or(Ok(Visibility::Internal), Visibility::parse)?,
+        assignee_id: body.assignee.filter(|a| !a.is_empty()),
+        due_on: body
+            .due_on
+            .as_deref()
+            .map(|d| tasks::parse_date("due_on", d))
+            .transpose()?,
+    };
+    let task = tasks::create_task(caller.tenant.store(), &caller.principal, &id, &new).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(task_view(&caller.principal, &task)),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct EditBody {
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    visibility: Option<String>,
+    #[serde(default, deserialize_with = "views::double_option")]
+    due_on: Option<Option<String>>,
+    #[serde(default, deserialize_with = "views::double_option")]
+    assignee: Option<Option<String>>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    position: Option<i64>,
+}
+
+/// `PATCH /api/v1/projects/{id}/tasks/{task_id}`: each field needs its permission.
+#[tracing::instrument(skip_all)]
+pub(crate) async fn edit(
+    caller: Caller,
+    Path((id, task_id)): Path<(String, String)>,
+    body: Result<Json<EditBody>, JsonRejection>,
+) -> ApiResult<Json<Value>> {
+    let Json(body) = body?;
+    // Out of reach is 404 before anything is said about the input.
+    tasks::get_task(caller.tenant.store(), &caller.principal, &id, &task_id).await?;
+    let change = TaskChange {
+        title: body.title,
+        description: body.description,
+        visibility: body
+            .visibility
+            .as_deref()
+            .map(Visibility::parse)
+            .transpose()?,
+        due_on: body
+            .due_on
+            .map(|d| {
+                d.as_deref()
+                    .map(|d| tasks::parse_date("due_on", d))
+                    .transpose()
+            })
+            .transpose()?,
+        assignee_id: body.assignee,
+        status: body.status.as_deref().map(TaskStatus::parse).transpose()?,
+        position: body.position,
+    };
+    let task = tasks::update_task(
+        caller.tenant.store(),
+        &caller.principal,
+        &id,
+        &task_id,
+        &change,
+    )
+    .await?;
+    Ok(Json(task_view(&caller.principal, &task)))
+}
+
+/// `DELETE /api/v1/projects/{id}/tasks/{task_id}`.
+#[tracing::instrument(skip_all)]
+pub(crate) async fn delete(
+    caller: Caller,
+    Path((id, task_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    tasks::delete_task(caller.tenant.store(), &caller.principal, &id, &task_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
