@@ -183,6 +183,8 @@ pub struct TaskChange {
     pub status: Option<TaskStatus>,
     /// Another place in the column (0 is the top; past the end is the bottom).
     pub position: Option<i64>,
+    /// One step from where the task is (instead of `status` and `position`).
+    pub step: Option<Step>,
 }
 
 /// Reads a date written `YYYY-MM-DD` given in `field`.
@@ -192,7 +194,12 @@ pub fn parse_date(field: &'static str, text: &str) -> Result<Date> {
     let [year, month, day] = parts.as_slice() else {
         return Err(wrong());
     };
-    if year.len() != 4 || month.len() != 2 || day.len() != 2 {
+    let digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
+    if year.len() != 4
+        || month.len() != 2
+        || day.len() != 2
+        || !(digits(year) && digits(month) && digits(day))
+    {
         return Err(wrong());
     }
     let year: i32 = year.parse().map_err(|_| wrong())?;
@@ -280,7 +287,25 @@ async fn find_task(
         .fetch_optional(conn)
         .await?
     });
-    Task::try_from(row.ok_or_else(no_such_task)?)
+    let mut task = Task::try_from(row.ok_or_else(no_such_task)?)?;
+    if actor.kind() == UserKind::Client {
+        // A contact is shown the task's place among the tasks they see, so positions do
+        // not give away internal tasks.
+        task.position = on_tx!(tx, |conn| {
+            sqlx::query_scalar(
+                "select count(*) from tasks
+                 where project_id = $1 and status = $2 and visibility = 'client'
+                   and (position < $3 or (position = $3 and task_id < $4))",
+            )
+            .bind(project_id)
+            .bind(task.status.as_str())
+            .bind(task.position)
+            .bind(&task.id)
+            .fetch_one(conn)
+            .await?
+        });
+    }
+    Ok(task)
 }
 
 /// Every task of a project the actor reaches (a client contact: the client-visible ones),
@@ -309,6 +334,19 @@ pub async fn list_tasks(
         .map(Task::try_from)
         .collect::<Result<Vec<_>>>()?;
     tasks.sort_by_key(|t| t.status);
+    if actor.kind() == UserKind::Client {
+        // Places among the tasks a contact sees (see `find_task`).
+        let mut place = 0;
+        let mut column = None;
+        for task in &mut tasks {
+            if column != Some(task.status) {
+                column = Some(task.status);
+                place = 0;
+            }
+            task.position = place;
+            place += 1;
+        }
+    }
     Ok(tasks)
 }
 
@@ -479,8 +517,91 @@ pub async fn create_task(
     Ok(task)
 }
 
+/// One step on the board, worked out from where the task is when the change runs (so two
+/// clicks at once each move it one step).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// One column to the left, at the bottom.
+    Left,
+    /// One column to the right, at the bottom.
+    Right,
+    /// One place up.
+    Up,
+    /// One place down.
+    Down,
+}
+
+/// What a change touches, for the permissions it needs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Touches {
+    /// Title, description, visibility or due date (`tasks.edit`).
+    pub edit: bool,
+    /// The assignee (`tasks.assign`).
+    pub assign: bool,
+    /// Column or position (`tasks.move`).
+    pub moves: bool,
+}
+
+impl TaskChange {
+    /// What this change touches.
+    pub fn touches(&self) -> Touches {
+        Touches {
+            edit: self.title.is_some()
+                || self.description.is_some()
+                || self.visibility.is_some()
+                || self.due_on.is_some(),
+            assign: self.assignee_id.is_some(),
+            moves: self.status.is_some() || self.position.is_some() || self.step.is_some(),
+        }
+    }
+}
+
+/// Whether `actor` may make a change touching `touches` to the task `task_id` (or, with
+/// none, create a task, assigning it if `touches.assign`): not found out of reach,
+/// forbidden without a permission, a conflict on an archived project. For answering in
+/// that order before the input is read; the change itself checks again under the
+/// project's lock.
+#[tracing::instrument(skip_all)]
+pub async fn check_may(
+    store: &TenantStore,
+    actor: &Principal,
+    project_id: &str,
+    task_id: Option<&str>,
+    touches: Touches,
+) -> Result<()> {
+    let mut tx = store.read().await?;
+    let project = projects::reachable(&mut tx, actor, project_id).await?;
+    let scope = project.scope();
+    match task_id {
+        Some(task_id) => {
+            find_task(&mut tx, actor, project_id, task_id).await?;
+        }
+        None => {
+            access::permit::<need::TasksCreate>(actor, scope)?;
+        }
+    }
+    if touches.edit {
+        access::permit::<need::TasksEdit>(actor, scope)?;
+    }
+    if touches.assign {
+        access::permit::<need::TasksAssign>(actor, scope)?;
+    }
+    if touches.moves {
+        access::permit::<need::TasksMove>(actor, scope)?;
+    }
+    if project.status == projects::ProjectStatus::Archived
+        && (task_id.is_none() || touches != Touches::default())
+    {
+        return Err(Error::Conflict(format!(
+            "the project '{}' is archived; unarchive it to change it",
+            project.name
+        )));
+    }
+    Ok(())
+}
+
 /// Changes a task; each field given needs its permission, all are checked before
-/// anything is written.
+/// anything is written. A change that changes nothing is not written or audited.
 #[tracing::instrument(skip_all)]
 pub async fn update_task(
     store: &TenantStore,
@@ -495,24 +616,17 @@ pub async fn update_task(
     // (the first takes the project's lock), then the input.
     let project = projects::reachable(&mut tx, actor, project_id).await?;
     let unlocked = find_task(&mut tx, actor, project_id, task_id).await?;
-    let edits = change.title.is_some()
-        || change.description.is_some()
-        || change.visibility.is_some()
-        || change.due_on.is_some();
-    if edits {
+    let touches = change.touches();
+    if touches.edit {
         projects::for_change::<need::TasksEdit>(&mut tx, actor, project_id, false).await?;
     }
-    if change.assignee_id.is_some() {
+    if touches.assign {
         projects::for_change::<need::TasksAssign>(&mut tx, actor, project_id, false).await?;
     }
-    if change.status.is_some() || change.position.is_some() {
+    if touches.moves {
         projects::for_change::<need::TasksMove>(&mut tx, actor, project_id, false).await?;
     }
-    if !edits
-        && change.assignee_id.is_none()
-        && change.status.is_none()
-        && change.position.is_none()
-    {
+    if touches == Touches::default() {
         return Ok(unlocked);
     }
     let before = find_task(&mut tx, actor, project_id, task_id).await?;
@@ -533,9 +647,38 @@ pub async fn update_task(
             "a position is 0 (the top) or more",
         ));
     }
+    // Where the task goes: a step from where it is now, or the column and place asked
+    // for (a column alone keeps the place when it is the same column, else the bottom).
+    let column_index = TaskStatus::ALL
+        .iter()
+        .position(|s| *s == before.status)
+        .unwrap_or_default();
+    let (status, place) = match change.step {
+        Some(Step::Left | Step::Right) => {
+            let next = if change.step == Some(Step::Left) {
+                column_index.checked_sub(1)
+            } else {
+                Some(column_index + 1)
+            };
+            let status = next
+                .and_then(|i| TaskStatus::ALL.get(i))
+                .copied()
+                .ok_or_else(|| Error::field("status", "there is no column that way"))?;
+            (status, None)
+        }
+        Some(Step::Up) => (before.status, Some((before.position - 1).max(0))),
+        Some(Step::Down) => (before.status, Some(before.position + 1)),
+        None => {
+            let status = change.status.unwrap_or(before.status);
+            let place = change
+                .position
+                .or((status == before.status).then_some(before.position));
+            (status, place)
+        }
+    };
     on_tx!(tx, |conn| {
         sqlx::query(
-            "update tasks set title = $2, description = $3, visibility = $4, due_on = $5, assignee_id = $6, updated_at = $7
+            "update tasks set title = $2, description = $3, visibility = $4, due_on = $5, assignee_id = $6, status = $7, updated_at = $8
              where task_id = $1",
         )
         .bind(task_id)
@@ -544,26 +687,17 @@ pub async fn update_task(
         .bind(change.visibility.unwrap_or(before.visibility).as_str())
         .bind(change.due_on.unwrap_or(before.due_on).map(|d| d.to_string()))
         .bind(change.assignee_id.clone().unwrap_or_else(|| before.assignee_id.clone()))
+        .bind(status.as_str())
         .bind(at)
         .execute(conn)
         .await?;
     });
-    let moving = change.status.is_some() || change.position.is_some();
-    if moving {
-        let status = change.status.unwrap_or(before.status);
+    if touches.moves {
         let mut ids = column(&mut tx, project_id, status, task_id).await?;
-        let place = change
-            .position
+        let place = place
             .map_or(ids.len(), |p| usize::try_from(p).unwrap_or(usize::MAX))
             .min(ids.len());
         ids.insert(place, task_id.to_owned());
-        on_tx!(tx, |conn| {
-            sqlx::query("update tasks set status = $2 where task_id = $1")
-                .bind(task_id)
-                .bind(status.as_str())
-                .execute(conn)
-                .await?;
-        });
         renumber(&mut tx, &ids, at).await?;
         if status != before.status {
             let left = column(&mut tx, project_id, before.status, task_id).await?;
@@ -571,12 +705,22 @@ pub async fn update_task(
         }
     }
     let after = find_task(&mut tx, actor, project_id, task_id).await?;
-    let action = if moving && !edits && change.assignee_id.is_none() {
-        "task.move"
-    } else if change.assignee_id.is_some() && !edits && !moving {
-        "task.assign"
-    } else {
-        "task.update"
+    if after == before {
+        // Nothing changed: nothing to keep.
+        return Ok(before);
+    }
+    let action = match touches {
+        Touches {
+            moves: true,
+            edit: false,
+            assign: false,
+        } => "task.move",
+        Touches {
+            assign: true,
+            edit: false,
+            moves: false,
+        } => "task.assign",
+        _ => "task.update",
     };
     audit::record(
         &mut tx,
@@ -661,6 +805,8 @@ mod tests {
             "31.01.2027",
             "",
             "2027-01-31T00:00",
+            "+027-01-31",
+            "2027-+1-31",
         ] {
             assert!(parse_date("due_on", bad).is_err(), "{bad}");
         }

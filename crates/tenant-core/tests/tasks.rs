@@ -11,7 +11,7 @@ use tenant_core::access::{self, Principal, Scope};
 use tenant_core::companies;
 use tenant_core::permissions::need;
 use tenant_core::projects::{self, NewProject, Project, Sharing};
-use tenant_core::tasks::{self, NewTask, Task, TaskChange, TaskStatus, Visibility};
+use tenant_core::tasks::{self, NewTask, Step, Task, TaskChange, TaskStatus, Touches, Visibility};
 use tenant_core::{Error, Platform, TenantStore};
 
 async fn project(store: &TenantStore, admin: &Principal, company: Option<&str>) -> Project {
@@ -138,6 +138,61 @@ async fn tasks_keep_their_column_and_order_as_they_move() {
             board(s, &admin, &site).await[1],
             ("review", vec!["Copy".to_owned(), "Logo".to_owned()])
         );
+        // Naming the column a task is in keeps its place (and is no change at all).
+        let stay = tasks::update_task(
+            s,
+            &admin,
+            &site.id,
+            &copy.id,
+            &moved(Some(TaskStatus::Review), None),
+        )
+        .await
+        .unwrap();
+        assert_eq!(stay.position, 0);
+        // Steps go from where the task is: Copy down, then right, then left again.
+        let step = |step| TaskChange {
+            step: Some(step),
+            ..TaskChange::default()
+        };
+        tasks::update_task(s, &admin, &site.id, &copy.id, &step(Step::Down))
+            .await
+            .unwrap();
+        assert_eq!(
+            board(s, &admin, &site).await[1],
+            ("review", vec!["Logo".to_owned(), "Copy".to_owned()])
+        );
+        let right = tasks::update_task(s, &admin, &site.id, &copy.id, &step(Step::Right))
+            .await
+            .unwrap();
+        assert_eq!((right.status, right.position), (TaskStatus::Done, 0));
+        let beyond = tasks::update_task(s, &admin, &site.id, &copy.id, &step(Step::Right)).await;
+        assert!(matches!(beyond, Err(Error::Field { .. })), "{beyond:?}");
+        tasks::update_task(s, &admin, &site.id, &copy.id, &step(Step::Left))
+            .await
+            .unwrap();
+        assert_eq!(
+            board(s, &admin, &site).await[1],
+            ("review", vec!["Logo".to_owned(), "Copy".to_owned()])
+        );
+        let audit_permit = access::permit::<need::AuditView>(&admin, Scope::Brand).unwrap();
+        let entries = tenant_core::audit::list_audit(
+            s,
+            &audit_permit,
+            &tenant_core::audit::Filter::default(),
+            None,
+            200,
+        )
+        .await
+        .unwrap()
+        .items;
+        let moves = entries
+            .iter()
+            .filter(|e| e.target_id == copy.id && e.action == "task.move")
+            .count();
+        assert_eq!(
+            moves, 4,
+            "review, down, right, left; staying put is no move"
+        );
         // Removing one closes the gap.
         tasks::delete_task(s, &admin, &site.id, &copy.id)
             .await
@@ -169,6 +224,8 @@ async fn each_change_needs_its_permission_and_the_project_in_reach() {
         // Not on the project: it does not exist for Eli.
         let hidden = tasks::list_tasks(s, &eli, &site.id).await;
         assert!(matches!(hidden, Err(Error::NotFound(_))), "{hidden:?}");
+        let hidden = tasks::check_may(s, &eli, &site.id, None, Touches::default()).await;
+        assert!(matches!(hidden, Err(Error::NotFound(_))), "{hidden:?}");
         let hidden =
             tasks::create_task(s, &eli, &site.id, &new_task("Mine", Visibility::Internal)).await;
         assert!(matches!(hidden, Err(Error::NotFound(_))), "{hidden:?}");
@@ -195,6 +252,18 @@ async fn each_change_needs_its_permission_and_the_project_in_reach() {
         )
         .await
         .unwrap();
+        let may_move = tasks::check_may(
+            s,
+            &dana,
+            &site.id,
+            Some(&task.id),
+            Touches {
+                moves: true,
+                ..Touches::default()
+            },
+        )
+        .await;
+        assert!(may_move.is_ok(), "staff may move: {may_move:?}");
         let refused = tasks::delete_task(s, &dana, &site.id, &task.id).await;
         assert!(matches!(refused, Err(Error::Forbidden(_))), "{refused:?}");
         assert!(
@@ -298,6 +367,28 @@ async fn client_contacts_see_only_client_visible_tasks_of_their_companys_project
         assert!(matches!(refused, Err(Error::Forbidden(_))), "{refused:?}");
         let hidden = tasks::delete_task(s, &cleo, &site.id, &internal.id).await;
         assert!(matches!(hidden, Err(Error::NotFound(_))), "{hidden:?}");
+
+        let refused = tasks::check_may(s, &cleo, &site.id, None, Touches::default()).await;
+        assert!(matches!(refused, Err(Error::Forbidden(_))), "{refused:?}");
+
+        // Places are counted among what Cleo sees, so they do not give internal tasks
+        // away: a third task, below the internal one, is second for her.
+        let third = add(s, &admin, &site, "Pick a font", Visibility::Client).await;
+        assert_eq!(third.position, 2);
+        let seen: Vec<i64> = tasks::list_tasks(s, &cleo, &site.id)
+            .await
+            .unwrap()
+            .iter()
+            .map(|t| t.position)
+            .collect();
+        assert_eq!(seen, [0, 1]);
+        let one = tasks::get_task(s, &cleo, &site.id, &third.id)
+            .await
+            .unwrap();
+        assert_eq!(one.position, 1);
+        tasks::delete_task(s, &admin, &site.id, &third.id)
+            .await
+            .unwrap();
 
         // Making the internal task client-visible shows it to Cleo.
         let open = TaskChange {

@@ -8,8 +8,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tenant_core::access::Principal;
-use tenant_core::projects;
-use tenant_core::tasks::{self, NewTask, Task, TaskChange, TaskStatus, Visibility};
+use tenant_core::tasks::{self, NewTask, Task, TaskChange, TaskStatus, Touches, Visibility};
 use tenant_core::users::UserKind;
 
 use super::caller::Caller;
@@ -75,8 +74,13 @@ pub(crate) async fn create(
     body: Result<Json<CreateBody>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let Json(body) = body?;
-    // Out of reach is 404 before anything is said about the input.
-    projects::get_project(caller.tenant.store(), &caller.principal, &id).await?;
+    // Out of reach (404), not allowed (403) and archived (409) come before anything is
+    // said about the input.
+    let touches = Touches {
+        assign: body.assignee.as_deref().is_some_and(|a| !a.is_empty()),
+        ..Touches::default()
+    };
+    tasks::check_may(caller.tenant.store(), &caller.principal, &id, None, touches).await?;
     let new = NewTask {
         title: body.title,
         description: body.description.unwrap_or_default(),
@@ -126,8 +130,24 @@ pub(crate) async fn edit(
     body: Result<Json<EditBody>, JsonRejection>,
 ) -> ApiResult<Json<Value>> {
     let Json(body) = body?;
-    // Out of reach is 404 before anything is said about the input.
-    tasks::get_task(caller.tenant.store(), &caller.principal, &id, &task_id).await?;
+    // Out of reach (404), not allowed (403) and archived (409) come before anything is
+    // said about the input.
+    let touches = Touches {
+        edit: body.title.is_some()
+            || body.description.is_some()
+            || body.visibility.is_some()
+            || body.due_on.is_some(),
+        assign: body.assignee.is_some(),
+        moves: body.status.is_some() || body.position.is_some(),
+    };
+    tasks::check_may(
+        caller.tenant.store(),
+        &caller.principal,
+        &id,
+        Some(&task_id),
+        touches,
+    )
+    .await?;
     let change = TaskChange {
         title: body.title,
         description: body.description,
@@ -144,9 +164,11 @@ pub(crate) async fn edit(
                     .transpose()
             })
             .transpose()?,
-        assignee_id: body.assignee,
+        // An empty assignee is nobody, as when creating.
+        assignee_id: body.assignee.map(|a| a.filter(|a| !a.is_empty())),
         status: body.status.as_deref().map(TaskStatus::parse).transpose()?,
         position: body.position,
+        step: None,
     };
     let task = tasks::update_task(
         caller.tenant.store(),

@@ -10,7 +10,7 @@ use tenant_core::Error;
 use tenant_core::access::Principal;
 use tenant_core::permissions::Permission;
 use tenant_core::projects::{self, Project, ProjectStatus};
-use tenant_core::tasks::{self, NewTask, Task, TaskChange, TaskStatus, Visibility};
+use tenant_core::tasks::{self, NewTask, Step, Task, TaskChange, TaskStatus, Touches, Visibility};
 use tenant_core::users::UserKind;
 
 use super::Viewer;
@@ -225,6 +225,11 @@ pub(crate) async fn create(
     project_id: &str,
     pairs: &Pairs,
 ) -> Result<String, Error> {
+    let touches = Touches {
+        assign: !field(pairs, "assignee").is_empty(),
+        ..Touches::default()
+    };
+    tasks::check_may(viewer.tenant.store(), principal, project_id, None, touches).await?;
     let new = NewTask {
         title: field(pairs, "title").to_owned(),
         description: field(pairs, "description").to_owned(),
@@ -257,33 +262,31 @@ pub(crate) async fn act(
         tasks::delete_task(store, principal, project_id, task_id).await?;
         return Ok(format!("/projects/{project_id}?done=task-deleted"));
     }
-    let task = tasks::get_task(store, principal, project_id, task_id).await?;
-    let column = TaskStatus::ALL
-        .iter()
-        .position(|s| *s == task.status)
-        .unwrap_or_default();
-    let neighbour = |step: isize| {
-        column
-            .checked_add_signed(step)
-            .and_then(|i| TaskStatus::ALL.get(i))
-            .copied()
+    // The arrows are steps from wherever the card is when the change runs.
+    let step = |step: Step| TaskChange {
+        step: Some(step),
+        ..TaskChange::default()
     };
+    let touches = match action {
+        "edit" => Touches {
+            edit: true,
+            ..Touches::default()
+        },
+        "assign" => Touches {
+            assign: true,
+            ..Touches::default()
+        },
+        _ => Touches {
+            moves: true,
+            ..Touches::default()
+        },
+    };
+    tasks::check_may(store, principal, project_id, Some(task_id), touches).await?;
     let change = match action {
-        "left" | "right" => TaskChange {
-            status: Some(
-                neighbour(if action == "left" { -1 } else { 1 })
-                    .ok_or_else(|| Error::Invalid("there is no column that way".to_owned()))?,
-            ),
-            ..TaskChange::default()
-        },
-        "up" => TaskChange {
-            position: Some((task.position - 1).max(0)),
-            ..TaskChange::default()
-        },
-        "down" => TaskChange {
-            position: Some(task.position + 1),
-            ..TaskChange::default()
-        },
+        "left" => step(Step::Left),
+        "right" => step(Step::Right),
+        "up" => step(Step::Up),
+        "down" => step(Step::Down),
         "edit" => TaskChange {
             title: Some(field(pairs, "title").to_owned()),
             description: Some(field(pairs, "description").to_owned()),
@@ -352,12 +355,8 @@ pub(crate) async fn render_task(
     let (project, task) = match found {
         Ok(found) => found,
         Err(error) => {
-            let status = match error {
-                Error::NotFound(_) => StatusCode::NOT_FOUND,
-                _ => StatusCode::INTERNAL_SERVER_ERROR,
-            };
             return viewer.page_with_status(
-                status,
+                super::projects_page::status_of(&error),
                 "Task",
                 Section::Projects,
                 notice(&ApiError::Core(error).page_message(), true),
