@@ -218,23 +218,51 @@ fn reach_clause(r: u8, w: u8) -> String {
 }
 
 async fn fill_members(tx: &mut Tx, project: &mut Project) -> Result<()> {
-    let id = project.id.clone();
-    project.members = on_tx!(tx, |conn| {
-        sqlx::query_scalar(
-            "select user_id from project_members where project_id = $1 order by user_id",
-        )
-        .bind(&id)
-        .fetch_all(conn)
-        .await?
-    });
-    project.teams = on_tx!(tx, |conn| {
-        sqlx::query_scalar(
-            "select team_id from project_teams where project_id = $1 order by team_id",
-        )
-        .bind(&id)
-        .fetch_all(conn)
-        .await?
-    });
+    fill_members_of(tx, std::slice::from_mut(project)).await
+}
+
+/// Fills in the members and teams of a page of projects with two queries, whatever its
+/// length (at most 200, the longest page).
+async fn fill_members_of(tx: &mut Tx, page: &mut [Project]) -> Result<()> {
+    if page.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<String> = page.iter().map(|p| p.id.clone()).collect();
+    let list = (1..=ids.len())
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut pairs = Vec::with_capacity(2);
+    for (table, column) in [("project_members", "user_id"), ("project_teams", "team_id")] {
+        let sql = format!(
+            "select project_id, {column} from {table} where project_id in ({list}) order by project_id, {column}"
+        );
+        let rows: Vec<(String, String)> = on_tx!(tx, |conn| {
+            let mut query = sqlx::query_as(&sql);
+            for id in &ids {
+                query = query.bind(id);
+            }
+            query.fetch_all(conn).await?
+        });
+        pairs.push(rows);
+    }
+    let mut pairs = pairs.into_iter();
+    let (members, teams) = (
+        pairs.next().unwrap_or_default(),
+        pairs.next().unwrap_or_default(),
+    );
+    for project in page.iter_mut() {
+        project.members = members
+            .iter()
+            .filter(|(id, _)| *id == project.id)
+            .map(|(_, user)| user.clone())
+            .collect();
+        project.teams = teams
+            .iter()
+            .filter(|(id, _)| *id == project.id)
+            .map(|(_, team)| team.clone())
+            .collect();
+    }
     Ok(())
 }
 
@@ -313,12 +341,12 @@ pub async fn list_projects(
         .await?
     });
     let more = rows.len() > limit as usize;
-    let mut items = Vec::with_capacity(rows.len().min(limit as usize));
-    for row in rows.into_iter().take(limit as usize) {
-        let mut project = from_row(row)?;
-        fill_members(&mut tx, &mut project).await?;
-        items.push(project);
-    }
+    let mut items = rows
+        .into_iter()
+        .take(limit as usize)
+        .map(from_row)
+        .collect::<Result<Vec<_>>>()?;
+    fill_members_of(&mut tx, &mut items).await?;
     let next_cursor = more.then(|| items.last().map(|p| p.id.clone())).flatten();
     Ok(Page { items, next_cursor })
 }

@@ -420,41 +420,49 @@ async fn check_assignee(tx: &mut Tx, project: &Project, user_id: &str) -> Result
     Ok(())
 }
 
-/// The ids of a column's tasks, top to bottom, without `leaving`.
-async fn column(
+/// How many tasks a column holds, not counting `leaving`.
+async fn column_size(
     tx: &mut Tx,
     project_id: &str,
     status: TaskStatus,
     leaving: &str,
-) -> Result<Vec<String>> {
+) -> Result<i64> {
     Ok(on_tx!(tx, |conn| {
         sqlx::query_scalar(
-            "select task_id from tasks where project_id = $1 and status = $2 and task_id <> $3
-             order by position, task_id",
+            "select count(*) from tasks where project_id = $1 and status = $2 and task_id <> $3",
         )
         .bind(project_id)
         .bind(status.as_str())
         .bind(leaving)
-        .fetch_all(conn)
+        .fetch_one(conn)
         .await?
     }))
 }
 
-/// Numbers a column's tasks 0, 1, 2… in the given order.
-async fn renumber(tx: &mut Tx, ids: &[String], at: OffsetDateTime) -> Result<()> {
-    for (position, id) in ids.iter().enumerate() {
-        let position = i64::try_from(position).unwrap_or(i64::MAX);
-        on_tx!(tx, |conn| {
-            sqlx::query(
-                "update tasks set position = $2, updated_at = $3 where task_id = $1 and position <> $2",
-            )
-            .bind(id)
-            .bind(position)
-            .bind(at)
-            .execute(conn)
-            .await?;
-        });
-    }
+/// Shifts the tasks of a column from `from` down by one (`by` = 1, opening a place at
+/// `from`) or up by one (`by` = -1, closing the place above `from`), leaving `moving`
+/// where it is. Positions stay 0, 1, 2… with one statement however long the column.
+async fn shift(
+    tx: &mut Tx,
+    project_id: &str,
+    status: TaskStatus,
+    from: i64,
+    by: i64,
+    moving: &str,
+) -> Result<()> {
+    on_tx!(tx, |conn| {
+        sqlx::query(
+            "update tasks set position = position + $4
+             where project_id = $1 and status = $2 and position >= $3 and task_id <> $5",
+        )
+        .bind(project_id)
+        .bind(status.as_str())
+        .bind(from)
+        .bind(by)
+        .bind(moving)
+        .execute(conn)
+        .await?;
+    });
     Ok(())
 }
 
@@ -480,8 +488,7 @@ pub async fn create_task(
         check_assignee(&mut tx, &project, assignee).await?;
     }
     let status = new.status.unwrap_or(TaskStatus::Todo);
-    let position =
-        i64::try_from(column(&mut tx, project_id, status, "").await?.len()).unwrap_or(i64::MAX);
+    let position = column_size(&mut tx, project_id, status, "").await?;
     let id = new_id()?;
     on_tx!(tx, |conn| {
         sqlx::query(
@@ -693,16 +700,26 @@ pub async fn update_task(
         .await?;
     });
     if touches.moves {
-        let mut ids = column(&mut tx, project_id, status, task_id).await?;
-        let place = place
-            .map_or(ids.len(), |p| usize::try_from(p).unwrap_or(usize::MAX))
-            .min(ids.len());
-        ids.insert(place, task_id.to_owned());
-        renumber(&mut tx, &ids, at).await?;
-        if status != before.status {
-            let left = column(&mut tx, project_id, before.status, task_id).await?;
-            renumber(&mut tx, &left, at).await?;
-        }
+        // Close the place it leaves, open the one it takes.
+        let others = column_size(&mut tx, project_id, status, task_id).await?;
+        let place = place.map_or(others, |p| p.min(others));
+        shift(
+            &mut tx,
+            project_id,
+            before.status,
+            before.position + 1,
+            -1,
+            task_id,
+        )
+        .await?;
+        shift(&mut tx, project_id, status, place, 1, task_id).await?;
+        on_tx!(tx, |conn| {
+            sqlx::query("update tasks set position = $2 where task_id = $1")
+                .bind(task_id)
+                .bind(place)
+                .execute(conn)
+                .await?;
+        });
     }
     let after = find_task(&mut tx, actor, project_id, task_id).await?;
     if after == before {
@@ -744,7 +761,6 @@ pub async fn delete_task(
     project_id: &str,
     task_id: &str,
 ) -> Result<()> {
-    let at = now();
     let mut tx = store.write().await?;
     projects::reachable(&mut tx, actor, project_id).await?;
     find_task(&mut tx, actor, project_id, task_id).await?;
@@ -756,8 +772,15 @@ pub async fn delete_task(
             .execute(conn)
             .await?;
     });
-    let left = column(&mut tx, project_id, task.status, task_id).await?;
-    renumber(&mut tx, &left, at).await?;
+    shift(
+        &mut tx,
+        project_id,
+        task.status,
+        task.position + 1,
+        -1,
+        task_id,
+    )
+    .await?;
     audit::record(
         &mut tx,
         &Actor::from(actor),
