@@ -294,16 +294,30 @@ pub(crate) async fn for_change<R: Requirement>(
     project_id: &str,
     archived_ok: bool,
 ) -> Result<Project> {
-    tx.serialize(&format!("project:{project_id}")).await?;
-    let project = reachable(tx, actor, project_id).await?;
+    let project = locked(tx, actor, project_id).await?;
     access::permit::<R>(actor, project.scope())?;
-    if project.status == ProjectStatus::Archived && !archived_ok {
+    if !archived_ok {
+        refuse_archived(&project)?;
+    }
+    Ok(project)
+}
+
+/// The project `project_id` if `actor` reaches it, holding its lock for the rest of the
+/// transaction (changes to one project run one at a time).
+pub(crate) async fn locked(tx: &mut Tx, actor: &Principal, project_id: &str) -> Result<Project> {
+    tx.serialize(&format!("project:{project_id}")).await?;
+    reachable(tx, actor, project_id).await
+}
+
+/// A conflict for an archived project: nothing in it changes until it is unarchived.
+pub(crate) fn refuse_archived(project: &Project) -> Result<()> {
+    if project.status == ProjectStatus::Archived {
         return Err(Error::Conflict(format!(
             "the project '{}' is archived; unarchive it to change it",
             project.name
         )));
     }
-    Ok(project)
+    Ok(())
 }
 
 /// The projects `actor` reaches, oldest first, starting after `cursor`.

@@ -596,13 +596,8 @@ pub async fn check_may(
     if touches.moves {
         access::permit::<need::TasksMove>(actor, scope)?;
     }
-    if project.status == projects::ProjectStatus::Archived
-        && (task_id.is_none() || touches != Touches::default())
-    {
-        return Err(Error::Conflict(format!(
-            "the project '{}' is archived; unarchive it to change it",
-            project.name
-        )));
+    if task_id.is_none() || touches != Touches::default() {
+        projects::refuse_archived(&project)?;
     }
     Ok(())
 }
@@ -621,21 +616,24 @@ pub async fn update_task(
     let mut tx = store.write().await?;
     // Scope first (the project, then the task), then every permission the change needs
     // (the first takes the project's lock), then the input.
-    let project = projects::reachable(&mut tx, actor, project_id).await?;
+    projects::reachable(&mut tx, actor, project_id).await?;
     let unlocked = find_task(&mut tx, actor, project_id, task_id).await?;
     let touches = change.touches();
-    if touches.edit {
-        projects::for_change::<need::TasksEdit>(&mut tx, actor, project_id, false).await?;
-    }
-    if touches.assign {
-        projects::for_change::<need::TasksAssign>(&mut tx, actor, project_id, false).await?;
-    }
-    if touches.moves {
-        projects::for_change::<need::TasksMove>(&mut tx, actor, project_id, false).await?;
-    }
     if touches == Touches::default() {
         return Ok(unlocked);
     }
+    let project = projects::locked(&mut tx, actor, project_id).await?;
+    let scope = project.scope();
+    if touches.edit {
+        access::permit::<need::TasksEdit>(actor, scope)?;
+    }
+    if touches.assign {
+        access::permit::<need::TasksAssign>(actor, scope)?;
+    }
+    if touches.moves {
+        access::permit::<need::TasksMove>(actor, scope)?;
+    }
+    projects::refuse_archived(&project)?;
     let before = find_task(&mut tx, actor, project_id, task_id).await?;
     let title = change.title.as_deref().map(parse_title).transpose()?;
     let description = change
