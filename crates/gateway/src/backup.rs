@@ -111,7 +111,7 @@ pub fn restore(config: &Config, domain: &str, from: &Path) -> Outcome {
                 true,
             ),
         };
-        let store = platform.tenant_store(&tenant).await.map_err(failure)?;
+        let store = platform.restorable_store(&tenant).await.map_err(failure)?;
         if !created && users::count_users(&store).await.map_err(failure)? > 0 {
             return Err(Failure::Refused(format!(
                 "{domain} already has users; restore only into an empty brand (restore under a new domain, or purge {domain} first)"

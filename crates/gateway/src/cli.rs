@@ -12,6 +12,11 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
+    /// Where the platform keeps its data, instead of `data_dir` from the configuration
+    /// (`demo`: default ./demo-data).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -21,12 +26,9 @@ pub struct Cli {
 pub enum Command {
     /// Run the platform.
     Serve,
-    /// Seed five demo brands on *.localhost and serve them.
-    Demo {
-        /// Where the demo keeps its data (default ./demo-data).
-        #[arg(long, value_name = "DIR")]
-        data_dir: Option<PathBuf>,
-    },
+    /// Seed five demo brands on *.localhost and serve them (data in --data-dir, default
+    /// ./demo-data).
+    Demo,
     /// Bring the platform store and every brand's store up to date.
     Migrate,
     /// Show, verify or install the licence.

@@ -29,6 +29,7 @@ enum Kind {
     Address,
     Port,
     Count,
+    Bool,
     OneOf(&'static [&'static str]),
     Url(&'static [&'static str]),
 }
@@ -59,6 +60,7 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("smtp", "password", Kind::Secret),
     ("smtp", "tls", Kind::OneOf(&["starttls", "tls", "none"])),
     ("smtp", "from", Kind::Text),
+    ("smtp", "allow_private_hosts", Kind::Bool),
     ("limits", "max_body_bytes", Kind::Count),
     ("limits", "max_upload_bytes", Kind::Count),
     ("limits", "request_timeout_s", Kind::Count),
@@ -213,6 +215,10 @@ pub struct Smtp {
     pub tls: String,
     /// Sender address.
     pub from: Option<String>,
+    /// Whether brands' own mail servers may be on loopback, private, link-local or
+    /// unspecified addresses (off: a brand admin cannot point mail at the server's own
+    /// network).
+    pub allow_private_hosts: bool,
 }
 
 impl Default for Smtp {
@@ -224,6 +230,7 @@ impl Default for Smtp {
             password: None,
             tls: "starttls".to_owned(),
             from: None,
+            allow_private_hosts: false,
         }
     }
 }
@@ -396,6 +403,7 @@ fn check_file_value(
         toml::Value::Integer(number) if matches!(kind, Kind::Port | Kind::Count) => {
             number.to_string()
         }
+        toml::Value::Boolean(flag) if matches!(kind, Kind::Bool) => flag.to_string(),
         other => {
             return Err(error(format!(
                 "{source}: expected {}, found {}",
@@ -410,6 +418,7 @@ fn check_file_value(
 fn expected(kind: Kind) -> &'static str {
     match kind {
         Kind::Port | Kind::Count => "a whole number",
+        Kind::Bool => "true or false",
         _ => "a string",
     }
 }
@@ -471,6 +480,13 @@ fn typed_value(
                 .filter(|count| *count > 0)
                 .ok_or_else(|| invalid(format!("'{text}' is not a whole number above 0")))?;
             return Ok(toml::Value::Integer(i64::from(count)));
+        }
+        Kind::Bool => {
+            return match text {
+                "true" => Ok(toml::Value::Boolean(true)),
+                "false" => Ok(toml::Value::Boolean(false)),
+                _ => Err(invalid(format!("'{text}' is not true or false"))),
+            };
         }
         Kind::OneOf(choices) => {
             if !choices.contains(&text) {

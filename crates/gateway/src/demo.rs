@@ -419,7 +419,8 @@ pub fn run(config: &Config, data_dir: Option<&Path>) -> Outcome {
         println!();
     }
     println!(
-        "Open a link in Chromium or Firefox and sign in. Stop with Ctrl-C; run 'tasksession demo' again to serve the same brands.\n"
+        "Open a link in Chromium or Firefox and sign in. Stop with Ctrl-C; run 'tasksession demo' again to serve the same brands.\nOther commands work on this data with the same folder, for example:\n  tasksession domain list --data-dir {}\n",
+        config.data_dir.display()
     );
     logging::init(config.log_format);
     serve::run(config)

@@ -97,18 +97,26 @@ pub fn list(config: &Config, json: bool) -> Outcome {
             if serving == Serving::Pending {
                 continue;
             }
-            let users = match platform.tenant_store(&tenant).await {
-                Ok(store) => users::count_users(&store).await.ok(),
-                Err(_) => None,
+            let (users, fault) = match platform.tenant_store(&tenant).await {
+                Ok(store) => match users::count_users(&store).await {
+                    Ok(count) => (Some(count), None),
+                    Err(error) => (None, Some(error.to_string())),
+                },
+                Err(error) => (None, Some(error.to_string())),
             };
-            let reason = match &serving {
-                Serving::SuspendedByLicence(reason) => Some(reason.clone()),
+            let reason = match (&serving, fault) {
+                (Serving::SuspendedByLicence(reason), _) => Some(reason.clone()),
+                (_, Some(fault)) => Some(fault),
                 _ => None,
+            };
+            let state = match (&serving, &reason) {
+                (Serving::Active, Some(_)) => "unavailable",
+                _ => serving.label(),
             };
             rows.push(DomainRow {
                 domain: tenant.domain.to_string(),
                 brand: tenant.brand,
-                state: serving.label(),
+                state,
                 reason,
                 created: tenant.created_at.date().to_string(),
                 users,
@@ -133,9 +141,11 @@ pub fn list(config: &Config, json: bool) -> Outcome {
     if json {
         return Ok(());
     }
-    for row in rows.iter().filter(|row| row.reason.is_some()) {
-        if let Some(reason) = &row.reason {
-            println!("not licensed: {reason}");
+    for row in &rows {
+        match (&row.reason, row.state) {
+            (Some(reason), "unavailable") => println!("not served: {}: {reason}", row.domain),
+            (Some(reason), _) => println!("not licensed: {reason}"),
+            (None, _) => {}
         }
     }
     Ok(())

@@ -16,10 +16,16 @@ use hyper::body::Incoming;
 use tenant_core::{Hostname, Platform, Serving, Standing, TenantDirectory};
 use tower::ServiceExt as _;
 
+use crate::faults::StoreFaults;
 use crate::mail::Mailer;
 use crate::metrics::Metrics;
 use crate::pages;
 use crate::tls::Certificates;
+
+/// What a visitor is told while a brand's store cannot be used (brand-neutral; the cause is
+/// in the operator's log).
+const STORE_UNAVAILABLE: &str =
+    "This site cannot be reached for a moment. Please try again shortly.";
 
 /// The path prefix reserved for ACME HTTP-01 challenge answers.
 pub const ACME_CHALLENGE_PREFIX: &str = "/.well-known/acme-challenge/";
@@ -66,6 +72,8 @@ pub struct Edge {
     pub public_https_port: u16,
     /// Whether the platform's `[smtp]` is configured.
     pub mail: bool,
+    /// Brands whose store is failing now (logged once per burst).
+    pub faults: StoreFaults,
     web: axum::Router,
 }
 
@@ -90,6 +98,7 @@ impl Edge {
             metrics: Metrics::default(),
             public_https_port,
             mail: mailer.platform_default(),
+            faults: StoreFaults::default(),
             web: web::router(web::WebState::with_postmaster(limits.sign_in, mailer)),
         }
     }
@@ -143,6 +152,9 @@ impl Edge {
         connection: &ConnectionInfo,
         api: bool,
     ) -> (Response<Body>, Option<String>, bool) {
+        if !host_fields_valid(&request) {
+            return (pages::bad_host(api), None, false);
+        }
         let Some(host) = request_host(&request) else {
             return (pages::misdirected(api), None, false);
         };
@@ -188,13 +200,18 @@ impl Edge {
         }
         let context = match self.platform.context(entry).await {
             Ok(context) => context,
-            Err(error) => {
-                tracing::error!(domain = %host, %error, "brand store unavailable");
+            Err(error @ tenant_core::Error::StoreBehind(_)) => {
+                tracing::error!(domain = %host, %error, "brand store not served");
                 let response = pages::unavailable(
                     api,
                     "This site is being updated. Please try again in a few minutes.",
                 );
                 return (response, tenant, false);
+            }
+            Err(error) => {
+                self.faults.failed(host.as_str(), &error.to_string());
+                self.platform.recover_store(&entry.tenant);
+                return (pages::unavailable(api, STORE_UNAVAILABLE), tenant, false);
             }
         };
         let ca_issued = self
@@ -213,16 +230,34 @@ impl Edge {
         });
         let request =
             Request::from_parts(parts, Body::new(http_body_util::Limited::new(body, max)));
-        let answer = tokio::time::timeout(
-            self.limits.request_timeout,
-            self.web.clone().oneshot(request),
-        )
-        .await;
-        let response = match answer {
-            Ok(Ok(response)) => response,
-            Ok(Err(never)) => match never {},
-            Err(_) => pages::unavailable(api, "The request took too long. Please try again."),
+        // The brand's work runs in a task of its own: a client that goes away mid-request
+        // drops only this waiting future, while a change that has started runs on to its
+        // commit (bounded by the request deadline), as a user who closed the tab expects.
+        let web = self.web.clone();
+        let deadline = self.limits.request_timeout;
+        let work =
+            tokio::spawn(async move { tokio::time::timeout(deadline, web.oneshot(request)).await });
+        let response = match work.await {
+            Ok(Ok(Ok(response))) => response,
+            Ok(Ok(Err(never))) => match never {},
+            Ok(Err(_)) => pages::unavailable(api, "The request took too long. Please try again."),
+            Err(error) => {
+                tracing::error!(domain = %host, %error, "request handler failed");
+                pages::refusal(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "Something went wrong on our side. Please try again.",
+                    api,
+                )
+            }
         };
+        match response.extensions().get::<web::StoreUnavailable>() {
+            Some(web::StoreUnavailable(cause)) => {
+                self.faults.failed(host.as_str(), cause);
+                self.platform.recover_store(&entry.tenant);
+            }
+            None => self.faults.served(host.as_str()),
+        }
         (response, tenant, ca_issued)
     }
 
@@ -283,6 +318,36 @@ impl Edge {
 /// else `Host`; port removed and normalised. `None` when missing or not a host name.
 pub fn request_host<B>(request: &Request<B>) -> Option<Hostname> {
     Hostname::parse(request_authority(request)?.host()).ok()
+}
+
+/// RFC 9112 §3.2: a request with more than one `Host` field, or one whose value is not a
+/// valid `host[:port]` (user information, spaces, other characters), is answered 400
+/// before routing; so is an HTTP/1.1 request without a host at all. (HTTP/2 carries
+/// `:authority`; a `Host` beside it must say the same.)
+fn host_fields_valid<B>(request: &Request<B>) -> bool {
+    let mut fields = request.headers().get_all(header::HOST).iter();
+    let field = fields.next();
+    if fields.next().is_some() {
+        return false;
+    }
+    let Some(field) = field else {
+        return request.version() != axum::http::Version::HTTP_11
+            || request.uri().authority().is_some();
+    };
+    let valid =
+        field.as_bytes().iter().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b':' | b'[' | b']')
+        }) && !field.is_empty();
+    let Some(parsed) = valid
+        .then(|| field.to_str().ok()?.parse::<Authority>().ok())
+        .flatten()
+    else {
+        return false;
+    };
+    match request.uri().authority() {
+        Some(authority) => authority.as_str().eq_ignore_ascii_case(parsed.as_str()),
+        None => true,
+    }
 }
 
 /// The URI authority (HTTP/2 `:authority`, or an absolute-form target), else `Host`.

@@ -10,6 +10,7 @@ pub mod config;
 pub mod demo;
 pub mod domains;
 pub mod edge;
+pub mod faults;
 pub mod licence;
 pub mod listeners;
 pub mod logging;
@@ -31,6 +32,25 @@ use crate::cli::{CertCommand, Cli, Command, DomainCommand, LicenceCommand, UserC
 use crate::config::Config;
 use crate::outcome::{Failure, Outcome};
 
+/// Makes a closed output pipe (`tasksession domain list | head -1`) end the command quietly
+/// with status 141, as it would a C program killed by SIGPIPE, instead of a panic: Rust's
+/// `println!` panics when stdout is gone, and that is the one panic this catches.
+pub fn exit_quietly_on_closed_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to std") && message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
+}
+
 /// Runs the command line `args` with the process environment and returns the exit code:
 /// 0 success, 1 refused or failed, 2 bad usage or malformed input.
 pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> u8 {
@@ -51,14 +71,18 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> u8 {
 }
 
 fn run(cli: Cli) -> Outcome {
-    let config = Config::load(cli.config.as_deref(), std::env::vars_os())
+    let mut config = Config::load(cli.config.as_deref(), std::env::vars_os())
         .map_err(|e| Failure::BadInput(e.to_string()))?;
+    // `--data-dir` beats the file and the environment; `demo` picks its own default.
+    if let (Some(dir), false) = (&cli.data_dir, matches!(cli.command, Command::Demo)) {
+        config.data_dir = dir.clone();
+    }
     match cli.command {
         Command::Serve => {
             logging::init(config.log_format);
             serve::run(config)
         }
-        Command::Demo { data_dir } => demo::run(&config, data_dir.as_deref()),
+        Command::Demo => demo::run(&config, cli.data_dir.as_deref()),
         Command::Migrate => migrate::run(&config),
         Command::Domain(command) => match command {
             DomainCommand::Add {

@@ -1,22 +1,25 @@
 //! Our own accept loops (not `axum::serve`, which has no header-read timeout, idle timeout
 //! or connection cap): TCP accept under a connection cap, the TLS handshake through
 //! `LazyConfigAcceptor` within a deadline, then HTTP/1.1 or HTTP/2 through hyper-util's
-//! auto builder with a timer, so slow clients are cut off. On shutdown the loops stop
-//! accepting and in-flight requests get until a deadline to finish.
+//! auto builder with a timer, so slow clients are cut off. At the connection cap the idle
+//! keep-alive connection that has waited longest is closed to make room, so a flood of idle
+//! connections never keeps a new client waiting. On shutdown the loops stop accepting and
+//! in-flight requests get until a deadline to finish.
 
+use std::collections::HashMap;
 use std::future::Future as _;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use tokio_rustls::LazyConfigAcceptor;
 use tokio_rustls::server::TlsStream;
 
@@ -39,6 +42,115 @@ pub struct ConnectionLimits {
     pub max_connections: usize,
     /// Time to send a complete request head; also the keep-alive idle limit on HTTP/1.1.
     pub header_read_timeout: Duration,
+}
+
+/// The open client connections of both listeners, under one cap.
+#[derive(Debug)]
+pub struct Connections {
+    permits: Arc<Semaphore>,
+    open: Mutex<HashMap<u64, Arc<Connection>>>,
+    next: AtomicU64,
+    started: Instant,
+    /// Wakes [`Connections::drained`] when a connection ends.
+    ended: Notify,
+}
+
+/// One open connection, as the cap sees it.
+#[derive(Debug)]
+struct Connection {
+    /// Requests being answered now.
+    in_flight: AtomicUsize,
+    /// Milliseconds since [`Connections::started`] of the last request's end (or the start).
+    last_active: AtomicU64,
+    /// Asked to close (by the cap or by shutdown).
+    closing: AtomicBool,
+    close: Notify,
+}
+
+impl Connections {
+    /// Room for `max` connections at once.
+    pub fn new(max: usize) -> Arc<Self> {
+        Arc::new(Connections {
+            permits: Arc::new(Semaphore::new(max)),
+            open: Mutex::new(HashMap::new()),
+            next: AtomicU64::new(0),
+            started: Instant::now(),
+            ended: Notify::new(),
+        })
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// A place for one more connection: at once while there is room; at the cap, after
+    /// asking the longest-idle keep-alive connection to close (or, when every connection is
+    /// busy, when one ends).
+    async fn place(&self) -> Option<OwnedSemaphorePermit> {
+        if let Ok(permit) = Arc::clone(&self.permits).try_acquire_owned() {
+            return Some(permit);
+        }
+        self.close_longest_idle();
+        Arc::clone(&self.permits).acquire_owned().await.ok()
+    }
+
+    fn close_longest_idle(&self) {
+        let Ok(open) = self.open.lock() else {
+            return;
+        };
+        let idle = open
+            .values()
+            .filter(|c| {
+                c.in_flight.load(Ordering::Acquire) == 0 && !c.closing.load(Ordering::Acquire)
+            })
+            .min_by_key(|c| c.last_active.load(Ordering::Relaxed));
+        if let Some(connection) = idle {
+            connection.closing.store(true, Ordering::Release);
+            connection.close.notify_one();
+        }
+    }
+
+    fn register(self: &Arc<Self>) -> (u64, Arc<Connection>) {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let connection = Arc::new(Connection {
+            in_flight: AtomicUsize::new(0),
+            last_active: AtomicU64::new(self.now_ms()),
+            closing: AtomicBool::new(false),
+            close: Notify::new(),
+        });
+        if let Ok(mut open) = self.open.lock() {
+            open.insert(id, Arc::clone(&connection));
+        }
+        (id, connection)
+    }
+
+    fn unregister(&self, id: u64) {
+        if let Ok(mut open) = self.open.lock() {
+            open.remove(&id);
+        }
+        self.ended.notify_waiters();
+    }
+
+    /// Asks every connection to finish its requests and close.
+    fn close_all(&self) {
+        if let Ok(open) = self.open.lock() {
+            for connection in open.values() {
+                connection.closing.store(true, Ordering::Release);
+                connection.close.notify_one();
+            }
+        }
+    }
+
+    /// Waits until no connection is open.
+    async fn drained(&self) {
+        loop {
+            let ended = self.ended.notified();
+            if self.open.lock().map_or(true, |open| open.is_empty()) {
+                return;
+            }
+            ended.await;
+        }
+    }
 }
 
 fn http_builder(limits: ConnectionLimits) -> auto::Builder<TokioExecutor> {
@@ -65,11 +177,10 @@ pub async fn serve(
     tls: Option<Arc<rustls::ServerConfig>>,
     edge: Arc<Edge>,
     limits: ConnectionLimits,
-    permits: Arc<Semaphore>,
+    connections: Arc<Connections>,
     mut stop: watch::Receiver<bool>,
 ) {
     let builder = http_builder(limits);
-    let graceful = GracefulShutdown::new();
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -82,11 +193,11 @@ pub async fn serve(
             },
             _ = stop.changed() => break,
         };
-        // At the cap, wait for a place before accepting more (the kernel queues the rest).
+        // At the cap, make room by closing an idle connection, or wait for one to end.
         let permit = tokio::select! {
-            permit = Arc::clone(&permits).acquire_owned() => match permit {
-                Ok(permit) => permit,
-                Err(_) => break,
+            permit = connections.place() => match permit {
+                Some(permit) => permit,
+                None => break,
             },
             _ = stop.changed() => break,
         };
@@ -94,10 +205,15 @@ pub async fn serve(
         let edge = Arc::clone(&edge);
         let builder = builder.clone();
         let tls = tls.clone();
-        let watcher = graceful.watcher();
+        let connections = Arc::clone(&connections);
         tokio::spawn(async move {
             let _permit = permit;
+            let (id, connection) = connections.register();
             edge.metrics.connection(1);
+            let watched = Watched {
+                connection,
+                connections: Arc::clone(&connections),
+            };
             match tls {
                 None => {
                     let info = ConnectionInfo {
@@ -107,7 +223,7 @@ pub async fn serve(
                     };
                     let stream = FirstByteDeadline::new(stream, limits.header_read_timeout);
                     let builder = builder.http1_only();
-                    serve_io(stream, info, Arc::clone(&edge), &builder, watcher).await;
+                    serve_io(stream, info, Arc::clone(&edge), &builder, watched).await;
                 }
                 Some(config) => match handshake(stream, config, &edge).await {
                     Ok(Handshake::AcmeChallenge(mut stream)) => {
@@ -130,7 +246,7 @@ pub async fn serve(
                             peer,
                         };
                         let stream = FirstByteDeadline::new(stream, limits.header_read_timeout);
-                        serve_io(stream, info, Arc::clone(&edge), &builder, watcher).await;
+                        serve_io(stream, info, Arc::clone(&edge), &builder, watched).await;
                     }
                     Err(error) => {
                         edge.metrics.handshake(false);
@@ -139,15 +255,23 @@ pub async fn serve(
                 },
             }
             edge.metrics.connection(-1);
+            connections.unregister(id);
         });
     }
     drop(listener);
-    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+    connections.close_all();
+    if tokio::time::timeout(SHUTDOWN_GRACE, connections.drained())
         .await
         .is_err()
     {
         tracing::warn!("some connections were still busy after {SHUTDOWN_GRACE:?}; closing them");
     }
+}
+
+/// A connection with the registry that may ask it to close.
+struct Watched {
+    connection: Arc<Connection>,
+    connections: Arc<Connections>,
 }
 
 /// A completed TLS handshake.
@@ -212,24 +336,47 @@ async fn challenge_config(
     tls::tls_alpn_config(domain.as_str(), &key_authorization).map_err(refuse)
 }
 
-/// Serves HTTP/1.1 or HTTP/2 on one connection, watched for graceful shutdown.
+/// Serves HTTP/1.1 or HTTP/2 on one connection until the client is done, or until it is
+/// asked to close (shutdown, or the cap needs its place), then finishes its requests in
+/// flight and closes (HTTP/2: GOAWAY).
 async fn serve_io<I>(
     io: I,
     info: ConnectionInfo,
     edge: Arc<Edge>,
     builder: &auto::Builder<TokioExecutor>,
-    watcher: Watcher,
+    watched: Watched,
 ) where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let info = Arc::new(info);
+    let Watched {
+        connection: state,
+        connections,
+    } = watched;
+    let in_service = Arc::clone(&state);
     let service = service_fn(move |request| {
         let edge = Arc::clone(&edge);
         let info = Arc::clone(&info);
-        async move { Ok::<_, std::convert::Infallible>(edge.handle(request, info).await) }
+        let state = Arc::clone(&in_service);
+        let connections = Arc::clone(&connections);
+        async move {
+            state.in_flight.fetch_add(1, Ordering::AcqRel);
+            let response = edge.handle(request, info).await;
+            state
+                .last_active
+                .store(connections.now_ms(), Ordering::Relaxed);
+            state.in_flight.fetch_sub(1, Ordering::AcqRel);
+            Ok::<_, std::convert::Infallible>(response)
+        }
     });
     let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
-    let _ = watcher.watch(connection.into_owned()).await;
+    let mut connection = std::pin::pin!(connection);
+    tokio::select! {
+        _ = connection.as_mut() => return,
+        () = state.close.notified() => {}
+    }
+    connection.as_mut().graceful_shutdown();
+    let _ = connection.await;
 }
 
 /// An IO that fails reads with `TimedOut` when no byte has arrived by a deadline. hyper's

@@ -5,6 +5,7 @@
 //! loses a mail. A claim lasts two minutes, so two replicas do not send the same mail.
 
 use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
@@ -73,7 +74,9 @@ pub struct Mailer {
     holder: String,
     /// Transports of brands with their own settings, by domain, made again when the
     /// settings change.
-    brands: Mutex<HashMap<String, (EmailSettings, Route)>>,
+    brands: Mutex<HashMap<String, (EmailSettings, SocketAddr, Route)>>,
+    /// `[smtp] allow_private_hosts`: brands' own servers may be on private addresses.
+    allow_private_hosts: bool,
 }
 
 impl std::fmt::Debug for Mailer {
@@ -85,16 +88,20 @@ impl std::fmt::Debug for Mailer {
     }
 }
 
-/// An SMTP transport to `host:port`.
+/// An SMTP transport to `host:port` (connecting to `address` when given: the address the
+/// host was checked at, so a second DNS answer cannot send it elsewhere; TLS still checks
+/// the certificate against `host`).
 fn transport(
     host: &str,
+    address: Option<IpAddr>,
     port: u16,
     tls: SmtpTls,
     credentials: Option<(String, String)>,
 ) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
     let bad = |e: lettre::transport::smtp::Error| format!("host '{host}' cannot be used: {e}");
     let parameters = || TlsParameters::new(host.to_owned()).map_err(bad);
-    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
+    let server = address.map_or_else(|| host.to_owned(), |ip| ip.to_string());
+    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(server)
         .port(port)
         .timeout(Some(SMTP_TIMEOUT));
     builder = match tls {
@@ -127,7 +134,7 @@ fn platform_route(config: &Config) -> Result<Option<Route>, Failure> {
             .unwrap_or_default();
         (username.clone(), password)
     });
-    let transport = transport(host, smtp.port, tls, credentials)
+    let transport = transport(host, None, smtp.port, tls, credentials)
         .map_err(|e| Failure::BadInput(format!("[smtp] {e}")))?;
     let from = config.smtp.from.as_deref().ok_or_else(|| {
         Failure::BadInput(
@@ -150,13 +157,23 @@ fn platform_route(config: &Config) -> Result<Option<Route>, Failure> {
 }
 
 /// The route of a brand's own settings.
-fn brand_route(settings: &EmailSettings, key: &SecretKey) -> Result<Route, String> {
+fn brand_route(
+    settings: &EmailSettings,
+    address: SocketAddr,
+    key: &SecretKey,
+) -> Result<Route, String> {
     let password = settings.password(key).map_err(|e| e.to_string())?;
     let credentials = settings
         .username
         .clone()
         .map(|username| (username, password.unwrap_or_default()));
-    let transport = transport(&settings.host, settings.port, settings.tls, credentials)?;
+    let transport = transport(
+        &settings.host,
+        Some(address.ip()),
+        settings.port,
+        settings.tls,
+        credentials,
+    )?;
     let from = settings
         .from_address
         .parse()
@@ -187,6 +204,7 @@ impl Mailer {
                 id.iter().map(|b| format!("{b:02x}")).collect::<String>()
             ),
             brands: Mutex::new(HashMap::new()),
+            allow_private_hosts: config.smtp.allow_private_hosts,
         })
     }
 
@@ -208,15 +226,17 @@ impl Mailer {
         let Some(custom) = custom else {
             return Ok(self.platform.clone());
         };
+        let address = server_address(&custom.host, custom.port, self.allow_private_hosts).await?;
         if let Ok(brands) = self.brands.lock()
-            && let Some((known, route)) = brands.get(domain.as_str())
+            && let Some((known, known_address, route)) = brands.get(domain.as_str())
             && *known == custom
+            && *known_address == address
         {
             return Ok(Some(route.clone()));
         }
-        let route = brand_route(&custom, &self.key)?;
+        let route = brand_route(&custom, address, &self.key)?;
         if let Ok(mut brands) = self.brands.lock() {
-            brands.insert(domain.as_str().to_owned(), (custom, route.clone()));
+            brands.insert(domain.as_str().to_owned(), (custom, address, route.clone()));
         }
         Ok(Some(route))
     }
@@ -311,12 +331,10 @@ impl Mailer {
             Ok(route) => match render(look, base, &item).and_then(|rendered| {
                 message(route, look, domain, &item.id, &item.recipient, rendered)
             }) {
-                Ok(message) => route
-                    .transport
-                    .send(message)
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| error_chain(&e)),
+                Ok(message) => route.transport.send(message).await.map(|_| ()).map_err(|e| {
+                    tracing::warn!(%domain, server = %route.server, error = %error_chain(&e), "the mail server did not take a mail");
+                    failure_sentence(&route.server, &e)
+                }),
                 Err(error) => Err(error),
             },
             Err(reason) => Err(reason.clone()),
@@ -371,7 +389,12 @@ impl Mailer {
             .transport
             .send(message)
             .await
-            .map_err(|e| format!("{} answered: {}", route.server, error_chain(&e)))?;
+            .map_err(|e| {
+                // The server's own words stay in the operator's log: a brand admin could
+                // otherwise read what any service on the server's network says.
+                tracing::warn!(%domain, server = %route.server, error = %error_chain(&e), "test mail refused");
+                failure_sentence(&route.server, &e)
+            })?;
         tracing::info!(%domain, via = route.via, "test mail sent");
         Ok(TestMail {
             via: route.via,
@@ -442,6 +465,74 @@ fn next_attempt(failures: i32, now: OffsetDateTime) -> OffsetDateTime {
         .unwrap_or(LAST_RETRY)
         .min(LAST_RETRY);
     now + wait
+}
+
+/// What a brand admin is told when `server` did not take a mail: the kind of failure and
+/// the SMTP reply code, never the server's text.
+fn failure_sentence(server: &str, error: &lettre::transport::smtp::Error) -> String {
+    let what = if error.is_timeout() {
+        "did not answer in time".to_owned()
+    } else if error.is_tls() {
+        "could not be reached over TLS: check the security setting and the port".to_owned()
+    } else if let Some(code) = error.status() {
+        format!(
+            "refused it with SMTP reply code {code}: check the login, the sender address and the security setting"
+        )
+    } else if error.is_response() || error.is_client() {
+        "did not answer as a mail server: check the host and the port".to_owned()
+    } else {
+        "could not be reached: check the host and the port".to_owned()
+    };
+    format!("{server} {what}; the server's log has its full answer")
+}
+
+/// Where a brand's own mail server `host:port` is: every address the name resolves to must
+/// be public (not loopback, private, link-local, shared or unspecified) unless
+/// `[smtp] allow_private_hosts` is on, so a brand admin cannot make this server talk to
+/// services on its own network.
+async fn server_address(host: &str, port: u16, allow_private: bool) -> Result<SocketAddr, String> {
+    let addresses: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|_| format!("the mail server's name {host} does not resolve"))?
+        .collect();
+    let Some(first) = addresses.first().copied() else {
+        return Err(format!("the mail server's name {host} does not resolve"));
+    };
+    if !allow_private && addresses.iter().any(|address| !is_public(address.ip())) {
+        return Err(format!(
+            "the mail server {host} is on a loopback, private or link-local address, which brands' mail servers may not use; ask the server's operator (setting smtp.allow_private_hosts)"
+        ));
+    }
+    Ok(first)
+}
+
+/// Whether `ip` is an address on the public internet.
+fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b))
+                || (a == 198 && (b == 18 || b == 19)))
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80)
+        }
+    }
 }
 
 fn error_chain(error: &lettre::transport::smtp::Error) -> String {
@@ -627,6 +718,29 @@ pub fn render(look: &Look, base: &str, item: &OutboxMail) -> Result<Rendered, St
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_public_addresses_count_as_public() {
+        for private in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "::1",
+            "::",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+        ] {
+            assert!(!is_public(private.parse().unwrap()), "{private}");
+        }
+        for public in ["8.8.8.8", "2001:4860:4860::8888", "::ffff:8.8.8.8"] {
+            assert!(is_public(public.parse().unwrap()), "{public}");
+        }
+    }
 
     fn look(name: &str) -> Look {
         Look {

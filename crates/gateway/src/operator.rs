@@ -74,7 +74,24 @@ fn authorize(state: &OperatorState, headers: &HeaderMap) -> Result<(), &'static 
 
 async fn ready(State(state): State<OperatorState>) -> Response {
     match state.edge.platform.tenants().await {
-        Ok(_) => (StatusCode::OK, "ready\n").into_response(),
+        Ok(_) => {
+            // The process is ready while its platform store answers; a brand whose own store
+            // cannot be used is named with the reason (the others are served as usual).
+            let mut text = String::from("ready\n");
+            let directory = state.edge.directory();
+            for domain in directory.domains() {
+                let Some(entry) = directory.lookup(domain) else {
+                    continue;
+                };
+                if entry.serving != Serving::Active {
+                    continue;
+                }
+                if let Err(error) = state.edge.platform.context(entry).await {
+                    text.push_str(&format!("not served: {domain}: {error}\n"));
+                }
+            }
+            (StatusCode::OK, text).into_response()
+        }
         Err(error) => {
             tracing::error!(%error, "platform store not reachable");
             (

@@ -39,6 +39,16 @@ pub fn misdirected(api: bool) -> Response<Body> {
     )
 }
 
+/// 400: the request's `Host` fields are missing, repeated or malformed (RFC 9112 §3.2).
+pub fn bad_host(api: bool) -> Response<Body> {
+    refusal(
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+        "The request's Host header is missing, repeated or not a host name.",
+        api,
+    )
+}
+
 /// 403: the domain exists but is not licensed (suspended).
 pub fn not_licensed(api: bool) -> Response<Body> {
     refusal(
@@ -63,7 +73,7 @@ pub fn read_only(api: bool) -> Response<Body> {
 pub fn too_large(api: bool) -> Response<Body> {
     refusal(
         StatusCode::PAYLOAD_TOO_LARGE,
-        "payload_too_large",
+        "too_large",
         "The request is larger than this site accepts.",
         api,
     )
@@ -71,5 +81,9 @@ pub fn too_large(api: bool) -> Response<Body> {
 
 /// 503: the request took too long, or the brand's store cannot be used right now.
 pub fn unavailable(api: bool, message: &str) -> Response<Body> {
-    refusal(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message, api)
+    let mut response = refusal(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message, api);
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    response
 }

@@ -59,6 +59,10 @@ pub fn failure(error: Error) -> Failure {
         | Error::StoreBehind(_)
         | Error::Io { .. }
         | Error::Database(_)
+        | Error::Unavailable(_)
+        | Error::DatabaseUnreachable { .. }
+        | Error::StoreMissing(_)
+        | Error::StoreUnusable(_)
         | Error::PasswordHash(_)
         | Error::Random(_) => Failure::Refused(message),
     }

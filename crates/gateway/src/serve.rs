@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use licensing::LicenceState;
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 
 use crate::acme::{AcmeSettings, Issuer};
 use crate::config::Config;
@@ -28,6 +28,10 @@ use crate::tls;
 const LICENCE_RECHECK: Duration = Duration::from_secs(60 * 60);
 /// How often the directory of brands is re-read (domains changed by the CLI).
 const DIRECTORY_REFRESH: Duration = Duration::from_secs(5);
+/// After SIGTERM, how much longer than the request deadline the server waits for work in
+/// flight, and then for stores to close: the process ends within
+/// `limits.request_timeout_s` + 2 × this.
+pub const SHUTDOWN_MARGIN: Duration = Duration::from_secs(5);
 /// How often users whose access expiry has passed are deactivated.
 const ACCESS_SWEEP: Duration = Duration::from_secs(60);
 
@@ -39,7 +43,7 @@ pub fn run(config: Config) -> Outcome {
         .enable_all()
         .build()
         .map_err(|e| Failure::Refused(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(async {
+    let outcome = runtime.block_on(async {
         let Opened { platform, standing } = platform::open(&config).await?;
         report_standing(&standing);
         if let Err(failure) = migrate_brands(&platform).await {
@@ -48,9 +52,17 @@ pub fn run(config: Config) -> Outcome {
         }
         let platform = Arc::new(platform);
         let outcome = serve(config, Arc::clone(&platform), standing).await;
-        platform.close().await;
+        if tokio::time::timeout(SHUTDOWN_MARGIN, platform.close())
+            .await
+            .is_err()
+        {
+            tracing::warn!("stores did not close in time; SQLite replays its WAL at next start");
+        }
         outcome
-    })
+    });
+    // Tasks still running (a handler past its deadline, a stuck store) are not waited for.
+    runtime.shutdown_timeout(SHUTDOWN_MARGIN);
+    outcome
 }
 
 /// Brings every brand's store up to date before serving. A store written by a newer release
@@ -173,7 +185,7 @@ async fn serve(config: Config, platform: Arc<Platform>, standing: Standing) -> O
         max_connections: usize::try_from(limits.max_connections).unwrap_or(usize::MAX),
         header_read_timeout: Duration::from_secs(limits.header_read_timeout_s),
     };
-    let permits = Arc::new(Semaphore::new(connection_limits.max_connections));
+    let connections = listeners::Connections::new(connection_limits.max_connections);
     let (stop, stopped) = watch::channel(false);
 
     let refresh = tokio::spawn(keep_current(config.clone(), Arc::clone(&edge)));
@@ -192,7 +204,7 @@ async fn serve(config: Config, platform: Arc<Platform>, standing: Standing) -> O
         None,
         Arc::clone(&edge),
         connection_limits,
-        Arc::clone(&permits),
+        Arc::clone(&connections),
         stopped.clone(),
     ));
     let public_https = tokio::spawn(listeners::serve(
@@ -200,7 +212,7 @@ async fn serve(config: Config, platform: Arc<Platform>, standing: Standing) -> O
         Some(tls_config),
         Arc::clone(&edge),
         connection_limits,
-        permits,
+        connections,
         stopped.clone(),
     ));
     let token = config.operator.token.clone().map(Arc::new);
@@ -222,13 +234,25 @@ async fn serve(config: Config, platform: Arc<Platform>, standing: Standing) -> O
     let _ = stop.send(true);
     refresh.abort();
     sweep.abort();
-    for task in [acme, mail].into_iter().flatten() {
-        let _ = task.await;
-    }
-    let _ = public_http.await;
-    let _ = public_https.await;
-    if let Ok(Err(error)) = operator_task.await {
-        tracing::error!(%error, "operator listener failed");
+    // Requests in flight get until their deadline, then the process ends whatever state a
+    // store or a client is in.
+    let grace = Duration::from_secs(limits.request_timeout_s) + SHUTDOWN_MARGIN;
+    let drained = tokio::time::timeout(grace, async {
+        for task in [acme, mail].into_iter().flatten() {
+            let _ = task.await;
+        }
+        let _ = public_http.await;
+        let _ = public_https.await;
+        if let Ok(Err(error)) = operator_task.await {
+            tracing::error!(%error, "operator listener failed");
+        }
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            grace_s = grace.as_secs(),
+            "stopping with work still in flight after the shutdown grace period"
+        );
     }
     tracing::info!("stopped");
     Ok(())

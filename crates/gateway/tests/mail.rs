@@ -50,6 +50,8 @@ fn start(work: &Workdir, smtp: SocketAddr, database: Option<&str>) -> Server {
         .env("TASKSESSION_SMTP_PORT", smtp.port().to_string())
         .env("TASKSESSION_SMTP_TLS", "none")
         .env("TASKSESSION_SMTP_FROM", "noreply@agency.test")
+        // The brands' own test SMTP servers run on loopback too.
+        .env("TASKSESSION_SMTP_ALLOW_PRIVATE_HOSTS", "true")
         .env("TASKSESSION_PUBLIC_HTTPS_PORT", "443");
     if let Some(url) = database {
         command.env("TASKSESSION_DATABASE_URL", url);

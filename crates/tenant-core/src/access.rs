@@ -57,6 +57,19 @@ impl Principal {
         self.totp_setup_required
     }
 
+    /// Refuses what a staff member who must set up two-factor sign-in may not do yet:
+    /// anything but seeing who they are, setting it up, and signing out. Self-service
+    /// changes (tokens, password, sessions) call this; role permissions are refused by
+    /// [`decide`] itself.
+    pub fn require_totp_set_up(&self) -> Result<()> {
+        if self.totp_setup_required {
+            return Err(Error::Forbidden(
+                "this workspace requires two-factor sign-in: set it up first".to_owned(),
+            ));
+        }
+        Ok(())
+    }
+
     /// The user's display name.
     pub fn name(&self) -> &str {
         &self.name
@@ -120,6 +133,11 @@ pub enum Decision {
 
 /// The access policy: may `actor` use `permission` on something in `scope`?
 pub fn decide(actor: &Principal, permission: Permission, scope: Scope<'_>) -> Decision {
+    // Until a staff member who must set up two-factor sign-in has done so, no permission
+    // of their role counts, whichever door (page, API) the request came through.
+    if actor.totp_setup_required {
+        return Decision::Forbidden;
+    }
     if actor.kind == UserKind::Client {
         if let Scope::Company(company) = scope
             && actor.company_id.as_deref() != Some(company)

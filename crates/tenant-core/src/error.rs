@@ -81,7 +81,39 @@ pub enum Error {
 
     /// The database said no.
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
+
+    /// The store cannot be used at the moment (a database that is down or restarting,
+    /// killed connections, a disk that is full or read-only, a locked file, no free
+    /// connection in time): the request may be tried again shortly, and nothing about it
+    /// was wrong.
+    #[error("the store is unavailable: {0}")]
+    Unavailable(sqlx::Error),
+
+    /// The PostgreSQL server of `database_url` cannot be reached (or refuses us).
+    #[error(
+        "database_url: cannot connect to PostgreSQL at {server} ({cause}); check the address in database_url and that the server is running"
+    )]
+    DatabaseUnreachable {
+        /// `host:port`.
+        server: String,
+        /// What went wrong.
+        cause: String,
+    },
+
+    /// A store that should exist is gone (a deleted file or directory): the brand is not
+    /// served until the operator restores it; it is never recreated empty.
+    #[error(
+        "the brand's store is missing ({0}); restore it with 'tasksession restore' or remove the domain"
+    )]
+    StoreMissing(String),
+
+    /// A store's files are there but cannot be used safely (for example a SQLite `-shm`
+    /// file that cannot be written).
+    #[error(
+        "the brand's store cannot be used ({0}); check the files' owner, permissions and free space"
+    )]
+    StoreUnusable(String),
 
     /// The password hasher failed.
     #[error("password hashing failed: {0}")]
@@ -90,6 +122,52 @@ pub enum Error {
     /// The system's random source failed.
     #[error("the system's random source failed: {0}")]
     Random(String),
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(error: sqlx::Error) -> Self {
+        if is_transient(&error) {
+            Error::Unavailable(error)
+        } else {
+            Error::Database(error)
+        }
+    }
+}
+
+/// Whether `error` says the store is unavailable for now rather than that the request
+/// was wrong: lost or refused connections, a pool with no free connection in time, and the
+/// database errors of a full, read-only, locked or failing disk (SQLite result codes) or
+/// of a server that is shutting down, out of resources or unreachable, or of a schema that
+/// is gone (PostgreSQL classes 08, 53, 57P, 58, and 25006, 3F000, 42P01).
+fn is_transient(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => {
+            let Some(code) = db.code() else {
+                return false;
+            };
+            if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                let sqlite = code.parse::<i64>().unwrap_or_default();
+                // SQLite: the primary result code is the low byte of the extended one.
+                // PERM, BUSY, LOCKED, NOMEM, READONLY, IOERR, FULL, CANTOPEN.
+                return matches!(sqlite & 0xff, 3 | 5 | 6 | 7 | 8 | 10 | 13 | 14);
+            }
+            // A tenant schema or table that is gone (dropped by hand) is a store fault too.
+            code.starts_with("08")
+                || code == "3F000"
+                || code == "42P01"
+                || code.starts_with("53")
+                || code.starts_with("57P")
+                || code.starts_with("58")
+                || code == "25006"
+        }
+        _ => false,
+    }
 }
 
 /// The crate's result alias.

@@ -22,7 +22,7 @@ use crate::entitlement::{self, Serving, Standing};
 use crate::error::{Error, Result};
 use crate::names::Hostname;
 use crate::store::{
-    self, Backend, Db, PLATFORM_MIGRATIONS, TENANT_MIGRATIONS, Tx, new_id, now, on_tx,
+    self, Backend, Create, Db, PLATFORM_MIGRATIONS, TENANT_MIGRATIONS, Tx, new_id, now, on_tx,
 };
 
 /// A tenant's id: lower-case hex, sortable by creation time; also its schema and folder name.
@@ -200,6 +200,9 @@ pub struct Platform {
     /// Tenants whose store was found at this binary's schema version; checked once, not on
     /// every request. Cleared for a tenant whenever its store is migrated or closed.
     current: Mutex<HashSet<TenantId>>,
+    /// Pools let go of while their store could not be closed safely (a SQLite wal-index that
+    /// cannot be written): kept, unused, until they can be.
+    quarantined: Mutex<Vec<Db>>,
 }
 
 impl Platform {
@@ -207,7 +210,10 @@ impl Platform {
     /// interrupted. Tenant stores are opened on first use.
     pub async fn open(backend: &Backend) -> Result<Self> {
         let (db, postgres) = match backend {
-            Backend::Sqlite { dir } => (Db::open_sqlite(&dir.join("platform.db")).await?, None),
+            Backend::Sqlite { dir } => (
+                Db::open_sqlite(&dir.join("platform.db"), Create::IfMissing).await?,
+                None,
+            ),
             Backend::Postgres {
                 url,
                 max_connections,
@@ -230,6 +236,7 @@ impl Platform {
             postgres,
             tenant_dbs: Mutex::new(HashMap::new()),
             current: Mutex::new(HashSet::new()),
+            quarantined: Mutex::new(Vec::new()),
         };
         platform.sweep_interrupted().await?;
         Ok(platform)
@@ -466,6 +473,18 @@ impl Platform {
         }
     }
 
+    /// The store of `tenant` for `restore`: made anew (empty, at this binary's schema) when
+    /// its file or schema is missing, which only `domain add` and `restore` may do.
+    pub async fn restorable_store(&self, tenant: &Tenant) -> Result<TenantStore> {
+        match self.tenant_store(tenant).await {
+            Err(Error::StoreMissing(_)) => {
+                self.create_tenant_store(&tenant.id).await?;
+                self.store_of(&tenant.id).await
+            }
+            other => other,
+        }
+    }
+
     /// The store of `tenant` (for operator commands that act inside one tenant).
     pub async fn tenant_store(&self, tenant: &Tenant) -> Result<TenantStore> {
         if tenant.state == TenantState::Pending {
@@ -475,7 +494,14 @@ impl Platform {
     }
 
     async fn store_of(&self, id: &TenantId) -> Result<TenantStore> {
-        let db = self.tenant_db(id).await?;
+        if let Backend::Sqlite { .. } = &self.backend {
+            // A file deleted while its pool is open would still take writes, into the void.
+            if let Err(missing) = store::check_store_file(&self.tenant_file(id)) {
+                self.drop_pool(id);
+                return Err(missing);
+            }
+        }
+        let db = self.tenant_db(id, Create::Never).await?;
         if self
             .current
             .lock()
@@ -484,6 +510,13 @@ impl Platform {
             return Ok(TenantStore { db });
         }
         let version = store::check_not_newer(&db, &TENANT_MIGRATIONS, id.as_str()).await?;
+        if version == 0 && !store::has_history(&db).await? {
+            // Never migrated: an empty file or a schema that is gone, not a brand's data.
+            self.drop_pool(id);
+            return Err(Error::StoreMissing(format!(
+                "the store of {id} holds no data"
+            )));
+        }
         if version < TENANT_MIGRATIONS.latest() {
             return Err(Error::StoreBehind(id.to_string()));
         }
@@ -500,12 +533,46 @@ impl Platform {
         }
     }
 
-    async fn tenant_db(&self, id: &TenantId) -> Result<Db> {
+    /// After `tenant`'s store failed (an I/O error, a full or read-only disk, killed
+    /// connections): its pool is let go, so the next request opens fresh connections and
+    /// works as soon as the fault is gone. (A SQLite connection that hit a write error can
+    /// stay unusable until it is closed.) Work in flight finishes on the old pool.
+    pub fn recover_store(&self, tenant: &Tenant) {
+        self.drop_pool(&tenant.id);
+    }
+
+    /// Forgets `id`'s pool and closes it in the background (its file is gone or unusable).
+    fn drop_pool(&self, id: &TenantId) {
+        self.forget_current(id);
+        let cached = self
+            .tenant_dbs
+            .lock()
+            .ok()
+            .and_then(|mut dbs| dbs.remove(id));
+        let mut closing: Vec<Db> = cached.into_iter().collect();
+        if let Ok(mut quarantined) = self.quarantined.lock() {
+            closing.append(&mut quarantined);
+            let (closable, kept): (Vec<Db>, Vec<Db>) = closing.into_iter().partition(Db::closable);
+            if !kept.is_empty() {
+                tracing::warn!(
+                    pools = kept.len(),
+                    "keeping a brand's connections open until its wal-index can be written"
+                );
+            }
+            *quarantined = kept;
+            closing = closable;
+        }
+        for db in closing {
+            tokio::spawn(async move { db.close().await });
+        }
+    }
+
+    async fn tenant_db(&self, id: &TenantId, create: Create) -> Result<Db> {
         if let Some(db) = self.cached_db(id) {
             return Ok(db);
         }
         let db = match &self.backend {
-            Backend::Sqlite { .. } => Db::open_sqlite(&self.tenant_file(id)).await?,
+            Backend::Sqlite { .. } => Db::open_sqlite(&self.tenant_file(id), create).await?,
             Backend::Postgres { .. } => Db::Postgres {
                 pool: self.postgres_pool()?.clone(),
                 schema: Arc::from(id.schema()),
@@ -545,7 +612,7 @@ impl Platform {
         if let Backend::Postgres { .. } = &self.backend {
             create_schema(self.postgres_pool()?, &id.schema()).await?;
         }
-        let db = self.tenant_db(id).await?;
+        let db = self.tenant_db(id, Create::IfMissing).await?;
         store::migrate(&db, &TENANT_MIGRATIONS, id.as_str()).await?;
         Ok(())
     }
@@ -699,7 +766,7 @@ impl Platform {
                 continue;
             }
             self.forget_current(&tenant.id);
-            let result = match self.tenant_db(&tenant.id).await {
+            let result = match self.tenant_db(&tenant.id, Create::Never).await {
                 Ok(db) => store::migrate(&db, &TENANT_MIGRATIONS, tenant.domain.as_str()).await,
                 Err(e) => Err(e),
             };
@@ -712,13 +779,22 @@ impl Platform {
 
     /// Closes every pool (call before exit so SQLite checkpoints its WAL).
     pub async fn close(&self) {
-        let dbs: Vec<Db> = self
+        let mut dbs: Vec<Db> = self
             .tenant_dbs
             .lock()
             .map(|mut dbs| dbs.drain().map(|(_, db)| db).collect())
             .unwrap_or_default();
+        if let Ok(mut quarantined) = self.quarantined.lock() {
+            dbs.append(&mut quarantined);
+        }
         for db in dbs {
-            db.close().await;
+            if db.closable() {
+                db.close().await;
+            } else {
+                // Closing would write to a wal-index mapping that cannot be written
+                // (SIGBUS); the process ends without it and SQLite recovers at next open.
+                std::mem::forget(db);
+            }
         }
         self.db.close().await;
         if let Some(pool) = &self.postgres {

@@ -546,6 +546,7 @@ pub async fn create_token(
     name: &str,
     expires_at: Option<OffsetDateTime>,
 ) -> Result<(AccessToken, Secret)> {
+    principal.require_totp_set_up()?;
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
         return Err(Error::field(

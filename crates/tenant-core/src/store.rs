@@ -37,8 +37,97 @@ use crate::error::{Error, Result};
 
 /// How long a connection waits for a locked SQLite file before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
-/// Idle connections are closed after this long, so unused tenant files are let go.
+/// Idle PostgreSQL connections are closed after this long.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a unit of work waits for a pooled connection (or a new one) before the store
+/// counts as unavailable. Short, so an unreachable database is reported within seconds.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Whether opening a SQLite store may create it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Create {
+    /// Make the file (and its directory) when it is missing: `domain add`, `restore`, and
+    /// the platform store on first start.
+    IfMissing,
+    /// A missing file is [`Error::StoreMissing`].
+    Never,
+}
+
+/// Fails with [`Error::StoreMissing`] when a store's file is gone (or is not a file).
+pub(crate) fn check_store_file(file: &Path) -> Result<()> {
+    match std::fs::metadata(file) {
+        Ok(meta) if meta.is_file() => {}
+        Ok(_) => {
+            return Err(Error::StoreMissing(format!(
+                "{} is not a file",
+                file.display()
+            )));
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::StoreMissing(format!(
+                "{} is missing",
+                file.display()
+            )));
+        }
+        Err(e) => return Err(Error::io(file, e)),
+    }
+    Ok(())
+}
+
+/// A SQLite store's `-shm` file, the wal-index that SQLite maps into memory. A mapping of a
+/// file that cannot be written turns into SIGBUS, a signal that would end every brand's
+/// requests instead of one brand's error. So the file is checked before the pool opens and
+/// before each transaction: it must be a regular file this process can open for writing.
+/// (What cannot be caught: a file cut short while it is mapped; README, *Storage faults*.)
+#[derive(Debug)]
+pub(crate) struct WalIndex {
+    path: PathBuf,
+}
+
+impl WalIndex {
+    fn of(file: &Path) -> Self {
+        let mut shm = file.as_os_str().to_owned();
+        shm.push("-shm");
+        WalIndex {
+            path: PathBuf::from(shm),
+        }
+    }
+
+    /// Fails with [`Error::StoreUnusable`] when SQLite could not use the file safely.
+    pub(crate) fn check(&self) -> Result<()> {
+        let unusable = |why: String| Error::StoreUnusable(format!("{} {why}", self.path.display()));
+        match std::fs::metadata(&self.path) {
+            Ok(meta) if !meta.is_file() => Err(unusable("is not a regular file".to_owned())),
+            Ok(_) => std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&self.path)
+                .map(drop)
+                .map_err(|e| unusable(format!("cannot be written: {e}"))),
+            // SQLite makes it with the first connection and removes it with the last.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::io(&self.path, e)),
+        }
+    }
+}
+
+/// Pools test a connection before handing it out (a ping, which on SQLite also waits for
+/// the rollback of a dropped transaction to be done), then this check: a connection still
+/// inside a transaction that no unit of work owns is closed, never reused.
+macro_rules! not_in_transaction {
+    () => {
+        |conn, _| {
+            Box::pin(async move {
+                use sqlx::Connection as _;
+                if conn.is_in_transaction() {
+                    tracing::warn!("discarding a pooled connection left inside a transaction");
+                    return Ok(false);
+                }
+                Ok(true)
+            })
+        }
+    };
+}
 
 /// The configured database backend.
 #[derive(Debug, Clone)]
@@ -105,7 +194,7 @@ impl Backend {
 /// A handle to one store: a SQLite pool, or the shared PostgreSQL pool and a schema.
 #[derive(Debug, Clone)]
 pub(crate) enum Db {
-    Sqlite(SqlitePool),
+    Sqlite(SqlitePool, Arc<WalIndex>),
     Postgres { pool: PgPool, schema: Arc<str> },
 }
 
@@ -141,38 +230,76 @@ macro_rules! on_tx {
 pub(crate) use on_tx;
 
 impl Db {
-    /// Opens (creating if missing) a SQLite file with WAL, `synchronous=NORMAL`, a busy
-    /// timeout and foreign keys; connections close when idle.
-    pub(crate) async fn open_sqlite(file: &Path) -> Result<Db> {
-        if let Some(dir) = file.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    /// Opens a SQLite file with WAL, `synchronous=NORMAL`, a busy timeout and foreign keys;
+    /// connections close when idle. With [`Create::IfMissing`] a missing file (and its
+    /// directory) is made; with [`Create::Never`] a missing store is an error
+    /// ([`Error::StoreMissing`]), so a store that disappeared is never recreated empty.
+    pub(crate) async fn open_sqlite(file: &Path, create: Create) -> Result<Db> {
+        match create {
+            Create::IfMissing => {
+                if let Some(dir) = file.parent() {
+                    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+                }
+            }
+            Create::Never => {
+                check_store_file(file)?;
+                // SQLite would quietly open a file it cannot write read-only, and the pool
+                // would keep that connection after the file became writable again.
+                std::fs::OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .open(file)
+                    .map_err(|e| {
+                        Error::StoreUnusable(format!("{} cannot be written: {e}", file.display()))
+                    })?;
+                WalIndex::of(file).check()?;
+            }
         }
         let options = SqliteConnectOptions::new()
             .filename(file)
-            .create_if_missing(true)
+            .create_if_missing(create == Create::IfMissing)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(SQLITE_BUSY_TIMEOUT)
             .foreign_keys(true);
+        // No idle timeout and no maximum lifetime: SQLite touches the wal-index when a
+        // connection closes, so connections close only when the pool is closed, which the
+        // registry does only once the wal-index is usable (see `WalIndex`).
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .min_connections(0)
-            .idle_timeout(IDLE_TIMEOUT)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .test_before_acquire(true)
+            .before_acquire(not_in_transaction!())
             .connect_with(options)
             .await?;
-        Ok(Db::Sqlite(pool))
+        Ok(Db::Sqlite(pool, Arc::new(WalIndex::of(file))))
     }
 
     /// Connects the one shared PostgreSQL pool.
     pub(crate) async fn connect_postgres(url: &str, max_connections: u32) -> Result<PgPool> {
         let options = PgConnectOptions::from_str(url)?;
-        Ok(PgPoolOptions::new()
+        let server = format!("{}:{}", options.get_host(), options.get_port());
+        PgPoolOptions::new()
             .max_connections(max_connections)
             .min_connections(0)
             .idle_timeout(IDLE_TIMEOUT)
-            .acquire_timeout(Duration::from_secs(30))
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .test_before_acquire(true)
+            .before_acquire(not_in_transaction!())
             .connect_with(options)
-            .await?)
+            .await
+            .map_err(|error| {
+                let cause = match &error {
+                    sqlx::Error::PoolTimedOut => {
+                        format!("no connection within {} s", ACQUIRE_TIMEOUT.as_secs())
+                    }
+                    other => other.to_string(),
+                };
+                Error::DatabaseUnreachable { server, cause }
+            })
     }
 
     /// A read transaction (`BEGIN`).
@@ -197,35 +324,61 @@ impl Db {
         .await
     }
 
+    /// Begins a transaction in a task of its own, so that a caller that is dropped while
+    /// waiting (a client that went away, a request deadline, shutdown) never leaves a
+    /// connection inside a transaction that no [`Tx`] owns: the task always finishes, and a
+    /// transaction nobody receives is dropped there, which rolls it back. (sqlx 0.8's SQLite
+    /// `begin_with` acknowledges the `BEGIN` and then awaits again before it hands out the
+    /// transaction; a drop in between returned the connection to the pool mid-transaction.)
+    /// The pools' check before each use discards any connection that still comes back in a
+    /// transaction, whatever the cause.
     async fn begin(
         &self,
         sqlite_begin: &'static str,
         postgres_begin: &'static str,
         writing: bool,
     ) -> Result<Tx> {
-        match self {
-            Db::Sqlite(pool) => Ok(Tx {
-                inner: TxInner::Sqlite(pool.begin_with(Cow::Borrowed(sqlite_begin)).await?),
-                writing,
-            }),
-            Db::Postgres { pool, schema } => {
-                let mut tx = pool.begin_with(Cow::Borrowed(postgres_begin)).await?;
-                sqlx::query("select set_config('search_path', $1, true)")
-                    .bind(&**schema)
-                    .execute(&mut *tx)
-                    .await?;
-                Ok(Tx {
-                    inner: TxInner::Postgres(tx),
-                    writing,
-                })
+        if let Db::Sqlite(_, wal_index) = self {
+            wal_index.check()?;
+        }
+        let db = self.clone();
+        let begun = tokio::spawn(async move {
+            match db {
+                Db::Sqlite(pool, _) => Ok(TxInner::Sqlite(
+                    pool.begin_with(Cow::Borrowed(sqlite_begin)).await?,
+                )),
+                Db::Postgres { pool, schema } => {
+                    let mut tx = pool.begin_with(Cow::Borrowed(postgres_begin)).await?;
+                    sqlx::query("select set_config('search_path', $1, true)")
+                        .bind(&*schema)
+                        .execute(&mut *tx)
+                        .await?;
+                    Ok(TxInner::Postgres(tx))
+                }
             }
+        });
+        let inner: Result<TxInner> = begun
+            .await
+            .map_err(|_| Error::Unavailable(sqlx::Error::WorkerCrashed))?;
+        Ok(Tx {
+            inner: inner?,
+            writing,
+        })
+    }
+
+    /// Whether closing this store's connections is safe now: not while a SQLite wal-index
+    /// cannot be written (closing writes to its mapping, which would be SIGBUS).
+    pub(crate) fn closable(&self) -> bool {
+        match self {
+            Db::Sqlite(_, wal_index) => wal_index.check().is_ok(),
+            Db::Postgres { .. } => true,
         }
     }
 
     /// Closes the pool (SQLite) so its file can be moved or deleted; no-op on PostgreSQL,
     /// whose pool is shared.
     pub(crate) async fn close(&self) {
-        if let Db::Sqlite(pool) = self {
+        if let Db::Sqlite(pool, _) = self {
             pool.close().await;
         }
     }
@@ -314,7 +467,7 @@ pub(crate) struct Migrations {
 impl Migrations {
     fn for_db(&self, db: &Db) -> &'static [Migration] {
         match db {
-            Db::Sqlite(_) => self.sqlite,
+            Db::Sqlite(..) => self.sqlite,
             Db::Postgres { .. } => self.postgres,
         }
     }
@@ -358,12 +511,17 @@ const MIGRATIONS_TABLE_POSTGRES: &str = "create table if not exists schema_migra
     applied_at timestamptz not null
 )";
 
-/// The version a store is at (0 when it has never been migrated).
-pub(crate) async fn current_version(db: &Db) -> Result<i64> {
+/// Whether a store has a migration history at all (a store whose file was replaced by an
+/// empty one, or whose schema is gone, has none).
+pub(crate) async fn has_history(db: &Db) -> Result<bool> {
     let mut tx = db.read().await?;
-    let exists: bool = on_tx!(tx, |conn| {
+    history_exists(db, &mut tx).await
+}
+
+async fn history_exists(db: &Db, tx: &mut Tx) -> Result<bool> {
+    Ok(on_tx!(tx, |conn| {
         let sql = match db {
-            Db::Sqlite(_) => {
+            Db::Sqlite(..) => {
                 "select count(*) > 0 from sqlite_master where type = 'table' and name = 'schema_migrations'"
             }
             Db::Postgres { .. } => {
@@ -371,8 +529,13 @@ pub(crate) async fn current_version(db: &Db) -> Result<i64> {
             }
         };
         sqlx::query_scalar(sql).fetch_one(conn).await?
-    });
-    if !exists {
+    }))
+}
+
+/// The version a store is at (0 when it has never been migrated).
+pub(crate) async fn current_version(db: &Db) -> Result<i64> {
+    let mut tx = db.read().await?;
+    if !history_exists(db, &mut tx).await? {
         return Ok(0);
     }
     let version: Option<i64> = on_tx!(tx, |conn| {
@@ -403,7 +566,7 @@ pub(crate) async fn migrate(db: &Db, migrations: &Migrations, name: &str) -> Res
     {
         let mut tx = db.write().await?;
         let create = match db {
-            Db::Sqlite(_) => MIGRATIONS_TABLE_SQLITE,
+            Db::Sqlite(..) => MIGRATIONS_TABLE_SQLITE,
             Db::Postgres { .. } => MIGRATIONS_TABLE_POSTGRES,
         };
         on_tx!(tx, |conn| {

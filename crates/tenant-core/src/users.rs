@@ -1547,6 +1547,7 @@ pub async fn change_own_password(
     current: &str,
     new: &str,
 ) -> Result<()> {
+    principal.require_totp_set_up()?;
     check_password(new)?;
     if !verify_own_password(store, principal.user_id(), current).await? {
         return Err(Error::field(

@@ -32,6 +32,7 @@ pub fn escape_html(text: &str) -> String {
     out
 }
 
+pub use api::error::StoreUnavailable;
 pub use api::{ClientConnection, WebState, throttle::SignInLimits};
 
 /// The brand's router; the gateway mounts it behind routing, with the tenant's

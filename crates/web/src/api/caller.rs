@@ -127,13 +127,18 @@ pub(crate) fn check_origin(
     }
 }
 
-/// What a staff member who must set up two-factor sign-in may still do: see who they
-/// are, set it up, and sign out.
-fn allowed_before_totp_setup(method: &Method, path: &str) -> bool {
+/// What a staff member who must set up two-factor sign-in may still do, through the API
+/// or the pages alike: see who they are, set it up, and sign out. (Behind this, the
+/// services refuse the rest too: `Principal::require_totp_set_up` and `access::decide`.)
+pub(crate) fn allowed_before_totp_setup(method: &Method, path: &str) -> bool {
     matches!(
         (method.as_str(), path),
-        ("GET", "/api/v1/me") | (_, "/api/v1/me/totp") | ("DELETE", "/api/v1/session")
-    )
+        ("GET", "/api/v1/me")
+            | (_, "/api/v1/me/totp")
+            | ("DELETE", "/api/v1/session")
+            | ("GET" | "HEAD", "/profile")
+            | ("POST", "/sign-out")
+    ) || (method == Method::POST && path.starts_with("/profile/totp/"))
 }
 
 /// The authenticated user of a request.

@@ -29,15 +29,15 @@ pub(crate) async fn list(
     caller: Caller,
     query: Result<Query<Paging>, QueryRejection>,
 ) -> ApiResult<Json<Value>> {
-    let paging = paging(query)?;
+    let window = paging(query)?.window("clients")?;
     let page = companies::list_companies(
         caller.tenant.store(),
         &caller.principal,
-        paging.cursor.as_deref(),
-        paging.limit(),
+        window.after.as_deref(),
+        window.limit,
     )
     .await?;
-    Ok(Json(views::page(page, views::company)))
+    Ok(Json(views::page_of("clients", page, views::company)))
 }
 
 /// `GET /api/v1/clients/{id}`.
@@ -107,16 +107,16 @@ pub(crate) async fn contacts(
     Path(id): Path<String>,
     query: Result<Query<Paging>, QueryRejection>,
 ) -> ApiResult<Json<Value>> {
-    let paging = paging(query)?;
+    let window = paging(query)?.window("contacts")?;
     let page = companies::list_contacts(
         caller.tenant.store(),
         &caller.principal,
         &id,
-        paging.cursor.as_deref(),
-        paging.limit(),
+        window.after.as_deref(),
+        window.limit,
     )
     .await?;
-    Ok(Json(views::page(page, views::user)))
+    Ok(Json(views::page_of("contacts", page, views::user)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -175,6 +175,7 @@ pub(crate) async fn audit_log(
 ) -> ApiResult<Json<Value>> {
     let permit = permit::<need::AuditView>(&caller.principal, Scope::Brand)?;
     let Query(query) = query.map_err(|e| ApiError::BadBody(e.body_text()))?;
+    let window = views::window("audit", query.limit, query.cursor.as_deref())?;
     let filter = Filter {
         actor_id: query.actor,
         action: query.action,
@@ -193,9 +194,9 @@ pub(crate) async fn audit_log(
         caller.tenant.store(),
         &permit,
         &filter,
-        query.cursor.as_deref(),
-        Paging::clamp(query.limit),
+        window.after.as_deref(),
+        window.limit,
     )
     .await?;
-    Ok(Json(views::page(page, views::audit_entry)))
+    Ok(Json(views::page_of("audit", page, views::audit_entry)))
 }

@@ -167,6 +167,10 @@ impl IntoResponse for ApiError {
                 "This workspace is read-only at the moment.",
                 None,
             ),
+            Error::Unavailable(_)
+            | Error::DatabaseUnreachable { .. }
+            | Error::StoreMissing(_)
+            | Error::StoreUnusable(_) => unavailable(&message),
             Error::DatabaseUrl(_)
             | Error::StoreTooNew { .. }
             | Error::StoreBehind(_)
@@ -203,6 +207,15 @@ impl ApiError {
                 tracing::error!(%error, "page action failed");
                 OUR_SIDE.to_owned()
             }
+            ApiError::Core(
+                error @ (Error::Unavailable(_)
+                | Error::DatabaseUnreachable { .. }
+                | Error::StoreMissing(_)
+                | Error::StoreUnusable(_)),
+            ) => {
+                tracing::warn!(%error, "page action failed: store unavailable");
+                UNAVAILABLE.to_owned()
+            }
             ApiError::Core(Error::Field { message, .. }) => sentence(message),
             ApiError::Core(Error::NotLicensed(_)) => {
                 "This workspace is read-only at the moment.".to_owned()
@@ -229,6 +242,36 @@ impl ApiError {
             }
         }
     }
+}
+
+/// What a caller is told while the brand's store cannot be used: nothing about the cause
+/// (that is for the operator's log), only that trying again shortly should work.
+pub(crate) const UNAVAILABLE: &str =
+    "This site cannot be reached for a moment. Please try again shortly.";
+
+/// Seconds a caller is asked to wait before trying again while a store is unavailable.
+pub(crate) const RETRY_AFTER_SECONDS: u32 = 5;
+
+/// The cause of a 503 answer, carried as a response extension to the gateway, which logs it
+/// once per burst and brand (a failing store would otherwise log once per request).
+#[derive(Debug, Clone)]
+pub struct StoreUnavailable(pub String);
+
+/// 503 with `Retry-After` in the PRODUCT.md error shape, its cause as [`StoreUnavailable`].
+pub(crate) fn unavailable(cause: &str) -> Response {
+    let mut response = answer(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "unavailable",
+        UNAVAILABLE,
+        None,
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+    response
+        .extensions_mut()
+        .insert(StoreUnavailable(cause.to_owned()));
+    response
 }
 
 /// A message as a sentence: capital first letter, full stop at the end.

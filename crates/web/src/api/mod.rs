@@ -878,7 +878,7 @@ pub fn routes() -> Vec<Route> {
         route(
             M::POST,
             "/api/v1/settings/email/test",
-            "Send a test mail now (to the caller, or to `to`) and report the SMTP server's answer",
+            "Send a test mail now (to the caller, or to `to`) and say whether the SMTP server took it",
             Permission(P::SettingsManage),
             &[("to", "string", false)],
             post(settings::test_email),

@@ -17,7 +17,7 @@ use tenant_core::users::UserKind;
 
 use super::caller::Caller;
 use super::error::{ApiError, ApiResult};
-use super::views::{self, Paging, rfc3339};
+use super::views::{self, rfc3339};
 
 /// A project as `viewer` may see it: client contacts are not shown who on the agency's side
 /// it is shared with (`members` and `teams` are `null` for them).
@@ -65,6 +65,7 @@ pub(crate) async fn list(
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> ApiResult<Json<Value>> {
     let Query(query) = query.map_err(|e| ApiError::BadBody(e.body_text()))?;
+    let window = views::window("projects", query.limit, query.cursor.as_deref())?;
     let filter = ProjectFilter {
         status: status_filter(query.status.as_deref())?,
         company_id: query.company.filter(|c| !c.is_empty()),
@@ -74,11 +75,11 @@ pub(crate) async fn list(
         caller.tenant.store(),
         &caller.principal,
         &filter,
-        query.cursor.as_deref(),
-        Paging::clamp(query.limit),
+        window.after.as_deref(),
+        window.limit,
     )
     .await?;
-    Ok(Json(views::page(page, |p| {
+    Ok(Json(views::page_of("projects", page, |p| {
         project_view(&caller.principal, p)
     })))
 }

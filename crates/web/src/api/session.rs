@@ -36,18 +36,17 @@ pub(crate) async fn sign_in_limited(
     email: &str,
     password: &str,
     totp: Option<&str>,
-) -> ApiResult<sessions::SignedIn> {
+) -> ApiResult<SignedInHere> {
     let address = visitor.connection.address.to_string();
     let account = Email::parse(email)
         .map(|e| e.key().to_owned())
         .unwrap_or_else(|_| email.to_lowercase());
     let tenant_id = visitor.tenant.tenant.id.to_string();
+    let account = format!("{tenant_id} {account}");
+    let trusted = trusted_device(state, headers, &account);
     state
         .limiter
-        .attempt(
-            &format!("{tenant_id} {address}"),
-            &format!("{tenant_id} {account}"),
-        )
+        .attempt(&format!("{tenant_id} {address}"), &account, trusted)
         .map_err(ApiError::RateLimited)?;
     let client = ClientInfo {
         address,
@@ -58,14 +57,76 @@ pub(crate) async fn sign_in_limited(
             .to_owned(),
     };
     match sessions::sign_in(visitor.tenant.store(), email, password, totp, &client).await {
-        Ok(signed_in) => Ok(signed_in),
+        Ok(signed_in) => Ok(SignedInHere {
+            device: device_cookie(state, &account),
+            signed_in,
+        }),
         Err(error) => {
-            if !matches!(error, tenant_core::Error::SecondFactorRequired) {
-                state.limiter.failed(&format!("{tenant_id} {account}"));
+            if !trusted && !matches!(error, tenant_core::Error::SecondFactorRequired) {
+                state.limiter.failed(&account);
             }
             Err(error.into())
         }
     }
+}
+
+/// A sign-in that worked, with the device cookie that lets this browser in later even while
+/// strangers are locked out of the account.
+pub(crate) struct SignedInHere {
+    pub(crate) signed_in: sessions::SignedIn,
+    pub(crate) device: Option<HeaderValue>,
+}
+
+impl SignedInHere {
+    /// Sets the session and device cookies on `response`.
+    pub(crate) fn set_cookies(&self, response: &mut Response) {
+        if let Some(cookie) = session_cookie(
+            self.signed_in.secret.reveal(),
+            SESSION_ABSOLUTE.whole_seconds(),
+        ) {
+            response.headers_mut().append(header::SET_COOKIE, cookie);
+        }
+        if let Some(device) = &self.device {
+            response
+                .headers_mut()
+                .append(header::SET_COOKIE, device.clone());
+        }
+    }
+}
+
+/// The device cookie's name: host-only like the session's.
+const DEVICE_COOKIE: &str = "__Host-ts_device";
+/// What the device cookie is sealed for.
+const DEVICE_PURPOSE: &str = "sign-in device";
+/// How long a device stays known: a year.
+const DEVICE_MAX_AGE: i64 = 365 * 24 * 3600;
+
+/// `Set-Cookie` for a device that `account` (tenant id and e-mail key) just signed in from:
+/// the account sealed with the platform key, so it cannot be made or altered elsewhere.
+fn device_cookie(state: &WebState, account: &str) -> Option<HeaderValue> {
+    let sealed = state.postmaster.key().seal(DEVICE_PURPOSE, account).ok()?;
+    HeaderValue::from_str(&format!(
+        "{DEVICE_COOKIE}={sealed}; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age={DEVICE_MAX_AGE}"
+    ))
+    .ok()
+}
+
+/// Whether the request carries a device cookie that `account` signed in from before.
+fn trusted_device(state: &WebState, headers: &HeaderMap, account: &str) -> bool {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|line| line.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .filter(|(name, _)| *name == DEVICE_COOKIE)
+        .any(|(_, value)| {
+            state
+                .postmaster
+                .key()
+                .open(DEVICE_PURPOSE, value)
+                .is_ok_and(|opened| opened == account)
+        })
 }
 
 /// The `Set-Cookie` value that starts a session (or, with `""` and 0, ends it).
@@ -96,15 +157,11 @@ pub(crate) async fn sign_in(
     )
     .await?;
     let mut response = Json(json!({
-        "user": me_view(&signed_in.principal),
-        "expires_at": views::rfc3339(signed_in.expires_at),
+        "user": me_view(&signed_in.signed_in.principal),
+        "expires_at": views::rfc3339(signed_in.signed_in.expires_at),
     }))
     .into_response();
-    if let Some(cookie) =
-        session_cookie(signed_in.secret.reveal(), SESSION_ABSOLUTE.whole_seconds())
-    {
-        response.headers_mut().insert(header::SET_COOKIE, cookie);
-    }
+    signed_in.set_cookies(&mut response);
     Ok(response)
 }
 
@@ -228,8 +285,8 @@ pub(crate) async fn request_password_reset(
 /// The answer to a reset request, whether or not the address has an account.
 pub(crate) const RESET_REQUESTED: &str = "If an account uses that address, a link to set a new password is on its way. It works once, for an hour.";
 
-/// Queues a reset mail (after answering) if `email` has an account; counts against the sign-in limits of the
-/// address and of the account. Shared by the API and the forgotten-password page.
+/// Queues a reset mail (after answering) if `email` has an account; counts against the
+/// address's sign-in limit and the account's reset limit (not its sign-in limit). Shared by the API and the forgotten-password page.
 pub(crate) async fn request_reset_limited(
     state: &WebState,
     visitor: &Visitor,
@@ -238,12 +295,15 @@ pub(crate) async fn request_reset_limited(
     let email = Email::parse(email)
         .map_err(|e| ApiError::from(tenant_core::Error::field("email", e.to_string())))?;
     let tenant_id = visitor.tenant.tenant.id.to_string();
-    let account = format!("{tenant_id} {}", email.key());
+    // Reset requests have a window of their own per account (so no one mails a person a
+    // flood of links), apart from sign-in: asking for links never locks anyone out.
+    let account = format!("{tenant_id} reset {}", email.key());
     state
         .limiter
         .attempt(
             &format!("{tenant_id} {}", visitor.connection.address),
             &account,
+            false,
         )
         .map_err(ApiError::RateLimited)?;
     state.limiter.failed(&account);
@@ -394,7 +454,11 @@ pub(crate) async fn limited_password_check<T>(
     let account = format!("{tenant_id} {key}");
     state
         .limiter
-        .attempt(&format!("{tenant_id} {}", connection.address), &account)
+        .attempt(
+            &format!("{tenant_id} {}", connection.address),
+            &account,
+            false,
+        )
         .map_err(ApiError::RateLimited)?;
     let outcome = work.await;
     if matches!(

@@ -1,8 +1,11 @@
 //! Sign-in throttling per client address and per account (`[limits]
 //! sign_in_per_minute_per_address`, `sign_in_per_minute_per_account`), in fixed one-minute
 //! windows kept in memory. Every attempt counts against the address; only failed attempts
-//! count against the account, so a locked-out attacker does not lock out the owner for
-//! longer than a minute after they stop.
+//! count against the account. Following OWASP's advice against lock-out by strangers, an
+//! attempt from a device the account has signed in from before (it carries that account's
+//! device cookie, see `session::device_cookie`) is not held to the account's limit, and its
+//! failures do not count against it: five wrong passwords from anywhere else never keep
+//! the owner out. Password reset requests are counted apart from sign-in.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -42,8 +45,9 @@ impl SignInLimiter {
     }
 
     /// Counts an attempt from `address` for `account` (both already scoped to one tenant);
-    /// `Err(seconds)` when either is over its limit.
-    pub fn attempt(&self, address: &str, account: &str) -> Result<(), u64> {
+    /// `Err(seconds)` when either is over its limit. A `trusted` device (one the account
+    /// signed in from before) is held to the address limit only.
+    pub fn attempt(&self, address: &str, account: &str, trusted: bool) -> Result<(), u64> {
         let now = Instant::now();
         let Ok(mut windows) = self.windows.lock() else {
             return Ok(());
@@ -52,6 +56,7 @@ impl SignInLimiter {
             windows.retain(|_, (start, _)| now - *start < WINDOW);
         }
         if self.limits.per_account > 0
+            && !trusted
             && let Some((start, count)) = windows.get(&format!("account {account}"))
             && now - *start < WINDOW
             && *count >= self.limits.per_account
@@ -102,11 +107,15 @@ mod tests {
             per_account: 0,
         });
         for _ in 0..3 {
-            assert!(limiter.attempt("a", "x").is_ok());
+            assert!(limiter.attempt("a", "x", false).is_ok());
         }
-        let wait = limiter.attempt("a", "y").unwrap_err();
+        let wait = limiter.attempt("a", "y", false).unwrap_err();
         assert!((1..=60).contains(&wait), "{wait}");
-        assert!(limiter.attempt("b", "x").is_ok());
+        assert!(
+            limiter.attempt("a", "y", true).is_err(),
+            "a device is no way round it"
+        );
+        assert!(limiter.attempt("b", "x", false).is_ok());
     }
 
     #[test]
@@ -116,11 +125,26 @@ mod tests {
             per_account: 2,
         });
         for _ in 0..5 {
-            assert!(limiter.attempt("a", "acct").is_ok());
+            assert!(limiter.attempt("a", "acct", false).is_ok());
         }
         limiter.failed("acct");
         limiter.failed("acct");
-        assert!(limiter.attempt("b", "acct").is_err(), "from any address");
-        assert!(limiter.attempt("b", "other").is_ok());
+        assert!(
+            limiter.attempt("b", "acct", false).is_err(),
+            "from any address"
+        );
+        assert!(limiter.attempt("b", "other", false).is_ok());
+    }
+
+    #[test]
+    fn a_device_the_account_signed_in_from_is_not_locked_out_by_others_failures() {
+        let limiter = SignInLimiter::new(SignInLimits {
+            per_address: 0,
+            per_account: 2,
+        });
+        limiter.failed("acct");
+        limiter.failed("acct");
+        assert!(limiter.attempt("stranger", "acct", false).is_err());
+        assert!(limiter.attempt("owner", "acct", true).is_ok());
     }
 }

@@ -15,7 +15,7 @@ use tenant_core::users::{
 
 use super::caller::Caller;
 use super::error::{ApiError, ApiResult};
-use super::views::{self, Paging, double_option};
+use super::views::{self, double_option};
 
 /// The answer to an invitation: mailed (the link goes only to the invitee), or, when mail
 /// is not set up, the link PRODUCT.md's `{base}/invite/{token}` for the admin to pass on.
@@ -153,6 +153,7 @@ pub(crate) async fn list(
 ) -> ApiResult<Json<Value>> {
     let permit = permit::<need::UsersManage>(&caller.principal, Scope::Brand)?;
     let Query(query) = query.map_err(|e| ApiError::BadBody(e.body_text()))?;
+    let window = views::window("users", query.limit, query.cursor.as_deref())?;
     let filter = UserFilter {
         q: query.q,
         kind: query
@@ -176,11 +177,11 @@ pub(crate) async fn list(
         caller.tenant.store(),
         &permit,
         &filter,
-        query.cursor.as_deref(),
-        Paging::clamp(query.limit),
+        window.after.as_deref(),
+        window.limit,
     )
     .await?;
-    Ok(Json(views::page(page, views::user)))
+    Ok(Json(views::page_of("users", page, views::user)))
 }
 
 /// `GET /api/v1/access-review`: every user with role, effective permissions, projects,
@@ -191,15 +192,15 @@ pub(crate) async fn access_review(
     query: Result<Query<views::Paging>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<Value>> {
     let permit = permit::<need::UsersManage>(&caller.principal, Scope::Brand)?;
-    let paging = super::clients::paging(query)?;
+    let window = super::clients::paging(query)?.window("access-review")?;
     let page = tenant_core::review::access_review(
         caller.tenant.store(),
         &permit,
-        paging.cursor.as_deref(),
-        paging.limit(),
+        window.after.as_deref(),
+        window.limit,
     )
     .await?;
-    Ok(Json(views::page(page, |reviewed| {
+    Ok(Json(views::page_of("access-review", page, |reviewed| {
         let mut view = views::user(&reviewed.user);
         view["role_name"] = json!(reviewed.role_name);
         view["permissions"] = json!(views::words(reviewed.permissions));

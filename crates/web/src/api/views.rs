@@ -52,14 +52,6 @@ where
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
-/// A page as JSON.
-pub fn page<T>(page: Page<T>, view: impl Fn(&T) -> Value) -> Value {
-    json!({
-        "items": page.items.iter().map(view).collect::<Vec<_>>(),
-        "next_cursor": page.next_cursor,
-    })
-}
-
 /// A list that has no pages, in the same shape.
 pub fn all<T>(items: &[T], view: impl Fn(&T) -> Value) -> Value {
     json!({"items": items.iter().map(view).collect::<Vec<_>>(), "next_cursor": null})
@@ -164,15 +156,70 @@ pub struct Paging {
 }
 
 impl Paging {
-    /// The limit to use.
-    pub fn limit(&self) -> u32 {
-        Self::clamp(self.limit)
+    /// The checked window of `list`.
+    pub fn window(&self, list: &'static str) -> Result<Window, super::ApiError> {
+        window(list, self.limit, self.cursor.as_deref())
     }
+}
 
-    /// A requested limit, defaulted and clamped.
-    pub fn clamp(limit: Option<u32>) -> u32 {
-        limit.unwrap_or(50).clamp(1, 200)
-    }
+/// A list's checked `?limit=&cursor=`: where to continue (the last id of the page before)
+/// and how many.
+#[derive(Debug)]
+pub struct Window {
+    /// The last id seen, from the cursor.
+    pub after: Option<String>,
+    /// How many, 1 to 200 (default 50).
+    pub limit: u32,
+}
+
+/// Checks a list's `?limit=` (1 to 200, default 50) and `?cursor=`: a cursor is the list's
+/// name and the last id of the page before (`users.01a2…`), so one that was not made by
+/// this list (garbage, or another list's) is refused with 422 instead of being read as an
+/// empty last page.
+pub fn window(
+    list: &'static str,
+    limit: Option<u32>,
+    cursor: Option<&str>,
+) -> Result<Window, super::ApiError> {
+    let limit = match limit {
+        None => 50,
+        Some(n @ 1..=200) => n,
+        Some(_) => {
+            return Err(tenant_core::Error::field("limit", "limit must be from 1 to 200").into());
+        }
+    };
+    let after = match cursor {
+        None => None,
+        Some(cursor) => {
+            let id = cursor
+                .strip_prefix(list)
+                .and_then(|rest| rest.strip_prefix('.'))
+                .filter(|id| {
+                    id.len() == 24 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+                });
+            match id {
+                Some(id) => Some(id.to_owned()),
+                None => {
+                    return Err(tenant_core::Error::field(
+                        "cursor",
+                        format!(
+                            "this cursor does not belong to this list: use the next_cursor of a page of {list}"
+                        ),
+                    )
+                    .into());
+                }
+            }
+        }
+    };
+    Ok(Window { after, limit })
+}
+
+/// A page of `list` in the list shape, its `next_cursor` made for [`window`] to read.
+pub fn page_of<T>(list: &'static str, page: Page<T>, view: impl Fn(&T) -> Value) -> Value {
+    json!({
+        "items": page.items.iter().map(view).collect::<Vec<_>>(),
+        "next_cursor": page.next_cursor.map(|id| format!("{list}.{id}")),
+    })
 }
 
 /// An empty success.

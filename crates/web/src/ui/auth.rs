@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use tenant_core::sessions::{self, SESSION_ABSOLUTE};
+use tenant_core::sessions;
 use tenant_core::users;
 
 use super::Viewer;
@@ -162,9 +162,7 @@ pub(crate) async fn sign_in(
     match sign_in_limited(&state, &visitor(&viewer), &headers, form.email.trim(), &form.password, totp).await {
         Ok(signed_in) => {
             let mut response = Redirect::to("/").into_response();
-            if let Some(cookie) = session_cookie(signed_in.secret.reveal(), SESSION_ABSOLUTE.whole_seconds()) {
-                response.headers_mut().insert(header::SET_COOKIE, cookie);
-            }
+            signed_in.set_cookies(&mut response);
             response
         }
         Err(ApiError::Core(tenant_core::Error::SecondFactorRequired)) => viewer.page(

@@ -130,6 +130,9 @@ pub(crate) struct Viewer {
     /// The request's path (a staff member who must set up two-factor sign-in may only
     /// reach their profile).
     pub path: String,
+    /// The request's method (with `path`, what a staff member who must set up two-factor
+    /// sign-in may do).
+    pub method: axum::http::Method,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Viewer {
@@ -138,10 +141,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Viewer {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let tenant = tenant_of(parts).map_err(IntoResponse::into_response)?;
         let connection = connection_of(parts);
-        let look = branding::look(&tenant).await.map_err(|error| {
-            tracing::error!(%error, "cannot read the brand's look");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        })?;
+        let look = branding::look(&tenant).await.map_err(store_failure)?;
         let cookie = session_cookie(&parts.headers).map(str::to_owned);
         let (principal, ended) = match &cookie {
             Some(cookie) => {
@@ -150,7 +150,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Viewer {
                     .await
                 {
                     Ok(principal) => (Some(principal), false),
-                    Err(_) => (None, true),
+                    // Only a session that is really gone signs the viewer out: a store
+                    // that cannot be read now says nothing about the session.
+                    Err(tenant_core::Error::Unauthenticated(_)) => (None, true),
+                    Err(error) => return Err(store_failure(error)),
                 }
             }
             None => (None, false),
@@ -164,6 +167,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Viewer {
             ended,
             look,
             path: parts.uri.path().to_owned(),
+            method: parts.method.clone(),
         })
     }
 }
@@ -204,7 +208,8 @@ impl Viewer {
     pub(crate) fn require(&self) -> Result<&Principal, Response> {
         match &self.principal {
             Some(principal)
-                if principal.must_set_up_totp() && !self.path.starts_with("/profile") =>
+                if principal.must_set_up_totp()
+                    && !crate::api::caller::allowed_before_totp_setup(&self.method, &self.path) =>
             {
                 Err(Redirect::to("/profile").into_response())
             }
@@ -276,6 +281,45 @@ impl Viewer {
     }
 }
 
+/// The answer to a page request whose brand store failed before the page could be made:
+/// a brand-neutral 503 page with `Retry-After` while the store is unavailable (the
+/// cause goes to the gateway, which logs it once per burst), a 500 page otherwise.
+fn store_failure(error: tenant_core::Error) -> Response {
+    let (status, text) = match &error {
+        tenant_core::Error::Unavailable(_)
+        | tenant_core::Error::DatabaseUnreachable { .. }
+        | tenant_core::Error::StoreMissing(_)
+        | tenant_core::Error::StoreUnusable(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            crate::api::error::UNAVAILABLE,
+        ),
+        _ => {
+            tracing::error!(%error, "cannot make the page");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong on our side. Please try again.",
+            )
+        }
+    };
+    let title = status.canonical_reason().unwrap_or("Error");
+    let mut response = html_response(
+        status,
+        format!(
+            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title></head>\n<body><h1>{title}</h1><p>{text}</p></body></html>\n"
+        ),
+    );
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(crate::api::error::RETRY_AFTER_SECONDS),
+        );
+        response
+            .extensions_mut()
+            .insert(crate::api::error::StoreUnavailable(error.to_string()));
+    }
+    response
+}
+
 /// An HTML answer that may not be framed or sniffed, and loads nothing from elsewhere.
 pub(crate) fn html_response(status: StatusCode, html: String) -> Response {
     let mut response = (status, html).into_response();
@@ -315,10 +359,7 @@ async fn image(
     let (image, bytes) = match branding::image(context.store(), asset).await {
         Ok(Some(found)) => found,
         Ok(None) => return StatusCode::NOT_FOUND.into_response(),
-        Err(error) => {
-            tracing::error!(%error, "cannot read a brand image");
-            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-        }
+        Err(error) => return store_failure(error),
     };
     let etag = format!("\"{}\"", image.digest);
     if headers
