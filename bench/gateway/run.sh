@@ -48,9 +48,12 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
   -subj "/CN=$HOST" -addext "subjectAltName=DNS:$HOST" \
   -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
 
-# Our gateway: five brands in development mode.
+# Our gateway: five brands in development mode; the first with an admin, for the
+# abandoned-requests check at the end.
 ( cd "$work/ts"
-  for i in 1 2 3 4 5; do "$BIN/tasksession" domain add "b$i.test" --brand "Brand $i" >/dev/null; done )
+  "$BIN/tasksession" domain add b1.test --brand "Brand 1" --admin-email admin@b1.test \
+    | sed -n 's|.*/invite/||p' > "$work/invitation"
+  for i in 2 3 4 5; do "$BIN/tasksession" domain add "b$i.test" --brand "Brand $i" >/dev/null; done )
 ( cd "$work/ts" && TASKSESSION_LISTEN_HTTP=127.0.0.1:18080 TASKSESSION_LISTEN_HTTPS=127.0.0.1:18443 \
   TASKSESSION_LISTEN_OPERATOR=127.0.0.1:19090 RUST_LOG=warn exec "$BIN/tasksession" serve ) >"$work/ts.log" 2>&1 &
 pids+=($!); ts_pid=$!
@@ -128,6 +131,33 @@ for i in "${!names[@]}"; do
 done
 rss_kib=$(ps -o rss= -p "$ts_pid" | tr -d ' ')
 
+# After the load (each wrk run ends by dropping its connections mid-request), clients
+# that give up on API requests after 2-8 ms, then ordinary requests: every one must
+# succeed.
+echo "abandoning requests…" >&2
+api() { curl -sk --resolve "$HOST:18443:127.0.0.1" -H "Origin: https://$HOST:18443" \
+  -H 'Content-Type: application/json' "$@"; }
+password='correct horse battery staple'
+api -o /dev/null -X POST "https://$HOST:18443/api/v1/invitations/$(cat "$work/invitation")/accept" \
+  -d "{\"password\":\"$password\"}"
+cookie=$(api -i -X POST "https://$HOST:18443/api/v1/session" \
+  -d "{\"email\":\"admin@$HOST\",\"password\":\"$password\"}" | sed -n 's/^set-cookie: \(__Host-ts_session=[^;]*\).*/\1/ip')
+token=$(api -H "Cookie: $cookie" -X POST "https://$HOST:18443/api/v1/tokens" -d '{"name":"bench"}' \
+  | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+for client in $(seq 1 16); do
+  ( for _ in $(seq 1 60); do
+      api -o /dev/null -m "0.00$((RANDOM % 7 + 2))" -H "Authorization: Bearer $token" \
+        "https://$HOST:18443/api/v1/users" || true
+    done ) &
+done
+wait
+ok=0 total=50
+for _ in $(seq 1 $total); do
+  code=$(api -o /dev/null -w '%{http_code}' -m 10 -H "Authorization: Bearer $token" "https://$HOST:18443/api/v1/users")
+  [ "$code" = 200 ] && ok=$((ok + 1))
+done
+page=$(curl -sk -o /dev/null -w '%{http_code}' -m 10 -H "Host: $HOST" "https://127.0.0.1:18443/sign-in")
+
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 printf '\n%-12s %14s %14s %12s %12s\n' "server" "keep-alive r/s" "new conn r/s" "p50 ms" "p99 ms"
 for name in "${names[@]}"; do
@@ -137,4 +167,6 @@ echo
 echo "tasksession / nginx:   keep-alive $(ratio "${keep[tasksession]}" "${keep[nginx]}")x, new connections $(ratio "${close[tasksession]}" "${close[nginx]}")x"
 echo "tasksession / ceiling: keep-alive $(ratio "${keep[tasksession]}" "${keep[ceiling]}")x, new connections $(ratio "${close[tasksession]}" "${close[ceiling]}")x"
 echo "tasksession resident memory after the runs: $((rss_kib / 1024)) MiB"
+echo "after the runs and 960 abandoned API requests: $ok/$total API requests answered 200, sign-in page $page"
 echo "(wrk -t2 -c$CONNECTIONS -d${DURATION}s; h2load --h1 -c10 --rps=$RATE -D$DURATION; clients and servers share this machine's $(nproc) cores)"
+[ "$ok" = "$total" ] && [ "$page" = 200 ] || { echo "the server did not answer normally after the load" >&2; exit 1; }

@@ -126,6 +126,13 @@ pub fn restore(config: &Config, domain: &str, from: &Path) -> Outcome {
         })
         .await;
         bar.finish_and_clear();
+        // A backup from a release that kept two-factor secrets in clear is sealed here.
+        let result = match result {
+            Ok(summary) => tenant_core::totp::seal_stored_secrets(&store)
+                .await
+                .map(|_| summary),
+            Err(error) => Err(error),
+        };
         match result {
             Ok(summary) => {
                 println!(

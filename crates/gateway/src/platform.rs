@@ -35,6 +35,7 @@ pub fn backend(config: &Config) -> Result<Backend, Failure> {
 pub async fn open(config: &Config) -> Result<Opened, Failure> {
     licence::installed_standing(config, None)?;
     let platform = Platform::open(&backend(config)?).await.map_err(failure)?;
+    platform.use_sealing_key(encryption_key(config)?);
     let now = OffsetDateTime::now_utc();
     let previous = platform.record_last_seen(now).await.map_err(failure)?;
     let standing = licence::installed_standing(config, previous)?;

@@ -490,14 +490,24 @@ fn a_client_that_connects_and_says_nothing_is_cut_off() {
 }
 
 #[test]
-fn connections_over_the_cap_wait_until_one_closes() {
+fn connections_over_the_cap_wait_while_every_one_is_busy_until_one_closes() {
     let (_work, _server, at) = running(
         &[("a.localhost", "Local")],
         &[("TASKSESSION_LIMITS_MAX_CONNECTIONS", "2")],
     );
-    // Two idle clients take both places.
-    let first = TcpStream::connect(at.http).unwrap();
-    let second = TcpStream::connect(at.http).unwrap();
+    // Two clients take both places, each in the middle of sending a request body (busy, not
+    // idle: an idle one would be closed to make room).
+    let busy = || {
+        let mut socket = TcpStream::connect(at.http).unwrap();
+        socket
+            .write_all(
+                b"POST /api/v1/session HTTP/1.1\r\nHost: a.localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"email\"",
+            )
+            .unwrap();
+        socket
+    };
+    let first = busy();
+    let second = busy();
     std::thread::sleep(Duration::from_millis(300));
     let (done, answered) = std::sync::mpsc::channel();
     std::thread::spawn(move || {

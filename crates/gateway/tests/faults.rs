@@ -41,22 +41,7 @@ fn bearer(brand: &Brand) -> String {
 
 /// `domain add` with an invited admin; returns the invitation token.
 fn add_brand(work: &Workdir, domain: &str) -> String {
-    let added = work
-        .command()
-        .args([
-            "domain",
-            "add",
-            domain,
-            "--brand",
-            "Brand",
-            "--admin-email",
-            &format!("admin@{domain}"),
-        ])
-        .assert()
-        .code(0);
-    let stdout = String::from_utf8(added.get_output().stdout.clone()).unwrap();
-    let line = stdout.lines().find(|l| l.contains("/invite/")).unwrap();
-    line.trim().rsplit_once("/invite/").unwrap().1.to_owned()
+    support::add_brand_with_admin(work, domain, &format!("admin@{domain}"))
 }
 
 /// Accepts the invitation, signs in and makes a personal access token.
@@ -235,14 +220,16 @@ fn assert_answers_normally(at: SocketAddr, brand: &Brand, label: &str) {
     assert_eq!(page.status, 200, "{label}: home page: {}", page.head);
 }
 
-/// SIGTERM ends the process, cleanly and within the stated bound.
+/// SIGTERM ends the process cleanly, within the stated bound: the request deadline (5 s
+/// here) plus 5 s for work in flight and 5 s for the stores (README, *Storage faults*).
+/// A process whose pool was poisoned used to ignore SIGTERM altogether.
 fn assert_stops_promptly(server: &mut Server) {
     let asked = Instant::now();
     server.terminate();
     let status = server.wait();
     assert!(status.success(), "exit {status:?}");
     assert!(
-        asked.elapsed() < Duration::from_secs(15),
+        asked.elapsed() <= Duration::from_secs(16),
         "took {:?} to stop",
         asked.elapsed()
     );

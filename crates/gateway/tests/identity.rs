@@ -11,34 +11,11 @@ use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
-use support::{CapturingVerifier, Server, Workdir, https_exchange, tls_client};
+use support::{
+    CapturingVerifier, Server, Workdir, add_brand_with_admin, https_exchange, tls_client,
+};
 
 const PASSWORD: &str = "correct horse battery staple";
-
-/// Adds `domain` with an invited admin and returns the invitation token.
-fn add_brand_with_admin(work: &Workdir, domain: &str, email: &str) -> String {
-    let added = work
-        .command()
-        .args([
-            "domain",
-            "add",
-            domain,
-            "--brand",
-            "Brand",
-            "--admin-email",
-            email,
-        ])
-        .assert()
-        .code(0);
-    let stdout = String::from_utf8(added.get_output().stdout.clone()).unwrap();
-    let link = stdout
-        .lines()
-        .find(|line| line.contains("/invite/"))
-        .unwrap()
-        .trim()
-        .to_owned();
-    link.rsplit_once("/invite/").unwrap().1.to_owned()
-}
 
 fn json_request(method: &str, host: &str, path: &str, body: &str, extra: &str) -> Vec<u8> {
     format!(

@@ -34,16 +34,9 @@ fn accept(at: SocketAddr, domain: &str, invitation: &str) {
     assert!(accepted.status < 300, "{accepted:?}");
 }
 
+/// `domain add` with an invited admin; returns the invitation token.
 fn invite(work: &Workdir, domain: &str) -> String {
-    let added = work
-        .command()
-        .args(["domain", "add", domain, "--brand", "Brand", "--admin-email"])
-        .arg(format!("admin@{domain}"))
-        .assert()
-        .code(0);
-    let stdout = String::from_utf8(added.get_output().stdout.clone()).unwrap();
-    let line = stdout.lines().find(|l| l.contains("/invite/")).unwrap();
-    line.trim().rsplit_once("/invite/").unwrap().1.to_owned()
+    support::add_brand_with_admin(work, domain, &format!("admin@{domain}"))
 }
 
 fn sign_in(at: SocketAddr, domain: &str, password: &str, cookies: &str) -> Exchange {

@@ -21,6 +21,7 @@ use crate::directory::{Entry, TenantDirectory};
 use crate::entitlement::{self, Serving, Standing};
 use crate::error::{Error, Result};
 use crate::names::Hostname;
+use crate::secrets::SecretKey;
 use crate::store::{
     self, Backend, Create, Db, PLATFORM_MIGRATIONS, TENANT_MIGRATIONS, Tx, new_id, now, on_tx,
 };
@@ -137,9 +138,16 @@ const TENANT_COLUMNS: &str = "tenant_id, domain, brand, state, created_at";
 #[derive(Debug, Clone)]
 pub struct TenantStore {
     db: Db,
+    key: Arc<SecretKey>,
 }
 
 impl TenantStore {
+    /// The key the brand's secrets (two-factor secrets) are sealed with: the server's
+    /// encryption key once the platform was given it ([`Platform::use_sealing_key`]).
+    pub(crate) fn sealing_key(&self) -> &SecretKey {
+        &self.key
+    }
+
     pub(crate) async fn read(&self) -> Result<Tx> {
         self.db.read().await
     }
@@ -200,6 +208,8 @@ pub struct Platform {
     /// Tenants whose store was found at this binary's schema version; checked once, not on
     /// every request. Cleared for a tenant whenever its store is migrated or closed.
     current: Mutex<HashSet<TenantId>>,
+    /// What brands' secrets are sealed with.
+    sealing_key: std::sync::RwLock<Arc<SecretKey>>,
     /// Pools let go of while their store could not be closed safely (a SQLite wal-index that
     /// cannot be written): kept, unused, until they can be.
     quarantined: Mutex<Vec<Db>>,
@@ -237,9 +247,26 @@ impl Platform {
             tenant_dbs: Mutex::new(HashMap::new()),
             current: Mutex::new(HashSet::new()),
             quarantined: Mutex::new(Vec::new()),
+            sealing_key: std::sync::RwLock::new(Arc::new(ephemeral_key()?)),
         };
         platform.sweep_interrupted().await?;
         Ok(platform)
+    }
+
+    /// Seals brands' secrets with `key`, the server's encryption key (until this is called,
+    /// with a random key of this process only: fit for tests, not for data that must
+    /// outlive the process).
+    pub fn use_sealing_key(&self, key: SecretKey) {
+        if let Ok(mut slot) = self.sealing_key.write() {
+            *slot = Arc::new(key);
+        }
+    }
+
+    fn sealing_key(&self) -> Arc<SecretKey> {
+        self.sealing_key
+            .read()
+            .map(|key| Arc::clone(&key))
+            .unwrap_or_else(|poisoned| Arc::clone(&poisoned.into_inner()))
     }
 
     /// The backend in use.
@@ -460,15 +487,9 @@ impl Platform {
 
     /// Closes `tenant`'s pool (SQLite); it is opened again by the next [`Platform::context`].
     /// Contexts taken before stay tied to the closed pool, so call this only when none is in
-    /// use (idle connections close by themselves after a minute anyway).
+    /// use.
     pub async fn release(&self, tenant: &Tenant) {
-        self.forget_current(&tenant.id);
-        let cached = self
-            .tenant_dbs
-            .lock()
-            .ok()
-            .and_then(|mut dbs| dbs.remove(&tenant.id));
-        if let Some(db) = cached {
+        if let Some(db) = self.take_pool(&tenant.id) {
             db.close().await;
         }
     }
@@ -507,7 +528,10 @@ impl Platform {
             .lock()
             .is_ok_and(|current| current.contains(id))
         {
-            return Ok(TenantStore { db });
+            return Ok(TenantStore {
+                db,
+                key: self.sealing_key(),
+            });
         }
         let version = store::check_not_newer(&db, &TENANT_MIGRATIONS, id.as_str()).await?;
         if version == 0 && !store::has_history(&db).await? {
@@ -523,7 +547,10 @@ impl Platform {
         if let Ok(mut current) = self.current.lock() {
             current.insert(id.clone());
         }
-        Ok(TenantStore { db })
+        Ok(TenantStore {
+            db,
+            key: self.sealing_key(),
+        })
     }
 
     /// Forgets that `id`'s store was found current, so the next use checks again.
@@ -541,14 +568,19 @@ impl Platform {
         self.drop_pool(&tenant.id);
     }
 
-    /// Forgets `id`'s pool and closes it in the background (its file is gone or unusable).
-    fn drop_pool(&self, id: &TenantId) {
+    /// Takes `id`'s pool out of the cache (the next use opens it again, and checks its
+    /// version again).
+    fn take_pool(&self, id: &TenantId) -> Option<Db> {
         self.forget_current(id);
-        let cached = self
-            .tenant_dbs
+        self.tenant_dbs
             .lock()
             .ok()
-            .and_then(|mut dbs| dbs.remove(id));
+            .and_then(|mut dbs| dbs.remove(id))
+    }
+
+    /// Forgets `id`'s pool and closes it in the background (its file is gone or unusable).
+    fn drop_pool(&self, id: &TenantId) {
+        let cached = self.take_pool(id);
         let mut closing: Vec<Db> = cached.into_iter().collect();
         if let Ok(mut quarantined) = self.quarantined.lock() {
             closing.append(&mut quarantined);
@@ -619,13 +651,7 @@ impl Platform {
 
     /// Removes a tenant's store and its platform row.
     async fn delete_tenant(&self, id: &TenantId) -> Result<()> {
-        self.forget_current(id);
-        let cached = self
-            .tenant_dbs
-            .lock()
-            .ok()
-            .and_then(|mut dbs| dbs.remove(id));
-        if let Some(db) = cached {
+        if let Some(db) = self.take_pool(id) {
             db.close().await;
         }
         match &self.backend {
@@ -770,6 +796,16 @@ impl Platform {
                 Ok(db) => store::migrate(&db, &TENANT_MIGRATIONS, tenant.domain.as_str()).await,
                 Err(e) => Err(e),
             };
+            // Two-factor secrets that an older release kept in clear are sealed now.
+            let result = match result {
+                Ok(applied) => match self.store_of(&tenant.id).await {
+                    Ok(store) => crate::totp::seal_stored_secrets(&store)
+                        .await
+                        .map(|_| applied),
+                    Err(e) => Err(e),
+                },
+                Err(e) => Err(e),
+            };
             let entry = TenantMigration { tenant, result };
             progress(&entry);
             report.push(entry);
@@ -801,6 +837,13 @@ impl Platform {
             pool.close().await;
         }
     }
+}
+
+/// A key for this process only.
+fn ephemeral_key() -> Result<SecretKey> {
+    let mut bytes = [0_u8; crate::secrets::KEY_LEN];
+    getrandom::fill(&mut bytes).map_err(|e| Error::Random(e.to_string()))?;
+    SecretKey::from_bytes(&bytes)
 }
 
 /// Held while a tenant is being created; released when dropped or when the process dies.
@@ -886,7 +929,10 @@ fn check_room(tenants: &[Tenant], standing: &Standing, adding: &Hostname) -> Res
 mod tests {
     #![allow(clippy::unwrap_used)]
 
+    use std::time::Duration;
+
     use super::*;
+    use crate::store::TxInner;
     use crate::test_support as support;
 
     async fn search_path(tx: &mut Tx) -> String {
@@ -896,6 +942,64 @@ mod tests {
                 .await
                 .unwrap()
         })
+    }
+
+    /// A pooled connection that comes back inside a transaction no one owns (which a unit of
+    /// work dropped at the wrong moment used to leave) is closed before the next use, and
+    /// units of work dropped at random points never leave one behind.
+    #[tokio::test]
+    async fn a_connection_left_inside_a_transaction_is_never_reused_and_cancelled_work_leaves_none()
+    {
+        use sqlx::Connection as _;
+        for store in support::both().await {
+            let platform = Platform::open(&store.backend).await.unwrap();
+            let a = platform
+                .add_domain(&support::host("a.test"), "A", &Standing::Development)
+                .await
+                .unwrap();
+            let tenant_store = platform.tenant_store(&a).await.unwrap();
+            // Leak a transaction: its connection goes back to the pool still inside it.
+            match &tenant_store.db {
+                Db::Sqlite(pool, _) => {
+                    let mut conn = pool.acquire().await.unwrap();
+                    std::mem::forget(conn.begin().await.unwrap());
+                    assert!(conn.is_in_transaction());
+                }
+                Db::Postgres { pool, .. } => {
+                    let mut conn = pool.acquire().await.unwrap();
+                    std::mem::forget(conn.begin().await.unwrap());
+                    assert!(conn.is_in_transaction());
+                }
+            }
+            for _ in 0..8 {
+                let mut tx = tenant_store.write().await.unwrap();
+                let depth_ok = match &mut tx.inner {
+                    TxInner::Sqlite(tx) => tx.is_in_transaction(),
+                    TxInner::Postgres(tx) => tx.is_in_transaction(),
+                };
+                assert!(depth_ok);
+                tx.commit().await.unwrap();
+            }
+            // Units of work cancelled at every point of their begin and first query.
+            for wait in 0..400_u64 {
+                let work = async {
+                    let mut tx = tenant_store.write().await?;
+                    on_tx!(tx, |conn| {
+                        sqlx::query("select count(*) from users")
+                            .execute(conn)
+                            .await?;
+                    });
+                    tx.commit().await
+                };
+                let _ = tokio::time::timeout(Duration::from_micros(wait * 5), work).await;
+            }
+            for _ in 0..8 {
+                let tx = tenant_store.write().await.unwrap();
+                tx.commit().await.unwrap();
+            }
+            platform.close().await;
+            store.cleanup().await;
+        }
     }
 
     /// With one pooled connection, every unit of work runs on the same connection: each

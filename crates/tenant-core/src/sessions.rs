@@ -201,7 +201,14 @@ pub async fn sign_in(
         tx.commit().await?;
         return Err(deactivated_message());
     }
-    if crate::totp::check_second_factor(&mut tx, &account.user_id, second_factor, at).await?
+    if crate::totp::check_second_factor(
+        &mut tx,
+        store.sealing_key(),
+        &account.user_id,
+        second_factor,
+        at,
+    )
+    .await?
         == crate::totp::SecondFactor::Wrong
     {
         // Keep the raised count of wrong codes.

@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::mail::{self, MailKind};
 use crate::names::percent_encode;
 use crate::registry::TenantStore;
+use crate::secrets::SecretKey;
 use crate::store::{Tx, new_id, now, on_tx};
 use crate::users::{self, UserKind};
 
@@ -145,6 +146,7 @@ pub async fn begin(
                 .to_owned(),
         ));
     }
+    let sealed = store.sealing_key().seal(SECRET_PURPOSE, &encoded)?;
     on_tx!(tx, |conn| {
         sqlx::query(
             "insert into totp_credentials (user_id, secret, confirmed_at, last_step, created_at, updated_at)
@@ -152,7 +154,7 @@ pub async fn begin(
              on conflict (user_id) do update set secret = $2, confirmed_at = null, last_step = 0, updated_at = $3",
         )
         .bind(principal.user_id())
-        .bind(&encoded)
+        .bind(&sealed)
         .bind(at)
         .execute(conn)
         .await?;
@@ -197,7 +199,7 @@ pub async fn confirm(
             ));
         }
     };
-    let secret = decode(&secret)?;
+    let secret = decode(store.sealing_key(), &secret)?;
     let step = matching_step(&secret, code.trim(), at, 0).ok_or_else(|| {
         Error::field(
             "code",
@@ -312,10 +314,51 @@ async fn changed(
     .await
 }
 
-fn decode(secret: &str) -> Result<Vec<u8>> {
+fn decode(key: &SecretKey, stored: &str) -> Result<Vec<u8>> {
+    let opened;
+    let encoded = if is_sealed(stored) {
+        opened = key.open(SECRET_PURPOSE, stored)?;
+        opened.as_str()
+    } else {
+        // Written by a release that kept secrets in clear and not sealed yet (see
+        // `seal_stored_secrets`).
+        stored
+    };
     BASE32_NOPAD
-        .decode(secret.as_bytes())
+        .decode(encoded.as_bytes())
         .map_err(|e| Error::Invalid(format!("a stored two-factor secret is unreadable: {e}")))
+}
+
+/// What two-factor secrets are sealed for (bound into the sealed value).
+const SECRET_PURPOSE: &str = "totp_secret";
+
+/// Whether a stored secret is sealed (`v1.<key id>.<data>`) rather than base32 in clear.
+fn is_sealed(stored: &str) -> bool {
+    stored.starts_with("v1.")
+}
+
+/// Seals every two-factor secret still stored in clear (by a release before they were
+/// sealed, or brought in by restoring such a backup); returns how many. Run for every
+/// brand when its store is migrated and after a restore.
+pub async fn seal_stored_secrets(store: &TenantStore) -> Result<usize> {
+    let mut tx = store.write().await?;
+    let clear: Vec<(String, String)> = on_tx!(tx, |conn| {
+        sqlx::query_as("select user_id, secret from totp_credentials where secret not like 'v1.%'")
+            .fetch_all(conn)
+            .await?
+    });
+    for (user_id, secret) in &clear {
+        let sealed = store.sealing_key().seal(SECRET_PURPOSE, secret)?;
+        on_tx!(tx, |conn| {
+            sqlx::query("update totp_credentials set secret = $2 where user_id = $1")
+                .bind(user_id)
+                .bind(&sealed)
+                .execute(conn)
+                .await?;
+        });
+    }
+    tx.commit().await?;
+    Ok(clear.len())
 }
 
 /// `xxxxx-xxxxx` from a 31-letter alphabet without look-alikes.
@@ -356,6 +399,7 @@ pub(crate) enum SecondFactor {
 /// recovery code is accepted; any right code resets the count.
 pub(crate) async fn check_second_factor(
     tx: &mut Tx,
+    key: &SecretKey,
     user_id: &str,
     presented: Option<&str>,
     at: OffsetDateTime,
@@ -374,7 +418,7 @@ pub(crate) async fn check_second_factor(
     let Some(presented) = presented.map(str::trim).filter(|p| !p.is_empty()) else {
         return Err(Error::SecondFactorRequired);
     };
-    let secret = decode(&secret)?;
+    let secret = decode(key, &secret)?;
     let last_step = u64::try_from(last_step).unwrap_or(0);
     let code_step = (failures < MAX_CODE_FAILURES)
         .then(|| matching_step(&secret, presented, at, last_step))

@@ -1452,3 +1452,67 @@ async fn a_revoked_or_renewed_invitation_is_never_mailed_with_its_dead_link() {
         store.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn two_factor_secrets_are_sealed_in_the_store_and_backups_and_old_clear_ones_get_sealed() {
+    use tenant_core::{backup, totp};
+    for store in both().await {
+        let platform = Platform::open(&store.backend).await.unwrap();
+        let a = context(&platform, "sealed.test").await;
+        let ada = signed_in_user(a.store(), "ada@sealed.test", "staff", None).await;
+        let enrollment = totp::begin(a.store(), &ada, PASSWORD, "Brand")
+            .await
+            .unwrap();
+        let secret = data_encoding::BASE32_NOPAD
+            .decode(enrollment.secret.as_bytes())
+            .unwrap();
+        let step = totp::step_of(time::OffsetDateTime::now_utc());
+        totp::confirm(a.store(), &ada, &totp::code_at(&secret, step))
+            .await
+            .unwrap();
+        let export = || async {
+            let mut out = Vec::new();
+            backup::export(&a.tenant, a.store(), &mut out, |_| {})
+                .await
+                .unwrap();
+            String::from_utf8_lossy(&out).into_owned()
+        };
+        let text = export().await;
+        assert!(text.contains("totp_credentials"), "the table is backed up");
+        assert!(
+            !text.contains(&enrollment.secret),
+            "the secret is sealed in the store and the backup"
+        );
+
+        // A secret that an older release stored in clear is sealed at migration, and
+        // still signs in.
+        run_in_tenant(
+            &store.backend,
+            &a.tenant,
+            &[&format!(
+                "update totp_credentials set secret = '{}', last_step = 0",
+                enrollment.secret
+            )],
+        )
+        .await;
+        assert!(export().await.contains(&enrollment.secret), "in clear now");
+        let report = platform.migrate_tenants(|_| {}).await.unwrap();
+        assert!(
+            report.iter().all(|entry| entry.result.is_ok()),
+            "{report:?}"
+        );
+        assert!(!export().await.contains(&enrollment.secret), "sealed again");
+        let code = totp::code_at(&secret, totp::step_of(time::OffsetDateTime::now_utc()));
+        let signed_in = sessions::sign_in(
+            a.store(),
+            "ada@sealed.test",
+            PASSWORD,
+            Some(&code),
+            &client_info(),
+        )
+        .await;
+        assert!(signed_in.is_ok(), "{:?}", signed_in.err());
+        platform.close().await;
+        store.cleanup().await;
+    }
+}

@@ -69,6 +69,31 @@ impl Workdir {
     }
 }
 
+/// `domain add DOMAIN` with `email` invited as its admin; returns the invitation token.
+pub fn add_brand_with_admin(work: &Workdir, domain: &str, email: &str) -> String {
+    let added = work
+        .command()
+        .args([
+            "domain",
+            "add",
+            domain,
+            "--brand",
+            "Brand",
+            "--admin-email",
+            email,
+        ])
+        .assert()
+        .code(0);
+    let stdout = String::from_utf8(added.get_output().stdout.clone()).unwrap();
+    let link = stdout
+        .lines()
+        .find(|line| line.contains("/invite/"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    link.rsplit_once("/invite/").unwrap().1.to_owned()
+}
+
 pub fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_tasksession")
 }

@@ -59,16 +59,21 @@ pub(crate) fn connection_of(parts: &Parts) -> ClientConnection {
         })
 }
 
-/// The value of the session cookie, if the request carries one.
-pub(crate) fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+/// The values of every cookie named `name` that the request carries.
+pub(crate) fn cookies<'a>(headers: &'a HeaderMap, name: &'a str) -> impl Iterator<Item = &'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|line| line.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
+        .filter(move |(found, _)| *found == name)
         .map(|(_, value)| value)
+}
+
+/// The value of the session cookie, if the request carries one.
+pub(crate) fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    cookies(headers, SESSION_COOKIE).next()
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {

@@ -113,20 +113,13 @@ fn device_cookie(state: &WebState, account: &str) -> Option<HeaderValue> {
 
 /// Whether the request carries a device cookie that `account` signed in from before.
 fn trusted_device(state: &WebState, headers: &HeaderMap, account: &str) -> bool {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|line| line.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .filter(|(name, _)| *name == DEVICE_COOKIE)
-        .any(|(_, value)| {
-            state
-                .postmaster
-                .key()
-                .open(DEVICE_PURPOSE, value)
-                .is_ok_and(|opened| opened == account)
-        })
+    super::caller::cookies(headers, DEVICE_COOKIE).any(|value| {
+        state
+            .postmaster
+            .key()
+            .open(DEVICE_PURPOSE, value)
+            .is_ok_and(|opened| opened == account)
+    })
 }
 
 /// The `Set-Cookie` value that starts a session (or, with `""` and 0, ends it).
