@@ -144,13 +144,15 @@ cookie=$(api -i -X POST "https://$HOST:18443/api/v1/session" \
   -d "{\"email\":\"admin@$HOST\",\"password\":\"$password\"}" | sed -n 's/^set-cookie: \(__Host-ts_session=[^;]*\).*/\1/ip')
 token=$(api -H "Cookie: $cookie" -X POST "https://$HOST:18443/api/v1/tokens" -d '{"name":"bench"}' \
   | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+clients=()
 for client in $(seq 1 16); do
   ( for _ in $(seq 1 60); do
       api -o /dev/null -m "0.00$((RANDOM % 7 + 2))" -H "Authorization: Bearer $token" \
         "https://$HOST:18443/api/v1/users" || true
     done ) &
+  clients+=($!)
 done
-wait
+wait "${clients[@]}"
 ok=0 total=50
 for _ in $(seq 1 $total); do
   code=$(api -o /dev/null -w '%{http_code}' -m 10 -H "Authorization: Bearer $token" "https://$HOST:18443/api/v1/users")

@@ -80,6 +80,14 @@ async fn migrate_brands(platform: &Platform) -> Outcome {
             Err(error @ tenant_core::Error::StoreTooNew { .. }) => {
                 return Err(Failure::Refused(format!("{domain}: {error}")));
             }
+            Err(
+                error
+                @ (tenant_core::Error::StoreMissing(_) | tenant_core::Error::StoreUnusable(_)),
+            ) => tracing::error!(
+                %domain,
+                %error,
+                "brand not served: its visitors get a 503 page until the store is back"
+            ),
             Err(error) => tracing::error!(
                 %domain,
                 %error,
