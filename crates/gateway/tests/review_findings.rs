@@ -439,6 +439,19 @@ fn list_cursors_and_limits_that_are_not_the_lists_own_get_422_naming_the_paramet
     assert_eq!(second["items"].as_array().unwrap().len(), 1);
     assert_ne!(second["items"][0]["id"], page["items"][0]["id"]);
 
+    // A list read whole pages the same way.
+    let roles = get("/api/v1/roles?limit=1");
+    assert_eq!(roles.status, 200, "{roles:?}");
+    let roles: serde_json::Value = serde_json::from_str(&roles.body).unwrap();
+    assert_eq!(roles["items"].as_array().unwrap().len(), 1);
+    let next_role = roles["next_cursor"].as_str().unwrap().to_owned();
+    let more = get(&format!("/api/v1/roles?limit=200&cursor={next_role}"));
+    assert_eq!(more.status, 200, "{more:?}");
+    let more: serde_json::Value = serde_json::from_str(&more.body).unwrap();
+    assert!(!more["items"].as_array().unwrap().is_empty());
+    assert_ne!(more["items"][0]["id"], roles["items"][0]["id"]);
+    assert!(more["next_cursor"].is_null());
+
     let foreign = format!("projects.{}", next.rsplit('.').next().unwrap());
     for (path, field) in [
         ("/api/v1/users?cursor=garbage".to_owned(), "cursor"),
@@ -447,6 +460,11 @@ fn list_cursors_and_limits_that_are_not_the_lists_own_get_422_naming_the_paramet
         ("/api/v1/audit?cursor=zzz".to_owned(), "cursor"),
         ("/api/v1/clients?cursor=1".to_owned(), "cursor"),
         ("/api/v1/access-review?cursor=x".to_owned(), "cursor"),
+        ("/api/v1/roles?cursor=garbage".to_owned(), "cursor"),
+        (format!("/api/v1/teams?cursor={next_role}"), "cursor"),
+        ("/api/v1/tokens?cursor=tokens.nothere".to_owned(), "cursor"),
+        ("/api/v1/me/sessions?limit=0".to_owned(), "limit"),
+        ("/api/v1/roles?limit=many".to_owned(), "limit"),
         ("/api/v1/users?limit=0".to_owned(), "limit"),
         ("/api/v1/users?limit=201".to_owned(), "limit"),
         ("/api/v1/projects?limit=500".to_owned(), "limit"),

@@ -14,12 +14,18 @@ use tenant_core::users::UserKind;
 
 use super::caller::Caller;
 use super::error::ApiResult;
-use super::views;
+use super::views::{self, WholeList};
 
 /// `GET /api/v1/roles`.
-pub(crate) async fn list_roles(caller: Caller) -> ApiResult<Json<Value>> {
+pub(crate) async fn list_roles(caller: Caller, window: WholeList) -> ApiResult<Json<Value>> {
     let list = roles::list_roles(caller.tenant.store(), &caller.principal).await?;
-    Ok(Json(views::all(&list, views::role)))
+    Ok(Json(views::page_whole(
+        "roles",
+        &list,
+        &window,
+        |role| &role.id,
+        views::role,
+    )?))
 }
 
 /// `GET /api/v1/roles/{id}`.
@@ -93,9 +99,15 @@ pub(crate) async fn delete_role(caller: Caller, Path(id): Path<String>) -> ApiRe
 }
 
 /// `GET /api/v1/teams`.
-pub(crate) async fn list_teams(caller: Caller) -> ApiResult<Json<Value>> {
+pub(crate) async fn list_teams(caller: Caller, window: WholeList) -> ApiResult<Json<Value>> {
     let list = teams::list_teams(caller.tenant.store(), &caller.principal).await?;
-    Ok(Json(views::all(&list, views::team)))
+    Ok(Json(views::page_whole(
+        "teams",
+        &list,
+        &window,
+        |team| &team.id,
+        views::team,
+    )?))
 }
 
 /// `GET /api/v1/teams/{id}`.
@@ -144,12 +156,19 @@ pub(crate) async fn delete_team(caller: Caller, Path(id): Path<String>) -> ApiRe
 }
 
 /// `GET /api/v1/teams/{id}/members`.
-pub(crate) async fn list_members(caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub(crate) async fn list_members(
+    caller: Caller,
+    Path(id): Path<String>,
+    window: WholeList,
+) -> ApiResult<Json<Value>> {
     let team = teams::get_team(caller.tenant.store(), &caller.principal, &id).await?;
-    Ok(Json(views::all(
+    Ok(Json(views::page_whole(
+        "members",
         &team.members,
+        &window,
+        String::as_str,
         |m| serde_json::json!({"id": m}),
-    )))
+    )?))
 }
 
 #[derive(Debug, Deserialize)]

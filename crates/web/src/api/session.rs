@@ -187,9 +187,18 @@ pub(crate) async fn me(caller: Caller) -> Json<Value> {
 }
 
 /// `GET /api/v1/me/sessions`.
-pub(crate) async fn list_sessions(caller: Caller) -> ApiResult<Json<Value>> {
+pub(crate) async fn list_sessions(
+    caller: Caller,
+    window: views::WholeList,
+) -> ApiResult<Json<Value>> {
     let list = sessions::list_sessions(caller.tenant.store(), &caller.principal).await?;
-    Ok(Json(views::all(&list, views::session)))
+    Ok(Json(views::page_whole(
+        "sessions",
+        &list,
+        &window,
+        |session| &session.id,
+        views::session,
+    )?))
 }
 
 /// `DELETE /api/v1/me/sessions/{id}`.
@@ -202,9 +211,18 @@ pub(crate) async fn revoke_session(
 }
 
 /// `GET /api/v1/tokens`.
-pub(crate) async fn list_tokens(caller: Caller) -> ApiResult<Json<Value>> {
+pub(crate) async fn list_tokens(
+    caller: Caller,
+    window: views::WholeList,
+) -> ApiResult<Json<Value>> {
     let list = sessions::list_tokens(caller.tenant.store(), &caller.principal).await?;
-    Ok(Json(views::all(&list, views::token)))
+    Ok(Json(views::page_whole(
+        "tokens",
+        &list,
+        &window,
+        |token| &token.id,
+        views::token,
+    )?))
 }
 
 #[derive(Debug, Deserialize)]

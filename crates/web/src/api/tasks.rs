@@ -35,9 +35,19 @@ pub(crate) fn task_view(viewer: &Principal, task: &Task) -> Value {
 }
 
 /// `GET /api/v1/projects/{id}/tasks`: the board, column by column, top to bottom.
-pub(crate) async fn list(caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub(crate) async fn list(
+    caller: Caller,
+    Path(id): Path<String>,
+    window: views::WholeList,
+) -> ApiResult<Json<Value>> {
     let list = tasks::list_tasks(caller.tenant.store(), &caller.principal, &id).await?;
-    Ok(Json(views::all(&list, |t| task_view(&caller.principal, t))))
+    Ok(Json(views::page_whole(
+        "tasks",
+        &list,
+        &window,
+        |task| &task.id,
+        |t| task_view(&caller.principal, t),
+    )?))
 }
 
 /// `GET /api/v1/projects/{id}/tasks/{task_id}`.

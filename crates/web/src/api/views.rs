@@ -52,11 +52,6 @@ where
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
-/// A list that has no pages, in the same shape.
-pub fn all<T>(items: &[T], view: impl Fn(&T) -> Value) -> Value {
-    json!({"items": items.iter().map(view).collect::<Vec<_>>(), "next_cursor": null})
-}
-
 /// A user.
 pub fn user(user: &User) -> Value {
     json!({
@@ -162,43 +157,57 @@ impl Paging {
     }
 }
 
-/// A list's checked `?limit=&cursor=`: where to continue (the last id of the page before)
-/// and how many.
+/// The checked `?limit=&cursor=` of a list that the store reads whole (roles, teams, a
+/// team's members, sessions, tokens, a project's tasks), taken from the query string beside
+/// the route's other parameters; paged here by [`page_whole`].
 #[derive(Debug)]
-pub struct Window {
-    /// The last id seen, from the cursor.
-    pub after: Option<String>,
-    /// How many, 1 to 200 (default 50).
-    pub limit: u32,
+pub struct WholeList(pub Window);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for WholeList {
+    type Rejection = super::ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let query: std::collections::HashMap<String, String> =
+            axum::extract::Query::try_from_uri(&parts.uri)
+                .map(|axum::extract::Query(q)| q)
+                .map_err(|e| super::ApiError::BadBody(e.body_text()))?;
+        let limit = match query.get("limit") {
+            None => None,
+            Some(text) => Some(text.parse::<u32>().map_err(|_| {
+                tenant_core::Error::field("limit", "limit must be a whole number from 1 to 200")
+            })?),
+        };
+        Ok(WholeList(check_window(
+            limit,
+            query.get("cursor").map(String::as_str),
+            |_| true,
+        )?))
+    }
 }
 
-/// Checks a list's `?limit=` (1 to 200, default 50) and `?cursor=`: a cursor is the list's
-/// name and the last id of the page before (`users.01a2…`), so one that was not made by
-/// this list (garbage, or another list's) is refused with 422 instead of being read as an
-/// empty last page.
-pub fn window(
+/// One page of a list read whole: the items after the cursor's id, at most `limit`, and a
+/// cursor when more follow. A cursor whose id is not in the list (any more) gets 422.
+pub fn page_whole<T>(
     list: &'static str,
-    limit: Option<u32>,
-    cursor: Option<&str>,
-) -> Result<Window, super::ApiError> {
-    let limit = match limit {
-        None => 50,
-        Some(n @ 1..=200) => n,
-        Some(_) => {
-            return Err(tenant_core::Error::field("limit", "limit must be from 1 to 200").into());
-        }
-    };
-    let after = match cursor {
-        None => None,
-        Some(cursor) => {
-            let id = cursor
-                .strip_prefix(list)
-                .and_then(|rest| rest.strip_prefix('.'))
-                .filter(|id| {
-                    id.len() == 24 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-                });
-            match id {
-                Some(id) => Some(id.to_owned()),
+    items: &[T],
+    window: &WholeList,
+    id_of: impl Fn(&T) -> &str,
+    view: impl Fn(&T) -> Value,
+) -> Result<Value, super::ApiError> {
+    let window = &window.0;
+    let start = match &window.after {
+        None => 0,
+        Some(after) => {
+            let at = window
+                .list
+                .as_deref()
+                .filter(|named| *named == list)
+                .and_then(|_| items.iter().position(|item| id_of(item) == after));
+            match at {
+                Some(at) => at + 1,
                 None => {
                     return Err(tenant_core::Error::field(
                         "cursor",
@@ -211,7 +220,103 @@ pub fn window(
             }
         }
     };
-    Ok(Window { after, limit })
+    let limit = usize::try_from(window.limit).unwrap_or(usize::MAX);
+    let page: Vec<&T> = items.iter().skip(start).take(limit).collect();
+    let more = start + page.len() < items.len();
+    let next = page
+        .last()
+        .filter(|_| more)
+        .map(|last| format!("{list}.{}", id_of(last)));
+    Ok(json!({
+        "items": page.into_iter().map(view).collect::<Vec<_>>(),
+        "next_cursor": next,
+    }))
+}
+
+/// A list's checked `?limit=&cursor=`: where to continue (the last id of the page before)
+/// and how many.
+#[derive(Debug)]
+pub struct Window {
+    /// The last id seen, from the cursor.
+    pub after: Option<String>,
+    /// How many, 1 to 200 (default 50).
+    pub limit: u32,
+    /// The list the cursor names (checked by [`window`]; by [`page_whole`] for lists read
+    /// whole).
+    list: Option<String>,
+}
+
+/// Checks a list's `?limit=` (1 to 200, default 50) and `?cursor=`: a cursor is the list's
+/// name and the last id of the page before (`users.01a2…`), so one that was not made by
+/// this list (garbage, or another list's) is refused with 422 instead of being read as an
+/// empty last page.
+pub fn window(
+    list: &'static str,
+    limit: Option<u32>,
+    cursor: Option<&str>,
+) -> Result<Window, super::ApiError> {
+    let window = check_window(limit, cursor, |id| {
+        id.len() == 24 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    })?;
+    match &window.list {
+        Some(named) if named != list => Err(foreign_cursor(list)),
+        _ => Ok(window),
+    }
+}
+
+fn foreign_cursor(list: &str) -> super::ApiError {
+    tenant_core::Error::field(
+        "cursor",
+        format!(
+            "this cursor does not belong to this list: use the next_cursor of a page of {list}"
+        ),
+    )
+    .into()
+}
+
+/// Checks `limit` (1 to 200, default 50) and splits `cursor` into its list's name and an id
+/// that `id_ok` accepts.
+fn check_window(
+    limit: Option<u32>,
+    cursor: Option<&str>,
+    id_ok: impl Fn(&str) -> bool,
+) -> Result<Window, super::ApiError> {
+    let limit = match limit {
+        None => 50,
+        Some(n @ 1..=200) => n,
+        Some(_) => {
+            return Err(tenant_core::Error::field("limit", "limit must be from 1 to 200").into());
+        }
+    };
+    let Some(cursor) = cursor else {
+        return Ok(Window {
+            after: None,
+            limit,
+            list: None,
+        });
+    };
+    let parsed = cursor.split_once('.').filter(|(list, id)| {
+        !list.is_empty()
+            && list.bytes().all(|b| b.is_ascii_lowercase() || b == b'-')
+            && !id.is_empty()
+            && id.len() <= 64
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
+            && id_ok(id)
+    });
+    match parsed {
+        Some((list, id)) => Ok(Window {
+            after: Some(id.to_owned()),
+            limit,
+            list: Some(list.to_owned()),
+        }),
+        None => Err(tenant_core::Error::field(
+            "cursor",
+            "this is not a cursor of this list: use the next_cursor of the page before",
+        )
+        .into()),
+    }
 }
 
 /// A page of `list` in the list shape, its `next_cursor` made for [`window`] to read.
