@@ -22,11 +22,6 @@ use crate::metrics::Metrics;
 use crate::pages;
 use crate::tls::Certificates;
 
-/// What a visitor is told while a brand's store cannot be used (brand-neutral; the cause is
-/// in the operator's log).
-const STORE_UNAVAILABLE: &str =
-    "This site cannot be reached for a moment. Please try again shortly.";
-
 /// The path prefix reserved for ACME HTTP-01 challenge answers.
 pub const ACME_CHALLENGE_PREFIX: &str = "/.well-known/acme-challenge/";
 
@@ -211,7 +206,11 @@ impl Edge {
             Err(error) => {
                 self.faults.failed(host.as_str(), &error.to_string());
                 self.platform.recover_store(&entry.tenant);
-                return (pages::unavailable(api, STORE_UNAVAILABLE), tenant, false);
+                return (
+                    pages::unavailable(api, web::STORE_UNAVAILABLE),
+                    tenant,
+                    false,
+                );
             }
         };
         let ca_issued = self

@@ -16,7 +16,8 @@ use std::process::Command as StdCommand;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use support::{Addresses, CapturingVerifier, PostgresDb, Server, Workdir, http_exchange};
+use support::local_json_request as request;
+use support::{Addresses, CapturingVerifier, PostgresDb, Server, Workdir, header, http_exchange};
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -25,14 +26,6 @@ struct Brand {
     host: String,
     token: String,
     cookie: String,
-}
-
-fn request(method: &str, host: &str, path: &str, auth: &str, body: &str) -> Vec<u8> {
-    format!(
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nOrigin: http://{host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{auth}Connection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .into_bytes()
 }
 
 fn bearer(brand: &Brand) -> String {
@@ -325,13 +318,6 @@ fn store_dir(work: &Workdir, domain: &str) -> PathBuf {
             })
         })
         .unwrap()
-}
-
-fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
-    head.lines().find_map(|line| {
-        let (key, value) = line.split_once(':')?;
-        key.eq_ignore_ascii_case(name).then(|| value.trim())
-    })
 }
 
 /// A 503 in the API's error shape with `Retry-After`.

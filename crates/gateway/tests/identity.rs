@@ -12,7 +12,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 use support::{
-    CapturingVerifier, Server, Workdir, add_brand_with_admin, https_exchange, tls_client,
+    CapturingVerifier, Server, Workdir, add_brand_with_admin, header, https_exchange, tls_client,
 };
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -23,13 +23,6 @@ fn json_request(method: &str, host: &str, path: &str, body: &str, extra: &str) -
         body.len()
     )
     .into_bytes()
-}
-
-fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
-    head.lines().find_map(|line| {
-        let (key, value) = line.split_once(':')?;
-        key.eq_ignore_ascii_case(name).then(|| value.trim())
-    })
 }
 
 fn sign_in(at: SocketAddr, host: &str, email: &str, password: &str) -> support::Exchange {

@@ -13,17 +13,10 @@ use std::net::{SocketAddr, TcpListener};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use support::local_json_request as request;
 use support::{Exchange, Server, Workdir, http_exchange};
 
 const PASSWORD: &str = "correct horse battery staple";
-
-fn request(method: &str, host: &str, path: &str, extra: &str, body: &str) -> Vec<u8> {
-    format!(
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nOrigin: http://{host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .into_bytes()
-}
 
 /// Accepts the admin's invitation of `domain` (added before the server started: the
 /// server reads new domains every few seconds).

@@ -32,7 +32,7 @@ pub fn escape_html(text: &str) -> String {
     out
 }
 
-pub use api::error::StoreUnavailable;
+pub use api::error::{StoreUnavailable, UNAVAILABLE as STORE_UNAVAILABLE};
 pub use api::{ClientConnection, WebState, throttle::SignInLimits};
 
 /// The brand's router; the gateway mounts it behind routing, with the tenant's

@@ -94,6 +94,30 @@ pub fn add_brand_with_admin(work: &Workdir, domain: &str, email: &str) -> String
     link.rsplit_once("/invite/").unwrap().1.to_owned()
 }
 
+/// A complete HTTP/1.1 request with a JSON body, a same-origin `Origin` for the plain-HTTP
+/// development site of `host`, and `extra` header lines (each ending in CRLF).
+pub fn local_json_request(
+    method: &str,
+    host: &str,
+    path: &str,
+    extra: &str,
+    body: &str,
+) -> Vec<u8> {
+    format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nOrigin: http://{host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// The value of the header `name` in a response head.
+pub fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines().find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        key.eq_ignore_ascii_case(name).then(|| value.trim())
+    })
+}
+
 pub fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_tasksession")
 }

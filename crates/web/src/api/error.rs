@@ -246,8 +246,7 @@ impl ApiError {
 
 /// What a caller is told while the brand's store cannot be used: nothing about the cause
 /// (that is for the operator's log), only that trying again shortly should work.
-pub(crate) const UNAVAILABLE: &str =
-    "This site cannot be reached for a moment. Please try again shortly.";
+pub const UNAVAILABLE: &str = "This site cannot be reached for a moment. Please try again shortly.";
 
 /// Seconds a caller is asked to wait before trying again while a store is unavailable.
 pub(crate) const RETRY_AFTER_SECONDS: u32 = 5;
