@@ -28,8 +28,8 @@ use instant_acme::{
     CertificateIdentifier, HttpClient, Identifier, NewAccount, NewOrder, OrderStatus, RetryPolicy,
 };
 use rustls::pki_types::CertificateDer;
-use tenant_core::acme::{ChallengeType, IssuanceState};
-use tenant_core::certificates::{CertificateSource, StoredCertificate};
+use tenant_core::platform::acme::{ChallengeType, IssuanceState};
+use tenant_core::platform::certificates::{CertificateSource, StoredCertificate};
 use tenant_core::{Email, Hostname, Platform, Serving};
 use time::{Duration, OffsetDateTime};
 use tokio::sync::{Mutex, watch};

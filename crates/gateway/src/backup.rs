@@ -6,8 +6,9 @@ use std::io::{BufReader, BufWriter};
 use std::path::Path;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use tenant_core::backup::{self, Summary};
-use tenant_core::{TenantState, users};
+use tenant_core::TenantState;
+use tenant_core::accounts::users;
+use tenant_core::platform::backup::{self, Summary};
 
 use crate::config::Config;
 use crate::domains::{parse_domain, with_platform};
@@ -128,7 +129,7 @@ pub fn restore(config: &Config, domain: &str, from: &Path) -> Outcome {
         bar.finish_and_clear();
         // A backup from a release that kept two-factor secrets in clear is sealed here.
         let result = match result {
-            Ok(summary) => tenant_core::totp::seal_stored_secrets(&store)
+            Ok(summary) => tenant_core::accounts::totp::seal_stored_secrets(&store)
                 .await
                 .map(|_| summary),
             Err(error) => Err(error),

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use serde::Serialize;
-use tenant_core::certificates::{CertificateSource, StoredCertificate};
+use tenant_core::platform::certificates::{CertificateSource, StoredCertificate};
 use tenant_core::{Hostname, Platform, Serving, Standing};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;

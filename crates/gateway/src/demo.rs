@@ -5,16 +5,19 @@
 //! the data directory so a second run serves the same brands again.
 
 use std::path::{Path, PathBuf};
+use tenant_core::accounts::invitations;
 
+use tenant_core::access::UserKind;
+use tenant_core::access::permissions::{PermissionSet, need};
 use tenant_core::access::{Scope, permit};
-use tenant_core::branding::{self, Asset, Branding};
-use tenant_core::permissions::{PermissionSet, need};
-use tenant_core::projects::{self, NewProject, Sharing};
-use tenant_core::roles::{self, NewRole};
-use tenant_core::sessions::{self, ClientInfo};
-use tenant_core::tasks::{self, NewTask, TaskStatus, Visibility};
-use tenant_core::users::{self, NewUser, UserKind};
-use tenant_core::{Email, Hostname, Platform, Standing, TenantContext, companies, teams};
+use tenant_core::accounts::roles::{self, NewRole};
+use tenant_core::accounts::sessions::{self, ClientInfo};
+use tenant_core::accounts::users::NewUser;
+use tenant_core::accounts::{companies, teams};
+use tenant_core::brand::branding::{self, Asset, Branding};
+use tenant_core::work::projects::{self, NewProject, Sharing};
+use tenant_core::work::tasks::{self, NewTask, TaskStatus, Visibility};
+use tenant_core::{Email, Hostname, Platform, Standing, TenantContext};
 
 use crate::config::Config;
 use crate::outcome::{Failure, Outcome};
@@ -105,10 +108,10 @@ async fn person(
     password: &str,
     domain: &str,
 ) -> Result<String, Failure> {
-    let (user, invitation) = users::invite_user(context.store(), &new)
+    let (user, invitation) = invitations::invite_user(context.store(), &new)
         .await
         .map_err(seed_failure(domain))?;
-    users::accept_invitation(context.store(), invitation.token.reveal(), password)
+    invitations::accept_invitation(context.store(), invitation.token.reveal(), password)
         .await
         .map_err(seed_failure(domain))?;
     Ok(user.id)
@@ -266,10 +269,11 @@ async fn seed(
         PermissionSet::parse_words(["files.download", "discussions.participate"]).map_err(&fail)?,
     );
     for contact in [cleo, chris] {
-        let (user, invitation) = users::invite_contact(context.store(), &clients_permit, &contact)
-            .await
-            .map_err(&fail)?;
-        users::accept_invitation(context.store(), invitation.token.reveal(), &password)
+        let (user, invitation) =
+            invitations::invite_contact(context.store(), &clients_permit, &contact)
+                .await
+                .map_err(&fail)?;
+        invitations::accept_invitation(context.store(), invitation.token.reveal(), &password)
             .await
             .map_err(&fail)?;
         let _ = user;

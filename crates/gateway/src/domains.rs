@@ -1,8 +1,9 @@
 //! `tasksession domain …` and `tasksession user add`: the operator's commands over brands.
 
 use serde::Serialize;
-use tenant_core::acme::ChallengeType;
-use tenant_core::users::{self, NewUser};
+use tenant_core::accounts::invitations;
+use tenant_core::accounts::users::{self, NewUser};
+use tenant_core::platform::acme::ChallengeType;
 use tenant_core::{Email, Hostname, Platform, Serving, Standing, TenantState};
 
 use crate::config::Config;
@@ -67,7 +68,9 @@ pub fn add(
                 switches: None,
                 access_expires_at: None,
             };
-            let (user, invitation) = users::invite_user(&store, &new).await.map_err(failure)?;
+            let (user, invitation) = invitations::invite_user(&store, &new)
+                .await
+                .map_err(failure)?;
             println!(
                 "admin {} invited; send them this one-time link (valid until {}):",
                 user.email,
@@ -289,7 +292,9 @@ pub fn add_user(
             ));
         }
         let store = platform.tenant_store(&tenant).await.map_err(failure)?;
-        let (user, invitation) = users::invite_user(&store, &new).await.map_err(failure)?;
+        let (user, invitation) = invitations::invite_user(&store, &new)
+            .await
+            .map_err(failure)?;
         let serving = platform.serving(standing).await.map_err(failure)?;
         if let Some((_, state)) = serving
             .iter()

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use licensing::{Keyring, Licence, LicenceState, Verdict};
 use tenant_core::Standing;
-use tenant_core::entitlement::DEVELOPMENT_NAMES;
+use tenant_core::platform::entitlement::DEVELOPMENT_NAMES;
 use time::OffsetDateTime;
 
 use crate::config::Config;

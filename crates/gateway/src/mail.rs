@@ -16,10 +16,10 @@ use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::ExposeSecret as _;
 use serde_json::Value;
-use tenant_core::branding::{self, Look};
-use tenant_core::mail::{self, MailKind, OutboxMail};
-use tenant_core::secrets::SecretKey;
-use tenant_core::settings::{self, EmailSettings, SmtpTls};
+use tenant_core::brand::branding::{self, Look};
+use tenant_core::brand::outbox::{self, MailKind, OutboxMail};
+use tenant_core::brand::settings::{self, EmailSettings, SmtpTls};
+use tenant_core::platform::secrets::SecretKey;
 use tenant_core::{Hostname, Serving, TenantContext};
 use time::{Duration, OffsetDateTime};
 use tokio::sync::watch;
@@ -281,7 +281,7 @@ impl Mailer {
                 Ok(None) => continue,
                 Err(reason) => Err(reason),
             };
-            let due = match mail::claim_due(store, &self.holder, BATCH, CLAIM).await {
+            let due = match outbox::claim_due(store, &self.holder, BATCH, CLAIM).await {
                 Ok(due) => due,
                 Err(error) => {
                     tracing::error!(%domain, %error, "cannot read the mail outbox");
@@ -320,7 +320,7 @@ impl Mailer {
             .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok());
         if expires_at.is_some_and(|t| t <= OffsetDateTime::now_utc()) {
             if let Err(error) =
-                mail::abandon(store, &item.id, "its link expired before it could be sent").await
+                outbox::abandon(store, &item.id, "its link expired before it could be sent").await
             {
                 tracing::error!(%domain, %error, "cannot update the mail outbox");
             }
@@ -342,16 +342,16 @@ impl Mailer {
         let recorded = match &outcome {
             Ok(()) => {
                 tracing::info!(%domain, mail = %item.id, kind = item.kind.as_str(), "mail sent");
-                mail::mark_sent(store, &item.id).await
+                outbox::mark_sent(store, &item.id).await
             }
             Err(error) if expires_at.is_none() && item.attempts + 1 >= NOTICE_ATTEMPTS => {
                 tracing::error!(%domain, mail = %item.id, %error, "mail given up after {NOTICE_ATTEMPTS} attempts");
-                mail::abandon(store, &item.id, error).await
+                outbox::abandon(store, &item.id, error).await
             }
             Err(error) => {
                 let next = next_attempt(item.attempts + 1, OffsetDateTime::now_utc());
                 tracing::warn!(%domain, mail = %item.id, %error, next_attempt = %next, "mail not sent; it will be tried again");
-                mail::mark_failed(store, &item.id, error, next).await
+                outbox::mark_failed(store, &item.id, error, next).await
             }
         };
         if let Err(error) = recorded {

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
-use tenant_core::acme::IssuanceState;
+use tenant_core::platform::acme::IssuanceState;
 use time::OffsetDateTime;
 
 /// The counters.

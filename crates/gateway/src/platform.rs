@@ -4,7 +4,7 @@
 //! base address used in links.
 
 use secrecy::ExposeSecret as _;
-use tenant_core::secrets::SecretKey;
+use tenant_core::platform::secrets::SecretKey;
 use tenant_core::{Backend, Error, Hostname, Platform, Standing};
 use time::OffsetDateTime;
 

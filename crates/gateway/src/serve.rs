@@ -11,7 +11,7 @@ use tokio::sync::watch;
 
 use crate::acme::{AcmeSettings, Issuer};
 use crate::config::Config;
-use tenant_core::entitlement::DEVELOPMENT_NAMES;
+use tenant_core::platform::entitlement::DEVELOPMENT_NAMES;
 use tenant_core::{Platform, Standing};
 use time::OffsetDateTime;
 
@@ -350,17 +350,18 @@ async fn expire_access(edge: Arc<Edge>) {
                     continue;
                 }
             };
-            match tenant_core::users::expire_access(context.store()).await {
+            match tenant_core::accounts::users::expire_access(context.store()).await {
                 Ok(0) => {}
                 Ok(count) => {
                     tracing::info!(%domain, count, "deactivated users whose access expired")
                 }
                 Err(error) => tracing::error!(%domain, %error, "cannot check access expiry"),
             }
-            if let Err(error) = tenant_core::sessions::forget_ended(context.store()).await {
+            if let Err(error) = tenant_core::accounts::sessions::forget_ended(context.store()).await
+            {
                 tracing::error!(%domain, %error, "cannot forget ended sessions");
             }
-            match tenant_core::review::warn_expiring_access(context.store()).await {
+            match tenant_core::access::access_review::warn_expiring_access(context.store()).await {
                 Ok(0) => {}
                 Ok(count) => {
                     tracing::info!(%domain, count, "told admins of access ending within a week")

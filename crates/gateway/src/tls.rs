@@ -16,7 +16,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 use sha2::{Digest, Sha256};
-use tenant_core::certificates::{CertificateSource, FALLBACK_NAME, StoredCertificate};
+use tenant_core::platform::certificates::{CertificateSource, FALLBACK_NAME, StoredCertificate};
 use tenant_core::{Platform, TenantDirectory};
 use time::{Duration, OffsetDateTime};
 

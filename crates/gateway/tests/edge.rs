@@ -16,7 +16,7 @@ use support::{
     Addresses, CapturingVerifier, Server, Workdir, get_request, http_exchange, https_exchange,
     licence, tls_client, today,
 };
-use tenant_core::acme::ChallengeType;
+use tenant_core::platform::acme::ChallengeType;
 use time::Duration as Days;
 
 /// A platform with brands on `names` (development mode), running.
@@ -596,7 +596,7 @@ fn a_domain_can_be_added_with_its_own_acme_challenge_type_and_a_bad_one_is_refus
         let a = tenant_core::Hostname::parse("a.localhost").unwrap();
         assert_eq!(
             platform.challenge_type(&a).await.unwrap(),
-            Some(tenant_core::acme::ChallengeType::TlsAlpn01)
+            Some(tenant_core::platform::acme::ChallengeType::TlsAlpn01)
         );
         let b = tenant_core::Hostname::parse("b.localhost").unwrap();
         assert!(

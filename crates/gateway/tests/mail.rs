@@ -270,7 +270,7 @@ fn two_factor_sign_in_is_turned_on_over_https_needed_at_sign_in_and_announced_by
     let secret = data_encoding::BASE32_NOPAD
         .decode(enrollment["secret"].as_str().unwrap().as_bytes())
         .unwrap();
-    let step = tenant_core::totp::step_of(time::OffsetDateTime::now_utc());
+    let step = tenant_core::accounts::totp::step_of(time::OffsetDateTime::now_utc());
     let confirm = https_exchange(
         at,
         "alpha.test",
@@ -280,7 +280,7 @@ fn two_factor_sign_in_is_turned_on_over_https_needed_at_sign_in_and_announced_by
             "/api/v1/me/totp",
             &format!(
                 r#"{{"code":"{}"}}"#,
-                tenant_core::totp::code_at(&secret, step)
+                tenant_core::accounts::totp::code_at(&secret, step)
             ),
             &cookie,
         ),
@@ -302,7 +302,7 @@ fn two_factor_sign_in_is_turned_on_over_https_needed_at_sign_in_and_announced_by
         "/api/v1/session",
         &format!(
             r#"{{"email":"ada@alpha.test","password":"{PASSWORD}","totp":"{}"}}"#,
-            tenant_core::totp::code_at(&secret, step + 1)
+            tenant_core::accounts::totp::code_at(&secret, step + 1)
         ),
         "",
     );

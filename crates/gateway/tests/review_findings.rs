@@ -281,8 +281,8 @@ fn a_staff_member_who_must_set_up_two_factor_makes_no_token_on_the_profile_page(
     let secret = data_encoding::BASE32_NOPAD
         .decode(enrollment["secret"].as_str().unwrap().as_bytes())
         .unwrap();
-    let step = tenant_core::totp::step_of(time::OffsetDateTime::now_utc());
-    let code = tenant_core::totp::code_at(&secret, step);
+    let step = tenant_core::accounts::totp::step_of(time::OffsetDateTime::now_utc());
+    let code = tenant_core::accounts::totp::code_at(&secret, step);
     let confirmed = call("PUT", "/api/v1/me/totp", &format!(r#"{{"code":"{code}"}}"#));
     assert_eq!(confirmed.status, 200, "{confirmed:?}");
     let required = call(

@@ -16,12 +16,12 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use tenant_core::access::permissions::need;
 use tenant_core::access::{self, Principal, Scope};
-use tenant_core::companies;
-use tenant_core::permissions::need;
-use tenant_core::projects::{self, NewProject, ProjectFilter, ProjectStatus, Sharing};
-use tenant_core::tasks::{self, NewTask, TaskChange, Visibility};
-use tenant_core::teams;
+use tenant_core::accounts::companies;
+use tenant_core::accounts::teams;
+use tenant_core::work::projects::{self, NewProject, ProjectFilter, ProjectStatus, Sharing};
+use tenant_core::work::tasks::{self, NewTask, TaskChange, Visibility};
 use tenant_core::{Platform, TenantContext, TenantStore};
 use tokio::runtime::Runtime;
 

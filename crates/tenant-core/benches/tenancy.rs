@@ -9,17 +9,18 @@ use std::hint::black_box;
 use std::io::{BufReader, Write as _};
 use std::str::FromStr as _;
 use std::time::Duration;
+use tenant_core::accounts::invitations;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use sha2::Digest as _;
 use sqlx::Connection as _;
+use tenant_core::access::permissions::need;
 use tenant_core::access::{self, Scope};
-use tenant_core::permissions::need;
-use tenant_core::sessions::{self, Presented};
-use tenant_core::users::{self, NewUser, UserFilter};
+use tenant_core::accounts::sessions::{self, Presented};
+use tenant_core::accounts::users::{self, NewUser, UserFilter};
+use tenant_core::platform::backup;
 use tenant_core::{
     Backend, Email, Hostname, Platform, Standing, Tenant, TenantDirectory, TenantId, TenantState,
-    backup,
 };
 use time::OffsetDateTime;
 use tokio::runtime::Runtime;
@@ -213,7 +214,7 @@ fn tenant_stores(c: &mut Criterion) {
                     switches: None,
                     access_expires_at: None,
                 };
-                rt.block_on(users::invite_user(context.store(), &new))
+                rt.block_on(invitations::invite_user(context.store(), &new))
                     .unwrap();
             });
         });

@@ -5,12 +5,12 @@
 use serde_json::Value;
 use time::OffsetDateTime;
 
+use crate::access::permissions::need;
 use crate::access::{Actor, Permitted};
 use crate::error::{Error, Result};
-use crate::permissions::need;
-use crate::registry::TenantStore;
+use crate::paging::Page;
+use crate::store::TenantStore;
 use crate::store::{Tx, new_id, now, on_tx};
-use crate::users::Page;
 
 /// Writes one entry inside the transaction that makes the change.
 pub(crate) async fn record(

@@ -2,6 +2,11 @@
 //! bookkeeping), each tenant's own store and migrations, the domain model, the access
 //! policy and the services that enforce it.
 //!
+//! One folder per capability, the same names in every layer: [`access`] (who may do
+//! what), [`accounts`] (users, roles, teams, companies, sessions), [`brand`] (branding,
+//! settings, outgoing mail), [`platform`] (what brands share) and [`work`] (projects and
+//! what is inside them, entered through the project grant).
+//!
 //! Depends only on `licensing`; knows nothing of HTTP or TLS. Request-handling code gets a
 //! [`TenantContext`] for one tenant and can reach nothing else: see [`store`] for how.
 
@@ -10,40 +15,28 @@
 extern crate self as tenant_core;
 
 pub mod access;
-pub mod acme;
+pub mod accounts;
 pub mod audit;
-pub mod backup;
-pub mod branding;
-pub mod certificates;
-pub mod companies;
-pub mod directory;
-pub mod entitlement;
+pub mod brand;
 pub mod error;
 mod fault;
-pub mod mail;
+pub mod fields;
 pub mod names;
-pub mod permissions;
-pub mod projects;
-pub mod registry;
-pub mod review;
-pub mod roles;
-pub mod secrets;
-pub mod sessions;
-pub mod settings;
+pub mod paging;
+pub mod platform;
 pub mod store;
-pub mod tasks;
-pub mod teams;
-pub mod totp;
-pub mod users;
+pub mod work;
 
 /// The integration tests' stores on both backends, for unit tests that need internals.
 #[cfg(test)]
 #[path = "../tests/support/mod.rs"]
 mod test_support;
 
-pub use directory::{Entry, TenantDirectory};
-pub use entitlement::{Serving, Standing};
 pub use error::{Error, Result};
 pub use names::{Email, Hostname};
-pub use registry::{Platform, Tenant, TenantContext, TenantId, TenantState, TenantStore};
+pub use platform::directory::{Entry, TenantDirectory};
+pub use platform::entitlement::{Serving, Standing};
+pub use platform::registry::Platform;
+pub use platform::tenant::{Tenant, TenantContext, TenantId, TenantState};
 pub use store::Backend;
+pub use store::TenantStore;

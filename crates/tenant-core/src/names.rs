@@ -586,43 +586,6 @@ impl FromStr for Email {
     }
 }
 
-/// A one-line text given in `field`: trimmed, 1 to `max` characters, no control
-/// characters; `what` names it in the error ("a project's name").
-pub fn single_line(
-    field: &'static str,
-    what: &str,
-    text: &str,
-    max: usize,
-) -> crate::error::Result<String> {
-    let line = text.trim();
-    if line.is_empty() || line.chars().count() > max || line.chars().any(char::is_control) {
-        return Err(crate::error::Error::field(
-            field,
-            format!("{what} must be 1 to {max} characters without control characters"),
-        ));
-    }
-    Ok(line.to_owned())
-}
-
-/// A free text such as a description given in `field`: line ends made one kind (forms
-/// send CRLF), trimmed, at most 20,000 characters, no control characters but line breaks
-/// and tabs.
-pub fn long_text(field: &'static str, text: &str) -> crate::error::Result<String> {
-    let text = text.replace("\r\n", "\n");
-    let trimmed = text.trim();
-    if trimmed.chars().count() > 20_000
-        || trimmed
-            .chars()
-            .any(|c| c.is_control() && c != '\n' && c != '\t')
-    {
-        return Err(crate::error::Error::field(
-            field,
-            "a description may have at most 20,000 characters and no control characters",
-        ));
-    }
-    Ok(trimmed.to_owned())
-}
-
 /// Percent-encodes `text` for a URL's path segment or query value: everything but
 /// letters, digits, `-._~@:` is written as `%XX` bytes of its UTF-8.
 pub fn percent_encode(text: &str) -> String {

@@ -34,6 +34,7 @@ use sqlx::sqlite::{
 use time::OffsetDateTime;
 
 use crate::error::{Error, Result};
+use crate::platform::secrets::SecretKey;
 
 /// How long a connection waits for a locked SQLite file before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -602,4 +603,37 @@ pub(crate) async fn migrate(db: &Db, migrations: &Migrations, name: &str) -> Res
         applied += 1;
     }
     Ok(applied)
+}
+
+/// One tenant's store: the only way to reach its data. Only the registry makes one ([`TenantStore::new`]).
+#[derive(Debug, Clone)]
+pub struct TenantStore {
+    pub(crate) db: Db,
+    key: Arc<SecretKey>,
+}
+
+impl TenantStore {
+    /// The key the brand's secrets (two-factor secrets) are sealed with: the server's
+    /// encryption key once the platform was given it ([`Platform::use_sealing_key`]).
+    pub(crate) fn sealing_key(&self) -> &SecretKey {
+        &self.key
+    }
+
+    pub(crate) async fn read(&self) -> Result<Tx> {
+        self.db.read().await
+    }
+
+    pub(crate) async fn write(&self) -> Result<Tx> {
+        self.db.write().await
+    }
+
+    pub(crate) async fn snapshot(&self) -> Result<Tx> {
+        self.db.snapshot().await
+    }
+}
+
+impl TenantStore {
+    pub(crate) fn new(db: Db, key: Arc<SecretKey>) -> Self {
+        TenantStore { db, key }
+    }
 }

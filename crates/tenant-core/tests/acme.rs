@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use support::{both, host};
 use tenant_core::Platform;
-use tenant_core::acme::ChallengeType;
-use tenant_core::certificates::{CertificateSource, StoredCertificate};
+use tenant_core::platform::acme::ChallengeType;
+use tenant_core::platform::certificates::{CertificateSource, StoredCertificate};
 use time::{Duration, OffsetDateTime};
 
 #[tokio::test]

@@ -6,11 +6,14 @@
 mod support;
 
 use std::io::BufReader;
+use tenant_core::accounts::credentials;
+use tenant_core::accounts::invitations;
 
 use support::{host, postgres, sqlite};
-use tenant_core::users::{self, NewUser};
+use tenant_core::accounts::users::{self, NewUser};
+use tenant_core::platform::backup;
+use tenant_core::work::projects;
 use tenant_core::{Email, Error, Platform, Standing, Tenant, TenantStore};
-use tenant_core::{backup, projects};
 
 async fn brand(platform: &Platform, name: &str) -> (Tenant, TenantStore) {
     let tenant = platform
@@ -58,31 +61,39 @@ async fn a_brand_moved_from_sqlite_to_postgres_and_back_keeps_identical_content(
             switches: None,
             access_expires_at: None,
         };
-        let (_, invitation) = users::invite_user(&store, &new).await.unwrap();
+        let (_, invitation) = invitations::invite_user(&store, &new).await.unwrap();
         if i % 2 == 0 {
-            users::accept_invitation(&store, invitation.token.reveal(), "correct horse battery")
-                .await
-                .unwrap();
+            invitations::accept_invitation(
+                &store,
+                invitation.token.reveal(),
+                "correct horse battery",
+            )
+            .await
+            .unwrap();
         }
     }
     // One more user, with two-factor sign-in: the secret and the recovery codes move too.
     let ada = support::signed_in_user(&store, "ada@moving.test", "staff", None).await;
-    let enrollment = tenant_core::totp::begin(&store, &ada, support::PASSWORD, "Moving Brand")
-        .await
-        .unwrap();
+    let enrollment =
+        tenant_core::accounts::totp::begin(&store, &ada, support::PASSWORD, "Moving Brand")
+            .await
+            .unwrap();
     let secret = data_encoding::BASE32_NOPAD
         .decode(enrollment.secret.as_bytes())
         .unwrap();
-    let step = tenant_core::totp::step_of(time::OffsetDateTime::now_utc());
-    tenant_core::totp::confirm(&store, &ada, &tenant_core::totp::code_at(&secret, step))
-        .await
-        .unwrap();
+    let step = tenant_core::accounts::totp::step_of(time::OffsetDateTime::now_utc());
+    tenant_core::accounts::totp::confirm(
+        &store,
+        &ada,
+        &tenant_core::accounts::totp::code_at(&secret, step),
+    )
+    .await
+    .unwrap();
     // An archived project shared with Ada: projects and their members move too.
     let boss = support::signed_in_admin(&store, "boss@moving.test").await;
-    let permit = tenant_core::access::permit::<tenant_core::permissions::need::ProjectsCreate>(
-        &boss,
-        tenant_core::access::Scope::Brand,
-    )
+    let permit = tenant_core::access::permit::<
+        tenant_core::access::permissions::need::ProjectsCreate,
+    >(&boss, tenant_core::access::Scope::Brand)
     .unwrap();
     let project = projects::create_project(
         &store,
@@ -103,17 +114,17 @@ async fn a_brand_moved_from_sqlite_to_postgres_and_back_keeps_identical_content(
     )
     .await
     .unwrap();
-    tenant_core::tasks::create_task(
+    tenant_core::work::tasks::create_task(
         &store,
         &boss,
         &project.id,
-        &tenant_core::tasks::NewTask {
+        &tenant_core::work::tasks::NewTask {
             title: "Shop — ünïcödé".to_owned(),
             description: String::new(),
-            status: Some(tenant_core::tasks::TaskStatus::Review),
-            visibility: tenant_core::tasks::Visibility::Client,
+            status: Some(tenant_core::work::tasks::TaskStatus::Review),
+            visibility: tenant_core::work::tasks::Visibility::Client,
             assignee_id: Some(ada.user_id().to_owned()),
-            due_on: Some(tenant_core::tasks::parse_date("due_on", "2027-01-31").unwrap()),
+            due_on: Some(tenant_core::work::tasks::parse_date("due_on", "2027-01-31").unwrap()),
         },
     )
     .await
@@ -148,7 +159,7 @@ async fn a_brand_moved_from_sqlite_to_postgres_and_back_keeps_identical_content(
     // Passwords survive the move.
     let email = Email::parse("person0@moving.test").unwrap();
     assert!(
-        users::check_user_password(&back_store, &email, "correct horse battery")
+        credentials::check_user_password(&back_store, &email, "correct horse battery")
             .await
             .unwrap()
             .is_some()
@@ -170,7 +181,7 @@ async fn a_damaged_or_cut_backup_restores_nothing_and_a_full_brand_is_refused() 
             "P",
             "staff",
         );
-        users::invite_user(&source, &new).await.unwrap();
+        invitations::invite_user(&source, &new).await.unwrap();
     }
     let good = export_text(&tenant, &source).await;
     let (_, target) = brand(&platform, "target.test").await;

@@ -6,11 +6,12 @@
 mod support;
 
 use std::collections::BTreeSet;
+use tenant_core::accounts::invitations;
 
 use support::{host, postgres, sqlite};
+use tenant_core::access::permissions::need;
 use tenant_core::access::{self, Scope};
-use tenant_core::permissions::need;
-use tenant_core::users::{self, NewUser, UserFilter};
+use tenant_core::accounts::users::{self, NewUser, UserFilter};
 use tenant_core::{Email, Platform, Standing, TenantContext};
 
 const TENANTS: usize = 5;
@@ -48,10 +49,10 @@ async fn write_concurrently_and_check(platform: &Platform) {
             let context = context.clone();
             tasks.spawn(async move {
                 // The same address in every tenant: unrelated users, one per store.
-                users::invite_user(context.store(), &user(format!("shared{i}@example.com")))
+                invitations::invite_user(context.store(), &user(format!("shared{i}@example.com")))
                     .await
                     .unwrap();
-                users::invite_user(context.store(), &user(format!("own{i}@brand{n}.test")))
+                invitations::invite_user(context.store(), &user(format!("own{i}@brand{n}.test")))
                     .await
                     .unwrap();
             });

@@ -7,17 +7,18 @@
 mod support;
 
 use support::{both, context, signed_in_admin, signed_in_user};
+use tenant_core::access::UserKind;
+use tenant_core::access::access_review::{self, Flag};
+use tenant_core::access::permissions::{Permission, PermissionSet, default_staff, need};
 use tenant_core::access::{self, Principal, Scope};
+use tenant_core::accounts::companies;
+use tenant_core::accounts::roles::{self, NewRole};
+use tenant_core::accounts::teams;
+use tenant_core::accounts::users;
 use tenant_core::audit::{self, Filter};
-use tenant_core::companies;
-use tenant_core::permissions::{Permission, PermissionSet, default_staff, need};
-use tenant_core::projects::{
+use tenant_core::work::projects::{
     self, NewProject, Project, ProjectChange, ProjectFilter, ProjectStatus, Sharing,
 };
-use tenant_core::review::{self, Flag};
-use tenant_core::roles::{self, NewRole};
-use tenant_core::teams;
-use tenant_core::users::{self, UserKind};
 use tenant_core::{Error, Platform, TenantStore};
 
 async fn create(
@@ -425,7 +426,7 @@ async fn the_access_review_lists_projects_and_flags_contacts_whose_projects_are_
         signed_in_user(s, "nia@new.test", "client", Some(&new.id)).await;
 
         let permit = access::permit::<need::UsersManage>(&admin, Scope::Brand).unwrap();
-        let all = review::access_review(s, &permit, None, 200)
+        let all = access_review::access_review(s, &permit, None, 200)
             .await
             .unwrap()
             .items;
@@ -461,7 +462,7 @@ async fn the_access_review_lists_projects_and_flags_contacts_whose_projects_are_
         projects::set_archived(s, &admin, &also.id, false)
             .await
             .unwrap();
-        let all = review::access_review(s, &permit, None, 200)
+        let all = access_review::access_review(s, &permit, None, 200)
             .await
             .unwrap()
             .items;

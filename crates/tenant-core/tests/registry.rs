@@ -8,7 +8,8 @@ mod support;
 use licensing::{LicenceState, Plan};
 use sqlx::Connection as _;
 use support::{both, host, licensed, run_in_tenant};
-use tenant_core::users::{self, NewUser};
+use tenant_core::accounts::invitations;
+use tenant_core::accounts::users::NewUser;
 use tenant_core::{Backend, Email, Error, Platform, Serving, Standing, TenantState};
 
 fn staff(email: &str) -> NewUser {
@@ -162,7 +163,7 @@ async fn moving_to_a_smaller_plan_keeps_the_oldest_active_and_suspends_the_rest(
             .unwrap()
             .unwrap();
         assert!(matches!(serving, Serving::SuspendedByLicence(_)));
-        users::invite_user(context.store(), &staff("kept@example.com"))
+        invitations::invite_user(context.store(), &staff("kept@example.com"))
             .await
             .unwrap();
         // Removing the oldest lets the next one in.

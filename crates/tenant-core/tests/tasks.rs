@@ -7,11 +7,13 @@
 mod support;
 
 use support::{both, context, signed_in_admin, signed_in_user};
+use tenant_core::access::permissions::need;
 use tenant_core::access::{self, Principal, Scope};
-use tenant_core::companies;
-use tenant_core::permissions::need;
-use tenant_core::projects::{self, NewProject, Project, Sharing};
-use tenant_core::tasks::{self, NewTask, Step, Task, TaskChange, TaskStatus, Touches, Visibility};
+use tenant_core::accounts::companies;
+use tenant_core::work::projects::{self, NewProject, Project, Sharing};
+use tenant_core::work::tasks::{
+    self, NewTask, Step, Task, TaskChange, TaskStatus, Touches, Visibility,
+};
 use tenant_core::{Error, Platform, TenantStore};
 
 async fn project(store: &TenantStore, admin: &Principal, company: Option<&str>) -> Project {

@@ -7,13 +7,17 @@
 mod support;
 
 use support::{PASSWORD, both, context, run_in_tenant, signed_in_admin, signed_in_user};
+use tenant_core::access::UserKind;
+use tenant_core::access::permissions::{Permission, PermissionSet, need};
 use tenant_core::access::{self, Scope};
+use tenant_core::accounts::companies;
+use tenant_core::accounts::credentials;
+use tenant_core::accounts::invitations;
+use tenant_core::accounts::password_reset;
+use tenant_core::accounts::roles::{self, NewRole, RoleChange};
+use tenant_core::accounts::sessions::{self, ClientInfo, Presented, WRONG_CREDENTIALS};
+use tenant_core::accounts::users::{self, NewUser, UserChange, UserFilter, UserStatus};
 use tenant_core::audit::{self, Filter};
-use tenant_core::companies;
-use tenant_core::permissions::{Permission, PermissionSet, need};
-use tenant_core::roles::{self, NewRole, RoleChange};
-use tenant_core::sessions::{self, ClientInfo, Presented, WRONG_CREDENTIALS};
-use tenant_core::users::{self, NewUser, UserChange, UserFilter, UserKind, UserStatus};
 use tenant_core::{Email, Error, Platform};
 
 fn new_user(email: &str, role: &str, company: Option<&str>) -> NewUser {
@@ -43,18 +47,20 @@ async fn the_same_email_in_two_brands_is_two_unrelated_users_and_unique_within_o
         let platform = Platform::open(&store.backend).await.unwrap();
         let a = context(&platform, "a.test").await;
         let b = context(&platform, "b.test").await;
-        let (in_a, _) = users::invite_user(a.store(), &new_user("Ada@Example.com", "admin", None))
-            .await
-            .unwrap();
-        let (in_b, _) = users::invite_user(b.store(), &new_user("ada@example.com", "staff", None))
-            .await
-            .unwrap();
+        let (in_a, _) =
+            invitations::invite_user(a.store(), &new_user("Ada@Example.com", "admin", None))
+                .await
+                .unwrap();
+        let (in_b, _) =
+            invitations::invite_user(b.store(), &new_user("ada@example.com", "staff", None))
+                .await
+                .unwrap();
         assert_ne!(in_a.id, in_b.id);
         assert_eq!(in_a.email, "Ada@example.com");
         assert_eq!(in_a.kind, UserKind::Staff);
         assert_eq!(in_a.status, UserStatus::Invited);
         let again =
-            users::invite_user(a.store(), &new_user("ADA@EXAMPLE.COM", "staff", None)).await;
+            invitations::invite_user(a.store(), &new_user("ADA@EXAMPLE.COM", "staff", None)).await;
         assert!(
             matches!(again, Err(Error::Conflict(ref m)) if m.contains("already exists")),
             "{again:?}"
@@ -77,7 +83,7 @@ async fn roles_and_companies_must_agree() {
             .await
             .unwrap();
         let client_without_company =
-            users::invite_user(a.store(), &new_user("c@x.test", "client", None)).await;
+            invitations::invite_user(a.store(), &new_user("c@x.test", "client", None)).await;
         assert!(matches!(
             client_without_company,
             Err(Error::Field {
@@ -86,7 +92,8 @@ async fn roles_and_companies_must_agree() {
             })
         ));
         let staff_with_company =
-            users::invite_user(a.store(), &new_user("s@x.test", "staff", Some(&company.id))).await;
+            invitations::invite_user(a.store(), &new_user("s@x.test", "staff", Some(&company.id)))
+                .await;
         assert!(matches!(
             staff_with_company,
             Err(Error::Field {
@@ -95,7 +102,8 @@ async fn roles_and_companies_must_agree() {
             })
         ));
         let unknown_company =
-            users::invite_user(a.store(), &new_user("c@x.test", "client", Some("co-1"))).await;
+            invitations::invite_user(a.store(), &new_user("c@x.test", "client", Some("co-1")))
+                .await;
         assert!(matches!(
             unknown_company,
             Err(Error::Field {
@@ -104,12 +112,12 @@ async fn roles_and_companies_must_agree() {
             })
         ));
         let unknown_role =
-            users::invite_user(a.store(), &new_user("o@x.test", "owner", None)).await;
+            invitations::invite_user(a.store(), &new_user("o@x.test", "owner", None)).await;
         assert!(matches!(
             unknown_role,
             Err(Error::Field { field: "role", .. })
         ));
-        let (client, _) = users::invite_user(
+        let (client, _) = invitations::invite_user(
             a.store(),
             &new_user("c@x.test", "client", Some(&company.id)),
         )
@@ -128,7 +136,7 @@ async fn an_invitation_sets_an_argon2id_password_once() {
         let a = context(&platform, "invite.test").await;
         let email = Email::parse("new@invite.test").unwrap();
         let (user, invitation) =
-            users::invite_user(a.store(), &new_user("new@invite.test", "staff", None))
+            invitations::invite_user(a.store(), &new_user("new@invite.test", "staff", None))
                 .await
                 .unwrap();
         let token = invitation.token.reveal().to_owned();
@@ -138,7 +146,7 @@ async fn an_invitation_sets_an_argon2id_password_once() {
             "tokens never reach Debug output"
         );
 
-        let short = users::accept_invitation(a.store(), &token, "short").await;
+        let short = invitations::accept_invitation(a.store(), &token, "short").await;
         assert!(matches!(
             short,
             Err(Error::Field {
@@ -147,34 +155,37 @@ async fn an_invitation_sets_an_argon2id_password_once() {
             })
         ));
         let wrong =
-            users::accept_invitation(a.store(), "not-a-token", "a long enough password").await;
+            invitations::accept_invitation(a.store(), "not-a-token", "a long enough password")
+                .await;
         assert!(matches!(wrong, Err(Error::NotFound(_))));
         assert_eq!(
-            users::check_user_password(a.store(), &email, "a long enough password")
+            credentials::check_user_password(a.store(), &email, "a long enough password")
                 .await
                 .unwrap(),
             None
         );
 
-        let active = users::accept_invitation(a.store(), &token, "a long enough password")
+        let active = invitations::accept_invitation(a.store(), &token, "a long enough password")
             .await
             .unwrap();
         assert_eq!(active.id, user.id);
         assert_eq!(active.status, UserStatus::Active);
-        let reused = users::accept_invitation(a.store(), &token, "another long password").await;
+        let reused =
+            invitations::accept_invitation(a.store(), &token, "another long password").await;
         assert!(matches!(reused, Err(Error::NotFound(_))), "{reused:?}");
 
-        let signed_in = users::check_user_password(a.store(), &email, "a long enough password")
-            .await
-            .unwrap();
+        let signed_in =
+            credentials::check_user_password(a.store(), &email, "a long enough password")
+                .await
+                .unwrap();
         assert_eq!(signed_in.map(|u| u.id), Some(user.id));
         assert_eq!(
-            users::check_user_password(a.store(), &email, "wrong password!!")
+            credentials::check_user_password(a.store(), &email, "wrong password!!")
                 .await
                 .unwrap(),
             None
         );
-        let hash = users::hash_password("x".repeat(12)).await.unwrap();
+        let hash = credentials::hash_password("x".repeat(12)).await.unwrap();
         assert!(hash.starts_with("$argon2id$"), "{hash}");
         platform.close().await;
         store.cleanup().await;
@@ -189,7 +200,7 @@ async fn users_are_listed_in_pages_by_keyset_and_filtered() {
         let admin = signed_in_admin(a.store(), "admin@pages.test").await;
         let permit = access::permit::<need::UsersManage>(&admin, Scope::Brand).unwrap();
         for i in 0..7 {
-            users::invite_user(
+            invitations::invite_user(
                 a.store(),
                 &new_user(&format!("u{i}@pages.test"), "staff", None),
             )
@@ -301,7 +312,7 @@ async fn deactivated_user_session_and_token_are_rejected_on_next_request() {
             .await
             .unwrap();
         assert_eq!(user.status, UserStatus::Deactivated);
-        let notices: Vec<_> = tenant_core::mail::outbox(a.store(), 100)
+        let notices: Vec<_> = tenant_core::brand::outbox::outbox(a.store(), 100)
             .await
             .unwrap()
             .into_iter()
@@ -337,7 +348,7 @@ async fn deactivated_user_session_and_token_are_rejected_on_next_request() {
             .unwrap();
 
         let (invited, _) =
-            users::invite_user(a.store(), &new_user("never@deactivate.test", "staff", None))
+            invitations::invite_user(a.store(), &new_user("never@deactivate.test", "staff", None))
                 .await
                 .unwrap();
         users::delete_user(a.store(), &permit, &invited.id)
@@ -508,7 +519,7 @@ async fn an_invitation_does_not_work_after_it_expires_and_a_resend_replaces_it()
         let a = context(&platform, "expiry.test").await;
         let admin = signed_in_admin(a.store(), "admin@expiry.test").await;
         let (user, old) =
-            users::invite_user(a.store(), &new_user("late@expiry.test", "staff", None))
+            invitations::invite_user(a.store(), &new_user("late@expiry.test", "staff", None))
                 .await
                 .unwrap();
         run_in_tenant(
@@ -517,22 +528,23 @@ async fn an_invitation_does_not_work_after_it_expires_and_a_resend_replaces_it()
             &["update invitations set expires_at = created_at"],
         )
         .await;
-        let late = users::accept_invitation(a.store(), old.token.reveal(), PASSWORD).await;
+        let late = invitations::accept_invitation(a.store(), old.token.reveal(), PASSWORD).await;
         assert!(matches!(late, Err(Error::NotFound(_))), "{late:?}");
 
         let permit = access::permit::<need::UsersManage>(&admin, Scope::Brand).unwrap();
-        let (_, fresh) = users::resend_invitation(a.store(), &permit, &user.id)
+        let (_, fresh) = invitations::resend_invitation(a.store(), &permit, &user.id)
             .await
             .unwrap();
-        let (_, newer) = users::resend_invitation(a.store(), &permit, &user.id)
+        let (_, newer) = invitations::resend_invitation(a.store(), &permit, &user.id)
             .await
             .unwrap();
-        let replaced = users::accept_invitation(a.store(), fresh.token.reveal(), PASSWORD).await;
+        let replaced =
+            invitations::accept_invitation(a.store(), fresh.token.reveal(), PASSWORD).await;
         assert!(
             matches!(replaced, Err(Error::NotFound(_))),
             "a resend revokes the earlier link"
         );
-        users::accept_invitation(a.store(), newer.token.reveal(), PASSWORD)
+        invitations::accept_invitation(a.store(), newer.token.reveal(), PASSWORD)
             .await
             .unwrap();
         platform.close().await;
@@ -683,7 +695,7 @@ async fn a_user_manager_cannot_give_or_touch_more_power_than_their_own() {
         let permit = access::permit::<need::UsersManage>(&manager, Scope::Brand).unwrap();
 
         let invite_admin =
-            users::invite(a.store(), &permit, &new_user("x@power.test", "admin", None)).await;
+            invitations::invite(a.store(), &permit, &new_user("x@power.test", "admin", None)).await;
         assert!(
             matches!(invite_admin, Err(Error::Forbidden(_))),
             "{invite_admin:?}"
@@ -729,7 +741,7 @@ async fn a_user_manager_cannot_give_or_touch_more_power_than_their_own() {
         );
 
         // Within their own power they can act: a user with a narrower role.
-        let (peer, _) = users::invite(
+        let (peer, _) = invitations::invite(
             a.store(),
             &permit,
             &new_user("peer@power.test", &people.id, None),
@@ -823,7 +835,7 @@ async fn a_reset_link_is_mailed_only_for_an_account_and_works_once_within_the_ho
         let queued = |kind: &'static str| {
             let store = a.store().clone();
             async move {
-                tenant_core::mail::outbox(&store, 100)
+                tenant_core::brand::outbox::outbox(&store, 100)
                     .await
                     .unwrap()
                     .into_iter()
@@ -837,35 +849,39 @@ async fn a_reset_link_is_mailed_only_for_an_account_and_works_once_within_the_ho
             "the invitation was queued with the user"
         );
 
-        users::request_password_reset(a.store(), &Email::parse("nobody@reset.test").unwrap())
-            .await
-            .unwrap();
+        password_reset::request_password_reset(
+            a.store(),
+            &Email::parse("nobody@reset.test").unwrap(),
+        )
+        .await
+        .unwrap();
         assert_eq!(queued("password_reset").await, 0);
-        users::request_password_reset(a.store(), &Email::parse("ADA@reset.test").unwrap())
+        password_reset::request_password_reset(a.store(), &Email::parse("ADA@reset.test").unwrap())
             .await
             .unwrap();
         assert_eq!(queued("password_reset").await, 1);
 
         // The sender claims it once; a second sender finds nothing to send.
         let claimed =
-            tenant_core::mail::claim_due(a.store(), "one", 10, time::Duration::minutes(2))
+            tenant_core::brand::outbox::claim_due(a.store(), "one", 10, time::Duration::minutes(2))
                 .await
                 .unwrap();
         let reset = claimed
             .iter()
-            .find(|m| m.kind == tenant_core::mail::MailKind::PasswordReset)
+            .find(|m| m.kind == tenant_core::brand::outbox::MailKind::PasswordReset)
             .unwrap()
             .clone();
         assert_eq!(reset.recipient, "ada@reset.test");
-        let again = tenant_core::mail::claim_due(a.store(), "two", 10, time::Duration::minutes(2))
-            .await
-            .unwrap();
+        let again =
+            tenant_core::brand::outbox::claim_due(a.store(), "two", 10, time::Duration::minutes(2))
+                .await
+                .unwrap();
         assert!(again.is_empty(), "{again:?}");
         let token = reset.params["token"].as_str().unwrap().to_owned();
-        tenant_core::mail::mark_sent(a.store(), &reset.id)
+        tenant_core::brand::outbox::mark_sent(a.store(), &reset.id)
             .await
             .unwrap();
-        let entry = tenant_core::mail::outbox(a.store(), 100)
+        let entry = tenant_core::brand::outbox::outbox(a.store(), 100)
             .await
             .unwrap()
             .into_iter()
@@ -880,12 +896,13 @@ async fn a_reset_link_is_mailed_only_for_an_account_and_works_once_within_the_ho
                 .len(),
             1
         );
-        let weak = users::reset_password(a.store(), &token, "short").await;
+        let weak = password_reset::reset_password(a.store(), &token, "short").await;
         assert!(matches!(weak, Err(Error::Field { .. })), "{weak:?}");
-        users::reset_password(a.store(), &token, "a brand new passphrase")
+        password_reset::reset_password(a.store(), &token, "a brand new passphrase")
             .await
             .unwrap();
-        let twice = users::reset_password(a.store(), &token, "another new passphrase").await;
+        let twice =
+            password_reset::reset_password(a.store(), &token, "another new passphrase").await;
         assert!(matches!(twice, Err(Error::NotFound(_))), "{twice:?}");
         // Sessions ended with the reset.
         assert!(
@@ -897,11 +914,11 @@ async fn a_reset_link_is_mailed_only_for_an_account_and_works_once_within_the_ho
         );
 
         // A link older than an hour no longer works.
-        users::request_password_reset(a.store(), &Email::parse("ada@reset.test").unwrap())
+        password_reset::request_password_reset(a.store(), &Email::parse("ada@reset.test").unwrap())
             .await
             .unwrap();
         let claimed =
-            tenant_core::mail::claim_due(a.store(), "one", 10, time::Duration::minutes(2))
+            tenant_core::brand::outbox::claim_due(a.store(), "one", 10, time::Duration::minutes(2))
                 .await
                 .unwrap();
         let late = claimed[0].params["token"].as_str().unwrap().to_owned();
@@ -911,7 +928,8 @@ async fn a_reset_link_is_mailed_only_for_an_account_and_works_once_within_the_ho
             &["update password_resets set expires_at = created_at where used_at is null"],
         )
         .await;
-        let expired = users::reset_password(a.store(), &late, "a brand new passphrase").await;
+        let expired =
+            password_reset::reset_password(a.store(), &late, "a brand new passphrase").await;
         assert!(matches!(expired, Err(Error::NotFound(_))), "{expired:?}");
         platform.close().await;
         store.cleanup().await;
@@ -920,7 +938,7 @@ async fn a_reset_link_is_mailed_only_for_an_account_and_works_once_within_the_ho
 
 #[tokio::test]
 async fn two_factor_sign_in_needs_a_fresh_code_or_a_recovery_code_once() {
-    use tenant_core::totp;
+    use tenant_core::accounts::totp;
     for store in both().await {
         let platform = Platform::open(&store.backend).await.unwrap();
         let a = context(&platform, "totp.test").await;
@@ -973,7 +991,7 @@ async fn two_factor_sign_in_needs_a_fresh_code_or_a_recovery_code_once() {
             .await
             .unwrap();
         assert_eq!(codes.len(), 10);
-        let notices = tenant_core::mail::outbox(a.store(), 100)
+        let notices = tenant_core::brand::outbox::outbox(a.store(), 100)
             .await
             .unwrap()
             .into_iter()
@@ -1022,7 +1040,8 @@ async fn two_factor_sign_in_needs_a_fresh_code_or_a_recovery_code_once() {
 
 #[tokio::test]
 async fn required_two_factor_limits_staff_without_it_until_they_set_it_up() {
-    use tenant_core::{settings, totp};
+    use tenant_core::accounts::totp;
+    use tenant_core::brand::settings;
     for store in both().await {
         let platform = Platform::open(&store.backend).await.unwrap();
         let a = context(&platform, "require.test").await;
@@ -1091,13 +1110,13 @@ async fn required_two_factor_limits_staff_without_it_until_they_set_it_up() {
 
 #[tokio::test]
 async fn the_access_review_flags_what_to_look_at_and_admins_hear_of_access_ending() {
-    use tenant_core::review::{self, Flag};
+    use tenant_core::access::access_review::{self, Flag};
     for store in both().await {
         let platform = Platform::open(&store.backend).await.unwrap();
         let a = context(&platform, "review.test").await;
         let boss = signed_in_admin(a.store(), "boss@review.test").await;
         let temp = signed_in_user(a.store(), "temp@review.test", "staff", None).await;
-        users::invite_user(a.store(), &new_user("late@review.test", "staff", None))
+        invitations::invite_user(a.store(), &new_user("late@review.test", "staff", None))
             .await
             .unwrap();
         // Late's invitation ran out; Temp's access ends in three days.
@@ -1118,11 +1137,11 @@ async fn the_access_review_flags_what_to_look_at_and_admins_hear_of_access_endin
             .await
             .unwrap();
 
-        let page = review::access_review(a.store(), &permit, None, 2)
+        let page = access_review::access_review(a.store(), &permit, None, 2)
             .await
             .unwrap();
         assert_eq!(page.items.len(), 2);
-        let rest = review::access_review(a.store(), &permit, page.next_cursor.as_deref(), 2)
+        let rest = access_review::access_review(a.store(), &permit, page.next_cursor.as_deref(), 2)
             .await
             .unwrap();
         assert_eq!(rest.next_cursor, None);
@@ -1140,9 +1159,19 @@ async fn the_access_review_flags_what_to_look_at_and_admins_hear_of_access_endin
         assert_eq!(of("late@review.test").flags, [Flag::InvitationExpired]);
 
         // The admins hear of it once per end date.
-        assert_eq!(review::warn_expiring_access(a.store()).await.unwrap(), 1);
-        assert_eq!(review::warn_expiring_access(a.store()).await.unwrap(), 0);
-        let warnings: Vec<_> = tenant_core::mail::outbox(a.store(), 100)
+        assert_eq!(
+            access_review::warn_expiring_access(a.store())
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            access_review::warn_expiring_access(a.store())
+                .await
+                .unwrap(),
+            0
+        );
+        let warnings: Vec<_> = tenant_core::brand::outbox::outbox(a.store(), 100)
             .await
             .unwrap()
             .into_iter()
@@ -1160,7 +1189,9 @@ async fn the_access_review_flags_what_to_look_at_and_admins_hear_of_access_endin
             .await
             .unwrap();
         assert_eq!(
-            review::warn_expiring_access(a.store()).await.unwrap(),
+            access_review::warn_expiring_access(a.store())
+                .await
+                .unwrap(),
             1,
             "a new end date is announced again"
         );
@@ -1171,7 +1202,7 @@ async fn the_access_review_flags_what_to_look_at_and_admins_hear_of_access_endin
 
 #[tokio::test]
 async fn after_ten_wrong_codes_only_a_recovery_code_signs_in() {
-    use tenant_core::totp;
+    use tenant_core::accounts::totp;
     for store in both().await {
         let platform = Platform::open(&store.backend).await.unwrap();
         let a = context(&platform, "guess.test").await;
@@ -1224,14 +1255,14 @@ async fn after_ten_wrong_codes_only_a_recovery_code_signs_in() {
 
 #[tokio::test]
 async fn an_admin_can_turn_off_the_two_factor_sign_in_of_someone_who_lost_their_phone() {
-    use tenant_core::totp;
+    use tenant_core::accounts::totp;
     for store in both().await {
         let platform = Platform::open(&store.backend).await.unwrap();
         let a = context(&platform, "lost.test").await;
         let boss = signed_in_admin(a.store(), "boss@lost.test").await;
         let lou = signed_in_user(a.store(), "lou@lost.test", "staff", None).await;
         let permit = access::permit::<need::UsersManage>(&boss, Scope::Brand).unwrap();
-        let none_yet = users::reset_two_factor(a.store(), &permit, lou.user_id()).await;
+        let none_yet = totp::reset_two_factor(a.store(), &permit, lou.user_id()).await;
         assert!(matches!(none_yet, Err(Error::Conflict(_))), "{none_yet:?}");
         let enrollment = totp::begin(a.store(), &lou, PASSWORD, "Brand")
             .await
@@ -1247,11 +1278,11 @@ async fn an_admin_can_turn_off_the_two_factor_sign_in_of_someone_who_lost_their_
             password_sign_in(a.store(), "lou@lost.test").await,
             Err(Error::SecondFactorRequired)
         ));
-        users::reset_two_factor(a.store(), &permit, lou.user_id())
+        totp::reset_two_factor(a.store(), &permit, lou.user_id())
             .await
             .unwrap();
         assert!(password_sign_in(a.store(), "lou@lost.test").await.is_ok());
-        let notices = tenant_core::mail::outbox(a.store(), 100)
+        let notices = tenant_core::brand::outbox::outbox(a.store(), 100)
             .await
             .unwrap()
             .into_iter()
@@ -1268,8 +1299,8 @@ async fn an_admin_can_turn_off_the_two_factor_sign_in_of_someone_who_lost_their_
 
 #[tokio::test]
 async fn payment_secrets_are_sealed_at_rest_shown_masked_and_kept_when_left_out() {
-    use tenant_core::secrets::SecretKey;
-    use tenant_core::settings::{self, GatewayChange};
+    use tenant_core::brand::settings::{self, GatewayChange};
+    use tenant_core::platform::secrets::SecretKey;
     let key = SecretKey::from_text(&SecretKey::generate_text().unwrap()).unwrap();
     for store in both().await {
         let platform = Platform::open(&store.backend).await.unwrap();
@@ -1359,9 +1390,13 @@ async fn changing_ones_password_needs_the_current_one_and_ends_the_other_session
         let this = password_sign_in(a.store(), "admin@a.test").await.unwrap();
         let here = this.principal.clone();
         let elsewhere = password_sign_in(a.store(), "admin@a.test").await.unwrap();
-        let wrong =
-            users::change_own_password(a.store(), &here, "not it at all", "a brand new password")
-                .await;
+        let wrong = credentials::change_own_password(
+            a.store(),
+            &here,
+            "not it at all",
+            "a brand new password",
+        )
+        .await;
         assert!(
             matches!(
                 wrong,
@@ -1372,7 +1407,7 @@ async fn changing_ones_password_needs_the_current_one_and_ends_the_other_session
             ),
             "{wrong:?}"
         );
-        users::change_own_password(a.store(), &here, PASSWORD, "a brand new password")
+        credentials::change_own_password(a.store(), &here, PASSWORD, "a brand new password")
             .await
             .unwrap();
         // The other session ended; this one goes on; the new password signs in, the old not.
@@ -1414,10 +1449,11 @@ async fn a_revoked_or_renewed_invitation_is_never_mailed_with_its_dead_link() {
         let a = context(&platform, "a.test").await;
         let admin = signed_in_admin(a.store(), "admin@a.test").await;
         let permit = access::permit::<need::UsersManage>(&admin, Scope::Brand).unwrap();
-        let (bo, _) = users::invite(a.store(), &permit, &new_user("bo@a.test", "staff", None))
-            .await
-            .unwrap();
-        let pending = |entries: &[tenant_core::mail::OutboxEntry]| {
+        let (bo, _) =
+            invitations::invite(a.store(), &permit, &new_user("bo@a.test", "staff", None))
+                .await
+                .unwrap();
+        let pending = |entries: &[tenant_core::brand::outbox::OutboxEntry]| {
             entries
                 .iter()
                 .filter(|e| {
@@ -1425,22 +1461,28 @@ async fn a_revoked_or_renewed_invitation_is_never_mailed_with_its_dead_link() {
                 })
                 .count()
         };
-        let before = tenant_core::mail::outbox(a.store(), 100).await.unwrap();
-        assert_eq!(pending(&before), 1);
-        // Sent again: only the new mail waits.
-        users::resend_invitation(a.store(), &permit, &bo.id)
+        let before = tenant_core::brand::outbox::outbox(a.store(), 100)
             .await
             .unwrap();
-        let resent = tenant_core::mail::outbox(a.store(), 100).await.unwrap();
+        assert_eq!(pending(&before), 1);
+        // Sent again: only the new mail waits.
+        invitations::resend_invitation(a.store(), &permit, &bo.id)
+            .await
+            .unwrap();
+        let resent = tenant_core::brand::outbox::outbox(a.store(), 100)
+            .await
+            .unwrap();
         assert_eq!(pending(&resent), 1);
         assert!(resent.iter().any(|e| e.recipient == "bo@a.test"
             && e.status == "abandoned"
             && e.last_error.as_deref() == Some("the invitation was revoked or sent again")));
         // Revoked: nothing waits.
-        users::revoke_invitation(a.store(), &permit, &bo.id)
+        invitations::revoke_invitation(a.store(), &permit, &bo.id)
             .await
             .unwrap();
-        let revoked = tenant_core::mail::outbox(a.store(), 100).await.unwrap();
+        let revoked = tenant_core::brand::outbox::outbox(a.store(), 100)
+            .await
+            .unwrap();
         assert_eq!(pending(&revoked), 0);
         // Other people's mail is untouched.
         let others = revoked
@@ -1455,7 +1497,8 @@ async fn a_revoked_or_renewed_invitation_is_never_mailed_with_its_dead_link() {
 
 #[tokio::test]
 async fn two_factor_secrets_are_sealed_in_the_store_and_backups_and_old_clear_ones_get_sealed() {
-    use tenant_core::{backup, totp};
+    use tenant_core::accounts::totp;
+    use tenant_core::platform::backup;
     for store in both().await {
         let platform = Platform::open(&store.backend).await.unwrap();
         let a = context(&platform, "sealed.test").await;

@@ -15,12 +15,13 @@ mod support;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+use tenant_core::accounts::invitations;
 
 use axum::body::Body;
 use axum::http::{Request, header};
 use support::{PASSWORD, host, postgres, signed_in_admin, sqlite};
-use tenant_core::sessions;
-use tenant_core::users::{self, NewUser};
+use tenant_core::accounts::sessions;
+use tenant_core::accounts::users::NewUser;
 use tenant_core::{Email, Platform, Standing, TenantContext};
 use tower::ServiceExt as _;
 use web::{ClientConnection, SignInLimits, WebState};
@@ -127,8 +128,10 @@ async fn run(kind: &str, store: support::TestStore) {
             "User",
             "staff",
         );
-        let (_, invitation) = users::invite_user(context.store(), &new).await.unwrap();
-        users::accept_invitation(context.store(), invitation.token.reveal(), PASSWORD)
+        let (_, invitation) = invitations::invite_user(context.store(), &new)
+            .await
+            .unwrap();
+        invitations::accept_invitation(context.store(), invitation.token.reveal(), PASSWORD)
             .await
             .unwrap();
     }

@@ -17,15 +17,17 @@ use axum::http::{Method, Request, StatusCode, header};
 use http_body_util::BodyExt as _;
 use serde_json::{Value, json};
 use support::{PASSWORD, both, context as brand};
+use tenant_core::access::UserKind;
+use tenant_core::access::permissions::{Permission, PermissionSet, need};
 use tenant_core::access::{self, Credential, Principal, Scope};
-use tenant_core::companies;
-use tenant_core::permissions::{Permission, PermissionSet, need};
-use tenant_core::projects::{self, NewProject, Sharing};
-use tenant_core::roles::{self, NewRole};
-use tenant_core::sessions::{self, ClientInfo, Presented};
-use tenant_core::tasks::{self, NewTask, Visibility};
-use tenant_core::teams;
-use tenant_core::users::{self, NewUser, UserKind};
+use tenant_core::accounts::companies;
+use tenant_core::accounts::invitations;
+use tenant_core::accounts::roles::{self, NewRole};
+use tenant_core::accounts::sessions::{self, ClientInfo, Presented};
+use tenant_core::accounts::teams;
+use tenant_core::accounts::users::{self, NewUser};
+use tenant_core::work::projects::{self, NewProject, Sharing};
+use tenant_core::work::tasks::{self, NewTask, Visibility};
 use tenant_core::{Email, Platform, TenantContext, TenantStore};
 use tower::ServiceExt as _;
 use web::{ClientConnection, SignInLimits, WebState};
@@ -480,8 +482,8 @@ async fn add_account(
 ) -> Account {
     let mut new = NewUser::new(Email::parse(email).unwrap(), "Member", role);
     new.company_id = company.map(str::to_owned);
-    let (_, invitation) = users::invite_user(store, &new).await.unwrap();
-    users::accept_invitation(store, invitation.token.reveal(), PASSWORD)
+    let (_, invitation) = invitations::invite_user(store, &new).await.unwrap();
+    invitations::accept_invitation(store, invitation.token.reveal(), PASSWORD)
         .await
         .unwrap();
     Account {
@@ -512,7 +514,7 @@ struct Targets {
 
 async fn targets(brand: &Brand, n: usize, account: &Account) -> Targets {
     let store = brand.context.store();
-    let (user, invitation) = users::invite_user(
+    let (user, invitation) = invitations::invite_user(
         store,
         &NewUser::new(
             Email::parse(&format!("target{n}@a.localhost")).unwrap(),
@@ -788,7 +790,7 @@ async fn every_route_answers_every_kind_of_caller_as_the_matrix_says() {
                 kind: UserKind::Staff,
                 // The staff defaults plus managing users and teams.
                 permissions: PermissionSet::of(
-                    &tenant_core::permissions::default_staff()
+                    &tenant_core::access::permissions::default_staff()
                         .iter()
                         .chain([Permission::UsersManage, Permission::TeamsManage])
                         .collect::<Vec<_>>(),

@@ -23,6 +23,25 @@ pub fn free_port(udp: bool) -> u16 {
     }
 }
 
+/// A free loopback TCP port below the kernel's ephemeral range, for a listener that is
+/// stopped and started again on the same port: no outgoing connection and no `free_port`
+/// of another test can take it in between, as they could take an ephemeral one.
+pub fn restartable_port() -> u16 {
+    let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768)
+        .max(12000);
+    let mut seed = [0u8; 2];
+    loop {
+        getrandom::fill(&mut seed).unwrap();
+        let port = 10000 + u16::from_le_bytes(seed) % (low - 10000);
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
 /// Where the CA checks challenges: the `http` and `https` ports of the server under test.
 #[derive(Debug, Clone, Copy)]
 pub struct PebbleOptions {
@@ -101,8 +120,9 @@ impl Pebble {
         }
         let dir = tempfile::tempdir().unwrap();
         let ca_bundle = write_tls_files(dir.path());
-        let acme: SocketAddr = format!("127.0.0.1:{}", free_port(false)).parse().unwrap();
-        let management: SocketAddr = format!("127.0.0.1:{}", free_port(false)).parse().unwrap();
+        // Pebble is stopped and started again on these two in some tests.
+        let acme: SocketAddr = format!("127.0.0.1:{}", restartable_port()).parse().unwrap();
+        let management: SocketAddr = format!("127.0.0.1:{}", restartable_port()).parse().unwrap();
         let dns: SocketAddr = format!("127.0.0.1:{}", free_port(true)).parse().unwrap();
         let dns_management = format!("127.0.0.1:{}", free_port(false));
         let mut settings = serde_json::json!({

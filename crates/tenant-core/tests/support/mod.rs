@@ -6,6 +6,7 @@
 #![allow(dead_code, clippy::unwrap_used)] // each test file uses a different part
 
 use std::str::FromStr as _;
+use tenant_core::accounts::invitations;
 
 use licensing::{LicenceRequest, LicenceState, Plan};
 use sqlx::Connection as _;
@@ -172,12 +173,12 @@ pub async fn signed_in_user(
     role: &str,
     company: Option<&str>,
 ) -> tenant_core::access::Principal {
-    use tenant_core::sessions::{self, ClientInfo, Presented};
-    use tenant_core::users::{self, NewUser};
+    use tenant_core::accounts::sessions::{self, ClientInfo, Presented};
+    use tenant_core::accounts::users::NewUser;
     let mut new = NewUser::new(tenant_core::Email::parse(email).unwrap(), "Test User", role);
     new.company_id = company.map(str::to_owned);
-    let (_, invitation) = users::invite_user(store, &new).await.unwrap();
-    users::accept_invitation(store, invitation.token.reveal(), PASSWORD)
+    let (_, invitation) = invitations::invite_user(store, &new).await.unwrap();
+    invitations::accept_invitation(store, invitation.token.reveal(), PASSWORD)
         .await
         .unwrap();
     let client = ClientInfo {

@@ -6,9 +6,9 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{Extension, Path};
 use serde_json::{Value, json};
 use tenant_core::TenantContext;
+use tenant_core::access::permissions::need;
 use tenant_core::access::{Scope, permit};
-use tenant_core::branding::{self, Asset, Branding};
-use tenant_core::permissions::need;
+use tenant_core::brand::branding::{self, Asset, Branding};
 
 use super::caller::Caller;
 use super::error::{ApiError, ApiResult};

@@ -9,7 +9,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
 use tenant_core::access::Principal;
-use tenant_core::sessions::{self, Presented};
+use tenant_core::accounts::sessions::{self, Presented};
 use tenant_core::{Error, TenantContext};
 
 use super::error::ApiError;
@@ -171,7 +171,7 @@ pub(crate) async fn mail_set_up(tenant: &TenantContext, connection: &ClientConne
     if connection.mail {
         return true;
     }
-    match tenant_core::settings::email_for_sending(tenant.store()).await {
+    match tenant_core::brand::settings::email_for_sending(tenant.store()).await {
         Ok(custom) => custom.is_some(),
         Err(error) => {
             tracing::error!(%error, "cannot read the brand's e-mail settings");

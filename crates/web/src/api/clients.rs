@@ -6,11 +6,11 @@ use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::Value;
+use tenant_core::access::permissions::need;
 use tenant_core::access::{Scope, permit};
+use tenant_core::accounts::companies;
+use tenant_core::accounts::invitations;
 use tenant_core::audit::{self, Filter};
-use tenant_core::companies;
-use tenant_core::permissions::need;
-use tenant_core::users;
 
 use super::caller::Caller;
 use super::error::{ApiError, ApiResult};
@@ -151,7 +151,8 @@ pub(crate) async fn invite_contact(
         body.access_expires_at,
     )
     .into_new_user()?;
-    let (user, invitation) = users::invite_contact(caller.tenant.store(), &permit, &new).await?;
+    let (user, invitation) =
+        invitations::invite_contact(caller.tenant.store(), &permit, &new).await?;
     Ok((
         StatusCode::CREATED,
         Json(invitation_view(&caller, &user, &invitation).await),

@@ -26,8 +26,8 @@ use axum::http::Method;
 use axum::routing::{MethodRouter, delete, get, patch, post, put};
 use serde_json::{Value, json};
 use tenant_core::TenantContext;
-use tenant_core::permissions::Permission;
-use tenant_core::secrets::SecretKey;
+use tenant_core::access::permissions::Permission;
+use tenant_core::platform::secrets::SecretKey;
 
 pub use caller::{ClientConnection, SESSION_COOKIE};
 pub use error::ApiError;
@@ -99,7 +99,7 @@ impl WebState {
     pub fn new(limits: throttle::SignInLimits) -> Self {
         let key = SecretKey::generate_text()
             .and_then(|text| SecretKey::from_text(&text))
-            .or_else(|_| SecretKey::from_bytes(&[7; tenant_core::secrets::KEY_LEN]));
+            .or_else(|_| SecretKey::from_bytes(&[7; tenant_core::platform::secrets::KEY_LEN]));
         match key {
             Ok(key) => WebState::with_postmaster(limits, Arc::new(NoPostmaster(key))),
             Err(error) => unreachable!("a 32-byte key is always usable: {error}"),
@@ -184,7 +184,7 @@ fn route(
 pub fn routes() -> Vec<Route> {
     use Access::*;
     use Method as M;
-    use tenant_core::permissions::Permission as P;
+    use tenant_core::access::permissions::Permission as P;
     const NONE: &[(&str, &str, bool)] = &[];
     const INVITE: &[(&str, &str, bool)] = &[
         ("email", "string", true),

@@ -1,6 +1,6 @@
 //! `/api/v1/projects`: projects, shared with staff and teams, linked to a client company,
 //! archived and unarchived. Who reaches which project is decided in
-//! [`tenant_core::projects`]; out of reach is 404.
+//! [`tenant_core::work::projects`]; out of reach is 404.
 
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
@@ -8,12 +8,12 @@ use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tenant_core::access::UserKind;
+use tenant_core::access::permissions::need;
 use tenant_core::access::{Principal, Scope, permit};
-use tenant_core::permissions::need;
-use tenant_core::projects::{
+use tenant_core::work::projects::{
     self, NewProject, Project, ProjectChange, ProjectFilter, ProjectStatus, Sharing,
 };
-use tenant_core::users::UserKind;
 
 use super::caller::Caller;
 use super::error::{ApiError, ApiResult};

@@ -6,11 +6,11 @@ use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::Value;
+use tenant_core::access::UserKind;
+use tenant_core::access::permissions::need;
 use tenant_core::access::{Scope, permit};
-use tenant_core::permissions::need;
-use tenant_core::roles::{self, NewRole, RoleChange};
-use tenant_core::teams;
-use tenant_core::users::UserKind;
+use tenant_core::accounts::roles::{self, NewRole, RoleChange};
+use tenant_core::accounts::teams;
 
 use super::caller::Caller;
 use super::error::ApiResult;

@@ -8,9 +8,12 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tenant_core::accounts::credentials;
+use tenant_core::accounts::invitations;
+use tenant_core::accounts::password_reset;
+use tenant_core::accounts::sessions::{self, ClientInfo, SESSION_ABSOLUTE};
+use tenant_core::accounts::totp;
 use tenant_core::names::Email;
-use tenant_core::sessions::{self, ClientInfo, SESSION_ABSOLUTE};
-use tenant_core::{totp, users};
 
 use super::WebState;
 use super::caller::{Caller, SESSION_COOKIE, Visitor, check_origin};
@@ -322,7 +325,7 @@ pub(crate) async fn request_reset_limited(
     // the link is made and queued after answering.
     let tenant = visitor.tenant.clone();
     tokio::spawn(async move {
-        if let Err(error) = users::request_password_reset(tenant.store(), &email).await {
+        if let Err(error) = password_reset::request_password_reset(tenant.store(), &email).await {
             tracing::error!(%error, "cannot make a password reset link");
         }
     });
@@ -338,7 +341,8 @@ pub(crate) async fn reset_password(
     body: Result<Json<Accept>, JsonRejection>,
 ) -> ApiResult<Json<Value>> {
     let Json(body) = body?;
-    let user = users::reset_password(visitor.tenant.store(), &token, &body.password).await?;
+    let user =
+        password_reset::reset_password(visitor.tenant.store(), &token, &body.password).await?;
     Ok(Json(json!({
         "user": views::user(&user),
         "message": "Your new password is set, and you are signed out everywhere: sign in with it."
@@ -353,7 +357,8 @@ pub(crate) async fn accept_invitation(
     body: Result<Json<Accept>, JsonRejection>,
 ) -> ApiResult<Json<Value>> {
     let Json(body) = body?;
-    let user = users::accept_invitation(visitor.tenant.store(), &token, &body.password).await?;
+    let user =
+        invitations::accept_invitation(visitor.tenant.store(), &token, &body.password).await?;
     Ok(Json(views::user(&user)))
 }
 
@@ -504,7 +509,7 @@ pub(crate) async fn change_password(
     limit_password_checks(
         &state,
         &caller,
-        users::change_own_password(
+        credentials::change_own_password(
             caller.tenant.store(),
             &caller.principal,
             &body.current_password,

@@ -6,12 +6,12 @@ use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tenant_core::access::permissions::need;
 use tenant_core::access::{Scope, permit};
-use tenant_core::names::Email;
-use tenant_core::permissions::need;
-use tenant_core::settings::{
+use tenant_core::brand::settings::{
     self, EmailChange, EmailSettings, GatewayChange, PasswordChange, Security, SmtpTls,
 };
+use tenant_core::names::Email;
 
 use super::WebState;
 use super::caller::Caller;

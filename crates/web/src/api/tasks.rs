@@ -1,5 +1,5 @@
 //! `/api/v1/projects/{id}/tasks`: the project's Kanban board. What each change needs is
-//! decided in [`tenant_core::tasks`].
+//! decided in [`tenant_core::work::tasks`].
 
 use axum::Json;
 use axum::extract::Path;
@@ -8,8 +8,8 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tenant_core::access::Principal;
-use tenant_core::tasks::{self, NewTask, Task, TaskChange, TaskStatus, Touches, Visibility};
-use tenant_core::users::UserKind;
+use tenant_core::access::UserKind;
+use tenant_core::work::tasks::{self, NewTask, Task, TaskChange, TaskStatus, Touches, Visibility};
 
 use super::caller::Caller;
 use super::error::ApiResult;

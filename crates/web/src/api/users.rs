@@ -6,12 +6,15 @@ use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tenant_core::access::UserKind;
+use tenant_core::access::permissions::need;
 use tenant_core::access::{Scope, permit};
+use tenant_core::accounts::invitations;
+use tenant_core::accounts::invitations::Invitation;
+use tenant_core::accounts::password_reset;
+use tenant_core::accounts::totp;
+use tenant_core::accounts::users::{self, NewUser, User, UserChange, UserFilter, UserStatus};
 use tenant_core::names::Email;
-use tenant_core::permissions::need;
-use tenant_core::users::{
-    self, Invitation, NewUser, User, UserChange, UserFilter, UserKind, UserStatus,
-};
 
 use super::caller::Caller;
 use super::error::{ApiError, ApiResult};
@@ -50,7 +53,7 @@ pub(crate) async fn send_password_reset(
     Path(id): Path<String>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let permit = permit::<need::UsersManage>(&caller.principal, Scope::Brand)?;
-    let user = users::send_password_reset(caller.tenant.store(), &permit, &id).await?;
+    let user = password_reset::send_password_reset(caller.tenant.store(), &permit, &id).await?;
     let mail = caller.mail_set_up().await;
     let message = if mail {
         format!("A password reset link is on its way to {}.", user.email)
@@ -128,7 +131,7 @@ pub(crate) async fn invite(
     let permit = permit::<need::UsersManage>(&caller.principal, Scope::Brand)?;
     let Json(body) = body?;
     let new = body.into_new_user()?;
-    let (user, invitation) = users::invite(caller.tenant.store(), &permit, &new).await?;
+    let (user, invitation) = invitations::invite(caller.tenant.store(), &permit, &new).await?;
     Ok((
         StatusCode::CREATED,
         Json(invitation_view(&caller, &user, &invitation).await),
@@ -193,7 +196,7 @@ pub(crate) async fn access_review(
 ) -> ApiResult<Json<Value>> {
     let permit = permit::<need::UsersManage>(&caller.principal, Scope::Brand)?;
     let window = super::clients::paging(query)?.window("access-review")?;
-    let page = tenant_core::review::access_review(
+    let page = tenant_core::access::access_review::access_review(
         caller.tenant.store(),
         &permit,
         window.after.as_deref(),
@@ -231,7 +234,7 @@ pub(crate) async fn reset_two_factor(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let permit = permit::<need::UsersManage>(&caller.principal, Scope::Brand)?;
-    let user = users::reset_two_factor(caller.tenant.store(), &permit, &id).await?;
+    let user = totp::reset_two_factor(caller.tenant.store(), &permit, &id).await?;
     Ok(Json(views::user(&user)))
 }
 
@@ -318,7 +321,8 @@ pub(crate) async fn resend_invitation(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let permit = permit::<need::UsersManage>(&caller.principal, Scope::Brand)?;
-    let (user, invitation) = users::resend_invitation(caller.tenant.store(), &permit, &id).await?;
+    let (user, invitation) =
+        invitations::resend_invitation(caller.tenant.store(), &permit, &id).await?;
     Ok(Json(invitation_view(&caller, &user, &invitation).await))
 }
 
@@ -329,6 +333,6 @@ pub(crate) async fn revoke_invitation(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let permit = permit::<need::UsersManage>(&caller.principal, Scope::Brand)?;
-    users::revoke_invitation(caller.tenant.store(), &permit, &id).await?;
+    invitations::revoke_invitation(caller.tenant.store(), &permit, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

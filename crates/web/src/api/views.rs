@@ -4,13 +4,14 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Value, json};
 use tenant_core::Error;
+use tenant_core::access::permissions::PermissionSet;
+use tenant_core::accounts::companies::Company;
+use tenant_core::accounts::roles::Role;
+use tenant_core::accounts::sessions::{AccessToken, SessionInfo};
+use tenant_core::accounts::teams::Team;
+use tenant_core::accounts::users::User;
 use tenant_core::audit::Entry;
-use tenant_core::companies::Company;
-use tenant_core::permissions::PermissionSet;
-use tenant_core::roles::Role;
-use tenant_core::sessions::{AccessToken, SessionInfo};
-use tenant_core::teams::Team;
-use tenant_core::users::{Page, User};
+use tenant_core::paging::Page;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 

@@ -9,12 +9,12 @@ use axum::extract::rejection::FormRejection;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use tenant_core::access::Permitted;
+use tenant_core::access::access_review;
+use tenant_core::access::permissions::need;
+use tenant_core::accounts::teams;
+use tenant_core::accounts::users::{self, User};
 use tenant_core::audit::{self, Filter};
-use tenant_core::permissions::need;
-use tenant_core::projects::ProjectStatus;
-use tenant_core::review;
-use tenant_core::teams;
-use tenant_core::users::{self, User};
+use tenant_core::work::projects::ProjectStatus;
 
 use super::Viewer;
 use super::forms::{Failed, Pairs, field, staff_options};
@@ -224,7 +224,7 @@ pub(crate) async fn review_page(
     let mut body = String::from(
         "<h1>Access review</h1><p>Everyone with access, the projects they reach, and what deserves a look: admins, accounts unused for 90 days, client contacts whose projects are all archived, invitations that ran out, and access that ends within 14 days.</p>",
     );
-    match review::access_review(
+    match access_review::access_review(
         viewer.tenant.store(),
         &permit,
         query.get("cursor").map(String::as_str),
@@ -236,7 +236,7 @@ pub(crate) async fn review_page(
             let sees_all = permit
                 .principal()
                 .permissions()
-                .contains(tenant_core::permissions::Permission::ProjectsViewAll);
+                .contains(tenant_core::access::permissions::Permission::ProjectsViewAll);
             body.push_str("<section class=\"card\"><table><thead><tr><th scope=\"col\">Person</th><th scope=\"col\">Role</th><th scope=\"col\" class=\"optional\">Projects</th><th scope=\"col\" class=\"optional\">Two-factor</th><th scope=\"col\" class=\"optional\">Last sign-in</th><th scope=\"col\">Look at</th></tr></thead><tbody>");
             for row in &page.items {
                 let flags: Vec<&str> = row

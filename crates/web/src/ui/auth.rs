@@ -7,8 +7,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use tenant_core::sessions;
-use tenant_core::users;
+use tenant_core::accounts::invitations;
+use tenant_core::accounts::password_reset;
+use tenant_core::accounts::sessions;
 
 use super::Viewer;
 use super::layout::{Section, input, notice};
@@ -345,9 +346,9 @@ async fn set_password(
     }
     let store = viewer.tenant.store();
     let outcome = if invitation {
-        users::accept_invitation(store, &token, &form.password).await
+        invitations::accept_invitation(store, &token, &form.password).await
     } else {
-        users::reset_password(store, &token, &form.password).await
+        password_reset::reset_password(store, &token, &form.password).await
     };
     match outcome {
         Ok(_) => Redirect::to("/sign-in?password_set=1").into_response(),

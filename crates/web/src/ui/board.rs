@@ -1,6 +1,6 @@
 //! A project's Kanban board on its page, and a task's own page. Cards move with buttons
 //! (no JavaScript): one column left or right, one place up or down. What may be done is
-//! decided by [`tenant_core::tasks`]; the page only leaves out buttons the viewer's role
+//! decided by [`tenant_core::work::tasks`]; the page only leaves out buttons the viewer's role
 //! could not use. Client contacts see the client-visible cards, read-only.
 
 use axum::extract::Path;
@@ -8,10 +8,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use tenant_core::Error;
 use tenant_core::access::Principal;
-use tenant_core::permissions::Permission;
-use tenant_core::projects::{self, Project, ProjectStatus};
-use tenant_core::tasks::{self, NewTask, Step, Task, TaskChange, TaskStatus, Touches, Visibility};
-use tenant_core::users::UserKind;
+use tenant_core::access::UserKind;
+use tenant_core::access::permissions::Permission;
+use tenant_core::work::projects::{self, Project, ProjectStatus};
+use tenant_core::work::tasks::{
+    self, NewTask, Step, Task, TaskChange, TaskStatus, Touches, Visibility,
+};
 
 use super::Viewer;
 use super::forms::{Failed, Pairs, field};

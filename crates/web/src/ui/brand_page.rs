@@ -5,8 +5,8 @@ use axum::extract::Multipart;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use tenant_core::access::Permitted;
-use tenant_core::branding::{self, Asset, Branding};
-use tenant_core::permissions::need;
+use tenant_core::access::permissions::need;
+use tenant_core::brand::branding::{self, Asset, Branding};
 
 use super::Viewer;
 use super::layout::{Section, csrf_field, input, notice};

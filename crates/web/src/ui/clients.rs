@@ -3,18 +3,21 @@
 //! `users.manage`, as in the API).
 
 use std::collections::HashMap;
+use tenant_core::accounts::invitations;
+use tenant_core::fields;
 
 use axum::Form;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, Query};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
+use tenant_core::access::UserKind;
+use tenant_core::access::permissions::{Permission, PermissionSet, need};
 use tenant_core::access::{Permitted, Scope};
-use tenant_core::companies::{self, Company};
+use tenant_core::accounts::companies::{self, Company};
+use tenant_core::accounts::roles;
+use tenant_core::accounts::users::{self, NewUser, User, UserChange};
 use tenant_core::names::Email;
-use tenant_core::permissions::{Permission, PermissionSet, need};
-use tenant_core::roles;
-use tenant_core::users::{self, NewUser, User, UserChange, UserKind};
 
 use super::Viewer;
 use super::forms::{Failed, Pairs, error_line, field, permission_grid, permissions};
@@ -306,11 +309,11 @@ pub(crate) async fn add_contact(
     let outcome = async {
         let email = Email::parse(field(&pairs, "email").trim())
             .map_err(|e| tenant_core::Error::field("email", e.to_string()))?;
-        let name = users::parse_name(field(&pairs, "name"))?;
+        let name = fields::parse_name(field(&pairs, "name"))?;
         let mut new = NewUser::new(email, &name, field(&pairs, "role"));
         new.company_id = Some(id.clone());
         new.switches = Some(permissions(&pairs, "switch"));
-        users::invite_contact(viewer.tenant.store(), &permit, &new).await
+        invitations::invite_contact(viewer.tenant.store(), &permit, &new).await
     }
     .await;
     match outcome {

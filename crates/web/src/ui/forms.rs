@@ -1,8 +1,8 @@
 //! Form helpers shared by pages: fields from a submitted form (repeated names included),
 //! and the permission grid (modules × actions) used for roles and contact switches.
 
-use tenant_core::permissions::{Permission, PermissionSet};
-use tenant_core::users::UserKind;
+use tenant_core::access::UserKind;
+use tenant_core::access::permissions::{Permission, PermissionSet};
 
 use crate::escape_html as e;
 
@@ -84,7 +84,7 @@ pub(crate) fn permission_grid(
 
 /// `<option>`s for picking staff members: "Name (address)".
 pub(crate) fn staff_options<'a>(
-    staff: impl Iterator<Item = &'a tenant_core::users::User>,
+    staff: impl Iterator<Item = &'a tenant_core::accounts::users::User>,
 ) -> String {
     staff
         .map(|u| {

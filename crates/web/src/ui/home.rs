@@ -3,11 +3,11 @@
 
 use axum::response::Response;
 use tenant_core::access::Principal;
-use tenant_core::companies;
-use tenant_core::permissions::Permission;
-use tenant_core::projects::{self, ProjectFilter, ProjectStatus};
-use tenant_core::roles;
-use tenant_core::users::UserKind;
+use tenant_core::access::UserKind;
+use tenant_core::access::permissions::Permission;
+use tenant_core::accounts::companies;
+use tenant_core::accounts::roles;
+use tenant_core::work::projects::{self, ProjectFilter, ProjectStatus};
 
 use super::Viewer;
 use super::layout::Section;

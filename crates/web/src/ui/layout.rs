@@ -3,9 +3,9 @@
 //! brand. Everything put into a page goes through [`escape_html`].
 
 use tenant_core::access::Principal;
-use tenant_core::branding::Look;
-use tenant_core::permissions::Permission;
-use tenant_core::users::UserKind;
+use tenant_core::access::UserKind;
+use tenant_core::access::permissions::Permission;
+use tenant_core::brand::branding::Look;
 
 use crate::escape_html as e;
 

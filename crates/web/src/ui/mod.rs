@@ -29,10 +29,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use sha2::{Digest, Sha256};
 use tenant_core::TenantContext;
+use tenant_core::access::permissions::Requirement;
 use tenant_core::access::{Permitted, Principal, Scope, permit};
-use tenant_core::branding::{self, Asset, Look};
-use tenant_core::permissions::Requirement;
-use tenant_core::sessions::{self, Presented};
+use tenant_core::accounts::sessions::{self, Presented};
+use tenant_core::brand::branding::{self, Asset, Look};
 
 use crate::api::WebState;
 use crate::api::caller::{

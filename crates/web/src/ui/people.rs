@@ -2,6 +2,8 @@
 //! reactivate, and send an invitation again.
 
 use std::collections::HashMap;
+use tenant_core::accounts::invitations;
+use tenant_core::fields;
 
 use axum::Form;
 use axum::extract::rejection::FormRejection;
@@ -10,13 +12,13 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 use tenant_core::access::Permitted;
-use tenant_core::companies;
+use tenant_core::access::UserKind;
+use tenant_core::access::permissions::need;
+use tenant_core::accounts::companies;
+use tenant_core::accounts::invitations::Invitation;
+use tenant_core::accounts::roles::{self, Role};
+use tenant_core::accounts::users::{self, NewUser, User, UserChange, UserFilter, UserStatus};
 use tenant_core::names::Email;
-use tenant_core::permissions::need;
-use tenant_core::roles::{self, Role};
-use tenant_core::users::{
-    self, Invitation, NewUser, User, UserChange, UserFilter, UserKind, UserStatus,
-};
 
 use super::Viewer;
 use super::forms::kind_word;
@@ -287,12 +289,12 @@ pub(crate) async fn add(
     }
     let mut outcome = Outcome::default();
     let email = Email::parse(form.email.trim());
-    let name = users::parse_name(&form.name);
+    let name = fields::parse_name(&form.name);
     match (&email, &name) {
         (Ok(email), Ok(name)) => {
             let mut new = NewUser::new(email.clone(), name, form.role.trim());
             new.company_id = Some(form.company.trim().to_owned()).filter(|c| !c.is_empty());
-            match users::invite(viewer.tenant.store(), &permit, &new).await {
+            match invitations::invite(viewer.tenant.store(), &permit, &new).await {
                 Ok((user, invitation)) => {
                     let mailed = mail_set_up(&viewer.tenant, &viewer.connection).await;
                     outcome.message =
@@ -375,7 +377,7 @@ pub(crate) async fn act(
         "reactivate" => users::reactivate_user(store, &permit, &id)
             .await
             .map(|u| format!("{} can sign in again.", u.name)),
-        "invitation" => match users::resend_invitation(store, &permit, &id).await {
+        "invitation" => match invitations::resend_invitation(store, &permit, &id).await {
             Ok((user, invitation)) => {
                 let mailed = mail_set_up(&viewer.tenant, &viewer.connection).await;
                 Ok(invited_message(&viewer, &user, &invitation, mailed)

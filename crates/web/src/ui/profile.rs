@@ -9,8 +9,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use qrcodegen::{QrCode, QrCodeEcc};
 use tenant_core::access::Principal;
-use tenant_core::sessions;
-use tenant_core::{totp, users};
+use tenant_core::accounts::credentials;
+use tenant_core::accounts::sessions;
+use tenant_core::accounts::totp;
 
 use super::Viewer;
 use super::forms::{Pairs, field};
@@ -251,7 +252,7 @@ async fn act(
                     tenant,
                     connection,
                     principal,
-                    users::change_own_password(
+                    credentials::change_own_password(
                         store,
                         principal,
                         field(pairs, "current_password"),

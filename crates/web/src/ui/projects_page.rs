@@ -12,15 +12,16 @@ use axum::extract::{Path, Query};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use tenant_core::Error;
+use tenant_core::access::UserKind;
+use tenant_core::access::permissions::{Permission, need};
 use tenant_core::access::{Principal, Scope, permit};
-use tenant_core::companies::{self, Company};
+use tenant_core::accounts::companies::{self, Company};
+use tenant_core::accounts::teams;
+use tenant_core::accounts::users;
 use tenant_core::names::percent_encode;
-use tenant_core::permissions::{Permission, need};
-use tenant_core::projects::{
+use tenant_core::work::projects::{
     self, NewProject, Project, ProjectChange, ProjectFilter, ProjectStatus, Sharing,
 };
-use tenant_core::teams;
-use tenant_core::users::{self, UserKind};
 
 use super::Viewer;
 use super::forms::{Failed, Pairs, field, staff_options};

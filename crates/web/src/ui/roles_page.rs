@@ -8,9 +8,9 @@ use axum::extract::rejection::FormRejection;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use tenant_core::access::Permitted;
-use tenant_core::permissions::{Permission, need};
-use tenant_core::roles::{self, NewRole, Role, RoleChange};
-use tenant_core::users::UserKind;
+use tenant_core::access::UserKind;
+use tenant_core::access::permissions::{Permission, need};
+use tenant_core::accounts::roles::{self, NewRole, Role, RoleChange};
 
 use super::Viewer;
 use super::forms::{Failed, Pairs, error_line, field, kind_word, permission_grid, permissions};

@@ -8,8 +8,8 @@ use axum::extract::rejection::FormRejection;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::Value;
-use tenant_core::permissions::{Permission, need};
-use tenant_core::settings::{
+use tenant_core::access::permissions::{Permission, need};
+use tenant_core::brand::settings::{
     self, EmailChange, EmailSettings, GATEWAYS, GatewayChange, PasswordChange, Security, SmtpTls,
 };
 

@@ -11,15 +11,15 @@
 use serde_json::json;
 use time::{Date, Month, OffsetDateTime};
 
+use crate::access::UserKind;
+use crate::access::permissions::need;
 use crate::access::{self, Actor, Principal};
 use crate::audit;
 use crate::error::{Error, Result};
-use crate::names::{long_text, single_line};
-use crate::permissions::need;
-use crate::projects::{self, Project};
-use crate::registry::TenantStore;
+use crate::fields::{long_text, single_line};
+use crate::store::TenantStore;
 use crate::store::{Tx, new_id, now, on_tx};
-use crate::users::UserKind;
+use crate::work::projects::{self, Project};
 
 /// A column of the board.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

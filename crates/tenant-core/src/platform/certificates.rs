@@ -7,7 +7,7 @@ use std::fmt;
 use time::OffsetDateTime;
 
 use crate::error::{Error, Result};
-use crate::registry::Platform;
+use crate::platform::registry::Platform;
 use crate::store::{Tx, now, on_tx, truncate_to_micros};
 
 /// The name the fallback certificate (for clients without SNI) is stored under.

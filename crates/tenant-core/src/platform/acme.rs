@@ -7,10 +7,10 @@ use std::fmt;
 
 use time::{Duration, OffsetDateTime};
 
-use crate::certificates::{StoredCertificate, save_certificate_in};
 use crate::error::{Error, Result};
 use crate::names::Hostname;
-use crate::registry::Platform;
+use crate::platform::certificates::{StoredCertificate, save_certificate_in};
+use crate::platform::registry::Platform;
 use crate::store::{now, on_tx, truncate_to_micros};
 
 /// How the CA checks control of a domain (RFC 8555 §8.3, RFC 8737).

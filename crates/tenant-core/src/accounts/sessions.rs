@@ -6,19 +6,22 @@
 //! after sign-in, whichever is first. Every request reads the user's status, role and
 //! switches afresh, so deactivation and role changes apply on the very next request.
 
+use crate::accounts::credentials;
 use std::fmt;
 use std::sync::LazyLock;
 
 use time::{Duration, OffsetDateTime};
 
+use crate::access::UserKind;
+use crate::access::permissions::PermissionSet;
 use crate::access::{Credential, Principal};
+use crate::accounts::credentials::{random_token, token_hash};
+use crate::accounts::roles;
+use crate::accounts::users::{self, UserStatus};
 use crate::error::{Error, Result};
 use crate::names::Email;
-use crate::permissions::PermissionSet;
-use crate::registry::TenantStore;
-use crate::roles;
+use crate::store::TenantStore;
 use crate::store::{Tx, new_id, now, on_tx};
-use crate::users::{self, UserKind, UserStatus, random_token, token_hash};
 
 /// A session ends after this long without a request.
 pub const SESSION_IDLE: Duration = Duration::hours(24);
@@ -53,7 +56,7 @@ impl fmt::Debug for Secret {
 static DUMMY_HASH: LazyLock<Option<String>> = LazyLock::new(|| {
     use argon2::password_hash::{PasswordHasher as _, SaltString};
     let salt = SaltString::encode_b64(b"tasksession-none").ok()?;
-    users::argon2()
+    credentials::argon2()
         .hash_password(b"no user has this password", &salt)
         .ok()
         .map(|h| h.to_string())
@@ -115,10 +118,10 @@ async fn principal_of(
             permissions.intersection(PermissionSet::parse_words(switches.split_whitespace())?);
     }
     let totp_setup_required = kind == UserKind::Staff
-        && crate::settings::security_in(tx)
+        && crate::brand::settings::security_in(tx)
             .await?
             .require_totp_for_staff
-        && !crate::totp::is_enabled(tx, &account.user_id).await?;
+        && !crate::accounts::totp::is_enabled(tx, &account.user_id).await?;
     Ok(Principal {
         user_id: account.user_id,
         name: account.name,
@@ -191,7 +194,7 @@ pub async fn sign_in(
         Some((account, Some(hash))) => (Some(account), hash),
         _ => (None, DUMMY_HASH.clone().unwrap_or_default()),
     };
-    let matches = users::verify_password(password.to_owned(), hash).await?;
+    let matches = credentials::verify_password(password.to_owned(), hash).await?;
     let Some(account) = account.filter(|_| matches) else {
         return Err(wrong());
     };
@@ -201,7 +204,7 @@ pub async fn sign_in(
         tx.commit().await?;
         return Err(deactivated_message());
     }
-    if crate::totp::check_second_factor(
+    if crate::accounts::totp::check_second_factor(
         &mut tx,
         store.sealing_key(),
         &account.user_id,
@@ -209,12 +212,12 @@ pub async fn sign_in(
         at,
     )
     .await?
-        == crate::totp::SecondFactor::Wrong
+        == crate::accounts::totp::SecondFactor::Wrong
     {
         // Keep the raised count of wrong codes.
-        let locked = crate::totp::codes_locked(&mut tx, &account.user_id).await?;
+        let locked = crate::accounts::totp::codes_locked(&mut tx, &account.user_id).await?;
         tx.commit().await?;
-        return Err(crate::totp::wrong_code(locked));
+        return Err(crate::accounts::totp::wrong_code(locked));
     }
     let secret = random_token()?;
     let session_id = new_id()?;
@@ -649,20 +652,5 @@ pub async fn revoke_token(
     if deleted == 0 {
         return Err(Error::NotFound("there is no such token".to_owned()));
     }
-    Ok(())
-}
-
-/// Ends every session and token of a user (deactivation), inside the caller's transaction.
-pub(crate) async fn end_all(tx: &mut Tx, user_id: &str) -> Result<()> {
-    on_tx!(tx, |conn| {
-        sqlx::query("delete from sessions where user_id = $1")
-            .bind(user_id)
-            .execute(&mut *conn)
-            .await?;
-        sqlx::query("delete from access_tokens where user_id = $1")
-            .bind(user_id)
-            .execute(&mut *conn)
-            .await?;
-    });
     Ok(())
 }

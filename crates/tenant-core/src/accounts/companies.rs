@@ -4,13 +4,15 @@
 use serde_json::json;
 use time::OffsetDateTime;
 
+use crate::access::UserKind;
+use crate::access::permissions::need;
 use crate::access::{self, Actor, Permitted, Principal, Scope};
+use crate::accounts::users::{self, User, UserFilter};
 use crate::audit;
 use crate::error::{Error, Result};
-use crate::permissions::need;
-use crate::registry::TenantStore;
+use crate::paging::Page;
+use crate::store::TenantStore;
 use crate::store::{Tx, new_id, now, on_tx};
-use crate::users::{self, Page, User, UserFilter, UserKind};
 
 /// A client company.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,7 +113,7 @@ pub async fn list_companies(
 
 /// Permissions whose holders pick a client company for a project, and so may see the
 /// companies' names without managing clients.
-pub trait PicksCompany: crate::permissions::Requirement {}
+pub trait PicksCompany: crate::access::permissions::Requirement {}
 impl PicksCompany for need::ClientsManage {}
 impl PicksCompany for need::ProjectsCreate {}
 impl PicksCompany for need::ProjectsEdit {}
@@ -291,7 +293,7 @@ pub async fn delete_company(
             company.name
         )));
     }
-    let projects = crate::projects::count_for_company(&mut tx, company_id).await?;
+    let projects = crate::work::projects::count_for_company(&mut tx, company_id).await?;
     if projects > 0 {
         return Err(Error::Conflict(format!(
             "{} has {projects} project(s); archive them instead of removing the company",

@@ -8,13 +8,13 @@
 
 use serde_json::json;
 
+use crate::access::UserKind;
+use crate::access::permissions::{PermissionSet, default_client, default_staff, need};
 use crate::access::{Actor, Permitted, Principal};
 use crate::audit;
 use crate::error::{Error, Result};
-use crate::permissions::{PermissionSet, default_client, default_staff, need};
-use crate::registry::TenantStore;
+use crate::store::TenantStore;
 use crate::store::{Tx, new_id, now, on_tx};
-use crate::users::UserKind;
 
 /// The ids of the built-in roles.
 pub const BUILTIN_IDS: [&str; 3] = ["admin", "staff", "client"];

@@ -11,12 +11,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use crate::access::permissions::need;
 use crate::access::{Actor, Permitted};
 use crate::audit;
+use crate::brand::settings::{area_in, put_area};
 use crate::error::{Error, Result};
-use crate::permissions::need;
-use crate::registry::{TenantContext, TenantStore};
-use crate::settings::{area_in, put_area};
+use crate::platform::tenant::TenantContext;
+use crate::store::TenantStore;
 use crate::store::Tx;
 
 /// The default primary colour (buttons, the header).

@@ -1,5 +1,5 @@
 //! The one access policy. A [`Principal`] is who is acting: it can only be made by
-//! authenticating a session or personal access token ([`crate::sessions`]). [`decide`] is a
+//! authenticating a session or personal access token ([`crate::accounts::sessions`]). [`decide`] is a
 //! pure function over (actor, permission, scope); [`permit`] wraps it into a
 //! [`Permitted`] proof that services demand in their signatures, so a handler that skips
 //! the policy does not compile.
@@ -8,11 +8,41 @@
 //! company's data) is "not found", something inside it that the role may not do is
 //! "forbidden" (PRODUCT.md, "A tenant's surface").
 
+pub mod access_review;
+pub mod permissions;
+
 use std::marker::PhantomData;
 
 use crate::error::{Error, Result};
-use crate::permissions::{Permission, PermissionSet, Requirement};
-use crate::users::UserKind;
+use permissions::{Permission, PermissionSet, Requirement};
+
+/// Staff or client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserKind {
+    /// A member of the agency team.
+    Staff,
+    /// A contact of a client company.
+    Client,
+}
+
+impl UserKind {
+    /// The word used in the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserKind::Staff => "staff",
+            UserKind::Client => "client",
+        }
+    }
+
+    /// Reads the API's word.
+    pub fn parse(text: &str) -> Result<Self> {
+        match text {
+            "staff" => Ok(UserKind::Staff),
+            "client" => Ok(UserKind::Client),
+            other => Err(Error::Invalid(format!("unknown user kind '{other}'"))),
+        }
+    }
+}
 
 /// How a principal proved who they are.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -222,7 +252,7 @@ impl From<&Principal> for Actor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::permissions::{default_client, default_staff, need};
+    use crate::access::permissions::{default_client, default_staff, need};
 
     fn principal(kind: UserKind, company: Option<&str>, permissions: PermissionSet) -> Principal {
         Principal {

@@ -3,18 +3,21 @@
 //! A code is accepted one step either side of now, and never twice; turning two-factor
 //! sign-in on or off needs the password and mails the user.
 
+use crate::accounts::credentials;
 use data_encoding::BASE32_NOPAD;
 use time::OffsetDateTime;
 
-use crate::access::{Actor, Principal};
+use crate::access::UserKind;
+use crate::access::permissions::need;
+use crate::access::{Actor, Permitted, Principal};
+use crate::accounts::users::{User, managed_user, record_user};
 use crate::audit;
+use crate::brand::outbox::{self, MailKind};
 use crate::error::{Error, Result};
-use crate::mail::{self, MailKind};
 use crate::names::percent_encode;
-use crate::registry::TenantStore;
-use crate::secrets::SecretKey;
+use crate::platform::secrets::SecretKey;
+use crate::store::TenantStore;
 use crate::store::{Tx, new_id, now, on_tx};
-use crate::users::{self, UserKind};
 
 /// Seconds per time step (RFC 6238 §4's default).
 pub const STEP_SECONDS: u64 = 30;
@@ -119,7 +122,7 @@ async fn require_password(
     principal: &Principal,
     password: &str,
 ) -> Result<()> {
-    if users::verify_own_password(store, principal.user_id(), password).await? {
+    if credentials::verify_own_password(store, principal.user_id(), password).await? {
         Ok(())
     } else {
         Err(Error::field("password", "the password is not right"))
@@ -226,7 +229,7 @@ pub async fn confirm(
             )
             .bind(new_id()?)
             .bind(principal.user_id())
-            .bind(users::token_hash(&normalise_recovery(&code)))
+            .bind(credentials::token_hash(&normalise_recovery(&code)))
             .bind(at)
             .execute(&mut *conn)
             .await?;
@@ -244,7 +247,7 @@ pub async fn disable(store: &TenantStore, principal: &Principal, password: &str)
     let at = now();
     let mut tx = store.write().await?;
     if principal.kind() == UserKind::Staff
-        && crate::settings::security_in(&mut tx)
+        && crate::brand::settings::security_in(&mut tx)
             .await?
             .require_totp_for_staff
     {
@@ -289,7 +292,7 @@ async fn changed(
     enabled: bool,
     at: OffsetDateTime,
 ) -> Result<()> {
-    mail::enqueue(
+    outbox::enqueue(
         tx,
         MailKind::TwoFactorChanged,
         principal.email(),
@@ -448,7 +451,7 @@ pub(crate) async fn check_second_factor(
              where user_id = $1 and code_hash = $2 and used_at is null returning code_id",
         )
         .bind(user_id)
-        .bind(users::token_hash(&normalise_recovery(presented)))
+        .bind(credentials::token_hash(&normalise_recovery(presented)))
         .bind(at)
         .fetch_optional(conn)
         .await?
@@ -488,6 +491,44 @@ pub(crate) async fn codes_locked(tx: &mut Tx, user_id: &str) -> Result<bool> {
             .await?
     });
     Ok(failures.is_some_and(|f| f >= MAX_CODE_FAILURES))
+}
+
+/// Turns off a user's two-factor sign-in for them (a lost phone and lost recovery codes):
+/// they sign in with their password again and, where the brand requires it, set it up
+/// anew. Audited, and the user is told by mail.
+#[tracing::instrument(skip_all)]
+pub async fn reset_two_factor(
+    store: &TenantStore,
+    permit: &Permitted<'_, need::UsersManage>,
+    user_id: &str,
+) -> Result<User> {
+    let (mut tx, user, at) = managed_user(store, permit, user_id).await?;
+    if !is_enabled(&mut tx, user_id).await? {
+        return Err(Error::Conflict(format!(
+            "{} does not use two-factor sign-in",
+            user.name
+        )));
+    }
+    remove(&mut tx, user_id).await?;
+    outbox::enqueue(
+        &mut tx,
+        MailKind::TwoFactorChanged,
+        &user.email,
+        &serde_json::json!({ "name": user.name, "enabled": false }),
+        at,
+    )
+    .await?;
+    record_user(
+        &mut tx,
+        permit.principal(),
+        "user.totp_reset",
+        user_id,
+        None,
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(user)
 }
 
 #[cfg(test)]

@@ -5,13 +5,13 @@
 use serde_json::json;
 use time::OffsetDateTime;
 
+use crate::access::UserKind;
+use crate::access::permissions::need;
 use crate::access::{Actor, Permitted, Principal};
 use crate::audit;
 use crate::error::{Error, Result};
-use crate::permissions::need;
-use crate::registry::TenantStore;
+use crate::store::TenantStore;
 use crate::store::{Tx, new_id, now, on_tx};
-use crate::users::UserKind;
 
 /// A team.
 #[derive(Debug, Clone, PartialEq, Eq)]

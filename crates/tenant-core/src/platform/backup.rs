@@ -19,7 +19,8 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::error::{Error, Result};
-use crate::registry::{Tenant, TenantStore};
+use crate::platform::tenant::Tenant;
+use crate::store::TenantStore;
 use crate::store::{TENANT_MIGRATIONS, Tx, on_tx, truncate_to_micros};
 
 /// The format's name in the header.

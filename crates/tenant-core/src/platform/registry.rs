@@ -10,184 +10,25 @@
 //! whole or absent, whatever moment a crash hits.
 
 use std::collections::{HashMap, HashSet};
-use std::fmt;
+
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use sqlx::postgres::PgPool;
 use time::OffsetDateTime;
 
-use crate::directory::{Entry, TenantDirectory};
-use crate::entitlement::{self, Serving, Standing};
 use crate::error::{Error, Result};
 use crate::names::Hostname;
-use crate::secrets::SecretKey;
+use crate::platform::directory::{Entry, TenantDirectory};
+use crate::platform::entitlement::{self, Serving, Standing};
+use crate::platform::secrets::SecretKey;
+use crate::platform::tenant::{
+    TENANT_COLUMNS, Tenant, TenantContext, TenantId, TenantRow, TenantState, parse_brand,
+};
+use crate::store::TenantStore;
 use crate::store::{
     self, Backend, Create, Db, PLATFORM_MIGRATIONS, TENANT_MIGRATIONS, Tx, new_id, now, on_tx,
 };
-
-/// A tenant's id: lower-case hex, sortable by creation time; also its schema and folder name.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TenantId(String);
-
-impl TenantId {
-    /// Checks the spelling of a tenant id: 1 to 32 lower-case hex digits.
-    pub fn parse(text: &str) -> Result<Self> {
-        let valid = (1..=32).contains(&text.len())
-            && text
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        if valid {
-            Ok(TenantId(text.to_owned()))
-        } else {
-            Err(Error::Invalid(format!("'{text}' is not a tenant id")))
-        }
-    }
-
-    /// The id as text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    fn schema(&self) -> String {
-        format!("tenant_{}", self.0)
-    }
-}
-
-impl fmt::Display for TenantId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// The operator's state for a tenant (the licence may suspend an `active` one further).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TenantState {
-    /// Being created.
-    Pending,
-    /// Served, as far as the operator is concerned.
-    Active,
-    /// Suspended by the operator; data kept.
-    Suspended,
-    /// Removed by the operator; not served, data kept.
-    Removed,
-}
-
-impl TenantState {
-    fn as_str(self) -> &'static str {
-        match self {
-            TenantState::Pending => "pending",
-            TenantState::Active => "active",
-            TenantState::Suspended => "suspended",
-            TenantState::Removed => "removed",
-        }
-    }
-
-    fn parse(text: &str) -> Result<Self> {
-        match text {
-            "pending" => Ok(TenantState::Pending),
-            "active" => Ok(TenantState::Active),
-            "suspended" => Ok(TenantState::Suspended),
-            "removed" => Ok(TenantState::Removed),
-            other => Err(Error::Invalid(format!("unknown tenant state '{other}'"))),
-        }
-    }
-}
-
-/// A tenant (brand) as the platform registry knows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Tenant {
-    /// Its id.
-    pub id: TenantId,
-    /// Its primary domain.
-    pub domain: Hostname,
-    /// Its brand name.
-    pub brand: String,
-    /// The operator's state.
-    pub state: TenantState,
-    /// When it was added.
-    pub created_at: OffsetDateTime,
-}
-
-#[derive(sqlx::FromRow)]
-struct TenantRow {
-    tenant_id: String,
-    domain: String,
-    brand: String,
-    state: String,
-    created_at: OffsetDateTime,
-}
-
-impl TryFrom<TenantRow> for Tenant {
-    type Error = Error;
-
-    fn try_from(row: TenantRow) -> Result<Self> {
-        Ok(Tenant {
-            id: TenantId::parse(&row.tenant_id)?,
-            domain: Hostname::parse(&row.domain)?,
-            brand: row.brand,
-            state: TenantState::parse(&row.state)?,
-            created_at: row.created_at,
-        })
-    }
-}
-
-const TENANT_COLUMNS: &str = "tenant_id, domain, brand, state, created_at";
-
-/// One tenant's store: the only way to reach its data. Only the registry makes one.
-#[derive(Debug, Clone)]
-pub struct TenantStore {
-    db: Db,
-    key: Arc<SecretKey>,
-}
-
-impl TenantStore {
-    /// The key the brand's secrets (two-factor secrets) are sealed with: the server's
-    /// encryption key once the platform was given it ([`Platform::use_sealing_key`]).
-    pub(crate) fn sealing_key(&self) -> &SecretKey {
-        &self.key
-    }
-
-    pub(crate) async fn read(&self) -> Result<Tx> {
-        self.db.read().await
-    }
-
-    pub(crate) async fn write(&self) -> Result<Tx> {
-        self.db.write().await
-    }
-
-    pub(crate) async fn snapshot(&self) -> Result<Tx> {
-        self.db.snapshot().await
-    }
-}
-
-/// What request-handling code gets for the tenant a request was routed to.
-#[derive(Debug, Clone)]
-pub struct TenantContext {
-    /// The tenant.
-    pub tenant: Tenant,
-    /// Changes must be refused (the licence has expired).
-    pub read_only: bool,
-    store: TenantStore,
-}
-
-impl TenantContext {
-    /// The tenant's store.
-    pub fn store(&self) -> &TenantStore {
-        &self.store
-    }
-}
-
-/// A brand name as the operator typed it: 1 to 100 characters, no control characters.
-pub fn parse_brand(text: &str) -> Result<String> {
-    let brand = text.trim();
-    if brand.is_empty() || brand.chars().count() > 100 || brand.chars().any(char::is_control) {
-        return Err(Error::Invalid(format!(
-            "brand name '{text}' must be 1 to 100 characters without control characters"
-        )));
-    }
-    Ok(brand.to_owned())
-}
 
 /// What happened to one tenant in [`Platform::migrate_tenants`].
 #[derive(Debug)]
@@ -528,10 +369,7 @@ impl Platform {
             .lock()
             .is_ok_and(|current| current.contains(id))
         {
-            return Ok(TenantStore {
-                db,
-                key: self.sealing_key(),
-            });
+            return Ok(TenantStore::new(db, self.sealing_key()));
         }
         let version = store::check_not_newer(&db, &TENANT_MIGRATIONS, id.as_str()).await?;
         if version == 0 && !store::has_history(&db).await? {
@@ -547,10 +385,7 @@ impl Platform {
         if let Ok(mut current) = self.current.lock() {
             current.insert(id.clone());
         }
-        Ok(TenantStore {
-            db,
-            key: self.sealing_key(),
-        })
+        Ok(TenantStore::new(db, self.sealing_key()))
     }
 
     /// Forgets that `id`'s store was found current, so the next use checks again.
@@ -799,7 +634,7 @@ impl Platform {
             // Two-factor secrets that an older release kept in clear are sealed now.
             let result = match result {
                 Ok(applied) => match self.store_of(&tenant.id).await {
-                    Ok(store) => crate::totp::seal_stored_secrets(&store)
+                    Ok(store) => crate::accounts::totp::seal_stored_secrets(&store)
                         .await
                         .map(|_| applied),
                     Err(e) => Err(e),
@@ -841,7 +676,7 @@ impl Platform {
 
 /// A key for this process only.
 fn ephemeral_key() -> Result<SecretKey> {
-    let mut bytes = [0_u8; crate::secrets::KEY_LEN];
+    let mut bytes = [0_u8; crate::platform::secrets::KEY_LEN];
     getrandom::fill(&mut bytes).map_err(|e| Error::Random(e.to_string()))?;
     SecretKey::from_bytes(&bytes)
 }

@@ -10,7 +10,7 @@ use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 
 use crate::error::{Error, Result};
-use crate::registry::TenantStore;
+use crate::store::TenantStore;
 use crate::store::{Tx, new_id, now, on_tx, truncate_to_micros};
 
 /// What a mail is about; the sender picks the template by it.

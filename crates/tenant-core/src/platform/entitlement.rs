@@ -6,7 +6,7 @@
 use licensing::{Licence, LicenceState};
 
 use crate::names::Hostname;
-use crate::registry::{Tenant, TenantState};
+use crate::platform::tenant::{Tenant, TenantState};
 
 /// How many domains development mode allows.
 pub const DEVELOPMENT_MAX_DOMAINS: usize = 5;

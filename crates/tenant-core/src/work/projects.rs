@@ -9,14 +9,16 @@
 use serde_json::json;
 use time::OffsetDateTime;
 
+use crate::access::UserKind;
+use crate::access::permissions::{Permission, Requirement, need};
 use crate::access::{self, Actor, Permitted, Principal, Scope};
+use crate::accounts::users::UserStatus;
 use crate::audit;
 use crate::error::{Error, Result};
-use crate::names::{long_text, single_line};
-use crate::permissions::{Permission, Requirement, need};
-use crate::registry::TenantStore;
+use crate::fields::{long_text, single_line};
+use crate::paging::{Page, like_pattern};
+use crate::store::TenantStore;
 use crate::store::{Tx, new_id, now, on_tx};
-use crate::users::{Page, UserKind, UserStatus, like_pattern};
 
 /// Whether a project is being worked on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,9 +5,9 @@
 
 use std::collections::HashMap;
 
-use crate::entitlement::{self, Serving, Standing};
 use crate::names::Hostname;
-use crate::registry::Tenant;
+use crate::platform::entitlement::{self, Serving, Standing};
+use crate::platform::tenant::Tenant;
 
 /// One tenant as the gateway sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]

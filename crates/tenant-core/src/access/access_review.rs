@@ -7,14 +7,16 @@
 use time::{Duration, OffsetDateTime};
 
 use crate::access::Permitted;
+use crate::access::UserKind;
+use crate::access::permissions::{Permission, PermissionSet, need};
+use crate::accounts::roles;
+use crate::accounts::users::{USER_COLUMNS, User, UserRow, UserStatus};
+use crate::brand::outbox::{self, MailKind};
 use crate::error::Result;
-use crate::mail::{self, MailKind};
-use crate::permissions::{Permission, PermissionSet, need};
-use crate::projects::{self, ProjectRef, ProjectStatus};
-use crate::registry::TenantStore;
-use crate::roles;
+use crate::paging::Page;
+use crate::store::TenantStore;
 use crate::store::{now, on_tx};
-use crate::users::{Page, USER_COLUMNS, User, UserKind, UserRow, UserStatus};
+use crate::work::projects::{self, ProjectRef, ProjectStatus};
 
 /// An account not used for this long is flagged.
 pub const UNUSED_AFTER: Duration = Duration::days(90);
@@ -204,7 +206,7 @@ pub async fn warn_expiring_access(store: &TenantStore) -> Result<usize> {
     });
     for (user_id, name, email, ends) in &ending {
         for (admin_name, admin_email) in &admins {
-            mail::enqueue(
+            outbox::enqueue(
                 &mut tx,
                 MailKind::AccessExpiring,
                 admin_email,
@@ -233,7 +235,7 @@ pub async fn warn_expiring_access(store: &TenantStore) -> Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::users::UserKind;
+    use crate::access::UserKind;
 
     fn user(status: UserStatus, role: &str, last: Option<i64>, ends: Option<i64>) -> User {
         let day = |d: i64| OffsetDateTime::UNIX_EPOCH + Duration::days(d);

@@ -8,15 +8,15 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::access::permissions::need;
 use crate::access::{Actor, Permitted};
+use crate::accounts::totp;
 use crate::audit;
 use crate::error::{Error, Result};
 use crate::names::Email;
-use crate::permissions::need;
-use crate::registry::TenantStore;
-use crate::secrets::SecretKey;
+use crate::platform::secrets::SecretKey;
+use crate::store::TenantStore;
 use crate::store::{Tx, now, on_tx};
-use crate::totp;
 
 /// The security settings.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
