@@ -358,9 +358,9 @@ async fn seed(
             let new = NewTask {
                 title: title.to_owned(),
                 description: String::new(),
-                status: Some(status),
-                visibility,
-                assignee_id: assignee.cloned(),
+                status: Some(status.as_str().to_owned()),
+                visibility: Some(visibility.as_str().to_owned()),
+                assignee: assignee.cloned(),
                 due_on: None,
             };
             tasks::create_task(context.store(), &admin, &website.id, &new)

@@ -90,12 +90,16 @@ async fn seed(store: &support::TestStore) -> Seeded {
                 title: format!("Task {i}"),
                 description: String::new(),
                 status: None,
-                visibility: if i % 2 == 0 {
-                    Visibility::Client
-                } else {
-                    Visibility::Internal
-                },
-                assignee_id: None,
+                visibility: Some(
+                    if i % 2 == 0 {
+                        Visibility::Client
+                    } else {
+                        Visibility::Internal
+                    }
+                    .as_str()
+                    .to_owned(),
+                ),
+                assignee: None,
                 due_on: None,
             },
         )

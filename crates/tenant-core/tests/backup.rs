@@ -121,10 +121,10 @@ async fn a_brand_moved_from_sqlite_to_postgres_and_back_keeps_identical_content(
         &tenant_core::work::tasks::NewTask {
             title: "Shop — ünïcödé".to_owned(),
             description: String::new(),
-            status: Some(tenant_core::work::tasks::TaskStatus::Review),
-            visibility: tenant_core::work::tasks::Visibility::Client,
-            assignee_id: Some(ada.user_id().to_owned()),
-            due_on: Some(tenant_core::work::tasks::parse_date("due_on", "2027-01-31").unwrap()),
+            status: Some("review".to_owned()),
+            visibility: Some("client".to_owned()),
+            assignee: Some(ada.user_id().to_owned()),
+            due_on: Some("2027-01-31".to_owned()),
         },
     )
     .await

@@ -27,7 +27,7 @@ use tenant_core::accounts::sessions::{self, ClientInfo, Presented};
 use tenant_core::accounts::teams;
 use tenant_core::accounts::users::{self, NewUser};
 use tenant_core::work::projects::{self, NewProject, Sharing};
-use tenant_core::work::tasks::{self, NewTask, Visibility};
+use tenant_core::work::tasks::{self, NewTask};
 use tenant_core::{Email, Platform, TenantContext, TenantStore};
 use tower::ServiceExt as _;
 use web::{ClientConnection, SignInLimits, WebState};
@@ -578,8 +578,8 @@ async fn targets(brand: &Brand, n: usize, account: &Account) -> Targets {
             title: format!("Task {n}"),
             description: String::new(),
             status: None,
-            visibility: Visibility::Client,
-            assignee_id: None,
+            visibility: Some("client".to_owned()),
+            assignee: None,
             due_on: None,
         },
     )

@@ -204,14 +204,24 @@ pub fn permit<'a, R: Requirement>(
     principal: &'a Principal,
     scope: Scope<'_>,
 ) -> Result<Permitted<'a, R>> {
-    match decide(principal, R::PERMISSION, scope) {
-        Decision::Allow => Ok(Permitted {
-            principal,
-            requirement: PhantomData,
-        }),
+    permit_word(principal, R::PERMISSION, scope)?;
+    Ok(Permitted {
+        principal,
+        requirement: PhantomData,
+    })
+}
+
+/// [`permit`] for a permission known only at run time (the project grant's need), without
+/// a proof.
+pub(crate) fn permit_word(
+    principal: &Principal,
+    permission: Permission,
+    scope: Scope<'_>,
+) -> Result<()> {
+    match decide(principal, permission, scope) {
+        Decision::Allow => Ok(()),
         Decision::Forbidden => Err(Error::Forbidden(format!(
-            "your role does not allow this ({} is needed)",
-            R::PERMISSION
+            "your role does not allow this ({permission} is needed)"
         ))),
         Decision::NotFound => Err(Error::NotFound("there is no such thing here".to_owned())),
     }

@@ -10,8 +10,8 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use crate::access::UserKind;
-use crate::access::permissions::{Permission, Requirement, need};
-use crate::access::{self, Actor, Permitted, Principal, Scope};
+use crate::access::permissions::{Permission, need};
+use crate::access::{Actor, Permitted, Principal, Scope};
 use crate::accounts::users::UserStatus;
 use crate::audit;
 use crate::error::{Error, Result};
@@ -19,6 +19,7 @@ use crate::fields::{long_text, single_line};
 use crate::paging::{Page, like_pattern};
 use crate::store::TenantStore;
 use crate::store::{Tx, new_id, now, on_tx};
+use crate::work::{self, Read};
 
 /// Whether a project is being worked on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -287,41 +288,6 @@ pub(crate) async fn reachable(tx: &mut Tx, actor: &Principal, project_id: &str) 
     Ok(project)
 }
 
-/// The project `project_id` for a change needing `R`: not found out of reach, forbidden
-/// when the role lacks `R`, a conflict while archived (unless `archived_ok`). Changes to one
-/// project run one at a time, so none lands on a project archived a moment before.
-pub(crate) async fn for_change<R: Requirement>(
-    tx: &mut Tx,
-    actor: &Principal,
-    project_id: &str,
-    archived_ok: bool,
-) -> Result<Project> {
-    let project = locked(tx, actor, project_id).await?;
-    access::permit::<R>(actor, project.scope())?;
-    if !archived_ok {
-        refuse_archived(&project)?;
-    }
-    Ok(project)
-}
-
-/// The project `project_id` if `actor` reaches it, holding its lock for the rest of the
-/// transaction (changes to one project run one at a time).
-pub(crate) async fn locked(tx: &mut Tx, actor: &Principal, project_id: &str) -> Result<Project> {
-    tx.serialize(&format!("project:{project_id}")).await?;
-    reachable(tx, actor, project_id).await
-}
-
-/// A conflict for an archived project: nothing in it changes until it is unarchived.
-pub(crate) fn refuse_archived(project: &Project) -> Result<()> {
-    if project.status == ProjectStatus::Archived {
-        return Err(Error::Conflict(format!(
-            "the project '{}' is archived; unarchive it to change it",
-            project.name
-        )));
-    }
-    Ok(())
-}
-
 /// The projects `actor` reaches, oldest first, starting after `cursor`.
 #[tracing::instrument(skip_all)]
 pub async fn list_projects(
@@ -375,7 +341,8 @@ pub async fn get_project(
     project_id: &str,
 ) -> Result<Project> {
     let mut tx = store.read().await?;
-    reachable(&mut tx, actor, project_id).await
+    let grant = work::enter::<Read>(&mut tx, actor, project_id).await?;
+    Ok(grant.project().clone())
 }
 
 fn parse_project_name(text: &str) -> Result<String> {
@@ -478,7 +445,8 @@ pub async fn update_project(
 ) -> Result<Project> {
     let mut tx = store.write().await?;
     // Out of reach (404) and not allowed (403) come before what is wrong with the input.
-    let before = for_change::<need::ProjectsEdit>(&mut tx, actor, project_id, false).await?;
+    let grant = work::enter::<need::ProjectsEdit>(&mut tx, actor, project_id).await?;
+    let before = grant.project().clone();
     let name = change.name.as_deref().map(parse_project_name).transpose()?;
     let description = change
         .description
@@ -513,7 +481,7 @@ pub async fn update_project(
     fill_members(&mut tx, &mut after).await?;
     audit::record(
         &mut tx,
-        &Actor::from(actor),
+        &grant.actor(),
         "project.update",
         "project",
         project_id,
@@ -535,7 +503,8 @@ pub async fn set_archived(
     archive: bool,
 ) -> Result<Project> {
     let mut tx = store.write().await?;
-    let before = for_change::<need::ProjectsArchive>(&mut tx, actor, project_id, true).await?;
+    let grant = work::enter_archived::<need::ProjectsArchive>(&mut tx, actor, project_id).await?;
+    let before = grant.project().clone();
     let (status, archived_at) = if archive {
         (ProjectStatus::Archived, Some(now()))
     } else {
@@ -562,7 +531,7 @@ pub async fn set_archived(
     };
     audit::record(
         &mut tx,
-        &Actor::from(actor),
+        &grant.actor(),
         if archive {
             "project.archive"
         } else {
@@ -645,7 +614,8 @@ pub async fn share(
 ) -> Result<Project> {
     let at = now();
     let mut tx = store.write().await?;
-    let project = for_change::<need::ProjectsEdit>(&mut tx, actor, project_id, false).await?;
+    let grant = work::enter::<need::ProjectsEdit>(&mut tx, actor, project_id).await?;
+    let project = grant.project().clone();
     if let Sharing::User(_) = with {
         // Not someone being deactivated or deleted at this moment.
         tx.serialize("users").await?;
@@ -677,7 +647,7 @@ pub async fn share(
     });
     audit::record(
         &mut tx,
-        &Actor::from(actor),
+        &grant.actor(),
         "project.share",
         "project",
         project_id,
@@ -700,7 +670,7 @@ pub async fn unshare(
     with: Sharing<'_>,
 ) -> Result<Project> {
     let mut tx = store.write().await?;
-    for_change::<need::ProjectsEdit>(&mut tx, actor, project_id, false).await?;
+    let grant = work::enter::<need::ProjectsEdit>(&mut tx, actor, project_id).await?;
     let (sql, missing) = match with {
         Sharing::User(_) => (
             "delete from project_members where project_id = $1 and user_id = $2",
@@ -725,7 +695,7 @@ pub async fn unshare(
     }
     audit::record(
         &mut tx,
-        &Actor::from(actor),
+        &grant.actor(),
         "project.unshare",
         "project",
         project_id,
@@ -770,7 +740,7 @@ pub async fn shared_with(
     project_id: &str,
 ) -> Result<(Vec<Shared>, Vec<Shared>)> {
     let mut tx = store.read().await?;
-    reachable(&mut tx, actor, project_id).await?;
+    work::enter::<Read>(&mut tx, actor, project_id).await?;
     if actor.kind() == UserKind::Client {
         return Err(Error::Forbidden(
             "client users are not shown who works on a project".to_owned(),

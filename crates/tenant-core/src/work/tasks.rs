@@ -13,13 +13,14 @@ use time::{Date, Month, OffsetDateTime};
 
 use crate::access::UserKind;
 use crate::access::permissions::need;
-use crate::access::{self, Actor, Principal};
+use crate::access::{Actor, Principal};
 use crate::audit;
 use crate::error::{Error, Result};
 use crate::fields::{long_text, single_line};
 use crate::store::TenantStore;
 use crate::store::{Tx, new_id, now, on_tx};
-use crate::work::projects::{self, Project};
+use crate::work::projects;
+use crate::work::{self, InProject, Inside, Read};
 
 /// A column of the board.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -148,43 +149,75 @@ impl Task {
     }
 }
 
-/// A new task: in `status` (default to do), at the bottom of its column.
-#[derive(Debug, Clone)]
+/// A new task as it was typed (a form or a JSON body); it is read after the grant, so
+/// the caller learns about reach and permission before anything about the input.
+#[derive(Debug, Clone, Default)]
 pub struct NewTask {
     /// What is to be done.
     pub title: String,
-    /// More about it.
+    /// More about it (may be empty).
     pub description: String,
-    /// Its column (default to do).
-    pub status: Option<TaskStatus>,
-    /// Who sees it.
-    pub visibility: Visibility,
-    /// A staff member on the project (needs `tasks.assign`).
-    pub assignee_id: Option<String>,
-    /// When it is due.
-    pub due_on: Option<Date>,
+    /// Its column's word (default `todo`); it goes to the bottom of it.
+    pub status: Option<String>,
+    /// `internal` (the default) or `client`.
+    pub visibility: Option<String>,
+    /// The user id of a staff member on the project (needs `tasks.assign`); empty is
+    /// nobody.
+    pub assignee: Option<String>,
+    /// When it is due, `YYYY-MM-DD`; empty is no date.
+    pub due_on: Option<String>,
 }
 
-/// A change to a task; `None` keeps a field. Each field needs its permission (see the
-/// module's documentation).
+/// A change to a task as it was typed; `None` keeps a field. Each part needs its
+/// permission (see the module's documentation), asked before the input is read.
 #[derive(Debug, Clone, Default)]
 pub struct TaskChange {
     /// A new title.
     pub title: Option<String>,
     /// A new description.
     pub description: Option<String>,
-    /// Another visibility.
-    pub visibility: Option<Visibility>,
-    /// Another due date, or none.
-    pub due_on: Option<Option<Date>>,
-    /// Another assignee, or none.
-    pub assignee_id: Option<Option<String>>,
-    /// Another column.
-    pub status: Option<TaskStatus>,
+    /// Another visibility's word.
+    pub visibility: Option<String>,
+    /// Another due date (`YYYY-MM-DD`); `Some(None)` or an empty text removes it.
+    pub due_on: Option<Option<String>>,
+    /// Another assignee's user id; `Some(None)` or an empty text is nobody.
+    pub assignee: Option<Option<String>>,
+    /// Another column's word.
+    pub status: Option<String>,
     /// Another place in the column (0 is the top; past the end is the bottom).
     pub position: Option<i64>,
-    /// One step from where the task is (instead of `status` and `position`).
+    /// One step from where the card is when the change runs (the board's arrows).
     pub step: Option<Step>,
+}
+
+/// Which permissions a change needs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Touches {
+    edit: bool,
+    assign: bool,
+    moves: bool,
+}
+
+impl TaskChange {
+    fn touches(&self) -> Touches {
+        Touches {
+            edit: self.title.is_some()
+                || self.description.is_some()
+                || self.visibility.is_some()
+                || self.due_on.is_some(),
+            assign: self.assignee.is_some(),
+            moves: self.status.is_some() || self.position.is_some() || self.step.is_some(),
+        }
+    }
+}
+
+/// An optional text field where empty means none.
+fn given(text: Option<&str>) -> Option<&str> {
+    text.map(str::trim).filter(|t| !t.is_empty())
+}
+
+fn parse_due(text: Option<&str>) -> Result<Option<Date>> {
+    given(text).map(|d| parse_date("due_on", d)).transpose()
 }
 
 /// Reads a date written `YYYY-MM-DD` given in `field`.
@@ -259,6 +292,21 @@ impl TryFrom<TaskRow> for Task {
 
 /// The visibility word a viewer is limited to (`client` for client contacts, none for
 /// staff), bound where the queries say `($N = '' or tasks.visibility = $N)`.
+/// One step on the board, worked out from where the task is when the change runs (so two
+/// clicks at once each move it one step).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// One column to the left, at the bottom.
+    Left,
+    /// One column to the right, at the bottom.
+    Right,
+    /// One place up.
+    Up,
+    /// One place down.
+    Down,
+}
+
+/// A client contact sees only client-visible tasks.
 fn limited_to(actor: &Principal) -> &'static str {
     match actor.kind() {
         UserKind::Client => Visibility::Client.as_str(),
@@ -270,12 +318,11 @@ fn no_such_task() -> Error {
     Error::NotFound("there is no such task on this project".to_owned())
 }
 
-async fn find_task(
-    tx: &mut Tx,
-    actor: &Principal,
-    project_id: &str,
-    task_id: &str,
-) -> Result<Task> {
+/// The task `task_id` of the project the caller is inside, as they may see it: not found
+/// when it is on another project, or internal and the caller a client contact.
+async fn find_task(tx: &mut Tx, inside: &impl Inside, task_id: &str) -> Result<Task> {
+    let actor = inside.principal();
+    let project_id = inside.project().id.as_str();
     let row: Option<TaskRow> = on_tx!(tx, |conn| {
         sqlx::query_as(&format!(
             "select {COLUMNS} from {TASKS}
@@ -308,8 +355,7 @@ async fn find_task(
     Ok(task)
 }
 
-/// Every task of a project the actor reaches (a client contact: the client-visible ones),
-/// column by column, top to bottom.
+/// The board: every task the caller sees, column by column, top to bottom.
 #[tracing::instrument(skip_all)]
 pub async fn list_tasks(
     store: &TenantStore,
@@ -317,14 +363,19 @@ pub async fn list_tasks(
     project_id: &str,
 ) -> Result<Vec<Task>> {
     let mut tx = store.read().await?;
-    projects::reachable(&mut tx, actor, project_id).await?;
+    let grant = work::enter::<Read>(&mut tx, actor, project_id).await?;
+    board(&mut tx, &grant).await
+}
+
+async fn board(tx: &mut Tx, grant: &InProject<'_, Read>) -> Result<Vec<Task>> {
+    let actor = grant.principal();
     let rows: Vec<TaskRow> = on_tx!(tx, |conn| {
         sqlx::query_as(&format!(
             "select {COLUMNS} from {TASKS}
              where tasks.project_id = $1 and ($2 = '' or tasks.visibility = $2)
              order by tasks.position, tasks.task_id"
         ))
-        .bind(project_id)
+        .bind(grant.project_id())
         .bind(limited_to(actor))
         .fetch_all(conn)
         .await?
@@ -350,7 +401,7 @@ pub async fn list_tasks(
     Ok(tasks)
 }
 
-/// One task of a project the actor reaches.
+/// One task.
 #[tracing::instrument(skip_all)]
 pub async fn get_task(
     store: &TenantStore,
@@ -359,12 +410,12 @@ pub async fn get_task(
     task_id: &str,
 ) -> Result<Task> {
     let mut tx = store.read().await?;
-    projects::reachable(&mut tx, actor, project_id).await?;
-    find_task(&mut tx, actor, project_id, task_id).await
+    let grant = work::enter::<Read>(&mut tx, actor, project_id).await?;
+    find_task(&mut tx, &grant, task_id).await
 }
 
-/// Who can take the project's tasks: staff on it (directly or through a team) who are not
-/// deactivated, as `(id, name)` by name. For staff who reach the project.
+/// The staff a task of the project can be assigned to: its members, directly or through a
+/// team, who are not deactivated, by name. Client contacts are not shown who works on it.
 #[tracing::instrument(skip_all)]
 pub async fn assignable(
     store: &TenantStore,
@@ -372,7 +423,7 @@ pub async fn assignable(
     project_id: &str,
 ) -> Result<Vec<(String, String)>> {
     let mut tx = store.read().await?;
-    projects::reachable(&mut tx, actor, project_id).await?;
+    let grant = work::enter::<Read>(&mut tx, actor, project_id).await?;
     if actor.kind() == UserKind::Client {
         return Err(Error::Forbidden(
             "client users are not shown who works on a project".to_owned(),
@@ -387,15 +438,19 @@ pub async fn assignable(
                            where pt.project_id = $1 and tm.user_id = u.user_id))
              order by u.name, u.user_id",
         )
-        .bind(project_id)
+        .bind(grant.project_id())
         .fetch_all(conn)
         .await?
     }))
 }
 
-/// An assignee must be a staff member on the project (directly or through a team) and
-/// not deactivated.
-async fn check_assignee(tx: &mut Tx, project: &Project, user_id: &str) -> Result<()> {
+/// Checks that `user_id` can take tasks of the project: an active or invited staff member
+/// on it.
+async fn check_assignee(
+    tx: &mut Tx,
+    grant: &InProject<'_, need::TasksAssign>,
+    user_id: &str,
+) -> Result<()> {
     let status: Option<(String, String)> = on_tx!(tx, |conn| {
         sqlx::query_as("select kind, status from users where user_id = $1")
             .bind(user_id)
@@ -411,7 +466,7 @@ async fn check_assignee(tx: &mut Tx, project: &Project, user_id: &str) -> Result
             ));
         }
     }
-    if !projects::is_member(tx, &project.id, user_id).await? {
+    if !projects::is_member(tx, grant.project_id(), user_id).await? {
         return Err(Error::field(
             "assignee",
             "only people on the project can be assigned: add them to it first",
@@ -420,7 +475,7 @@ async fn check_assignee(tx: &mut Tx, project: &Project, user_id: &str) -> Result
     Ok(())
 }
 
-/// How many tasks a column holds, not counting `leaving`.
+/// How many tasks a column holds, leaving out the task `leaving`.
 async fn column_size(
     tx: &mut Tx,
     project_id: &str,
@@ -439,9 +494,7 @@ async fn column_size(
     }))
 }
 
-/// Shifts the tasks of a column from `from` down by one (`by` = 1, opening a place at
-/// `from`) or up by one (`by` = -1, closing the place above `from`), leaving `moving`
-/// where it is. Positions stay 0, 1, 2… with one statement however long the column.
+/// Moves the tasks of a column from place `from` on by `by` places (not `moving`).
 async fn shift(
     tx: &mut Tx,
     project_id: &str,
@@ -466,8 +519,8 @@ async fn shift(
     Ok(())
 }
 
-/// Adds a task at the bottom of its column (`tasks.create`; an assignee also needs
-/// `tasks.assign`).
+/// Adds a task (`tasks.create`, and `tasks.assign` to give it an assignee) at the bottom of
+/// its column.
 #[tracing::instrument(skip_all)]
 pub async fn create_task(
     store: &TenantStore,
@@ -477,17 +530,27 @@ pub async fn create_task(
 ) -> Result<Task> {
     let at = now();
     let mut tx = store.write().await?;
-    let project =
-        projects::for_change::<need::TasksCreate>(&mut tx, actor, project_id, false).await?;
-    if new.assignee_id.is_some() {
-        access::permit::<need::TasksAssign>(actor, project.scope())?;
-    }
+    let grant = work::enter::<need::TasksCreate>(&mut tx, actor, project_id).await?;
+    let assignee = given(new.assignee.as_deref());
+    let assigning = assignee
+        .map(|_| grant.also::<need::TasksAssign>())
+        .transpose()?;
     let title = parse_title(&new.title)?;
     let description = long_text("description", &new.description)?;
-    if let Some(assignee) = &new.assignee_id {
-        check_assignee(&mut tx, &project, assignee).await?;
+    let status = new
+        .status
+        .as_deref()
+        .map(TaskStatus::parse)
+        .transpose()?
+        .unwrap_or(TaskStatus::Todo);
+    let visibility = given(new.visibility.as_deref())
+        .map(Visibility::parse)
+        .transpose()?
+        .unwrap_or(Visibility::Internal);
+    let due_on = parse_due(new.due_on.as_deref())?;
+    if let (Some(grant), Some(assignee)) = (&assigning, assignee) {
+        check_assignee(&mut tx, grant, assignee).await?;
     }
-    let status = new.status.unwrap_or(TaskStatus::Todo);
     let position = column_size(&mut tx, project_id, status, "").await?;
     let id = new_id()?;
     on_tx!(tx, |conn| {
@@ -496,23 +559,23 @@ pub async fn create_task(
              values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
         )
         .bind(&id)
-        .bind(project_id)
+        .bind(grant.project_id())
         .bind(&title)
         .bind(&description)
         .bind(status.as_str())
         .bind(position)
-        .bind(new.visibility.as_str())
-        .bind(&new.assignee_id)
-        .bind(new.due_on.map(|d| d.to_string()))
+        .bind(visibility.as_str())
+        .bind(assignee)
+        .bind(due_on.map(|d| d.to_string()))
         .bind(actor.user_id())
         .bind(at)
         .execute(conn)
         .await?;
     });
-    let task = find_task(&mut tx, actor, project_id, &id).await?;
+    let task = find_task(&mut tx, &grant, &id).await?;
     audit::record(
         &mut tx,
-        &Actor::from(actor),
+        &grant.actor(),
         "task.create",
         "task",
         &id,
@@ -524,86 +587,10 @@ pub async fn create_task(
     Ok(task)
 }
 
-/// One step on the board, worked out from where the task is when the change runs (so two
-/// clicks at once each move it one step).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Step {
-    /// One column to the left, at the bottom.
-    Left,
-    /// One column to the right, at the bottom.
-    Right,
-    /// One place up.
-    Up,
-    /// One place down.
-    Down,
-}
-
-/// What a change touches, for the permissions it needs.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Touches {
-    /// Title, description, visibility or due date (`tasks.edit`).
-    pub edit: bool,
-    /// The assignee (`tasks.assign`).
-    pub assign: bool,
-    /// Column or position (`tasks.move`).
-    pub moves: bool,
-}
-
-impl TaskChange {
-    /// What this change touches.
-    pub fn touches(&self) -> Touches {
-        Touches {
-            edit: self.title.is_some()
-                || self.description.is_some()
-                || self.visibility.is_some()
-                || self.due_on.is_some(),
-            assign: self.assignee_id.is_some(),
-            moves: self.status.is_some() || self.position.is_some() || self.step.is_some(),
-        }
-    }
-}
-
-/// Whether `actor` may make a change touching `touches` to the task `task_id` (or, with
-/// none, create a task, assigning it if `touches.assign`): not found out of reach,
-/// forbidden without a permission, a conflict on an archived project. For answering in
-/// that order before the input is read; the change itself checks again under the
-/// project's lock.
-#[tracing::instrument(skip_all)]
-pub async fn check_may(
-    store: &TenantStore,
-    actor: &Principal,
-    project_id: &str,
-    task_id: Option<&str>,
-    touches: Touches,
-) -> Result<()> {
-    let mut tx = store.read().await?;
-    let project = projects::reachable(&mut tx, actor, project_id).await?;
-    let scope = project.scope();
-    match task_id {
-        Some(task_id) => {
-            find_task(&mut tx, actor, project_id, task_id).await?;
-        }
-        None => {
-            access::permit::<need::TasksCreate>(actor, scope)?;
-        }
-    }
-    if touches.edit {
-        access::permit::<need::TasksEdit>(actor, scope)?;
-    }
-    if touches.assign {
-        access::permit::<need::TasksAssign>(actor, scope)?;
-    }
-    if touches.moves {
-        access::permit::<need::TasksMove>(actor, scope)?;
-    }
-    if task_id.is_none() || touches != Touches::default() {
-        projects::refuse_archived(&project)?;
-    }
-    Ok(())
-}
-
-/// Changes a task; each field given needs its permission, all are checked before
-/// anything is written. A change that changes nothing is not written or audited.
+/// Changes a task: the title, description, due date or visibility (`tasks.edit`), the
+/// assignee (`tasks.assign`), the column or place (`tasks.move`), in one change. The
+/// project and the task are found first (404), then each permission the change needs
+/// (403), then an archived project is refused (409), then the input is read (422).
 #[tracing::instrument(skip_all)]
 pub async fn update_task(
     store: &TenantStore,
@@ -614,112 +601,40 @@ pub async fn update_task(
 ) -> Result<Task> {
     let at = now();
     let mut tx = store.write().await?;
-    // Scope first (the project, then the task), then every permission the change needs
-    // (the first takes the project's lock), then the input.
-    projects::reachable(&mut tx, actor, project_id).await?;
-    let unlocked = find_task(&mut tx, actor, project_id, task_id).await?;
+    let approach = work::approach(&mut tx, actor, project_id).await?;
+    let before = find_task(&mut tx, &approach, task_id).await?;
     let touches = change.touches();
     if touches == Touches::default() {
-        return Ok(unlocked);
+        return Ok(before);
     }
-    let project = projects::locked(&mut tx, actor, project_id).await?;
-    let scope = project.scope();
-    if touches.edit {
-        access::permit::<need::TasksEdit>(actor, scope)?;
-    }
-    if touches.assign {
-        access::permit::<need::TasksAssign>(actor, scope)?;
-    }
-    if touches.moves {
-        access::permit::<need::TasksMove>(actor, scope)?;
-    }
-    projects::refuse_archived(&project)?;
-    let before = find_task(&mut tx, actor, project_id, task_id).await?;
-    let title = change.title.as_deref().map(parse_title).transpose()?;
-    let description = change
-        .description
-        .as_deref()
-        .map(|d| long_text("description", d))
+    let editing = touches
+        .edit
+        .then(|| approach.permit::<need::TasksEdit>())
         .transpose()?;
-    if let Some(Some(assignee)) = &change.assignee_id {
-        check_assignee(&mut tx, &project, assignee).await?;
+    let assigning = touches
+        .assign
+        .then(|| approach.permit::<need::TasksAssign>())
+        .transpose()?;
+    let moving = touches
+        .moves
+        .then(|| approach.permit::<need::TasksMove>())
+        .transpose()?;
+    if let Some(grant) = &editing {
+        let fields = Fields::read(change, &before)?;
+        write_fields(&mut tx, grant, task_id, &fields, at).await?;
     }
-    if let Some(position) = change.position
-        && position < 0
-    {
-        return Err(Error::field(
-            "position",
-            "a position is 0 (the top) or more",
-        ));
-    }
-    // Where the task goes: a step from where it is now, or the column and place asked
-    // for (a column alone keeps the place when it is the same column, else the bottom).
-    let column_index = TaskStatus::ALL
-        .iter()
-        .position(|s| *s == before.status)
-        .unwrap_or_default();
-    let (status, place) = match change.step {
-        Some(Step::Left | Step::Right) => {
-            let next = if change.step == Some(Step::Left) {
-                column_index.checked_sub(1)
-            } else {
-                Some(column_index + 1)
-            };
-            let status = next
-                .and_then(|i| TaskStatus::ALL.get(i))
-                .copied()
-                .ok_or_else(|| Error::field("status", "there is no column that way"))?;
-            (status, None)
+    if let Some(grant) = &assigning {
+        let assignee = change.assignee.as_ref().and_then(|a| given(a.as_deref()));
+        if let Some(assignee) = assignee {
+            check_assignee(&mut tx, grant, assignee).await?;
         }
-        Some(Step::Up) => (before.status, Some((before.position - 1).max(0))),
-        Some(Step::Down) => (before.status, Some(before.position + 1)),
-        None => {
-            let status = change.status.unwrap_or(before.status);
-            let place = change
-                .position
-                .or((status == before.status).then_some(before.position));
-            (status, place)
-        }
-    };
-    on_tx!(tx, |conn| {
-        sqlx::query(
-            "update tasks set title = $2, description = $3, visibility = $4, due_on = $5, assignee_id = $6, status = $7, updated_at = $8
-             where task_id = $1",
-        )
-        .bind(task_id)
-        .bind(title.as_deref().unwrap_or(&before.title))
-        .bind(description.as_deref().unwrap_or(&before.description))
-        .bind(change.visibility.unwrap_or(before.visibility).as_str())
-        .bind(change.due_on.unwrap_or(before.due_on).map(|d| d.to_string()))
-        .bind(change.assignee_id.clone().unwrap_or_else(|| before.assignee_id.clone()))
-        .bind(status.as_str())
-        .bind(at)
-        .execute(conn)
-        .await?;
-    });
-    if touches.moves {
-        // Close the place it leaves, open the one it takes.
-        let others = column_size(&mut tx, project_id, status, task_id).await?;
-        let place = place.map_or(others, |p| p.min(others));
-        shift(
-            &mut tx,
-            project_id,
-            before.status,
-            before.position + 1,
-            -1,
-            task_id,
-        )
-        .await?;
-        shift(&mut tx, project_id, status, place, 1, task_id).await?;
-        on_tx!(tx, |conn| {
-            sqlx::query("update tasks set position = $2 where task_id = $1")
-                .bind(task_id)
-                .bind(place)
-                .execute(conn)
-                .await?;
-        });
+        write_assignee(&mut tx, grant, task_id, assignee, at).await?;
     }
-    let after = find_task(&mut tx, actor, project_id, task_id).await?;
+    if let Some(grant) = &moving {
+        let (status, place) = destination(change, &before)?;
+        write_place(&mut tx, grant, &before, status, place, at).await?;
+    }
+    let after = find_task(&mut tx, &approach, task_id).await?;
     if after == before {
         // Nothing changed: nothing to keep.
         return Ok(before);
@@ -751,6 +666,168 @@ pub async fn update_task(
     Ok(after)
 }
 
+/// The edited fields of a change, read, with the task's own where the change keeps them.
+struct Fields {
+    title: String,
+    description: String,
+    visibility: Visibility,
+    due_on: Option<Date>,
+}
+
+impl Fields {
+    fn read(change: &TaskChange, before: &Task) -> Result<Fields> {
+        Ok(Fields {
+            title: change
+                .title
+                .as_deref()
+                .map(parse_title)
+                .transpose()?
+                .unwrap_or_else(|| before.title.clone()),
+            description: change
+                .description
+                .as_deref()
+                .map(|d| long_text("description", d))
+                .transpose()?
+                .unwrap_or_else(|| before.description.clone()),
+            visibility: change
+                .visibility
+                .as_deref()
+                .map(Visibility::parse)
+                .transpose()?
+                .unwrap_or(before.visibility),
+            due_on: match &change.due_on {
+                Some(due) => parse_due(due.as_deref())?,
+                None => before.due_on,
+            },
+        })
+    }
+}
+
+async fn write_fields(
+    tx: &mut Tx,
+    _grant: &InProject<'_, need::TasksEdit>,
+    task_id: &str,
+    fields: &Fields,
+    at: OffsetDateTime,
+) -> Result<()> {
+    on_tx!(tx, |conn| {
+        sqlx::query(
+            "update tasks set title = $2, description = $3, visibility = $4, due_on = $5, updated_at = $6
+             where task_id = $1",
+        )
+        .bind(task_id)
+        .bind(&fields.title)
+        .bind(&fields.description)
+        .bind(fields.visibility.as_str())
+        .bind(fields.due_on.map(|d| d.to_string()))
+        .bind(at)
+        .execute(conn)
+        .await?;
+    });
+    Ok(())
+}
+
+async fn write_assignee(
+    tx: &mut Tx,
+    _grant: &InProject<'_, need::TasksAssign>,
+    task_id: &str,
+    assignee: Option<&str>,
+    at: OffsetDateTime,
+) -> Result<()> {
+    on_tx!(tx, |conn| {
+        sqlx::query("update tasks set assignee_id = $2, updated_at = $3 where task_id = $1")
+            .bind(task_id)
+            .bind(assignee)
+            .bind(at)
+            .execute(conn)
+            .await?;
+    });
+    Ok(())
+}
+
+/// Where a moved task goes: a step from where it is now, or the column and place asked
+/// for (a column alone keeps the place when it is the same column, else the bottom).
+fn destination(change: &TaskChange, before: &Task) -> Result<(TaskStatus, Option<i64>)> {
+    if let Some(position) = change.position
+        && position < 0
+    {
+        return Err(Error::field(
+            "position",
+            "a position is 0 (the top) or more",
+        ));
+    }
+    let column_index = TaskStatus::ALL
+        .iter()
+        .position(|s| *s == before.status)
+        .unwrap_or_default();
+    Ok(match change.step {
+        Some(Step::Left | Step::Right) => {
+            let next = if change.step == Some(Step::Left) {
+                column_index.checked_sub(1)
+            } else {
+                Some(column_index + 1)
+            };
+            let status = next
+                .and_then(|i| TaskStatus::ALL.get(i))
+                .copied()
+                .ok_or_else(|| Error::field("status", "there is no column that way"))?;
+            (status, None)
+        }
+        Some(Step::Up) => (before.status, Some((before.position - 1).max(0))),
+        Some(Step::Down) => (before.status, Some(before.position + 1)),
+        None => {
+            let status = change
+                .status
+                .as_deref()
+                .map(TaskStatus::parse)
+                .transpose()?
+                .unwrap_or(before.status);
+            let place = change
+                .position
+                .or((status == before.status).then_some(before.position));
+            (status, place)
+        }
+    })
+}
+
+/// Puts the task at `place` of column `status` (the bottom when `None` or past it),
+/// closing the place it leaves and opening the one it takes.
+async fn write_place(
+    tx: &mut Tx,
+    grant: &InProject<'_, need::TasksMove>,
+    before: &Task,
+    status: TaskStatus,
+    place: Option<i64>,
+    at: OffsetDateTime,
+) -> Result<()> {
+    let project_id = grant.project_id();
+    let task_id = before.id.as_str();
+    let others = column_size(tx, project_id, status, task_id).await?;
+    let place = place.map_or(others, |p| p.min(others));
+    shift(
+        tx,
+        project_id,
+        before.status,
+        before.position + 1,
+        -1,
+        task_id,
+    )
+    .await?;
+    shift(tx, project_id, status, place, 1, task_id).await?;
+    on_tx!(tx, |conn| {
+        sqlx::query(
+            "update tasks set status = $2, position = $3, updated_at = $4 where task_id = $1",
+        )
+        .bind(task_id)
+        .bind(status.as_str())
+        .bind(place)
+        .bind(at)
+        .execute(conn)
+        .await?;
+    });
+    Ok(())
+}
+
 /// Removes a task (`tasks.delete`).
 #[tracing::instrument(skip_all)]
 pub async fn delete_task(
@@ -760,10 +837,9 @@ pub async fn delete_task(
     task_id: &str,
 ) -> Result<()> {
     let mut tx = store.write().await?;
-    projects::reachable(&mut tx, actor, project_id).await?;
-    find_task(&mut tx, actor, project_id, task_id).await?;
-    projects::for_change::<need::TasksDelete>(&mut tx, actor, project_id, false).await?;
-    let task = find_task(&mut tx, actor, project_id, task_id).await?;
+    let approach = work::approach(&mut tx, actor, project_id).await?;
+    let task = find_task(&mut tx, &approach, task_id).await?;
+    let grant = approach.permit::<need::TasksDelete>()?;
     on_tx!(tx, |conn| {
         sqlx::query("delete from tasks where task_id = $1")
             .bind(task_id)
@@ -772,7 +848,7 @@ pub async fn delete_task(
     });
     shift(
         &mut tx,
-        project_id,
+        grant.project_id(),
         task.status,
         task.position + 1,
         -1,
@@ -781,7 +857,7 @@ pub async fn delete_task(
     .await?;
     audit::record(
         &mut tx,
-        &Actor::from(actor),
+        &grant.actor(),
         "task.delete",
         "task",
         task_id,

@@ -1,5 +1,6 @@
-//! `/api/v1/projects/{id}/tasks`: the project's Kanban board. What each change needs is
-//! decided in [`tenant_core::work::tasks`].
+//! `/api/v1/projects/{id}/tasks`: the project's Kanban board. Each handler reads its JSON
+//! body and calls the one service entry of its action in [`tenant_core::work::tasks`],
+//! which enters the project grant before it reads the input.
 
 use axum::Json;
 use axum::extract::Path;
@@ -9,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tenant_core::access::Principal;
 use tenant_core::access::UserKind;
-use tenant_core::work::tasks::{self, NewTask, Task, TaskChange, TaskStatus, Touches, Visibility};
+use tenant_core::work::tasks::{self, NewTask, Task, TaskChange};
 
 use super::caller::Caller;
 use super::error::ApiResult;
@@ -84,27 +85,13 @@ pub(crate) async fn create(
     body: Result<Json<CreateBody>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let Json(body) = body?;
-    // Out of reach (404), not allowed (403) and archived (409) come before anything is
-    // said about the input.
-    let touches = Touches {
-        assign: body.assignee.as_deref().is_some_and(|a| !a.is_empty()),
-        ..Touches::default()
-    };
-    tasks::check_may(caller.tenant.store(), &caller.principal, &id, None, touches).await?;
     let new = NewTask {
         title: body.title,
         description: body.description.unwrap_or_default(),
-        status: body.status.as_deref().map(TaskStatus::parse).transpose()?,
-        visibility: body
-            .visibility
-            .as_deref()
-            .map_or(Ok(Visibility::Internal), Visibility::parse)?,
-        assignee_id: body.assignee.filter(|a| !a.is_empty()),
-        due_on: body
-            .due_on
-            .as_deref()
-            .map(|d| tasks::parse_date("due_on", d))
-            .transpose()?,
+        status: body.status,
+        visibility: body.visibility,
+        assignee: body.assignee,
+        due_on: body.due_on,
     };
     let task = tasks::create_task(caller.tenant.store(), &caller.principal, &id, &new).await?;
     Ok((
@@ -140,43 +127,13 @@ pub(crate) async fn edit(
     body: Result<Json<EditBody>, JsonRejection>,
 ) -> ApiResult<Json<Value>> {
     let Json(body) = body?;
-    // Out of reach (404), not allowed (403) and archived (409) come before anything is
-    // said about the input.
-    let touches = Touches {
-        edit: body.title.is_some()
-            || body.description.is_some()
-            || body.visibility.is_some()
-            || body.due_on.is_some(),
-        assign: body.assignee.is_some(),
-        moves: body.status.is_some() || body.position.is_some(),
-    };
-    tasks::check_may(
-        caller.tenant.store(),
-        &caller.principal,
-        &id,
-        Some(&task_id),
-        touches,
-    )
-    .await?;
     let change = TaskChange {
         title: body.title,
         description: body.description,
-        visibility: body
-            .visibility
-            .as_deref()
-            .map(Visibility::parse)
-            .transpose()?,
-        due_on: body
-            .due_on
-            .map(|d| {
-                d.as_deref()
-                    .map(|d| tasks::parse_date("due_on", d))
-                    .transpose()
-            })
-            .transpose()?,
-        // An empty assignee is nobody, as when creating.
-        assignee_id: body.assignee.map(|a| a.filter(|a| !a.is_empty())),
-        status: body.status.as_deref().map(TaskStatus::parse).transpose()?,
+        visibility: body.visibility,
+        due_on: body.due_on,
+        assignee: body.assignee,
+        status: body.status,
         position: body.position,
         step: None,
     };

@@ -11,9 +11,7 @@ use tenant_core::access::Principal;
 use tenant_core::access::UserKind;
 use tenant_core::access::permissions::Permission;
 use tenant_core::work::projects::{self, Project, ProjectStatus};
-use tenant_core::work::tasks::{
-    self, NewTask, Step, Task, TaskChange, TaskStatus, Touches, Visibility,
-};
+use tenant_core::work::tasks::{self, NewTask, Step, Task, TaskChange, TaskStatus, Visibility};
 
 use super::Viewer;
 use super::forms::{Failed, Pairs, field};
@@ -210,14 +208,12 @@ pub(crate) async fn board_section(
     out
 }
 
-/// A task's form fields from a submitted form.
-fn due_of(pairs: &Pairs) -> Result<Option<time::Date>, Error> {
-    let due = field(pairs, "due_on").trim();
-    if due.is_empty() {
-        Ok(None)
-    } else {
-        tasks::parse_date("due_on", due).map(Some)
-    }
+/// A field the form sent, if it sent it (a form leaves out what the viewer may not change).
+fn sent(pairs: &Pairs, name: &str) -> Option<String> {
+    pairs
+        .iter()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.clone())
 }
 
 /// `POST /projects/{id}/tasks`: adds a task.
@@ -227,18 +223,13 @@ pub(crate) async fn create(
     project_id: &str,
     pairs: &Pairs,
 ) -> Result<String, Error> {
-    let touches = Touches {
-        assign: !field(pairs, "assignee").is_empty(),
-        ..Touches::default()
-    };
-    tasks::check_may(viewer.tenant.store(), principal, project_id, None, touches).await?;
     let new = NewTask {
         title: field(pairs, "title").to_owned(),
         description: field(pairs, "description").to_owned(),
         status: None,
-        visibility: Visibility::parse(field(pairs, "visibility"))?,
-        assignee_id: Some(field(pairs, "assignee").to_owned()).filter(|a| !a.is_empty()),
-        due_on: due_of(pairs)?,
+        visibility: sent(pairs, "visibility"),
+        assignee: sent(pairs, "assignee"),
+        due_on: sent(pairs, "due_on"),
     };
     tasks::create_task(viewer.tenant.store(), principal, project_id, &new)
         .await
@@ -250,7 +241,8 @@ pub(crate) async fn create(
         })
 }
 
-/// `POST /projects/{id}/tasks/{task}/{left|right|up|down|edit|assign|move|delete}`.
+/// `POST /projects/{id}/tasks/{task}/{left|right|up|down|edit|delete}`: `edit` is the task
+/// page's one form (what it shows the viewer may change: fields, assignee, column).
 pub(crate) async fn act(
     viewer: &Viewer,
     principal: &Principal,
@@ -269,46 +261,25 @@ pub(crate) async fn act(
         step: Some(step),
         ..TaskChange::default()
     };
-    let touches = match action {
-        "edit" => Touches {
-            edit: true,
-            ..Touches::default()
-        },
-        "assign" => Touches {
-            assign: true,
-            ..Touches::default()
-        },
-        _ => Touches {
-            moves: true,
-            ..Touches::default()
-        },
-    };
-    tasks::check_may(store, principal, project_id, Some(task_id), touches).await?;
     let change = match action {
         "left" => step(Step::Left),
         "right" => step(Step::Right),
         "up" => step(Step::Up),
         "down" => step(Step::Down),
         "edit" => TaskChange {
-            title: Some(field(pairs, "title").to_owned()),
-            description: Some(field(pairs, "description").to_owned()),
-            visibility: Some(Visibility::parse(field(pairs, "visibility"))?),
-            due_on: Some(due_of(pairs)?),
-            ..TaskChange::default()
-        },
-        "assign" => TaskChange {
-            assignee_id: Some(Some(field(pairs, "assignee").to_owned()).filter(|a| !a.is_empty())),
-            ..TaskChange::default()
-        },
-        "move" => TaskChange {
-            status: Some(TaskStatus::parse(field(pairs, "status"))?),
+            title: sent(pairs, "title"),
+            description: sent(pairs, "description"),
+            visibility: sent(pairs, "visibility"),
+            due_on: sent(pairs, "due_on").map(Some),
+            assignee: sent(pairs, "assignee").map(Some),
+            status: sent(pairs, "status"),
             ..TaskChange::default()
         },
         _ => return Err(Error::NotFound("there is no such page".to_owned())),
     };
     let after = tasks::update_task(store, principal, project_id, task_id, &change).await?;
     Ok(match action {
-        "edit" | "assign" | "move" => format!("/projects/{project_id}/tasks/{task_id}?done=saved"),
+        "edit" => format!("/projects/{project_id}/tasks/{task_id}?done=saved"),
         _ => format!("/projects/{project_id}#col-{}", after.status.as_str()),
     })
 }
@@ -407,56 +378,67 @@ pub(crate) async fn render_task(
         "<section class=\"card\" aria-labelledby=\"about\"><h2 id=\"about\">About</h2>{description}<p>{}</p></section>",
         facts.join("<br>")
     ));
-    if can.edit {
+    if can.edit || can.assign || can.moves {
+        // One form for everything the viewer may change; what they may not is left out
+        // of it, and so out of the change.
         let typed = Failed::typed(failed, "edit");
         let value =
             |name: &str, current: &str| typed.map_or(current, |t| field(t, name)).to_owned();
-        let due = task.due_on.map(|d| d.to_string()).unwrap_or_default();
-        let client_selected = if value("visibility", task.visibility.as_str()) == "client" {
-            " selected"
-        } else {
-            ""
-        };
+        let mut fields = String::new();
+        if can.edit {
+            let due = task.due_on.map(|d| d.to_string()).unwrap_or_default();
+            let client_selected = if value("visibility", task.visibility.as_str()) == "client" {
+                " selected"
+            } else {
+                ""
+            };
+            fields.push_str(&format!(
+                "{}<label for=\"f-task-description\">Description</label><textarea id=\"f-task-description\" name=\"description\" rows=\"4\">{}</textarea><label for=\"f-visibility\">Who sees it</label><select id=\"f-visibility\" name=\"visibility\"><option value=\"internal\">Staff only (internal)</option><option value=\"client\"{client_selected}>Also the client (client-visible)</option></select>{}",
+                input("title", "Title", "text", &value("title", &task.title), Failed::error(failed, "edit", "title").as_deref(), "required maxlength=\"300\""),
+                e(&value("description", &task.description)),
+                input("due_on", "Due date", "date", &value("due_on", &due), Failed::error(failed, "edit", "due_on").as_deref(), ""),
+            ));
+        }
+        if can.assign {
+            let people = tasks::assignable(viewer.tenant.store(), principal, &project.id)
+                .await
+                .unwrap_or_default();
+            let chosen = value("assignee", task.assignee_id.as_deref().unwrap_or(""));
+            let options: String = people
+                .iter()
+                .map(|(id, name)| {
+                    let selected = if chosen == *id { " selected" } else { "" };
+                    format!("<option value=\"{}\"{selected}>{}</option>", e(id), e(name))
+                })
+                .collect();
+            fields.push_str(&format!(
+                "<label for=\"f-assignee\">Assignee</label><select id=\"f-assignee\" name=\"assignee\"><option value=\"\">Nobody</option>{options}</select>{}",
+                super::forms::error_line(Failed::error(failed, "edit", "assignee"))
+            ));
+        }
+        if can.moves {
+            let chosen = value("status", task.status.as_str());
+            let options: String = TaskStatus::ALL
+                .iter()
+                .map(|s| {
+                    let selected = if chosen == s.as_str() {
+                        " selected"
+                    } else {
+                        ""
+                    };
+                    format!(
+                        "<option value=\"{}\"{selected}>{}</option>",
+                        s.as_str(),
+                        s.label()
+                    )
+                })
+                .collect();
+            fields.push_str(&format!(
+                "<label for=\"f-status\">Column</label><select id=\"f-status\" name=\"status\">{options}</select>"
+            ));
+        }
         body.push_str(&format!(
-            "<section class=\"card\" aria-labelledby=\"edit\"><h2 id=\"edit\">Edit</h2><form method=\"post\" action=\"{base}/edit\" novalidate>{token}{}<label for=\"f-task-description\">Description</label><textarea id=\"f-task-description\" name=\"description\" rows=\"4\">{}</textarea><label for=\"f-visibility\">Who sees it</label><select id=\"f-visibility\" name=\"visibility\"><option value=\"internal\">Staff only (internal)</option><option value=\"client\"{client_selected}>Also the client (client-visible)</option></select>{}<div class=\"actions\"><button type=\"submit\">Save task</button></div></form></section>",
-            input("title", "Title", "text", &value("title", &task.title), Failed::error(failed, "edit", "title").as_deref(), "required maxlength=\"300\""),
-            e(&value("description", &task.description)),
-            input("due_on", "Due date", "date", &value("due_on", &due), Failed::error(failed, "edit", "due_on").as_deref(), ""),
-        ));
-    }
-    if can.assign {
-        let people = tasks::assignable(viewer.tenant.store(), principal, &project.id)
-            .await
-            .unwrap_or_default();
-        let options: String = people
-            .iter()
-            .map(|(id, name)| {
-                let selected = if task.assignee_id.as_deref() == Some(id.as_str()) {
-                    " selected"
-                } else {
-                    ""
-                };
-                format!("<option value=\"{}\"{selected}>{}</option>", e(id), e(name))
-            })
-            .collect();
-        body.push_str(&format!(
-            "<section class=\"card\" aria-labelledby=\"assign\"><h2 id=\"assign\">Assignee</h2><form method=\"post\" action=\"{base}/assign\">{token}<label for=\"f-assignee\">Assign to</label><div class=\"actions\" style=\"margin-top:0\"><select id=\"f-assignee\" name=\"assignee\"><option value=\"\">Nobody</option>{options}</select><button type=\"submit\" class=\"secondary\">Assign</button></div></form></section>"
-        ));
-    }
-    if can.moves {
-        let options: String = TaskStatus::ALL
-            .iter()
-            .map(|s| {
-                let selected = if *s == task.status { " selected" } else { "" };
-                format!(
-                    "<option value=\"{}\"{selected}>{}</option>",
-                    s.as_str(),
-                    s.label()
-                )
-            })
-            .collect();
-        body.push_str(&format!(
-            "<section class=\"card\" aria-labelledby=\"move\"><h2 id=\"move\">Column</h2><form method=\"post\" action=\"{base}/move\">{token}<label for=\"f-status\">Move to</label><div class=\"actions\" style=\"margin-top:0\"><select id=\"f-status\" name=\"status\">{options}</select><button type=\"submit\" class=\"secondary\">Move</button></div></form></section>"
+            "<section class=\"card\" aria-labelledby=\"edit\"><h2 id=\"edit\">Edit</h2><form method=\"post\" action=\"{base}/edit\" novalidate>{token}{fields}<div class=\"actions\"><button type=\"submit\">Save task</button></div></form></section>"
         ));
     }
     if can.delete {
