@@ -8,6 +8,7 @@
 #![recursion_limit = "256"]
 
 pub mod api;
+pub mod http;
 pub(crate) mod ui;
 
 use axum::extract::Extension;
@@ -32,8 +33,9 @@ pub fn escape_html(text: &str) -> String {
     out
 }
 
-pub use api::error::{StoreUnavailable, UNAVAILABLE as STORE_UNAVAILABLE};
-pub use api::{ClientConnection, WebState, throttle::SignInLimits};
+pub use api::{ClientConnection, WebState};
+pub use http::error::{StoreUnavailable, UNAVAILABLE as STORE_UNAVAILABLE};
+pub use http::throttle::SignInLimits;
 
 /// The brand's router; the gateway mounts it behind routing, with the tenant's
 /// [`TenantContext`] and a [`ClientConnection`] in each request's extensions.

@@ -1,6 +1,8 @@
 //! JSON shapes of the API (PRODUCT.md "JSON shapes"): ids as strings in `id`, times as
 //! RFC 3339 in UTC, lists as `{"items": [...], "next_cursor": ...}`.
 
+use axum::extract::Query;
+use axum::extract::rejection::QueryRejection;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Value, json};
 use tenant_core::Error;
@@ -12,6 +14,8 @@ use tenant_core::accounts::teams::Team;
 use tenant_core::accounts::users::User;
 use tenant_core::audit::Entry;
 use tenant_core::paging::Page;
+
+use crate::http::error::{ApiError, ApiResult};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -153,7 +157,7 @@ pub struct Paging {
 
 impl Paging {
     /// The checked window of `list`.
-    pub fn window(&self, list: &'static str) -> Result<Window, super::ApiError> {
+    pub fn window(&self, list: &'static str) -> Result<Window, ApiError> {
         window(list, self.limit, self.cursor.as_deref())
     }
 }
@@ -165,7 +169,7 @@ impl Paging {
 pub struct WholeList(pub Window);
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for WholeList {
-    type Rejection = super::ApiError;
+    type Rejection = ApiError;
 
     async fn from_request_parts(
         parts: &mut axum::http::request::Parts,
@@ -174,7 +178,7 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for WholeList {
         let query: std::collections::HashMap<String, String> =
             axum::extract::Query::try_from_uri(&parts.uri)
                 .map(|axum::extract::Query(q)| q)
-                .map_err(|e| super::ApiError::BadBody(e.body_text()))?;
+                .map_err(|e| ApiError::BadBody(e.body_text()))?;
         let limit = match query.get("limit") {
             None => None,
             Some(text) => Some(text.parse::<u32>().map_err(|_| {
@@ -197,7 +201,7 @@ pub fn page_whole<T>(
     window: &WholeList,
     id_of: impl Fn(&T) -> &str,
     view: impl Fn(&T) -> Value,
-) -> Result<Value, super::ApiError> {
+) -> Result<Value, ApiError> {
     let window = &window.0;
     let start = match &window.after {
         None => 0,
@@ -255,7 +259,7 @@ pub fn window(
     list: &'static str,
     limit: Option<u32>,
     cursor: Option<&str>,
-) -> Result<Window, super::ApiError> {
+) -> Result<Window, ApiError> {
     let window = check_window(limit, cursor, |id| {
         id.len() == 24 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
     })?;
@@ -265,7 +269,7 @@ pub fn window(
     }
 }
 
-fn foreign_cursor(list: &str) -> super::ApiError {
+fn foreign_cursor(list: &str) -> ApiError {
     tenant_core::Error::field(
         "cursor",
         format!(
@@ -281,7 +285,7 @@ fn check_window(
     limit: Option<u32>,
     cursor: Option<&str>,
     id_ok: impl Fn(&str) -> bool,
-) -> Result<Window, super::ApiError> {
+) -> Result<Window, ApiError> {
     let limit = match limit {
         None => 50,
         Some(n @ 1..=200) => n,
@@ -333,4 +337,11 @@ pub fn page_of<T>(list: &'static str, page: Page<T>, view: impl Fn(&T) -> Value)
 pub struct Done {
     /// Always true.
     pub ok: bool,
+}
+
+/// The `?limit=&cursor=` of a list, or the sentence saying what is wrong with it.
+pub(crate) fn paging(query: Result<Query<Paging>, QueryRejection>) -> ApiResult<Paging> {
+    query
+        .map(|Query(p)| p)
+        .map_err(|e| ApiError::BadBody(e.body_text()))
 }

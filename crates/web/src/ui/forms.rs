@@ -122,7 +122,7 @@ impl Failed {
         match error {
             tenant_core::Error::Field { field, message } => {
                 let text =
-                    crate::api::error::ApiError::Core(tenant_core::Error::field(field, message))
+                    crate::http::error::ApiError::Core(tenant_core::Error::field(field, message))
                         .page_message();
                 (
                     Failed {
@@ -139,7 +139,7 @@ impl Failed {
                     typed,
                     field: None,
                 },
-                crate::api::error::ApiError::Core(other).page_message(),
+                crate::http::error::ApiError::Core(other).page_message(),
             ),
         }
     }

@@ -1,9 +1,11 @@
 //! `/api/v1/settings/…`: a brand's settings, for holders of `settings.manage`.
 
+use crate::api::{Access, Route, route};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
+use axum::routing;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tenant_core::access::permissions::need;
@@ -13,10 +15,10 @@ use tenant_core::brand::settings::{
 };
 use tenant_core::names::Email;
 
-use super::WebState;
-use super::caller::Caller;
-use super::error::{ApiError, ApiResult};
-use super::views::double_option;
+use crate::api::WebState;
+use crate::api::views::double_option;
+use crate::http::caller::Caller;
+use crate::http::error::{ApiError, ApiResult};
 
 fn security_view(security: Security) -> Value {
     json!({"require_totp_for_staff": security.require_totp_for_staff})
@@ -239,4 +241,86 @@ pub(crate) async fn set_payments(
     )
     .await?;
     Ok(Json(saved.view(state.postmaster.key())))
+}
+
+/// This module's routes of `/api/v1`.
+pub(crate) fn routes() -> Vec<Route> {
+    use Access::*;
+    use axum::http::Method as M;
+    use tenant_core::access::permissions::Permission as P;
+    const NONE: &[(&str, &str, bool)] = &[];
+    vec![
+        route(
+            M::GET,
+            "/api/v1/settings/security",
+            "The security settings (require two-factor sign-in for staff)",
+            Permission(P::SettingsManage),
+            NONE,
+            routing::get(security),
+        ),
+        route(
+            M::PUT,
+            "/api/v1/settings/security",
+            "Change the security settings",
+            Permission(P::SettingsManage),
+            &[("require_totp_for_staff", "boolean", false)],
+            routing::put(set_security),
+        ),
+        route(
+            M::GET,
+            "/api/v1/settings/payments",
+            "The payment gateways with their public keys and masked secret keys",
+            Permission(P::PaymentsSettings),
+            NONE,
+            routing::get(payments),
+        ),
+        route(
+            M::PUT,
+            "/api/v1/settings/payments",
+            "Change payment gateways: {\"gateways\": {\"stripe\": {\"enabled\", \"public_key\", \"secret_key\"}}} (left out keeps, null clears)",
+            Permission(P::PaymentsSettings),
+            &[("gateways", "object", true)],
+            routing::put(set_payments),
+        ),
+        route(
+            M::GET,
+            "/api/v1/settings/email",
+            "The brand's own SMTP server and sender (the password is never shown)",
+            Permission(P::SettingsManage),
+            NONE,
+            routing::get(email),
+        ),
+        route(
+            M::PUT,
+            "/api/v1/settings/email",
+            "Send this brand's mail through its own SMTP server (password: a string sets it, null removes it, left out keeps it)",
+            Permission(P::SettingsManage),
+            &[
+                ("host", "string", true),
+                ("port", "integer", false),
+                ("tls", "string", true),
+                ("username", "string|null", false),
+                ("password", "string|null", false),
+                ("from_name", "string|null", false),
+                ("from_address", "string", true),
+            ],
+            routing::put(set_email),
+        ),
+        route(
+            M::DELETE,
+            "/api/v1/settings/email",
+            "Remove the brand's own SMTP server: its mail goes through the platform's again",
+            Permission(P::SettingsManage),
+            NONE,
+            routing::delete(clear_email),
+        ),
+        route(
+            M::POST,
+            "/api/v1/settings/email/test",
+            "Send a test mail now (to the caller, or to `to`) and say whether the SMTP server took it",
+            Permission(P::SettingsManage),
+            &[("to", "string", false)],
+            routing::post(test_email),
+        ),
+    ]
 }

@@ -23,11 +23,11 @@ use tenant_core::work::projects::{
     self, NewProject, Project, ProjectChange, ProjectFilter, ProjectStatus, Sharing,
 };
 
-use super::Viewer;
-use super::forms::{Failed, Pairs, field, staff_options};
-use super::layout::{Section, csrf_field, input, notice};
-use crate::api::error::ApiError;
 use crate::escape_html as e;
+use crate::http::error::ApiError;
+use crate::ui::Viewer;
+use crate::ui::forms::{Failed, Pairs, field, staff_options};
+use crate::ui::layout::{Section, csrf_field, input, notice};
 
 fn message_of(error: Error) -> String {
     ApiError::Core(error).page_message()
@@ -403,7 +403,9 @@ pub(crate) async fn render_project(
             .map_or_else(String::new, |at| format!(" · archived {}", day(at))),
     ));
 
-    body.push_str(&super::board::board_section(viewer, principal, &project, &token, failed).await);
+    body.push_str(
+        &crate::ui::work::tasks::board_section(viewer, principal, &project, &token, failed).await,
+    );
     if staff {
         body.push_str(&people_section(viewer, principal, &project, &base, &token, can_edit).await);
     }
@@ -552,13 +554,16 @@ pub(crate) async fn act(
     // The board's actions.
     match parts.as_slice() {
         [id, "tasks"] => {
-            let outcome = super::board::create(&viewer, principal, id, &pairs).await;
-            return super::board::answer(&viewer, principal, id, None, "create", pairs, outcome)
-                .await;
+            let outcome = crate::ui::work::tasks::create(&viewer, principal, id, &pairs).await;
+            return crate::ui::work::tasks::answer(
+                &viewer, principal, id, None, "create", pairs, outcome,
+            )
+            .await;
         }
         [id, "tasks", task, action] => {
-            let outcome = super::board::act(&viewer, principal, id, task, action, &pairs).await;
-            return super::board::answer(
+            let outcome =
+                crate::ui::work::tasks::act(&viewer, principal, id, task, action, &pairs).await;
+            return crate::ui::work::tasks::answer(
                 &viewer,
                 principal,
                 id,

@@ -13,11 +13,11 @@ use tenant_core::access::permissions::Permission;
 use tenant_core::work::projects::{self, Project, ProjectStatus};
 use tenant_core::work::tasks::{self, NewTask, Step, Task, TaskChange, TaskStatus, Visibility};
 
-use super::Viewer;
-use super::forms::{Failed, Pairs, field};
-use super::layout::{Section, input, notice};
-use crate::api::error::ApiError;
 use crate::escape_html as e;
+use crate::http::error::ApiError;
+use crate::ui::Viewer;
+use crate::ui::forms::{Failed, Pairs, field};
+use crate::ui::layout::{Section, input, notice};
 
 /// What the viewer may do with cards of `project`.
 struct Can {
@@ -329,7 +329,7 @@ pub(crate) async fn render_task(
         Ok(found) => found,
         Err(error) => {
             return viewer.page_with_status(
-                super::projects_page::status_of(&error),
+                crate::ui::work::projects::status_of(&error),
                 "Task",
                 Section::Projects,
                 notice(&ApiError::Core(error).page_message(), true),
@@ -338,7 +338,7 @@ pub(crate) async fn render_task(
     };
     let can = Can::of(principal, &project);
     let staff = principal.kind() == UserKind::Staff;
-    let token = super::layout::csrf_field(&viewer.token);
+    let token = crate::ui::layout::csrf_field(&viewer.token);
     let base = format!("/projects/{}/tasks/{}", e(&project.id), e(&task.id));
     let mut body = format!(
         "<p><a href=\"/projects/{}\">← {}</a></p><h1>{}</h1>",
@@ -413,7 +413,7 @@ pub(crate) async fn render_task(
                 .collect();
             fields.push_str(&format!(
                 "<label for=\"f-assignee\">Assignee</label><select id=\"f-assignee\" name=\"assignee\"><option value=\"\">Nobody</option>{options}</select>{}",
-                super::forms::error_line(Failed::error(failed, "edit", "assignee"))
+                crate::ui::forms::error_line(Failed::error(failed, "edit", "assignee"))
             ));
         }
         if can.moves {
@@ -464,10 +464,10 @@ pub(crate) async fn answer(
         Err(Error::Forbidden(_)) => return viewer.forbidden(),
         Err(error) => error,
     };
-    let status = super::projects_page::status_of(&error);
+    let status = crate::ui::work::projects::status_of(&error);
     let Some(task_id) = task_id else {
         let (failed, message) = Failed::new("task", pairs, error);
-        return super::projects_page::render_project(
+        return crate::ui::work::projects::render_project(
             viewer,
             principal,
             project_id,

@@ -1,11 +1,13 @@
 //! Signing in and out, the caller's own account (`/me`, sessions, tokens) and accepting an
 //! invitation.
 
+use crate::api::{Access, Route, route};
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::routing;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tenant_core::accounts::credentials;
@@ -15,10 +17,10 @@ use tenant_core::accounts::sessions::{self, ClientInfo, SESSION_ABSOLUTE};
 use tenant_core::accounts::totp;
 use tenant_core::names::Email;
 
-use super::WebState;
-use super::caller::{Caller, SESSION_COOKIE, Visitor, check_origin};
-use super::error::{ApiError, ApiResult};
-use super::views;
+use crate::api::WebState;
+use crate::api::views;
+use crate::http::caller::{Caller, SESSION_COOKIE, Visitor, check_origin};
+use crate::http::error::{ApiError, ApiResult};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -116,7 +118,7 @@ fn device_cookie(state: &WebState, account: &str) -> Option<HeaderValue> {
 
 /// Whether the request carries a device cookie that `account` signed in from before.
 fn trusted_device(state: &WebState, headers: &HeaderMap, account: &str) -> bool {
-    super::caller::cookies(headers, DEVICE_COOKIE).any(|value| {
+    crate::http::caller::cookies(headers, DEVICE_COOKIE).any(|value| {
         state
             .postmaster
             .key()
@@ -460,7 +462,7 @@ pub(crate) async fn limit_password_checks<T>(
 pub(crate) async fn limited_password_check<T>(
     state: &WebState,
     tenant: &tenant_core::TenantContext,
-    connection: &super::ClientConnection,
+    connection: &crate::http::caller::ClientConnection,
     principal: &tenant_core::access::Principal,
     work: impl std::future::Future<Output = tenant_core::Result<T>>,
 ) -> ApiResult<T> {
@@ -520,4 +522,148 @@ pub(crate) async fn change_password(
     Ok(Json(json!({
         "message": "Your password is changed. Your other sessions and personal access tokens have ended."
     })))
+}
+
+/// This module's routes of `/api/v1`.
+pub(crate) fn routes() -> Vec<Route> {
+    use Access::*;
+    use axum::http::Method as M;
+    const NONE: &[(&str, &str, bool)] = &[];
+    vec![
+        route(
+            M::POST,
+            "/api/v1/session",
+            "Sign in with e-mail and password; sets the session cookie",
+            Public,
+            &[
+                ("email", "string", true),
+                ("password", "string", true),
+                ("totp", "string", false),
+            ],
+            routing::post(sign_in),
+        ),
+        route(
+            M::DELETE,
+            "/api/v1/session",
+            "Sign out: end this session",
+            SignedIn,
+            NONE,
+            routing::delete(sign_out),
+        ),
+        route(
+            M::GET,
+            "/api/v1/me",
+            "The signed-in user and their effective permissions",
+            SignedIn,
+            NONE,
+            routing::get(me),
+        ),
+        route(
+            M::PUT,
+            "/api/v1/me/password",
+            "Change your own password (current_password and password); other sessions and personal tokens end",
+            SignedIn,
+            &[
+                ("current_password", "string", true),
+                ("password", "string", true),
+            ],
+            routing::put(change_password),
+        ),
+        route(
+            M::GET,
+            "/api/v1/me/totp",
+            "Whether your two-factor sign-in is on, and recovery codes left",
+            SignedIn,
+            NONE,
+            routing::get(totp_status),
+        ),
+        route(
+            M::POST,
+            "/api/v1/me/totp",
+            "Start turning two-factor sign-in on: a secret for your authenticator app",
+            SignedIn,
+            &[("password", "string", true)],
+            routing::post(totp_begin),
+        ),
+        route(
+            M::PUT,
+            "/api/v1/me/totp",
+            "Turn two-factor sign-in on with a code from the app; answers ten recovery codes, once",
+            SignedIn,
+            &[("code", "string", true)],
+            routing::put(totp_confirm),
+        ),
+        route(
+            M::DELETE,
+            "/api/v1/me/totp",
+            "Turn two-factor sign-in off",
+            SignedIn,
+            &[("password", "string", true)],
+            routing::delete(totp_disable),
+        ),
+        route(
+            M::GET,
+            "/api/v1/me/sessions",
+            "Your live sessions",
+            SignedIn,
+            NONE,
+            routing::get(list_sessions),
+        ),
+        route(
+            M::DELETE,
+            "/api/v1/me/sessions/{id}",
+            "End one of your sessions",
+            SignedIn,
+            NONE,
+            routing::delete(revoke_session),
+        ),
+        route(
+            M::GET,
+            "/api/v1/tokens",
+            "Your personal access tokens",
+            SignedIn,
+            NONE,
+            routing::get(list_tokens),
+        ),
+        route(
+            M::POST,
+            "/api/v1/tokens",
+            "Make a personal access token (its secret is shown once)",
+            SignedIn,
+            &[("name", "string", true), ("expires_at", "string", false)],
+            routing::post(create_token),
+        ),
+        route(
+            M::DELETE,
+            "/api/v1/tokens/{id}",
+            "Revoke one of your tokens",
+            SignedIn,
+            NONE,
+            routing::delete(revoke_token),
+        ),
+        route(
+            M::POST,
+            "/api/v1/invitations/{token}/accept",
+            "Accept an invitation by setting a password",
+            Public,
+            &[("password", "string", true)],
+            routing::post(accept_invitation),
+        ),
+        route(
+            M::POST,
+            "/api/v1/password-reset",
+            "Ask for a password reset link by e-mail (the same answer for unknown addresses)",
+            Public,
+            &[("email", "string", true)],
+            routing::post(request_password_reset),
+        ),
+        route(
+            M::POST,
+            "/api/v1/password-reset/{token}",
+            "Set a new password with a reset link (once; ends every session)",
+            Public,
+            &[("password", "string", true)],
+            routing::post(reset_password),
+        ),
+    ]
 }

@@ -2,19 +2,21 @@
 //! body and calls the one service entry of its action in [`tenant_core::work::tasks`],
 //! which enters the project grant before it reads the input.
 
+use crate::api::{Access, Route, route};
 use axum::Json;
 use axum::extract::Path;
 use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
+use axum::routing;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tenant_core::access::Principal;
 use tenant_core::access::UserKind;
 use tenant_core::work::tasks::{self, NewTask, Task, TaskChange};
 
-use super::caller::Caller;
-use super::error::ApiResult;
-use super::views::{self, rfc3339};
+use crate::api::views::{self, rfc3339};
+use crate::http::caller::Caller;
+use crate::http::error::ApiResult;
 
 /// A task as `viewer` may see it: client contacts are not shown who on the agency's side
 /// it is assigned to.
@@ -156,4 +158,69 @@ pub(crate) async fn delete(
 ) -> ApiResult<StatusCode> {
     tasks::delete_task(caller.tenant.store(), &caller.principal, &id, &task_id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// This module's routes of `/api/v1`.
+pub(crate) fn routes() -> Vec<Route> {
+    use Access::*;
+    use axum::http::Method as M;
+    use tenant_core::access::permissions::Permission as P;
+    const NONE: &[(&str, &str, bool)] = &[];
+    vec![
+        route(
+            M::GET,
+            "/api/v1/projects/{id}/tasks",
+            "The project's board: its tasks column by column (todo, in_progress, review, done), top to bottom; client contacts get the client-visible ones",
+            Project(None),
+            NONE,
+            routing::get(list),
+        ),
+        route(
+            M::POST,
+            "/api/v1/projects/{id}/tasks",
+            "Add a task at the bottom of its column (default todo; internal unless visibility is client; an assignee needs tasks.assign)",
+            Project(Some(P::TasksCreate)),
+            &[
+                ("title", "string", true),
+                ("description", "string", false),
+                ("status", "string", false),
+                ("visibility", "string", false),
+                ("assignee", "string", false),
+                ("due_on", "string", false),
+            ],
+            routing::post(create),
+        ),
+        route(
+            M::GET,
+            "/api/v1/projects/{id}/tasks/{task_id}",
+            "One task",
+            Project(None),
+            NONE,
+            routing::get(get),
+        ),
+        route(
+            M::PATCH,
+            "/api/v1/projects/{id}/tasks/{task_id}",
+            "Change a task: title, description, visibility, due_on (YYYY-MM-DD or null), assignee (or null), status and position (0 is the top)",
+            TaskFields,
+            &[
+                ("title", "string", false),
+                ("description", "string", false),
+                ("visibility", "string", false),
+                ("due_on", "string|null", false),
+                ("assignee", "string|null", false),
+                ("status", "string", false),
+                ("position", "integer", false),
+            ],
+            routing::patch(edit),
+        ),
+        route(
+            M::DELETE,
+            "/api/v1/projects/{id}/tasks/{task_id}",
+            "Remove a task",
+            Project(Some(P::TasksDelete)),
+            NONE,
+            routing::delete(delete),
+        ),
+    ]
 }

@@ -1,17 +1,19 @@
 //! `/api/v1/branding`: the brand's white-label look, and its logo and favicon.
 
+use crate::api::{Access, Route, route};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Extension, Path};
+use axum::routing;
 use serde_json::{Value, json};
 use tenant_core::TenantContext;
 use tenant_core::access::permissions::need;
 use tenant_core::access::{Scope, permit};
 use tenant_core::brand::branding::{self, Asset, Branding};
 
-use super::caller::Caller;
-use super::error::{ApiError, ApiResult};
+use crate::http::caller::Caller;
+use crate::http::error::{ApiError, ApiResult};
 
 /// `GET /api/v1/branding`: the look in effect (public: every page shows it).
 #[tracing::instrument(skip_all)]
@@ -72,4 +74,53 @@ pub(crate) async fn remove_image(
     let asset = asset(&name)?;
     branding::remove_image(caller.tenant.store(), &permit, asset).await?;
     Ok(Json(branding::look(&caller.tenant).await?.view()))
+}
+
+/// This module's routes of `/api/v1`.
+pub(crate) fn routes() -> Vec<Route> {
+    use Access::*;
+    use axum::http::Method as M;
+    use tenant_core::access::permissions::Permission as P;
+    const NONE: &[(&str, &str, bool)] = &[];
+    vec![
+        route(
+            M::GET,
+            "/api/v1/branding",
+            "The brand's look: name, colours, sign-in message, sender name, custom CSS, logo and favicon addresses",
+            Public,
+            NONE,
+            routing::get(look),
+        ),
+        route(
+            M::PUT,
+            "/api/v1/branding",
+            "Change the brand's look (fields left out keep their value; null goes back to the default)",
+            Permission(P::SettingsManage),
+            &[
+                ("name", "string|null", false),
+                ("primary_colour", "string|null", false),
+                ("accent_colour", "string|null", false),
+                ("sign_in_message", "string|null", false),
+                ("email_sender_name", "string|null", false),
+                ("custom_css", "string|null", false),
+            ],
+            routing::put(set_look),
+        ),
+        route(
+            M::PUT,
+            "/api/v1/branding/{asset}",
+            "Upload the logo or favicon: the image file itself as the body (PNG, JPEG, GIF, WebP, ICO or SVG)",
+            Permission(P::SettingsManage),
+            NONE,
+            routing::put(set_image),
+        ),
+        route(
+            M::DELETE,
+            "/api/v1/branding/{asset}",
+            "Remove the logo or favicon",
+            Permission(P::SettingsManage),
+            NONE,
+            routing::delete(remove_image),
+        ),
+    ]
 }

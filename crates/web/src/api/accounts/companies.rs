@@ -1,27 +1,22 @@
-//! `/api/v1/clients`: client companies and their contacts, and `/api/v1/audit`.
+//! `/api/v1/clients`: client companies and their contacts.
 
+use crate::api::{Access, Route, route};
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
+use axum::routing;
 use serde::Deserialize;
 use serde_json::Value;
 use tenant_core::access::permissions::need;
 use tenant_core::access::{Scope, permit};
 use tenant_core::accounts::companies;
 use tenant_core::accounts::invitations;
-use tenant_core::audit::{self, Filter};
 
-use super::caller::Caller;
-use super::error::{ApiError, ApiResult};
-use super::users::{Invite, invitation_view};
-use super::views::{self, Paging};
-
-pub(crate) fn paging(query: Result<Query<Paging>, QueryRejection>) -> ApiResult<Paging> {
-    query
-        .map(|Query(p)| p)
-        .map_err(|e| ApiError::BadBody(e.body_text()))
-}
+use crate::api::accounts::users::{Invite, invitation_view};
+use crate::api::views::{self, Paging, paging};
+use crate::http::caller::Caller;
+use crate::http::error::ApiResult;
 
 /// `GET /api/v1/clients`: every company for staff with `clients.manage`, their own for a
 /// client contact.
@@ -159,45 +154,79 @@ pub(crate) async fn invite_contact(
     ))
 }
 
-#[derive(Debug, Deserialize)]
-pub(crate) struct AuditQuery {
-    actor: Option<String>,
-    action: Option<String>,
-    since: Option<String>,
-    until: Option<String>,
-    limit: Option<u32>,
-    cursor: Option<String>,
-}
-
-/// `GET /api/v1/audit?actor=&action=&since=&until=`, newest first.
-pub(crate) async fn audit_log(
-    caller: Caller,
-    query: Result<Query<AuditQuery>, QueryRejection>,
-) -> ApiResult<Json<Value>> {
-    let permit = permit::<need::AuditView>(&caller.principal, Scope::Brand)?;
-    let Query(query) = query.map_err(|e| ApiError::BadBody(e.body_text()))?;
-    let window = views::window("audit", query.limit, query.cursor.as_deref())?;
-    let filter = Filter {
-        actor_id: query.actor,
-        action: query.action,
-        since: query
-            .since
-            .as_deref()
-            .map(|t| views::parse_time("since", t))
-            .transpose()?,
-        until: query
-            .until
-            .as_deref()
-            .map(|t| views::parse_time("until", t))
-            .transpose()?,
-    };
-    let page = audit::list_audit(
-        caller.tenant.store(),
-        &permit,
-        &filter,
-        window.after.as_deref(),
-        window.limit,
-    )
-    .await?;
-    Ok(Json(views::page_of("audit", page, views::audit_entry)))
+/// This module's routes of `/api/v1`.
+pub(crate) fn routes() -> Vec<Route> {
+    use Access::*;
+    use axum::http::Method as M;
+    use tenant_core::access::permissions::Permission as P;
+    const NONE: &[(&str, &str, bool)] = &[];
+    const CONTACT: &[(&str, &str, bool)] = &[
+        ("email", "string", true),
+        ("name", "string", true),
+        ("role", "string", false),
+        ("switches", "array", false),
+        ("access_expires_at", "string", false),
+    ];
+    const COMPANY: &[(&str, &str, bool)] =
+        &[("name", "string", true), ("details", "string", false)];
+    const COMPANY_EDIT: &[(&str, &str, bool)] =
+        &[("name", "string", false), ("details", "string", false)];
+    vec![
+        route(
+            M::GET,
+            "/api/v1/clients",
+            "Client companies (a contact sees only their own)",
+            CompanyOr(P::ClientsManage),
+            NONE,
+            routing::get(list),
+        ),
+        route(
+            M::POST,
+            "/api/v1/clients",
+            "Add a client company",
+            Permission(P::ClientsManage),
+            COMPANY,
+            routing::post(create),
+        ),
+        route(
+            M::GET,
+            "/api/v1/clients/{id}",
+            "One client company",
+            CompanyOr(P::ClientsManage),
+            NONE,
+            routing::get(get),
+        ),
+        route(
+            M::PATCH,
+            "/api/v1/clients/{id}",
+            "Edit a client company",
+            Permission(P::ClientsManage),
+            COMPANY_EDIT,
+            routing::patch(edit),
+        ),
+        route(
+            M::DELETE,
+            "/api/v1/clients/{id}",
+            "Remove a client company without contacts",
+            Permission(P::ClientsManage),
+            NONE,
+            routing::delete(delete),
+        ),
+        route(
+            M::GET,
+            "/api/v1/clients/{id}/contacts",
+            "A company's contacts",
+            CompanyOr(P::ClientsManage),
+            NONE,
+            routing::get(contacts),
+        ),
+        route(
+            M::POST,
+            "/api/v1/clients/{id}/contacts",
+            "Invite a contact of a company",
+            Permission(P::ClientsManage),
+            CONTACT,
+            routing::post(invite_contact),
+        ),
+    ]
 }

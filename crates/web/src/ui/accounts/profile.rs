@@ -13,13 +13,13 @@ use tenant_core::accounts::credentials;
 use tenant_core::accounts::sessions;
 use tenant_core::accounts::totp;
 
-use super::Viewer;
-use super::forms::{Pairs, field};
-use super::layout::{Section, csrf_field, input, notice};
 use crate::api::WebState;
-use crate::api::error::ApiError;
-use crate::api::session::limited_password_check;
+use crate::api::accounts::sessions::limited_password_check;
 use crate::escape_html as e;
+use crate::http::error::ApiError;
+use crate::ui::Viewer;
+use crate::ui::forms::{Pairs, field};
+use crate::ui::layout::{Section, csrf_field, input, notice};
 
 /// What to show once at the top of the page (a new token, recovery codes, a QR code).
 #[derive(Debug, Default)]

@@ -13,12 +13,12 @@ use tenant_core::brand::settings::{
     self, EmailChange, EmailSettings, GATEWAYS, GatewayChange, PasswordChange, Security, SmtpTls,
 };
 
-use super::Viewer;
-use super::forms::{Pairs, field};
-use super::layout::{Section, csrf_field, input, notice};
 use crate::api::WebState;
-use crate::api::error::ApiError;
 use crate::escape_html as e;
+use crate::http::error::ApiError;
+use crate::ui::Viewer;
+use crate::ui::forms::{Pairs, field};
+use crate::ui::layout::{Section, csrf_field, input, notice};
 
 fn message_of(error: tenant_core::Error) -> String {
     ApiError::Core(error).page_message()

@@ -12,11 +12,11 @@ use tenant_core::access::UserKind;
 use tenant_core::access::permissions::{Permission, need};
 use tenant_core::accounts::roles::{self, NewRole, Role, RoleChange};
 
-use super::Viewer;
-use super::forms::{Failed, Pairs, error_line, field, kind_word, permission_grid, permissions};
-use super::layout::{Section, csrf_field, input, input_id, notice};
-use crate::api::error::ApiError;
 use crate::escape_html as e;
+use crate::http::error::ApiError;
+use crate::ui::Viewer;
+use crate::ui::forms::{Failed, Pairs, error_line, field, kind_word, permission_grid, permissions};
+use crate::ui::layout::{Section, csrf_field, input, input_id, notice};
 
 fn offered(kind: UserKind) -> impl Fn(Permission) -> bool {
     move |permission| kind == UserKind::Staff || permission.allowed_for_clients()

@@ -16,11 +16,11 @@ use tenant_core::accounts::users::{self, User};
 use tenant_core::audit::{self, Filter};
 use tenant_core::work::projects::ProjectStatus;
 
-use super::Viewer;
-use super::forms::{Failed, Pairs, field, staff_options};
-use super::layout::{Section, csrf_field, input, input_id, notice};
-use crate::api::error::ApiError;
 use crate::escape_html as e;
+use crate::http::error::ApiError;
+use crate::ui::Viewer;
+use crate::ui::forms::{Failed, Pairs, field, staff_options};
+use crate::ui::layout::{Section, csrf_field, input, input_id, notice};
 
 fn when(t: time::OffsetDateTime) -> String {
     format!(

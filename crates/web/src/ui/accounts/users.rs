@@ -20,12 +20,12 @@ use tenant_core::accounts::roles::{self, Role};
 use tenant_core::accounts::users::{self, NewUser, User, UserChange, UserFilter, UserStatus};
 use tenant_core::names::Email;
 
-use super::Viewer;
-use super::forms::kind_word;
-use super::layout::{Section, csrf_field, input, notice};
-use crate::api::caller::mail_set_up;
-use crate::api::error::ApiError;
 use crate::escape_html as e;
+use crate::http::caller::mail_set_up;
+use crate::http::error::ApiError;
+use crate::ui::Viewer;
+use crate::ui::forms::kind_word;
+use crate::ui::layout::{Section, csrf_field, input, notice};
 
 const PAGE: u32 = 25;
 

@@ -19,12 +19,12 @@ use tenant_core::accounts::roles;
 use tenant_core::accounts::users::{self, NewUser, User, UserChange};
 use tenant_core::names::Email;
 
-use super::Viewer;
-use super::forms::{Failed, Pairs, error_line, field, permission_grid, permissions};
-use super::layout::{Section, csrf_field, input, input_id, notice};
-use crate::api::caller::mail_set_up;
-use crate::api::error::ApiError;
 use crate::escape_html as e;
+use crate::http::caller::mail_set_up;
+use crate::http::error::ApiError;
+use crate::ui::Viewer;
+use crate::ui::forms::{Failed, Pairs, error_line, field, permission_grid, permissions};
+use crate::ui::layout::{Section, csrf_field, input, input_id, notice};
 
 fn message_of(error: tenant_core::Error) -> String {
     ApiError::Core(error).page_message()

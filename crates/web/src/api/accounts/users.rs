@@ -1,9 +1,11 @@
 //! `/api/v1/users`: invite, list, edit, deactivate, reactivate, delete, invitations.
 
+use crate::api::{Access, Route, route};
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
+use axum::routing;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tenant_core::access::UserKind;
@@ -16,9 +18,9 @@ use tenant_core::accounts::totp;
 use tenant_core::accounts::users::{self, NewUser, User, UserChange, UserFilter, UserStatus};
 use tenant_core::names::Email;
 
-use super::caller::Caller;
-use super::error::{ApiError, ApiResult};
-use super::views::{self, double_option};
+use crate::api::views::{self, double_option};
+use crate::http::caller::Caller;
+use crate::http::error::{ApiError, ApiResult};
 
 /// The answer to an invitation: mailed (the link goes only to the invitee), or, when mail
 /// is not set up, the link PRODUCT.md's `{base}/invite/{token}` for the admin to pass on.
@@ -195,7 +197,7 @@ pub(crate) async fn access_review(
     query: Result<Query<views::Paging>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<Value>> {
     let permit = permit::<need::UsersManage>(&caller.principal, Scope::Brand)?;
-    let window = super::clients::paging(query)?.window("access-review")?;
+    let window = crate::api::views::paging(query)?.window("access-review")?;
     let page = tenant_core::access::access_review::access_review(
         caller.tenant.store(),
         &permit,
@@ -335,4 +337,124 @@ pub(crate) async fn revoke_invitation(
     let permit = permit::<need::UsersManage>(&caller.principal, Scope::Brand)?;
     invitations::revoke_invitation(caller.tenant.store(), &permit, &id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// This module's routes of `/api/v1`.
+pub(crate) fn routes() -> Vec<Route> {
+    use Access::*;
+    use axum::http::Method as M;
+    use tenant_core::access::permissions::Permission as P;
+    const NONE: &[(&str, &str, bool)] = &[];
+    const INVITE: &[(&str, &str, bool)] = &[
+        ("email", "string", true),
+        ("name", "string", true),
+        ("role", "string", true),
+        ("company", "string", false),
+        ("switches", "array", false),
+        ("access_expires_at", "string", false),
+    ];
+    const USER_EDIT: &[(&str, &str, bool)] = &[
+        ("name", "string", false),
+        ("role", "string", false),
+        ("switches", "array", false),
+        ("access_expires_at", "string", false),
+    ];
+    vec![
+        route(
+            M::GET,
+            "/api/v1/users",
+            "List users (?q=&kind=&status=&role=&company=)",
+            Permission(P::UsersManage),
+            NONE,
+            routing::get(list),
+        ),
+        route(
+            M::POST,
+            "/api/v1/users",
+            "Invite a user",
+            Permission(P::UsersManage),
+            INVITE,
+            routing::post(invite),
+        ),
+        route(
+            M::GET,
+            "/api/v1/users/{id}",
+            "One user",
+            SelfOr(P::UsersManage),
+            NONE,
+            routing::get(get),
+        ),
+        route(
+            M::PATCH,
+            "/api/v1/users/{id}",
+            "Edit a user: name, role, switches, access expiry",
+            Permission(P::UsersManage),
+            USER_EDIT,
+            routing::patch(edit),
+        ),
+        route(
+            M::DELETE,
+            "/api/v1/users/{id}",
+            "Delete a user who has no history",
+            Permission(P::UsersManage),
+            NONE,
+            routing::delete(delete),
+        ),
+        route(
+            M::POST,
+            "/api/v1/users/{id}/deactivate",
+            "Deactivate a user (sessions and tokens end at once)",
+            Permission(P::UsersManage),
+            NONE,
+            routing::post(deactivate),
+        ),
+        route(
+            M::POST,
+            "/api/v1/users/{id}/reactivate",
+            "Reactivate a user",
+            Permission(P::UsersManage),
+            NONE,
+            routing::post(reactivate),
+        ),
+        route(
+            M::POST,
+            "/api/v1/users/{id}/invitation",
+            "Send a new invitation link",
+            Permission(P::UsersManage),
+            NONE,
+            routing::post(resend_invitation),
+        ),
+        route(
+            M::DELETE,
+            "/api/v1/users/{id}/invitation",
+            "Revoke the open invitation link",
+            Permission(P::UsersManage),
+            NONE,
+            routing::delete(revoke_invitation),
+        ),
+        route(
+            M::POST,
+            "/api/v1/users/{id}/password-reset",
+            "Mail an active user a password reset link",
+            Permission(P::UsersManage),
+            NONE,
+            routing::post(send_password_reset),
+        ),
+        route(
+            M::DELETE,
+            "/api/v1/users/{id}/totp",
+            "Turn off a user's two-factor sign-in for them (lost phone and recovery codes)",
+            Permission(P::UsersManage),
+            NONE,
+            routing::delete(reset_two_factor),
+        ),
+        route(
+            M::GET,
+            "/api/v1/access-review",
+            "Every user with role, effective permissions, two-factor state, last sign-in and flags",
+            Permission(P::UsersManage),
+            NONE,
+            routing::get(access_review),
+        ),
+    ]
 }

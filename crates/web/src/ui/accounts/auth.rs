@@ -11,15 +11,15 @@ use tenant_core::accounts::invitations;
 use tenant_core::accounts::password_reset;
 use tenant_core::accounts::sessions;
 
-use super::Viewer;
-use super::layout::{Section, input, notice};
 use crate::api::WebState;
-use crate::api::caller::{Visitor, check_origin};
-use crate::api::error::ApiError;
-use crate::api::session::{
+use crate::api::accounts::sessions::{
     RESET_REQUESTED, request_reset_limited, session_cookie, sign_in_limited,
 };
 use crate::escape_html as e;
+use crate::http::caller::{Visitor, check_origin};
+use crate::http::error::ApiError;
+use crate::ui::Viewer;
+use crate::ui::layout::{Section, input, notice};
 
 /// What a failed call tells the person at the page.
 pub(crate) fn sentence(error: &ApiError) -> String {

@@ -1,17 +1,19 @@
 //! The Branding page (`settings.manage`): name, colours, sign-in message, sender name,
 //! custom CSS, and the logo and favicon. Changes apply at once to every page and mail.
 
-use axum::extract::Multipart;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::extract::{Extension, Multipart, Path};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use tenant_core::TenantContext;
 use tenant_core::access::Permitted;
 use tenant_core::access::permissions::need;
 use tenant_core::brand::branding::{self, Asset, Branding};
 
-use super::Viewer;
-use super::layout::{Section, csrf_field, input, notice};
-use crate::api::error::ApiError;
 use crate::escape_html as e;
+use crate::http::error::ApiError;
+use crate::http::viewer::store_failure;
+use crate::ui::Viewer;
+use crate::ui::layout::{Section, csrf_field, input, notice};
 
 fn form(
     viewer: &Viewer,
@@ -225,4 +227,50 @@ pub(crate) async fn save(
             )
         }
     }
+}
+
+/// `GET /branding/{asset}`: the logo or favicon, for anyone (the sign-in page shows them).
+/// An SVG cannot run anything: it is served sandboxed.
+pub(crate) async fn image(
+    Extension(context): Extension<TenantContext>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(asset) = Asset::parse(&name) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let (image, bytes) = match branding::image(context.store(), asset).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return StatusCode::NOT_FOUND.into_response(),
+        Err(error) => return store_failure(error),
+    };
+    let etag = format!("\"{}\"", image.digest);
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == etag)
+    {
+        return StatusCode::NOT_MODIFIED.into_response();
+    }
+    let mut response = bytes.into_response();
+    let out = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&image.content_type) {
+        out.insert(header::CONTENT_TYPE, value);
+    }
+    if let Ok(value) = HeaderValue::from_str(&etag) {
+        out.insert(header::ETAG, value);
+    }
+    out.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    out.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; sandbox"),
+    );
+    out.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
 }

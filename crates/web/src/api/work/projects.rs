@@ -2,10 +2,12 @@
 //! archived and unarchived. Who reaches which project is decided in
 //! [`tenant_core::work::projects`]; out of reach is 404.
 
+use crate::api::{Access, Route, route};
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
+use axum::routing;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tenant_core::access::UserKind;
@@ -15,9 +17,9 @@ use tenant_core::work::projects::{
     self, NewProject, Project, ProjectChange, ProjectFilter, ProjectStatus, Sharing,
 };
 
-use super::caller::Caller;
-use super::error::{ApiError, ApiResult};
-use super::views::{self, rfc3339};
+use crate::api::views::{self, rfc3339};
+use crate::http::caller::Caller;
+use crate::http::error::{ApiError, ApiResult};
 
 /// A project as `viewer` may see it: client contacts are not shown who on the agency's side
 /// it is shared with (`members` and `teams` are `null` for them).
@@ -225,4 +227,104 @@ async fn shared(caller: &Caller, id: &str, with: Sharing<'_>, add: bool) -> ApiR
         projects::unshare(store, &caller.principal, id, with).await?
     };
     Ok(Json(project_view(&caller.principal, &project)))
+}
+
+/// This module's routes of `/api/v1`.
+pub(crate) fn routes() -> Vec<Route> {
+    use Access::*;
+    use axum::http::Method as M;
+    use tenant_core::access::permissions::Permission as P;
+    const NONE: &[(&str, &str, bool)] = &[];
+    const PROJECT: &[(&str, &str, bool)] = &[
+        ("name", "string", true),
+        ("description", "string", false),
+        ("company", "string", false),
+    ];
+    const PROJECT_EDIT: &[(&str, &str, bool)] = &[
+        ("name", "string", false),
+        ("description", "string", false),
+        ("company", "string|null", false),
+    ];
+    vec![
+        route(
+            M::GET,
+            "/api/v1/projects",
+            "The projects you reach (?status=active|archived|all, default active; ?company=; ?q= part of the name)",
+            SignedIn,
+            NONE,
+            routing::get(list),
+        ),
+        route(
+            M::POST,
+            "/api/v1/projects",
+            "Create a project, for a client company or internal; you become its first member",
+            Permission(P::ProjectsCreate),
+            PROJECT,
+            routing::post(create),
+        ),
+        route(
+            M::GET,
+            "/api/v1/projects/{id}",
+            "One project (members and teams are null for client contacts)",
+            Project(None),
+            NONE,
+            routing::get(get),
+        ),
+        route(
+            M::PATCH,
+            "/api/v1/projects/{id}",
+            "Edit a project's name, description or client company (company null: internal)",
+            Project(Some(P::ProjectsEdit)),
+            PROJECT_EDIT,
+            routing::patch(edit),
+        ),
+        route(
+            M::POST,
+            "/api/v1/projects/{id}/archive",
+            "Archive a project: everything is kept and can be read, nothing changed",
+            Project(Some(P::ProjectsArchive)),
+            NONE,
+            routing::post(archive),
+        ),
+        route(
+            M::POST,
+            "/api/v1/projects/{id}/unarchive",
+            "Make an archived project active again",
+            Project(Some(P::ProjectsArchive)),
+            NONE,
+            routing::post(unarchive),
+        ),
+        route(
+            M::POST,
+            "/api/v1/projects/{id}/members",
+            "Add a staff member to a project",
+            Project(Some(P::ProjectsEdit)),
+            &[("user", "string", true)],
+            routing::post(add_member),
+        ),
+        route(
+            M::DELETE,
+            "/api/v1/projects/{id}/members/{user_id}",
+            "Take a staff member off a project",
+            Project(Some(P::ProjectsEdit)),
+            NONE,
+            routing::delete(remove_member),
+        ),
+        route(
+            M::POST,
+            "/api/v1/projects/{id}/teams",
+            "Share a project with a team: all its members reach it",
+            Project(Some(P::ProjectsEdit)),
+            &[("team", "string", true)],
+            routing::post(add_team),
+        ),
+        route(
+            M::DELETE,
+            "/api/v1/projects/{id}/teams/{team_id}",
+            "Stop sharing a project with a team",
+            Project(Some(P::ProjectsEdit)),
+            NONE,
+            routing::delete(remove_team),
+        ),
+    ]
 }

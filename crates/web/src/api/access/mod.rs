@@ -1,0 +1,3 @@
+//! The API of who may do what: the audit log.
+
+pub(crate) mod audit;

@@ -1,0 +1,4 @@
+//! The API of the brand's look and settings.
+
+pub(crate) mod branding;
+pub(crate) mod settings;

@@ -1,0 +1,355 @@
+//! `/api/v1/openapi.json`: the API described as OpenAPI 3.1, made from the route table,
+//! so the description cannot drift from what is served.
+
+use axum::Json;
+use axum::http::Method;
+use serde_json::{Value, json};
+
+use super::{Access, SESSION_COOKIE, routes};
+
+/// The OpenAPI 3.1 document of [`routes`].
+pub fn openapi_document() -> Value {
+    let mut paths = serde_json::Map::new();
+    for route in routes() {
+        let parameters: Vec<Value> = route
+            .path
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+            .collect();
+        let mut operation = json!({
+            "summary": route.summary,
+            "operationId": format!("{} {}", route.method, route.path),
+            "x-access": route.access.describe(),
+            "parameters": parameters,
+            "responses": {
+                "default": {"description": "An error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+            },
+        });
+        if let Some((status, schema)) = success_of(&route.method, route.path) {
+            operation["responses"][status.to_string()] = match schema {
+                None => json!({"description": "Done; no content"}),
+                Some(name) => json!({
+                    "description": "Success",
+                    "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{name}")}}},
+                }),
+            };
+        }
+        if route.access != Access::Public {
+            operation["security"] = json!([{"session": []}, {"token": []}]);
+        }
+        if !route.body.is_empty() {
+            let properties: serde_json::Map<String, Value> = route
+                .body
+                .iter()
+                .map(|(name, kind, _)| {
+                    let schema = if *kind == "array" {
+                        json!({"type": "array", "items": {"type": "string"}})
+                    } else {
+                        json!({"type": kind})
+                    };
+                    ((*name).to_owned(), schema)
+                })
+                .collect();
+            let required: Vec<&str> = route.body.iter().filter(|f| f.2).map(|f| f.0).collect();
+            operation["requestBody"] = json!({
+                "required": true,
+                "content": {"application/json": {"schema": {
+                    "type": "object", "additionalProperties": false,
+                    "properties": properties, "required": required,
+                }}},
+            });
+        }
+        let entry = paths
+            .entry(route.path.to_owned())
+            .or_insert_with(|| json!({}));
+        entry[route.method.as_str().to_lowercase()] = operation;
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "Workspace API", "version": "1"},
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "session": {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE},
+                "token": {"type": "http", "scheme": "bearer"},
+            },
+            "schemas": {
+                "User": object(&[
+                    ("id", "string"), ("email", "string"), ("name", "string"), ("kind", "string"),
+                    ("role", "string"), ("company", "string|null"), ("status", "string"),
+                    ("switches", "array|null"), ("access_expires_at", "string|null"),
+                    ("last_sign_in_at", "string|null"), ("created_at", "string"),
+                ]),
+                "Invited": object(&[
+                    ("id", "string"), ("email", "string"), ("name", "string"), ("kind", "string"),
+                    ("role", "string"), ("company", "string|null"), ("status", "string"),
+                    ("invitation_url", "string"), ("invitation_expires_at", "string"),
+                    ("invitation_mailed", "boolean"), ("invitation_note", "string"),
+                ]),
+                "Me": object(&[
+                    ("id", "string"), ("email", "string"), ("name", "string"), ("kind", "string"),
+                    ("role", "string"), ("company", "string|null"), ("permissions", "array"),
+                ]),
+                "SignedIn": json!({"type": "object", "properties": {
+                    "user": {"$ref": "#/components/schemas/Me"}, "expires_at": {"type": "string"}}}),
+                "Role": object(&[
+                    ("id", "string"), ("name", "string"), ("kind", "string"), ("permissions", "array"),
+                    ("builtin", "boolean"), ("editable", "boolean"),
+                ]),
+                "Team": object(&[("id", "string"), ("name", "string"), ("members", "array"), ("created_at", "string")]),
+                "Member": object(&[("id", "string")]),
+                "Company": object(&[("id", "string"), ("name", "string"), ("details", "string"), ("created_at", "string")]),
+                "Session": object(&[
+                    ("id", "string"), ("client_address", "string"), ("user_agent", "string"),
+                    ("created_at", "string"), ("last_seen_at", "string"), ("expires_at", "string"),
+                    ("current", "boolean"),
+                ]),
+                "Token": object(&[
+                    ("id", "string"), ("name", "string"), ("expires_at", "string|null"),
+                    ("last_used_at", "string|null"), ("created_at", "string"),
+                ]),
+                "NewToken": object(&[
+                    ("id", "string"), ("name", "string"), ("expires_at", "string|null"),
+                    ("created_at", "string"), ("token", "string"),
+                ]),
+                "AuditEntry": object(&[
+                    ("id", "string"), ("actor", "string|null"), ("actor_name", "string"),
+                    ("action", "string"), ("target_type", "string"), ("target_id", "string"),
+                    ("before", "object|null"), ("after", "object|null"),
+                    ("client_address", "string"), ("at", "string"),
+                ]),
+                "Brand": object(&[("brand", "string"), ("domain", "string"), ("read_only", "boolean")]),
+                "Notice": object(&[("message", "string"), ("mailed", "boolean")]),
+                "Message": object(&[("message", "string")]),
+                "TotpStatus": object(&[("enabled", "boolean"), ("recovery_codes_left", "integer")]),
+                "SecuritySettings": object(&[("require_totp_for_staff", "boolean")]),
+                "Branding": object(&[
+                    ("name", "string"), ("primary_colour", "string"), ("accent_colour", "string"),
+                    ("sign_in_message", "string|null"), ("email_sender_name", "string"),
+                    ("custom_css", "string|null"), ("logo_url", "string|null"),
+                    ("favicon_url", "string|null"),
+                ]),
+                "EmailSettings": object(&[
+                    ("custom", "boolean"), ("platform_default", "boolean"),
+                    ("host", "string|null"), ("port", "integer|null"), ("tls", "string|null"),
+                    ("username", "string|null"), ("password_set", "boolean"),
+                    ("from_name", "string|null"), ("from_address", "string|null"),
+                ]),
+                "PaymentSettings": object(&[("gateways", "array")]),
+                "TestMail": object(&[("sent", "boolean"), ("to", "string"), ("via", "string"), ("server", "string"), ("message", "string")]),
+                "TotpEnrollment": object(&[("secret", "string"), ("otpauth_url", "string")]),
+                "TotpEnabled": object(&[("enabled", "boolean"), ("recovery_codes", "array")]),
+                "PasswordSet": json!({"type": "object", "properties": {
+                    "user": {"$ref": "#/components/schemas/User"}, "message": {"type": "string"}}}),
+                "OpenApi": json!({"type": "object"}),
+                "UserList": list_of("User"),
+                "Reviewed": object(&[
+                    ("id", "string"), ("email", "string"), ("name", "string"), ("kind", "string"),
+                    ("role", "string"), ("role_name", "string"), ("company", "string|null"),
+                    ("status", "string"), ("permissions", "array"), ("two_factor", "boolean"),
+                    ("flags", "array"), ("projects", "array"), ("all_projects", "boolean"),
+                    ("access_expires_at", "string|null"),
+                    ("last_sign_in_at", "string|null"), ("created_at", "string"),
+                ]),
+                "AccessReview": list_of("Reviewed"),
+                "Project": object(&[
+                    ("id", "string"), ("name", "string"), ("description", "string"),
+                    ("company", "string|null"), ("company_name", "string|null"),
+                    ("status", "string"), ("archived_at", "string|null"), ("created_at", "string"),
+                    ("members", "array|null"), ("teams", "array|null"),
+                ]),
+                "ProjectList": list_of("Project"),
+                "Task": object(&[
+                    ("id", "string"), ("project", "string"), ("title", "string"),
+                    ("description", "string"), ("status", "string"), ("position", "integer"),
+                    ("visibility", "string"), ("assignee", "string|null"),
+                    ("assignee_name", "string|null"), ("due_on", "string|null"),
+                    ("created_at", "string"),
+                ]),
+                "TaskList": list_of("Task"),
+                "RoleList": list_of("Role"),
+                "TeamList": list_of("Team"),
+                "MemberList": list_of("Member"),
+                "CompanyList": list_of("Company"),
+                "SessionList": list_of("Session"),
+                "TokenList": list_of("Token"),
+                "AuditList": list_of("AuditEntry"),
+                "Error": {
+                    "type": "object",
+                    "properties": {"error": {"type": "object", "properties": {
+                        "code": {"type": "string", "enum": ["unauthenticated", "read_only", "forbidden", "not_found", "conflict", "validation_failed", "rate_limited", "too_large", "internal"]},
+                        "message": {"type": "string"},
+                        "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+                    }, "required": ["code", "message"]}},
+                },
+            },
+        },
+    })
+}
+
+/// A JSON object schema with every field present; `a|b` types allow either.
+fn object(fields: &[(&str, &str)]) -> Value {
+    let properties: serde_json::Map<String, Value> = fields
+        .iter()
+        .map(|(name, kind)| {
+            let types: Vec<&str> = kind.split('|').collect();
+            let schema = if types.len() == 1 {
+                json!({"type": kind})
+            } else {
+                json!({"type": types})
+            };
+            ((*name).to_owned(), schema)
+        })
+        .collect();
+    let required: Vec<&str> = fields.iter().map(|(name, _)| *name).collect();
+    json!({"type": "object", "properties": properties, "required": required})
+}
+
+/// PRODUCT.md's list shape around `item`.
+fn list_of(item: &str) -> Value {
+    json!({"type": "object", "properties": {
+        "items": {"type": "array", "items": {"$ref": format!("#/components/schemas/{item}")}},
+        "next_cursor": {"type": ["string", "null"]},
+    }, "required": ["items", "next_cursor"]})
+}
+
+/// Each route's success status and the schema of its answer (`None` for no content).
+fn success_of(method: &Method, path: &str) -> Option<(u16, Option<&'static str>)> {
+    let created = *method == Method::POST;
+    Some(match (method.as_str(), path) {
+        (_, "/api/v1/openapi.json") => (200, Some("OpenApi")),
+        (_, "/api/v1/brand") => (200, Some("Brand")),
+        ("POST", "/api/v1/session") => (200, Some("SignedIn")),
+        ("GET", "/api/v1/me") => (200, Some("Me")),
+        ("GET", "/api/v1/me/totp") => (200, Some("TotpStatus")),
+        ("PUT", "/api/v1/me/password") => (200, Some("Message")),
+        ("GET" | "PUT", "/api/v1/settings/security") => (200, Some("SecuritySettings")),
+        ("GET" | "PUT" | "DELETE", "/api/v1/settings/email") => (200, Some("EmailSettings")),
+        ("GET" | "PUT", "/api/v1/branding") | ("PUT" | "DELETE", "/api/v1/branding/{asset}") => {
+            (200, Some("Branding"))
+        }
+        ("POST", "/api/v1/settings/email/test") => (200, Some("TestMail")),
+        ("GET" | "PUT", "/api/v1/settings/payments") => (200, Some("PaymentSettings")),
+        ("GET", "/api/v1/access-review") => (200, Some("AccessReview")),
+        ("POST", "/api/v1/me/totp") => (201, Some("TotpEnrollment")),
+        ("PUT", "/api/v1/me/totp") => (200, Some("TotpEnabled")),
+        ("DELETE", "/api/v1/me/totp") => (204, None),
+        ("GET", "/api/v1/me/sessions") => (200, Some("SessionList")),
+        ("GET", "/api/v1/tokens") => (200, Some("TokenList")),
+        ("POST", "/api/v1/tokens") => (201, Some("NewToken")),
+        ("POST", "/api/v1/invitations/{token}/accept") => (200, Some("User")),
+        ("POST", "/api/v1/password-reset" | "/api/v1/users/{id}/password-reset") => {
+            (202, Some("Notice"))
+        }
+        ("POST", "/api/v1/password-reset/{token}") => (200, Some("PasswordSet")),
+        ("GET", "/api/v1/users") => (200, Some("UserList")),
+        ("POST", "/api/v1/users" | "/api/v1/clients/{id}/contacts") => (201, Some("Invited")),
+        ("POST", "/api/v1/users/{id}/invitation") => (200, Some("Invited")),
+        ("DELETE", "/api/v1/users/{id}/totp") => (200, Some("User")),
+        ("GET" | "PATCH", "/api/v1/users/{id}")
+        | ("POST", "/api/v1/users/{id}/deactivate" | "/api/v1/users/{id}/reactivate") => {
+            (200, Some("User"))
+        }
+        ("GET", "/api/v1/roles") => (200, Some("RoleList")),
+        ("POST" | "GET" | "PATCH", "/api/v1/roles" | "/api/v1/roles/{id}") => {
+            (if created { 201 } else { 200 }, Some("Role"))
+        }
+        ("GET", "/api/v1/teams") => (200, Some("TeamList")),
+        ("GET", "/api/v1/teams/{id}/members") => (200, Some("MemberList")),
+        (
+            "POST" | "DELETE",
+            "/api/v1/teams/{id}/members" | "/api/v1/teams/{id}/members/{user_id}",
+        ) => (200, Some("Team")),
+        ("POST" | "GET" | "PATCH", "/api/v1/teams" | "/api/v1/teams/{id}") => {
+            (if created { 201 } else { 200 }, Some("Team"))
+        }
+        ("GET", "/api/v1/clients") => (200, Some("CompanyList")),
+        ("GET", "/api/v1/clients/{id}/contacts") => (200, Some("UserList")),
+        ("POST" | "GET" | "PATCH", "/api/v1/clients" | "/api/v1/clients/{id}") => {
+            (if created { 201 } else { 200 }, Some("Company"))
+        }
+        ("GET", "/api/v1/audit") => (200, Some("AuditList")),
+        ("GET", "/api/v1/projects") => (200, Some("ProjectList")),
+        ("GET", "/api/v1/projects/{id}/tasks") => (200, Some("TaskList")),
+        ("POST", "/api/v1/projects/{id}/tasks") => (201, Some("Task")),
+        ("GET" | "PATCH", "/api/v1/projects/{id}/tasks/{task_id}") => (200, Some("Task")),
+        ("POST", "/api/v1/projects") => (201, Some("Project")),
+        ("GET" | "PATCH", "/api/v1/projects/{id}")
+        | (
+            "POST",
+            "/api/v1/projects/{id}/archive"
+            | "/api/v1/projects/{id}/unarchive"
+            | "/api/v1/projects/{id}/members"
+            | "/api/v1/projects/{id}/teams",
+        )
+        | (
+            "DELETE",
+            "/api/v1/projects/{id}/members/{user_id}" | "/api/v1/projects/{id}/teams/{team_id}",
+        ) => (200, Some("Project")),
+        ("DELETE", _) => (204, None),
+        _ => return None,
+    })
+}
+
+pub(crate) async fn serve() -> Json<Value> {
+    Json(openapi_document())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_is_in_the_openapi_document_with_its_access_and_body() {
+        let document = openapi_document();
+        let mut operations = 0;
+        for route in routes() {
+            let operation = &document["paths"][route.path][route.method.as_str().to_lowercase()];
+            assert!(
+                operation.is_object(),
+                "{} {} is missing from openapi.json",
+                route.method,
+                route.path
+            );
+            assert_eq!(operation["summary"], route.summary);
+            assert!(
+                success_of(&route.method, route.path).is_some(),
+                "{} {} has no success answer described",
+                route.method,
+                route.path
+            );
+            let described = operation["responses"]
+                .as_object()
+                .map(|r| r.keys().any(|k| k.starts_with('2')))
+                .unwrap_or(false);
+            assert!(described, "{} {}", route.method, route.path);
+            assert_eq!(operation["x-access"], route.access.describe());
+            for (field, _, _) in route.body {
+                assert!(
+                    operation["requestBody"]["content"]["application/json"]["schema"]["properties"]
+                        [field]
+                        .is_object(),
+                    "{} {} body field {field}",
+                    route.method,
+                    route.path
+                );
+            }
+            operations += 1;
+        }
+        let documented: usize = document["paths"]
+            .as_object()
+            .map(|paths| {
+                paths
+                    .values()
+                    .filter_map(Value::as_object)
+                    .map(|m| m.len())
+                    .sum()
+            })
+            .unwrap_or(0);
+        assert_eq!(
+            documented, operations,
+            "nothing documented that is not routed"
+        );
+    }
+}

@@ -1,0 +1,4 @@
+//! The API of the work: projects and their tasks.
+
+pub(crate) mod projects;
+pub(crate) mod tasks;

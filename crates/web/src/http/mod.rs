@@ -1,0 +1,11 @@
+//! What every route shares before it reaches its module: who is calling ([`caller`] for
+//! the API, [`viewer`] for pages), the same-site and form-token checks ([`csrf`]), sign-in
+//! throttling ([`throttle`]), the one mapping of errors to a status, a code and a
+//! sentence ([`error`]), and the security headers ([`headers`]).
+
+pub mod caller;
+pub(crate) mod csrf;
+pub mod error;
+pub(crate) mod headers;
+pub mod throttle;
+pub(crate) mod viewer;

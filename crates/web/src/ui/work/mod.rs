@@ -1,0 +1,4 @@
+//! Pages of the work: projects and their boards.
+
+pub(crate) mod projects;
+pub(crate) mod tasks;
