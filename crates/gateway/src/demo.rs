@@ -83,10 +83,15 @@ const BRANDS: [DemoBrand; 5] = [
 /// A logo made for the brand: its initial on a rounded square of its colour.
 fn logo(brand: &DemoBrand) -> String {
     let initial = brand.name.chars().next().unwrap_or('•');
-    format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 64 64\" width=\"64\" height=\"64\"><rect width=\"64\" height=\"64\" rx=\"14\" fill=\"{}\"/><circle cx=\"50\" cy=\"14\" r=\"7\" fill=\"{}\"/><text x=\"32\" y=\"44\" font-family=\"sans-serif\" font-size=\"34\" font-weight=\"700\" fill=\"#ffffff\" text-anchor=\"middle\">{initial}</text></svg>",
-        brand.primary, brand.accent
-    )
+    maud::html! {
+        svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64" width="64" height="64" {
+            rect width="64" height="64" rx="14" fill=(brand.primary) {}
+            circle cx="50" cy="14" r="7" fill=(brand.accent) {}
+            text x="32" y="44" font-family="sans-serif" font-size="34" font-weight="700"
+                fill="#ffffff" text-anchor="middle" { (initial) }
+        }
+    }
+    .into_string()
 }
 
 /// A password for a demo brand's people.
@@ -176,6 +181,7 @@ async fn seed(
             sign_in_message: Some(brand.message.to_owned()),
             email_sender_name: Some(format!("{} Team", brand.name)),
             custom_css: None,
+            date_format: None,
         },
     )
     .await

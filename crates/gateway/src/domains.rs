@@ -1,6 +1,7 @@
 //! `tasksession domain …` and `tasksession user add`: the operator's commands over brands.
 
 use serde::Serialize;
+use tenant_core::accounts::credentials::LinkKind;
 use tenant_core::accounts::invitations;
 use tenant_core::accounts::users::{self, NewUser};
 use tenant_core::platform::acme::ChallengeType;
@@ -76,7 +77,7 @@ pub fn add(
                 user.email,
                 invitation.expires_at.date()
             );
-            println!("{base}/invite/{}", invitation.token.reveal());
+            println!("{}", invitation.token.link(&base, LinkKind::Invitation));
         }
         Ok(())
     })
@@ -313,9 +314,11 @@ pub fn add_user(
             invitation.expires_at.date()
         );
         println!(
-            "{}/invite/{}",
-            public_base(config, &domain, standing),
-            invitation.token.reveal()
+            "{}",
+            invitation.token.link(
+                &public_base(config, &domain, standing),
+                LinkKind::Invitation
+            )
         );
         Ok(())
     })

@@ -377,26 +377,7 @@ fn changes_data<B>(request: &Request<B>) -> bool {
 }
 
 fn add_security_headers(response: &mut Response<Body>, hsts: bool) {
-    let headers = response.headers_mut();
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("strict-origin-when-cross-origin"),
-    );
-    headers
-        .entry(header::CONTENT_SECURITY_POLICY)
-        .or_insert(HeaderValue::from_static(
-            "default-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
-        ));
-    if hsts {
-        headers.insert(
-            header::STRICT_TRANSPORT_SECURITY,
-            HeaderValue::from_static("max-age=31536000"),
-        );
-    }
+    web::http::headers::baseline(response.headers_mut(), hsts);
 }
 
 /// What a brand's admins are told about the server's licence (never naming the vendor).

@@ -14,8 +14,10 @@ use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use maud::{DOCTYPE, html};
 use secrecy::ExposeSecret as _;
 use serde_json::Value;
+use tenant_core::accounts::credentials::{self, LinkKind};
 use tenant_core::brand::branding::{self, Look};
 use tenant_core::brand::outbox::{self, MailKind, OutboxMail};
 use tenant_core::brand::settings::{self, EmailSettings, SmtpTls};
@@ -560,15 +562,6 @@ pub struct Rendered {
     pub html: String,
 }
 
-/// Escapes text for HTML.
-fn html(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
-
 /// A text parameter of an outbox mail.
 fn text_param(item: &OutboxMail, key: &str) -> Result<String, String> {
     item.params
@@ -590,41 +583,42 @@ enum Part {
 fn letter(look: &Look, base: &str, name: &str, subject: String, parts: Vec<Part>) -> Rendered {
     let brand = &look.name;
     let mut text = format!("Hello {name},\n\n");
-    let mut body = format!("<p>Hello {},</p>\n", html(name));
     for part in &parts {
         match part {
-            Part::Text(paragraph) => {
-                text.push_str(&format!("{paragraph}\n\n"));
-                body.push_str(&format!("<p>{}</p>\n", html(paragraph)));
-            }
-            Part::Link { label, url } => {
-                text.push_str(&format!("{label}: {url}\n\n"));
-                body.push_str(&format!(
-                    "<p><a href=\"{}\" style=\"display:inline-block;background:{};color:#ffffff;padding:10px 18px;border-radius:6px;text-decoration:none;font-weight:600\">{}</a></p>\n",
-                    html(url),
-                    html(&look.primary),
-                    html(label)
-                ));
-            }
+            Part::Text(paragraph) => text.push_str(&format!("{paragraph}\n\n")),
+            Part::Link { label, url } => text.push_str(&format!("{label}: {url}\n\n")),
         }
     }
     text.push_str(&format!("— {brand}\n"));
-    let logo = look.logo.as_ref().map_or_else(String::new, |digest| {
-        format!(
-            "<p><img src=\"{}/branding/logo?v={}\" alt=\"{}\" style=\"max-height:48px;max-width:200px\"></p>\n",
-            html(base),
-            html(digest),
-            html(brand)
-        )
-    });
+    let border = format!("border-top: 6px solid {}; padding-top: 12px", look.primary);
+    let button = format!(
+        "display:inline-block;background:{};color:#ffffff;padding:10px 18px;border-radius:6px;text-decoration:none;font-weight:600",
+        look.primary
+    );
+    let html = html! {
+        (DOCTYPE)
+        html {
+            body style="font-family: sans-serif; line-height: 1.5; color: #1d1d1f" {
+                div style=(border) {
+                    @if let Some(digest) = &look.logo {
+                        p { img src={ (base) "/branding/logo?v=" (digest) } alt=(brand) style="max-height:48px;max-width:200px"; }
+                    }
+                    p { "Hello " (name) "," }
+                    @for part in &parts {
+                        @match part {
+                            Part::Text(paragraph) => p { (paragraph) },
+                            Part::Link { label, url } => p { a href=(url) style=(button) { (label) } },
+                        }
+                    }
+                    p { "— " (brand) }
+                }
+            }
+        }
+    };
     Rendered {
         subject,
         text,
-        html: format!(
-            "<!doctype html>\n<html><body style=\"font-family: sans-serif; line-height: 1.5; color: #1d1d1f\">\n<div style=\"border-top: 6px solid {}; padding-top: 12px\">\n{logo}{body}<p>— {}</p>\n</div>\n</body></html>\n",
-            html(&look.primary),
-            html(brand)
-        ),
+        html: html.into_string(),
     }
 }
 
@@ -639,7 +633,7 @@ pub fn render(look: &Look, base: &str, item: &OutboxMail) -> Result<Rendered, St
                 Part::Text(format!("{brand} has invited you to its workspace.")),
                 Part::Link {
                     label: "Set your password",
-                    url: format!("{base}/invite/{}", text_param(item, "token")?),
+                    url: credentials::link(base, LinkKind::Invitation, &text_param(item, "token")?),
                 },
                 Part::Text("The link works once, for 7 days.".to_owned()),
             ],
@@ -652,7 +646,7 @@ pub fn render(look: &Look, base: &str, item: &OutboxMail) -> Result<Rendered, St
                 )),
                 Part::Link {
                     label: "Set a new password",
-                    url: format!("{base}/reset/{}", text_param(item, "token")?),
+                    url: credentials::link(base, LinkKind::Reset, &text_param(item, "token")?),
                 },
                 Part::Text("The link works once, for an hour. If you did not ask for it, ignore this mail: your password stays as it is.".to_owned()),
             ],
@@ -752,6 +746,7 @@ mod tests {
             custom_css: None,
             logo: Some("abc123".to_owned()),
             favicon: None,
+            date_format: Default::default(),
         }
     }
 

@@ -15,10 +15,7 @@ pub fn refusal(status: StatusCode, code: &str, message: &str, api: bool) -> Resp
         let title = status.canonical_reason().unwrap_or("Error");
         (
             "text/html; charset=utf-8",
-            format!(
-                "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title></head>\n<body><h1>{title}</h1><p>{}</p></body></html>\n",
-                web::escape_html(message)
-            ),
+            web::neutral_page(title, message),
         )
     };
     let mut response = Response::new(Body::from(body));

@@ -93,11 +93,15 @@ fn the_web_app_works_in_chromium_for_admins_staff_and_visitors_of_two_brands() {
         String::from_utf8_lossy(&output.stderr)
     );
     println!("{report}");
-    assert!(
-        output.status.success(),
-        "browser flows failed:\n{report}\nserver log:\n{}",
-        server.stderr()
-    );
+    if !output.status.success() {
+        // Its log can only be read to the end once it has stopped.
+        server.terminate();
+        let _ = server.wait();
+        panic!(
+            "browser flows failed:\n{report}\nserver log:\n{}",
+            server.stderr()
+        );
+    }
     assert!(report.contains("passed: 0 of 11 flows failed"), "{report}");
     server.terminate();
     assert_eq!(server.wait().code(), Some(0));

@@ -69,6 +69,93 @@ pub struct Entry {
     pub client_address: String,
     /// When.
     pub at: OffsetDateTime,
+    /// The target's name now, or as the entry recorded it when it is gone.
+    pub target_name: Option<String>,
+    /// For a task, the project it is (or was) on.
+    pub target_project: Option<String>,
+    /// Whom the change concerned besides the target (a member added to a team, the user or
+    /// team a project was shared with, a task's new assignee), with their name.
+    pub subject: Option<Subject>,
+}
+
+/// Someone or something an entry names besides its target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subject {
+    /// `user` or `team`.
+    pub kind: &'static str,
+    /// Its id.
+    pub id: String,
+    /// Its name now, if it still exists.
+    pub name: Option<String>,
+}
+
+/// The current name of the thing of `kind` with `id`, if it exists.
+async fn name_of(tx: &mut Tx, kind: &str, id: &str) -> Result<Option<(String, Option<String>)>> {
+    let sql = match kind {
+        "user" => "select name, null from users where user_id = $1",
+        "team" => "select name, null from teams where team_id = $1",
+        "role" => "select name, null from roles where role_id = $1",
+        "client" => "select name, null from companies where company_id = $1",
+        "project" => "select name, null from projects where project_id = $1",
+        "task" => "select title, project_id from tasks where task_id = $1",
+        _ => return Ok(None),
+    };
+    Ok(on_tx!(tx, |conn| {
+        sqlx::query_as::<_, (String, Option<String>)>(sql)
+            .bind(id)
+            .fetch_optional(conn)
+            .await?
+    }))
+}
+
+/// The name an entry's own states recorded (for things since removed).
+fn recorded_name(entry: &Entry) -> Option<String> {
+    [&entry.after, &entry.before]
+        .into_iter()
+        .flatten()
+        .find_map(|state| {
+            state
+                .get("name")
+                .or_else(|| state.get("title"))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+}
+
+/// Fills in the names an entry shows: its target's, and its subject's.
+async fn resolve_names(tx: &mut Tx, entry: &mut Entry) -> Result<()> {
+    if let Some((name, project)) = name_of(tx, &entry.target_type, &entry.target_id).await? {
+        entry.target_name = Some(name);
+        entry.target_project = project;
+    } else {
+        entry.target_name = recorded_name(entry);
+        entry.target_project = [&entry.before, &entry.after]
+            .into_iter()
+            .flatten()
+            .find_map(|state| state.get("project").and_then(Value::as_str))
+            .map(str::to_owned);
+    }
+    let subject = [&entry.after, &entry.before]
+        .into_iter()
+        .flatten()
+        .find_map(|state| {
+            let field = |key: &'static str, kind: &'static str| {
+                state
+                    .get(key)
+                    .and_then(Value::as_str)
+                    .map(|id| (kind, id.to_owned()))
+            };
+            match entry.target_type.as_str() {
+                "team" | "project" => field("user", "user").or_else(|| field("team", "team")),
+                "task" if entry.action == "task.assign" => field("assignee", "user"),
+                _ => None,
+            }
+        });
+    if let Some((kind, id)) = subject {
+        let name = name_of(tx, kind, &id).await?.map(|(name, _)| name);
+        entry.subject = Some(Subject { kind, id, name });
+    }
+    Ok(())
 }
 
 #[derive(sqlx::FromRow)]
@@ -151,9 +238,15 @@ pub async fn list_audit(
                 after: parse_state(row.after_state)?,
                 client_address: row.client_address,
                 at: row.created_at,
+                target_name: None,
+                target_project: None,
+                subject: None,
             })
         })
         .collect::<Result<Vec<_>>>()?;
+    for entry in &mut items {
+        resolve_names(&mut tx, entry).await?;
+    }
     let next_cursor = if items.len() > limit as usize {
         items.truncate(limit as usize);
         items.last().map(|e| e.id.clone())

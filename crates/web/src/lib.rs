@@ -9,7 +9,7 @@
 
 pub mod api;
 pub mod http;
-pub(crate) mod ui;
+pub mod ui;
 
 use axum::extract::Extension;
 use axum::http::StatusCode;
@@ -17,21 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use tenant_core::TenantContext;
 
-/// Escapes text for HTML element content and attribute values.
-pub fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use ui::layout::neutral_page;
 
 pub use api::{ClientConnection, WebState};
 pub use http::error::{StoreUnavailable, UNAVAILABLE as STORE_UNAVAILABLE};
@@ -44,6 +30,7 @@ pub fn router(state: WebState) -> Router {
         .merge(ui::router().with_state(state.clone()))
         .merge(api::router(state))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
 }
 
 pub(crate) async fn brand_json(Extension(context): Extension<TenantContext>) -> Response {
@@ -68,21 +55,54 @@ async fn not_found(viewer: Result<ui::Viewer, Response>, uri: axum::http::Uri) -
             StatusCode::NOT_FOUND,
             "Not found",
             ui::layout::Section::Other,
-            "<div class=\"narrow\"><div class=\"card\"><h1>Not found</h1><p>There is nothing at this address.</p><p><a href=\"/\">Go to the start page</a></p></div></div>".to_owned(),
+            maud::html! {
+                div.narrow { div.card {
+                    h1 { "Not found" }
+                    p { "There is nothing at this address." }
+                    p { a href="/" { "Go to the start page" } }
+                } }
+            },
         ),
         Err(response) => response,
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn html_is_escaped() {
-        assert_eq!(
-            escape_html("<script>\"x\" & 'y'</script>"),
-            "&lt;script&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/script&gt;"
-        );
+/// A known address asked with a method it does not take. A page address that only takes
+/// a form (an action such as `/users/{id}/reactivate`, opened again from the history or a
+/// bookmark) leads to the page it belongs to; the API answers in its error shape.
+async fn method_not_allowed(
+    viewer: Result<ui::Viewer, Response>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+) -> Response {
+    let path = uri.path();
+    if path.starts_with("/api/") {
+        return (
+            StatusCode::METHOD_NOT_ALLOWED,
+            Json(serde_json::json!({"error": {"code": "method_not_allowed", "message": format!("{method} is not a method of this address.")}})),
+        )
+            .into_response();
+    }
+    if method == axum::http::Method::GET || method == axum::http::Method::HEAD {
+        let parent = match path.trim_end_matches('/').rsplit_once('/') {
+            Some(("", _)) | None => "/",
+            Some((parent, _)) => parent,
+        };
+        return axum::response::Redirect::to(parent).into_response();
+    }
+    match viewer {
+        Ok(viewer) => viewer.page_with_status(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "Not possible here",
+            ui::layout::Section::Other,
+            maud::html! {
+                div.narrow { div.card {
+                    h1 { "Not possible here" }
+                    p { "This address does not take that kind of request." }
+                    p { a href="/" { "Go to the start page" } }
+                } }
+            },
+        ),
+        Err(response) => response,
     }
 }

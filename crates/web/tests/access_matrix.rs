@@ -451,6 +451,8 @@ struct Brand {
     company_a: String,
     /// The `staff` caller's user id.
     staff: String,
+    /// The `client_a` caller's user id (a contact of company A).
+    contact_a: String,
 }
 
 /// A user who signed in; `secret` is their session cookie.
@@ -763,80 +765,103 @@ fn every_route_has_exactly_one_row_in_the_matrix() {
     }
 }
 
+/// The brand under test and one account of every kind of caller, in [`ACTORS`] order.
+struct Cast {
+    context: TenantContext,
+    brand: Brand,
+    accounts: Vec<Account>,
+}
+
+async fn cast(platform: &Platform) -> Cast {
+    let context = brand(platform, "a.localhost").await;
+    let other = brand(platform, "b.localhost").await;
+    let s = context.store();
+    let admin = add_account(s, "admin@a.localhost", "admin", None).await;
+    let admin_principal = principal(s, admin.secret.as_deref().unwrap()).await;
+    let clients_permit =
+        access::permit::<need::ClientsManage>(&admin_principal, Scope::Brand).unwrap();
+    let company_a = companies::create_company(s, &clients_permit, "Company A", "")
+        .await
+        .unwrap();
+    let company_b = companies::create_company(s, &clients_permit, "Company B", "")
+        .await
+        .unwrap();
+    let roles_permit = access::permit::<need::RolesManage>(&admin_principal, Scope::Brand).unwrap();
+    let manager = roles::create_role(
+        s,
+        &roles_permit,
+        &NewRole {
+            name: "Manager".to_owned(),
+            kind: UserKind::Staff,
+            // The staff defaults plus managing users and teams.
+            permissions: PermissionSet::of(
+                &tenant_core::access::permissions::default_staff()
+                    .iter()
+                    .chain([Permission::UsersManage, Permission::TeamsManage])
+                    .collect::<Vec<_>>(),
+            ),
+        },
+    )
+    .await
+    .unwrap();
+    let staff = add_account(s, "staff@a.localhost", "staff", None).await;
+    let custom = add_account(s, "custom@a.localhost", &manager.id, None).await;
+    let client_a = add_account(s, "ca@a.localhost", "client", Some(&company_a.id)).await;
+    let client_b = add_account(s, "cb@a.localhost", "client", Some(&company_b.id)).await;
+    let mut deactivated = add_account(s, "gone@a.localhost", "staff", None).await;
+    let gone = principal(s, deactivated.secret.as_deref().unwrap()).await;
+    let users_permit = access::permit::<need::UsersManage>(&admin_principal, Scope::Brand).unwrap();
+    users::deactivate_user(s, &users_permit, gone.user_id())
+        .await
+        .unwrap();
+    deactivated.active = false;
+    let mut foreign = add_account(other.store(), "admin@a.localhost", "admin", None).await;
+    foreign.active = false; // its sessions live in the other brand's store
+    let nobody = Account {
+        email: "nobody@a.localhost".to_owned(),
+        secret: None,
+        active: false,
+    };
+    let brand = Brand {
+        context: context.clone(),
+        admin: admin_principal,
+        company_a: company_a.id.clone(),
+        staff: principal(s, staff.secret.as_deref().unwrap())
+            .await
+            .user_id()
+            .to_owned(),
+        contact_a: principal(s, client_a.secret.as_deref().unwrap())
+            .await
+            .user_id()
+            .to_owned(),
+    };
+    let accounts = vec![
+        admin,
+        staff,
+        custom,
+        client_a,
+        client_b,
+        deactivated,
+        nobody,
+        foreign,
+    ];
+    Cast {
+        context,
+        brand,
+        accounts,
+    }
+}
+
 #[tokio::test]
 async fn every_route_answers_every_kind_of_caller_as_the_matrix_says() {
     for store in both().await {
         let platform = Platform::open(&store.backend).await.unwrap();
-        let context = brand(&platform, "a.localhost").await;
-        let other = brand(&platform, "b.localhost").await;
+        let Cast {
+            context,
+            brand,
+            accounts,
+        } = cast(&platform).await;
         let s = context.store();
-        let admin = add_account(s, "admin@a.localhost", "admin", None).await;
-        let admin_principal = principal(s, admin.secret.as_deref().unwrap()).await;
-        let clients_permit =
-            access::permit::<need::ClientsManage>(&admin_principal, Scope::Brand).unwrap();
-        let company_a = companies::create_company(s, &clients_permit, "Company A", "")
-            .await
-            .unwrap();
-        let company_b = companies::create_company(s, &clients_permit, "Company B", "")
-            .await
-            .unwrap();
-        let roles_permit =
-            access::permit::<need::RolesManage>(&admin_principal, Scope::Brand).unwrap();
-        let manager = roles::create_role(
-            s,
-            &roles_permit,
-            &NewRole {
-                name: "Manager".to_owned(),
-                kind: UserKind::Staff,
-                // The staff defaults plus managing users and teams.
-                permissions: PermissionSet::of(
-                    &tenant_core::access::permissions::default_staff()
-                        .iter()
-                        .chain([Permission::UsersManage, Permission::TeamsManage])
-                        .collect::<Vec<_>>(),
-                ),
-            },
-        )
-        .await
-        .unwrap();
-        let staff = add_account(s, "staff@a.localhost", "staff", None).await;
-        let custom = add_account(s, "custom@a.localhost", &manager.id, None).await;
-        let client_a = add_account(s, "ca@a.localhost", "client", Some(&company_a.id)).await;
-        let client_b = add_account(s, "cb@a.localhost", "client", Some(&company_b.id)).await;
-        let mut deactivated = add_account(s, "gone@a.localhost", "staff", None).await;
-        let gone = principal(s, deactivated.secret.as_deref().unwrap()).await;
-        let users_permit =
-            access::permit::<need::UsersManage>(&admin_principal, Scope::Brand).unwrap();
-        users::deactivate_user(s, &users_permit, gone.user_id())
-            .await
-            .unwrap();
-        deactivated.active = false;
-        let mut foreign = add_account(other.store(), "admin@a.localhost", "admin", None).await;
-        foreign.active = false; // its sessions live in the other brand's store
-        let nobody = Account {
-            email: "nobody@a.localhost".to_owned(),
-            secret: None,
-            active: false,
-        };
-        let accounts = [
-            &admin,
-            &staff,
-            &custom,
-            &client_a,
-            &client_b,
-            &deactivated,
-            &nobody,
-            &foreign,
-        ];
-        let brand = Brand {
-            context: context.clone(),
-            admin: admin_principal,
-            company_a: company_a.id.clone(),
-            staff: principal(s, staff.secret.as_deref().unwrap())
-                .await
-                .user_id()
-                .to_owned(),
-        };
         let router = router();
         let mut n = 0;
         let mut failures = Vec::new();
@@ -913,6 +938,758 @@ async fn a_session_cannot_be_used_to_guess_the_password_behind_two_factor_change
     )
     .await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    platform.close().await;
+    store.cleanup().await;
+}
+
+/// Every page route (`web::ui::routes()`) × every kind of caller: (method, path, statuses
+/// in [`ACTORS`] order). A page that is refused answers 403 with the "not allowed" page; a
+/// signed-out caller is sent to the sign-in page (303); a change that worked ends on a page
+/// address (303, Post/Redirect/Get) unless it shows something only once (a link, a token).
+const PAGES: &[(&str, &str, [u16; 8])] = &[
+    ("GET", "/", [200, 200, 200, 200, 200, 303, 200, 303]),
+    ("GET", "/sign-in", [303, 303, 303, 303, 303, 200, 200, 200]),
+    ("POST", "/sign-in", [303, 303, 303, 303, 303, 303, 303, 303]),
+    (
+        "POST",
+        "/sign-out",
+        [303, 303, 303, 303, 303, 303, 303, 303],
+    ),
+    (
+        "GET",
+        "/forgot-password",
+        [200, 200, 200, 200, 200, 200, 200, 200],
+    ),
+    (
+        "POST",
+        "/forgot-password",
+        [200, 200, 200, 200, 200, 200, 200, 200],
+    ),
+    (
+        "GET",
+        "/reset/{token}",
+        [200, 200, 200, 200, 200, 200, 200, 200],
+    ),
+    (
+        "POST",
+        "/reset/{token}",
+        [422, 422, 422, 422, 422, 422, 422, 422],
+    ),
+    (
+        "GET",
+        "/invite/{token}",
+        [200, 200, 200, 200, 200, 200, 200, 200],
+    ),
+    (
+        "POST",
+        "/invite/{token}",
+        [303, 303, 303, 303, 303, 303, 303, 303],
+    ),
+    ("GET", "/users", [200, 403, 200, 403, 403, 303, 303, 303]),
+    ("POST", "/users", [200, 403, 200, 403, 403, 303, 303, 303]),
+    (
+        "GET",
+        "/users/{id}",
+        [200, 403, 200, 403, 403, 303, 303, 303],
+    ),
+    (
+        "POST",
+        "/users/{id}",
+        [303, 403, 303, 403, 403, 303, 303, 303],
+    ),
+    (
+        "GET",
+        "/users/{id}/deactivate",
+        [200, 403, 200, 403, 403, 303, 303, 303],
+    ),
+    (
+        "POST",
+        "/users/{id}/deactivate",
+        [303, 403, 303, 403, 403, 303, 303, 303],
+    ),
+    // Reactivating someone who is not deactivated changes nothing and says so on the list.
+    (
+        "POST",
+        "/users/{id}/reactivate",
+        [303, 403, 303, 403, 403, 303, 303, 303],
+    ),
+    (
+        "POST",
+        "/users/{id}/invitation",
+        [200, 403, 200, 403, 403, 303, 303, 303],
+    ),
+    // Only an active user can reset a password; the target is invited (409).
+    (
+        "POST",
+        "/users/{id}/password-reset",
+        [409, 403, 409, 403, 403, 303, 303, 303],
+    ),
+    ("GET", "/clients", [200, 403, 403, 403, 403, 303, 303, 303]),
+    ("POST", "/clients", [303, 403, 403, 403, 403, 303, 303, 303]),
+    (
+        "GET",
+        "/clients/{id}",
+        [200, 403, 403, 403, 403, 303, 303, 303],
+    ),
+    (
+        "POST",
+        "/clients/{id}",
+        [303, 403, 403, 403, 403, 303, 303, 303],
+    ),
+    // No mail in-process: the page shows the invitation link once (200).
+    (
+        "POST",
+        "/clients/{id}/contacts",
+        [200, 403, 403, 403, 403, 303, 303, 303],
+    ),
+    (
+        "POST",
+        "/clients/{id}/contacts/{user}",
+        [303, 403, 403, 403, 403, 303, 303, 303],
+    ),
+    ("GET", "/roles", [200, 403, 403, 403, 403, 303, 303, 303]),
+    ("POST", "/roles", [303, 403, 403, 403, 403, 303, 303, 303]),
+    (
+        "POST",
+        "/roles/{id}",
+        [303, 403, 403, 403, 403, 303, 303, 303],
+    ),
+    (
+        "GET",
+        "/roles/{id}/delete",
+        [200, 403, 403, 403, 403, 303, 303, 303],
+    ),
+    (
+        "POST",
+        "/roles/{id}/delete",
+        [303, 403, 403, 403, 403, 303, 303, 303],
+    ),
+    ("GET", "/teams", [200, 403, 200, 403, 403, 303, 303, 303]),
+    ("POST", "/teams", [303, 403, 303, 403, 403, 303, 303, 303]),
+    (
+        "POST",
+        "/teams/{id}/add",
+        [303, 403, 303, 403, 403, 303, 303, 303],
+    ),
+    (
+        "POST",
+        "/teams/{id}/rename",
+        [303, 403, 303, 403, 403, 303, 303, 303],
+    ),
+    (
+        "GET",
+        "/teams/{id}/delete",
+        [200, 403, 200, 403, 403, 303, 303, 303],
+    ),
+    (
+        "POST",
+        "/teams/{id}/delete",
+        [303, 403, 303, 403, 403, 303, 303, 303],
+    ),
+    (
+        "GET",
+        "/teams/{id}/remove/{user}",
+        [200, 403, 200, 403, 403, 303, 303, 303],
+    ),
+    (
+        "POST",
+        "/teams/{id}/remove/{user}",
+        [303, 403, 303, 403, 403, 303, 303, 303],
+    ),
+    ("GET", "/profile", [200, 200, 200, 200, 200, 303, 303, 303]),
+    // The QR code is shown once, so the page answers in place.
+    (
+        "POST",
+        "/profile/totp/begin",
+        [200, 200, 200, 200, 200, 303, 303, 303],
+    ),
+    (
+        "POST",
+        "/profile/totp/confirm",
+        [422, 422, 422, 422, 422, 303, 303, 303],
+    ),
+    (
+        "POST",
+        "/profile/totp/disable",
+        [303, 303, 303, 303, 303, 303, 303, 303],
+    ),
+    (
+        "POST",
+        "/profile/password",
+        [422, 422, 422, 422, 422, 303, 303, 303],
+    ),
+    (
+        "POST",
+        "/profile/sessions/{id}",
+        [303, 303, 303, 303, 303, 303, 303, 303],
+    ),
+    (
+        "POST",
+        "/profile/tokens",
+        [200, 200, 200, 200, 200, 303, 303, 303],
+    ),
+    (
+        "POST",
+        "/profile/tokens/{id}",
+        [303, 303, 303, 303, 303, 303, 303, 303],
+    ),
+    ("GET", "/settings", [200, 403, 403, 403, 403, 303, 303, 303]),
+    (
+        "GET",
+        "/settings/email",
+        [200, 403, 403, 403, 403, 303, 303, 303],
+    ),
+    (
+        "POST",
+        "/settings/email",
+        [303, 403, 403, 403, 403, 303, 303, 303],
+    ),
+    // In-process there is no mail service: an admin gets through to the SMTP step (502).
+    (
+        "POST",
+        "/settings/email/test",
+        [502, 403, 403, 403, 403, 303, 303, 303],
+    ),
+    (
+        "POST",
+        "/settings/email/remove",
+        [303, 403, 403, 403, 403, 303, 303, 303],
+    ),
+    (
+        "GET",
+        "/settings/payments",
+        [200, 403, 403, 403, 403, 303, 303, 303],
+    ),
+    (
+        "POST",
+        "/settings/payments",
+        [303, 403, 403, 403, 403, 303, 303, 303],
+    ),
+    (
+        "GET",
+        "/settings/security",
+        [200, 403, 403, 403, 403, 303, 303, 303],
+    ),
+    (
+        "POST",
+        "/settings/security",
+        [303, 403, 403, 403, 403, 303, 303, 303],
+    ),
+    (
+        "GET",
+        "/settings/branding",
+        [200, 403, 403, 403, 403, 303, 303, 303],
+    ),
+    (
+        "POST",
+        "/settings/branding",
+        [303, 403, 403, 403, 403, 303, 303, 303],
+    ),
+    (
+        "GET",
+        "/branding/{asset}",
+        [404, 404, 404, 404, 404, 404, 404, 404],
+    ),
+    // The project belongs to company A; the staff caller is on it, the custom role is not.
+    ("GET", "/projects", [200, 200, 200, 200, 200, 303, 303, 303]),
+    (
+        "POST",
+        "/projects",
+        [303, 403, 403, 403, 403, 303, 303, 303],
+    ),
+    (
+        "GET",
+        "/projects/{id}",
+        [200, 200, 404, 200, 404, 303, 303, 303],
+    ),
+    (
+        "POST",
+        "/projects/{id}/edit",
+        [303, 403, 404, 403, 404, 303, 303, 303],
+    ),
+    (
+        "POST",
+        "/projects/{id}/archive",
+        [303, 403, 404, 403, 404, 303, 303, 303],
+    ),
+    (
+        "POST",
+        "/projects/{id}/unarchive",
+        [303, 403, 404, 403, 404, 303, 303, 303],
+    ),
+    (
+        "POST",
+        "/projects/{id}/add-member",
+        [303, 403, 404, 403, 404, 303, 303, 303],
+    ),
+    (
+        "POST",
+        "/projects/{id}/add-team",
+        [303, 403, 404, 403, 404, 303, 303, 303],
+    ),
+    (
+        "GET",
+        "/projects/{id}/remove-member/{user}",
+        [200, 200, 404, 200, 404, 303, 303, 303],
+    ),
+    (
+        "POST",
+        "/projects/{id}/remove-member/{user}",
+        [303, 403, 404, 403, 404, 303, 303, 303],
+    ),
+    (
+        "GET",
+        "/projects/{id}/remove-team/{team}",
+        [200, 200, 404, 200, 404, 303, 303, 303],
+    ),
+    (
+        "POST",
+        "/projects/{id}/remove-team/{team}",
+        [303, 403, 404, 403, 404, 303, 303, 303],
+    ),
+    (
+        "POST",
+        "/projects/{id}/tasks",
+        [303, 303, 404, 403, 404, 303, 303, 303],
+    ),
+    (
+        "GET",
+        "/projects/{id}/tasks/{task}",
+        [200, 200, 404, 200, 404, 303, 303, 303],
+    ),
+    (
+        "POST",
+        "/projects/{id}/tasks/{task}/edit",
+        [303, 303, 404, 403, 404, 303, 303, 303],
+    ),
+    // The task is in the first column: there is no column to its left (422).
+    (
+        "POST",
+        "/projects/{id}/tasks/{task}/left",
+        [422, 422, 404, 403, 404, 303, 303, 303],
+    ),
+    (
+        "POST",
+        "/projects/{id}/tasks/{task}/right",
+        [303, 303, 404, 403, 404, 303, 303, 303],
+    ),
+    (
+        "POST",
+        "/projects/{id}/tasks/{task}/up",
+        [303, 303, 404, 403, 404, 303, 303, 303],
+    ),
+    (
+        "POST",
+        "/projects/{id}/tasks/{task}/down",
+        [303, 303, 404, 403, 404, 303, 303, 303],
+    ),
+    (
+        "GET",
+        "/projects/{id}/tasks/{task}/delete",
+        [200, 403, 404, 403, 404, 303, 303, 303],
+    ),
+    (
+        "POST",
+        "/projects/{id}/tasks/{task}/delete",
+        [303, 403, 404, 403, 404, 303, 303, 303],
+    ),
+    ("GET", "/audit", [200, 403, 403, 403, 403, 303, 303, 303]),
+    (
+        "GET",
+        "/access-review",
+        [200, 403, 200, 403, 403, 303, 303, 303],
+    ),
+];
+
+/// A page path with the request's own targets in place of its parameters.
+fn page_path(path: &str, brand: &Brand, t: &Targets) -> String {
+    let id = if path.starts_with("/users/") {
+        &t.user
+    } else if path.starts_with("/clients/") {
+        &brand.company_a
+    } else if path.starts_with("/roles/") {
+        &t.role
+    } else if path.starts_with("/teams/") {
+        &t.team
+    } else if path.starts_with("/projects/") {
+        &t.project
+    } else if path.starts_with("/profile/sessions/") {
+        &t.session
+    } else {
+        &t.token
+    };
+    let user = if path.starts_with("/clients/") {
+        &brand.contact_a
+    } else {
+        &t.user
+    };
+    path.replace("{id}", id)
+        .replace("{user}", user)
+        .replace("{team}", &t.team)
+        .replace("{task}", &t.task)
+        .replace("{asset}", "logo")
+        .replace(
+            "{token}",
+            if path.starts_with("/reset/") {
+                "not-a-reset-token"
+            } else {
+                &t.invitation_token
+            },
+        )
+}
+
+/// The form a page route is sent (URL-encoded pairs, the form token added by [`page_call`]).
+fn page_form(
+    method: &str,
+    path: &str,
+    n: usize,
+    brand: &Brand,
+    t: &Targets,
+) -> Vec<(String, String)> {
+    let pairs: Vec<(&str, String)> = match (method, path) {
+        ("POST", "/sign-in") => vec![
+            ("email", "admin@a.localhost".into()),
+            ("password", PASSWORD.into()),
+        ],
+        ("POST", "/forgot-password") => vec![("email", "admin@a.localhost".into())],
+        ("POST", "/reset/{token}" | "/invite/{token}") => {
+            vec![("password", PASSWORD.into()), ("confirm", PASSWORD.into())]
+        }
+        ("POST", "/users") => vec![
+            ("email", format!("page{n}@a.localhost")),
+            ("name", "New".into()),
+            ("role", "staff".into()),
+        ],
+        ("POST", "/users/{id}") => vec![
+            ("name", "Renamed".into()),
+            ("role", "staff".into()),
+            ("access_expires_at", String::new()),
+        ],
+        ("POST", "/clients") => vec![
+            ("name", format!("Page company {n}")),
+            ("details", String::new()),
+        ],
+        ("POST", "/clients/{id}") => vec![
+            ("name", "Company A".into()),
+            ("details", "Main street 1".into()),
+        ],
+        ("POST", "/clients/{id}/contacts") => vec![
+            ("email", format!("pagecontact{n}@a.localhost")),
+            ("name", "Contact".into()),
+            ("role", "client".into()),
+            ("switch", "files.download".into()),
+        ],
+        ("POST", "/clients/{id}/contacts/{user}") => vec![("switch", "files.download".into())],
+        ("POST", "/roles") => vec![
+            ("name", format!("Page role {n}")),
+            ("kind", "staff".into()),
+            ("permission", "tasks.edit".into()),
+        ],
+        ("POST", "/roles/{id}") => vec![("permission", "tasks.move".into())],
+        ("POST", "/teams") => vec![("name", format!("Page team {n}"))],
+        ("POST", "/teams/{id}/add") => vec![("user", t.user.clone())],
+        ("POST", "/teams/{id}/rename") => vec![("name", format!("Renamed team {n}"))],
+        ("POST", "/profile/totp/begin" | "/profile/totp/disable") => {
+            vec![("password", PASSWORD.into())]
+        }
+        ("POST", "/profile/totp/confirm") => vec![("code", "abcdef".into())],
+        ("POST", "/profile/password") => vec![
+            ("current_password", "not the password".into()),
+            ("new_password", "a new long password".into()),
+            ("confirm", "a new long password".into()),
+        ],
+        ("POST", "/profile/tokens") => vec![("name", "laptop".into())],
+        ("POST", "/settings/email") => vec![
+            ("host", "smtp.a.localhost".into()),
+            ("tls", "starttls".into()),
+            ("from_address", "team@a.localhost".into()),
+        ],
+        ("POST", "/settings/payments") => vec![
+            ("stripe.enabled", "on".into()),
+            ("stripe.public_key", "pk_test_1".into()),
+            ("stripe.secret_key", "sk_test_4242424242".into()),
+        ],
+        ("POST", "/projects") => vec![("name", format!("Page project {n}"))],
+        ("POST", "/projects/{id}/edit") => vec![
+            ("name", format!("Project {n}")),
+            ("description", "Phase two".into()),
+            ("company", brand.company_a.clone()),
+        ],
+        ("POST", "/projects/{id}/add-member") => vec![("user", t.user.clone())],
+        ("POST", "/projects/{id}/add-team") => vec![("team", t.team.clone())],
+        ("POST", "/projects/{id}/tasks") => {
+            vec![
+                ("title", format!("Page task {n}")),
+                ("visibility", "client".into()),
+            ]
+        }
+        ("POST", "/projects/{id}/tasks/{task}/edit") => vec![("title", format!("Edited {n}"))],
+        _ => Vec::new(),
+    };
+    pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+}
+
+fn urlencoded(pairs: &[(String, String)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{}={}",
+                tenant_core::names::percent_encode(k),
+                tenant_core::names::percent_encode(v)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// A page request as a browser sends it: the session cookie, the site's own origin, the
+/// form token with a form; the branding form goes as multipart, as its page sends it.
+async fn page_call(
+    router: &axum::Router,
+    context: &TenantContext,
+    method: &str,
+    path: &str,
+    secret: Option<&str>,
+    mut form: Vec<(String, String)>,
+) -> (StatusCode, Option<String>, String) {
+    let mut request = Request::builder()
+        .method(Method::from_bytes(method.as_bytes()).unwrap())
+        .uri(path)
+        .header(header::ORIGIN, "https://a.localhost");
+    if let Some(secret) = secret {
+        request = request.header(
+            header::COOKIE,
+            format!("{}={secret}", web::api::SESSION_COOKIE),
+        );
+        form.push(("csrf".to_owned(), web::http::csrf::form_token(secret)));
+    }
+    let body = if method == "GET" {
+        Body::empty()
+    } else if path == "/settings/branding" {
+        let boundary = "page-matrix-boundary";
+        request = request.header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={boundary}"),
+        );
+        let mut text = String::new();
+        for (name, value) in &form {
+            text.push_str(&format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            ));
+        }
+        text.push_str(&format!("--{boundary}--\r\n"));
+        Body::from(text)
+    } else {
+        request = request.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        Body::from(urlencoded(&form))
+    };
+    let mut request = request.body(body).unwrap();
+    request.extensions_mut().insert(context.clone());
+    request.extensions_mut().insert(ClientConnection {
+        address: [192, 0, 2, 9].into(),
+        base: "https://a.localhost".to_owned(),
+        mail: false,
+        licence_notice: None,
+    });
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let location = response
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        location,
+        String::from_utf8_lossy(&bytes).into_owned(),
+    )
+}
+
+#[test]
+fn every_page_route_has_exactly_one_row_in_the_page_matrix() {
+    let routes = web::ui::routes();
+    for (method, path) in &routes {
+        let rows = PAGES
+            .iter()
+            .filter(|(m, p, _)| m == method && p == path)
+            .count();
+        assert_eq!(rows, 1, "{method} {path} needs exactly one row in PAGES");
+    }
+    for (method, path, _) in PAGES {
+        assert!(
+            routes.iter().any(|(m, p)| m == method && p == path),
+            "PAGES row {method} {path} is not a page route"
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_page_route_answers_every_kind_of_caller_as_the_page_matrix_says() {
+    for store in both().await {
+        let platform = Platform::open(&store.backend).await.unwrap();
+        let Cast {
+            context,
+            brand,
+            accounts,
+        } = cast(&platform).await;
+        let s = context.store();
+        let router = router();
+        let mut n = 0;
+        let mut failures = Vec::new();
+        for (method, path, expected) in PAGES {
+            for (column, account) in accounts.iter().enumerate() {
+                n += 1;
+                let t = targets(&brand, n, account).await;
+                let uri = page_path(path, &brand, &t);
+                let mut secret = account.secret.clone();
+                if (*method, *path) == ("POST", "/sign-out") && account.active {
+                    // Sign out a session of its own, keeping the caller's for later rows.
+                    secret = Some(sign_in(s, &account.email).await);
+                }
+                let form = page_form(method, path, n, &brand, &t);
+                let (status, location, page) =
+                    page_call(&router, &context, method, &uri, secret.as_deref(), form).await;
+                if status.as_u16() != expected[column] {
+                    failures.push(format!(
+                        "{method} {path} as {}: expected {}, got {status} (to {location:?}) {}",
+                        ACTORS[column],
+                        expected[column],
+                        page.chars().take(300).collect::<String>()
+                    ));
+                    continue;
+                }
+                // Signed out, a page that needs an account leads to the sign-in page.
+                if status == StatusCode::SEE_OTHER && account.secret.is_none() {
+                    let to = location.clone().unwrap_or_default();
+                    assert!(
+                        to.starts_with("/sign-in") || !path.starts_with("/users"),
+                        "{method} {path} signed out leads to {to}"
+                    );
+                }
+                // A refusal is the brand's own page, never an empty body (an image address
+                // answers an image's way).
+                if status.is_client_error()
+                    && !path.starts_with("/branding/")
+                    && !page.contains("<!DOCTYPE html>")
+                {
+                    failures.push(format!(
+                        "{method} {path} as {}: {status} without a page",
+                        ACTORS[column]
+                    ));
+                }
+            }
+        }
+        assert!(
+            failures.is_empty(),
+            "{}\n{} failures",
+            failures.join("\n"),
+            failures.len()
+        );
+        platform.close().await;
+        store.cleanup().await;
+    }
+}
+
+/// The names people type, made hostile: every page that shows one must show it as text.
+const HOSTILE: &str = "<script>alert(1)</script>\"'&";
+
+#[tokio::test]
+async fn hostile_names_are_shown_as_text_on_every_page() {
+    let store = support::sqlite();
+    let platform = Platform::open(&store.backend).await.unwrap();
+    let Cast {
+        context,
+        brand,
+        accounts,
+    } = cast(&platform).await;
+    let s = context.store();
+    let admin = &brand.admin;
+    // Everything with a name gets the hostile one.
+    let users_permit = access::permit::<need::UsersManage>(admin, Scope::Brand).unwrap();
+    let t = targets(&brand, 1, &accounts[0]).await;
+    users::update_user(
+        s,
+        &users_permit,
+        &t.user,
+        &users::UserChange {
+            name: Some(format!("Ana {HOSTILE}")),
+            ..users::UserChange::default()
+        },
+    )
+    .await
+    .unwrap();
+    let roles_permit = access::permit::<need::RolesManage>(admin, Scope::Brand).unwrap();
+    roles::update_role(
+        s,
+        &roles_permit,
+        &t.role,
+        &roles::RoleChange {
+            name: Some(format!("Role {HOSTILE}")),
+            permissions: None,
+        },
+    )
+    .await
+    .unwrap();
+    let teams_permit = access::permit::<need::TeamsManage>(admin, Scope::Brand).unwrap();
+    teams::rename_team(s, &teams_permit, &t.team, &format!("Team {HOSTILE}"))
+        .await
+        .unwrap();
+    let clients_permit = access::permit::<need::ClientsManage>(admin, Scope::Brand).unwrap();
+    companies::update_company(
+        s,
+        &clients_permit,
+        &brand.company_a,
+        Some(&format!("Company {HOSTILE}")),
+        Some(&format!("Details {HOSTILE}")),
+    )
+    .await
+    .unwrap();
+    projects::update_project(
+        s,
+        admin,
+        &t.project,
+        &projects::ProjectChange {
+            name: Some(format!("Project {HOSTILE}")),
+            description: Some(format!("About {HOSTILE}")),
+            company_id: None,
+        },
+    )
+    .await
+    .unwrap();
+    tasks::update_task(
+        s,
+        admin,
+        &t.project,
+        &t.task,
+        &tasks::TaskChange {
+            title: Some(format!("Task {HOSTILE}")),
+            description: Some(format!("Do {HOSTILE}")),
+            ..tasks::TaskChange::default()
+        },
+    )
+    .await
+    .unwrap();
+    let router = router();
+    let secret = accounts[0].secret.as_deref();
+    let mut shown = 0;
+    for (method, path, _) in PAGES.iter().filter(|(m, _, _)| *m == "GET") {
+        let uri = page_path(path, &brand, &t);
+        let (status, _, page) =
+            page_call(&router, &context, method, &uri, secret, Vec::new()).await;
+        assert!(
+            !page.contains("<script>alert(1)</script>"),
+            "{path} shows a name as markup"
+        );
+        if page.contains("&lt;script&gt;alert(1)&lt;/script&gt;") {
+            shown += 1;
+        }
+        assert!(status.as_u16() < 500, "{path}: {status}");
+    }
+    // Users, the user, clients, the company, roles, teams, projects, the project, the task,
+    // the confirmation pages, the audit log and the access review name them.
+    assert!(shown >= 12, "only {shown} pages showed a hostile name");
     platform.close().await;
     store.cleanup().await;
 }

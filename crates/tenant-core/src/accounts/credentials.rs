@@ -2,6 +2,7 @@
 //! random tokens of links and sessions and their stored SHA-256 hashes, and password
 //! checks and changes.
 
+use std::fmt;
 use std::sync::LazyLock;
 
 use argon2::password_hash::{PasswordHasher as _, SaltString};
@@ -183,4 +184,49 @@ pub async fn change_own_password(
     record_self(&mut tx, &user, "password change", "user.password_change").await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// What a one-time link of a mail is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkKind {
+    /// `{base}/invite/{token}`: set a password and join.
+    Invitation,
+    /// `{base}/reset/{token}`: set a new password.
+    Reset,
+}
+
+/// The one place the links of invitations and password resets are spelled:
+/// `{base}/invite/{token}` and `{base}/reset/{token}`.
+pub fn link(base: &str, kind: LinkKind, token: &str) -> String {
+    let base = base.trim_end_matches('/');
+    match kind {
+        LinkKind::Invitation => format!("{base}/invite/{token}"),
+        LinkKind::Reset => format!("{base}/reset/{token}"),
+    }
+}
+
+/// A one-time link's secret token, shown once (in the link) and stored only hashed; its
+/// `Debug` never shows it.
+pub struct LinkToken(String);
+
+impl LinkToken {
+    pub(crate) fn new(token: String) -> Self {
+        LinkToken(token)
+    }
+
+    /// The token itself.
+    pub fn reveal(&self) -> &str {
+        &self.0
+    }
+
+    /// The link of `kind` with this token, under `base` (`https://domain`).
+    pub fn link(&self, base: &str, kind: LinkKind) -> String {
+        link(base, kind, &self.0)
+    }
+}
+
+impl fmt::Debug for LinkToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("LinkToken(…)")
+    }
 }

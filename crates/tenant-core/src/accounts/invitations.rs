@@ -1,13 +1,11 @@
 //! Invitations: a new user gets a link by mail, sets a password with it and becomes
 //! active. Tokens are random, shown once, and stored only as a SHA-256 hash.
 
-use std::fmt;
-
 use time::{Duration, OffsetDateTime};
 
 use crate::access::permissions::{PermissionSet, need};
 use crate::access::{Actor, Permitted, Principal, UserKind};
-use crate::accounts::credentials::{random_token, token_hash};
+use crate::accounts::credentials::{LinkToken, random_token, token_hash};
 use crate::accounts::password_reset::redeem_link;
 use crate::accounts::roles;
 use crate::accounts::users::{
@@ -24,27 +22,11 @@ use crate::store::{Tx, new_id, now, on_tx};
 /// How long an invitation link works.
 pub const INVITATION_LIFETIME: Duration = Duration::days(7);
 
-/// An invitation's secret token, shown once (in the link) and stored only hashed.
-pub struct InvitationToken(String);
-
-impl InvitationToken {
-    /// The token for the `{base}/invite/{token}` link.
-    pub fn reveal(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for InvitationToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("InvitationToken(…)")
-    }
-}
-
 /// A created invitation.
 #[derive(Debug)]
 pub struct Invitation {
     /// The token for the link.
-    pub token: InvitationToken,
+    pub token: LinkToken,
     /// When the link stops working.
     pub expires_at: OffsetDateTime,
 }
@@ -117,7 +99,7 @@ async fn create_invited(
         (UserKind::Client, None) => {
             return Err(Error::field(
                 "company",
-                "a client user belongs to a client company: give its id",
+                "a client role is for a contact of a client company: choose their company under Client company (the API field company)",
             ));
         }
         (UserKind::Staff, Some(_)) => {
@@ -205,7 +187,7 @@ async fn create_invited(
     Ok((
         user,
         Invitation {
-            token: InvitationToken(token),
+            token: LinkToken::new(token),
             expires_at,
         },
     ))
@@ -285,7 +267,7 @@ pub async fn resend_invitation(
     Ok((
         user,
         Invitation {
-            token: InvitationToken(token),
+            token: LinkToken::new(token),
             expires_at,
         },
     ))

@@ -5,7 +5,9 @@ use time::{Duration, OffsetDateTime};
 
 use crate::access::permissions::need;
 use crate::access::{Actor, Permitted};
-use crate::accounts::credentials::{check_password, hash_password, random_token, token_hash};
+use crate::accounts::credentials::{
+    LinkToken, check_password, hash_password, random_token, token_hash,
+};
 use crate::accounts::users;
 use crate::accounts::users::{
     USER_COLUMNS, User, UserRow, UserStatus, managed_user, record_self, record_user,
@@ -62,7 +64,7 @@ pub async fn send_password_reset(
     store: &TenantStore,
     permit: &Permitted<'_, need::UsersManage>,
     user_id: &str,
-) -> Result<User> {
+) -> Result<(User, LinkToken)> {
     let (mut tx, user, at) = managed_user(store, permit, user_id).await?;
     if user.status != UserStatus::Active {
         return Err(Error::Conflict(format!(
@@ -71,7 +73,7 @@ pub async fn send_password_reset(
             user.status.as_str()
         )));
     }
-    insert_password_reset(&mut tx, (&user.id, &user.email, &user.name), at).await?;
+    let token = insert_password_reset(&mut tx, (&user.id, &user.email, &user.name), at).await?;
     record_user(
         &mut tx,
         permit.principal(),
@@ -82,7 +84,7 @@ pub async fn send_password_reset(
     )
     .await?;
     tx.commit().await?;
-    Ok(user)
+    Ok((user, token))
 }
 
 /// Stores a reset link for the user (earlier open ones stop working) and queues its mail.
@@ -90,7 +92,7 @@ async fn insert_password_reset(
     tx: &mut Tx,
     user: (&str, &str, &str),
     at: OffsetDateTime,
-) -> Result<()> {
+) -> Result<LinkToken> {
     let (user_id, email, name) = user;
     let token = random_token()?;
     let expires_at = at + RESET_LIFETIME;
@@ -121,7 +123,8 @@ async fn insert_password_reset(
         &serde_json::json!({ "name": name, "token": token, "expires_at": expires_at.unix_timestamp() }),
         at,
     )
-    .await
+    .await?;
+    Ok(LinkToken::new(token))
 }
 
 fn reset_not_valid() -> Error {

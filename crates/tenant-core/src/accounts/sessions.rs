@@ -17,7 +17,7 @@ use crate::access::permissions::PermissionSet;
 use crate::access::{Credential, Principal};
 use crate::accounts::credentials::{random_token, token_hash};
 use crate::accounts::roles;
-use crate::accounts::users::{self, UserStatus};
+use crate::accounts::users::{self, USER_COLUMNS, User, UserRow, UserStatus};
 use crate::error::{Error, Result};
 use crate::names::Email;
 use crate::store::TenantStore;
@@ -82,20 +82,14 @@ pub struct SignedIn {
     pub principal: Principal,
 }
 
-#[derive(sqlx::FromRow)]
-struct Account {
-    user_id: String,
-    name: String,
-    email: String,
-    kind: String,
-    role_id: String,
-    company_id: Option<String>,
-    status: String,
-    switches: Option<String>,
-    access_expires_at: Option<OffsetDateTime>,
-}
-
-const ACCOUNT_COLUMNS: &str = "u.user_id, u.name, u.email, u.kind, u.role_id, u.company_id, u.status, u.switches, u.access_expires_at";
+/// [`USER_COLUMNS`] of the users table joined as `u`.
+static ACCOUNT_COLUMNS: LazyLock<String> = LazyLock::new(|| {
+    USER_COLUMNS
+        .split(", ")
+        .map(|column| format!("u.{column}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+});
 
 fn deactivated_message() -> Error {
     Error::Unauthenticated(
@@ -106,24 +100,23 @@ fn deactivated_message() -> Error {
 
 async fn principal_of(
     tx: &mut Tx,
-    account: Account,
+    account: User,
     credential: Credential,
     address: &str,
 ) -> Result<Principal> {
     let role = roles::find_role(tx, &account.role_id).await?;
-    let kind = UserKind::parse(&account.kind)?;
+    let kind = account.kind;
     let mut permissions = role.map(|r| r.permissions).unwrap_or(PermissionSet::EMPTY);
-    if let Some(switches) = &account.switches {
-        permissions =
-            permissions.intersection(PermissionSet::parse_words(switches.split_whitespace())?);
+    if let Some(switches) = account.switches {
+        permissions = permissions.intersection(switches);
     }
     let totp_setup_required = kind == UserKind::Staff
         && crate::brand::settings::security_in(tx)
             .await?
             .require_totp_for_staff
-        && !crate::accounts::totp::is_enabled(tx, &account.user_id).await?;
+        && !crate::accounts::totp::is_enabled(tx, &account.id).await?;
     Ok(Principal {
-        user_id: account.user_id,
+        user_id: account.id,
         name: account.name,
         email: account.email,
         kind,
@@ -138,12 +131,12 @@ async fn principal_of(
 
 /// Whether the account may be used now; an access-expiry date that has passed deactivates
 /// the account on the spot (in `tx`, which the caller commits).
-async fn check_usable(tx: &mut Tx, account: &Account, at: OffsetDateTime) -> Result<bool> {
-    if UserStatus::parse(&account.status)? != UserStatus::Active {
+async fn check_usable(tx: &mut Tx, account: &User, at: OffsetDateTime) -> Result<bool> {
+    if account.status != UserStatus::Active {
         return Ok(false);
     }
     if account.access_expires_at.is_some_and(|end| end <= at) {
-        users::end_access(tx, &account.user_id, at).await?;
+        users::end_access(tx, &account.id, at).await?;
         return Ok(false);
     }
     Ok(true)
@@ -164,12 +157,13 @@ pub async fn sign_in(
 ) -> Result<SignedIn> {
     let wrong = || Error::Unauthenticated(WRONG_CREDENTIALS.to_owned());
     let email = Email::parse(email).ok();
-    let found: Option<(Account, Option<String>)> = match &email {
+    let found: Option<(UserRow, Option<String>)> = match &email {
         Some(email) => {
             let mut tx = store.read().await?;
             on_tx!(tx, |conn| {
-                let account: Option<Account> = sqlx::query_as(&format!(
-                    "select {ACCOUNT_COLUMNS} from users u where u.email_key = $1"
+                let account: Option<UserRow> = sqlx::query_as(&format!(
+                    "select {} from users u where u.email_key = $1",
+                    *ACCOUNT_COLUMNS
                 ))
                 .bind(email.key())
                 .fetch_optional(&mut *conn)
@@ -179,7 +173,7 @@ pub async fn sign_in(
                         let hash: Option<String> = sqlx::query_scalar(
                             "select password_hash from users where user_id = $1",
                         )
-                        .bind(&account.user_id)
+                        .bind(account.user_id())
                         .fetch_one(&mut *conn)
                         .await?;
                         Some((account, hash))
@@ -191,7 +185,7 @@ pub async fn sign_in(
         None => None,
     };
     let (account, hash) = match found {
-        Some((account, Some(hash))) => (Some(account), hash),
+        Some((account, Some(hash))) => (Some(User::try_from(account)?), hash),
         _ => (None, DUMMY_HASH.clone().unwrap_or_default()),
     };
     let matches = credentials::verify_password(password.to_owned(), hash).await?;
@@ -207,7 +201,7 @@ pub async fn sign_in(
     if crate::accounts::totp::check_second_factor(
         &mut tx,
         store.sealing_key(),
-        &account.user_id,
+        &account.id,
         second_factor,
         at,
     )
@@ -215,7 +209,7 @@ pub async fn sign_in(
         == crate::accounts::totp::SecondFactor::Wrong
     {
         // Keep the raised count of wrong codes.
-        let locked = crate::accounts::totp::codes_locked(&mut tx, &account.user_id).await?;
+        let locked = crate::accounts::totp::codes_locked(&mut tx, &account.id).await?;
         tx.commit().await?;
         return Err(crate::accounts::totp::wrong_code(locked));
     }
@@ -229,7 +223,7 @@ pub async fn sign_in(
              values ($1, $2, $3, $4, $5, $6, $7, $6, $6)",
         )
         .bind(&session_id)
-        .bind(&account.user_id)
+        .bind(&account.id)
         .bind(token_hash(&secret))
         .bind(&client.address)
         .bind(&user_agent)
@@ -238,7 +232,7 @@ pub async fn sign_in(
         .execute(&mut *conn)
         .await?;
         sqlx::query("update users set last_sign_in_at = $2 where user_id = $1")
-            .bind(&account.user_id)
+            .bind(&account.id)
             .bind(at)
             .execute(&mut *conn)
             .await?;
@@ -333,13 +327,13 @@ pub async fn authenticate(
     let Some(account) = account else {
         return Err(not_signed_in());
     };
-    let usable = UserStatus::parse(&account.status)? == UserStatus::Active
+    let usable = account.status == UserStatus::Active
         && account.access_expires_at.is_none_or(|end| end > at);
     if !usable {
         drop(tx);
         if account.access_expires_at.is_some_and(|end| end <= at) {
             let mut tx = store.write().await?;
-            users::end_access(&mut tx, &account.user_id, at).await?;
+            users::end_access(&mut tx, &account.id, at).await?;
             tx.commit().await?;
         }
         return Err(deactivated_message());
@@ -352,26 +346,30 @@ pub async fn authenticate(
     Ok(principal)
 }
 
-async fn account_of_session(tx: &mut Tx, session_id: &str) -> Result<Option<Account>> {
-    Ok(on_tx!(tx, |conn| {
+async fn account_of_session(tx: &mut Tx, session_id: &str) -> Result<Option<User>> {
+    let row: Option<UserRow> = on_tx!(tx, |conn| {
         sqlx::query_as(&format!(
-            "select {ACCOUNT_COLUMNS} from sessions s join users u on u.user_id = s.user_id where s.session_id = $1"
+            "select {} from sessions s join users u on u.user_id = s.user_id where s.session_id = $1",
+            *ACCOUNT_COLUMNS
         ))
         .bind(session_id)
         .fetch_optional(conn)
         .await?
-    }))
+    });
+    row.map(User::try_from).transpose()
 }
 
-async fn account_of_token(tx: &mut Tx, token_id: &str) -> Result<Option<Account>> {
-    Ok(on_tx!(tx, |conn| {
+async fn account_of_token(tx: &mut Tx, token_id: &str) -> Result<Option<User>> {
+    let row: Option<UserRow> = on_tx!(tx, |conn| {
         sqlx::query_as(&format!(
-            "select {ACCOUNT_COLUMNS} from access_tokens t join users u on u.user_id = t.user_id where t.access_token_id = $1"
+            "select {} from access_tokens t join users u on u.user_id = t.user_id where t.access_token_id = $1",
+            *ACCOUNT_COLUMNS
         ))
         .bind(token_id)
         .fetch_optional(conn)
         .await?
-    }))
+    });
+    row.map(User::try_from).transpose()
 }
 
 async fn touch_credential(

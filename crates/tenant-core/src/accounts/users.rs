@@ -94,6 +94,15 @@ pub(crate) struct UserRow {
     created_at: OffsetDateTime,
 }
 
+impl UserRow {
+    /// The user's id.
+    pub(crate) fn user_id(&self) -> &str {
+        &self.user_id
+    }
+}
+
+/// The one description of a user row: every query that reads users names these columns
+/// and reads them into a [`UserRow`].
 pub(crate) const USER_COLUMNS: &str = "user_id, email, name, kind, role_id, company_id, status, switches, access_expires_at, last_sign_in_at, created_at";
 
 impl TryFrom<UserRow> for User {

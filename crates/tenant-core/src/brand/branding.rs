@@ -47,6 +47,88 @@ pub struct Branding {
     pub email_sender_name: Option<String>,
     /// Extra CSS for every page.
     pub custom_css: Option<String>,
+    /// How dates are written on pages and in mail (a [`DateFormat`] word).
+    pub date_format: Option<String>,
+}
+
+/// How a brand writes dates, one format everywhere (its people's convention).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DateFormat {
+    /// `2027-01-31` (ISO 8601), the default.
+    #[default]
+    Iso,
+    /// `31 January 2027`.
+    DayMonthYear,
+    /// `January 31, 2027`.
+    MonthDayYear,
+    /// `31.01.2027`.
+    Dotted,
+    /// `31/01/2027`.
+    DaySlash,
+    /// `01/31/2027`.
+    MonthSlash,
+}
+
+impl DateFormat {
+    /// Every format, in the order a picker offers them.
+    pub const ALL: [DateFormat; 6] = [
+        DateFormat::Iso,
+        DateFormat::DayMonthYear,
+        DateFormat::MonthDayYear,
+        DateFormat::Dotted,
+        DateFormat::DaySlash,
+        DateFormat::MonthSlash,
+    ];
+
+    /// The stored and API word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DateFormat::Iso => "iso",
+            DateFormat::DayMonthYear => "day-month-year",
+            DateFormat::MonthDayYear => "month-day-year",
+            DateFormat::Dotted => "dd.mm.yyyy",
+            DateFormat::DaySlash => "dd/mm/yyyy",
+            DateFormat::MonthSlash => "mm/dd/yyyy",
+        }
+    }
+
+    /// Reads the word; anything else is a field error naming the words.
+    pub fn parse(text: &str) -> Result<Self> {
+        DateFormat::ALL
+            .into_iter()
+            .find(|f| f.as_str() == text.trim())
+            .ok_or_else(|| {
+                Error::field(
+                    "date_format",
+                    "use iso, day-month-year, month-day-year, dd.mm.yyyy, dd/mm/yyyy or mm/dd/yyyy",
+                )
+            })
+    }
+
+    /// `date` written this way.
+    pub fn date(self, date: time::Date) -> String {
+        let (year, day) = (date.year(), date.day());
+        let month = u8::from(date.month());
+        match self {
+            DateFormat::Iso => format!("{year:04}-{month:02}-{day:02}"),
+            DateFormat::DayMonthYear => format!("{day} {} {year}", date.month()),
+            DateFormat::MonthDayYear => format!("{} {day}, {year}", date.month()),
+            DateFormat::Dotted => format!("{day:02}.{month:02}.{year:04}"),
+            DateFormat::DaySlash => format!("{day:02}/{month:02}/{year:04}"),
+            DateFormat::MonthSlash => format!("{month:02}/{day:02}/{year:04}"),
+        }
+    }
+
+    /// A moment written this way, with its time of day (UTC).
+    pub fn moment(self, at: time::OffsetDateTime) -> String {
+        let at = at.to_offset(time::UtcOffset::UTC);
+        format!(
+            "{} {:02}:{:02} UTC",
+            self.date(at.date()),
+            at.hour(),
+            at.minute()
+        )
+    }
 }
 
 /// The look in effect, defaults filled in.
@@ -68,6 +150,8 @@ pub struct Look {
     pub logo: Option<String>,
     /// The favicon's digest when there is one.
     pub favicon: Option<String>,
+    /// How dates are written.
+    pub date_format: DateFormat,
 }
 
 impl Look {
@@ -80,6 +164,7 @@ impl Look {
             "sign_in_message": self.sign_in_message,
             "email_sender_name": self.sender_name,
             "custom_css": self.custom_css,
+            "date_format": self.date_format.as_str(),
             "logo_url": self.logo.as_ref().map(|d| format!("/branding/logo?v={d}")),
             "favicon_url": self.favicon.as_ref().map(|d| format!("/branding/favicon?v={d}")),
         })
@@ -299,6 +384,11 @@ pub fn check(branding: Branding) -> Result<Branding> {
         sign_in_message: line("sign_in_message", branding.sign_in_message, 500)?,
         email_sender_name: line("email_sender_name", branding.email_sender_name, 100)?,
         custom_css: branding.custom_css.map(|c| css(&c)).transpose()?.flatten(),
+        date_format: branding
+            .date_format
+            .filter(|f| !f.trim().is_empty())
+            .map(|f| DateFormat::parse(&f).map(|f| f.as_str().to_owned()))
+            .transpose()?,
     })
 }
 
@@ -320,6 +410,11 @@ async fn look_in(tx: &mut Tx, registered: &str) -> Result<Look> {
         custom_css: branding.custom_css,
         logo: logo.map(|i| i.digest),
         favicon: favicon.map(|i| i.digest),
+        date_format: branding
+            .date_format
+            .as_deref()
+            .and_then(|f| DateFormat::parse(f).ok())
+            .unwrap_or_default(),
     })
 }
 
@@ -458,6 +553,42 @@ pub async fn remove_image(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_are_written_the_brands_one_way_and_unknown_formats_are_refused() {
+        let day = time::Date::from_calendar_date(2027, time::Month::January, 31).unwrap();
+        let written: Vec<String> = DateFormat::ALL.iter().map(|f| f.date(day)).collect();
+        assert_eq!(
+            written,
+            [
+                "2027-01-31",
+                "31 January 2027",
+                "January 31, 2027",
+                "31.01.2027",
+                "31/01/2027",
+                "01/31/2027"
+            ]
+        );
+        for format in DateFormat::ALL {
+            assert_eq!(DateFormat::parse(format.as_str()).ok(), Some(format));
+        }
+        let refused = check(Branding {
+            date_format: Some("yyyy".to_owned()),
+            ..Branding::default()
+        });
+        assert!(
+            matches!(
+                refused,
+                Err(Error::Field {
+                    field: "date_format",
+                    ..
+                })
+            ),
+            "{refused:?}"
+        );
+        let at = time::macros::datetime!(2027-01-31 23:05 +02:00);
+        assert_eq!(DateFormat::Iso.moment(at), "2027-01-31 21:05 UTC");
+    }
 
     #[test]
     fn colours_need_contrast_with_white() {

@@ -139,6 +139,7 @@ pub struct Task {
 impl Task {
     fn audit_state(&self) -> serde_json::Value {
         json!({
+            "project": self.project_id,
             "title": self.title,
             "status": self.status.as_str(),
             "position": self.position,

@@ -127,8 +127,8 @@ pub fn openapi_document() -> Value {
                 "Branding": object(&[
                     ("name", "string"), ("primary_colour", "string"), ("accent_colour", "string"),
                     ("sign_in_message", "string|null"), ("email_sender_name", "string"),
-                    ("custom_css", "string|null"), ("logo_url", "string|null"),
-                    ("favicon_url", "string|null"),
+                    ("custom_css", "string|null"), ("date_format", "string"),
+                    ("logo_url", "string|null"), ("favicon_url", "string|null"),
                 ]),
                 "EmailSettings": object(&[
                     ("custom", "boolean"), ("platform_default", "boolean"),

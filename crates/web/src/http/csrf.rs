@@ -6,7 +6,7 @@ use sha2::{Digest, Sha256};
 
 /// The form token of a session: a digest of the session's secret, so only a page of this
 /// session can know it.
-pub(crate) fn form_token(session: &str) -> String {
+pub fn form_token(session: &str) -> String {
     let digest = Sha256::digest(format!("form-token\n{session}").as_bytes());
     digest[..16].iter().map(|b| format!("{b:02x}")).collect()
 }

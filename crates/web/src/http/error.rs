@@ -190,6 +190,32 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The status a page answers `error` with: the same as the API's, listed without a
+/// catch-all so a new kind of error must be placed.
+pub(crate) fn status_of(error: &Error) -> StatusCode {
+    match error {
+        Error::Field { .. } | Error::Invalid(_) | Error::Name(_) => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+        Error::Unauthenticated(_) | Error::SecondFactorRequired => StatusCode::UNAUTHORIZED,
+        Error::Forbidden(_) => StatusCode::FORBIDDEN,
+        Error::NotFound(_) => StatusCode::NOT_FOUND,
+        Error::Conflict(_) => StatusCode::CONFLICT,
+        Error::NotLicensed(_) => StatusCode::PAYMENT_REQUIRED,
+        Error::Unavailable(_)
+        | Error::DatabaseUnreachable { .. }
+        | Error::StoreMissing(_)
+        | Error::StoreUnusable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        Error::DatabaseUrl(_)
+        | Error::StoreTooNew { .. }
+        | Error::StoreBehind(_)
+        | Error::Io { .. }
+        | Error::Database(_)
+        | Error::PasswordHash(_)
+        | Error::Random(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
 impl ApiError {
     /// The sentence a page shows for this error (internal causes are logged, not shown).
     pub(crate) fn page_message(&self) -> String {

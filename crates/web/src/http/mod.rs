@@ -4,8 +4,8 @@
 //! sentence ([`error`]), and the security headers ([`headers`]).
 
 pub mod caller;
-pub(crate) mod csrf;
+pub mod csrf;
 pub mod error;
-pub(crate) mod headers;
+pub mod headers;
 pub mod throttle;
 pub(crate) mod viewer;

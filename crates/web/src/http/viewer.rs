@@ -8,6 +8,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
 use tenant_core::TenantContext;
 use tenant_core::access::permissions::Requirement;
 use tenant_core::access::{Permitted, Principal, Scope, permit};
@@ -79,7 +80,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Viewer {
 
 impl Viewer {
     /// A page in the brand's look.
-    pub(crate) fn page(&self, title: &str, section: Section, body: String) -> Response {
+    pub(crate) fn page(&self, title: &str, section: Section, body: Markup) -> Response {
         self.page_with_status(StatusCode::OK, title, section, body)
     }
 
@@ -88,15 +89,17 @@ impl Viewer {
         status: StatusCode,
         title: &str,
         section: Section,
-        body: String,
+        body: Markup,
     ) -> Response {
         // Licence notices are for the brand's admins only, never for staff, clients or
         // visitors.
-        let body = match (&self.principal, &self.connection.licence_notice) {
-            (Some(principal), Some(text)) if principal.role_id() == "admin" => {
-                format!("{}{body}", layout::notice(text, false))
-            }
-            _ => body,
+        let licence = match (&self.principal, &self.connection.licence_notice) {
+            (Some(principal), Some(text)) if principal.role_id() == "admin" => Some(text),
+            _ => None,
+        };
+        let body = html! {
+            @if let Some(text) = licence { (layout::notice(text, false)) }
+            (body)
         };
         let html = layout::render(&Page {
             look: &self.look,
@@ -105,7 +108,34 @@ impl Viewer {
             viewer: self.principal.as_ref().map(|p| (p, self.token.as_str())),
             body,
         });
-        html_response(status, html)
+        html_response(status, html.into_string())
+    }
+
+    /// A confirmation step that works without JavaScript: `question`, what follows, the
+    /// button that does it (posting to `action`) and a way back.
+    pub(crate) fn confirm(
+        &self,
+        section: Section,
+        question: &str,
+        explanation: &str,
+        action: &str,
+        button: &str,
+        back: &str,
+    ) -> Response {
+        let body = html! {
+            section.card.confirm aria-labelledby="confirm" {
+                h1 id="confirm" { (question) }
+                p { (explanation) }
+                form method="post" action=(action) {
+                    (layout::csrf_field(&self.token))
+                    div.actions {
+                        button type="submit" { (button) }
+                        a href=(back) { "Cancel" }
+                    }
+                }
+            }
+        };
+        self.page(question, section, body)
     }
 
     /// The signed-in user, or a redirect to the sign-in page (saying why when a session
@@ -152,6 +182,31 @@ impl Viewer {
         let pairs = form.map(|axum::Form(pairs)| pairs).unwrap_or_default();
         self.check_form(headers, forms::field(&pairs, "csrf"))?;
         Ok((permit, pairs))
+    }
+
+    /// A submitted form of the signed-in user: who they are and the fields, once the form
+    /// token and origin are checked.
+    pub(crate) fn signed_in_form(
+        &self,
+        headers: &HeaderMap,
+        form: Result<axum::Form<forms::Pairs>, axum::extract::rejection::FormRejection>,
+    ) -> Result<(&Principal, forms::Pairs), Response> {
+        let principal = self.require()?;
+        let pairs = form.map(|axum::Form(pairs)| pairs).unwrap_or_default();
+        self.check_form(headers, forms::field(&pairs, "csrf"))?;
+        Ok((principal, pairs))
+    }
+
+    /// The page saying why `error` refused what was asked, with its status.
+    pub(crate) fn refusal(
+        &self,
+        title: &str,
+        section: Section,
+        error: tenant_core::Error,
+    ) -> Response {
+        let status = crate::http::error::status_of(&error);
+        let text = crate::http::error::ApiError::Core(error).page_message();
+        self.page_with_status(status, title, section, layout::notice(&text, true))
     }
 
     /// Checks a form submission of a signed-in user: same-site request and the session's
@@ -210,12 +265,7 @@ pub(crate) fn store_failure(error: tenant_core::Error) -> Response {
         }
     };
     let title = status.canonical_reason().unwrap_or("Error");
-    let mut response = html_response(
-        status,
-        format!(
-            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title></head>\n<body><h1>{title}</h1><p>{text}</p></body></html>\n"
-        ),
-    );
+    let mut response = html_response(status, layout::neutral_page(title, text));
     if status == StatusCode::SERVICE_UNAVAILABLE {
         response.headers_mut().insert(
             header::RETRY_AFTER,

@@ -4,7 +4,7 @@
 use tenant_core::access::UserKind;
 use tenant_core::access::permissions::{Permission, PermissionSet};
 
-use crate::escape_html as e;
+use maud::{Markup, html};
 
 /// A submitted form as name/value pairs, in order (check boxes repeat a name).
 pub(crate) type Pairs = Vec<(String, String)>;
@@ -43,7 +43,7 @@ pub(crate) fn permission_grid(
     selected: PermissionSet,
     offered: impl Fn(Permission) -> bool,
     read_only: bool,
-) -> String {
+) -> Markup {
     let mut rows: Vec<(&str, Vec<Permission>)> = Vec::new();
     for permission in Permission::ALL.iter().copied() {
         if !offered(permission) {
@@ -55,47 +55,40 @@ pub(crate) fn permission_grid(
             None => rows.push((module, vec![permission])),
         }
     }
-    let mut out = String::from(
-        "<table class=\"grid\"><thead><tr><th scope=\"col\">Module</th><th scope=\"col\">Actions</th></tr></thead><tbody>",
-    );
-    for (module, list) in rows {
-        out.push_str(&format!("<tr><th scope=\"row\">{}</th><td>", e(module)));
-        for permission in list {
-            let (_, action) = split(permission);
-            let id = format!("{id_prefix}-{}", permission.as_str().replace('.', "-"));
-            let checked = if selected.contains(permission) {
-                " checked"
-            } else {
-                ""
-            };
-            let disabled = if read_only { " disabled" } else { "" };
-            out.push_str(&format!(
-                "<label class=\"check\" for=\"{id}\"><input type=\"checkbox\" id=\"{id}\" name=\"{}\" value=\"{}\"{checked}{disabled}> {}</label> ",
-                e(name),
-                permission.as_str(),
-                e(&action.replace('_', " ")),
-            ));
+    html! {
+        table.grid {
+            thead { tr { th scope="col" { "Module" } th scope="col" { "Actions" } } }
+            tbody {
+                @for (module, list) in &rows {
+                    tr {
+                        th scope="row" { (module) }
+                        td {
+                            @for permission in list {
+                                @let id = format!("{id_prefix}-{}", permission.as_str().replace('.', "-"));
+                                label.check for=(id) {
+                                    input type="checkbox" id=(id) name=(name) value=(permission.as_str())
+                                        checked[selected.contains(*permission)] disabled[read_only];
+                                    " " (split(*permission).1.replace('_', " "))
+                                }
+                                " "
+                            }
+                        }
+                    }
+                }
+            }
         }
-        out.push_str("</td></tr>");
     }
-    out.push_str("</tbody></table>");
-    out
 }
 
 /// `<option>`s for picking staff members: "Name (address)".
 pub(crate) fn staff_options<'a>(
     staff: impl Iterator<Item = &'a tenant_core::accounts::users::User>,
-) -> String {
-    staff
-        .map(|u| {
-            format!(
-                "<option value=\"{}\">{} ({})</option>",
-                e(&u.id),
-                e(&u.name),
-                e(&u.email)
-            )
-        })
-        .collect()
+) -> Markup {
+    html! {
+        @for user in staff {
+            option value=(user.id) { (user.name) " (" (user.email) ")" }
+        }
+    }
 }
 
 /// `staff` or `client`.
@@ -160,8 +153,18 @@ impl Failed {
 }
 
 /// An error paragraph for a field that is not a single input (a grid, a list).
-pub(crate) fn error_line(message: Option<String>) -> String {
-    message.map_or_else(String::new, |m| {
-        format!("<p class=\"field-error\" role=\"alert\">{}</p>", e(&m))
-    })
+pub(crate) fn error_line(message: Option<String>) -> Markup {
+    html! {
+        @if let Some(message) = message {
+            p.field-error role="alert" { (message) }
+        }
+    }
+}
+
+/// A field the form sent, if it sent it (a form leaves out what the viewer may not change).
+pub(crate) fn sent(pairs: &Pairs, name: &str) -> Option<String> {
+    pairs
+        .iter()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.clone())
 }

@@ -1,13 +1,13 @@
 //! The page shell every page of a brand shares: its name, logo, favicon, colours and custom
 //! CSS; navigation by what the viewer may do; and nothing that names the vendor or another
-//! brand. Everything put into a page goes through [`escape_html`].
+//! brand. Pages are maud templates: everything spliced into them is escaped, except the
+//! brand's own custom CSS (its admins' to write) and the style sheet below.
 
+use maud::{DOCTYPE, Markup, PreEscaped, Render, html};
 use tenant_core::access::Principal;
 use tenant_core::access::UserKind;
 use tenant_core::access::permissions::Permission;
 use tenant_core::brand::branding::Look;
-
-use crate::escape_html as e;
 
 /// The style sheet of every brand; colours come in as CSS variables.
 pub(crate) const STYLE: &str = r#"
@@ -61,7 +61,16 @@ td button{padding:.25rem .6rem;font-size:.9rem}
 .row{display:grid;grid-template-columns:repeat(auto-fit,minmax(12rem,1fr));gap:0 1rem}
 label.check{display:inline-flex;align-items:center;gap:.3rem;font-weight:400;margin:.15rem .9rem .15rem 0}
 table.grid th[scope=row]{width:8rem;font-weight:600}
+.menu-toggle,.menu-button{display:none}
+.confirm{border-left:4px solid #b3261e}
+dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;margin:0}
+dl.facts dt{font-weight:600}dl.facts dd{margin:0}
+.status.off{background:#f4dcda;color:#7a1a14}.status.on{background:#dcefe0;color:#14532d}
 @media (max-width:40rem){th.optional,td.optional{display:none}header.bar{padding:.6rem .75rem}}
+@media (max-width:37.5rem){.menu-button{display:inline-block;margin-left:auto;border:1px solid #fff;border-radius:6px;padding:.2rem .7rem;cursor:pointer}
+nav.main,header.bar .who{display:none;flex-basis:100%;flex-direction:column}
+.menu-toggle:checked~nav.main,.menu-toggle:checked~.who{display:flex}
+.menu-toggle:focus-visible+.menu-button{outline:3px solid #fff;outline-offset:2px}}
 "#;
 
 /// A page's place in the navigation.
@@ -88,11 +97,12 @@ pub(crate) struct Page<'a> {
     pub section: Section,
     /// The signed-in viewer, with the form token for the sign-out button.
     pub viewer: Option<(&'a Principal, &'a str)>,
-    /// The page's own HTML (escaped by its maker).
-    pub body: String,
+    /// The page's own content.
+    pub body: Markup,
 }
 
-fn nav(principal: &Principal, section: Section) -> String {
+/// The navigation links `principal` may use, as (address, label, section).
+fn links(principal: &Principal) -> Vec<(&'static str, &'static str, Section)> {
     let mut links = vec![
         ("/", "Home", Section::Home),
         ("/projects", "Projects", Section::Projects),
@@ -137,110 +147,232 @@ fn nav(principal: &Principal, section: Section) -> String {
         }
     }
     links
-        .iter()
-        .map(|(href, label, at)| {
-            let current = if *at == section {
-                " aria-current=\"page\""
-            } else {
-                ""
-            };
-            format!("<a href=\"{href}\"{current}>{label}</a>")
-        })
-        .collect::<Vec<_>>()
-        .join("")
 }
 
 /// The complete HTML of `page`.
-pub(crate) fn render(page: &Page<'_>) -> String {
+pub(crate) fn render(page: &Page<'_>) -> Markup {
     let look = page.look;
-    let brand = e(&look.name);
-    let favicon = look.favicon.as_ref().map_or_else(String::new, |d| {
-        format!("<link rel=\"icon\" href=\"/branding/favicon?v={}\">", e(d))
-    });
-    let logo = look.logo.as_ref().map_or_else(String::new, |d| {
-        format!("<img src=\"/branding/logo?v={}\" alt=\"\">", e(d))
-    });
-    let custom = look
-        .custom_css
-        .as_deref()
-        .map_or_else(String::new, |css| format!("<style>{css}</style>"));
-    let header = match page.viewer {
-        Some((principal, csrf)) => format!(
-            "<header class=\"bar\"><a class=\"brand\" href=\"/\">{logo}<span>{brand}</span></a><nav class=\"main\" aria-label=\"Main\">{}</nav><div class=\"who\"><a href=\"/profile\">{}</a><form method=\"post\" action=\"/sign-out\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><button type=\"submit\">Sign out</button></form></div></header>",
-            nav(principal, page.section),
-            e(principal.name()),
-            e(csrf),
-        ),
-        None => format!(
-            "<header class=\"bar\"><a class=\"brand\" href=\"/\">{logo}<span>{brand}</span></a></header>"
-        ),
-    };
-    format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{} · {brand}</title>{favicon}<style>:root{{--primary:{};--accent:{}}}{STYLE}</style>{custom}</head>\n<body><a class=\"skip\" href=\"#main\">Skip to content</a>{header}<main id=\"main\">{}</main></body></html>\n",
-        e(page.title),
-        e(&look.primary),
-        e(&look.accent),
-        page.body,
-    )
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (page.title) " · " (look.name) }
+                @if let Some(digest) = &look.favicon {
+                    link rel="icon" href={ "/branding/favicon?v=" (digest) };
+                }
+                style {
+                    ":root{--primary:" (css_value(&look.primary)) ";--accent:" (css_value(&look.accent)) "}"
+                    (PreEscaped(STYLE))
+                }
+                @if let Some(css) = &look.custom_css {
+                    // The brand's own style sheet, written by its admins and checked when
+                    // saved (no markup can close the element).
+                    style { (PreEscaped(css)) }
+                }
+            }
+            body {
+                a.skip href="#main" { "Skip to content" }
+                header.bar {
+                    a.brand href="/" {
+                        @if let Some(digest) = &look.logo {
+                            img src={ "/branding/logo?v=" (digest) } alt="";
+                        }
+                        span { (look.name) }
+                    }
+                    @if let Some((principal, csrf)) = page.viewer {
+                        input.menu-toggle type="checkbox" id="menu-toggle" aria-label="Menu";
+                        label.menu-button for="menu-toggle" aria-hidden="true" { "Menu" }
+                        nav.main aria-label="Main" {
+                            @for (href, label, at) in links(principal) {
+                                a href=(href) aria-current=[(at == page.section).then_some("page")] { (label) }
+                            }
+                        }
+                        div.who {
+                            a href="/profile" { (principal.name()) }
+                            form method="post" action="/sign-out" {
+                                (csrf_field(csrf))
+                                button type="submit" { "Sign out" }
+                            }
+                        }
+                    }
+                }
+                main id="main" { (page.body) }
+            }
+        }
+    }
 }
 
-/// A labelled input with its error in place and the typed value kept.
-pub(crate) fn input(
-    name: &str,
-    label: &str,
-    kind: &str,
-    value: &str,
-    error: Option<&str>,
-    extra: &str,
-) -> String {
-    input_id(&format!("f-{name}"), name, label, kind, value, error, extra)
+/// A colour for a CSS variable: the brand's colours are checked `#rrggbb` when saved; a
+/// stored value that is not is left out rather than written into the style sheet.
+fn css_value(colour: &str) -> &str {
+    let fine = colour.len() <= 9
+        && colour.starts_with('#')
+        && colour[1..].bytes().all(|b| b.is_ascii_hexdigit());
+    if fine { colour } else { "inherit" }
 }
 
-/// [`input`] with its own element id (for forms repeated on one page).
-pub(crate) fn input_id(
-    id: &str,
-    name: &str,
-    label: &str,
-    kind: &str,
-    value: &str,
-    error: Option<&str>,
-    extra: &str,
-) -> String {
-    let (invalid, message) = match error {
-        Some(error) => (
-            format!(" aria-invalid=\"true\" aria-describedby=\"{id}-error\""),
-            format!(
-                "<p class=\"field-error\" id=\"{id}-error\">{}</p>",
-                e(error)
-            ),
-        ),
-        None => (String::new(), String::new()),
-    };
-    let value = if kind == "password" {
-        String::new()
-    } else {
-        format!(" value=\"{}\"", e(value))
-    };
-    format!(
-        "<label for=\"{id}\">{}</label><input id=\"{id}\" name=\"{name}\" type=\"{kind}\"{value}{invalid} {extra}>{message}",
-        e(label)
-    )
+/// A labelled input with its error in place and the typed value kept (never a password's).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Field<'a> {
+    id: Option<String>,
+    name: &'a str,
+    label: &'a str,
+    kind: &'a str,
+    value: &'a str,
+    error: Option<&'a str>,
+    hint: Option<&'a str>,
+    required: bool,
+    autofocus: bool,
+    autocomplete: Option<&'a str>,
+    inputmode: Option<&'a str>,
+    placeholder: Option<&'a str>,
+    maxlength: Option<u32>,
+    minlength: Option<u32>,
+}
+
+impl<'a> Field<'a> {
+    /// A text input `name`, labelled `label`, with the id `f-{name}`.
+    pub(crate) fn new(name: &'a str, label: &'a str) -> Self {
+        Field {
+            name,
+            label,
+            kind: "text",
+            ..Field::default()
+        }
+    }
+
+    /// Another element id (for forms repeated on one page).
+    pub(crate) fn id(mut self, id: String) -> Self {
+        self.id = Some(id);
+        self
+    }
+
+    /// The input's type (`email`, `password`, `date`, …).
+    pub(crate) fn kind(mut self, kind: &'a str) -> Self {
+        self.kind = kind;
+        self
+    }
+
+    /// Its value (what was typed, or what is stored).
+    pub(crate) fn value(mut self, value: &'a str) -> Self {
+        self.value = value;
+        self
+    }
+
+    /// The field's error, shown under it.
+    pub(crate) fn error(mut self, error: Option<&'a str>) -> Self {
+        self.error = error;
+        self
+    }
+
+    /// A line of help under it.
+    pub(crate) fn hint(mut self, hint: &'a str) -> Self {
+        self.hint = Some(hint);
+        self
+    }
+
+    /// It must be filled in.
+    pub(crate) fn required(mut self) -> Self {
+        self.required = true;
+        self
+    }
+
+    /// It takes the focus when the page opens.
+    pub(crate) fn autofocus(mut self) -> Self {
+        self.autofocus = true;
+        self
+    }
+
+    /// The browser's autocomplete hint.
+    pub(crate) fn autocomplete(mut self, hint: &'a str) -> Self {
+        self.autocomplete = Some(hint);
+        self
+    }
+
+    /// The keyboard a phone should show.
+    pub(crate) fn inputmode(mut self, mode: &'a str) -> Self {
+        self.inputmode = Some(mode);
+        self
+    }
+
+    /// An example shown while empty.
+    pub(crate) fn placeholder(mut self, text: &'a str) -> Self {
+        self.placeholder = Some(text);
+        self
+    }
+
+    /// At most this many characters.
+    pub(crate) fn maxlength(mut self, length: u32) -> Self {
+        self.maxlength = Some(length);
+        self
+    }
+
+    /// At least this many characters.
+    pub(crate) fn minlength(mut self, length: u32) -> Self {
+        self.minlength = Some(length);
+        self
+    }
+}
+
+impl Render for Field<'_> {
+    fn render(&self) -> Markup {
+        let id = self
+            .id
+            .clone()
+            .unwrap_or_else(|| format!("f-{}", self.name));
+        let error_id = format!("{id}-error");
+        let hint_id = format!("{id}-hint");
+        let described = match (self.error.is_some(), self.hint.is_some()) {
+            (true, true) => Some(format!("{error_id} {hint_id}")),
+            (true, false) => Some(error_id.clone()),
+            (false, true) => Some(hint_id.clone()),
+            (false, false) => None,
+        };
+        let value = (self.kind != "password").then_some(self.value);
+        html! {
+            label for=(id) { (self.label) }
+            input id=(id) name=(self.name) type=(self.kind) value=[value]
+                aria-invalid=[self.error.map(|_| "true")] aria-describedby=[described]
+                required[self.required] autofocus[self.autofocus]
+                autocomplete=[self.autocomplete] inputmode=[self.inputmode]
+                placeholder=[self.placeholder] maxlength=[self.maxlength] minlength=[self.minlength];
+            @if let Some(error) = self.error {
+                p.field-error id=(error_id) { (error) }
+            }
+            @if let Some(hint) = self.hint {
+                p.hint id=(hint_id) { (hint) }
+            }
+        }
+    }
 }
 
 /// A notice box: information, or an error.
-pub(crate) fn notice(text: &str, error: bool) -> String {
-    let (class, role) = if error {
-        ("notice error", "alert")
-    } else {
-        ("notice", "status")
-    };
-    format!("<div class=\"{class}\" role=\"{role}\">{}</div>", e(text))
+pub(crate) fn notice(text: &str, error: bool) -> Markup {
+    html! {
+        @if error {
+            div.notice.error role="alert" { (text) }
+        } @else {
+            div.notice role="status" { (text) }
+        }
+    }
 }
 
 /// A hidden form token field.
-pub(crate) fn csrf_field(token: &str) -> String {
-    format!(
-        "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
-        e(token)
-    )
+pub(crate) fn csrf_field(token: &str) -> Markup {
+    html! { input type="hidden" name="csrf" value=(token); }
+}
+
+/// A page-wide answer that names no brand: for the edge (an unknown host, a malformed
+/// request) and for a brand whose store cannot be read.
+pub fn neutral_page(title: &str, text: &str) -> String {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head { meta charset="utf-8"; title { (title) } }
+            body { h1 { (title) } p { (text) } }
+        }
+    }
+    .into_string()
 }

@@ -2,11 +2,16 @@
 //! A page is signed in by the same session cookie as the API; every form that changes
 //! something carries a token derived from the session (and the request must come from the
 //! site itself), and every action asks the same access policy as the API. Errors are
-//! sentences shown where they happened, with what was typed kept.
+//! sentences shown where they happened, with what was typed kept; a change that worked
+//! ends on the page's own address (Post/Redirect/Get).
+//!
+//! Every module owns its routes; [`router`] collects them, one line each. Pages are maud
+//! templates (see [`layout`]).
 
 // A refused page is a whole response, made once per request: boxing it gains nothing.
 #![allow(clippy::result_large_err)]
 
+pub(crate) mod access;
 pub(crate) mod accounts;
 pub(crate) mod brand;
 pub(crate) mod forms;
@@ -15,71 +20,72 @@ pub(crate) mod layout;
 pub(crate) mod work;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::MethodRouter;
 
 use crate::api::WebState;
 pub(crate) use crate::http::viewer::Viewer;
-use accounts::{
-    auth, companies as clients, profile, roles as roles_page, teams as admin_pages, users as people,
-};
-use brand::{branding as brand_page, settings as settings_pages};
-use work::{projects as projects_page, tasks as board};
 
-/// The pages' routes.
+/// A module's pages: their router, and each route's methods and path as written, which the
+/// page tests walk so that no page route goes unchecked.
+pub(crate) struct Pages {
+    router: Router<WebState>,
+    routes: Vec<(&'static str, &'static str)>,
+}
+
+impl Pages {
+    pub(crate) fn new() -> Self {
+        Pages {
+            router: Router::new(),
+            routes: Vec::new(),
+        }
+    }
+
+    /// `path` answered by `handler` for `methods` (`"GET POST"`: the methods it handles).
+    pub(crate) fn route(
+        mut self,
+        path: &'static str,
+        methods: &'static str,
+        handler: MethodRouter<WebState>,
+    ) -> Self {
+        self.router = self.router.route(path, handler);
+        for method in methods.split_whitespace() {
+            self.routes.push((method, path));
+        }
+        self
+    }
+
+    fn merge(mut self, other: Pages) -> Self {
+        self.router = self.router.merge(other.router);
+        self.routes.extend(other.routes);
+        self
+    }
+}
+
+/// The pages' routes: each module's own, one line each.
 pub(crate) fn router() -> Router<WebState> {
-    Router::new()
-        .route("/", get(home::home))
-        .route("/sign-in", get(auth::sign_in_page).post(auth::sign_in))
-        .route("/sign-out", post(auth::sign_out))
-        .route(
-            "/forgot-password",
-            get(auth::forgot_page).post(auth::forgot),
-        )
-        .route("/reset/{token}", get(auth::reset_page).post(auth::reset))
-        .route("/invite/{token}", get(auth::invite_page).post(auth::accept))
-        .route("/users", get(people::list).post(people::add))
-        .route("/users/{id}", get(people::show))
-        .route("/users/{id}/{action}", post(people::act))
-        .route("/clients", get(clients::list).post(clients::add))
-        .route("/clients/{id}", get(clients::show).post(clients::edit))
-        .route("/clients/{id}/contacts", post(clients::add_contact))
-        .route("/clients/{id}/contacts/{user}", post(clients::switches))
-        .route(
-            "/projects",
-            get(projects_page::list).post(projects_page::create),
-        )
-        .route("/projects/{id}", get(projects_page::show))
-        .route("/projects/{id}/tasks/{task_id}", get(board::show))
-        .route("/projects/{id}/{*rest}", post(projects_page::act))
-        .route("/roles", get(roles_page::list).post(roles_page::create))
-        .route("/roles/{id}", post(roles_page::update))
-        .route("/roles/{id}/delete", post(roles_page::remove))
-        .route(
-            "/teams",
-            get(admin_pages::teams_page).post(admin_pages::teams_action),
-        )
-        .route("/teams/{*rest}", post(admin_pages::teams_action))
-        .route("/audit", get(admin_pages::audit_page))
-        .route("/access-review", get(admin_pages::review_page))
-        .route("/profile", get(profile::page))
-        .route("/profile/{action}", post(profile::post_action))
-        .route("/profile/{kind}/{id}", post(profile::post_item))
-        .route("/settings", get(settings_pages::index))
-        .route(
-            "/settings/email",
-            get(settings_pages::email).post(settings_pages::save_email),
-        )
-        .route(
-            "/settings/payments",
-            get(settings_pages::payments).post(settings_pages::save_payments),
-        )
-        .route(
-            "/settings/security",
-            get(settings_pages::security).post(settings_pages::save_security),
-        )
-        .route(
-            "/settings/branding",
-            get(brand_page::page).post(brand_page::save),
-        )
-        .route("/branding/{asset}", get(brand_page::image))
+    pages().router
+}
+
+/// Every page route as (method, path).
+pub fn routes() -> Vec<(&'static str, &'static str)> {
+    pages().routes
+}
+
+fn pages() -> Pages {
+    Pages::new()
+        .merge(home::routes())
+        .merge(accounts::sessions::routes())
+        .merge(accounts::password_reset::routes())
+        .merge(accounts::invitations::routes())
+        .merge(accounts::users::routes())
+        .merge(accounts::companies::routes())
+        .merge(accounts::roles::routes())
+        .merge(accounts::teams::routes())
+        .merge(accounts::profile::routes())
+        .merge(brand::settings::routes())
+        .merge(brand::branding::routes())
+        .merge(work::projects::routes())
+        .merge(work::tasks::routes())
+        .merge(access::audit::routes())
+        .merge(access::access_review::routes())
 }

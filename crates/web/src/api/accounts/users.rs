@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use tenant_core::access::UserKind;
 use tenant_core::access::permissions::need;
 use tenant_core::access::{Scope, permit};
+use tenant_core::accounts::credentials::LinkKind;
 use tenant_core::accounts::invitations;
 use tenant_core::accounts::invitations::Invitation;
 use tenant_core::accounts::password_reset;
@@ -36,11 +37,11 @@ pub(crate) async fn invitation_view(
     if mail {
         view["invitation_note"] = json!(format!("An invitation is on its way to {}.", user.email));
     } else {
-        view["invitation_url"] = json!(format!(
-            "{}/invite/{}",
-            caller.connection.base,
-            invitation.token.reveal()
-        ));
+        view["invitation_url"] = json!(
+            invitation
+                .token
+                .link(&caller.connection.base, LinkKind::Invitation)
+        );
         view["invitation_note"] = json!(
             "E-mail delivery is not set up for this workspace, so no invitation was mailed: send the link yourself. It will also be mailed once e-mail is set up."
         );
@@ -55,20 +56,26 @@ pub(crate) async fn send_password_reset(
     Path(id): Path<String>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let permit = permit::<need::UsersManage>(&caller.principal, Scope::Brand)?;
-    let user = password_reset::send_password_reset(caller.tenant.store(), &permit, &id).await?;
+    let (user, token) =
+        password_reset::send_password_reset(caller.tenant.store(), &permit, &id).await?;
     let mail = caller.mail_set_up().await;
-    let message = if mail {
-        format!("A password reset link is on its way to {}.", user.email)
+    let body = if mail {
+        json!({
+            "mailed": true,
+            "message": format!("A password reset link is on its way to {}.", user.email),
+        })
     } else {
-        format!(
-            "E-mail delivery is not set up for this workspace; the reset link for {} will be mailed once it is.",
-            user.email
-        )
+        // As with invitations: without mail the admin passes the link on themself.
+        json!({
+            "mailed": false,
+            "message": format!(
+                "E-mail delivery is not set up for this workspace: give {} this link yourself. It works once, for an hour.",
+                user.email
+            ),
+            "reset_url": token.link(&caller.connection.base, LinkKind::Reset),
+        })
     };
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(json!({"mailed": mail, "message": message})),
-    ))
+    Ok((StatusCode::ACCEPTED, Json(body)))
 }
 
 #[derive(Debug, Deserialize)]

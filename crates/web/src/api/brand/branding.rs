@@ -103,6 +103,7 @@ pub(crate) fn routes() -> Vec<Route> {
                 ("sign_in_message", "string|null", false),
                 ("email_sender_name", "string|null", false),
                 ("custom_css", "string|null", false),
+                ("date_format", "string|null", false),
             ],
             routing::put(set_look),
         ),

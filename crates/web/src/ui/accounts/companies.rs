@@ -2,41 +2,62 @@
 //! contact's switches, which narrow what their role allows (changing switches also needs
 //! `users.manage`, as in the API).
 
-use std::collections::HashMap;
-use tenant_core::accounts::invitations;
-use tenant_core::fields;
-
 use axum::Form;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, Query};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use maud::{Markup, html};
+use serde::Deserialize;
 use tenant_core::access::UserKind;
 use tenant_core::access::permissions::{Permission, PermissionSet, need};
 use tenant_core::access::{Permitted, Scope};
 use tenant_core::accounts::companies::{self, Company};
-use tenant_core::accounts::roles;
+use tenant_core::accounts::credentials::LinkKind;
 use tenant_core::accounts::users::{self, NewUser, User, UserChange};
+use tenant_core::accounts::{invitations, roles};
+use tenant_core::fields;
 use tenant_core::names::Email;
 
-use crate::escape_html as e;
 use crate::http::caller::mail_set_up;
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, status_of};
+use crate::ui::Pages;
 use crate::ui::Viewer;
+use crate::ui::accounts::users::status_badge;
 use crate::ui::forms::{Failed, Pairs, error_line, field, permission_grid, permissions};
-use crate::ui::layout::{Section, csrf_field, input, input_id, notice};
+use crate::ui::layout::{Field, Section, csrf_field, notice};
+
+/// The Clients pages' routes.
+pub(crate) fn routes() -> Pages {
+    Pages::new()
+        .route("/clients", "GET POST", get(list).post(add))
+        .route("/clients/{id}", "GET POST", get(show).post(edit))
+        .route("/clients/{id}/contacts", "POST", post(add_contact))
+        .route("/clients/{id}/contacts/{user}", "POST", post(switches))
+}
+
+/// What the company's contacts are told the details are for.
+const DETAILS_LABEL: &str = "Details (address, billing, notes)";
+const DETAILS_HINT: &str =
+    "The company's contacts see these details in their portal: keep internal notes elsewhere.";
 
 fn message_of(error: tenant_core::Error) -> String {
     ApiError::Core(error).page_message()
 }
 
 /// `GET /clients`.
-pub(crate) async fn list(viewer: Viewer) -> Response {
-    let permit = match viewer.permit::<need::ClientsManage>() {
-        Ok(permit) => permit,
-        Err(refused) => return refused,
-    };
-    render_list(&viewer, &permit, None, "", "", StatusCode::OK).await
+pub(crate) async fn list(viewer: Viewer) -> Result<Response, Response> {
+    let permit = viewer.permit::<need::ClientsManage>()?;
+    Ok(render_list(&viewer, &permit, None, "", "", StatusCode::OK).await)
+}
+
+fn details_field(value: &str) -> Markup {
+    html! {
+        label for="f-details" { (DETAILS_LABEL) }
+        textarea id="f-details" name="details" rows="2" aria-describedby="f-details-hint" { (value) }
+        p.hint id="f-details-hint" { (DETAILS_HINT) }
+    }
 }
 
 async fn render_list(
@@ -48,40 +69,44 @@ async fn render_list(
     status: StatusCode,
 ) -> Response {
     let store = viewer.tenant.store();
-    let mut body = String::from("<h1>Clients</h1>");
-    if let Some((text, error)) = &message {
-        body.push_str(&notice(text, *error));
-    }
     let name_error = message
         .as_ref()
         .filter(|(_, error)| *error)
         .map(|(text, _)| text.as_str());
-    body.push_str(&format!(
-        "<section class=\"card\" aria-labelledby=\"add\"><h2 id=\"add\">Add a client company</h2><form method=\"post\" action=\"/clients\" novalidate>{}{}<label for=\"f-details\">Details (address, billing, notes)</label><textarea id=\"f-details\" name=\"details\" rows=\"2\">{}</textarea><div class=\"actions\"><button type=\"submit\">Add company</button></div></form></section>",
-        csrf_field(&viewer.token),
-        input("name", "Company name", "text", name, name_error, "required"),
-        e(details),
-    ));
-    body.push_str(
-        "<section class=\"card\" aria-labelledby=\"list\"><h2 id=\"list\">Companies</h2>",
-    );
-    match companies::list_companies(store, permit.principal(), None, 200).await {
-        Ok(page) if page.items.is_empty() => body.push_str("<p>No client companies yet.</p>"),
-        Ok(page) => {
-            body.push_str("<table><thead><tr><th scope=\"col\">Company</th><th scope=\"col\" class=\"optional\">Details</th></tr></thead><tbody>");
-            for company in &page.items {
-                body.push_str(&format!(
-                    "<tr><td><a href=\"/clients/{}\">{}</a></td><td class=\"optional\">{}</td></tr>",
-                    e(&company.id),
-                    e(&company.name),
-                    e(&company.details)
-                ));
+    let listed = companies::list_companies(store, permit.principal(), None, 200)
+        .await
+        .map_err(message_of);
+    let body = html! {
+        h1 { "Clients" }
+        @if let Some((text, error)) = &message { (notice(text, *error)) }
+        section.card aria-labelledby="add" {
+            h2 id="add" { "Add a client company" }
+            form method="post" action="/clients" novalidate {
+                (csrf_field(&viewer.token))
+                (Field::new("name", "Company name").value(name).error(name_error).required())
+                (details_field(details))
+                div.actions { button type="submit" { "Add company" } }
             }
-            body.push_str("</tbody></table>");
         }
-        Err(error) => body.push_str(&notice(&message_of(error), true)),
-    }
-    body.push_str("</section>");
+        section.card aria-labelledby="list" {
+            h2 id="list" { "Companies" }
+            @match &listed {
+                Ok(page) if page.items.is_empty() => p { "No client companies yet." },
+                Ok(page) => table {
+                    thead { tr { th scope="col" { "Company" } th.optional scope="col" { "Details" } } }
+                    tbody {
+                        @for company in &page.items {
+                            tr {
+                                td { a href={ "/clients/" (company.id) } { (company.name) } }
+                                td.optional { (company.details) }
+                            }
+                        }
+                    }
+                },
+                Err(text) => (notice(text, true)),
+            }
+        }
+    };
     viewer.page_with_status(status, "Clients", Section::Clients, body)
 }
 
@@ -90,26 +115,27 @@ pub(crate) async fn add(
     viewer: Viewer,
     headers: HeaderMap,
     form: Result<Form<Pairs>, FormRejection>,
-) -> Response {
-    let (permit, pairs) = match viewer.submitted::<need::ClientsManage>(&headers, form) {
-        Ok(submitted) => submitted,
-        Err(refused) => return refused,
-    };
+) -> Result<Response, Response> {
+    let (permit, pairs) = viewer.submitted::<need::ClientsManage>(&headers, form)?;
     let (name, details) = (field(&pairs, "name"), field(&pairs, "details"));
-    match companies::create_company(viewer.tenant.store(), &permit, name, details).await {
-        Ok(company) => Redirect::to(&format!("/clients/{}?added=1", company.id)).into_response(),
-        Err(error) => {
-            render_list(
-                &viewer,
-                &permit,
-                Some((message_of(error), true)),
-                name,
-                details,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-    }
+    Ok(
+        match companies::create_company(viewer.tenant.store(), &permit, name, details).await {
+            Ok(company) => {
+                Redirect::to(&format!("/clients/{}?done=added", company.id)).into_response()
+            }
+            Err(error) => {
+                render_list(
+                    &viewer,
+                    &permit,
+                    Some((message_of(error), true)),
+                    name,
+                    details,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                )
+                .await
+            }
+        },
+    )
 }
 
 /// The switches a contact may be given: what a client role may hold.
@@ -117,32 +143,21 @@ fn client_offered(permission: Permission) -> bool {
     permission.allowed_for_clients()
 }
 
-fn contact_row(viewer: &Viewer, company: &Company, contact: &User, can_edit: bool) -> String {
+fn contact_row(viewer: &Viewer, company: &Company, contact: &User, can_edit: bool) -> Markup {
     let switches = contact.switches.unwrap_or(PermissionSet::all());
-    let grid = permission_grid(
-        "switch",
-        &format!("s-{}", contact.id),
-        switches,
-        client_offered,
-        !can_edit,
-    );
-    let save = if can_edit {
-        format!(
-            "<div class=\"actions\"><button type=\"submit\" class=\"secondary\">Save switches of {}</button></div>",
-            e(&contact.name)
-        )
-    } else {
-        String::new()
-    };
-    format!(
-        "<details class=\"card\"><summary><strong>{}</strong> &lt;{}&gt; · {}</summary><form method=\"post\" action=\"/clients/{}/contacts/{}\">{}<p class=\"hint\">What this contact may do, within their role.</p>{grid}{save}</form></details>",
-        e(&contact.name),
-        e(&contact.email),
-        contact.status.as_str(),
-        e(&company.id),
-        e(&contact.id),
-        csrf_field(&viewer.token),
-    )
+    html! {
+        details.card {
+            summary { strong { (contact.name) } " <" (contact.email) "> · " (status_badge(contact.status)) }
+            form method="post" action={ "/clients/" (company.id) "/contacts/" (contact.id) } {
+                (csrf_field(&viewer.token))
+                p.hint { "What this contact may do, within their role." }
+                (permission_grid("switch", &format!("s-{}", contact.id), switches, client_offered, !can_edit))
+                @if can_edit {
+                    div.actions { button.secondary type="submit" { "Save switches of " (contact.name) } }
+                }
+            }
+        }
+    }
 }
 
 async fn render_company(
@@ -159,7 +174,7 @@ async fn render_company(
         Ok(company) => company,
         Err(error) => {
             return viewer.page_with_status(
-                StatusCode::NOT_FOUND,
+                status_of(&error),
                 "Client",
                 Section::Clients,
                 notice(&message_of(error), true),
@@ -168,28 +183,6 @@ async fn render_company(
     };
     let can_edit_switches =
         tenant_core::access::permit::<need::UsersManage>(principal, Scope::Brand).is_ok();
-    let mut body = format!(
-        "<p><a href=\"/clients\">← Clients</a></p><h1>{}</h1>",
-        e(&company.name)
-    );
-    if let Some((text, error)) = &message {
-        body.push_str(&notice(text, *error));
-    }
-    body.push_str(&format!(
-        "<section class=\"card\" aria-labelledby=\"edit\"><h2 id=\"edit\">Company</h2><form method=\"post\" action=\"/clients/{}\">{}{}<label for=\"f-details\">Details</label><textarea id=\"f-details\" name=\"details\" rows=\"2\">{}</textarea><div class=\"actions\"><button type=\"submit\">Save company</button></div></form></section>",
-        e(&company.id),
-        csrf_field(&viewer.token),
-        input(
-            "name",
-            "Company name",
-            "text",
-            Failed::typed(failed, "company").map_or(company.name.as_str(), |t| field(t, "name")),
-            Failed::error(failed, "company", "name").as_deref(),
-            "required"
-        ),
-        e(&company.details),
-    ));
-    // Adding a contact: name, address, client role and switches.
     let client_roles: Vec<_> = roles::list_roles(store, principal)
         .await
         .unwrap_or_default()
@@ -199,60 +192,107 @@ async fn render_company(
     let empty = Vec::new();
     let typed = Failed::typed(failed, "contact").unwrap_or(&empty);
     let chosen_role = field(typed, "role");
-    let options: String = client_roles
-        .iter()
-        .map(|r| {
-            let selected = if r.id == chosen_role { " selected" } else { "" };
-            format!(
-                "<option value=\"{}\"{selected}>{}</option>",
-                e(&r.id),
-                e(&r.name)
-            )
-        })
-        .collect();
     let typed_switches = if typed.is_empty() {
         PermissionSet::all()
     } else {
         permissions(typed, "switch")
     };
-    body.push_str(&format!(
-        "<section class=\"card\" aria-labelledby=\"contact\"><h2 id=\"contact\">Add a contact</h2><form method=\"post\" action=\"/clients/{}/contacts\" novalidate>{}<div class=\"row\"><div>{}</div><div>{}</div></div><label for=\"f-role\">Role</label><select id=\"f-role\" name=\"role\">{options}</select>{}<p class=\"hint\">Switches: what this contact may do, within their role.</p>{}{}<div class=\"actions\"><button type=\"submit\">Add and invite contact</button></div></form></section>",
-        e(&company.id),
-        csrf_field(&viewer.token),
-        input_id("f-contact-name", "name", "Name", "text", field(typed, "name"), Failed::error(failed, "contact", "name").as_deref(), "required"),
-        input_id("f-contact-email", "email", "E-mail", "email", field(typed, "email"), Failed::error(failed, "contact", "email").as_deref(), "required"),
-        error_line(Failed::error(failed, "contact", "role")),
-        error_line(Failed::error(failed, "contact", "switches").or_else(|| Failed::error(failed, "contact", "permissions"))),
-        permission_grid("switch", "new", typed_switches, client_offered, false),
-    ));
-    body.push_str("<section aria-labelledby=\"contacts\"><h2 id=\"contacts\">Contacts</h2>");
-    match companies::list_contacts(store, principal, &company.id, None, 200).await {
-        Ok(page) if page.items.is_empty() => body.push_str("<p>No contacts yet.</p>"),
-        Ok(page) => {
-            for contact in &page.items {
-                body.push_str(&contact_row(viewer, &company, contact, can_edit_switches));
+    let company_typed = Failed::typed(failed, "company");
+    let contacts = companies::list_contacts(store, principal, &company.id, None, 200)
+        .await
+        .map_err(message_of);
+    let body = html! {
+        p { a href="/clients" { "← Clients" } }
+        h1 { (company.name) }
+        @if let Some((text, error)) = &message { (notice(text, *error)) }
+        section.card aria-labelledby="edit" {
+            h2 id="edit" { "Company" }
+            form method="post" action={ "/clients/" (company.id) } novalidate {
+                (csrf_field(&viewer.token))
+                (Field::new("name", "Company name")
+                    .value(company_typed.map_or(company.name.as_str(), |t| field(t, "name")))
+                    .error(Failed::error(failed, "company", "name").as_deref()).required())
+                (details_field(company_typed.map_or(company.details.as_str(), |t| field(t, "details"))))
+                div.actions { button type="submit" { "Save company" } }
             }
         }
-        Err(error) => body.push_str(&notice(&message_of(error), true)),
-    }
-    body.push_str("</section>");
+        section.card aria-labelledby="contact" {
+            h2 id="contact" { "Add a contact" }
+            form method="post" action={ "/clients/" (company.id) "/contacts" } novalidate {
+                (csrf_field(&viewer.token))
+                div.row {
+                    div { (Field::new("name", "Name").id("f-contact-name".to_owned()).value(field(typed, "name"))
+                        .error(Failed::error(failed, "contact", "name").as_deref()).required()) }
+                    div { (Field::new("email", "E-mail").id("f-contact-email".to_owned()).kind("email").value(field(typed, "email"))
+                        .error(Failed::error(failed, "contact", "email").as_deref()).required()) }
+                }
+                label for="f-role" { "Client role" }
+                select id="f-role" name="role" {
+                    @for role in &client_roles {
+                        option value=(role.id) selected[role.id == chosen_role] { (role.name) }
+                    }
+                }
+                (error_line(Failed::error(failed, "contact", "role")))
+                p.hint { "Switches: what this contact may do, within their role." }
+                (error_line(Failed::error(failed, "contact", "switches").or_else(|| Failed::error(failed, "contact", "permissions"))))
+                (permission_grid("switch", "new", typed_switches, client_offered, false))
+                div.actions { button type="submit" { "Add and invite contact" } }
+            }
+        }
+        section aria-labelledby="contacts" {
+            h2 id="contacts" { "Contacts" }
+            @match &contacts {
+                Ok(page) if page.items.is_empty() => p { "No contacts yet." },
+                Ok(page) => { @for contact in &page.items { (contact_row(viewer, &company, contact, can_edit_switches)) } },
+                Err(text) => (notice(text, true)),
+            }
+        }
+    };
     viewer.page_with_status(status, &company.name, Section::Clients, body)
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct ShowQuery {
+    /// What was just done (after a redirect).
+    #[serde(default)]
+    done: Option<String>,
+    /// To which contact.
+    #[serde(default)]
+    user: Option<String>,
 }
 
 /// `GET /clients/{id}`.
 pub(crate) async fn show(
     viewer: Viewer,
     Path(id): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    let permit = match viewer.permit::<need::ClientsManage>() {
-        Ok(permit) => permit,
-        Err(refused) => return refused,
+    Query(query): Query<ShowQuery>,
+) -> Result<Response, Response> {
+    let permit = viewer.permit::<need::ClientsManage>()?;
+    let contact = match &query.user {
+        Some(user) => users::get_user(viewer.tenant.store(), permit.principal(), user)
+            .await
+            .ok(),
+        None => None,
     };
-    let message = query
-        .contains_key("added")
-        .then(|| ("Company added. Now add its contacts.".to_owned(), false));
-    render_company(&viewer, &permit, &id, message, None, StatusCode::OK).await
+    let message = match (query.done.as_deref(), &contact) {
+        (Some("added"), _) => Some("Company added. Now add its contacts.".to_owned()),
+        (Some("saved"), _) => Some("Company saved.".to_owned()),
+        (Some("contact"), Some(user)) => Some(format!(
+            "{} was added; an invitation is on its way to {}.",
+            user.name, user.email
+        )),
+        (Some("switches"), Some(user)) => Some(format!("The switches of {} are saved.", user.name)),
+        _ => None,
+    };
+    Ok(render_company(
+        &viewer,
+        &permit,
+        &id,
+        message.map(|text| (text, false)),
+        None,
+        StatusCode::OK,
+    )
+    .await)
 }
 
 /// `POST /clients/{id}`: renames or edits the company.
@@ -261,11 +301,8 @@ pub(crate) async fn edit(
     headers: HeaderMap,
     Path(id): Path<String>,
     form: Result<Form<Pairs>, FormRejection>,
-) -> Response {
-    let (permit, pairs) = match viewer.submitted::<need::ClientsManage>(&headers, form) {
-        Ok(submitted) => submitted,
-        Err(refused) => return refused,
-    };
+) -> Result<Response, Response> {
+    let (permit, pairs) = viewer.submitted::<need::ClientsManage>(&headers, form)?;
     let result = companies::update_company(
         viewer.tenant.store(),
         &permit,
@@ -274,14 +311,11 @@ pub(crate) async fn edit(
         Some(field(&pairs, "details")),
     )
     .await;
-    match result {
-        Ok(_) => {
-            let message = Some(("Company saved.".to_owned(), false));
-            render_company(&viewer, &permit, &id, message, None, StatusCode::OK).await
-        }
+    Ok(match result {
+        Ok(company) => Redirect::to(&format!("/clients/{}?done=saved", company.id)).into_response(),
         Err(error) => {
+            let status = status_of(&error);
             let (failed, text) = Failed::new("company", pairs, error);
-            let status = StatusCode::UNPROCESSABLE_ENTITY;
             render_company(
                 &viewer,
                 &permit,
@@ -292,7 +326,7 @@ pub(crate) async fn edit(
             )
             .await
         }
-    }
+    })
 }
 
 /// `POST /clients/{id}/contacts`: invites a contact with a client role and switches.
@@ -301,11 +335,8 @@ pub(crate) async fn add_contact(
     headers: HeaderMap,
     Path(id): Path<String>,
     form: Result<Form<Pairs>, FormRejection>,
-) -> Response {
-    let (permit, pairs) = match viewer.submitted::<need::ClientsManage>(&headers, form) {
-        Ok(submitted) => submitted,
-        Err(refused) => return refused,
-    };
+) -> Result<Response, Response> {
+    let (permit, pairs) = viewer.submitted::<need::ClientsManage>(&headers, form)?;
     let outcome = async {
         let email = Email::parse(field(&pairs, "email").trim())
             .map_err(|e| tenant_core::Error::field("email", e.to_string()))?;
@@ -316,21 +347,19 @@ pub(crate) async fn add_contact(
         invitations::invite_contact(viewer.tenant.store(), &permit, &new).await
     }
     .await;
-    match outcome {
+    Ok(match outcome {
+        Ok((user, _)) if mail_set_up(&viewer.tenant, &viewer.connection).await => {
+            Redirect::to(&format!("/clients/{id}?done=contact&user={}", user.id)).into_response()
+        }
         Ok((user, invitation)) => {
-            let text = if mail_set_up(&viewer.tenant, &viewer.connection).await {
-                format!(
-                    "{} was added; an invitation is on its way to {}.",
-                    user.name, user.email
-                )
-            } else {
-                format!(
-                    "{} was added, but e-mail is not set up, so no invitation was mailed. Send them this link yourself (it works once, for 7 days): {}/invite/{}",
-                    user.name,
-                    viewer.connection.base,
-                    invitation.token.reveal()
-                )
-            };
+            // The link is shown once, here, for the admin to pass on.
+            let text = format!(
+                "{} was added, but e-mail is not set up, so no invitation was mailed. Send them this link yourself (it works once, for 7 days): {}",
+                user.name,
+                invitation
+                    .token
+                    .link(&viewer.connection.base, LinkKind::Invitation)
+            );
             render_company(
                 &viewer,
                 &permit,
@@ -342,8 +371,8 @@ pub(crate) async fn add_contact(
             .await
         }
         Err(error) => {
+            let status = status_of(&error);
             let (failed, text) = Failed::new("contact", pairs, error);
-            let status = StatusCode::UNPROCESSABLE_ENTITY;
             render_company(
                 &viewer,
                 &permit,
@@ -354,7 +383,7 @@ pub(crate) async fn add_contact(
             )
             .await
         }
-    }
+    })
 }
 
 /// `POST /clients/{id}/contacts/{user}`: saves a contact's switches (`users.manage`).
@@ -363,35 +392,35 @@ pub(crate) async fn switches(
     headers: HeaderMap,
     Path((id, user)): Path<(String, String)>,
     form: Result<Form<Pairs>, FormRejection>,
-) -> Response {
-    let clients = match viewer.permit::<need::ClientsManage>() {
-        Ok(permit) => permit,
-        Err(refused) => return refused,
-    };
-    let (users_permit, pairs) = match viewer.submitted::<need::UsersManage>(&headers, form) {
-        Ok(submitted) => submitted,
-        Err(refused) => return refused,
-    };
+) -> Result<Response, Response> {
+    let clients = viewer.permit::<need::ClientsManage>()?;
+    let (users_permit, pairs) = viewer.submitted::<need::UsersManage>(&headers, form)?;
     let change = UserChange {
         name: None,
         role: None,
         switches: Some(Some(permissions(&pairs, "switch"))),
         access_expires_at: None,
     };
-    let message = match users::get_user(viewer.tenant.store(), users_permit.principal(), &user)
-        .await
-    {
+    let store = viewer.tenant.store();
+    let refused = match users::get_user(store, users_permit.principal(), &user).await {
         Ok(found) if found.company_id.as_deref() == Some(id.as_str()) => {
-            match users::update_user(viewer.tenant.store(), &users_permit, &user, &change).await {
-                Ok(saved) => (format!("The switches of {} are saved.", saved.name), false),
-                Err(error) => (message_of(error), true),
+            match users::update_user(store, &users_permit, &user, &change).await {
+                Ok(saved) => {
+                    return Ok(Redirect::to(&format!(
+                        "/clients/{id}?done=switches&user={}",
+                        saved.id
+                    ))
+                    .into_response());
+                }
+                Err(error) => (status_of(&error), message_of(error)),
             }
         }
         Ok(_) => (
+            StatusCode::NOT_FOUND,
             "That contact is not one of this company's.".to_owned(),
-            true,
         ),
-        Err(error) => (message_of(error), true),
+        Err(error) => (status_of(&error), message_of(error)),
     };
-    render_company(&viewer, &clients, &id, Some(message), None, StatusCode::OK).await
+    let (status, text) = refused;
+    Ok(render_company(&viewer, &clients, &id, Some((text, true)), None, status).await)
 }

@@ -1,36 +1,91 @@
-//! Teams (`teams.manage`), the audit log (`audit.view`) and the access review
-//! (`users.manage`).
+//! The Teams page (`teams.manage`): groups of staff that projects are shared with. Taking
+//! someone off a team and removing a team ask for a confirmation first.
 
 use std::collections::HashMap;
 
 use axum::Form;
-use axum::extract::Query;
 use axum::extract::rejection::FormRejection;
+use axum::extract::{Path, Query};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use maud::{Markup, html};
+use serde::Deserialize;
 use tenant_core::access::Permitted;
-use tenant_core::access::access_review;
 use tenant_core::access::permissions::need;
-use tenant_core::accounts::teams;
+use tenant_core::accounts::teams::{self, Team};
 use tenant_core::accounts::users::{self, User};
-use tenant_core::audit::{self, Filter};
-use tenant_core::work::projects::ProjectStatus;
 
-use crate::escape_html as e;
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, status_of};
+use crate::ui::Pages;
 use crate::ui::Viewer;
 use crate::ui::forms::{Failed, Pairs, field, staff_options};
-use crate::ui::layout::{Section, csrf_field, input, input_id, notice};
+use crate::ui::layout::{Field, Section, csrf_field, notice};
 
-fn when(t: time::OffsetDateTime) -> String {
-    format!(
-        "{} {} {} {:02}:{:02}",
-        t.day(),
-        t.month(),
-        t.year(),
-        t.hour(),
-        t.minute()
-    )
+/// The Teams page's routes.
+pub(crate) fn routes() -> Pages {
+    Pages::new()
+        .route("/teams", "GET POST", get(teams_page).post(create))
+        .route("/teams/{id}/add", "POST", post(add_member))
+        .route("/teams/{id}/rename", "POST", post(rename))
+        .route(
+            "/teams/{id}/delete",
+            "GET POST",
+            get(confirm_delete).post(delete),
+        )
+        .route(
+            "/teams/{id}/remove/{user}",
+            "GET POST",
+            get(confirm_remove_member).post(remove_member),
+        )
+}
+
+fn team_card(
+    viewer: &Viewer,
+    team: &Team,
+    staff: &[User],
+    name_of: &HashMap<&str, &User>,
+    failed: Option<&Failed>,
+) -> Markup {
+    let token = csrf_field(&viewer.token);
+    let heading = format!("t-{}", team.id);
+    let base = format!("/teams/{}", team.id);
+    html! {
+        section.card aria-labelledby=(heading) {
+            h2 id=(heading) { (team.name) }
+            ul {
+                @for id in &team.members {
+                    @let label = name_of.get(id.as_str()).map_or(id.as_str(), |u| u.name.as_str());
+                    li {
+                        (label) " "
+                        form method="get" action={ (base) "/remove/" (id) } {
+                            button.secondary type="submit" aria-label={ "Remove " (label) " from " (team.name) } { "Remove" }
+                        }
+                    }
+                }
+            }
+            form method="post" action={ (base) "/add" } {
+                (token)
+                label for={ "f-add-" (team.id) } { "Add a member" }
+                div.actions style="margin-top:0" {
+                    select id={ "f-add-" (team.id) } name="user" {
+                        (staff_options(staff.iter().filter(|u| !team.members.contains(&u.id))))
+                    }
+                    button.secondary type="submit" { "Add" }
+                }
+            }
+            form method="post" action={ (base) "/rename" } novalidate {
+                (token)
+                (Field::new("name", "Name").id(format!("f-name-{}", team.id))
+                    .value(Failed::typed(failed, &team.id).map_or(team.name.as_str(), |t| field(t, "name")))
+                    .error(Failed::error(failed, &team.id, "name").as_deref()).required())
+                div.actions { button.secondary type="submit" { "Rename" } }
+            }
+            form method="get" action={ (base) "/delete" } {
+                div.actions { button.secondary type="submit" { "Remove team " (team.name) } }
+            }
+        }
+    }
 }
 
 async fn render_teams(
@@ -41,265 +96,227 @@ async fn render_teams(
     status: StatusCode,
 ) -> Response {
     let store = viewer.tenant.store();
-    let token = csrf_field(&viewer.token);
     let staff: Vec<User> = users::staff_directory(store, permit)
         .await
         .unwrap_or_default();
     let name_of: HashMap<&str, &User> = staff.iter().map(|u| (u.id.as_str(), u)).collect();
-    let mut body = String::from("<h1>Teams</h1>");
-    if let Some((text, error)) = &message {
-        body.push_str(&notice(text, *error));
-    }
-    body.push_str(&format!(
-        "<section class=\"card\" aria-labelledby=\"new\"><h2 id=\"new\">New team</h2><form method=\"post\" action=\"/teams\">{token}{}<div class=\"actions\"><button type=\"submit\">Create team</button></div></form></section>",
-        input(
-            "name",
-            "Team name",
-            "text",
-            Failed::typed(failed, "new").map_or("", |t| field(t, "name")),
-            Failed::error(failed, "new", "name").as_deref(),
-            "required"
-        ),
-    ));
-    match teams::list_teams(store, permit.principal()).await {
-        Ok(list) => {
-            for team in list {
-                let members: String = team
-                    .members
-                    .iter()
-                    .map(|id| {
-                        let label = name_of.get(id.as_str()).map_or(id.as_str(), |u| u.name.as_str());
-                        format!(
-                            "<li>{} <form method=\"post\" action=\"/teams/{}/remove/{}\">{token}<button type=\"submit\" class=\"secondary\" aria-label=\"Remove {} from {}\">Remove</button></form></li>",
-                            e(label),
-                            e(&team.id),
-                            e(id),
-                            e(label),
-                            e(&team.name)
-                        )
-                    })
-                    .collect();
-                let options = staff_options(staff.iter().filter(|u| !team.members.contains(&u.id)));
-                body.push_str(&format!(
-                    "<section class=\"card\" aria-labelledby=\"t-{id}\"><h2 id=\"t-{id}\">{name}</h2><ul>{members}</ul><form method=\"post\" action=\"/teams/{id}/add\">{token}<label for=\"f-add-{id}\">Add a member</label><div class=\"actions\" style=\"margin-top:0\"><select id=\"f-add-{id}\" name=\"user\">{options}</select><button type=\"submit\" class=\"secondary\">Add</button></div></form><form method=\"post\" action=\"/teams/{id}/rename\">{token}{}<div class=\"actions\"><button type=\"submit\" class=\"secondary\">Rename</button></div></form><form method=\"post\" action=\"/teams/{id}/delete\">{token}<div class=\"actions\"><button type=\"submit\" class=\"secondary\">Remove team {name}</button></div></form></section>",
-                    input_id(&format!("f-name-{}", team.id), "name", "Name", "text", Failed::typed(failed, &team.id).map_or(team.name.as_str(), |t| field(t, "name")), Failed::error(failed, &team.id, "name").as_deref(), "required"),
-                    id = e(&team.id),
-                    name = e(&team.name),
-                ));
+    let listed = teams::list_teams(store, permit.principal())
+        .await
+        .map_err(|error| ApiError::Core(error).page_message());
+    let body = html! {
+        h1 { "Teams" }
+        @if let Some((text, error)) = &message { (notice(text, *error)) }
+        section.card aria-labelledby="new" {
+            h2 id="new" { "New team" }
+            form method="post" action="/teams" novalidate {
+                (csrf_field(&viewer.token))
+                (Field::new("name", "Team name")
+                    .value(Failed::typed(failed, "new").map_or("", |t| field(t, "name")))
+                    .error(Failed::error(failed, "new", "name").as_deref()).required())
+                div.actions { button type="submit" { "Create team" } }
             }
         }
-        Err(error) => body.push_str(&notice(&ApiError::Core(error).page_message(), true)),
-    }
+        @match &listed {
+            Ok(list) => { @for team in list { (team_card(viewer, team, &staff, &name_of, failed)) } },
+            Err(text) => (notice(text, true)),
+        }
+    };
     viewer.page_with_status(status, "Teams", Section::Teams, body)
 }
 
-/// `GET /teams`.
-pub(crate) async fn teams_page(viewer: Viewer) -> Response {
-    let permit = match viewer.permit::<need::TeamsManage>() {
-        Ok(permit) => permit,
-        Err(refused) => return refused,
-    };
-    render_teams(&viewer, &permit, None, None, StatusCode::OK).await
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct DoneQuery {
+    #[serde(default)]
+    done: Option<String>,
+    #[serde(default)]
+    team: Option<String>,
 }
 
-/// `POST /teams` (create) and `POST /teams/{id}/{add|rename|delete}` and
-/// `/teams/{id}/remove/{user}`.
-pub(crate) async fn teams_action(
+/// `GET /teams`.
+pub(crate) async fn teams_page(
+    viewer: Viewer,
+    Query(query): Query<DoneQuery>,
+) -> Result<Response, Response> {
+    let permit = viewer.permit::<need::TeamsManage>()?;
+    let team = match &query.team {
+        Some(id) => teams::get_team(viewer.tenant.store(), permit.principal(), id)
+            .await
+            .ok(),
+        None => None,
+    };
+    let message = match (query.done.as_deref(), &team) {
+        (Some("created"), Some(team)) => Some(format!("The team {} is created.", team.name)),
+        (Some("added"), Some(team)) => Some(format!("Added to {}.", team.name)),
+        (Some("renamed"), Some(team)) => Some(format!("Renamed to {}.", team.name)),
+        (Some("removed-member"), Some(team)) => Some(format!("Removed from {}.", team.name)),
+        (Some("deleted"), _) => {
+            Some("The team is removed; its members keep everything else.".to_owned())
+        }
+        _ => None,
+    };
+    Ok(render_teams(
+        &viewer,
+        &permit,
+        message.map(|m| (m, false)),
+        None,
+        StatusCode::OK,
+    )
+    .await)
+}
+
+/// After a change: the page, saying what was done (Post/Redirect/Get).
+fn done(what: &str, team: Option<&Team>) -> Response {
+    match team {
+        Some(team) => Redirect::to(&format!(
+            "/teams?done={what}&team={id}#t-{id}",
+            id = team.id
+        )),
+        None => Redirect::to(&format!("/teams?done={what}")),
+    }
+    .into_response()
+}
+
+/// A refused change, said on the page with what was typed kept for the form `target`.
+async fn refused(
+    viewer: &Viewer,
+    permit: &Permitted<'_, need::TeamsManage>,
+    target: &str,
+    pairs: Pairs,
+    error: tenant_core::Error,
+) -> Response {
+    let status = status_of(&error);
+    let (failed, text) = Failed::new(target, pairs, error);
+    render_teams(viewer, permit, Some((text, true)), Some(&failed), status).await
+}
+
+/// `POST /teams`: a new team.
+pub(crate) async fn create(
     viewer: Viewer,
     headers: HeaderMap,
     form: Result<Form<Pairs>, FormRejection>,
-) -> Response {
-    let (permit, pairs) = match viewer.submitted::<need::TeamsManage>(&headers, form) {
-        Ok(submitted) => submitted,
-        Err(refused) => return refused,
-    };
-    let store = viewer.tenant.store();
-    let rest = viewer.path.trim_start_matches("/teams").to_owned();
-    let parts: Vec<&str> = rest.split('/').filter(|p| !p.is_empty()).collect();
-    let outcome = match parts.as_slice() {
-        [] => teams::create_team(store, &permit, field(&pairs, "name"))
-            .await
-            .map(|t| format!("The team {} is created.", t.name)),
-        [id, "add"] => teams::add_member(store, &permit, id, field(&pairs, "user"))
-            .await
-            .map(|t| format!("Added to {}.", t.name)),
-        [id, "rename"] => teams::rename_team(store, &permit, id, field(&pairs, "name"))
-            .await
-            .map(|t| format!("Renamed to {}.", t.name)),
-        [id, "delete"] => teams::delete_team(store, &permit, id)
-            .await
-            .map(|()| "The team is removed; its members keep everything else.".to_owned()),
-        [id, "remove", user] => teams::remove_member(store, &permit, id, user)
-            .await
-            .map(|t| format!("Removed from {}.", t.name)),
-        _ => Err(tenant_core::Error::NotFound(
-            "There is no such action.".to_owned(),
-        )),
-    };
-    match outcome {
-        Ok(text) => render_teams(&viewer, &permit, Some((text, false)), None, StatusCode::OK).await,
-        Err(error) => {
-            let target = parts.first().copied().unwrap_or("new").to_owned();
-            let (failed, text) = Failed::new(&target, pairs.clone(), error);
-            let status = StatusCode::UNPROCESSABLE_ENTITY;
-            render_teams(&viewer, &permit, Some((text, true)), Some(&failed), status).await
-        }
-    }
+) -> Result<Response, Response> {
+    let (permit, pairs) = viewer.submitted::<need::TeamsManage>(&headers, form)?;
+    Ok(
+        match teams::create_team(viewer.tenant.store(), &permit, field(&pairs, "name")).await {
+            Ok(team) => done("created", Some(&team)),
+            Err(error) => refused(&viewer, &permit, "new", pairs, error).await,
+        },
+    )
 }
 
-/// `GET /audit?action=&cursor=`: the audit log, newest first.
-pub(crate) async fn audit_page(
+/// `POST /teams/{id}/add`: a member joins.
+pub(crate) async fn add_member(
     viewer: Viewer,
-    Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    let permit = match viewer.permit::<need::AuditView>() {
-        Ok(permit) => permit,
-        Err(refused) => return refused,
-    };
-    let action = query
-        .get("action")
-        .cloned()
-        .filter(|a| !a.trim().is_empty());
-    let filter = Filter {
-        action: action.clone(),
-        ..Filter::default()
-    };
-    let mut body = format!(
-        "<h1>Audit log</h1><form method=\"get\" action=\"/audit\" class=\"card\">{}<div class=\"actions\"><button type=\"submit\" class=\"secondary\">Filter</button></div></form>",
-        input(
-            "action",
-            "Only this action (e.g. user.deactivate)",
-            "text",
-            action.as_deref().unwrap_or_default(),
-            None,
-            ""
-        ),
-    );
-    match audit::list_audit(
-        viewer.tenant.store(),
-        &permit,
-        &filter,
-        query.get("cursor").map(String::as_str),
-        50,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    form: Result<Form<Pairs>, FormRejection>,
+) -> Result<Response, Response> {
+    let (permit, pairs) = viewer.submitted::<need::TeamsManage>(&headers, form)?;
+    let user = field(&pairs, "user").to_owned();
+    Ok(
+        match teams::add_member(viewer.tenant.store(), &permit, &id, &user).await {
+            Ok(team) => done("added", Some(&team)),
+            Err(error) => refused(&viewer, &permit, &id, pairs, error).await,
+        },
     )
-    .await
-    {
-        Ok(page) => {
-            body.push_str("<section class=\"card\"><table><thead><tr><th scope=\"col\">When (UTC)</th><th scope=\"col\">Who</th><th scope=\"col\">What</th><th scope=\"col\" class=\"optional\">From</th></tr></thead><tbody>");
-            for entry in &page.items {
-                body.push_str(&format!(
-                    "<tr><td>{}</td><td>{}</td><td><code>{}</code> {} <span class=\"hint\">{}</span></td><td class=\"optional\">{}</td></tr>",
-                    when(entry.at),
-                    e(&entry.actor_name),
-                    e(&entry.action),
-                    e(&entry.target_type),
-                    e(&entry.target_id),
-                    e(&entry.client_address)
-                ));
-            }
-            body.push_str("</tbody></table>");
-            if let Some(next) = &page.next_cursor {
-                body.push_str(&format!(
-                    "<p><a href=\"/audit?cursor={}&amp;action={}\">Older entries</a></p>",
-                    e(next),
-                    e(action.as_deref().unwrap_or_default())
-                ));
-            }
-            body.push_str("</section>");
-        }
-        Err(error) => body.push_str(&notice(&ApiError::Core(error).page_message(), true)),
-    }
-    viewer.page("Audit log", Section::Audit, body)
 }
 
-/// `GET /access-review`: every user with role, what they may do and what to look at.
-pub(crate) async fn review_page(
+/// `POST /teams/{id}/rename`.
+pub(crate) async fn rename(
     viewer: Viewer,
-    Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    let permit = match viewer.permit::<need::UsersManage>() {
-        Ok(permit) => permit,
-        Err(refused) => return refused,
-    };
-    let mut body = String::from(
-        "<h1>Access review</h1><p>Everyone with access, the projects they reach, and what deserves a look: admins, accounts unused for 90 days, client contacts whose projects are all archived, invitations that ran out, and access that ends within 14 days.</p>",
-    );
-    match access_review::access_review(
-        viewer.tenant.store(),
-        &permit,
-        query.get("cursor").map(String::as_str),
-        100,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    form: Result<Form<Pairs>, FormRejection>,
+) -> Result<Response, Response> {
+    let (permit, pairs) = viewer.submitted::<need::TeamsManage>(&headers, form)?;
+    let name = field(&pairs, "name").to_owned();
+    Ok(
+        match teams::rename_team(viewer.tenant.store(), &permit, &id, &name).await {
+            Ok(team) => done("renamed", Some(&team)),
+            Err(error) => refused(&viewer, &permit, &id, pairs, error).await,
+        },
     )
-    .await
-    {
-        Ok(page) => {
-            let sees_all = permit
-                .principal()
-                .permissions()
-                .contains(tenant_core::access::permissions::Permission::ProjectsViewAll);
-            body.push_str("<section class=\"card\"><table><thead><tr><th scope=\"col\">Person</th><th scope=\"col\">Role</th><th scope=\"col\" class=\"optional\">Projects</th><th scope=\"col\" class=\"optional\">Two-factor</th><th scope=\"col\" class=\"optional\">Last sign-in</th><th scope=\"col\">Look at</th></tr></thead><tbody>");
-            for row in &page.items {
-                let flags: Vec<&str> = row
-                    .flags
-                    .iter()
-                    .map(|f| match f.as_str() {
-                        "admin" => "admin",
-                        "unused_90_days" => "unused for 90 days",
-                        "projects_all_archived" => "all their projects are archived",
-                        "invitation_expired" => "invitation expired",
-                        "access_expiring_soon" => "access ends soon",
-                        other => other,
-                    })
-                    .collect();
-                let mut reached: Vec<String> = row
-                    .projects
-                    .iter()
-                    .map(|p| {
-                        let archived = if p.status == ProjectStatus::Archived {
-                            " (archived)"
-                        } else {
-                            ""
-                        };
-                        // A link only for those who can open every project.
-                        if sees_all {
-                            format!(
-                                "<a href=\"/projects/{}\">{}</a>{archived}",
-                                e(&p.id),
-                                e(&p.name)
-                            )
-                        } else {
-                            format!("{}{archived}", e(&p.name))
-                        }
-                    })
-                    .collect();
-                if row.all_projects {
-                    reached.insert(0, "every project (their role)".to_owned());
-                }
-                if reached.is_empty() {
-                    reached.push("none".to_owned());
-                }
-                body.push_str(&format!(
-                    "<tr><td>{}<br><span class=\"hint\">{} · {}</span></td><td>{}</td><td class=\"optional\">{}</td><td class=\"optional\">{}</td><td class=\"optional\">{}</td><td>{}</td></tr>",
-                    e(&row.user.name),
-                    e(&row.user.email),
-                    row.user.status.as_str(),
-                    e(&row.role_name),
-                    reached.join(", "),
-                    if row.two_factor { "on" } else { "off" },
-                    row.user.last_sign_in_at.map_or_else(|| "never".to_owned(), when),
-                    e(&flags.join(", ")),
-                ));
-            }
-            body.push_str("</tbody></table>");
-            if let Some(next) = &page.next_cursor {
-                body.push_str(&format!(
-                    "<p><a href=\"/access-review?cursor={}\">More</a></p>",
-                    e(next)
-                ));
-            }
-            body.push_str("</section>");
-        }
-        Err(error) => body.push_str(&notice(&ApiError::Core(error).page_message(), true)),
-    }
-    viewer.page("Access review", Section::Review, body)
+}
+
+async fn team_of(
+    viewer: &Viewer,
+    permit: &Permitted<'_, need::TeamsManage>,
+    id: &str,
+) -> Result<Team, Response> {
+    teams::get_team(viewer.tenant.store(), permit.principal(), id)
+        .await
+        .map_err(|error| viewer.refusal("Team", Section::Teams, error))
+}
+
+/// `GET /teams/{id}/delete`: asks first.
+pub(crate) async fn confirm_delete(
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> Result<Response, Response> {
+    let permit = viewer.permit::<need::TeamsManage>()?;
+    let team = team_of(&viewer, &permit, &id).await?;
+    Ok(viewer.confirm(
+        Section::Teams,
+        &format!("Remove the team {}?", team.name),
+        "Projects shared with the team are no longer shared with its members through it; the members themselves and everything they did stay.",
+        &format!("/teams/{}/delete", team.id),
+        &format!("Yes, remove {}", team.name),
+        "/teams",
+    ))
+}
+
+/// `POST /teams/{id}/delete`.
+pub(crate) async fn delete(
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    form: Result<Form<Pairs>, FormRejection>,
+) -> Result<Response, Response> {
+    let (permit, pairs) = viewer.submitted::<need::TeamsManage>(&headers, form)?;
+    Ok(
+        match teams::delete_team(viewer.tenant.store(), &permit, &id).await {
+            Ok(()) => done("deleted", None),
+            Err(error) => refused(&viewer, &permit, &id, pairs, error).await,
+        },
+    )
+}
+
+/// `GET /teams/{id}/remove/{user}`: asks first.
+pub(crate) async fn confirm_remove_member(
+    viewer: Viewer,
+    Path((id, user)): Path<(String, String)>,
+) -> Result<Response, Response> {
+    let permit = viewer.permit::<need::TeamsManage>()?;
+    let team = team_of(&viewer, &permit, &id).await?;
+    let staff = users::staff_directory(viewer.tenant.store(), &permit)
+        .await
+        .unwrap_or_default();
+    let name = staff
+        .iter()
+        .find(|u| u.id == user)
+        .map_or("this member", |u| u.name.as_str());
+    Ok(viewer.confirm(
+        Section::Teams,
+        &format!("Take {name} off {}?", team.name),
+        "They no longer reach the projects shared with the team, unless they are on them in another way.",
+        &format!("/teams/{}/remove/{user}", team.id),
+        &format!("Yes, take {name} off {}", team.name),
+        &format!("/teams#t-{}", team.id),
+    ))
+}
+
+/// `POST /teams/{id}/remove/{user}`.
+pub(crate) async fn remove_member(
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path((id, user)): Path<(String, String)>,
+    form: Result<Form<Pairs>, FormRejection>,
+) -> Result<Response, Response> {
+    let (permit, pairs) = viewer.submitted::<need::TeamsManage>(&headers, form)?;
+    Ok(
+        match teams::remove_member(viewer.tenant.store(), &permit, &id, &user).await {
+            Ok(team) => done("removed-member", Some(&team)),
+            Err(error) => refused(&viewer, &permit, &id, pairs, error).await,
+        },
+    )
 }

@@ -1,26 +1,36 @@
-//! The Branding page (`settings.manage`): name, colours, sign-in message, sender name,
-//! custom CSS, and the logo and favicon. Changes apply at once to every page and mail.
+//! The Branding page (`settings.manage`): name, colours, date format, sign-in message,
+//! sender name, custom CSS, and the logo and favicon. Changes apply at once to every page and mail.
 
-use axum::extract::{Extension, Multipart, Path};
+use axum::extract::{Extension, Multipart, Path, Query};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use maud::{Markup, html};
+use serde::Deserialize;
 use tenant_core::TenantContext;
 use tenant_core::access::Permitted;
 use tenant_core::access::permissions::need;
-use tenant_core::brand::branding::{self, Asset, Branding};
+use tenant_core::brand::branding::{self, Asset, Branding, DateFormat};
 
-use crate::escape_html as e;
 use crate::http::error::ApiError;
 use crate::http::viewer::store_failure;
+use crate::ui::Pages;
 use crate::ui::Viewer;
-use crate::ui::layout::{Section, csrf_field, input, notice};
+use crate::ui::layout::{Field, Section, csrf_field, notice};
+
+/// The Branding page's routes.
+pub(crate) fn routes() -> Pages {
+    Pages::new()
+        .route("/settings/branding", "GET POST", get(page).post(save))
+        .route("/branding/{asset}", "GET", get(image))
+}
 
 fn form(
     viewer: &Viewer,
     values: &Branding,
     errors: &[(&'static str, String)],
     message: Option<(String, bool)>,
-) -> String {
+) -> Markup {
     let error = |field: &str| {
         errors
             .iter()
@@ -31,59 +41,113 @@ fn form(
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
     let colour = |name: &str, label: &str, value: &str| {
         let id = format!("f-{name}");
-        let err = error(name).map_or_else(String::new, |m| {
-            format!("<p class=\"field-error\" id=\"{id}-error\">{}</p>", e(m))
-        });
-        let invalid = if err.is_empty() {
-            String::new()
-        } else {
-            format!(" aria-invalid=\"true\" aria-describedby=\"{id}-error\"")
-        };
-        format!(
-            "<label for=\"{id}\">{label}</label><input id=\"{id}\" name=\"{name}\" type=\"color\" value=\"{}\"{invalid}>{err}",
-            e(value)
-        )
+        let err = error(name);
+        html! {
+            label for=(id) { (label) }
+            input id=(id) name=(name) type="color" value=(value)
+                aria-invalid=[err.map(|_| "true")] aria-describedby=[err.map(|_| format!("{id}-error"))];
+            @if let Some(m) = err { p.field-error id={ (id) "-error" } { (m) } }
+        }
     };
-    let mut body = String::from("<h1>Branding</h1>");
-    if let Some((text, is_error)) = message {
-        body.push_str(&notice(&text, is_error));
+    let chosen_format = values
+        .date_format
+        .as_deref()
+        .and_then(|f| DateFormat::parse(f).ok())
+        .unwrap_or(look.date_format);
+    let example = time::Date::from_calendar_date(2027, time::Month::January, 31).ok();
+    let name = text(&values.name);
+    let sender = text(&values.email_sender_name);
+    html! {
+        h1 { "Branding" }
+        @if let Some((text, is_error)) = &message { (notice(text, *is_error)) }
+        form method="post" action="/settings/branding" enctype="multipart/form-data" novalidate {
+            (csrf_field(&viewer.token))
+            section.card {
+                h2 { "Name and colours" }
+                (Field::new("name", "Name shown to everyone").value(&name).error(error("name")).placeholder(&viewer.tenant.tenant.brand))
+                div.row {
+                    div { (colour("primary_colour", "Primary colour (header, buttons)", values.primary_colour.as_deref().unwrap_or(&look.primary))) }
+                    div { (colour("accent_colour", "Accent colour (links, focus)", values.accent_colour.as_deref().unwrap_or(&look.accent))) }
+                }
+                p.hint { "Colours need a contrast of at least 4.5:1 with white so text stays readable." }
+            }
+            section.card {
+                h2 { "Dates" }
+                label for="f-date_format" { "How dates are written on every page and in mail" }
+                select id="f-date_format" name="date_format" {
+                    @for format in DateFormat::ALL {
+                        option value=(format.as_str()) selected[format == chosen_format] {
+                            @match example { Some(day) => (format.date(day)), None => (format.as_str()) }
+                        }
+                    }
+                }
+                @if let Some(m) = error("date_format") { p.field-error { (m) } }
+            }
+            section.card {
+                h2 { "Sign-in page and e-mail" }
+                label for="f-msg" { "Sign-in message" }
+                textarea id="f-msg" name="sign_in_message" rows="2"
+                    aria-invalid=[error("sign_in_message").map(|_| "true")] aria-describedby=[error("sign_in_message").map(|_| "f-msg-error")] {
+                    (text(&values.sign_in_message))
+                }
+                @if let Some(m) = error("sign_in_message") { p.field-error id="f-msg-error" { (m) } }
+                (Field::new("email_sender_name", "E-mail sender name").value(&sender).error(error("email_sender_name")))
+            }
+            section.card {
+                h2 { "Logo and favicon" }
+                p.hint { "PNG, JPEG, GIF, WebP, ICO or SVG; logo up to 512 KiB, favicon up to 128 KiB. Leave empty to keep the current one." }
+                @if let Some(digest) = &look.logo {
+                    p { img src={ "/branding/logo?v=" (digest) } alt="Current logo" style="max-height:3rem"; }
+                }
+                label for="f-logo" { "Logo" }
+                input id="f-logo" name="logo" type="file" accept="image/*";
+                @if let Some(m) = error("logo") { p.field-error { (m) } }
+                label for="f-favicon" { "Favicon" }
+                input id="f-favicon" name="favicon" type="file" accept="image/*";
+                @if let Some(m) = error("favicon") { p.field-error { (m) } }
+            }
+            section.card {
+                h2 { "Custom CSS" }
+                p.hint { "Restyles this site only: it may not load anything (no url(), @import or fonts)." }
+                label for="f-css" { "CSS" }
+                textarea id="f-css" name="custom_css" rows="6"
+                    aria-invalid=[error("custom_css").map(|_| "true")] aria-describedby=[error("custom_css").map(|_| "f-css-error")] {
+                    (text(&values.custom_css))
+                }
+                @if let Some(m) = error("custom_css") { p.field-error id="f-css-error" { (m) } }
+            }
+            div.actions { button type="submit" { "Save branding" } }
+        }
     }
-    let css_error = error("custom_css").map_or_else(String::new, |m| {
-        format!("<p class=\"field-error\" id=\"f-css-error\">{}</p>", e(m))
-    });
-    let message_error = error("sign_in_message").map_or_else(String::new, |m| {
-        format!("<p class=\"field-error\" id=\"f-msg-error\">{}</p>", e(m))
-    });
-    body.push_str(&format!(
-        "<form method=\"post\" action=\"/settings/branding\" enctype=\"multipart/form-data\" novalidate>{}<section class=\"card\"><h2>Name and colours</h2>{}<div class=\"row\"><div>{}</div><div>{}</div></div><p class=\"hint\">Colours need a contrast of at least 4.5:1 with white so text stays readable.</p></section><section class=\"card\"><h2>Sign-in page and e-mail</h2><label for=\"f-msg\">Sign-in message</label><textarea id=\"f-msg\" name=\"sign_in_message\" rows=\"2\">{}</textarea>{message_error}{}</section><section class=\"card\"><h2>Logo and favicon</h2><p class=\"hint\">PNG, JPEG, GIF, WebP, ICO or SVG; logo up to 512 KiB, favicon up to 128 KiB. Leave empty to keep the current one.</p>{}<label for=\"f-logo\">Logo</label><input id=\"f-logo\" name=\"logo\" type=\"file\" accept=\"image/*\">{}<label for=\"f-favicon\">Favicon</label><input id=\"f-favicon\" name=\"favicon\" type=\"file\" accept=\"image/*\">{}</section><section class=\"card\"><h2>Custom CSS</h2><p class=\"hint\">Restyles this site only: it may not load anything (no url(), @import or fonts).</p><label for=\"f-css\">CSS</label><textarea id=\"f-css\" name=\"custom_css\" rows=\"6\">{}</textarea>{css_error}</section><div class=\"actions\"><button type=\"submit\">Save branding</button></div></form>",
-        csrf_field(&viewer.token),
-        input("name", "Name shown to everyone", "text", &text(&values.name), error("name"), &format!("placeholder=\"{}\"", e(&viewer.tenant.tenant.brand))),
-        colour("primary_colour", "Primary colour (header, buttons)", values.primary_colour.as_deref().unwrap_or(&look.primary)),
-        colour("accent_colour", "Accent colour (links, focus)", values.accent_colour.as_deref().unwrap_or(&look.accent)),
-        e(&text(&values.sign_in_message)),
-        input("email_sender_name", "E-mail sender name", "text", &text(&values.email_sender_name), error("email_sender_name"), ""),
-        look.logo.as_ref().map_or_else(String::new, |d| format!("<p><img src=\"/branding/logo?v={}\" alt=\"Current logo\" style=\"max-height:3rem\"></p>", e(d))),
-        error("logo").map_or_else(String::new, |m| format!("<p class=\"field-error\">{}</p>", e(m))),
-        error("favicon").map_or_else(String::new, |m| format!("<p class=\"field-error\">{}</p>", e(m))),
-        e(&text(&values.custom_css)),
-    ));
-    body
 }
 
 fn allowed(viewer: &Viewer) -> Result<Permitted<'_, need::SettingsManage>, Response> {
     viewer.permit::<need::SettingsManage>()
 }
 
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct DoneQuery {
+    #[serde(default)]
+    done: Option<String>,
+}
+
 /// `GET /settings/branding`.
-pub(crate) async fn page(viewer: Viewer) -> Response {
-    if let Err(refused) = allowed(&viewer) {
-        return refused;
-    }
+pub(crate) async fn page(
+    viewer: Viewer,
+    Query(query): Query<DoneQuery>,
+) -> Result<Response, Response> {
+    allowed(&viewer)?;
     let values = branding::branding(viewer.tenant.store())
         .await
         .unwrap_or_default();
-    let body = form(&viewer, &values, &[], None);
-    viewer.page("Branding", Section::Settings, body)
+    let message = (query.done.as_deref() == Some("saved")).then(|| {
+        (
+            "Branding saved. Every page and e-mail of this site uses it now.".to_owned(),
+            false,
+        )
+    });
+    let body = form(&viewer, &values, &[], message);
+    Ok(viewer.page("Branding", Section::Settings, body))
 }
 
 /// `POST /settings/branding` (multipart: the text fields and optional image files).
@@ -91,11 +155,8 @@ pub(crate) async fn save(
     viewer: Viewer,
     headers: HeaderMap,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
-) -> Response {
-    let permit = match allowed(&viewer) {
-        Ok(permit) => permit,
-        Err(refused) => return refused,
-    };
+) -> Result<Response, Response> {
+    let permit = allowed(&viewer)?;
     let mut values = Branding::default();
     let mut token = String::new();
     let mut images: Vec<(Asset, Vec<u8>)> = Vec::new();
@@ -125,6 +186,7 @@ pub(crate) async fn save(
                 "sign_in_message" => values.sign_in_message = Some(text()),
                 "email_sender_name" => values.email_sender_name = Some(text()),
                 "custom_css" => values.custom_css = Some(text()),
+                "date_format" => values.date_format = Some(text()),
                 "logo" | "favicon" if has_file && !bytes.is_empty() => {
                     if let Some(asset) = Asset::parse(&name) {
                         images.push((asset, bytes.to_vec()));
@@ -134,9 +196,7 @@ pub(crate) async fn save(
             }
         }
     }
-    if let Err(refused) = viewer.check_form(&headers, &token) {
-        return refused;
-    }
+    viewer.check_form(&headers, &token)?;
     // Check everything before keeping anything.
     let checked = match branding::check(values.clone()) {
         Ok(checked) => Some(checked),
@@ -192,26 +252,7 @@ pub(crate) async fn save(
         )),
     };
     match saved {
-        Ok(()) => {
-            // Show the new look at once.
-            let mut fresh = viewer;
-            if let Ok(look) = branding::look(&fresh.tenant).await {
-                fresh.look = look;
-            }
-            let values = branding::branding(fresh.tenant.store())
-                .await
-                .unwrap_or_default();
-            let body = form(
-                &fresh,
-                &values,
-                &[],
-                Some((
-                    "Branding saved. Every page and e-mail of this site uses it now.".to_owned(),
-                    false,
-                )),
-            );
-            fresh.page("Branding", Section::Settings, body)
-        }
+        Ok(()) => Ok(Redirect::to("/settings/branding?done=saved").into_response()),
         Err(error) => {
             let message = if errors.is_empty() {
                 ApiError::Core(error).page_message()
@@ -219,12 +260,12 @@ pub(crate) async fn save(
                 "Nothing was saved: check the marked fields.".to_owned()
             };
             let body = form(&viewer, &values, &errors, Some((message, true)));
-            viewer.page_with_status(
+            Ok(viewer.page_with_status(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "Branding",
                 Section::Settings,
                 body,
-            )
+            ))
         }
     }
 }

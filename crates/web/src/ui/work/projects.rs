@@ -1,54 +1,67 @@
 //! The Projects pages, for every signed-in user: the projects they reach (a client contact,
 //! their company's), a new project (`projects.create`), and a project's page with its
-//! details, who it is shared with, editing (`projects.edit`) and archiving
+//! details, its board, who it is shared with, editing (`projects.edit`) and archiving
 //! (`projects.archive`). What may be done is decided by the same services as the API; the
 //! page only leaves out buttons the viewer's role could not use.
-
-use std::collections::HashMap;
 
 use axum::Form;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, Query};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use maud::{Markup, html};
+use serde::Deserialize;
 use tenant_core::Error;
 use tenant_core::access::UserKind;
 use tenant_core::access::permissions::{Permission, need};
 use tenant_core::access::{Principal, Scope, permit};
 use tenant_core::accounts::companies::{self, Company};
-use tenant_core::accounts::teams;
-use tenant_core::accounts::users;
+use tenant_core::accounts::{teams, users};
 use tenant_core::names::percent_encode;
 use tenant_core::work::projects::{
     self, NewProject, Project, ProjectChange, ProjectFilter, ProjectStatus, Sharing,
 };
 
-use crate::escape_html as e;
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, status_of};
+use crate::ui::Pages;
 use crate::ui::Viewer;
 use crate::ui::forms::{Failed, Pairs, field, staff_options};
-use crate::ui::layout::{Section, csrf_field, input, notice};
+use crate::ui::layout::{Field, Section, csrf_field, notice};
+
+/// The Projects pages' routes.
+pub(crate) fn routes() -> Pages {
+    Pages::new()
+        .route("/projects", "GET POST", get(list).post(create))
+        .route("/projects/{id}", "GET", get(show))
+        .route("/projects/{id}/edit", "POST", post(edit))
+        .route("/projects/{id}/archive", "POST", post(archive))
+        .route("/projects/{id}/unarchive", "POST", post(unarchive))
+        .route("/projects/{id}/add-member", "POST", post(add_member))
+        .route("/projects/{id}/add-team", "POST", post(add_team))
+        .route(
+            "/projects/{id}/remove-member/{user}",
+            "GET POST",
+            get(confirm_remove_member).post(remove_member),
+        )
+        .route(
+            "/projects/{id}/remove-team/{team}",
+            "GET POST",
+            get(confirm_remove_team).post(remove_team),
+        )
+}
 
 fn message_of(error: Error) -> String {
     ApiError::Core(error).page_message()
 }
 
-/// The status of a page answering `error`.
-pub(crate) fn status_of(error: &Error) -> StatusCode {
-    match error {
-        Error::NotFound(_) => StatusCode::NOT_FOUND,
-        Error::Forbidden(_) => StatusCode::FORBIDDEN,
-        Error::Conflict(_) => StatusCode::CONFLICT,
-        Error::Field { .. } | Error::Invalid(_) | Error::Name(_) => {
-            StatusCode::UNPROCESSABLE_ENTITY
-        }
-        Error::NotLicensed(_) => StatusCode::PAYMENT_REQUIRED,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    }
-}
-
-fn day(t: time::OffsetDateTime) -> String {
-    format!("{} {} {}", t.day(), t.month(), t.year())
+/// A project's status as a badge.
+fn status_badge(status: ProjectStatus) -> Markup {
+    let class = match status {
+        ProjectStatus::Active => "status on",
+        ProjectStatus::Archived => "status",
+    };
+    html! { span class=(class) { (status.as_str()) } }
 }
 
 /// The companies the viewer may pick from (none without a permission that picks one).
@@ -70,47 +83,21 @@ fn company_select(
     chosen: &str,
     current: Option<(&str, &str)>,
     error: Option<&str>,
-) -> String {
-    let listed = companies.iter().map(|c| (c.id.as_str(), c.name.as_str()));
+) -> Markup {
     let extra = current.filter(|(id, _)| !companies.iter().any(|c| c.id == *id));
-    let options: String = extra
+    let options: Vec<(&str, &str)> = extra
         .into_iter()
-        .chain(listed)
-        .map(|(id, name)| {
-            let selected = if id == chosen { " selected" } else { "" };
-            format!("<option value=\"{}\"{selected}>{}</option>", e(id), e(name))
-        })
+        .chain(companies.iter().map(|c| (c.id.as_str(), c.name.as_str())))
         .collect();
-    let (invalid, message) = match error {
-        Some(text) => (
-            " aria-invalid=\"true\" aria-describedby=\"f-company-error\"",
-            format!(
-                "<p class=\"field-error\" id=\"f-company-error\">{}</p>",
-                e(text)
-            ),
-        ),
-        None => ("", String::new()),
-    };
-    format!(
-        "<label for=\"f-company\">Client company</label><select id=\"f-company\" name=\"company\"{invalid}><option value=\"\">None: internal work</option>{options}</select>{message}<p class=\"hint\">The company's contacts see the project in their portal.</p>"
-    )
-}
-
-fn description_area(value: &str, error: Option<&str>) -> String {
-    let (invalid, message) = match error {
-        Some(text) => (
-            " aria-invalid=\"true\" aria-describedby=\"f-description-error\"",
-            format!(
-                "<p class=\"field-error\" id=\"f-description-error\">{}</p>",
-                e(text)
-            ),
-        ),
-        None => ("", String::new()),
-    };
-    format!(
-        "<label for=\"f-description\">Description</label><textarea id=\"f-description\" name=\"description\" rows=\"3\"{invalid}>{}</textarea>{message}",
-        e(value)
-    )
+    html! {
+        label for="f-company" { "Client company" }
+        select id="f-company" name="company" aria-invalid=[error.map(|_| "true")] aria-describedby=[error.map(|_| "f-company-error")] {
+            option value="" { "None: internal work" }
+            @for (id, name) in &options { option value=(id) selected[*id == chosen] { (name) } }
+        }
+        @if let Some(text) = error { p.field-error id="f-company-error" { (text) } }
+        p.hint { "The company's contacts see the project in their portal." }
+    }
 }
 
 /// The form fields of a project (new, or `project` being edited) with what was typed and
@@ -120,70 +107,76 @@ fn project_fields(
     project: Option<&Project>,
     failed: Option<&Failed>,
     target: &str,
-) -> String {
+) -> Markup {
     let typed = Failed::typed(failed, target);
     let value = |name: &str, current: &str| -> String {
         typed.map_or(current, |t| field(t, name)).to_owned()
     };
-    format!(
-        "{}{}{}",
-        input(
-            "name",
-            "Project name",
-            "text",
-            &value("name", project.map_or("", |p| p.name.as_str())),
-            Failed::error(failed, target, "name").as_deref(),
-            "required maxlength=\"200\""
-        ),
-        description_area(
-            &value(
-                "description",
-                project.map_or("", |p| p.description.as_str())
-            ),
-            Failed::error(failed, target, "description").as_deref()
-        ),
-        company_select(
+    let name = value("name", project.map_or("", |p| p.name.as_str()));
+    let description = value(
+        "description",
+        project.map_or("", |p| p.description.as_str()),
+    );
+    let description_error = Failed::error(failed, target, "description");
+    html! {
+        (Field::new("name", "Project name").value(&name)
+            .error(Failed::error(failed, target, "name").as_deref()).required().maxlength(200))
+        label for="f-description" { "Description" }
+        textarea id="f-description" name="description" rows="3"
+            aria-invalid=[description_error.as_ref().map(|_| "true")]
+            aria-describedby=[description_error.as_ref().map(|_| "f-description-error")] { (description) }
+        @if let Some(text) = &description_error { p.field-error id="f-description-error" { (text) } }
+        (company_select(
             companies,
-            &value(
-                "company",
-                project.and_then(|p| p.company_id.as_deref()).unwrap_or("")
-            ),
+            &value("company", project.and_then(|p| p.company_id.as_deref()).unwrap_or("")),
             project.and_then(|p| p.company_id.as_deref().zip(p.company_name.as_deref())),
-            Failed::error(failed, target, "company").as_deref()
-        ),
-    )
+            Failed::error(failed, target, "company").as_deref(),
+        ))
+    }
+}
+
+/// A text in paragraphs: blank lines part them, single line breaks stay.
+pub(crate) fn paragraphs(text: &str) -> Markup {
+    html! {
+        @for paragraph in text.split("\n\n") {
+            p {
+                @for (i, line) in paragraph.split('\n').enumerate() {
+                    @if i > 0 { br; }
+                    (line)
+                }
+            }
+        }
+    }
 }
 
 /// What the list shows: `?status=active|archived|all`, `?q=`, `?cursor=`.
-struct Listing {
-    status: String,
-    q: String,
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct Listing {
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    q: Option<String>,
+    #[serde(default)]
     cursor: Option<String>,
 }
 
 impl Listing {
-    fn of(query: &HashMap<String, String>) -> Self {
-        let status = match query.get("status").map(String::as_str) {
+    fn status(&self) -> &'static str {
+        match self.status.as_deref() {
             Some("archived") => "archived",
             Some("all") => "all",
             _ => "active",
-        };
-        Listing {
-            status: status.to_owned(),
-            q: query.get("q").cloned().unwrap_or_default(),
-            cursor: query.get("cursor").cloned().filter(|c| !c.is_empty()),
         }
     }
 }
 
 /// `GET /projects`.
-pub(crate) async fn list(viewer: Viewer, Query(query): Query<HashMap<String, String>>) -> Response {
-    let principal = match viewer.require() {
-        Ok(principal) => principal,
-        Err(redirect) => return redirect,
-    };
-    let listing = Listing::of(&query);
-    render_list(&viewer, principal, &listing, None, None, StatusCode::OK).await
+pub(crate) async fn list(
+    viewer: Viewer,
+    Query(listing): Query<Listing>,
+) -> Result<Response, Response> {
+    let principal = viewer.require()?;
+    Ok(render_list(&viewer, principal, &listing, None, None, StatusCode::OK).await)
 }
 
 async fn render_list(
@@ -196,85 +189,91 @@ async fn render_list(
 ) -> Response {
     let store = viewer.tenant.store();
     let staff = principal.kind() == UserKind::Staff;
-    let mut body = String::from("<h1>Projects</h1>");
-    if let Some((text, error)) = &message {
-        body.push_str(&notice(text, *error));
-    }
-    if principal.permissions().contains(Permission::ProjectsCreate) && staff {
-        match company_choices(viewer, principal).await {
-            Ok(companies) => {
-                let open = if failed.is_some() { " open" } else { "" };
-                body.push_str(&format!(
-                    "<details class=\"card\"{open}><summary><strong>New project</strong></summary><form method=\"post\" action=\"/projects\" novalidate>{}{}<div class=\"actions\"><button type=\"submit\">Create project</button></div></form></details>",
-                    csrf_field(&viewer.token),
-                    project_fields(&companies, None, failed, "new"),
-                ));
-            }
-            Err(error) => body.push_str(&notice(&message_of(error), true)),
-        }
-    }
-    let tabs: String = [
-        ("active", "Active"),
-        ("archived", "Archived"),
-        ("all", "All"),
-    ]
-    .iter()
-    .map(|(word, label)| {
-        let current = if listing.status == *word {
-            " aria-current=\"page\""
-        } else {
-            ""
-        };
-        format!("<a href=\"/projects?status={word}\"{current}>{label}</a>")
-    })
-    .collect::<Vec<_>>()
-    .join(" · ");
-    body.push_str(&format!(
-        "<section class=\"card\" aria-labelledby=\"list\"><h2 id=\"list\">Your projects</h2><nav aria-label=\"Which projects\"><p>{tabs}</p></nav><form method=\"get\" action=\"/projects\" role=\"search\"><input type=\"hidden\" name=\"status\" value=\"{}\"><label for=\"f-q\">Find a project by name</label><div class=\"actions\" style=\"margin-top:0\"><input type=\"search\" id=\"f-q\" name=\"q\" value=\"{}\"><button type=\"submit\" class=\"secondary\">Find</button></div></form>",
-        e(&listing.status),
-        e(&listing.q),
-    ));
+    let creates = principal.permissions().contains(Permission::ProjectsCreate) && staff;
+    let companies = if creates {
+        Some(company_choices(viewer, principal).await.map_err(message_of))
+    } else {
+        None
+    };
+    let which = listing.status();
+    let q = listing.q.clone().unwrap_or_default();
     let filter = ProjectFilter {
-        status: match listing.status.as_str() {
+        status: match which {
             "archived" => Some(ProjectStatus::Archived),
             "all" => None,
             _ => Some(ProjectStatus::Active),
         },
         company_id: None,
-        q: Some(listing.q.clone()),
+        q: Some(q.clone()),
     };
-    match projects::list_projects(store, principal, &filter, listing.cursor.as_deref(), 100).await
-    {
-        Ok(page) if page.items.is_empty() => body.push_str(if staff {
-            "<p>No projects here. A project you are added to, directly or through a team, shows up here.</p>"
-        } else {
-            "<p>No projects here yet.</p>"
-        }),
-        Ok(page) => {
-            body.push_str("<table><thead><tr><th scope=\"col\">Project</th><th scope=\"col\">Client</th><th scope=\"col\">Status</th><th scope=\"col\" class=\"optional\">Started</th></tr></thead><tbody>");
-            for project in &page.items {
-                body.push_str(&format!(
-                    "<tr><td><a href=\"/projects/{}\">{}</a></td><td>{}</td><td><span class=\"status\">{}</span></td><td class=\"optional\">{}</td></tr>",
-                    e(&project.id),
-                    e(&project.name),
-                    e(project.company_name.as_deref().unwrap_or("internal")),
-                    project.status.as_str(),
-                    day(project.created_at),
-                ));
+    let cursor = listing.cursor.as_deref().filter(|c| !c.is_empty());
+    let page = projects::list_projects(store, principal, &filter, cursor, 100)
+        .await
+        .map_err(message_of);
+    let dates = viewer.look.date_format;
+    let body = html! {
+        h1 { "Projects" }
+        @if let Some((text, error)) = &message { (notice(text, *error)) }
+        @match &companies {
+            Some(Ok(companies)) => details.card open[failed.is_some()] {
+                summary { strong { "New project" } }
+                form method="post" action="/projects" novalidate {
+                    (csrf_field(&viewer.token))
+                    (project_fields(companies, None, failed, "new"))
+                    div.actions { button type="submit" { "Create project" } }
+                }
+            },
+            Some(Err(text)) => (notice(text, true)),
+            None => {},
+        }
+        section.card aria-labelledby="list" {
+            h2 id="list" { "Your projects" }
+            nav aria-label="Which projects" { p {
+                @for (i, (word, label)) in [("active", "Active"), ("archived", "Archived"), ("all", "All")].iter().enumerate() {
+                    @if i > 0 { " · " }
+                    a href={ "/projects?status=" (word) } aria-current=[(which == *word).then_some("page")] { (label) }
+                }
+            } }
+            form method="get" action="/projects" role="search" {
+                input type="hidden" name="status" value=(which);
+                label for="f-q" { "Find a project by name" }
+                div.actions style="margin-top:0" {
+                    input type="search" id="f-q" name="q" value=(q);
+                    button.secondary type="submit" { "Find" }
+                }
             }
-            body.push_str("</tbody></table>");
-            if let Some(next) = &page.next_cursor {
-                body.push_str(&format!(
-                    "<p><a href=\"/projects?status={}&amp;q={}&amp;cursor={}\">More projects</a></p>",
-                    e(&percent_encode(&listing.status)),
-                    e(&percent_encode(&listing.q)),
-                    e(&percent_encode(next))
-                ));
+            @match &page {
+                Ok(page) if page.items.is_empty() => {
+                    @if staff { p { "No projects here. A project you are added to, directly or through a team, shows up here." } }
+                    @else { p { "No projects here yet." } }
+                },
+                Ok(page) => {
+                    table {
+                        thead { tr {
+                            th scope="col" { "Project" }
+                            th scope="col" { "Client" }
+                            th scope="col" { "Status" }
+                            th.optional scope="col" { "Started" }
+                        } }
+                        tbody {
+                            @for project in &page.items {
+                                tr {
+                                    td { a href={ "/projects/" (project.id) } { (project.name) } }
+                                    td { (project.company_name.as_deref().unwrap_or("internal")) }
+                                    td { (status_badge(project.status)) }
+                                    td.optional { (dates.date(project.created_at.date())) }
+                                }
+                            }
+                        }
+                    }
+                    @if let Some(next) = &page.next_cursor {
+                        p { a href={ "/projects?status=" (which) "&q=" (percent_encode(&q)) "&cursor=" (percent_encode(next)) } { "More projects" } }
+                    }
+                },
+                Err(text) => (notice(text, true)),
             }
         }
-        Err(error) => body.push_str(&notice(&message_of(error), true)),
-    }
-    body.push_str("</section>");
+    };
     viewer.page_with_status(status, "Projects", Section::Projects, body)
 }
 
@@ -283,48 +282,50 @@ pub(crate) async fn create(
     viewer: Viewer,
     headers: HeaderMap,
     form: Result<Form<Pairs>, FormRejection>,
-) -> Response {
-    let (permit, pairs) = match viewer.submitted::<need::ProjectsCreate>(&headers, form) {
-        Ok(submitted) => submitted,
-        Err(refused) => return refused,
-    };
+) -> Result<Response, Response> {
+    let (permit, pairs) = viewer.submitted::<need::ProjectsCreate>(&headers, form)?;
     let new = NewProject {
         name: field(&pairs, "name").to_owned(),
         description: field(&pairs, "description").to_owned(),
         company_id: Some(field(&pairs, "company").to_owned()).filter(|c| !c.is_empty()),
     };
-    match projects::create_project(viewer.tenant.store(), &permit, &new).await {
-        Ok(project) => {
-            Redirect::to(&format!("/projects/{}?done=created", project.id)).into_response()
-        }
-        Err(error) => {
-            let (failed, message) = Failed::new("new", pairs, error);
-            let listing = Listing::of(&HashMap::new());
-            render_list(
-                &viewer,
-                permit.principal(),
-                &listing,
-                Some((message, true)),
-                Some(&failed),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-    }
+    Ok(
+        match projects::create_project(viewer.tenant.store(), &permit, &new).await {
+            Ok(project) => {
+                Redirect::to(&format!("/projects/{}?done=created", project.id)).into_response()
+            }
+            Err(error) => {
+                let status = status_of(&error);
+                let (failed, message) = Failed::new("new", pairs, error);
+                render_list(
+                    &viewer,
+                    permit.principal(),
+                    &Listing::default(),
+                    Some((message, true)),
+                    Some(&failed),
+                    status,
+                )
+                .await
+            }
+        },
+    )
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct DoneQuery {
+    #[serde(default)]
+    done: Option<String>,
 }
 
 /// `GET /projects/{id}`.
 pub(crate) async fn show(
     viewer: Viewer,
     Path(id): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    let principal = match viewer.require() {
-        Ok(principal) => principal,
-        Err(redirect) => return redirect,
-    };
-    let message = query.get("done").and_then(|done| {
-        let text = match done.as_str() {
+    Query(query): Query<DoneQuery>,
+) -> Result<Response, Response> {
+    let principal = viewer.require()?;
+    let message = query.done.as_deref().and_then(|done| {
+        let text = match done {
             "created" => "The project is created. You are its first member.",
             "saved" => "Saved.",
             "archived" => "The project is archived. Everything in it is kept.",
@@ -337,9 +338,10 @@ pub(crate) async fn show(
         };
         Some((text.to_owned(), false))
     });
-    render_project(&viewer, principal, &id, message, None, StatusCode::OK).await
+    Ok(render_project(&viewer, principal, &id, message, None, StatusCode::OK).await)
 }
 
+/// A project's page; `failed` keeps what was typed in its forms.
 pub(crate) async fn render_project(
     viewer: &Viewer,
     principal: &Principal,
@@ -352,91 +354,82 @@ pub(crate) async fn render_project(
     let project = match projects::get_project(store, principal, id).await {
         Ok(project) => project,
         Err(error) => {
+            let status = status_of(&error);
+            let text = message_of(error);
             return viewer.page_with_status(
-                status_of(&error),
+                status,
                 "Project",
                 Section::Projects,
-                format!(
-                    "<p><a href=\"/projects\">← Projects</a></p>{}",
-                    notice(&message_of(error), true)
-                ),
+                html! { p { a href="/projects" { "← Projects" } } (notice(&text, true)) },
             );
         }
     };
-    let token = csrf_field(&viewer.token);
     let permissions = principal.permissions();
     let staff = principal.kind() == UserKind::Staff;
     let archived = project.status == ProjectStatus::Archived;
     let can_edit = staff && permissions.contains(Permission::ProjectsEdit) && !archived;
     let can_archive = staff && permissions.contains(Permission::ProjectsArchive);
-    let base = format!("/projects/{}", e(&project.id));
-
-    let mut body = format!(
-        "<p><a href=\"/projects\">← Projects</a></p><h1>{} <span class=\"status\">{}</span></h1>",
-        e(&project.name),
-        project.status.as_str()
-    );
-    if let Some((text, error)) = &message {
-        body.push_str(&notice(text, *error));
-    }
-    if archived {
-        body.push_str(&notice(
-            "This project is archived: everything in it is kept and can be read, but nothing can be changed until it is unarchived.",
-            false,
-        ));
-    }
-    let description = if project.description.is_empty() {
-        "<p class=\"hint\">No description.</p>".to_owned()
+    let base = format!("/projects/{}", project.id);
+    let dates = viewer.look.date_format;
+    let board = crate::ui::work::tasks::board_section(viewer, principal, &project, failed).await;
+    let people = if staff {
+        Some(people_section(viewer, principal, &project, &base, can_edit).await)
     } else {
-        project
-            .description
-            .split("\n\n")
-            .map(|p| format!("<p>{}</p>", e(p).replace('\n', "<br>")))
-            .collect()
+        None
     };
-    body.push_str(&format!(
-        "<section class=\"card\" aria-labelledby=\"about\"><h2 id=\"about\">About</h2>{description}<p><strong>Client:</strong> {}</p><p class=\"hint\">Started {}{}</p></section>",
-        e(project.company_name.as_deref().unwrap_or("none (internal work)")),
-        day(project.created_at),
-        project
-            .archived_at
-            .map_or_else(String::new, |at| format!(" · archived {}", day(at))),
-    ));
-
-    body.push_str(
-        &crate::ui::work::tasks::board_section(viewer, principal, &project, &token, failed).await,
-    );
-    if staff {
-        body.push_str(&people_section(viewer, principal, &project, &base, &token, can_edit).await);
-    }
-    if can_edit {
-        // Without the company list the form could not keep the company: no form then.
-        match company_choices(viewer, principal).await {
-            Ok(companies) => body.push_str(&format!(
-                "<section class=\"card\" aria-labelledby=\"edit\"><h2 id=\"edit\">Edit</h2><form method=\"post\" action=\"{base}/edit\" novalidate>{token}{}<div class=\"actions\"><button type=\"submit\">Save project</button></div></form></section>",
-                project_fields(&companies, Some(&project), failed, "edit"),
-            )),
-            Err(error) => body.push_str(&notice(&message_of(error), true)),
+    // Without the company list the form could not keep the company: no form then.
+    let companies = if can_edit {
+        Some(company_choices(viewer, principal).await.map_err(message_of))
+    } else {
+        None
+    };
+    let body = html! {
+        p { a href="/projects" { "← Projects" } }
+        h1 { (project.name) " " (status_badge(project.status)) }
+        @if let Some((text, error)) = &message { (notice(text, *error)) }
+        @if archived {
+            (notice("This project is archived: everything in it is kept and can be read, but nothing can be changed until it is unarchived.", false))
         }
-    }
-    if can_archive {
-        let (action, label, hint) = if archived {
-            (
-                "unarchive",
-                "Unarchive project",
-                "Makes the project active again.",
-            )
-        } else {
-            (
-                "archive",
-                "Archive project",
-                "Keeps everything and makes the project read-only. It can be unarchived at any time.",
-            )
-        };
-        body.push_str(&format!(
-            "<section class=\"card\" aria-labelledby=\"state\"><h2 id=\"state\">{label}</h2><p class=\"hint\">{hint}</p><form method=\"post\" action=\"{base}/{action}\">{token}<div class=\"actions\"><button type=\"submit\" class=\"secondary\">{label}</button></div></form></section>"
-        ));
-    }
+        section.card aria-labelledby="about" {
+            h2 id="about" { "About" }
+            @if project.description.is_empty() { p.hint { "No description." } }
+            @else { (paragraphs(&project.description)) }
+            p { strong { "Client:" } " " (project.company_name.as_deref().unwrap_or("none (internal work)")) }
+            p.hint {
+                "Started " (dates.date(project.created_at.date()))
+                @if let Some(at) = project.archived_at { " · archived " (dates.date(at.date())) }
+            }
+        }
+        (board)
+        @if let Some(people) = people { (people) }
+        @match &companies {
+            Some(Ok(companies)) => section.card aria-labelledby="edit" {
+                h2 id="edit" { "Edit" }
+                form method="post" action={ (base) "/edit" } novalidate {
+                    (csrf_field(&viewer.token))
+                    (project_fields(companies, Some(&project), failed, "edit"))
+                    div.actions { button type="submit" { "Save project" } }
+                }
+            },
+            Some(Err(text)) => (notice(text, true)),
+            None => {},
+        }
+        @if can_archive {
+            @let (action, label, hint) = if archived {
+                ("unarchive", "Unarchive project", "Makes the project active again.")
+            } else {
+                ("archive", "Archive project", "Keeps everything and makes the project read-only. It can be unarchived at any time.")
+            };
+            section.card aria-labelledby="state" {
+                h2 id="state" { (label) }
+                p.hint { (hint) }
+                form method="post" action={ (base) "/" (action) } {
+                    (csrf_field(&viewer.token))
+                    div.actions { button.secondary type="submit" { (label) } }
+                }
+            }
+        }
+    };
     viewer.page_with_status(status, &project.name, Section::Projects, body)
 }
 
@@ -446,195 +439,128 @@ async fn people_section(
     principal: &Principal,
     project: &Project,
     base: &str,
-    token: &str,
     can_edit: bool,
-) -> String {
+) -> Markup {
     let store = viewer.tenant.store();
     let (members, teams_on) = match projects::shared_with(store, principal, &project.id).await {
         Ok(found) => found,
         Err(error) => return notice(&message_of(error), true),
     };
-    let mut out = String::from(
-        "<section class=\"card\" aria-labelledby=\"people\"><h2 id=\"people\">People</h2><h3>Members</h3>",
-    );
+    let (staff, all_teams) = match permit::<need::ProjectsEdit>(principal, Scope::Brand) {
+        Ok(permit) if can_edit => (
+            users::staff_directory(store, &permit)
+                .await
+                .unwrap_or_default(),
+            teams::list_teams(store, principal)
+                .await
+                .unwrap_or_default(),
+        ),
+        _ => (Vec::new(), Vec::new()),
+    };
+    let addable: Vec<_> = staff
+        .iter()
+        .filter(|u| !members.iter().any(|m| m.id == u.id))
+        .collect();
+    let addable_teams: Vec<_> = all_teams
+        .iter()
+        .filter(|t| !teams_on.iter().any(|on| on.id == t.id))
+        .collect();
     let remove = |kind: &str, id: &str, name: &str| {
-        if can_edit {
-            format!(
-                " <form method=\"post\" action=\"{base}/remove-{kind}/{}\">{token}<button type=\"submit\" class=\"secondary\" aria-label=\"Take {} off the project\">Remove</button></form>",
-                e(id),
-                e(name)
-            )
-        } else {
-            String::new()
+        html! {
+            @if can_edit {
+                " "
+                form method="get" action={ (base) "/remove-" (kind) "/" (id) } {
+                    button.secondary type="submit" aria-label={ "Take " (name) " off the project" } { "Remove" }
+                }
+            }
         }
     };
-    if members.is_empty() {
-        out.push_str("<p class=\"hint\">Nobody is added directly.</p>");
-    } else {
-        out.push_str("<ul>");
-        for member in &members {
-            let status = match member.status {
-                Some(word) if word != "active" => format!(" <span class=\"status\">{word}</span>"),
-                _ => String::new(),
-            };
-            out.push_str(&format!(
-                "<li>{} <span class=\"hint\">{}</span>{status}{}</li>",
-                e(&member.name),
-                e(member.email.as_deref().unwrap_or_default()),
-                remove("member", &member.id, &member.name)
-            ));
-        }
-        out.push_str("</ul>");
-    }
-    out.push_str("<h3>Teams</h3>");
-    if teams_on.is_empty() {
-        out.push_str("<p class=\"hint\">No team is on this project.</p>");
-    } else {
-        out.push_str("<ul>");
-        for team in &teams_on {
-            out.push_str(&format!(
-                "<li>{} <span class=\"hint\">(every member)</span>{}</li>",
-                e(&team.name),
-                remove("team", &team.id, &team.name)
-            ));
-        }
-        out.push_str("</ul>");
-    }
-    if can_edit && let Ok(permit) = permit::<need::ProjectsEdit>(principal, Scope::Brand) {
-        let staff = users::staff_directory(store, &permit)
-            .await
-            .unwrap_or_default();
-        let people = staff_options(
-            staff
-                .iter()
-                .filter(|u| !members.iter().any(|m| m.id == u.id)),
-        );
-        let all_teams = teams::list_teams(store, principal)
-            .await
-            .unwrap_or_default();
-        let team_options: String = all_teams
-            .iter()
-            .filter(|t| !teams_on.iter().any(|on| on.id == t.id))
-            .map(|t| format!("<option value=\"{}\">{}</option>", e(&t.id), e(&t.name)))
-            .collect();
-        if !people.is_empty() {
-            out.push_str(&format!(
-                "<form method=\"post\" action=\"{base}/add-member\">{token}<label for=\"f-member\">Add a staff member</label><div class=\"actions\" style=\"margin-top:0\"><select id=\"f-member\" name=\"user\">{people}</select><button type=\"submit\" class=\"secondary\">Add member</button></div></form>"
-            ));
-        }
-        if !team_options.is_empty() {
-            out.push_str(&format!(
-                "<form method=\"post\" action=\"{base}/add-team\">{token}<label for=\"f-team\">Add a team</label><div class=\"actions\" style=\"margin-top:0\"><select id=\"f-team\" name=\"team\">{team_options}</select><button type=\"submit\" class=\"secondary\">Add team</button></div></form>"
-            ));
+    html! {
+        section.card aria-labelledby="people" {
+            h2 id="people" { "People" }
+            h3 { "Members" }
+            @if members.is_empty() { p.hint { "Nobody is added directly." } }
+            @else {
+                ul {
+                    @for member in &members {
+                        li {
+                            (member.name) " "
+                            span.hint { (member.email.as_deref().unwrap_or_default()) }
+                            @if let Some(word) = member.status.filter(|w| *w != "active") { " " span.status { (word) } }
+                            (remove("member", &member.id, &member.name))
+                        }
+                    }
+                }
+            }
+            h3 { "Teams" }
+            @if teams_on.is_empty() { p.hint { "No team is on this project." } }
+            @else {
+                ul {
+                    @for team in &teams_on {
+                        li { (team.name) " " span.hint { "(every member)" } (remove("team", &team.id, &team.name)) }
+                    }
+                }
+            }
+            @if !addable.is_empty() {
+                form method="post" action={ (base) "/add-member" } {
+                    (csrf_field(&viewer.token))
+                    label for="f-member" { "Add a staff member" }
+                    div.actions style="margin-top:0" {
+                        select id="f-member" name="user" { (staff_options(addable.iter().copied())) }
+                        button.secondary type="submit" { "Add member" }
+                    }
+                }
+            }
+            @if !addable_teams.is_empty() {
+                form method="post" action={ (base) "/add-team" } {
+                    (csrf_field(&viewer.token))
+                    label for="f-team" { "Add a team" }
+                    div.actions style="margin-top:0" {
+                        select id="f-team" name="team" {
+                            @for team in &addable_teams { option value=(team.id) { (team.name) } }
+                        }
+                        button.secondary type="submit" { "Add team" }
+                    }
+                }
+            }
         }
     }
-    out.push_str("</section>");
-    out
 }
 
-/// `POST /projects/{id}/{edit|archive|unarchive|add-member|add-team}`,
-/// `/projects/{id}/remove-member/{user}`, `/projects/{id}/remove-team/{team}`, and the
-/// board's `/projects/{id}/tasks` and `/projects/{id}/tasks/{task}/{action}`.
-pub(crate) async fn act(
-    viewer: Viewer,
-    headers: HeaderMap,
-    form: Result<Form<Pairs>, FormRejection>,
+/// Answers a change of project `id`: back to its page saying `done`, or (taking oneself
+/// off may leave it out of reach) to the list; a refusal is told on the project's page,
+/// with the edit form's input kept when `form` names it.
+async fn answer(
+    viewer: &Viewer,
+    principal: &Principal,
+    id: &str,
+    outcome: Result<&str, Error>,
+    form: Option<Pairs>,
 ) -> Response {
-    let principal = match viewer.require() {
-        Ok(principal) => principal,
-        Err(redirect) => return redirect,
-    };
-    let pairs = form.map(|Form(pairs)| pairs).unwrap_or_default();
-    if let Err(refused) = viewer.check_form(&headers, field(&pairs, "csrf")) {
-        return refused;
-    }
-    let store = viewer.tenant.store();
-    let rest = viewer.path.trim_start_matches("/projects/").to_owned();
-    let parts: Vec<&str> = rest.split('/').filter(|p| !p.is_empty()).collect();
-    // The board's actions.
-    match parts.as_slice() {
-        [id, "tasks"] => {
-            let outcome = crate::ui::work::tasks::create(&viewer, principal, id, &pairs).await;
-            return crate::ui::work::tasks::answer(
-                &viewer, principal, id, None, "create", pairs, outcome,
-            )
-            .await;
-        }
-        [id, "tasks", task, action] => {
-            let outcome =
-                crate::ui::work::tasks::act(&viewer, principal, id, task, action, &pairs).await;
-            return crate::ui::work::tasks::answer(
-                &viewer,
-                principal,
-                id,
-                Some(task),
-                action,
-                pairs,
-                outcome,
-            )
-            .await;
-        }
-        _ => {}
-    }
-    let outcome = match parts.as_slice() {
-        [id, "edit"] => {
-            let change = ProjectChange {
-                name: Some(field(&pairs, "name").to_owned()),
-                description: Some(field(&pairs, "description").to_owned()),
-                company_id: Some(
-                    Some(field(&pairs, "company").to_owned()).filter(|c| !c.is_empty()),
-                ),
-            };
-            projects::update_project(store, principal, id, &change)
-                .await
-                .map(|_| (*id, "saved"))
-        }
-        [id, "archive"] => projects::set_archived(store, principal, id, true)
-            .await
-            .map(|_| (*id, "archived")),
-        [id, "unarchive"] => projects::set_archived(store, principal, id, false)
-            .await
-            .map(|_| (*id, "unarchived")),
-        [id, "add-member"] => {
-            projects::share(store, principal, id, Sharing::User(field(&pairs, "user")))
-                .await
-                .map(|_| (*id, "shared"))
-        }
-        [id, "add-team"] => {
-            projects::share(store, principal, id, Sharing::Team(field(&pairs, "team")))
-                .await
-                .map(|_| (*id, "shared"))
-        }
-        [id, "remove-member", user] => projects::unshare(store, principal, id, Sharing::User(user))
-            .await
-            .map(|_| (*id, "unshared")),
-        [id, "remove-team", team] => projects::unshare(store, principal, id, Sharing::Team(team))
-            .await
-            .map(|_| (*id, "unshared")),
-        _ => Err(Error::NotFound("there is no such page".to_owned())),
-    };
     match outcome {
-        Ok((id, done)) => {
-            // Taking oneself off may leave the project out of reach.
-            let target = match projects::get_project(store, principal, id).await {
-                Ok(_) => format!("/projects/{id}?done={done}"),
-                Err(_) => "/projects".to_owned(),
+        Ok(done) => {
+            let reachable = projects::get_project(viewer.tenant.store(), principal, id)
+                .await
+                .is_ok();
+            let target = if reachable {
+                format!("/projects/{id}?done={done}")
+            } else {
+                "/projects".to_owned()
             };
             Redirect::to(&target).into_response()
         }
         Err(Error::Forbidden(_)) => viewer.forbidden(),
         Err(error) => {
-            let id = parts.first().copied().unwrap_or_default();
             let status = status_of(&error);
-            // Only the edit form has fields to mark; other refusals are told in a sentence.
-            let (failed, message) = if parts.get(1) == Some(&"edit") {
-                let (failed, message) = Failed::new("edit", pairs, error);
-                (Some(failed), message)
-            } else {
-                (None, message_of(error))
+            let (failed, message) = match form {
+                Some(pairs) => {
+                    let (failed, message) = Failed::new("edit", pairs, error);
+                    (Some(failed), message)
+                }
+                None => (None, message_of(error)),
             };
             render_project(
-                &viewer,
+                viewer,
                 principal,
                 id,
                 Some((message, true)),
@@ -644,4 +570,171 @@ pub(crate) async fn act(
             .await
         }
     }
+}
+
+/// `POST /projects/{id}/edit`.
+pub(crate) async fn edit(
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    form: Result<Form<Pairs>, FormRejection>,
+) -> Result<Response, Response> {
+    let (principal, pairs) = viewer.signed_in_form(&headers, form)?;
+    let change = ProjectChange {
+        name: Some(field(&pairs, "name").to_owned()),
+        description: Some(field(&pairs, "description").to_owned()),
+        company_id: Some(Some(field(&pairs, "company").to_owned()).filter(|c| !c.is_empty())),
+    };
+    let outcome = projects::update_project(viewer.tenant.store(), principal, &id, &change)
+        .await
+        .map(|_| "saved");
+    Ok(answer(&viewer, principal, &id, outcome, Some(pairs)).await)
+}
+
+/// `POST /projects/{id}/archive`.
+pub(crate) async fn archive(
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    form: Result<Form<Pairs>, FormRejection>,
+) -> Result<Response, Response> {
+    let (principal, _) = viewer.signed_in_form(&headers, form)?;
+    let outcome = projects::set_archived(viewer.tenant.store(), principal, &id, true)
+        .await
+        .map(|_| "archived");
+    Ok(answer(&viewer, principal, &id, outcome, None).await)
+}
+
+/// `POST /projects/{id}/unarchive`.
+pub(crate) async fn unarchive(
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    form: Result<Form<Pairs>, FormRejection>,
+) -> Result<Response, Response> {
+    let (principal, _) = viewer.signed_in_form(&headers, form)?;
+    let outcome = projects::set_archived(viewer.tenant.store(), principal, &id, false)
+        .await
+        .map(|_| "unarchived");
+    Ok(answer(&viewer, principal, &id, outcome, None).await)
+}
+
+/// `POST /projects/{id}/add-member`.
+pub(crate) async fn add_member(
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    form: Result<Form<Pairs>, FormRejection>,
+) -> Result<Response, Response> {
+    let (principal, pairs) = viewer.signed_in_form(&headers, form)?;
+    let with = Sharing::User(field(&pairs, "user"));
+    let outcome = projects::share(viewer.tenant.store(), principal, &id, with)
+        .await
+        .map(|_| "shared");
+    Ok(answer(&viewer, principal, &id, outcome, None).await)
+}
+
+/// `POST /projects/{id}/add-team`.
+pub(crate) async fn add_team(
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    form: Result<Form<Pairs>, FormRejection>,
+) -> Result<Response, Response> {
+    let (principal, pairs) = viewer.signed_in_form(&headers, form)?;
+    let with = Sharing::Team(field(&pairs, "team"));
+    let outcome = projects::share(viewer.tenant.store(), principal, &id, with)
+        .await
+        .map(|_| "shared");
+    Ok(answer(&viewer, principal, &id, outcome, None).await)
+}
+
+/// The project for a confirmation page, or the page saying why there is none.
+async fn project_for(
+    viewer: &Viewer,
+    principal: &Principal,
+    id: &str,
+) -> Result<Project, Response> {
+    projects::get_project(viewer.tenant.store(), principal, id)
+        .await
+        .map_err(|error| {
+            viewer.page_with_status(
+                status_of(&error),
+                "Project",
+                Section::Projects,
+                notice(&message_of(error), true),
+            )
+        })
+}
+
+/// `GET /projects/{id}/remove-member/{user}`: asks first.
+pub(crate) async fn confirm_remove_member(
+    viewer: Viewer,
+    Path((id, user)): Path<(String, String)>,
+) -> Result<Response, Response> {
+    let principal = viewer.require()?;
+    let project = project_for(&viewer, principal, &id).await?;
+    let name = match projects::shared_with(viewer.tenant.store(), principal, &id).await {
+        Ok((members, _)) => members.into_iter().find(|m| m.id == user).map(|m| m.name),
+        Err(_) => None,
+    }
+    .unwrap_or_else(|| "this member".to_owned());
+    Ok(viewer.confirm(
+        Section::Projects,
+        &format!("Take {name} off {}?", project.name),
+        "They no longer reach the project unless a team of theirs is on it; what they did in it stays.",
+        &format!("/projects/{id}/remove-member/{user}"),
+        &format!("Yes, take {name} off"),
+        &format!("/projects/{id}"),
+    ))
+}
+
+/// `POST /projects/{id}/remove-member/{user}`.
+pub(crate) async fn remove_member(
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path((id, user)): Path<(String, String)>,
+    form: Result<Form<Pairs>, FormRejection>,
+) -> Result<Response, Response> {
+    let (principal, _) = viewer.signed_in_form(&headers, form)?;
+    let outcome = projects::unshare(viewer.tenant.store(), principal, &id, Sharing::User(&user))
+        .await
+        .map(|_| "unshared");
+    Ok(answer(&viewer, principal, &id, outcome, None).await)
+}
+
+/// `GET /projects/{id}/remove-team/{team}`: asks first.
+pub(crate) async fn confirm_remove_team(
+    viewer: Viewer,
+    Path((id, team)): Path<(String, String)>,
+) -> Result<Response, Response> {
+    let principal = viewer.require()?;
+    let project = project_for(&viewer, principal, &id).await?;
+    let name = match projects::shared_with(viewer.tenant.store(), principal, &id).await {
+        Ok((_, teams_on)) => teams_on.into_iter().find(|t| t.id == team).map(|t| t.name),
+        Err(_) => None,
+    }
+    .unwrap_or_else(|| "this team".to_owned());
+    Ok(viewer.confirm(
+        Section::Projects,
+        &format!("Take the team {name} off {}?", project.name),
+        "Its members no longer reach the project through the team; members added directly stay.",
+        &format!("/projects/{id}/remove-team/{team}"),
+        &format!("Yes, take {name} off"),
+        &format!("/projects/{id}"),
+    ))
+}
+
+/// `POST /projects/{id}/remove-team/{team}`.
+pub(crate) async fn remove_team(
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path((id, team)): Path<(String, String)>,
+    form: Result<Form<Pairs>, FormRejection>,
+) -> Result<Response, Response> {
+    let (principal, _) = viewer.signed_in_form(&headers, form)?;
+    let outcome = projects::unshare(viewer.tenant.store(), principal, &id, Sharing::Team(&team))
+        .await
+        .map(|_| "unshared");
+    Ok(answer(&viewer, principal, &id, outcome, None).await)
 }

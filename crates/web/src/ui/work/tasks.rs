@@ -1,23 +1,56 @@
 //! A project's Kanban board on its page, and a task's own page. Cards move with buttons
 //! (no JavaScript): one column left or right, one place up or down. What may be done is
-//! decided by [`tenant_core::work::tasks`]; the page only leaves out buttons the viewer's role
-//! could not use. Client contacts see the client-visible cards, read-only.
+//! decided by [`tenant_core::work::tasks`]; the page only leaves out buttons the viewer's
+//! role could not use. Client contacts see the client-visible cards, read-only.
 
-use axum::extract::Path;
-use axum::http::StatusCode;
+use axum::Form;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Path, Query};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use maud::{Markup, html};
+use serde::Deserialize;
 use tenant_core::Error;
-use tenant_core::access::Principal;
-use tenant_core::access::UserKind;
 use tenant_core::access::permissions::Permission;
+use tenant_core::access::{Principal, UserKind};
 use tenant_core::work::projects::{self, Project, ProjectStatus};
 use tenant_core::work::tasks::{self, NewTask, Step, Task, TaskChange, TaskStatus, Visibility};
 
-use crate::escape_html as e;
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, status_of};
+use crate::ui::Pages;
 use crate::ui::Viewer;
-use crate::ui::forms::{Failed, Pairs, field};
-use crate::ui::layout::{Section, input, notice};
+use crate::ui::forms::{Failed, Pairs, error_line, field, sent};
+use crate::ui::layout::{Field, Section, csrf_field, notice};
+use crate::ui::work::projects::{paragraphs, render_project};
+
+/// The board's routes.
+pub(crate) fn routes() -> Pages {
+    let step = |step: Step| {
+        post(
+            move |viewer: Viewer, headers: HeaderMap, path: Path<(String, String)>, form| async move {
+                move_step(viewer, headers, path, form, step).await
+            },
+        )
+    };
+    Pages::new()
+        .route("/projects/{id}/tasks", "POST", post(create))
+        .route("/projects/{id}/tasks/{task}", "GET", get(show))
+        .route("/projects/{id}/tasks/{task}/edit", "POST", post(edit))
+        .route("/projects/{id}/tasks/{task}/left", "POST", step(Step::Left))
+        .route(
+            "/projects/{id}/tasks/{task}/right",
+            "POST",
+            step(Step::Right),
+        )
+        .route("/projects/{id}/tasks/{task}/up", "POST", step(Step::Up))
+        .route("/projects/{id}/tasks/{task}/down", "POST", step(Step::Down))
+        .route(
+            "/projects/{id}/tasks/{task}/delete",
+            "GET POST",
+            get(confirm_delete).post(delete),
+        )
+}
 
 /// What the viewer may do with cards of `project`.
 struct Can {
@@ -42,18 +75,22 @@ impl Can {
     }
 }
 
-fn visibility_badge(task: &Task) -> &'static str {
-    match task.visibility {
-        Visibility::Client => "<span class=\"status\">client-visible</span>",
-        Visibility::Internal => "<span class=\"status\">internal</span>",
+fn visibility_badge(task: &Task) -> Markup {
+    html! {
+        @match task.visibility {
+            Visibility::Client => span.status { "client-visible" },
+            Visibility::Internal => span.status { "internal" },
+        }
     }
 }
 
-fn small_button(base: &str, token: &str, action: &str, label: &str, aria: &str) -> String {
-    format!(
-        "<form method=\"post\" action=\"{base}/{action}\">{token}<button type=\"submit\" class=\"secondary\" aria-label=\"{}\">{label}</button></form>",
-        e(aria)
-    )
+fn small_button(viewer: &Viewer, card: &str, action: &str, label: &str, aria: &str) -> Markup {
+    html! {
+        form method="post" action={ (card) "/" (action) } {
+            (csrf_field(&viewer.token))
+            button.secondary type="submit" aria-label=(aria) { (label) }
+        }
+    }
 }
 
 /// The board section of a project's page.
@@ -61,9 +98,8 @@ pub(crate) async fn board_section(
     viewer: &Viewer,
     principal: &Principal,
     project: &Project,
-    token: &str,
     failed: Option<&Failed>,
-) -> String {
+) -> Markup {
     let store = viewer.tenant.store();
     let list = match tasks::list_tasks(store, principal, &project.id).await {
         Ok(list) => list,
@@ -71,232 +107,314 @@ pub(crate) async fn board_section(
     };
     let can = Can::of(principal, project);
     let staff = principal.kind() == UserKind::Staff;
-    let base = format!("/projects/{}/tasks", e(&project.id));
-    let mut out = String::from(
-        "<section class=\"card\" aria-labelledby=\"board\"><h2 id=\"board\">Board</h2><div class=\"board\">",
-    );
-    for (index, status) in TaskStatus::ALL.iter().enumerate() {
-        let cards: Vec<&Task> = list.iter().filter(|t| t.status == *status).collect();
-        out.push_str(&format!(
-            "<section class=\"column\" aria-labelledby=\"col-{word}\"><h3 id=\"col-{word}\">{} <span class=\"hint\">({})</span></h3>",
-            status.label(),
-            cards.len(),
-            word = status.as_str(),
-        ));
-        if cards.is_empty() {
-            out.push_str("<p class=\"hint\">Nothing here.</p>");
-        }
-        for (place, task) in cards.iter().enumerate() {
-            let card = format!("{base}/{}", e(&task.id));
-            let mut details = Vec::new();
-            if staff {
-                details.push(visibility_badge(task).to_owned());
-                if let Some(name) = &task.assignee_name {
-                    details.push(format!("<span>{}</span>", e(name)));
-                }
-            }
-            if let Some(due) = task.due_on {
-                details.push(format!("<span>due {due}</span>"));
-            }
-            let mut buttons = String::new();
-            if can.moves {
-                let title = task.title.as_str();
-                if index > 0 {
-                    let to = TaskStatus::ALL[index - 1];
-                    buttons.push_str(&small_button(
-                        &card,
-                        token,
-                        "left",
-                        "←",
-                        &format!("Move {title} to {}", to.label()),
-                    ));
-                }
-                if place > 0 {
-                    buttons.push_str(&small_button(
-                        &card,
-                        token,
-                        "up",
-                        "↑",
-                        &format!("Move {title} up"),
-                    ));
-                }
-                if place + 1 < cards.len() {
-                    buttons.push_str(&small_button(
-                        &card,
-                        token,
-                        "down",
-                        "↓",
-                        &format!("Move {title} down"),
-                    ));
-                }
-                if index + 1 < TaskStatus::ALL.len() {
-                    let to = TaskStatus::ALL[index + 1];
-                    buttons.push_str(&small_button(
-                        &card,
-                        token,
-                        "right",
-                        "→",
-                        &format!("Move {title} to {}", to.label()),
-                    ));
-                }
-            }
-            out.push_str(&format!(
-                "<article class=\"task\"><a href=\"{card}\">{}</a><p class=\"hint\">{}</p><div class=\"moves\">{buttons}</div></article>",
-                e(&task.title),
-                details.join(" · "),
-            ));
-        }
-        out.push_str("</section>");
-    }
-    out.push_str("</div>");
-    if can.create {
-        let people = if can.assign {
-            tasks::assignable(store, principal, &project.id)
-                .await
-                .unwrap_or_default()
-        } else {
-            Vec::new()
-        };
-        let typed = Failed::typed(failed, "task");
-        let value = |name: &str| typed.map_or("", |t| field(t, name)).to_owned();
-        let assignee = if can.assign {
-            let options: String = people
-                .iter()
-                .map(|(id, name)| {
-                    let selected = if value("assignee") == *id {
-                        " selected"
-                    } else {
-                        ""
-                    };
-                    format!("<option value=\"{}\"{selected}>{}</option>", e(id), e(name))
-                })
-                .collect();
-            format!(
-                "<label for=\"f-assignee\">Assignee</label><select id=\"f-assignee\" name=\"assignee\"><option value=\"\">Nobody yet</option>{options}</select>"
-            )
-        } else {
-            String::new()
-        };
-        let client_selected = if value("visibility") == "client" {
-            " selected"
-        } else {
-            ""
-        };
-        let open = if typed.is_some() { " open" } else { "" };
-        out.push_str(&format!(
-            "<details{open}><summary><strong>New task</strong></summary><form method=\"post\" action=\"{base}\" novalidate>{token}{}<label for=\"f-task-description\">Description</label><textarea id=\"f-task-description\" name=\"description\" rows=\"2\">{}</textarea><label for=\"f-visibility\">Who sees it</label><select id=\"f-visibility\" name=\"visibility\"><option value=\"internal\">Staff only (internal)</option><option value=\"client\"{client_selected}>Also the client (client-visible)</option></select>{assignee}{}<div class=\"actions\"><button type=\"submit\">Add task</button></div></form></details>",
-            input(
-                "title",
-                "Title",
-                "text",
-                &value("title"),
-                Failed::error(failed, "task", "title").as_deref(),
-                "required maxlength=\"300\""
-            ),
-            e(&value("description")),
-            input(
-                "due_on",
-                "Due date",
-                "date",
-                &value("due_on"),
-                Failed::error(failed, "task", "due_on").as_deref(),
-                ""
-            ),
-        ));
-    }
-    out.push_str("</section>");
-    out
-}
-
-/// A field the form sent, if it sent it (a form leaves out what the viewer may not change).
-fn sent(pairs: &Pairs, name: &str) -> Option<String> {
-    pairs
-        .iter()
-        .find(|(key, _)| key == name)
-        .map(|(_, value)| value.clone())
-}
-
-/// `POST /projects/{id}/tasks`: adds a task.
-pub(crate) async fn create(
-    viewer: &Viewer,
-    principal: &Principal,
-    project_id: &str,
-    pairs: &Pairs,
-) -> Result<String, Error> {
-    let new = NewTask {
-        title: field(pairs, "title").to_owned(),
-        description: field(pairs, "description").to_owned(),
-        status: None,
-        visibility: sent(pairs, "visibility"),
-        assignee: sent(pairs, "assignee"),
-        due_on: sent(pairs, "due_on"),
+    let base = format!("/projects/{}/tasks", project.id);
+    let people = if can.create && can.assign {
+        tasks::assignable(store, principal, &project.id)
+            .await
+            .unwrap_or_default()
+    } else {
+        Vec::new()
     };
-    tasks::create_task(viewer.tenant.store(), principal, project_id, &new)
-        .await
-        .map(|task| {
-            format!(
+    let typed = Failed::typed(failed, "task");
+    let value = |name: &str| typed.map_or("", |t| field(t, name)).to_owned();
+    let dates = viewer.look.date_format;
+    let (title, description, due, chosen, visibility) = (
+        value("title"),
+        value("description"),
+        value("due_on"),
+        value("assignee"),
+        value("visibility"),
+    );
+    html! {
+        section.card aria-labelledby="board" {
+            h2 id="board" { "Board" }
+            div.board {
+                @for (index, status) in TaskStatus::ALL.iter().enumerate() {
+                    @let cards: Vec<&Task> = list.iter().filter(|t| t.status == *status).collect();
+                    section.column aria-labelledby={ "col-" (status.as_str()) } {
+                        h3 id={ "col-" (status.as_str()) } { (status.label()) " " span.hint { "(" (cards.len()) ")" } }
+                        @if cards.is_empty() { p.hint { "Nothing here." } }
+                        @for (place, task) in cards.iter().enumerate() {
+                            @let card = format!("{base}/{}", task.id);
+                            article.task {
+                                a href=(card) { (task.title) }
+                                p.hint {
+                                    @if staff {
+                                        (visibility_badge(task))
+                                        @if let Some(name) = &task.assignee_name { " · " span { (name) } }
+                                    }
+                                    @if let Some(due) = task.due_on {
+                                        @if staff { " · " }
+                                        span { "due " (dates.date(due)) }
+                                    }
+                                }
+                                @if can.moves {
+                                    div.moves {
+                                        @if index > 0 {
+                                            (small_button(viewer, &card, "left", "←", &format!("Move {} to {}", task.title, TaskStatus::ALL[index - 1].label())))
+                                        }
+                                        @if place > 0 {
+                                            (small_button(viewer, &card, "up", "↑", &format!("Move {} up", task.title)))
+                                        }
+                                        @if place + 1 < cards.len() {
+                                            (small_button(viewer, &card, "down", "↓", &format!("Move {} down", task.title)))
+                                        }
+                                        @if index + 1 < TaskStatus::ALL.len() {
+                                            (small_button(viewer, &card, "right", "→", &format!("Move {} to {}", task.title, TaskStatus::ALL[index + 1].label())))
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            @if can.create {
+                details open[typed.is_some()] {
+                    summary { strong { "New task" } }
+                    form method="post" action=(base) novalidate {
+                        (csrf_field(&viewer.token))
+                        (Field::new("title", "Title").value(&title)
+                            .error(Failed::error(failed, "task", "title").as_deref()).required().maxlength(300))
+                        label for="f-task-description" { "Description" }
+                        textarea id="f-task-description" name="description" rows="2" { (description) }
+                        (error_line(Failed::error(failed, "task", "description")))
+                        label for="f-visibility" { "Who sees it" }
+                        select id="f-visibility" name="visibility" {
+                            option value="internal" { "Staff only (internal)" }
+                            option value="client" selected[visibility == "client"] { "Also the client (client-visible)" }
+                        }
+                        @if can.assign {
+                            label for="f-assignee" { "Assignee" }
+                            select id="f-assignee" name="assignee" {
+                                option value="" { "Nobody yet" }
+                                @for (id, name) in &people { option value=(id) selected[chosen == *id] { (name) } }
+                            }
+                            (error_line(Failed::error(failed, "task", "assignee")))
+                        }
+                        (Field::new("due_on", "Due date").kind("date").value(&due)
+                            .error(Failed::error(failed, "task", "due_on").as_deref()))
+                        div.actions { button type="submit" { "Add task" } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `POST /projects/{id}/tasks`: adds a task, or shows the project's page with the form's
+/// input kept and its error in place.
+pub(crate) async fn create(
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path(project_id): Path<String>,
+    form: Result<Form<Pairs>, FormRejection>,
+) -> Result<Response, Response> {
+    let (principal, pairs) = viewer.signed_in_form(&headers, form)?;
+    let new = NewTask {
+        title: field(&pairs, "title").to_owned(),
+        description: field(&pairs, "description").to_owned(),
+        status: None,
+        visibility: sent(&pairs, "visibility"),
+        assignee: sent(&pairs, "assignee"),
+        due_on: sent(&pairs, "due_on"),
+    };
+    Ok(
+        match tasks::create_task(viewer.tenant.store(), principal, &project_id, &new).await {
+            Ok(task) => Redirect::to(&format!(
                 "/projects/{project_id}?done=task#col-{}",
                 task.status.as_str()
-            )
-        })
+            ))
+            .into_response(),
+            Err(Error::Forbidden(_)) => viewer.forbidden(),
+            Err(error) => {
+                let status = status_of(&error);
+                let (failed, message) = Failed::new("task", pairs, error);
+                render_project(
+                    &viewer,
+                    principal,
+                    &project_id,
+                    Some((message, true)),
+                    Some(&failed),
+                    status,
+                )
+                .await
+            }
+        },
+    )
 }
 
-/// `POST /projects/{id}/tasks/{task}/{left|right|up|down|edit|delete}`: `edit` is the task
-/// page's one form (what it shows the viewer may change: fields, assignee, column).
-pub(crate) async fn act(
+/// An arrow of the board: one step from wherever the card is when the change runs.
+async fn move_step(
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path((project_id, task_id)): Path<(String, String)>,
+    form: Result<Form<Pairs>, FormRejection>,
+    step: Step,
+) -> Result<Response, Response> {
+    let (principal, _) = viewer.signed_in_form(&headers, form)?;
+    let change = TaskChange {
+        step: Some(step),
+        ..TaskChange::default()
+    };
+    Ok(
+        match tasks::update_task(
+            viewer.tenant.store(),
+            principal,
+            &project_id,
+            &task_id,
+            &change,
+        )
+        .await
+        {
+            Ok(task) => Redirect::to(&format!(
+                "/projects/{project_id}#col-{}",
+                task.status.as_str()
+            ))
+            .into_response(),
+            Err(error) => refused(&viewer, principal, &project_id, &task_id, None, error).await,
+        },
+    )
+}
+
+/// `POST /projects/{id}/tasks/{task}/edit`: the task page's one form; what it shows the
+/// viewer may change (the fields, the assignee, the column), and only that is sent.
+pub(crate) async fn edit(
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path((project_id, task_id)): Path<(String, String)>,
+    form: Result<Form<Pairs>, FormRejection>,
+) -> Result<Response, Response> {
+    let (principal, pairs) = viewer.signed_in_form(&headers, form)?;
+    let change = TaskChange {
+        title: sent(&pairs, "title"),
+        description: sent(&pairs, "description"),
+        visibility: sent(&pairs, "visibility"),
+        due_on: sent(&pairs, "due_on").map(Some),
+        assignee: sent(&pairs, "assignee").map(Some),
+        status: sent(&pairs, "status"),
+        ..TaskChange::default()
+    };
+    Ok(
+        match tasks::update_task(
+            viewer.tenant.store(),
+            principal,
+            &project_id,
+            &task_id,
+            &change,
+        )
+        .await
+        {
+            Ok(_) => Redirect::to(&format!(
+                "/projects/{project_id}/tasks/{task_id}?done=saved"
+            ))
+            .into_response(),
+            Err(error) => {
+                refused(
+                    &viewer,
+                    principal,
+                    &project_id,
+                    &task_id,
+                    Some(pairs),
+                    error,
+                )
+                .await
+            }
+        },
+    )
+}
+
+/// `GET /projects/{id}/tasks/{task}/delete`: asks first.
+pub(crate) async fn confirm_delete(
+    viewer: Viewer,
+    Path((project_id, task_id)): Path<(String, String)>,
+) -> Result<Response, Response> {
+    let principal = viewer.require()?;
+    let task = tasks::get_task(viewer.tenant.store(), principal, &project_id, &task_id)
+        .await
+        .map_err(|error| viewer.refusal("Task", Section::Projects, error))?;
+    // Found first (not found before forbidden), then the role.
+    if !principal.permissions().contains(Permission::TasksDelete)
+        || principal.kind() != UserKind::Staff
+    {
+        return Err(viewer.forbidden());
+    }
+    Ok(viewer.confirm(
+        Section::Projects,
+        &format!("Remove the task {}?", task.title),
+        "The task and its place on the board are gone for everyone; the audit log keeps a record of it.",
+        &format!("/projects/{project_id}/tasks/{task_id}/delete"),
+        "Yes, remove the task",
+        &format!("/projects/{project_id}/tasks/{task_id}"),
+    ))
+}
+
+/// `POST /projects/{id}/tasks/{task}/delete`.
+pub(crate) async fn delete(
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path((project_id, task_id)): Path<(String, String)>,
+    form: Result<Form<Pairs>, FormRejection>,
+) -> Result<Response, Response> {
+    let (principal, _) = viewer.signed_in_form(&headers, form)?;
+    Ok(
+        match tasks::delete_task(viewer.tenant.store(), principal, &project_id, &task_id).await {
+            Ok(()) => {
+                Redirect::to(&format!("/projects/{project_id}?done=task-deleted")).into_response()
+            }
+            Err(error) => refused(&viewer, principal, &project_id, &task_id, None, error).await,
+        },
+    )
+}
+
+/// A refused change of a task, told on its page (the edit form's input kept when `typed`
+/// is given).
+async fn refused(
     viewer: &Viewer,
     principal: &Principal,
     project_id: &str,
     task_id: &str,
-    action: &str,
-    pairs: &Pairs,
-) -> Result<String, Error> {
-    let store = viewer.tenant.store();
-    if action == "delete" {
-        tasks::delete_task(store, principal, project_id, task_id).await?;
-        return Ok(format!("/projects/{project_id}?done=task-deleted"));
+    typed: Option<Pairs>,
+    error: Error,
+) -> Response {
+    if matches!(error, Error::Forbidden(_)) {
+        return viewer.forbidden();
     }
-    // The arrows are steps from wherever the card is when the change runs.
-    let step = |step: Step| TaskChange {
-        step: Some(step),
-        ..TaskChange::default()
+    let status = status_of(&error);
+    let (failed, message) = match typed {
+        Some(pairs) => {
+            let (failed, message) = Failed::new("edit", pairs, error);
+            (Some(failed), message)
+        }
+        None => (None, ApiError::Core(error).page_message()),
     };
-    let change = match action {
-        "left" => step(Step::Left),
-        "right" => step(Step::Right),
-        "up" => step(Step::Up),
-        "down" => step(Step::Down),
-        "edit" => TaskChange {
-            title: sent(pairs, "title"),
-            description: sent(pairs, "description"),
-            visibility: sent(pairs, "visibility"),
-            due_on: sent(pairs, "due_on").map(Some),
-            assignee: sent(pairs, "assignee").map(Some),
-            status: sent(pairs, "status"),
-            ..TaskChange::default()
-        },
-        _ => return Err(Error::NotFound("there is no such page".to_owned())),
-    };
-    let after = tasks::update_task(store, principal, project_id, task_id, &change).await?;
-    Ok(match action {
-        "edit" => format!("/projects/{project_id}/tasks/{task_id}?done=saved"),
-        _ => format!("/projects/{project_id}#col-{}", after.status.as_str()),
-    })
+    render_task(
+        viewer,
+        principal,
+        project_id,
+        task_id,
+        Some((message, true)),
+        failed.as_ref(),
+        status,
+    )
+    .await
 }
 
-/// `GET /projects/{id}/tasks/{task_id}`.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct DoneQuery {
+    #[serde(default)]
+    done: Option<String>,
+}
+
+/// `GET /projects/{id}/tasks/{task}`.
 pub(crate) async fn show(
     viewer: Viewer,
     Path((project_id, task_id)): Path<(String, String)>,
-    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
-) -> Response {
-    let principal = match viewer.require() {
-        Ok(principal) => principal,
-        Err(redirect) => return redirect,
-    };
-    let message = (query.get("done").map(String::as_str) == Some("saved"))
-        .then(|| ("Saved.".to_owned(), false));
-    render_task(
+    Query(query): Query<DoneQuery>,
+) -> Result<Response, Response> {
+    let principal = viewer.require()?;
+    let message = (query.done.as_deref() == Some("saved")).then(|| ("Saved.".to_owned(), false));
+    Ok(render_task(
         &viewer,
         principal,
         &project_id,
@@ -305,10 +423,10 @@ pub(crate) async fn show(
         None,
         StatusCode::OK,
     )
-    .await
+    .await)
 }
 
-/// A task's page; `failed` keeps what was typed in its edit form.
+/// A task's page; `failed` keeps what was typed in its form.
 pub(crate) async fn render_task(
     viewer: &Viewer,
     principal: &Principal,
@@ -328,170 +446,94 @@ pub(crate) async fn render_task(
     let (project, task) = match found {
         Ok(found) => found,
         Err(error) => {
-            return viewer.page_with_status(
-                crate::ui::work::projects::status_of(&error),
-                "Task",
-                Section::Projects,
-                notice(&ApiError::Core(error).page_message(), true),
-            );
+            return viewer.refusal("Task", Section::Projects, error);
         }
     };
     let can = Can::of(principal, &project);
     let staff = principal.kind() == UserKind::Staff;
-    let token = crate::ui::layout::csrf_field(&viewer.token);
-    let base = format!("/projects/{}/tasks/{}", e(&project.id), e(&task.id));
-    let mut body = format!(
-        "<p><a href=\"/projects/{}\">← {}</a></p><h1>{}</h1>",
-        e(&project.id),
-        e(&project.name),
-        e(&task.title)
+    let base = format!("/projects/{}/tasks/{}", project.id, task.id);
+    let typed = Failed::typed(failed, "edit");
+    let value = |name: &str, current: &str| typed.map_or(current, |t| field(t, name)).to_owned();
+    let people = if can.assign {
+        tasks::assignable(store, principal, &project.id)
+            .await
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let dates = viewer.look.date_format;
+    let due = task.due_on.map(|d| d.to_string()).unwrap_or_default();
+    let (title, description, due, visibility, chosen, column) = (
+        value("title", &task.title),
+        value("description", &task.description),
+        value("due_on", &due),
+        value("visibility", task.visibility.as_str()),
+        value("assignee", task.assignee_id.as_deref().unwrap_or("")),
+        value("status", task.status.as_str()),
     );
-    if let Some((text, error)) = &message {
-        body.push_str(&notice(text, *error));
-    }
-    let mut facts = vec![format!("<strong>Column:</strong> {}", task.status.label())];
-    if staff {
-        facts.push(format!(
-            "<strong>Who sees it:</strong> {}",
-            match task.visibility {
-                Visibility::Client => "staff and the client",
-                Visibility::Internal => "staff only",
+    let body = html! {
+        p { a href={ "/projects/" (project.id) } { "← " (project.name) } }
+        h1 { (task.title) }
+        @if let Some((text, error)) = &message { (notice(text, *error)) }
+        section.card aria-labelledby="about" {
+            h2 id="about" { "About" }
+            @if task.description.is_empty() { p.hint { "No description." } }
+            @else { (paragraphs(&task.description)) }
+            dl.facts {
+                dt { "Column" } dd { (task.status.label()) }
+                @if staff {
+                    dt { "Who sees it" }
+                    dd { @match task.visibility { Visibility::Client => "staff and the client", Visibility::Internal => "staff only" } }
+                    dt { "Assignee" } dd { (task.assignee_name.as_deref().unwrap_or("nobody yet")) }
+                }
+                @if let Some(due) = task.due_on { dt { "Due" } dd { (dates.date(due)) } }
             }
-        ));
-        facts.push(format!(
-            "<strong>Assignee:</strong> {}",
-            e(task.assignee_name.as_deref().unwrap_or("nobody yet"))
-        ));
-    }
-    if let Some(due) = task.due_on {
-        facts.push(format!("<strong>Due:</strong> {due}"));
-    }
-    let description = if task.description.is_empty() {
-        "<p class=\"hint\">No description.</p>".to_owned()
-    } else {
-        task.description
-            .split("\n\n")
-            .map(|p| format!("<p>{}</p>", e(p).replace('\n', "<br>")))
-            .collect()
+        }
+        @if can.edit || can.assign || can.moves {
+            section.card aria-labelledby="edit" {
+                h2 id="edit" { "Edit" }
+                form method="post" action={ (base) "/edit" } novalidate {
+                    (csrf_field(&viewer.token))
+                    @if can.edit {
+                        (Field::new("title", "Title").value(&title)
+                            .error(Failed::error(failed, "edit", "title").as_deref()).required().maxlength(300))
+                        label for="f-task-description" { "Description" }
+                        textarea id="f-task-description" name="description" rows="4" { (description) }
+                        (error_line(Failed::error(failed, "edit", "description")))
+                        label for="f-visibility" { "Who sees it" }
+                        select id="f-visibility" name="visibility" {
+                            option value="internal" { "Staff only (internal)" }
+                            option value="client" selected[visibility == "client"] { "Also the client (client-visible)" }
+                        }
+                        (Field::new("due_on", "Due date").kind("date").value(&due)
+                            .error(Failed::error(failed, "edit", "due_on").as_deref()))
+                    }
+                    @if can.assign {
+                        label for="f-assignee" { "Assignee" }
+                        select id="f-assignee" name="assignee" {
+                            option value="" { "Nobody" }
+                            @for (id, name) in &people { option value=(id) selected[chosen == *id] { (name) } }
+                        }
+                        (error_line(Failed::error(failed, "edit", "assignee")))
+                    }
+                    @if can.moves {
+                        label for="f-status" { "Column" }
+                        select id="f-status" name="status" {
+                            @for s in TaskStatus::ALL { option value=(s.as_str()) selected[column == s.as_str()] { (s.label()) } }
+                        }
+                    }
+                    div.actions { button type="submit" { "Save task" } }
+                }
+            }
+        }
+        @if can.delete {
+            section.card aria-labelledby="remove" {
+                h2 id="remove" { "Remove" }
+                form method="get" action={ (base) "/delete" } {
+                    div.actions { button.secondary type="submit" { "Remove task" } }
+                }
+            }
+        }
     };
-    body.push_str(&format!(
-        "<section class=\"card\" aria-labelledby=\"about\"><h2 id=\"about\">About</h2>{description}<p>{}</p></section>",
-        facts.join("<br>")
-    ));
-    if can.edit || can.assign || can.moves {
-        // One form for everything the viewer may change; what they may not is left out
-        // of it, and so out of the change.
-        let typed = Failed::typed(failed, "edit");
-        let value =
-            |name: &str, current: &str| typed.map_or(current, |t| field(t, name)).to_owned();
-        let mut fields = String::new();
-        if can.edit {
-            let due = task.due_on.map(|d| d.to_string()).unwrap_or_default();
-            let client_selected = if value("visibility", task.visibility.as_str()) == "client" {
-                " selected"
-            } else {
-                ""
-            };
-            fields.push_str(&format!(
-                "{}<label for=\"f-task-description\">Description</label><textarea id=\"f-task-description\" name=\"description\" rows=\"4\">{}</textarea><label for=\"f-visibility\">Who sees it</label><select id=\"f-visibility\" name=\"visibility\"><option value=\"internal\">Staff only (internal)</option><option value=\"client\"{client_selected}>Also the client (client-visible)</option></select>{}",
-                input("title", "Title", "text", &value("title", &task.title), Failed::error(failed, "edit", "title").as_deref(), "required maxlength=\"300\""),
-                e(&value("description", &task.description)),
-                input("due_on", "Due date", "date", &value("due_on", &due), Failed::error(failed, "edit", "due_on").as_deref(), ""),
-            ));
-        }
-        if can.assign {
-            let people = tasks::assignable(viewer.tenant.store(), principal, &project.id)
-                .await
-                .unwrap_or_default();
-            let chosen = value("assignee", task.assignee_id.as_deref().unwrap_or(""));
-            let options: String = people
-                .iter()
-                .map(|(id, name)| {
-                    let selected = if chosen == *id { " selected" } else { "" };
-                    format!("<option value=\"{}\"{selected}>{}</option>", e(id), e(name))
-                })
-                .collect();
-            fields.push_str(&format!(
-                "<label for=\"f-assignee\">Assignee</label><select id=\"f-assignee\" name=\"assignee\"><option value=\"\">Nobody</option>{options}</select>{}",
-                crate::ui::forms::error_line(Failed::error(failed, "edit", "assignee"))
-            ));
-        }
-        if can.moves {
-            let chosen = value("status", task.status.as_str());
-            let options: String = TaskStatus::ALL
-                .iter()
-                .map(|s| {
-                    let selected = if chosen == s.as_str() {
-                        " selected"
-                    } else {
-                        ""
-                    };
-                    format!(
-                        "<option value=\"{}\"{selected}>{}</option>",
-                        s.as_str(),
-                        s.label()
-                    )
-                })
-                .collect();
-            fields.push_str(&format!(
-                "<label for=\"f-status\">Column</label><select id=\"f-status\" name=\"status\">{options}</select>"
-            ));
-        }
-        body.push_str(&format!(
-            "<section class=\"card\" aria-labelledby=\"edit\"><h2 id=\"edit\">Edit</h2><form method=\"post\" action=\"{base}/edit\" novalidate>{token}{fields}<div class=\"actions\"><button type=\"submit\">Save task</button></div></form></section>"
-        ));
-    }
-    if can.delete {
-        body.push_str(&format!(
-            "<section class=\"card\" aria-labelledby=\"remove\"><h2 id=\"remove\">Remove</h2><form method=\"post\" action=\"{base}/delete\">{token}<div class=\"actions\"><button type=\"submit\" class=\"secondary\">Remove task</button></div></form></section>"
-        ));
-    }
     viewer.page_with_status(status, &task.title, Section::Projects, body)
-}
-
-/// Answers a board action: to where it leads, or the page with what went wrong.
-pub(crate) async fn answer(
-    viewer: &Viewer,
-    principal: &Principal,
-    project_id: &str,
-    task_id: Option<&str>,
-    action: &str,
-    pairs: Pairs,
-    outcome: Result<String, Error>,
-) -> Response {
-    let error = match outcome {
-        Ok(target) => return Redirect::to(&target).into_response(),
-        Err(Error::Forbidden(_)) => return viewer.forbidden(),
-        Err(error) => error,
-    };
-    let status = crate::ui::work::projects::status_of(&error);
-    let Some(task_id) = task_id else {
-        let (failed, message) = Failed::new("task", pairs, error);
-        return crate::ui::work::projects::render_project(
-            viewer,
-            principal,
-            project_id,
-            Some((message, true)),
-            Some(&failed),
-            status,
-        )
-        .await;
-    };
-    // A task's edit form keeps what was typed; other refusals are told in a sentence.
-    let (failed, message) = if action == "edit" {
-        let (failed, message) = Failed::new("edit", pairs, error);
-        (Some(failed), message)
-    } else {
-        (None, ApiError::Core(error).page_message())
-    };
-    render_task(
-        viewer,
-        principal,
-        project_id,
-        task_id,
-        Some((message, true)),
-        failed.as_ref(),
-        status,
-    )
-    .await
 }
