@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 use tenant_core::accounts::invitations;
+use tenant_core::work::sharing::{self, Sharing};
 
 use tenant_core::access::UserKind;
 use tenant_core::access::permissions::{PermissionSet, need};
@@ -15,7 +16,7 @@ use tenant_core::accounts::sessions::{self, ClientInfo};
 use tenant_core::accounts::users::NewUser;
 use tenant_core::accounts::{companies, teams};
 use tenant_core::brand::branding::{self, Asset, Branding};
-use tenant_core::work::projects::{self, NewProject, Sharing};
+use tenant_core::work::projects::{self, NewProject};
 use tenant_core::work::tasks::{self, NewTask, TaskStatus, Visibility};
 use tenant_core::{Email, Hostname, Platform, Standing, TenantContext};
 
@@ -319,7 +320,7 @@ async fn seed(
         );
     }
     if let [website, tooling, campaign] = made.as_slice() {
-        projects::share(
+        sharing::share(
             context.store(),
             &admin,
             &website.id,
@@ -373,7 +374,7 @@ async fn seed(
                 .await
                 .map_err(&fail)?;
         }
-        projects::share(context.store(), &admin, &tooling.id, Sharing::User(&staff))
+        sharing::share(context.store(), &admin, &tooling.id, Sharing::User(&staff))
             .await
             .map_err(&fail)?;
         projects::set_archived(context.store(), &admin, &campaign.id, true)

@@ -350,7 +350,7 @@ async fn expire_access(edge: Arc<Edge>) {
                     continue;
                 }
             };
-            match tenant_core::accounts::users::expire_access(context.store()).await {
+            match tenant_core::accounts::lifecycle::expire_access(context.store()).await {
                 Ok(0) => {}
                 Ok(count) => {
                     tracing::info!(%domain, count, "deactivated users whose access expired")

@@ -20,7 +20,8 @@ use tenant_core::access::permissions::need;
 use tenant_core::access::{self, Principal, Scope};
 use tenant_core::accounts::companies;
 use tenant_core::accounts::teams;
-use tenant_core::work::projects::{self, NewProject, ProjectFilter, ProjectStatus, Sharing};
+use tenant_core::work::projects::{self, NewProject, ProjectFilter, ProjectStatus};
+use tenant_core::work::sharing::{self, Sharing};
 use tenant_core::work::tasks::{self, NewTask, TaskChange, Visibility};
 use tenant_core::{Platform, TenantContext, TenantStore};
 use tokio::runtime::Runtime;
@@ -72,7 +73,7 @@ async fn seed(store: &support::TestStore) -> Seeded {
         .await
         .unwrap();
         if i % 40 == 0 {
-            projects::share(s, &admin, &project.id, Sharing::Team(&team.id))
+            sharing::share(s, &admin, &project.id, Sharing::Team(&team.id))
                 .await
                 .unwrap();
         }

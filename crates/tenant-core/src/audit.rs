@@ -10,6 +10,7 @@ use crate::access::{Actor, Permitted};
 use crate::error::{Error, Result};
 use crate::paging::Page;
 use crate::store::TenantStore;
+use crate::store::{Column, Table};
 use crate::store::{Tx, new_id, now, on_tx};
 
 /// Writes one entry inside the transaction that makes the change.
@@ -255,3 +256,22 @@ pub async fn list_audit(
     };
     Ok(Page { items, next_cursor })
 }
+
+/// This module's tables in backups (parents first), each with its columns (the first is
+/// the key rows are ordered by).
+pub(crate) const BACKUP: &[Table] = &[(
+    "audit_log",
+    &[
+        ("audit_id", Column::Text),
+        ("actor_id", Column::OptionalText),
+        ("actor_name", Column::Text),
+        ("action", Column::Text),
+        ("target_type", Column::Text),
+        ("target_id", Column::Text),
+        ("before_state", Column::OptionalText),
+        ("after_state", Column::OptionalText),
+        ("client_address", Column::Text),
+        ("created_at", Column::Time),
+        ("updated_at", Column::Time),
+    ],
+)];

@@ -1,6 +1,8 @@
 //! Reading the free text people type into fields: names, titles and descriptions. A
 //! text that does not fit is a field error naming the field.
 
+use time::{Date, Month};
+
 use crate::error::{Error, Result};
 
 /// A one-line text given in `field`: trimmed, 1 to `max` characters, no control
@@ -45,4 +47,26 @@ pub fn parse_name(text: &str) -> Result<String> {
         ));
     }
     Ok(name.to_owned())
+}
+
+/// Reads a date written `YYYY-MM-DD` given in `field`.
+pub fn parse_date(field: &'static str, text: &str) -> Result<Date> {
+    let wrong = || Error::field(field, format!("'{text}' is not a date like 2027-01-31"));
+    let parts: Vec<&str> = text.trim().split('-').collect();
+    let [year, month, day] = parts.as_slice() else {
+        return Err(wrong());
+    };
+    let digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
+    if year.len() != 4
+        || month.len() != 2
+        || day.len() != 2
+        || !(digits(year) && digits(month) && digits(day))
+    {
+        return Err(wrong());
+    }
+    let year: i32 = year.parse().map_err(|_| wrong())?;
+    let month: u8 = month.parse().map_err(|_| wrong())?;
+    let day: u8 = day.parse().map_err(|_| wrong())?;
+    let month = Month::try_from(month).map_err(|_| wrong())?;
+    Date::from_calendar_date(year, month, day).map_err(|_| wrong())
 }

@@ -637,3 +637,16 @@ impl TenantStore {
         TenantStore { db, key }
     }
 }
+
+/// How a column of a table is written in backups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Column {
+    Text,
+    OptionalText,
+    Time,
+    OptionalTime,
+    Integer,
+}
+
+/// A table in backups: its name and its columns (the first is the key rows are ordered by).
+pub(crate) type Table = (&'static str, &'static [(&'static str, Column)]);

@@ -8,6 +8,7 @@ mod support;
 use std::io::BufReader;
 use tenant_core::accounts::credentials;
 use tenant_core::accounts::invitations;
+use tenant_core::work::sharing;
 
 use support::{host, postgres, sqlite};
 use tenant_core::accounts::users::{self, NewUser};
@@ -106,11 +107,11 @@ async fn a_brand_moved_from_sqlite_to_postgres_and_back_keeps_identical_content(
     )
     .await
     .unwrap();
-    projects::share(
+    sharing::share(
         &store,
         &boss,
         &project.id,
-        projects::Sharing::User(ada.user_id()),
+        sharing::Sharing::User(ada.user_id()),
     )
     .await
     .unwrap();

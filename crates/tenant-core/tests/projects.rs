@@ -12,13 +12,15 @@ use tenant_core::access::access_review::{self, Flag};
 use tenant_core::access::permissions::{Permission, PermissionSet, default_staff, need};
 use tenant_core::access::{self, Principal, Scope};
 use tenant_core::accounts::companies;
+use tenant_core::accounts::lifecycle;
 use tenant_core::accounts::roles::{self, NewRole};
 use tenant_core::accounts::teams;
 use tenant_core::accounts::users;
 use tenant_core::audit::{self, Filter};
 use tenant_core::work::projects::{
-    self, NewProject, Project, ProjectChange, ProjectFilter, ProjectStatus, Sharing,
+    self, NewProject, Project, ProjectChange, ProjectFilter, ProjectStatus,
 };
+use tenant_core::work::sharing::{self, Sharing};
 use tenant_core::{Error, Platform, TenantStore};
 
 async fn create(
@@ -105,7 +107,7 @@ async fn staff_reach_projects_as_members_or_through_a_team_and_view_all_reaches_
         let hidden = projects::get_project(s, &dana, &website.id).await;
         assert!(matches!(hidden, Err(Error::NotFound(_))), "{hidden:?}");
 
-        projects::share(s, &admin, &website.id, Sharing::User(dana.user_id()))
+        sharing::share(s, &admin, &website.id, Sharing::User(dana.user_id()))
             .await
             .unwrap();
         assert_eq!(names(s, &dana, None).await, ["Website"]);
@@ -119,7 +121,7 @@ async fn staff_reach_projects_as_members_or_through_a_team_and_view_all_reaches_
         teams::add_member(s, &teams_permit, &design.id, eli.user_id())
             .await
             .unwrap();
-        let shared = projects::share(s, &admin, &intranet.id, Sharing::Team(&design.id))
+        let shared = sharing::share(s, &admin, &intranet.id, Sharing::Team(&design.id))
             .await
             .unwrap();
         assert_eq!(shared.teams, [design.id.as_str()]);
@@ -159,7 +161,7 @@ async fn staff_reach_projects_as_members_or_through_a_team_and_view_all_reaches_
         let editor_role = staff_role(s, &admin, "Editor", &[Permission::ProjectsEdit]).await;
         let editor = signed_in_user(s, "editor@reach.test", &editor_role, None).await;
         let out_of_reach =
-            projects::share(s, &editor, &website.id, Sharing::User(editor.user_id())).await;
+            sharing::share(s, &editor, &website.id, Sharing::User(editor.user_id())).await;
         assert!(
             matches!(out_of_reach, Err(Error::NotFound(_))),
             "{out_of_reach:?}"
@@ -267,7 +269,7 @@ async fn an_archived_project_stays_readable_and_refuses_changes_until_unarchived
         };
         let refused = projects::update_project(s, &admin, &old.id, &rename).await;
         assert!(matches!(refused, Err(Error::Conflict(_))), "{refused:?}");
-        let refused = projects::share(s, &admin, &old.id, Sharing::User(dana.user_id())).await;
+        let refused = sharing::share(s, &admin, &old.id, Sharing::User(dana.user_id())).await;
         assert!(matches!(refused, Err(Error::Conflict(_))), "{refused:?}");
         // Archiving twice changes nothing.
         let again = projects::set_archived(s, &admin, &old.id, true)
@@ -348,21 +350,21 @@ async fn bad_input_is_named_and_changes_nothing() {
         let site = create(s, &admin, "Site", Some(&acme.id)).await;
         let cleo = signed_in_user(s, "cleo@input.test", "client", Some(&acme.id)).await;
         assert_eq!(
-            field_of(projects::share(s, &admin, &site.id, Sharing::User(cleo.user_id())).await),
+            field_of(sharing::share(s, &admin, &site.id, Sharing::User(cleo.user_id())).await),
             "user",
             "contacts reach their company's projects already"
         );
         let gone = signed_in_user(s, "gone@input.test", "staff", None).await;
         let users_permit = access::permit::<need::UsersManage>(&admin, Scope::Brand).unwrap();
-        users::deactivate_user(s, &users_permit, gone.user_id())
+        lifecycle::deactivate_user(s, &users_permit, gone.user_id())
             .await
             .unwrap();
         assert_eq!(
-            field_of(projects::share(s, &admin, &site.id, Sharing::User(gone.user_id())).await),
+            field_of(sharing::share(s, &admin, &site.id, Sharing::User(gone.user_id())).await),
             "user"
         );
         assert_eq!(
-            field_of(projects::share(s, &admin, &site.id, Sharing::Team("no-such-team")).await),
+            field_of(sharing::share(s, &admin, &site.id, Sharing::Team("no-such-team")).await),
             "team"
         );
         let long = ProjectChange {
@@ -375,7 +377,7 @@ async fn bad_input_is_named_and_changes_nothing() {
         );
         let unchanged = projects::get_project(s, &admin, &site.id).await.unwrap();
         assert_eq!(unchanged, site);
-        let missing = projects::unshare(s, &admin, &site.id, Sharing::User(cleo.user_id())).await;
+        let missing = sharing::unshare(s, &admin, &site.id, Sharing::User(cleo.user_id())).await;
         assert!(matches!(missing, Err(Error::NotFound(_))), "{missing:?}");
 
         // Making the project internal unlinks the company; the contact no longer reaches it.
@@ -418,7 +420,7 @@ async fn the_access_review_lists_projects_and_flags_contacts_whose_projects_are_
             projects::set_archived(s, &admin, id, true).await.unwrap();
         }
         let dana = signed_in_user(s, "dana@audit.test", "staff", None).await;
-        projects::share(s, &admin, &running.id, Sharing::User(dana.user_id()))
+        sharing::share(s, &admin, &running.id, Sharing::User(dana.user_id()))
             .await
             .unwrap();
         signed_in_user(s, "cleo@done.test", "client", Some(&done.id)).await;
@@ -488,8 +490,8 @@ async fn changes_to_one_project_at_the_same_moment_run_one_after_the_other() {
             let project = create(s, &admin, &format!("Race {round}"), None).await;
             // The same member added twice at once: both succeed, one row.
             let (first, second) = tokio::join!(
-                projects::share(s, &admin, &project.id, Sharing::User(dana.user_id())),
-                projects::share(s, &admin, &project.id, Sharing::User(dana.user_id())),
+                sharing::share(s, &admin, &project.id, Sharing::User(dana.user_id())),
+                sharing::share(s, &admin, &project.id, Sharing::User(dana.user_id())),
             );
             assert!(first.is_ok() && second.is_ok(), "{first:?} {second:?}");
             // Archiving and renaming at once: the rename either lands (first) or is

@@ -10,7 +10,8 @@ use support::{both, context, signed_in_admin, signed_in_user};
 use tenant_core::access::permissions::need;
 use tenant_core::access::{self, Principal, Scope};
 use tenant_core::accounts::companies;
-use tenant_core::work::projects::{self, NewProject, Project, Sharing};
+use tenant_core::work::projects::{self, NewProject, Project};
+use tenant_core::work::sharing::{self, Sharing};
 use tenant_core::work::tasks::{self, NewTask, Step, Task, TaskChange, TaskStatus, Visibility};
 use tenant_core::{Error, Platform, TenantStore};
 
@@ -228,7 +229,7 @@ async fn each_change_needs_its_permission_and_the_project_in_reach() {
             tasks::create_task(s, &eli, &site.id, &new_task("Mine", Visibility::Internal)).await;
         assert!(matches!(hidden, Err(Error::NotFound(_))), "{hidden:?}");
 
-        projects::share(s, &admin, &site.id, Sharing::User(dana.user_id()))
+        sharing::share(s, &admin, &site.id, Sharing::User(dana.user_id()))
             .await
             .unwrap();
         let made = add(s, &dana, &site, "Banner", Visibility::Internal).await;
@@ -279,7 +280,7 @@ async fn each_change_needs_its_permission_and_the_project_in_reach() {
             field_of(tasks::update_task(s, &admin, &site.id, &task.id, &to_eli).await),
             "assignee"
         );
-        projects::share(s, &admin, &site.id, Sharing::User(eli.user_id()))
+        sharing::share(s, &admin, &site.id, Sharing::User(eli.user_id()))
             .await
             .unwrap();
         let assigned = tasks::update_task(s, &admin, &site.id, &task.id, &to_eli)

@@ -13,6 +13,7 @@ use tenant_core::access::{self, Scope};
 use tenant_core::accounts::companies;
 use tenant_core::accounts::credentials;
 use tenant_core::accounts::invitations;
+use tenant_core::accounts::lifecycle;
 use tenant_core::accounts::password_reset;
 use tenant_core::accounts::roles::{self, NewRole, RoleChange};
 use tenant_core::accounts::sessions::{self, ClientInfo, Presented, WRONG_CREDENTIALS};
@@ -308,7 +309,7 @@ async fn deactivated_user_session_and_token_are_rejected_on_next_request() {
             .unwrap();
 
         let permit = access::permit::<need::UsersManage>(&admin, Scope::Brand).unwrap();
-        let user = users::deactivate_user(a.store(), &permit, staff.user_id())
+        let user = lifecycle::deactivate_user(a.store(), &permit, staff.user_id())
             .await
             .unwrap();
         assert_eq!(user.status, UserStatus::Deactivated);
@@ -332,15 +333,15 @@ async fn deactivated_user_session_and_token_are_rejected_on_next_request() {
             matches!(again, Err(Error::Unauthenticated(ref m)) if m.contains("deactivated")),
             "{again:?}"
         );
-        let delete = users::delete_user(a.store(), &permit, staff.user_id()).await;
+        let delete = lifecycle::delete_user(a.store(), &permit, staff.user_id()).await;
         assert!(
             matches!(delete, Err(Error::Conflict(_))),
             "history is kept: {delete:?}"
         );
-        let self_deactivate = users::deactivate_user(a.store(), &permit, admin.user_id()).await;
+        let self_deactivate = lifecycle::deactivate_user(a.store(), &permit, admin.user_id()).await;
         assert!(matches!(self_deactivate, Err(Error::Conflict(_))));
 
-        users::reactivate_user(a.store(), &permit, staff.user_id())
+        lifecycle::reactivate_user(a.store(), &permit, staff.user_id())
             .await
             .unwrap();
         password_sign_in(a.store(), "staff@deactivate.test")
@@ -351,7 +352,7 @@ async fn deactivated_user_session_and_token_are_rejected_on_next_request() {
             invitations::invite_user(a.store(), &new_user("never@deactivate.test", "staff", None))
                 .await
                 .unwrap();
-        users::delete_user(a.store(), &permit, &invited.id)
+        lifecycle::delete_user(a.store(), &permit, &invited.id)
             .await
             .unwrap();
 
@@ -707,7 +708,7 @@ async fn a_user_manager_cannot_give_or_touch_more_power_than_their_own() {
         let promoted =
             users::update_user(a.store(), &permit, manager.user_id(), &promote_self).await;
         assert!(matches!(promoted, Err(Error::Forbidden(_))), "{promoted:?}");
-        let demote_admin = users::deactivate_user(a.store(), &permit, admin.user_id()).await;
+        let demote_admin = lifecycle::deactivate_user(a.store(), &permit, admin.user_id()).await;
         assert!(
             matches!(demote_admin, Err(Error::Forbidden(_))),
             "{demote_admin:?}"
@@ -748,7 +749,7 @@ async fn a_user_manager_cannot_give_or_touch_more_power_than_their_own() {
         )
         .await
         .unwrap();
-        users::deactivate_user(a.store(), &permit, &peer.id)
+        lifecycle::deactivate_user(a.store(), &permit, &peer.id)
             .await
             .unwrap();
         platform.close().await;

@@ -22,11 +22,13 @@ use tenant_core::access::permissions::{Permission, PermissionSet, need};
 use tenant_core::access::{self, Credential, Principal, Scope};
 use tenant_core::accounts::companies;
 use tenant_core::accounts::invitations;
+use tenant_core::accounts::lifecycle;
 use tenant_core::accounts::roles::{self, NewRole};
 use tenant_core::accounts::sessions::{self, ClientInfo, Presented};
 use tenant_core::accounts::teams;
 use tenant_core::accounts::users::{self, NewUser};
-use tenant_core::work::projects::{self, NewProject, Sharing};
+use tenant_core::work::projects::{self, NewProject};
+use tenant_core::work::sharing::{self, Sharing};
 use tenant_core::work::tasks::{self, NewTask};
 use tenant_core::{Email, Platform, TenantContext, TenantStore};
 use tower::ServiceExt as _;
@@ -568,7 +570,7 @@ async fn targets(brand: &Brand, n: usize, account: &Account) -> Targets {
         Sharing::User(&user.id),
         Sharing::Team(&team.id),
     ] {
-        projects::share(store, &brand.admin, &project.id, with)
+        sharing::share(store, &brand.admin, &project.id, with)
             .await
             .unwrap();
     }
@@ -811,7 +813,7 @@ async fn cast(platform: &Platform) -> Cast {
     let mut deactivated = add_account(s, "gone@a.localhost", "staff", None).await;
     let gone = principal(s, deactivated.secret.as_deref().unwrap()).await;
     let users_permit = access::permit::<need::UsersManage>(&admin_principal, Scope::Brand).unwrap();
-    users::deactivate_user(s, &users_permit, gone.user_id())
+    lifecycle::deactivate_user(s, &users_permit, gone.user_id())
         .await
         .unwrap();
     deactivated.active = false;

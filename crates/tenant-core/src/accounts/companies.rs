@@ -12,6 +12,7 @@ use crate::audit;
 use crate::error::{Error, Result};
 use crate::paging::Page;
 use crate::store::TenantStore;
+use crate::store::{Column, Table};
 use crate::store::{Tx, new_id, now, on_tx};
 
 /// A client company.
@@ -341,3 +342,16 @@ pub async fn list_contacts(
     };
     users::query_users(store, &filter, cursor, limit).await
 }
+
+/// This module's tables in backups (parents first), each with its columns (the first is
+/// the key rows are ordered by).
+pub(crate) const BACKUP: &[Table] = &[(
+    "companies",
+    &[
+        ("company_id", Column::Text),
+        ("name", Column::Text),
+        ("details", Column::Text),
+        ("created_at", Column::Time),
+        ("updated_at", Column::Time),
+    ],
+)];

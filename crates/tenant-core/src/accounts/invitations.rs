@@ -6,17 +6,19 @@ use time::{Duration, OffsetDateTime};
 use crate::access::permissions::{PermissionSet, need};
 use crate::access::{Actor, Permitted, Principal, UserKind};
 use crate::accounts::credentials::{LinkToken, random_token, token_hash};
+use crate::accounts::lifecycle::revoke_open_invitations;
 use crate::accounts::password_reset::redeem_link;
 use crate::accounts::roles;
 use crate::accounts::users::{
     NewUser, USER_COLUMNS, User, UserRow, UserStatus, check_grantable, check_manageable,
-    check_switches, managed_user, record_self, record_user, require_user, revoke_open_invitations,
+    check_switches, managed_user, record_self, record_user, require_user,
 };
 use crate::audit;
 use crate::brand::outbox::{self, MailKind};
 use crate::error::{Error, Result};
 use crate::fields::parse_name;
 use crate::store::TenantStore;
+use crate::store::{Column, Table};
 use crate::store::{Tx, new_id, now, on_tx};
 
 /// How long an invitation link works.
@@ -343,3 +345,18 @@ pub async fn accept_invitation(store: &TenantStore, token: &str, password: &str)
     tx.commit().await?;
     Ok(user)
 }
+
+/// This module's tables in backups (parents first), each with its columns (the first is
+/// the key rows are ordered by).
+pub(crate) const BACKUP: &[Table] = &[(
+    "invitations",
+    &[
+        ("invitation_id", Column::Text),
+        ("user_id", Column::Text),
+        ("token_hash", Column::Text),
+        ("expires_at", Column::Time),
+        ("accepted_at", Column::OptionalTime),
+        ("created_at", Column::Time),
+        ("updated_at", Column::Time),
+    ],
+)];

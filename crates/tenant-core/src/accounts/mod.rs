@@ -4,6 +4,7 @@
 pub mod companies;
 pub mod credentials;
 pub mod invitations;
+pub mod lifecycle;
 pub mod password_reset;
 pub mod roles;
 pub mod sessions;

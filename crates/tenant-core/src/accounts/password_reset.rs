@@ -8,7 +8,7 @@ use crate::access::{Actor, Permitted};
 use crate::accounts::credentials::{
     LinkToken, check_password, hash_password, random_token, token_hash,
 };
-use crate::accounts::users;
+use crate::accounts::lifecycle;
 use crate::accounts::users::{
     USER_COLUMNS, User, UserRow, UserStatus, managed_user, record_self, record_user,
 };
@@ -159,7 +159,7 @@ pub async fn reset_password(store: &TenantStore, token: &str, password: &str) ->
         .fetch_one(&mut *conn)
         .await?
     });
-    users::end_sessions(&mut tx, &user_id).await?;
+    lifecycle::end_sessions(&mut tx, &user_id).await?;
     let user = User::try_from(row)?;
     record_self(&mut tx, &user, "password reset", "user.password_reset").await?;
     tx.commit().await?;

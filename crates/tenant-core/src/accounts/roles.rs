@@ -14,6 +14,7 @@ use crate::access::{Actor, Permitted, Principal};
 use crate::audit;
 use crate::error::{Error, Result};
 use crate::store::TenantStore;
+use crate::store::{Column, Table};
 use crate::store::{Tx, new_id, now, on_tx};
 
 /// The ids of the built-in roles.
@@ -387,3 +388,17 @@ pub async fn delete_role(
     tx.commit().await?;
     Ok(())
 }
+
+/// This module's tables in backups (parents first), each with its columns (the first is
+/// the key rows are ordered by).
+pub(crate) const BACKUP: &[Table] = &[(
+    "roles",
+    &[
+        ("role_id", Column::Text),
+        ("name", Column::Text),
+        ("kind", Column::Text),
+        ("permissions", Column::Text),
+        ("created_at", Column::Time),
+        ("updated_at", Column::Time),
+    ],
+)];

@@ -7,6 +7,7 @@
 //! switches afresh, so deactivation and role changes apply on the very next request.
 
 use crate::accounts::credentials;
+use crate::store::{Column, Table};
 use std::fmt;
 use std::sync::LazyLock;
 
@@ -16,8 +17,9 @@ use crate::access::UserKind;
 use crate::access::permissions::PermissionSet;
 use crate::access::{Credential, Principal};
 use crate::accounts::credentials::{random_token, token_hash};
+use crate::accounts::lifecycle;
 use crate::accounts::roles;
-use crate::accounts::users::{self, USER_COLUMNS, User, UserRow, UserStatus};
+use crate::accounts::users::{USER_COLUMNS, User, UserRow, UserStatus};
 use crate::error::{Error, Result};
 use crate::names::Email;
 use crate::store::TenantStore;
@@ -136,7 +138,7 @@ async fn check_usable(tx: &mut Tx, account: &User, at: OffsetDateTime) -> Result
         return Ok(false);
     }
     if account.access_expires_at.is_some_and(|end| end <= at) {
-        users::end_access(tx, &account.id, at).await?;
+        lifecycle::end_access(tx, &account.id, at).await?;
         return Ok(false);
     }
     Ok(true)
@@ -333,7 +335,7 @@ pub async fn authenticate(
         drop(tx);
         if account.access_expires_at.is_some_and(|end| end <= at) {
             let mut tx = store.write().await?;
-            users::end_access(&mut tx, &account.id, at).await?;
+            lifecycle::end_access(&mut tx, &account.id, at).await?;
             tx.commit().await?;
         }
         return Err(deactivated_message());
@@ -652,3 +654,19 @@ pub async fn revoke_token(
     }
     Ok(())
 }
+
+/// This module's tables in backups (parents first), each with its columns (the first is
+/// the key rows are ordered by).
+pub(crate) const BACKUP: &[Table] = &[(
+    "access_tokens",
+    &[
+        ("access_token_id", Column::Text),
+        ("user_id", Column::Text),
+        ("name", Column::Text),
+        ("token_hash", Column::Text),
+        ("expires_at", Column::OptionalTime),
+        ("last_used_at", Column::OptionalTime),
+        ("created_at", Column::Time),
+        ("updated_at", Column::Time),
+    ],
+)];

@@ -11,6 +11,7 @@ use crate::access::{Actor, Permitted, Principal};
 use crate::audit;
 use crate::error::{Error, Result};
 use crate::store::TenantStore;
+use crate::store::{Column, Table};
 use crate::store::{Tx, new_id, now, on_tx};
 
 /// A team.
@@ -313,3 +314,26 @@ pub async fn remove_member(
     tx.commit().await?;
     Ok(team)
 }
+
+/// This module's tables in backups (parents first), each with its columns (the first is
+/// the key rows are ordered by).
+pub(crate) const BACKUP: &[Table] = &[
+    (
+        "teams",
+        &[
+            ("team_id", Column::Text),
+            ("name", Column::Text),
+            ("created_at", Column::Time),
+            ("updated_at", Column::Time),
+        ],
+    ),
+    (
+        "team_members",
+        &[
+            ("team_id", Column::Text),
+            ("user_id", Column::Text),
+            ("created_at", Column::Time),
+            ("updated_at", Column::Time),
+        ],
+    ),
+];

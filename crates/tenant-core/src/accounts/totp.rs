@@ -4,6 +4,7 @@
 //! sign-in on or off needs the password and mails the user.
 
 use crate::accounts::credentials;
+use crate::store::{Column, Table};
 use data_encoding::BASE32_NOPAD;
 use time::OffsetDateTime;
 
@@ -530,6 +531,32 @@ pub async fn reset_two_factor(
     tx.commit().await?;
     Ok(user)
 }
+
+/// This module's tables in backups (parents first), each with its columns (the first is
+/// the key rows are ordered by).
+pub(crate) const BACKUP: &[Table] = &[
+    (
+        "totp_credentials",
+        &[
+            ("user_id", Column::Text),
+            ("secret", Column::Text),
+            ("confirmed_at", Column::OptionalTime),
+            ("last_step", Column::Integer),
+            ("created_at", Column::Time),
+            ("updated_at", Column::Time),
+        ],
+    ),
+    (
+        "recovery_codes",
+        &[
+            ("code_id", Column::Text),
+            ("user_id", Column::Text),
+            ("code_hash", Column::Text),
+            ("used_at", Column::OptionalTime),
+            ("created_at", Column::Time),
+        ],
+    ),
+];
 
 #[cfg(test)]
 mod tests {

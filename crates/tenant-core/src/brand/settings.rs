@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::names::Email;
 use crate::platform::secrets::SecretKey;
 use crate::store::TenantStore;
+use crate::store::{Column, Table};
 use crate::store::{Tx, now, on_tx};
 
 /// The security settings.
@@ -539,3 +540,14 @@ pub async fn set_payments(
     tx.commit().await?;
     Ok(after)
 }
+
+/// This module's tables in backups (parents first), each with its columns (the first is
+/// the key rows are ordered by).
+pub(crate) const BACKUP: &[Table] = &[(
+    "brand_settings",
+    &[
+        ("area", Column::Text),
+        ("value", Column::Text),
+        ("updated_at", Column::Time),
+    ],
+)];

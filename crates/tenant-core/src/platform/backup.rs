@@ -13,6 +13,7 @@
 //! restore everyone signs in again (personal access tokens do move with the brand).
 
 use std::io::{BufRead, Write};
+use std::sync::LazyLock;
 
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
@@ -21,208 +22,36 @@ use time::format_description::well_known::Rfc3339;
 use crate::error::{Error, Result};
 use crate::platform::tenant::Tenant;
 use crate::store::TenantStore;
-use crate::store::{TENANT_MIGRATIONS, Tx, on_tx, truncate_to_micros};
+use crate::store::{Column, TENANT_MIGRATIONS, Table, Tx, on_tx, truncate_to_micros};
 
 /// The format's name in the header.
 pub const FORMAT: &str = "tasksession-backup";
 /// The format version this build writes and reads.
 pub const VERSION: u64 = 1;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Column {
-    Text,
-    OptionalText,
-    Time,
-    OptionalTime,
-    Integer,
-}
-
 /// The oldest tenant schema whose backups restore as they are: the migrations after it only
 /// add tables that older backups lack (settings, two-factor credentials, projects and tasks,
 /// restored empty) or that backups never carry (the mail outbox and password reset links).
 const OLDEST_RESTORABLE_SCHEMA: i64 = 2;
 
-/// Every tenant table at the current tenant schema version, parents before children, with
-/// its columns (the first is the key rows are ordered by).
-const TABLES: &[(&str, &[(&str, Column)])] = &[
-    (
-        "brand_settings",
-        &[
-            ("area", Column::Text),
-            ("value", Column::Text),
-            ("updated_at", Column::Time),
-        ],
-    ),
-    (
-        "roles",
-        &[
-            ("role_id", Column::Text),
-            ("name", Column::Text),
-            ("kind", Column::Text),
-            ("permissions", Column::Text),
-            ("created_at", Column::Time),
-            ("updated_at", Column::Time),
-        ],
-    ),
-    (
-        "companies",
-        &[
-            ("company_id", Column::Text),
-            ("name", Column::Text),
-            ("details", Column::Text),
-            ("created_at", Column::Time),
-            ("updated_at", Column::Time),
-        ],
-    ),
-    (
-        "users",
-        &[
-            ("user_id", Column::Text),
-            ("email", Column::Text),
-            ("email_key", Column::Text),
-            ("name", Column::Text),
-            ("kind", Column::Text),
-            ("role_id", Column::Text),
-            ("company_id", Column::OptionalText),
-            ("status", Column::Text),
-            ("password_hash", Column::OptionalText),
-            ("switches", Column::OptionalText),
-            ("access_expires_at", Column::OptionalTime),
-            ("last_sign_in_at", Column::OptionalTime),
-            ("access_expiry_warned_at", Column::OptionalTime),
-            ("created_at", Column::Time),
-            ("updated_at", Column::Time),
-        ],
-    ),
-    (
-        "invitations",
-        &[
-            ("invitation_id", Column::Text),
-            ("user_id", Column::Text),
-            ("token_hash", Column::Text),
-            ("expires_at", Column::Time),
-            ("accepted_at", Column::OptionalTime),
-            ("created_at", Column::Time),
-            ("updated_at", Column::Time),
-        ],
-    ),
-    (
-        "totp_credentials",
-        &[
-            ("user_id", Column::Text),
-            ("secret", Column::Text),
-            ("confirmed_at", Column::OptionalTime),
-            ("last_step", Column::Integer),
-            ("created_at", Column::Time),
-            ("updated_at", Column::Time),
-        ],
-    ),
-    (
-        "recovery_codes",
-        &[
-            ("code_id", Column::Text),
-            ("user_id", Column::Text),
-            ("code_hash", Column::Text),
-            ("used_at", Column::OptionalTime),
-            ("created_at", Column::Time),
-        ],
-    ),
-    (
-        "teams",
-        &[
-            ("team_id", Column::Text),
-            ("name", Column::Text),
-            ("created_at", Column::Time),
-            ("updated_at", Column::Time),
-        ],
-    ),
-    (
-        "team_members",
-        &[
-            ("team_id", Column::Text),
-            ("user_id", Column::Text),
-            ("created_at", Column::Time),
-            ("updated_at", Column::Time),
-        ],
-    ),
-    (
-        "projects",
-        &[
-            ("project_id", Column::Text),
-            ("name", Column::Text),
-            ("description", Column::Text),
-            ("company_id", Column::OptionalText),
-            ("status", Column::Text),
-            ("archived_at", Column::OptionalTime),
-            ("created_at", Column::Time),
-            ("updated_at", Column::Time),
-        ],
-    ),
-    (
-        "project_members",
-        &[
-            ("project_id", Column::Text),
-            ("user_id", Column::Text),
-            ("created_at", Column::Time),
-            ("updated_at", Column::Time),
-        ],
-    ),
-    (
-        "project_teams",
-        &[
-            ("project_id", Column::Text),
-            ("team_id", Column::Text),
-            ("created_at", Column::Time),
-            ("updated_at", Column::Time),
-        ],
-    ),
-    (
-        "tasks",
-        &[
-            ("task_id", Column::Text),
-            ("project_id", Column::Text),
-            ("title", Column::Text),
-            ("description", Column::Text),
-            ("status", Column::Text),
-            ("position", Column::Integer),
-            ("visibility", Column::Text),
-            ("assignee_id", Column::OptionalText),
-            ("due_on", Column::OptionalText),
-            ("created_by", Column::OptionalText),
-            ("created_at", Column::Time),
-            ("updated_at", Column::Time),
-        ],
-    ),
-    (
-        "access_tokens",
-        &[
-            ("access_token_id", Column::Text),
-            ("user_id", Column::Text),
-            ("name", Column::Text),
-            ("token_hash", Column::Text),
-            ("expires_at", Column::OptionalTime),
-            ("last_used_at", Column::OptionalTime),
-            ("created_at", Column::Time),
-            ("updated_at", Column::Time),
-        ],
-    ),
-    (
-        "audit_log",
-        &[
-            ("audit_id", Column::Text),
-            ("actor_id", Column::OptionalText),
-            ("actor_name", Column::Text),
-            ("action", Column::Text),
-            ("target_type", Column::Text),
-            ("target_id", Column::Text),
-            ("before_state", Column::OptionalText),
-            ("after_state", Column::OptionalText),
-            ("client_address", Column::Text),
-            ("created_at", Column::Time),
-            ("updated_at", Column::Time),
-        ],
-    ),
-];
+/// Every tenant table at the current tenant schema version, parents before children: each
+/// module declares its own.
+static TABLES: LazyLock<Vec<Table>> = LazyLock::new(|| {
+    [
+        crate::brand::settings::BACKUP,
+        crate::accounts::roles::BACKUP,
+        crate::accounts::companies::BACKUP,
+        crate::accounts::users::BACKUP,
+        crate::accounts::invitations::BACKUP,
+        crate::accounts::totp::BACKUP,
+        crate::accounts::teams::BACKUP,
+        crate::work::projects::BACKUP,
+        crate::work::tasks::BACKUP,
+        crate::accounts::sessions::BACKUP,
+        crate::audit::BACKUP,
+    ]
+    .concat()
+});
 
 /// What a backup or restore did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -271,7 +100,7 @@ pub async fn export(
     )?;
     let mut summary = Summary { rows: Vec::new() };
     let mut total: u64 = 0;
-    for (table, columns) in TABLES {
+    for (table, columns) in TABLES.iter() {
         let rows = fetch_table(&mut tx, table, columns).await?;
         for row in &rows {
             write_line(out, &json!({ "table": table, "row": row }))?;

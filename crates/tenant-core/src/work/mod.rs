@@ -15,7 +15,9 @@
 //! does not compile. Input is parsed after the grant, so the error order is always
 //! 404 → 403 → 409 → 422.
 
+pub(crate) mod board;
 pub mod projects;
+pub mod sharing;
 pub mod tasks;
 
 use std::marker::PhantomData;

@@ -9,18 +9,19 @@
 //! archived project, and changes to one project run one at a time.
 
 use serde_json::json;
-use time::{Date, Month, OffsetDateTime};
+use time::{Date, OffsetDateTime};
 
 use crate::access::UserKind;
 use crate::access::permissions::need;
 use crate::access::{Actor, Principal};
 use crate::audit;
 use crate::error::{Error, Result};
-use crate::fields::{long_text, single_line};
+use crate::fields::{long_text, parse_date, single_line};
 use crate::store::TenantStore;
+use crate::store::{Column, Table};
 use crate::store::{Tx, new_id, now, on_tx};
-use crate::work::projects;
 use crate::work::{self, InProject, Inside, Read};
+use crate::work::{board, projects};
 
 /// A column of the board.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -219,28 +220,6 @@ fn given(text: Option<&str>) -> Option<&str> {
 
 fn parse_due(text: Option<&str>) -> Result<Option<Date>> {
     given(text).map(|d| parse_date("due_on", d)).transpose()
-}
-
-/// Reads a date written `YYYY-MM-DD` given in `field`.
-pub fn parse_date(field: &'static str, text: &str) -> Result<Date> {
-    let wrong = || Error::field(field, format!("'{text}' is not a date like 2027-01-31"));
-    let parts: Vec<&str> = text.trim().split('-').collect();
-    let [year, month, day] = parts.as_slice() else {
-        return Err(wrong());
-    };
-    let digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
-    if year.len() != 4
-        || month.len() != 2
-        || day.len() != 2
-        || !(digits(year) && digits(month) && digits(day))
-    {
-        return Err(wrong());
-    }
-    let year: i32 = year.parse().map_err(|_| wrong())?;
-    let month: u8 = month.parse().map_err(|_| wrong())?;
-    let day: u8 = day.parse().map_err(|_| wrong())?;
-    let month = Month::try_from(month).map_err(|_| wrong())?;
-    Date::from_calendar_date(year, month, day).map_err(|_| wrong())
 }
 
 fn parse_title(text: &str) -> Result<String> {
@@ -476,50 +455,6 @@ async fn check_assignee(
     Ok(())
 }
 
-/// How many tasks a column holds, leaving out the task `leaving`.
-async fn column_size(
-    tx: &mut Tx,
-    project_id: &str,
-    status: TaskStatus,
-    leaving: &str,
-) -> Result<i64> {
-    Ok(on_tx!(tx, |conn| {
-        sqlx::query_scalar(
-            "select count(*) from tasks where project_id = $1 and status = $2 and task_id <> $3",
-        )
-        .bind(project_id)
-        .bind(status.as_str())
-        .bind(leaving)
-        .fetch_one(conn)
-        .await?
-    }))
-}
-
-/// Moves the tasks of a column from place `from` on by `by` places (not `moving`).
-async fn shift(
-    tx: &mut Tx,
-    project_id: &str,
-    status: TaskStatus,
-    from: i64,
-    by: i64,
-    moving: &str,
-) -> Result<()> {
-    on_tx!(tx, |conn| {
-        sqlx::query(
-            "update tasks set position = position + $4
-             where project_id = $1 and status = $2 and position >= $3 and task_id <> $5",
-        )
-        .bind(project_id)
-        .bind(status.as_str())
-        .bind(from)
-        .bind(by)
-        .bind(moving)
-        .execute(conn)
-        .await?;
-    });
-    Ok(())
-}
-
 /// Adds a task (`tasks.create`, and `tasks.assign` to give it an assignee) at the bottom of
 /// its column.
 #[tracing::instrument(skip_all)]
@@ -552,7 +487,7 @@ pub async fn create_task(
     if let (Some(grant), Some(assignee)) = (&assigning, assignee) {
         check_assignee(&mut tx, grant, assignee).await?;
     }
-    let position = column_size(&mut tx, project_id, status, "").await?;
+    let position = board::column_size(&mut tx, project_id, status.as_str(), "").await?;
     let id = new_id()?;
     on_tx!(tx, |conn| {
         sqlx::query(
@@ -801,32 +736,16 @@ async fn write_place(
     place: Option<i64>,
     at: OffsetDateTime,
 ) -> Result<()> {
-    let project_id = grant.project_id();
-    let task_id = before.id.as_str();
-    let others = column_size(tx, project_id, status, task_id).await?;
-    let place = place.map_or(others, |p| p.min(others));
-    shift(
+    board::place(
         tx,
-        project_id,
-        before.status,
-        before.position + 1,
-        -1,
-        task_id,
+        grant.project_id(),
+        &before.id,
+        (before.status.as_str(), before.position),
+        (status.as_str(), place),
+        at,
     )
-    .await?;
-    shift(tx, project_id, status, place, 1, task_id).await?;
-    on_tx!(tx, |conn| {
-        sqlx::query(
-            "update tasks set status = $2, position = $3, updated_at = $4 where task_id = $1",
-        )
-        .bind(task_id)
-        .bind(status.as_str())
-        .bind(place)
-        .bind(at)
-        .execute(conn)
-        .await?;
-    });
-    Ok(())
+    .await
+    .map(|_| ())
 }
 
 /// Removes a task (`tasks.delete`).
@@ -847,10 +766,10 @@ pub async fn delete_task(
             .execute(conn)
             .await?;
     });
-    shift(
+    board::shift(
         &mut tx,
         grant.project_id(),
-        task.status,
+        task.status.as_str(),
         task.position + 1,
         -1,
         task_id,
@@ -868,6 +787,26 @@ pub async fn delete_task(
     .await?;
     tx.commit().await
 }
+
+/// This module's tables in backups (parents first), each with its columns (the first is
+/// the key rows are ordered by).
+pub(crate) const BACKUP: &[Table] = &[(
+    "tasks",
+    &[
+        ("task_id", Column::Text),
+        ("project_id", Column::Text),
+        ("title", Column::Text),
+        ("description", Column::Text),
+        ("status", Column::Text),
+        ("position", Column::Integer),
+        ("visibility", Column::Text),
+        ("assignee_id", Column::OptionalText),
+        ("due_on", Column::OptionalText),
+        ("created_by", Column::OptionalText),
+        ("created_at", Column::Time),
+        ("updated_at", Column::Time),
+    ],
+)];
 
 #[cfg(test)]
 mod tests {

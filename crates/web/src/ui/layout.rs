@@ -376,3 +376,17 @@ pub fn neutral_page(title: &str, text: &str) -> String {
     }
     .into_string()
 }
+
+/// A text in paragraphs: blank lines part them, single line breaks stay.
+pub(crate) fn paragraphs(text: &str) -> Markup {
+    html! {
+        @for paragraph in text.split("\n\n") {
+            p {
+                @for (i, line) in paragraph.split('\n').enumerate() {
+                    @if i > 0 { br; }
+                    (line)
+                }
+            }
+        }
+    }
+}

@@ -14,6 +14,7 @@ use tenant_core::access::{Scope, permit};
 use tenant_core::accounts::credentials::LinkKind;
 use tenant_core::accounts::invitations;
 use tenant_core::accounts::invitations::Invitation;
+use tenant_core::accounts::lifecycle;
 use tenant_core::accounts::password_reset;
 use tenant_core::accounts::totp;
 use tenant_core::accounts::users::{self, NewUser, User, UserChange, UserFilter, UserStatus};
@@ -303,7 +304,7 @@ pub(crate) async fn edit(
 #[tracing::instrument(skip_all)]
 pub(crate) async fn delete(caller: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
     let permit = permit::<need::UsersManage>(&caller.principal, Scope::Brand)?;
-    users::delete_user(caller.tenant.store(), &permit, &id).await?;
+    lifecycle::delete_user(caller.tenant.store(), &permit, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -311,7 +312,7 @@ pub(crate) async fn delete(caller: Caller, Path(id): Path<String>) -> ApiResult<
 #[tracing::instrument(skip_all)]
 pub(crate) async fn deactivate(caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let permit = permit::<need::UsersManage>(&caller.principal, Scope::Brand)?;
-    let user = users::deactivate_user(caller.tenant.store(), &permit, &id).await?;
+    let user = lifecycle::deactivate_user(caller.tenant.store(), &permit, &id).await?;
     Ok(Json(views::user(&user)))
 }
 
@@ -319,7 +320,7 @@ pub(crate) async fn deactivate(caller: Caller, Path(id): Path<String>) -> ApiRes
 #[tracing::instrument(skip_all)]
 pub(crate) async fn reactivate(caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let permit = permit::<need::UsersManage>(&caller.principal, Scope::Brand)?;
-    let user = users::reactivate_user(caller.tenant.store(), &permit, &id).await?;
+    let user = lifecycle::reactivate_user(caller.tenant.store(), &permit, &id).await?;
     Ok(Json(views::user(&user)))
 }
 

@@ -14,8 +14,9 @@ use tenant_core::access::UserKind;
 use tenant_core::access::permissions::need;
 use tenant_core::access::{Principal, Scope, permit};
 use tenant_core::work::projects::{
-    self, NewProject, Project, ProjectChange, ProjectFilter, ProjectStatus, Sharing,
+    self, NewProject, Project, ProjectChange, ProjectFilter, ProjectStatus,
 };
+use tenant_core::work::sharing::{self, Sharing};
 
 use crate::api::views::{self, rfc3339};
 use crate::http::caller::Caller;
@@ -222,9 +223,9 @@ pub(crate) async fn remove_team(
 async fn shared(caller: &Caller, id: &str, with: Sharing<'_>, add: bool) -> ApiResult<Json<Value>> {
     let store = caller.tenant.store();
     let project = if add {
-        projects::share(store, &caller.principal, id, with).await?
+        sharing::share(store, &caller.principal, id, with).await?
     } else {
-        projects::unshare(store, &caller.principal, id, with).await?
+        sharing::unshare(store, &caller.principal, id, with).await?
     };
     Ok(Json(project_view(&caller.principal, &project)))
 }

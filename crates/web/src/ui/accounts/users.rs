@@ -15,6 +15,7 @@ use serde::Deserialize;
 use tenant_core::access::permissions::need;
 use tenant_core::access::{Permitted, UserKind};
 use tenant_core::accounts::credentials::LinkKind;
+use tenant_core::accounts::lifecycle;
 use tenant_core::accounts::roles::{self, Role};
 use tenant_core::accounts::users::{self, NewUser, User, UserChange, UserFilter, UserStatus};
 use tenant_core::accounts::{companies, invitations, password_reset};
@@ -464,7 +465,7 @@ pub(crate) async fn deactivate(
     form: Result<Form<TokenForm>, FormRejection>,
 ) -> Result<Response, Response> {
     let (permit, _) = checked(&viewer, &headers, form)?;
-    match users::deactivate_user(viewer.tenant.store(), &permit, &id).await {
+    match lifecycle::deactivate_user(viewer.tenant.store(), &permit, &id).await {
         Ok(user) => Ok(done_in_list(&user, "deactivated")),
         Err(error) => Ok(refused_on_user(&viewer, &permit, &id, error).await),
     }
@@ -478,7 +479,7 @@ pub(crate) async fn reactivate(
     form: Result<Form<TokenForm>, FormRejection>,
 ) -> Result<Response, Response> {
     let (permit, _) = checked(&viewer, &headers, form)?;
-    match users::reactivate_user(viewer.tenant.store(), &permit, &id).await {
+    match lifecycle::reactivate_user(viewer.tenant.store(), &permit, &id).await {
         Ok(user) => Ok(done_in_list(&user, "reactivated")),
         Err(error) => Ok(refused_on_user(&viewer, &permit, &id, error).await),
     }
@@ -716,7 +717,7 @@ pub(crate) async fn edit(
     let ends = if ends.is_empty() {
         Ok(None)
     } else {
-        tenant_core::work::tasks::parse_date("access_expires_at", ends)
+        tenant_core::fields::parse_date("access_expires_at", ends)
             .map(|d| Some(d.midnight().assume_utc()))
     };
     let outcome = match ends {

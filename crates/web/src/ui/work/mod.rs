@@ -1,4 +1,5 @@
 //! Pages of the work: projects and their boards.
 
+pub(crate) mod board;
 pub(crate) mod projects;
 pub(crate) mod tasks;

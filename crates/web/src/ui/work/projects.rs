@@ -20,14 +20,15 @@ use tenant_core::accounts::companies::{self, Company};
 use tenant_core::accounts::{teams, users};
 use tenant_core::names::percent_encode;
 use tenant_core::work::projects::{
-    self, NewProject, Project, ProjectChange, ProjectFilter, ProjectStatus, Sharing,
+    self, NewProject, Project, ProjectChange, ProjectFilter, ProjectStatus,
 };
+use tenant_core::work::sharing::{self, Sharing};
 
 use crate::http::error::{ApiError, status_of};
 use crate::ui::Pages;
 use crate::ui::Viewer;
 use crate::ui::forms::{Failed, Pairs, field, staff_options};
-use crate::ui::layout::{Field, Section, csrf_field, notice};
+use crate::ui::layout::{Field, Section, csrf_field, notice, paragraphs};
 
 /// The Projects pages' routes.
 pub(crate) fn routes() -> Pages {
@@ -132,20 +133,6 @@ fn project_fields(
             project.and_then(|p| p.company_id.as_deref().zip(p.company_name.as_deref())),
             Failed::error(failed, target, "company").as_deref(),
         ))
-    }
-}
-
-/// A text in paragraphs: blank lines part them, single line breaks stay.
-pub(crate) fn paragraphs(text: &str) -> Markup {
-    html! {
-        @for paragraph in text.split("\n\n") {
-            p {
-                @for (i, line) in paragraph.split('\n').enumerate() {
-                    @if i > 0 { br; }
-                    (line)
-                }
-            }
-        }
     }
 }
 
@@ -371,7 +358,7 @@ pub(crate) async fn render_project(
     let can_archive = staff && permissions.contains(Permission::ProjectsArchive);
     let base = format!("/projects/{}", project.id);
     let dates = viewer.look.date_format;
-    let board = crate::ui::work::tasks::board_section(viewer, principal, &project, failed).await;
+    let board = crate::ui::work::board::board_section(viewer, principal, &project, failed).await;
     let people = if staff {
         Some(people_section(viewer, principal, &project, &base, can_edit).await)
     } else {
@@ -442,7 +429,7 @@ async fn people_section(
     can_edit: bool,
 ) -> Markup {
     let store = viewer.tenant.store();
-    let (members, teams_on) = match projects::shared_with(store, principal, &project.id).await {
+    let (members, teams_on) = match sharing::shared_with(store, principal, &project.id).await {
         Ok(found) => found,
         Err(error) => return notice(&message_of(error), true),
     };
@@ -628,7 +615,7 @@ pub(crate) async fn add_member(
 ) -> Result<Response, Response> {
     let (principal, pairs) = viewer.signed_in_form(&headers, form)?;
     let with = Sharing::User(field(&pairs, "user"));
-    let outcome = projects::share(viewer.tenant.store(), principal, &id, with)
+    let outcome = sharing::share(viewer.tenant.store(), principal, &id, with)
         .await
         .map(|_| "shared");
     Ok(answer(&viewer, principal, &id, outcome, None).await)
@@ -643,7 +630,7 @@ pub(crate) async fn add_team(
 ) -> Result<Response, Response> {
     let (principal, pairs) = viewer.signed_in_form(&headers, form)?;
     let with = Sharing::Team(field(&pairs, "team"));
-    let outcome = projects::share(viewer.tenant.store(), principal, &id, with)
+    let outcome = sharing::share(viewer.tenant.store(), principal, &id, with)
         .await
         .map(|_| "shared");
     Ok(answer(&viewer, principal, &id, outcome, None).await)
@@ -674,7 +661,7 @@ pub(crate) async fn confirm_remove_member(
 ) -> Result<Response, Response> {
     let principal = viewer.require()?;
     let project = project_for(&viewer, principal, &id).await?;
-    let name = match projects::shared_with(viewer.tenant.store(), principal, &id).await {
+    let name = match sharing::shared_with(viewer.tenant.store(), principal, &id).await {
         Ok((members, _)) => members.into_iter().find(|m| m.id == user).map(|m| m.name),
         Err(_) => None,
     }
@@ -697,7 +684,7 @@ pub(crate) async fn remove_member(
     form: Result<Form<Pairs>, FormRejection>,
 ) -> Result<Response, Response> {
     let (principal, _) = viewer.signed_in_form(&headers, form)?;
-    let outcome = projects::unshare(viewer.tenant.store(), principal, &id, Sharing::User(&user))
+    let outcome = sharing::unshare(viewer.tenant.store(), principal, &id, Sharing::User(&user))
         .await
         .map(|_| "unshared");
     Ok(answer(&viewer, principal, &id, outcome, None).await)
@@ -710,7 +697,7 @@ pub(crate) async fn confirm_remove_team(
 ) -> Result<Response, Response> {
     let principal = viewer.require()?;
     let project = project_for(&viewer, principal, &id).await?;
-    let name = match projects::shared_with(viewer.tenant.store(), principal, &id).await {
+    let name = match sharing::shared_with(viewer.tenant.store(), principal, &id).await {
         Ok((_, teams_on)) => teams_on.into_iter().find(|t| t.id == team).map(|t| t.name),
         Err(_) => None,
     }
@@ -733,7 +720,7 @@ pub(crate) async fn remove_team(
     form: Result<Form<Pairs>, FormRejection>,
 ) -> Result<Response, Response> {
     let (principal, _) = viewer.signed_in_form(&headers, form)?;
-    let outcome = projects::unshare(viewer.tenant.store(), principal, &id, Sharing::Team(&team))
+    let outcome = sharing::unshare(viewer.tenant.store(), principal, &id, Sharing::Team(&team))
         .await
         .map(|_| "unshared");
     Ok(answer(&viewer, principal, &id, outcome, None).await)

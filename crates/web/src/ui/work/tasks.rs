@@ -9,20 +9,22 @@ use axum::extract::{Path, Query};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use maud::{Markup, html};
+use maud::html;
 use serde::Deserialize;
 use tenant_core::Error;
 use tenant_core::access::permissions::Permission;
 use tenant_core::access::{Principal, UserKind};
-use tenant_core::work::projects::{self, Project, ProjectStatus};
-use tenant_core::work::tasks::{self, NewTask, Step, Task, TaskChange, TaskStatus, Visibility};
+use tenant_core::work::projects;
+use tenant_core::work::tasks::{self, NewTask, Step, TaskChange, TaskStatus, Visibility};
 
 use crate::http::error::{ApiError, status_of};
 use crate::ui::Pages;
 use crate::ui::Viewer;
 use crate::ui::forms::{Failed, Pairs, error_line, field, sent};
+use crate::ui::layout::paragraphs;
 use crate::ui::layout::{Field, Section, csrf_field, notice};
-use crate::ui::work::projects::{paragraphs, render_project};
+use crate::ui::work::board::Can;
+use crate::ui::work::projects::render_project;
 
 /// The board's routes.
 pub(crate) fn routes() -> Pages {
@@ -50,156 +52,6 @@ pub(crate) fn routes() -> Pages {
             "GET POST",
             get(confirm_delete).post(delete),
         )
-}
-
-/// What the viewer may do with cards of `project`.
-struct Can {
-    create: bool,
-    edit: bool,
-    assign: bool,
-    moves: bool,
-    delete: bool,
-}
-
-impl Can {
-    fn of(principal: &Principal, project: &Project) -> Self {
-        let open = principal.kind() == UserKind::Staff && project.status == ProjectStatus::Active;
-        let has = |p: Permission| open && principal.permissions().contains(p);
-        Can {
-            create: has(Permission::TasksCreate),
-            edit: has(Permission::TasksEdit),
-            assign: has(Permission::TasksAssign),
-            moves: has(Permission::TasksMove),
-            delete: has(Permission::TasksDelete),
-        }
-    }
-}
-
-fn visibility_badge(task: &Task) -> Markup {
-    html! {
-        @match task.visibility {
-            Visibility::Client => span.status { "client-visible" },
-            Visibility::Internal => span.status { "internal" },
-        }
-    }
-}
-
-fn small_button(viewer: &Viewer, card: &str, action: &str, label: &str, aria: &str) -> Markup {
-    html! {
-        form method="post" action={ (card) "/" (action) } {
-            (csrf_field(&viewer.token))
-            button.secondary type="submit" aria-label=(aria) { (label) }
-        }
-    }
-}
-
-/// The board section of a project's page.
-pub(crate) async fn board_section(
-    viewer: &Viewer,
-    principal: &Principal,
-    project: &Project,
-    failed: Option<&Failed>,
-) -> Markup {
-    let store = viewer.tenant.store();
-    let list = match tasks::list_tasks(store, principal, &project.id).await {
-        Ok(list) => list,
-        Err(error) => return notice(&ApiError::Core(error).page_message(), true),
-    };
-    let can = Can::of(principal, project);
-    let staff = principal.kind() == UserKind::Staff;
-    let base = format!("/projects/{}/tasks", project.id);
-    let people = if can.create && can.assign {
-        tasks::assignable(store, principal, &project.id)
-            .await
-            .unwrap_or_default()
-    } else {
-        Vec::new()
-    };
-    let typed = Failed::typed(failed, "task");
-    let value = |name: &str| typed.map_or("", |t| field(t, name)).to_owned();
-    let dates = viewer.look.date_format;
-    let (title, description, due, chosen, visibility) = (
-        value("title"),
-        value("description"),
-        value("due_on"),
-        value("assignee"),
-        value("visibility"),
-    );
-    html! {
-        section.card aria-labelledby="board" {
-            h2 id="board" { "Board" }
-            div.board {
-                @for (index, status) in TaskStatus::ALL.iter().enumerate() {
-                    @let cards: Vec<&Task> = list.iter().filter(|t| t.status == *status).collect();
-                    section.column aria-labelledby={ "col-" (status.as_str()) } {
-                        h3 id={ "col-" (status.as_str()) } { (status.label()) " " span.hint { "(" (cards.len()) ")" } }
-                        @if cards.is_empty() { p.hint { "Nothing here." } }
-                        @for (place, task) in cards.iter().enumerate() {
-                            @let card = format!("{base}/{}", task.id);
-                            article.task {
-                                a href=(card) { (task.title) }
-                                p.hint {
-                                    @if staff {
-                                        (visibility_badge(task))
-                                        @if let Some(name) = &task.assignee_name { " · " span { (name) } }
-                                    }
-                                    @if let Some(due) = task.due_on {
-                                        @if staff { " · " }
-                                        span { "due " (dates.date(due)) }
-                                    }
-                                }
-                                @if can.moves {
-                                    div.moves {
-                                        @if index > 0 {
-                                            (small_button(viewer, &card, "left", "←", &format!("Move {} to {}", task.title, TaskStatus::ALL[index - 1].label())))
-                                        }
-                                        @if place > 0 {
-                                            (small_button(viewer, &card, "up", "↑", &format!("Move {} up", task.title)))
-                                        }
-                                        @if place + 1 < cards.len() {
-                                            (small_button(viewer, &card, "down", "↓", &format!("Move {} down", task.title)))
-                                        }
-                                        @if index + 1 < TaskStatus::ALL.len() {
-                                            (small_button(viewer, &card, "right", "→", &format!("Move {} to {}", task.title, TaskStatus::ALL[index + 1].label())))
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            @if can.create {
-                details open[typed.is_some()] {
-                    summary { strong { "New task" } }
-                    form method="post" action=(base) novalidate {
-                        (csrf_field(&viewer.token))
-                        (Field::new("title", "Title").value(&title)
-                            .error(Failed::error(failed, "task", "title").as_deref()).required().maxlength(300))
-                        label for="f-task-description" { "Description" }
-                        textarea id="f-task-description" name="description" rows="2" { (description) }
-                        (error_line(Failed::error(failed, "task", "description")))
-                        label for="f-visibility" { "Who sees it" }
-                        select id="f-visibility" name="visibility" {
-                            option value="internal" { "Staff only (internal)" }
-                            option value="client" selected[visibility == "client"] { "Also the client (client-visible)" }
-                        }
-                        @if can.assign {
-                            label for="f-assignee" { "Assignee" }
-                            select id="f-assignee" name="assignee" {
-                                option value="" { "Nobody yet" }
-                                @for (id, name) in &people { option value=(id) selected[chosen == *id] { (name) } }
-                            }
-                            (error_line(Failed::error(failed, "task", "assignee")))
-                        }
-                        (Field::new("due_on", "Due date").kind("date").value(&due)
-                            .error(Failed::error(failed, "task", "due_on").as_deref()))
-                        div.actions { button type="submit" { "Add task" } }
-                    }
-                }
-            }
-        }
-    }
 }
 
 /// `POST /projects/{id}/tasks`: adds a task, or shows the project's page with the form's
