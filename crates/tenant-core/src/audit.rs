@@ -13,38 +13,93 @@ use crate::store::TenantStore;
 use crate::store::{Column, Table};
 use crate::store::{Tx, new_id, now, on_tx};
 
-/// Writes one entry inside the transaction that makes the change.
-pub(crate) async fn record(
-    tx: &mut Tx,
-    actor: &Actor,
-    action: &str,
-    target_type: &str,
-    target_id: &str,
+/// What an entry is about: a kind of thing (`user`, `task`, `settings`, …) and which one.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Target<'a> {
+    kind: &'a str,
+    id: &'a str,
+}
+
+impl<'a> Target<'a> {
+    pub(crate) fn new(kind: &'a str, id: &'a str) -> Self {
+        Target { kind, id }
+    }
+}
+
+/// An entry being made: who did what to what, with the states before and after where
+/// there are any. Written with [`Note::write`] inside the transaction that makes the
+/// change, so a change without its entry cannot be committed.
+#[derive(Debug)]
+#[must_use = "an audit note is kept only once written"]
+pub(crate) struct Note<'a> {
+    actor: &'a Actor,
+    action: &'a str,
+    target: Target<'a>,
     before: Option<Value>,
     after: Option<Value>,
-) -> Result<()> {
-    let at = now();
-    let before = before.map(|v| v.to_string());
-    let after = after.map(|v| v.to_string());
-    on_tx!(tx, |conn| {
-        sqlx::query(
-            "insert into audit_log (audit_id, actor_id, actor_name, action, target_type, target_id, before_state, after_state, client_address, created_at, updated_at)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
-        )
-        .bind(new_id()?)
-        .bind(&actor.user_id)
-        .bind(&actor.name)
-        .bind(action)
-        .bind(target_type)
-        .bind(target_id)
-        .bind(&before)
-        .bind(&after)
-        .bind(&actor.address)
-        .bind(at)
-        .execute(conn)
-        .await?;
-    });
-    Ok(())
+}
+
+/// The one way to audit: `audit::note(actor, "task.update", target).before(..).after(..)
+/// .write(tx)`.
+pub(crate) fn note<'a>(actor: &'a Actor, action: &'a str, target: Target<'a>) -> Note<'a> {
+    Note {
+        actor,
+        action,
+        target,
+        before: None,
+        after: None,
+    }
+}
+
+impl Note<'_> {
+    /// The state before the change.
+    pub(crate) fn before(self, state: Value) -> Self {
+        self.before_maybe(Some(state))
+    }
+
+    /// The state before the change, if it had one.
+    pub(crate) fn before_maybe(mut self, state: Option<Value>) -> Self {
+        self.before = state;
+        self
+    }
+
+    /// The state after the change.
+    pub(crate) fn after(self, state: Value) -> Self {
+        self.after_maybe(Some(state))
+    }
+
+    /// The state after the change, if it has one.
+    pub(crate) fn after_maybe(mut self, state: Option<Value>) -> Self {
+        self.after = state;
+        self
+    }
+
+    /// Writes the entry in the change's transaction.
+    pub(crate) async fn write(self, tx: &mut Tx) -> Result<()> {
+        let at = now();
+        let before = self.before.map(|v| v.to_string());
+        let after = self.after.map(|v| v.to_string());
+        let (actor, action, target) = (self.actor, self.action, self.target);
+        on_tx!(tx, |conn| {
+            sqlx::query(
+                "insert into audit_log (audit_id, actor_id, actor_name, action, target_type, target_id, before_state, after_state, client_address, created_at, updated_at)
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+            )
+            .bind(new_id()?)
+            .bind(&actor.user_id)
+            .bind(&actor.name)
+            .bind(action)
+            .bind(target.kind)
+            .bind(target.id)
+            .bind(&before)
+            .bind(&after)
+            .bind(&actor.address)
+            .bind(at)
+            .execute(conn)
+            .await?;
+        });
+        Ok(())
+    }
 }
 
 /// One audit entry.

@@ -8,7 +8,7 @@ use crate::access::UserKind;
 use crate::access::permissions::need;
 use crate::access::{self, Actor, Permitted, Principal, Scope};
 use crate::accounts::users::{self, User, UserFilter};
-use crate::audit;
+use crate::audit::{self, Target};
 use crate::error::{Error, Result};
 use crate::paging::Page;
 use crate::store::TenantStore;
@@ -210,15 +210,13 @@ pub async fn create_company(
         .await
         .map_err(|e| map_unique(e, &company.name))?;
     });
-    audit::record(
-        &mut tx,
+    audit::note(
         &Actor::from(permit.principal()),
         "client.create",
-        "client",
-        &company.id,
-        None,
-        Some(company.audit_state()),
+        Target::new("client", &company.id),
     )
+    .after(company.audit_state())
+    .write(&mut tx)
     .await?;
     tx.commit().await?;
     Ok(company)
@@ -256,15 +254,14 @@ pub async fn update_company(
         .await
         .map_err(|e| map_unique(e, &company.name))?;
     });
-    audit::record(
-        &mut tx,
+    audit::note(
         &Actor::from(permit.principal()),
         "client.update",
-        "client",
-        company_id,
-        Some(before.audit_state()),
-        Some(company.audit_state()),
+        Target::new("client", company_id),
     )
+    .before(before.audit_state())
+    .after(company.audit_state())
+    .write(&mut tx)
     .await?;
     tx.commit().await?;
     Ok(company)
@@ -307,15 +304,13 @@ pub async fn delete_company(
             .execute(conn)
             .await?;
     });
-    audit::record(
-        &mut tx,
+    audit::note(
         &Actor::from(permit.principal()),
         "client.delete",
-        "client",
-        company_id,
-        Some(company.audit_state()),
-        None,
+        Target::new("client", company_id),
     )
+    .before(company.audit_state())
+    .write(&mut tx)
     .await?;
     tx.commit().await
 }

@@ -13,7 +13,7 @@ use crate::accounts::users::{
     NewUser, USER_COLUMNS, User, UserRow, UserStatus, check_grantable, check_manageable,
     check_switches, managed_user, record_self, record_user, require_user,
 };
-use crate::audit;
+use crate::audit::{self, Target};
 use crate::brand::outbox::{self, MailKind};
 use crate::error::{Error, Result};
 use crate::fields::parse_name;
@@ -175,16 +175,10 @@ async fn create_invited(
         last_sign_in_at: None,
         created_at: at,
     };
-    audit::record(
-        &mut tx,
-        actor,
-        "user.invite",
-        "user",
-        &user.id,
-        None,
-        Some(user.audit_state()),
-    )
-    .await?;
+    audit::note(actor, "user.invite", Target::new("user", &user.id))
+        .after(user.audit_state())
+        .write(&mut tx)
+        .await?;
     tx.commit().await?;
     Ok((
         user,

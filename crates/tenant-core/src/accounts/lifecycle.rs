@@ -10,7 +10,7 @@ use crate::accounts::users::{
     User, UserStatus, active_admins, check_manageable, find_user, last_admin, managed_user,
     record_user, require_user,
 };
-use crate::audit;
+use crate::audit::{self, Target};
 use crate::brand::outbox::{self, MailKind};
 use crate::error::{Error, Result};
 use crate::store::TenantStore;
@@ -81,16 +81,9 @@ pub(crate) async fn end_access(tx: &mut Tx, user_id: &str, at: OffsetDateTime) -
         name: "access expiry".to_owned(),
         address: "system".to_owned(),
     };
-    audit::record(
-        tx,
-        &actor,
-        "user.access_expired",
-        "user",
-        user_id,
-        None,
-        None,
-    )
-    .await
+    audit::note(&actor, "user.access_expired", Target::new("user", user_id))
+        .write(tx)
+        .await
 }
 
 /// Deactivates every active user whose access expiry has passed (the background sweep;

@@ -12,7 +12,7 @@ use crate::accounts::lifecycle;
 use crate::accounts::users::{
     USER_COLUMNS, User, UserRow, UserStatus, managed_user, record_self, record_user,
 };
-use crate::audit;
+use crate::audit::{self, Target};
 use crate::brand::outbox::{self, MailKind};
 use crate::error::{Error, Result};
 use crate::names::Email;
@@ -44,15 +44,12 @@ pub async fn request_password_reset(store: &TenantStore, email: &Email) -> Resul
             name: "password reset".to_owned(),
             address: "self-service".to_owned(),
         };
-        audit::record(
-            &mut tx,
+        audit::note(
             &actor,
             "user.password_reset_requested",
-            "user",
-            &user_id,
-            None,
-            None,
+            Target::new("user", &user_id),
         )
+        .write(&mut tx)
         .await?;
     }
     tx.commit().await

@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::access::UserKind;
 use crate::access::permissions::{PermissionSet, default_client, default_staff, need};
 use crate::access::{Actor, Permitted, Principal};
-use crate::audit;
+use crate::audit::{self, Target};
 use crate::error::{Error, Result};
 use crate::store::TenantStore;
 use crate::store::{Column, Table};
@@ -236,15 +236,13 @@ pub async fn create_role(
         return Err(name_taken(&role.name));
     }
     insert_role(&mut tx, &role).await?;
-    audit::record(
-        &mut tx,
+    audit::note(
         &Actor::from(permit.principal()),
         "role.create",
-        "role",
-        &role.id,
-        None,
-        Some(audit_state(&role)),
+        Target::new("role", &role.id),
     )
+    .after(audit_state(&role))
+    .write(&mut tx)
     .await?;
     tx.commit().await?;
     Ok(role)
@@ -324,15 +322,14 @@ pub async fn update_role(
         role.permissions = permissions;
     }
     insert_role(&mut tx, &role).await?;
-    audit::record(
-        &mut tx,
+    audit::note(
         &Actor::from(permit.principal()),
         "role.update",
-        "role",
-        &role.id,
-        Some(audit_state(&before)),
-        Some(audit_state(&role)),
+        Target::new("role", &role.id),
     )
+    .before(audit_state(&before))
+    .after(audit_state(&role))
+    .write(&mut tx)
     .await?;
     tx.commit().await?;
     Ok(role)
@@ -375,15 +372,13 @@ pub async fn delete_role(
             .execute(conn)
             .await?;
     });
-    audit::record(
-        &mut tx,
+    audit::note(
         &Actor::from(permit.principal()),
         "role.delete",
-        "role",
-        role_id,
-        Some(audit_state(&role)),
-        None,
+        Target::new("role", role_id),
     )
+    .before(audit_state(&role))
+    .write(&mut tx)
     .await?;
     tx.commit().await?;
     Ok(())

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use crate::access::UserKind;
 use crate::access::permissions::need;
 use crate::access::{Actor, Permitted, Principal};
-use crate::audit;
+use crate::audit::{self, Target};
 use crate::error::{Error, Result};
 use crate::store::TenantStore;
 use crate::store::{Column, Table};
@@ -142,15 +142,13 @@ pub async fn create_team(
         .await
         .map_err(|e| map_unique(e, &team.name))?;
     });
-    audit::record(
-        &mut tx,
+    audit::note(
         &Actor::from(permit.principal()),
         "team.create",
-        "team",
-        &team.id,
-        None,
-        Some(json!({"name": team.name})),
+        Target::new("team", &team.id),
     )
+    .after(json!({"name": team.name}))
+    .write(&mut tx)
     .await?;
     tx.commit().await?;
     Ok(team)
@@ -176,15 +174,14 @@ pub async fn rename_team(
             .await
             .map_err(|e| map_unique(e, &name))?;
     });
-    audit::record(
-        &mut tx,
+    audit::note(
         &Actor::from(permit.principal()),
         "team.update",
-        "team",
-        team_id,
-        Some(json!({"name": before.name})),
-        Some(json!({"name": name})),
+        Target::new("team", team_id),
     )
+    .before(json!({"name": before.name}))
+    .after(json!({"name": name}))
+    .write(&mut tx)
     .await?;
     tx.commit().await?;
     Ok(Team { name, ..before })
@@ -213,15 +210,13 @@ pub async fn delete_team(
             .execute(&mut *conn)
             .await?;
     });
-    audit::record(
-        &mut tx,
+    audit::note(
         &Actor::from(permit.principal()),
         "team.delete",
-        "team",
-        team_id,
-        Some(json!({"name": team.name, "members": team.members})),
-        None,
+        Target::new("team", team_id),
     )
+    .before(json!({"name": team.name, "members": team.members}))
+    .write(&mut tx)
     .await?;
     tx.commit().await
 }
@@ -264,15 +259,13 @@ pub async fn add_member(
             .execute(conn)
             .await?;
     });
-    audit::record(
-        &mut tx,
+    audit::note(
         &Actor::from(permit.principal()),
         "team.member_add",
-        "team",
-        team_id,
-        None,
-        Some(json!({"user": user_id})),
+        Target::new("team", team_id),
     )
+    .after(json!({"user": user_id}))
+    .write(&mut tx)
     .await?;
     let team = find_team(&mut tx, team_id).await?;
     tx.commit().await?;
@@ -300,15 +293,13 @@ pub async fn remove_member(
     if removed == 0 {
         return Err(Error::NotFound("that user is not in this team".to_owned()));
     }
-    audit::record(
-        &mut tx,
+    audit::note(
         &Actor::from(permit.principal()),
         "team.member_remove",
-        "team",
-        team_id,
-        Some(json!({"user": user_id})),
-        None,
+        Target::new("team", team_id),
     )
+    .before(json!({"user": user_id}))
+    .write(&mut tx)
     .await?;
     let team = find_team(&mut tx, team_id).await?;
     tx.commit().await?;

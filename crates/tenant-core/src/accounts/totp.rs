@@ -12,7 +12,7 @@ use crate::access::UserKind;
 use crate::access::permissions::need;
 use crate::access::{Actor, Permitted, Principal};
 use crate::accounts::users::{User, managed_user, record_user};
-use crate::audit;
+use crate::audit::{self, Target};
 use crate::brand::outbox::{self, MailKind};
 use crate::error::{Error, Result};
 use crate::names::percent_encode;
@@ -306,15 +306,12 @@ async fn changed(
     } else {
         "user.totp_disabled"
     };
-    audit::record(
-        tx,
+    audit::note(
         &Actor::from(principal),
         action,
-        "user",
-        principal.user_id(),
-        None,
-        None,
+        Target::new("user", principal.user_id()),
     )
+    .write(tx)
     .await
 }
 

@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use crate::access::permissions::{CLIENT_ALLOWED, PermissionSet, need};
 use crate::access::{Actor, Permitted, Principal, UserKind};
 use crate::accounts::roles::{self, Role};
-use crate::audit;
+use crate::audit::{self, Target};
 
 use crate::error::{Error, Result};
 use crate::fields::parse_name;
@@ -239,7 +239,9 @@ pub(crate) async fn record_self(tx: &mut Tx, user: &User, via: &str, action: &st
         name: user.name.clone(),
         address: via.to_owned(),
     };
-    audit::record(tx, &actor, action, "user", &user.id, None, None).await
+    audit::note(&actor, action, Target::new("user", &user.id))
+        .write(tx)
+        .await
 }
 
 /// Which users to list.
@@ -472,16 +474,11 @@ pub(crate) async fn record_user(
 ) -> Result<()> {
     let before = before.map(User::audit_state);
     let after = after.map(User::audit_state);
-    audit::record(
-        tx,
-        &Actor::from(actor),
-        action,
-        "user",
-        user_id,
-        before,
-        after,
-    )
-    .await
+    audit::note(&Actor::from(actor), action, Target::new("user", user_id))
+        .before_maybe(before)
+        .after_maybe(after)
+        .write(tx)
+        .await
 }
 
 /// How many users a tenant has.

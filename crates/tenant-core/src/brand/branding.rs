@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::access::permissions::need;
 use crate::access::{Actor, Permitted};
-use crate::audit;
+use crate::audit::{self, Target};
 use crate::brand::settings::{area_in, put_area};
 use crate::error::{Error, Result};
 use crate::platform::tenant::TenantContext;
@@ -446,15 +446,14 @@ pub async fn set_branding(
     let mut tx = context.store().write().await?;
     let before: Branding = area_in(&mut tx, AREA).await?.unwrap_or_default();
     put_area(&mut tx, AREA, Some(&wanted)).await?;
-    audit::record(
-        &mut tx,
+    audit::note(
         &Actor::from(permit.principal()),
         "branding.update",
-        "branding",
-        AREA,
-        Some(json!(before)),
-        Some(json!(wanted)),
+        Target::new("branding", AREA),
     )
+    .before(json!(before))
+    .after(json!(wanted))
+    .write(&mut tx)
     .await?;
     let look = look_in(&mut tx, &context.tenant.brand).await?;
     tx.commit().await?;
@@ -510,15 +509,15 @@ pub async fn set_image(
     let mut tx = store.write().await?;
     put_area(&mut tx, &asset.area(), Some(&image)).await?;
     put_area(&mut tx, &asset.meta_area(), Some(&meta)).await?;
-    audit::record(
-        &mut tx,
+    audit::note(
         &Actor::from(permit.principal()),
         "branding.image_set",
-        "branding",
-        asset.as_str(),
-        None,
-        Some(json!({"content_type": image.content_type, "bytes": bytes.len(), "digest": image.digest})),
+        Target::new("branding", asset.as_str()),
     )
+    .after(
+        json!({"content_type": image.content_type, "bytes": bytes.len(), "digest": image.digest}),
+    )
+    .write(&mut tx)
     .await?;
     tx.commit().await?;
     Ok(image)
@@ -536,15 +535,12 @@ pub async fn remove_image(
     }
     put_area::<Image>(&mut tx, &asset.area(), None).await?;
     put_area::<ImageMeta>(&mut tx, &asset.meta_area(), None).await?;
-    audit::record(
-        &mut tx,
+    audit::note(
         &Actor::from(permit.principal()),
         "branding.image_remove",
-        "branding",
-        asset.as_str(),
-        None,
-        None,
+        Target::new("branding", asset.as_str()),
     )
+    .write(&mut tx)
     .await?;
     tx.commit().await?;
     Ok(true)

@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::access::permissions::need;
 use crate::access::{Actor, Permitted};
 use crate::accounts::totp;
-use crate::audit;
+use crate::audit::{self, Target};
 use crate::error::{Error, Result};
 use crate::names::Email;
 use crate::platform::secrets::SecretKey;
@@ -110,15 +110,14 @@ pub async fn set_security(
         ));
     }
     put_area(&mut tx, SECURITY, Some(&security)).await?;
-    audit::record(
-        &mut tx,
+    audit::note(
         &Actor::from(permit.principal()),
         "settings.security_update",
-        "settings",
-        SECURITY,
-        Some(json!(before)),
-        Some(json!(security)),
+        Target::new("settings", SECURITY),
     )
+    .before(json!(before))
+    .after(json!(security))
+    .write(&mut tx)
     .await?;
     tx.commit().await?;
     Ok(security)
@@ -327,15 +326,14 @@ pub async fn set_email(
         before.as_ref().and_then(|b| b.password_sealed.as_ref())
             != settings.password_sealed.as_ref()
     );
-    audit::record(
-        &mut tx,
+    audit::note(
         &Actor::from(permit.principal()),
         "settings.email_update",
-        "settings",
-        EMAIL,
-        before.as_ref().map(EmailSettings::public_view),
-        Some(after),
+        Target::new("settings", EMAIL),
     )
+    .before_maybe(before.as_ref().map(EmailSettings::public_view))
+    .after(after)
+    .write(&mut tx)
     .await?;
     tx.commit().await?;
     Ok(settings)
@@ -352,15 +350,13 @@ pub async fn clear_email(
         return Ok(false);
     };
     put_area::<EmailSettings>(&mut tx, EMAIL, None).await?;
-    audit::record(
-        &mut tx,
+    audit::note(
         &Actor::from(permit.principal()),
         "settings.email_remove",
-        "settings",
-        EMAIL,
-        Some(before.public_view()),
-        None,
+        Target::new("settings", EMAIL),
     )
+    .before(before.public_view())
+    .write(&mut tx)
     .await?;
     tx.commit().await?;
     Ok(true)
@@ -527,15 +523,14 @@ pub async fn set_payments(
         .gateways
         .retain(|_, g| *g != GatewaySettings::default());
     put_area(&mut tx, PAYMENTS, Some(&after)).await?;
-    audit::record(
-        &mut tx,
+    audit::note(
         &Actor::from(permit.principal()),
         "settings.payments_update",
-        "settings",
-        PAYMENTS,
-        Some(before.audit_view()),
-        Some(after.audit_view()),
+        Target::new("settings", PAYMENTS),
     )
+    .before(before.audit_view())
+    .after(after.audit_view())
+    .write(&mut tx)
     .await?;
     tx.commit().await?;
     Ok(after)

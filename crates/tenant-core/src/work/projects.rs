@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use crate::access::UserKind;
 use crate::access::permissions::{Permission, need};
 use crate::access::{Actor, Permitted, Principal, Scope};
-use crate::audit;
+use crate::audit::{self, Target};
 use crate::error::{Error, Result};
 use crate::fields::{long_text, single_line};
 use crate::paging::{Page, like_pattern};
@@ -421,15 +421,13 @@ pub async fn create_project(
         .execute(&mut *conn)
         .await?;
     });
-    audit::record(
-        &mut tx,
+    audit::note(
         &Actor::from(actor),
         "project.create",
-        "project",
-        &project.id,
-        None,
-        Some(project.audit_state()),
+        Target::new("project", &project.id),
     )
+    .after(project.audit_state())
+    .write(&mut tx)
     .await?;
     tx.commit().await?;
     Ok(project)
@@ -479,15 +477,14 @@ pub async fn update_project(
     });
     let mut after = find_any(&mut tx, project_id).await?;
     fill_members(&mut tx, &mut after).await?;
-    audit::record(
-        &mut tx,
+    audit::note(
         &grant.actor(),
         "project.update",
-        "project",
-        project_id,
-        Some(before.audit_state()),
-        Some(after.audit_state()),
+        Target::new("project", project_id),
     )
+    .before(before.audit_state())
+    .after(after.audit_state())
+    .write(&mut tx)
     .await?;
     tx.commit().await?;
     Ok(after)
@@ -529,19 +526,18 @@ pub async fn set_archived(
         archived_at,
         ..before.clone()
     };
-    audit::record(
-        &mut tx,
+    audit::note(
         &grant.actor(),
         if archive {
             "project.archive"
         } else {
             "project.unarchive"
         },
-        "project",
-        project_id,
-        Some(json!({"status": before.status.as_str()})),
-        Some(json!({"status": status.as_str()})),
+        Target::new("project", project_id),
     )
+    .before(json!({"status": before.status.as_str()}))
+    .after(json!({"status": status.as_str()}))
+    .write(&mut tx)
     .await?;
     tx.commit().await?;
     Ok(after)

@@ -6,7 +6,7 @@ use serde_json::json;
 use crate::access::permissions::need;
 use crate::access::{Principal, UserKind};
 use crate::accounts::users::UserStatus;
-use crate::audit;
+use crate::audit::{self, Target};
 use crate::error::{Error, Result};
 use crate::store::TenantStore;
 use crate::store::{Tx, now, on_tx};
@@ -111,15 +111,13 @@ pub async fn share(
             .execute(conn)
             .await?;
     });
-    audit::record(
-        &mut tx,
+    audit::note(
         &grant.actor(),
         "project.share",
-        "project",
-        project_id,
-        None,
-        Some(with.audit()),
+        Target::new("project", project_id),
     )
+    .after(with.audit())
+    .write(&mut tx)
     .await?;
     let project = reachable(&mut tx, actor, project_id).await?;
     tx.commit().await?;
@@ -159,15 +157,13 @@ pub async fn unshare(
     if removed == 0 {
         return Err(Error::NotFound(missing.to_owned()));
     }
-    audit::record(
-        &mut tx,
+    audit::note(
         &grant.actor(),
         "project.unshare",
-        "project",
-        project_id,
-        Some(with.audit()),
-        None,
+        Target::new("project", project_id),
     )
+    .before(with.audit())
+    .write(&mut tx)
     .await?;
     // The actor may just have removed their own way in.
     let project = match reachable(&mut tx, actor, project_id).await {

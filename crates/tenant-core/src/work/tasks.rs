@@ -14,7 +14,7 @@ use time::{Date, OffsetDateTime};
 use crate::access::UserKind;
 use crate::access::permissions::need;
 use crate::access::{Actor, Principal};
-use crate::audit;
+use crate::audit::{self, Target};
 use crate::error::{Error, Result};
 use crate::fields::{long_text, parse_date, single_line};
 use crate::store::TenantStore;
@@ -509,16 +509,10 @@ pub async fn create_task(
         .await?;
     });
     let task = find_task(&mut tx, &grant, &id).await?;
-    audit::record(
-        &mut tx,
-        &grant.actor(),
-        "task.create",
-        "task",
-        &id,
-        None,
-        Some(task.audit_state()),
-    )
-    .await?;
+    audit::note(&grant.actor(), "task.create", Target::new("task", &id))
+        .after(task.audit_state())
+        .write(&mut tx)
+        .await?;
     tx.commit().await?;
     Ok(task)
 }
@@ -588,16 +582,11 @@ pub async fn update_task(
         } => "task.assign",
         _ => "task.update",
     };
-    audit::record(
-        &mut tx,
-        &Actor::from(actor),
-        action,
-        "task",
-        task_id,
-        Some(before.audit_state()),
-        Some(after.audit_state()),
-    )
-    .await?;
+    audit::note(&Actor::from(actor), action, Target::new("task", task_id))
+        .before(before.audit_state())
+        .after(after.audit_state())
+        .write(&mut tx)
+        .await?;
     tx.commit().await?;
     Ok(after)
 }
@@ -775,16 +764,10 @@ pub async fn delete_task(
         task_id,
     )
     .await?;
-    audit::record(
-        &mut tx,
-        &grant.actor(),
-        "task.delete",
-        "task",
-        task_id,
-        Some(task.audit_state()),
-        None,
-    )
-    .await?;
+    audit::note(&grant.actor(), "task.delete", Target::new("task", task_id))
+        .before(task.audit_state())
+        .write(&mut tx)
+        .await?;
     tx.commit().await
 }
 
