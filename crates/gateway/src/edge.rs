@@ -15,9 +15,9 @@ use axum::http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use hyper::body::Incoming;
 use tenant_core::{Hostname, Platform, Serving, Standing, TenantDirectory};
 use tower::ServiceExt as _;
+use web::api::Postmaster;
 
 use crate::faults::StoreFaults;
-use crate::mail::Mailer;
 use crate::metrics::Metrics;
 use crate::pages;
 use crate::tls::Certificates;
@@ -81,7 +81,7 @@ impl Edge {
         certificates: Arc<Certificates>,
         limits: RequestLimits,
         public_https_port: u16,
-        mailer: Arc<Mailer>,
+        postmaster: Arc<dyn Postmaster>,
     ) -> Self {
         Edge {
             platform,
@@ -92,9 +92,9 @@ impl Edge {
             limits,
             metrics: Metrics::default(),
             public_https_port,
-            mail: mailer.platform_default(),
+            mail: postmaster.sends_by_default(),
             faults: StoreFaults::default(),
-            web: web::router(web::WebState::with_postmaster(limits.sign_in, mailer)),
+            web: web::router(web::WebState::with_postmaster(limits.sign_in, postmaster)),
         }
     }
 

@@ -21,6 +21,7 @@ pub mod operator;
 pub mod outcome;
 pub mod pages;
 pub mod platform;
+pub mod renewal;
 pub mod serve;
 pub mod tls;
 

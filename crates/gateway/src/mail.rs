@@ -418,6 +418,10 @@ impl Postmaster for Mailer {
     ) -> MailFuture<'a> {
         Box::pin(self.test(tenant, base, to))
     }
+
+    fn sends_by_default(&self) -> bool {
+        self.platform_default()
+    }
 }
 
 /// The message of `rendered` to `to`, from the route's sender in the brand's name.

@@ -187,7 +187,7 @@ async fn serve(config: Config, platform: Arc<Platform>, standing: Standing) -> O
             },
         },
         config.public_https_port.unwrap_or(https_port),
-        Arc::clone(&mailer),
+        Arc::clone(&mailer) as Arc<dyn web::api::Postmaster>,
     ));
     let connection_limits = ConnectionLimits {
         max_connections: usize::try_from(limits.max_connections).unwrap_or(usize::MAX),

@@ -54,6 +54,11 @@ pub trait Postmaster: Send + Sync + std::fmt::Debug {
         base: &'a str,
         to: &'a str,
     ) -> MailFuture<'a>;
+    /// Whether the server itself sends mail (`[smtp]`), for brands without their own mail
+    /// settings.
+    fn sends_by_default(&self) -> bool {
+        false
+    }
 }
 
 /// A postmaster that cannot send (in-process router tests and benchmarks), with a key
