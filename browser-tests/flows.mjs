@@ -384,6 +384,13 @@ await flow('the admin pages not visited above render in the brand\'s look: Teams
   await page.click('button:has-text("Add")');
   check((await page.textContent('main')).includes('Added to Design'), 'the member was not added');
   await snap(page, 'alpha-teams');
+  // On a phone the header's links fold behind a Menu button, which works without script.
+  await page.setViewportSize({ width: 375, height: 800 });
+  check(!(await page.isVisible('nav.main')), 'the navigation is not folded on a narrow screen');
+  await page.click('label.menu-button');
+  check(await page.isVisible('nav.main >> text=Teams'), 'the Menu button does not show the navigation');
+  await snap(page, 'alpha-teams-narrow-menu');
+  await page.setViewportSize({ width: 1280, height: 720 });
   for (const [path, heading, name] of [
     ['/clients', 'Clients', 'alpha-clients'],
     ['/settings', 'Settings', 'alpha-settings'],

@@ -67,7 +67,8 @@ dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;marg
 dl.facts dt{font-weight:600}dl.facts dd{margin:0}
 .status.off{background:#f4dcda;color:#7a1a14}.status.on{background:#dcefe0;color:#14532d}
 @media (max-width:40rem){th.optional,td.optional{display:none}header.bar{padding:.6rem .75rem}}
-@media (max-width:37.5rem){.menu-button{display:inline-block;margin-left:auto;border:1px solid #fff;border-radius:6px;padding:.2rem .7rem;cursor:pointer}
+@media (max-width:37.5rem){.menu-toggle{display:block;position:absolute;opacity:0;width:1px;height:1px;margin:0}
+.menu-button{display:inline-block;margin-left:auto;border:1px solid #fff;border-radius:6px;padding:.2rem .7rem;cursor:pointer}
 nav.main,header.bar .who{display:none;flex-basis:100%;flex-direction:column}
 .menu-toggle:checked~nav.main,.menu-toggle:checked~.who{display:flex}
 .menu-toggle:focus-visible+.menu-button{outline:3px solid #fff;outline-offset:2px}}
