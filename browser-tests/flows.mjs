@@ -80,6 +80,7 @@ async function setPassword(page, address, name) {
   await page.click('button[type=submit]');
   await page.waitForURL(/\/sign-in\?password_set=1/);
   check((await page.textContent('main')).includes('Your password is set'), 'no "password is set" notice');
+  check((await page.inputValue('#f-email')) === address, 'the sign-in page does not have the address filled in');
   return mail;
 }
 

@@ -1695,3 +1695,67 @@ async fn hostile_names_are_shown_as_text_on_every_page() {
     platform.close().await;
     store.cleanup().await;
 }
+
+#[tokio::test]
+async fn an_action_address_opened_again_leads_to_its_page_and_unknown_addresses_get_the_brands_404()
+{
+    let store = support::sqlite();
+    let platform = Platform::open(&store.backend).await.unwrap();
+    let Cast {
+        context,
+        brand,
+        accounts,
+    } = cast(&platform).await;
+    let t = targets(&brand, 1, &accounts[0]).await;
+    let router = router();
+    let secret = accounts[0].secret.as_deref();
+    // Opened from the history or a bookmark, an address that only takes a form leads to
+    // the page it belongs to, never to an empty 405.
+    for (path, page) in [
+        (
+            format!("/users/{}/reactivate", t.user),
+            format!("/users/{}", t.user),
+        ),
+        (
+            format!("/users/{}/invitation", t.user),
+            format!("/users/{}", t.user),
+        ),
+        (
+            format!("/clients/{}/contacts", brand.company_a),
+            format!("/clients/{}", brand.company_a),
+        ),
+        (
+            format!("/projects/{}/tasks/{}/left", t.project, t.task),
+            format!("/projects/{}/tasks/{}", t.project, t.task),
+        ),
+        ("/sign-out".to_owned(), "/".to_owned()),
+    ] {
+        let (status, location, _) =
+            page_call(&router, &context, "GET", &path, secret, Vec::new()).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "GET {path}");
+        assert_eq!(location.as_deref(), Some(page.as_str()), "GET {path}");
+    }
+    // Another method on a page address is the brand's own page, not an empty answer.
+    let (status, _, body) = page_call(&router, &context, "PUT", "/users", secret, Vec::new()).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(body.contains("<!DOCTYPE html>") && body.contains("Not possible here"));
+    // The API answers in its error shape.
+    let (status, answer) = call(&router, &context, "PUT", "/api/v1/me", secret, None).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(answer["error"]["code"], "method_not_allowed");
+    // Unknown sub-paths of a page get the brand's 404 page.
+    for path in [
+        format!("/projects/{}/nonsense", t.project),
+        format!("/users/{}/promote", t.user),
+        "/no-such-page".to_owned(),
+    ] {
+        for method in ["GET", "POST"] {
+            let (status, _, body) =
+                page_call(&router, &context, method, &path, secret, Vec::new()).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}");
+            assert!(body.contains("Not found"), "{method} {path}: {body}");
+        }
+    }
+    platform.close().await;
+    store.cleanup().await;
+}
