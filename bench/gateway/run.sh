@@ -6,6 +6,8 @@
 #   (a) keep-alive HTTPS requests per second      wrk, keep-alive
 #   (b) new TLS connections per second             wrk, "Connection: close"
 #   (c) p50/p99 latency at a fixed request rate    h2load --rps, per-request log
+#   (d) keep-alive requests per second of signed-in API reads: GET /api/v1/me and a
+#       50-row GET /api/v1/users, with a personal access token
 #   and the resident memory of our process after the runs.
 #
 # Usage: bench/gateway/run.sh            (DURATION=10 CONNECTIONS=64 RATE=200 to change)
@@ -103,9 +105,14 @@ wait_for() {
 }
 for port in 18443 28443 38443 48443; do wait_for $port; done
 
-rps() { # port [extra wrk args…] -> requests/s
+rps() { # port [extra wrk args…] -> requests/s of /
   local port=$1; shift
-  wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" -H "Host: $HOST" "$@" "https://127.0.0.1:$port/" \
+  rps_of "$port" / "$@"
+}
+
+rps_of() { # port path [extra wrk args…] -> requests/s
+  local port=$1 path=$2; shift 2
+  wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" -H "Host: $HOST" "$@" "https://127.0.0.1:$port$path" \
     | awk '/Requests\/sec/ {print $2}'
 }
 
@@ -144,6 +151,15 @@ cookie=$(api -i -X POST "https://$HOST:18443/api/v1/session" \
   -d "{\"email\":\"admin@$HOST\",\"password\":\"$password\"}" | sed -n 's/^set-cookie: \(__Host-ts_session=[^;]*\).*/\1/ip')
 token=$(api -H "Cookie: $cookie" -X POST "https://$HOST:18443/api/v1/tokens" -d '{"name":"bench"}' \
   | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+# Signed-in API reads: who am I, and a page of 50 users (49 more are invited first).
+for i in $(seq 1 49); do
+  api -o /dev/null -H "Authorization: Bearer $token" -X POST "https://$HOST:18443/api/v1/users" \
+    -d "{\"email\":\"person$i@$HOST\",\"name\":\"Person $i\",\"role\":\"staff\"}"
+done
+echo "measuring signed-in API reads…" >&2
+me_rps=$(rps_of 18443 /api/v1/me -H "Authorization: Bearer $token")
+users_rows=$(api -H "Authorization: Bearer $token" "https://$HOST:18443/api/v1/users?limit=50" | grep -o '"email"' | wc -l)
+users_rps=$(rps_of 18443 '/api/v1/users?limit=50' -H "Authorization: Bearer $token")
 clients=()
 for client in $(seq 1 16); do
   ( for _ in $(seq 1 60); do
@@ -168,6 +184,8 @@ done
 echo
 echo "tasksession / nginx:   keep-alive $(ratio "${keep[tasksession]}" "${keep[nginx]}")x, new connections $(ratio "${close[tasksession]}" "${close[nginx]}")x"
 echo "tasksession / ceiling: keep-alive $(ratio "${keep[tasksession]}" "${keep[ceiling]}")x, new connections $(ratio "${close[tasksession]}" "${close[ceiling]}")x"
+echo "GET /api/v1/me (token): $me_rps r/s, $(ratio "$me_rps" "${keep[nginx]}")x nginx's static file"
+echo "GET /api/v1/users?limit=50 ($users_rows rows, token): $users_rps r/s, $(ratio "$users_rps" "${keep[nginx]}")x nginx's static file"
 echo "tasksession resident memory after the runs: $((rss_kib / 1024)) MiB"
 echo "after the runs and 960 abandoned API requests: $ok/$total API requests answered 200, sign-in page $page"
 echo "(wrk -t2 -c$CONNECTIONS -d${DURATION}s; h2load --h1 -c10 --rps=$RATE -D$DURATION; clients and servers share this machine's $(nproc) cores)"
