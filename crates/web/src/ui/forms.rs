@@ -168,3 +168,10 @@ pub(crate) fn sent(pairs: &Pairs, name: &str) -> Option<String> {
         .find(|(key, _)| key == name)
         .map(|(_, value)| value.clone())
 }
+
+/// The query of a page reached after a change (Post/Redirect/Get): what was just done.
+#[derive(Debug, Default, serde::Deserialize)]
+pub(crate) struct DoneQuery {
+    #[serde(default)]
+    pub(crate) done: Option<String>,
+}

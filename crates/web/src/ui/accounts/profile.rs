@@ -10,7 +10,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use maud::{Markup, html};
 use qrcodegen::{QrCode, QrCodeEcc};
-use serde::Deserialize;
 use tenant_core::access::Principal;
 use tenant_core::accounts::{credentials, sessions, totp};
 
@@ -19,6 +18,7 @@ use crate::api::accounts::sessions::limited_password_check;
 use crate::http::error::ApiError;
 use crate::ui::Pages;
 use crate::ui::Viewer;
+use crate::ui::forms::DoneQuery;
 use crate::ui::forms::{Pairs, field};
 use crate::ui::layout::{Field, Section, csrf_field, notice};
 
@@ -221,12 +221,6 @@ async fn render(
         }
     };
     viewer.page_with_status(status, "Profile", Section::Profile, body)
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub(crate) struct DoneQuery {
-    #[serde(default)]
-    done: Option<String>,
 }
 
 /// `GET /profile`.

@@ -26,6 +26,7 @@ use crate::http::caller::mail_set_up;
 use crate::http::error::ApiError;
 use crate::ui::Pages;
 use crate::ui::Viewer;
+use crate::ui::forms::DoneQuery;
 use crate::ui::forms::kind_word;
 use crate::ui::layout::{Field, Section, csrf_field, notice};
 
@@ -669,17 +670,11 @@ async fn render_user(
     viewer.page_with_status(status, &user.name, Section::Users, body)
 }
 
-#[derive(Debug, Default, Deserialize)]
-pub(crate) struct ShowQuery {
-    #[serde(default)]
-    done: Option<String>,
-}
-
 /// `GET /users/{id}`.
 pub(crate) async fn show(
     viewer: Viewer,
     Path(id): Path<String>,
-    Query(query): Query<ShowQuery>,
+    Query(query): Query<DoneQuery>,
 ) -> Result<Response, Response> {
     let permit = viewer.permit::<need::UsersManage>()?;
     let list_query = ListQuery {

@@ -6,7 +6,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use maud::{Markup, html};
-use serde::Deserialize;
 use tenant_core::TenantContext;
 use tenant_core::access::Permitted;
 use tenant_core::access::permissions::need;
@@ -16,6 +15,7 @@ use crate::http::error::ApiError;
 use crate::http::viewer::store_failure;
 use crate::ui::Pages;
 use crate::ui::Viewer;
+use crate::ui::forms::DoneQuery;
 use crate::ui::layout::{Field, Section, csrf_field, notice};
 
 /// The Branding page's routes.
@@ -123,12 +123,6 @@ fn form(
 
 fn allowed(viewer: &Viewer) -> Result<Permitted<'_, need::SettingsManage>, Response> {
     viewer.permit::<need::SettingsManage>()
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub(crate) struct DoneQuery {
-    #[serde(default)]
-    done: Option<String>,
 }
 
 /// `GET /settings/branding`.

@@ -9,7 +9,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use maud::{Markup, html};
-use serde::Deserialize;
 use serde_json::Value;
 use tenant_core::access::permissions::{Permission, need};
 use tenant_core::brand::settings::{
@@ -20,6 +19,7 @@ use crate::api::WebState;
 use crate::http::error::{ApiError, status_of};
 use crate::ui::Pages;
 use crate::ui::Viewer;
+use crate::ui::forms::DoneQuery;
 use crate::ui::forms::{Pairs, field};
 use crate::ui::layout::{Field, Section, csrf_field, notice};
 
@@ -44,12 +44,6 @@ pub(crate) fn routes() -> Pages {
 
 fn message_of(error: tenant_core::Error) -> String {
     ApiError::Core(error).page_message()
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub(crate) struct DoneQuery {
-    #[serde(default)]
-    done: Option<String>,
 }
 
 /// `GET /settings`.

@@ -27,6 +27,7 @@ use tenant_core::work::sharing::{self, Sharing};
 use crate::http::error::{ApiError, status_of};
 use crate::ui::Pages;
 use crate::ui::Viewer;
+use crate::ui::forms::DoneQuery;
 use crate::ui::forms::{Failed, Pairs, field, staff_options};
 use crate::ui::layout::{Field, Section, csrf_field, notice, paragraphs};
 
@@ -296,12 +297,6 @@ pub(crate) async fn create(
             }
         },
     )
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub(crate) struct DoneQuery {
-    #[serde(default)]
-    done: Option<String>,
 }
 
 /// `GET /projects/{id}`.

@@ -10,7 +10,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use maud::html;
-use serde::Deserialize;
 use tenant_core::Error;
 use tenant_core::access::permissions::Permission;
 use tenant_core::access::{Principal, UserKind};
@@ -20,6 +19,7 @@ use tenant_core::work::tasks::{self, NewTask, Step, TaskChange, TaskStatus, Visi
 use crate::http::error::{ApiError, status_of};
 use crate::ui::Pages;
 use crate::ui::Viewer;
+use crate::ui::forms::DoneQuery;
 use crate::ui::forms::{Failed, Pairs, error_line, field, sent};
 use crate::ui::layout::paragraphs;
 use crate::ui::layout::{Field, Section, csrf_field, notice};
@@ -250,12 +250,6 @@ async fn refused(
         status,
     )
     .await
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub(crate) struct DoneQuery {
-    #[serde(default)]
-    done: Option<String>,
 }
 
 /// `GET /projects/{id}/tasks/{task}`.
