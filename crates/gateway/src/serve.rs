@@ -197,6 +197,11 @@ async fn serve(config: Config, platform: Arc<Platform>, standing: Standing) -> O
     let (stop, stopped) = watch::channel(false);
 
     let refresh = tokio::spawn(keep_current(config.clone(), Arc::clone(&edge)));
+    // With PostgreSQL, other servers' changes empty this one's caches.
+    let follow = tokio::spawn({
+        let platform = Arc::clone(&platform);
+        async move { platform.follow_changes().await }
+    });
     let sweep = tokio::spawn(expire_access(Arc::clone(&edge)));
     let acme = issuer
         .clone()
@@ -242,6 +247,7 @@ async fn serve(config: Config, platform: Arc<Platform>, standing: Standing) -> O
     let _ = stop.send(true);
     refresh.abort();
     sweep.abort();
+    follow.abort();
     // Requests in flight get until their deadline, then the process ends whatever state a
     // store or a client is in.
     let grace = Duration::from_secs(limits.request_timeout_s) + SHUTDOWN_MARGIN;

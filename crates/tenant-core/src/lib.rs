@@ -18,6 +18,7 @@ pub mod access;
 pub mod accounts;
 pub mod audit;
 pub mod brand;
+pub mod cache;
 pub mod error;
 mod fault;
 pub mod fields;

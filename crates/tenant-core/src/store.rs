@@ -33,6 +33,7 @@ use sqlx::sqlite::{
 };
 use time::OffsetDateTime;
 
+use crate::cache::{CHANGES_CHANNEL, Freshness, StoreCaches};
 use crate::error::{Error, Result};
 use crate::platform::secrets::SecretKey;
 
@@ -205,6 +206,8 @@ pub(crate) struct Tx {
     pub(crate) inner: TxInner,
     /// Begun with [`Db::write`].
     writing: bool,
+    /// The store whose cached values its commit makes unusable ([`TenantStore::write`]).
+    changes: Option<Arc<Freshness>>,
 }
 
 #[derive(Debug)]
@@ -364,6 +367,7 @@ impl Db {
         Ok(Tx {
             inner: inner?,
             writing,
+            changes: None,
         })
     }
 
@@ -402,11 +406,15 @@ impl Tx {
         Ok(())
     }
 
-    /// Makes the transaction's changes durable.
+    /// Makes the transaction's changes durable (and, for a transaction that may have
+    /// changed what the caches hold, every cached value of its store unusable).
     pub(crate) async fn commit(self) -> Result<()> {
         match self.inner {
             TxInner::Sqlite(tx) => tx.commit().await?,
             TxInner::Postgres(tx) => tx.commit().await?,
+        }
+        if let Some(fresh) = self.changes {
+            fresh.changed();
         }
         Ok(())
     }
@@ -610,6 +618,7 @@ pub(crate) async fn migrate(db: &Db, migrations: &Migrations, name: &str) -> Res
 pub struct TenantStore {
     pub(crate) db: Db,
     key: Arc<SecretKey>,
+    pub(crate) cached: StoreCaches,
 }
 
 impl TenantStore {
@@ -623,7 +632,25 @@ impl TenantStore {
         self.db.read().await
     }
 
+    /// A write transaction; when it commits, nothing cached of this store before is used
+    /// again, in this process at once and in other servers on PostgreSQL through `NOTIFY`
+    /// (which PostgreSQL delivers only if the transaction commits).
     pub(crate) async fn write(&self) -> Result<Tx> {
+        let mut tx = self.db.write().await?;
+        if let (TxInner::Postgres(inner), Db::Postgres { schema, .. }) = (&mut tx.inner, &self.db) {
+            sqlx::query("select pg_notify($1, $2)")
+                .bind(CHANGES_CHANNEL)
+                .bind(self.cached.caches.notice(schema))
+                .execute(&mut **inner)
+                .await?;
+        }
+        tx.changes = Some(Arc::clone(&self.cached.fresh));
+        Ok(tx)
+    }
+
+    /// A write transaction for data that no cache holds (work items, the mail outbox, when
+    /// a session or token was last used): its commit leaves cached values usable.
+    pub(crate) async fn write_uncached(&self) -> Result<Tx> {
         self.db.write().await
     }
 
@@ -633,8 +660,8 @@ impl TenantStore {
 }
 
 impl TenantStore {
-    pub(crate) fn new(db: Db, key: Arc<SecretKey>) -> Self {
-        TenantStore { db, key }
+    pub(crate) fn new(db: Db, key: Arc<SecretKey>, cached: StoreCaches) -> Self {
+        TenantStore { db, key, cached }
     }
 }
 

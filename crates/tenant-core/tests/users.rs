@@ -42,6 +42,26 @@ fn client_info() -> ClientInfo {
     }
 }
 
+/// Turns on two-factor sign-in for `principal` (with [`PASSWORD`]); its secret as shown
+/// (base32).
+async fn enroll(
+    store: &tenant_core::TenantStore,
+    principal: &tenant_core::access::Principal,
+) -> String {
+    use tenant_core::accounts::totp;
+    let enrollment = totp::begin(store, principal, PASSWORD, "Brand")
+        .await
+        .unwrap();
+    let secret = data_encoding::BASE32_NOPAD
+        .decode(enrollment.secret.as_bytes())
+        .unwrap();
+    let step = totp::step_of(time::OffsetDateTime::now_utc());
+    totp::confirm(store, principal, &totp::code_at(&secret, step))
+        .await
+        .unwrap();
+    enrollment.secret
+}
+
 #[tokio::test]
 async fn the_same_email_in_two_brands_is_two_unrelated_users_and_unique_within_one() {
     for store in both().await {
@@ -1265,16 +1285,7 @@ async fn an_admin_can_turn_off_the_two_factor_sign_in_of_someone_who_lost_their_
         let permit = access::permit::<need::UsersManage>(&boss, Scope::Brand).unwrap();
         let none_yet = totp::reset_two_factor(a.store(), &permit, lou.user_id()).await;
         assert!(matches!(none_yet, Err(Error::Conflict(_))), "{none_yet:?}");
-        let enrollment = totp::begin(a.store(), &lou, PASSWORD, "Brand")
-            .await
-            .unwrap();
-        let secret = data_encoding::BASE32_NOPAD
-            .decode(enrollment.secret.as_bytes())
-            .unwrap();
-        let step = totp::step_of(time::OffsetDateTime::now_utc());
-        totp::confirm(a.store(), &lou, &totp::code_at(&secret, step))
-            .await
-            .unwrap();
+        enroll(a.store(), &lou).await;
         assert!(matches!(
             password_sign_in(a.store(), "lou@lost.test").await,
             Err(Error::SecondFactorRequired)
@@ -1504,16 +1515,7 @@ async fn two_factor_secrets_are_sealed_in_the_store_and_backups_and_old_clear_on
         let platform = Platform::open(&store.backend).await.unwrap();
         let a = context(&platform, "sealed.test").await;
         let ada = signed_in_user(a.store(), "ada@sealed.test", "staff", None).await;
-        let enrollment = totp::begin(a.store(), &ada, PASSWORD, "Brand")
-            .await
-            .unwrap();
-        let secret = data_encoding::BASE32_NOPAD
-            .decode(enrollment.secret.as_bytes())
-            .unwrap();
-        let step = totp::step_of(time::OffsetDateTime::now_utc());
-        totp::confirm(a.store(), &ada, &totp::code_at(&secret, step))
-            .await
-            .unwrap();
+        let shown = enroll(a.store(), &ada).await;
         let export = || async {
             let mut out = Vec::new();
             backup::export(&a.tenant, a.store(), &mut out, |_| {})
@@ -1524,7 +1526,7 @@ async fn two_factor_secrets_are_sealed_in_the_store_and_backups_and_old_clear_on
         let text = export().await;
         assert!(text.contains("totp_credentials"), "the table is backed up");
         assert!(
-            !text.contains(&enrollment.secret),
+            !text.contains(&shown),
             "the secret is sealed in the store and the backup"
         );
 
@@ -1535,17 +1537,20 @@ async fn two_factor_secrets_are_sealed_in_the_store_and_backups_and_old_clear_on
             &a.tenant,
             &[&format!(
                 "update totp_credentials set secret = '{}', last_step = 0",
-                enrollment.secret
+                shown
             )],
         )
         .await;
-        assert!(export().await.contains(&enrollment.secret), "in clear now");
+        assert!(export().await.contains(&shown), "in clear now");
         let report = platform.migrate_tenants(|_| {}).await.unwrap();
         assert!(
             report.iter().all(|entry| entry.result.is_ok()),
             "{report:?}"
         );
-        assert!(!export().await.contains(&enrollment.secret), "sealed again");
+        assert!(!export().await.contains(&shown), "sealed again");
+        let secret = data_encoding::BASE32_NOPAD
+            .decode(shown.as_bytes())
+            .unwrap();
         let code = totp::code_at(&secret, totp::step_of(time::OffsetDateTime::now_utc()));
         let signed_in = sessions::sign_in(
             a.store(),
@@ -1559,4 +1564,211 @@ async fn two_factor_secrets_are_sealed_in_the_store_and_backups_and_old_clear_on
         platform.close().await;
         store.cleanup().await;
     }
+}
+
+/// Waits until `platform` follows other servers' changes (at once on SQLite).
+async fn following(platform: &std::sync::Arc<Platform>) -> tokio::task::JoinHandle<()> {
+    let follower = tokio::spawn({
+        let platform = std::sync::Arc::clone(platform);
+        async move { platform.follow_changes().await }
+    });
+    for _ in 0..200 {
+        if platform.follows_changes() {
+            return follower;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("never began to follow changes");
+}
+
+#[tokio::test]
+async fn cached_sign_ins_and_looks_are_used_until_a_change_that_matters_and_never_after() {
+    use tenant_core::brand::branding;
+    use tenant_core::brand::settings::{self, Security};
+    for store in both().await {
+        let platform = std::sync::Arc::new(Platform::open(&store.backend).await.unwrap());
+        let follower = following(&platform).await;
+        let a = context(&platform, "cache.test").await;
+        let admin = signed_in_admin(a.store(), "admin@cache.test").await;
+        let users_permit = access::permit::<need::UsersManage>(&admin, Scope::Brand).unwrap();
+        let staff = signed_in_user(a.store(), "staff@cache.test", "staff", None).await;
+        let session = password_sign_in(a.store(), "staff@cache.test")
+            .await
+            .unwrap();
+        let (token_row, token) = sessions::create_token(a.store(), &staff, "ci", None)
+            .await
+            .unwrap();
+        let by_session = Presented::Session(session.secret.reveal());
+        let by_token = Presented::Token(token.reveal());
+        let who = async |presented| sessions::authenticate(a.store(), presented, "x").await;
+        let change_staff = async |change: UserChange| {
+            users::update_user(a.store(), &users_permit, staff.user_id(), &change)
+                .await
+                .unwrap();
+        };
+        for presented in [by_session, by_token] {
+            assert_eq!(who(presented).await.unwrap().name(), "Test User");
+        }
+        branding::look(&a).await.unwrap();
+
+        // A change made behind the platform's back (no transaction of its own) is not
+        // seen: the answers come from the caches.
+        run_in_tenant(
+            &store.backend,
+            &a.tenant,
+            &[
+                "update users set name = 'Renamed Behind' where email_key = 'staff@cache.test'",
+                "insert into brand_settings (area, value, updated_at) values ('branding', '{\"name\":\"Behind\"}', '2026-01-01 00:00:00+00:00')",
+            ],
+        )
+        .await;
+        for presented in [by_session, by_token] {
+            assert_eq!(
+                who(presented).await.unwrap().name(),
+                "Test User",
+                "{}: served from the cache",
+                store.kind()
+            );
+        }
+        assert_eq!(branding::look(&a).await.unwrap().name, "Brand");
+
+        // Any change through the platform lets go of both at once.
+        change_staff(UserChange {
+            name: Some("Grace Hopper".to_owned()),
+            ..UserChange::default()
+        })
+        .await;
+        for presented in [by_session, by_token] {
+            assert_eq!(who(presented).await.unwrap().name(), "Grace Hopper");
+        }
+        assert_eq!(branding::look(&a).await.unwrap().name, "Behind");
+
+        // A role change applies to the very next request.
+        change_staff(UserChange {
+            role: Some("admin".to_owned()),
+            ..UserChange::default()
+        })
+        .await;
+        let promoted = who(by_session).await.unwrap();
+        assert!(access::permit::<need::UsersManage>(&promoted, Scope::Brand).is_ok());
+        change_staff(UserChange {
+            role: Some("staff".to_owned()),
+            ..UserChange::default()
+        })
+        .await;
+        for presented in [by_session, by_token] {
+            let demoted = who(presented).await.unwrap();
+            assert!(access::permit::<need::UsersManage>(&demoted, Scope::Brand).is_err());
+        }
+
+        // Requiring two-factor sign-in limits the staff member on the next request.
+        let settings_permit = access::permit::<need::SettingsManage>(&admin, Scope::Brand).unwrap();
+        enroll(a.store(), &admin).await;
+        assert!(!who(by_session).await.unwrap().must_set_up_totp());
+        for required in [true, false] {
+            let security = Security {
+                require_totp_for_staff: required,
+            };
+            settings::set_security(a.store(), &settings_permit, security)
+                .await
+                .unwrap();
+            assert_eq!(who(by_session).await.unwrap().must_set_up_totp(), required);
+        }
+
+        // Revoking the token and signing out end each at once; the other goes on.
+        sessions::revoke_token(a.store(), &staff, &token_row.id)
+            .await
+            .unwrap();
+        assert!(matches!(
+            who(by_token).await,
+            Err(Error::Unauthenticated(_))
+        ));
+        let signed = who(by_session).await.unwrap();
+        sessions::sign_out(a.store(), &signed).await.unwrap();
+        assert!(matches!(
+            who(by_session).await,
+            Err(Error::Unauthenticated(_))
+        ));
+
+        // Deactivation ends a cached session of another device at once.
+        let other = password_sign_in(a.store(), "staff@cache.test")
+            .await
+            .unwrap();
+        let by_other = Presented::Session(other.secret.reveal());
+        who(by_other).await.unwrap();
+        who(by_other).await.unwrap();
+        lifecycle::deactivate_user(a.store(), &users_permit, staff.user_id())
+            .await
+            .unwrap();
+        assert!(matches!(
+            who(by_other).await,
+            Err(Error::Unauthenticated(_))
+        ));
+
+        follower.abort();
+        platform.close().await;
+        store.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_change_on_one_server_is_seen_by_another_servers_cache_on_postgresql() {
+    let Some(store) = support::postgres(4).await else {
+        return;
+    };
+    let one = Platform::open(&store.backend).await.unwrap();
+    let a = context(&one, "replicas.test").await;
+    let admin = signed_in_admin(a.store(), "admin@replicas.test").await;
+    signed_in_user(a.store(), "staff@replicas.test", "staff", None).await;
+    let session = password_sign_in(a.store(), "staff@replicas.test")
+        .await
+        .unwrap();
+    let presented = Presented::Session(session.secret.reveal());
+
+    let two = std::sync::Arc::new(Platform::open(&store.backend).await.unwrap());
+    let follower = following(&two).await;
+    let on_two = two
+        .context_for(
+            &support::host("replicas.test"),
+            &tenant_core::Standing::Development,
+        )
+        .await
+        .unwrap()
+        .unwrap()
+        .0;
+    let staff = sessions::authenticate(on_two.store(), presented, "x")
+        .await
+        .unwrap();
+    // Cached on the second server: a rename behind both servers' backs is not seen there.
+    run_in_tenant(
+        &store.backend,
+        &a.tenant,
+        &["update users set name = 'Behind' where email_key = 'staff@replicas.test'"],
+    )
+    .await;
+    let cached = sessions::authenticate(on_two.store(), presented, "x")
+        .await
+        .unwrap();
+    assert_eq!(cached.name(), "Test User");
+
+    let permit = access::permit::<need::UsersManage>(&admin, Scope::Brand).unwrap();
+    lifecycle::deactivate_user(a.store(), &permit, staff.user_id())
+        .await
+        .unwrap();
+    let mut answer = sessions::authenticate(on_two.store(), presented, "x").await;
+    for _ in 0..100 {
+        if answer.is_err() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        answer = sessions::authenticate(on_two.store(), presented, "x").await;
+    }
+    assert!(
+        matches!(answer, Err(Error::Unauthenticated(_))),
+        "the second server lets go of its cached session: {answer:?}"
+    );
+    follower.abort();
+    two.close().await;
+    one.close().await;
+    store.cleanup().await;
 }

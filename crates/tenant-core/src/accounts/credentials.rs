@@ -25,8 +25,17 @@ pub(crate) fn random_token() -> Result<String> {
 }
 
 pub(crate) fn token_hash(token: &str) -> String {
-    let digest = sha2::Sha256::digest(token.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    digest_hex(&token_digest(token))
+}
+
+/// The SHA-256 of a token (the key of cached sessions and tokens).
+pub(crate) fn token_digest(token: &str) -> [u8; 32] {
+    sha2::Sha256::digest(token.as_bytes()).into()
+}
+
+/// A [`token_digest`] as stored: lower-case hex.
+pub(crate) fn digest_hex(digest: &[u8; 32]) -> String {
+    data_encoding::HEXLOWER.encode(digest)
 }
 
 /// Whether `password` is the password of the user `user_id` (before a change that needs it

@@ -9,7 +9,7 @@
 use crate::accounts::credentials;
 use crate::store::{Column, Table};
 use std::fmt;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock, Mutex};
 
 use time::{Duration, OffsetDateTime};
 
@@ -267,7 +267,53 @@ fn not_signed_in() -> Error {
     Error::Unauthenticated("Sign in to continue.".to_owned())
 }
 
-/// Who is behind a session cookie or a bearer token, as of now.
+/// Who is behind a session or token as the caches keep it ([`crate::cache`]): the
+/// principal (without the request's address) and the limits checked on every use.
+#[derive(Debug)]
+pub(crate) struct Signed {
+    principal: Principal,
+    /// A session (idle limit) or a token.
+    session: bool,
+    /// When the session or token ends at the latest.
+    expires_at: Option<OffsetDateTime>,
+    /// When the session or token was last used, as written to the store.
+    last_used: Mutex<Option<OffsetDateTime>>,
+    /// The user's access-expiry date.
+    access_expires_at: Option<OffsetDateTime>,
+}
+
+impl Signed {
+    fn last_used(&self) -> Option<OffsetDateTime> {
+        self.last_used.lock().map(|t| *t).unwrap_or(None)
+    }
+
+    /// Whether it still signs its user in at `at`, by the limits it was loaded with. (A
+    /// session that looks idle is checked against the store again: another server may have
+    /// seen it used.)
+    fn usable(&self, at: OffsetDateTime) -> bool {
+        let idle = self.session && self.last_used().is_none_or(|t| t + SESSION_IDLE <= at);
+        self.expires_at.is_none_or(|end| end > at)
+            && !idle
+            && self.access_expires_at.is_none_or(|end| end > at)
+    }
+
+    /// Whether its last use is to be written now: at most once per
+    /// [`LAST_SEEN_GRANULARITY`]; the first request to find it due marks it written.
+    fn claim_touch(&self, at: OffsetDateTime) -> bool {
+        let Ok(mut last) = self.last_used.lock() else {
+            return false;
+        };
+        let due = last.is_none_or(|t| t + LAST_SEEN_GRANULARITY <= at);
+        if due {
+            *last = Some(at);
+        }
+        due
+    }
+}
+
+/// Who is behind a session cookie or a bearer token, as of now: from the cache when
+/// nothing that could change the answer has been written since it was loaded, else from
+/// the store.
 #[tracing::instrument(skip_all)]
 pub async fn authenticate(
     store: &TenantStore,
@@ -275,56 +321,95 @@ pub async fn authenticate(
     address: &str,
 ) -> Result<Principal> {
     let at = now();
+    let (session, secret) = match presented {
+        Presented::Session(secret) => (true, secret),
+        Presented::Token(secret) => (false, secret),
+    };
+    if !session && !secret.starts_with(TOKEN_PREFIX) {
+        return Err(not_signed_in());
+    }
+    let digest = credentials::token_digest(secret);
+    let cached = &store.cached;
+    let key = (cached.id(), session, digest);
+    let signed = match cached
+        .get(&cached.caches.principals, &key)
+        .filter(|signed| signed.usable(at))
+    {
+        Some(signed) => signed,
+        None => {
+            let stamp = cached.stamp();
+            let signed = Arc::new(load_signed(store, session, &digest, at).await?);
+            cached.keep(&cached.caches.principals, key, stamp, Arc::clone(&signed));
+            signed
+        }
+    };
+    if signed.claim_touch(at) {
+        touch_credential(store, signed.principal.credential(), at).await?;
+    }
+    let mut principal = signed.principal.clone();
+    address.clone_into(&mut principal.address);
+    Ok(principal)
+}
+
+async fn load_signed(
+    store: &TenantStore,
+    session: bool,
+    digest: &[u8; 32],
+    at: OffsetDateTime,
+) -> Result<Signed> {
+    let hash = credentials::digest_hex(digest);
     let mut tx = store.read().await?;
-    let (account, credential, touch) = match presented {
-        Presented::Session(secret) => {
-            let row: Option<(String, OffsetDateTime, OffsetDateTime)> = on_tx!(tx, |conn| {
+    let (account, credential, expires_at, last_used) = if session {
+        let row: Option<(String, OffsetDateTime, OffsetDateTime)> = on_tx!(tx, |conn| {
+            sqlx::query_as(
+                "select session_id, last_seen_at, expires_at from sessions where token_hash = $1",
+            )
+            .bind(&hash)
+            .fetch_optional(conn)
+            .await?
+        });
+        let Some((session_id, last_seen, expires_at)) = row else {
+            return Err(not_signed_in());
+        };
+        if expires_at <= at || last_seen + SESSION_IDLE <= at {
+            return Err(Error::Unauthenticated(
+                "Your session has ended. Sign in again.".to_owned(),
+            ));
+        }
+        let account = account_of_session(&mut tx, &session_id).await?;
+        (
+            account,
+            Credential::Session { session_id },
+            Some(expires_at),
+            Some(last_seen),
+        )
+    } else {
+        let row: Option<(String, Option<OffsetDateTime>, Option<OffsetDateTime>)> = on_tx!(
+            tx,
+            |conn| {
                 sqlx::query_as(
-                    "select session_id, last_seen_at, expires_at from sessions where token_hash = $1",
+                    "select access_token_id, expires_at, last_used_at from access_tokens where token_hash = $1",
                 )
-                .bind(token_hash(secret))
+                .bind(&hash)
                 .fetch_optional(conn)
                 .await?
-            });
-            let Some((session_id, last_seen, expires_at)) = row else {
-                return Err(not_signed_in());
-            };
-            if expires_at <= at || last_seen + SESSION_IDLE <= at {
-                return Err(Error::Unauthenticated(
-                    "Your session has ended. Sign in again.".to_owned(),
-                ));
             }
-            let account = account_of_session(&mut tx, &session_id).await?;
-            let touch = last_seen + LAST_SEEN_GRANULARITY <= at;
-            (account, Credential::Session { session_id }, touch)
+        );
+        let Some((token_id, expires_at, last_used)) = row else {
+            return Err(not_signed_in());
+        };
+        if expires_at.is_some_and(|end| end <= at) {
+            return Err(Error::Unauthenticated(
+                "This access token has expired.".to_owned(),
+            ));
         }
-        Presented::Token(secret) => {
-            if !secret.starts_with(TOKEN_PREFIX) {
-                return Err(not_signed_in());
-            }
-            let row: Option<(String, Option<OffsetDateTime>, Option<OffsetDateTime>)> = on_tx!(
-                tx,
-                |conn| {
-                    sqlx::query_as(
-                        "select access_token_id, expires_at, last_used_at from access_tokens where token_hash = $1",
-                    )
-                    .bind(token_hash(secret))
-                    .fetch_optional(conn)
-                    .await?
-                }
-            );
-            let Some((token_id, expires_at, last_used)) = row else {
-                return Err(not_signed_in());
-            };
-            if expires_at.is_some_and(|end| end <= at) {
-                return Err(Error::Unauthenticated(
-                    "This access token has expired.".to_owned(),
-                ));
-            }
-            let account = account_of_token(&mut tx, &token_id).await?;
-            let touch = last_used.is_none_or(|t| t + LAST_SEEN_GRANULARITY <= at);
-            (account, Credential::Token { token_id }, touch)
-        }
+        let account = account_of_token(&mut tx, &token_id).await?;
+        (
+            account,
+            Credential::Token { token_id },
+            expires_at,
+            last_used,
+        )
     };
     let Some(account) = account else {
         return Err(not_signed_in());
@@ -340,12 +425,15 @@ pub async fn authenticate(
         }
         return Err(deactivated_message());
     }
-    let principal = principal_of(&mut tx, account, credential, address).await?;
-    drop(tx);
-    if touch {
-        touch_credential(store, principal.credential(), at).await?;
-    }
-    Ok(principal)
+    let access_expires_at = account.access_expires_at;
+    let principal = principal_of(&mut tx, account, credential, "").await?;
+    Ok(Signed {
+        principal,
+        session,
+        expires_at,
+        last_used: Mutex::new(last_used),
+        access_expires_at,
+    })
 }
 
 async fn account_of_session(tx: &mut Tx, session_id: &str) -> Result<Option<User>> {
@@ -379,7 +467,7 @@ async fn touch_credential(
     credential: &Credential,
     at: OffsetDateTime,
 ) -> Result<()> {
-    let mut tx = store.write().await?;
+    let mut tx = store.write_uncached().await?;
     on_tx!(tx, |conn| {
         match credential {
             Credential::Session { session_id } => {

@@ -5,6 +5,8 @@
 //! may not load anything from elsewhere; images are checked by their bytes, not by what
 //! the upload claims.
 
+use std::sync::Arc;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
@@ -420,14 +422,26 @@ async fn look_in(tx: &mut Tx, registered: &str) -> Result<Look> {
 
 /// The look of `context`'s brand (for every page and mail; no permission involved).
 pub async fn look(context: &TenantContext) -> Result<Look> {
-    let mut tx = context.store().read().await?;
-    look_in(&mut tx, &context.tenant.brand).await
+    look_of(context.store(), &context.tenant.brand).await
 }
 
-/// The look of the brand registered as `registered` in `store`.
+/// The look of the brand registered as `registered` in `store` (cached until the store
+/// changes: [`crate::cache`]).
 pub async fn look_of(store: &TenantStore, registered: &str) -> Result<Look> {
+    let cached = &store.cached;
+    let hit = cached
+        .get(&cached.caches.looks, &cached.id())
+        .filter(|entry| entry.0 == registered);
+    if let Some(entry) = hit {
+        return Ok(entry.1.clone());
+    }
+    let stamp = cached.stamp();
     let mut tx = store.read().await?;
-    look_in(&mut tx, registered).await
+    let look = look_in(&mut tx, registered).await?;
+    drop(tx);
+    let entry = Arc::new((registered.to_owned(), look.clone()));
+    cached.keep(&cached.caches.looks, cached.id(), stamp, entry);
+    Ok(look)
 }
 
 /// The stored settings (unset fields `None`).

@@ -130,7 +130,7 @@ pub async fn claim_due(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut tx = store.write().await?;
+    let mut tx = store.write_uncached().await?;
     let rows: Vec<(String, String, String, String, i32)> = on_tx!(tx, |conn| {
         let mut claimed = Vec::new();
         for id in &ids {
@@ -168,7 +168,7 @@ pub async fn claim_due(
 /// Marks a mail sent and erases what it carried (a link's token).
 pub async fn mark_sent(store: &TenantStore, mail_id: &str) -> Result<()> {
     let at = now();
-    let mut tx = store.write().await?;
+    let mut tx = store.write_uncached().await?;
     on_tx!(tx, |conn| {
         sqlx::query(
             "update outbox set status = 'sent', params = '{}', sent_at = $2, attempts = attempts + 1,
@@ -191,7 +191,7 @@ pub async fn mark_failed(
     next_attempt_at: OffsetDateTime,
 ) -> Result<()> {
     let at = now();
-    let mut tx = store.write().await?;
+    let mut tx = store.write_uncached().await?;
     on_tx!(tx, |conn| {
         sqlx::query(
             "update outbox set attempts = attempts + 1, last_error = $2, next_attempt_at = $3,
@@ -211,7 +211,7 @@ pub async fn mark_failed(
 /// Gives a mail up (its link has expired, say), erasing what it carried.
 pub async fn abandon(store: &TenantStore, mail_id: &str, why: &str) -> Result<()> {
     let at = now();
-    let mut tx = store.write().await?;
+    let mut tx = store.write_uncached().await?;
     on_tx!(tx, |conn| {
         sqlx::query(
             "update outbox set status = 'abandoned', params = '{}', last_error = $2,

@@ -271,6 +271,19 @@ pub async fn email_for_sending(store: &TenantStore) -> Result<Option<EmailSettin
     area_in(&mut tx, EMAIL).await
 }
 
+/// Whether the brand has its own SMTP server (read for pages that say whether mail goes
+/// out; cached until the store changes: [`crate::cache`]).
+pub async fn has_own_email(store: &TenantStore) -> Result<bool> {
+    let cached = &store.cached;
+    if let Some(own) = cached.get(&cached.caches.custom_email, &cached.id()) {
+        return Ok(own);
+    }
+    let stamp = cached.stamp();
+    let own = email_for_sending(store).await?.is_some();
+    cached.keep(&cached.caches.custom_email, cached.id(), stamp, own);
+    Ok(own)
+}
+
 /// The brand's own e-mail settings, for an admin.
 pub async fn email(
     store: &TenantStore,

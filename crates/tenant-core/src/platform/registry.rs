@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex};
 use sqlx::postgres::PgPool;
 use time::OffsetDateTime;
 
+use crate::cache::{Caches, Freshness, StoreCaches};
 use crate::error::{Error, Result};
 use crate::names::Hostname;
 use crate::platform::directory::{Entry, TenantDirectory};
@@ -45,7 +46,9 @@ pub struct Platform {
     backend: Backend,
     pub(crate) db: Db,
     postgres: Option<PgPool>,
-    tenant_dbs: Mutex<HashMap<TenantId, Db>>,
+    tenant_dbs: Mutex<HashMap<TenantId, (Db, Arc<Freshness>)>>,
+    /// What nearly every request reads, kept for every brand (see [`crate::cache`]).
+    caches: Arc<Caches>,
     /// Tenants whose store was found at this binary's schema version; checked once, not on
     /// every request. Cleared for a tenant whenever its store is migrated or closed.
     current: Mutex<HashSet<TenantId>>,
@@ -86,6 +89,8 @@ impl Platform {
             db,
             postgres,
             tenant_dbs: Mutex::new(HashMap::new()),
+            // PostgreSQL: other servers' changes must be followed first.
+            caches: Arc::new(Caches::new(matches!(backend, Backend::Sqlite { .. }))),
             current: Mutex::new(HashSet::new()),
             quarantined: Mutex::new(Vec::new()),
             sealing_key: std::sync::RwLock::new(Arc::new(ephemeral_key()?)),
@@ -363,13 +368,17 @@ impl Platform {
                 return Err(missing);
             }
         }
-        let db = self.tenant_db(id, Create::Never).await?;
+        let (db, fresh) = self.tenant_db(id, Create::Never).await?;
+        let cached = StoreCaches {
+            fresh,
+            caches: Arc::clone(&self.caches),
+        };
         if self
             .current
             .lock()
             .is_ok_and(|current| current.contains(id))
         {
-            return Ok(TenantStore::new(db, self.sealing_key()));
+            return Ok(TenantStore::new(db, self.sealing_key(), cached));
         }
         let version = store::check_not_newer(&db, &TENANT_MIGRATIONS, id.as_str()).await?;
         if version == 0 && !store::has_history(&db).await? {
@@ -385,13 +394,23 @@ impl Platform {
         if let Ok(mut current) = self.current.lock() {
             current.insert(id.clone());
         }
-        Ok(TenantStore::new(db, self.sealing_key()))
+        Ok(TenantStore::new(db, self.sealing_key(), cached))
     }
 
     /// Forgets that `id`'s store was found current, so the next use checks again.
+    /// (Whatever made this necessary, a migration or a closed store, may also have changed
+    /// what is cached of it.)
     fn forget_current(&self, id: &TenantId) {
         if let Ok(mut current) = self.current.lock() {
             current.remove(id);
+        }
+        if let Some((_, fresh)) = self
+            .tenant_dbs
+            .lock()
+            .ok()
+            .and_then(|dbs| dbs.get(id).cloned())
+        {
+            fresh.changed();
         }
     }
 
@@ -411,6 +430,7 @@ impl Platform {
             .lock()
             .ok()
             .and_then(|mut dbs| dbs.remove(id))
+            .map(|(db, _)| db)
     }
 
     /// Forgets `id`'s pool and closes it in the background (its file is gone or unusable).
@@ -434,9 +454,9 @@ impl Platform {
         }
     }
 
-    async fn tenant_db(&self, id: &TenantId, create: Create) -> Result<Db> {
-        if let Some(db) = self.cached_db(id) {
-            return Ok(db);
+    async fn tenant_db(&self, id: &TenantId, create: Create) -> Result<(Db, Arc<Freshness>)> {
+        if let Some(opened) = self.cached_db(id) {
+            return Ok(opened);
         }
         let db = match &self.backend {
             Backend::Sqlite { .. } => Db::open_sqlite(&self.tenant_file(id), create).await?,
@@ -445,13 +465,14 @@ impl Platform {
                 schema: Arc::from(id.schema()),
             },
         };
+        let opened = (db, Freshness::new());
         if let Ok(mut dbs) = self.tenant_dbs.lock() {
-            dbs.insert(id.clone(), db.clone());
+            dbs.insert(id.clone(), opened.clone());
         }
-        Ok(db)
+        Ok(opened)
     }
 
-    fn cached_db(&self, id: &TenantId) -> Option<Db> {
+    fn cached_db(&self, id: &TenantId) -> Option<(Db, Arc<Freshness>)> {
         self.tenant_dbs.lock().ok()?.get(id).cloned()
     }
 
@@ -479,7 +500,7 @@ impl Platform {
         if let Backend::Postgres { .. } = &self.backend {
             create_schema(self.postgres_pool()?, &id.schema()).await?;
         }
-        let db = self.tenant_db(id, Create::IfMissing).await?;
+        let (db, _) = self.tenant_db(id, Create::IfMissing).await?;
         store::migrate(&db, &TENANT_MIGRATIONS, id.as_str()).await?;
         Ok(())
     }
@@ -628,7 +649,9 @@ impl Platform {
             }
             self.forget_current(&tenant.id);
             let result = match self.tenant_db(&tenant.id, Create::Never).await {
-                Ok(db) => store::migrate(&db, &TENANT_MIGRATIONS, tenant.domain.as_str()).await,
+                Ok((db, _)) => {
+                    store::migrate(&db, &TENANT_MIGRATIONS, tenant.domain.as_str()).await
+                }
                 Err(e) => Err(e),
             };
             // Two-factor secrets that an older release kept in clear are sealed now.
@@ -648,12 +671,74 @@ impl Platform {
         Ok(report)
     }
 
+    /// Follows what other servers on the same PostgreSQL database change, so that nothing
+    /// they change is served from this process's caches (see [`crate::cache`]); returns at
+    /// once on SQLite. Runs until the task is dropped. Until it listens, and whenever its
+    /// connection is lost, no cached value is used.
+    pub async fn follow_changes(&self) {
+        let Backend::Postgres { url, .. } = &self.backend else {
+            return;
+        };
+        loop {
+            // A connection of its own, outside the pool requests use.
+            let mut listener = match sqlx::postgres::PgListener::connect(url).await {
+                Ok(listener) => listener,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot follow other servers' changes; retrying");
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            if let Err(error) = listener.listen(crate::cache::CHANGES_CHANNEL).await {
+                tracing::warn!(%error, "cannot follow other servers' changes; retrying");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                continue;
+            }
+            self.caches.trust(true);
+            loop {
+                match listener.try_recv().await {
+                    Ok(Some(notification)) => self.changed_elsewhere(notification.payload()),
+                    // The connection was lost and is listening again: whatever changed in
+                    // between is unknown, so everything cached is let go.
+                    Ok(None) => self.caches.trust(true),
+                    Err(error) => {
+                        tracing::warn!(%error, "lost the connection that follows other servers' changes");
+                        self.caches.trust(false);
+                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether cached values are used now: always on SQLite; on PostgreSQL while
+    /// [`Platform::follow_changes`] listens.
+    pub fn follows_changes(&self) -> bool {
+        self.caches.trusted()
+    }
+
+    /// Another server committed a change to a store (`payload`: [`Caches::notice`]).
+    fn changed_elsewhere(&self, payload: &str) {
+        let Some(id) = self
+            .caches
+            .noticed(payload)
+            .and_then(|schema| schema.strip_prefix("tenant_"))
+            .and_then(|id| TenantId::parse(id).ok())
+        else {
+            return;
+        };
+        if let Some((_, fresh)) = self.cached_db(&id) {
+            fresh.changed();
+        }
+    }
+
     /// Closes every pool (call before exit so SQLite checkpoints its WAL).
     pub async fn close(&self) {
         let mut dbs: Vec<Db> = self
             .tenant_dbs
             .lock()
-            .map(|mut dbs| dbs.drain().map(|(_, db)| db).collect())
+            .map(|mut dbs| dbs.drain().map(|(_, (db, _))| db).collect())
             .unwrap_or_default();
         if let Ok(mut quarantined) = self.quarantined.lock() {
             dbs.append(&mut quarantined);

@@ -384,7 +384,7 @@ pub async fn create_project(
     let description = parse_description(&new.description)?;
     let at = now();
     let actor = permit.principal();
-    let mut tx = store.write().await?;
+    let mut tx = store.write_uncached().await?;
     let (company_id, company_name) = check_company(&mut tx, new.company_id.as_deref())
         .await?
         .unzip();
@@ -441,7 +441,7 @@ pub async fn update_project(
     project_id: &str,
     change: &ProjectChange,
 ) -> Result<Project> {
-    let mut tx = store.write().await?;
+    let mut tx = store.write_uncached().await?;
     // Out of reach (404) and not allowed (403) come before what is wrong with the input.
     let grant = work::enter::<need::ProjectsEdit>(&mut tx, actor, project_id).await?;
     let before = grant.project().clone();
@@ -499,7 +499,7 @@ pub async fn set_archived(
     project_id: &str,
     archive: bool,
 ) -> Result<Project> {
-    let mut tx = store.write().await?;
+    let mut tx = store.write_uncached().await?;
     let grant = work::enter_archived::<need::ProjectsArchive>(&mut tx, actor, project_id).await?;
     let before = grant.project().clone();
     let (status, archived_at) = if archive {

@@ -79,7 +79,7 @@ pub async fn share(
     with: Sharing<'_>,
 ) -> Result<Project> {
     let at = now();
-    let mut tx = store.write().await?;
+    let mut tx = store.write_uncached().await?;
     let grant = work::enter::<need::ProjectsEdit>(&mut tx, actor, project_id).await?;
     let project = grant.project().clone();
     if let Sharing::User(_) = with {
@@ -133,7 +133,7 @@ pub async fn unshare(
     project_id: &str,
     with: Sharing<'_>,
 ) -> Result<Project> {
-    let mut tx = store.write().await?;
+    let mut tx = store.write_uncached().await?;
     let grant = work::enter::<need::ProjectsEdit>(&mut tx, actor, project_id).await?;
     let (sql, missing) = match with {
         Sharing::User(_) => (

@@ -465,7 +465,7 @@ pub async fn create_task(
     new: &NewTask,
 ) -> Result<Task> {
     let at = now();
-    let mut tx = store.write().await?;
+    let mut tx = store.write_uncached().await?;
     let grant = work::enter::<need::TasksCreate>(&mut tx, actor, project_id).await?;
     let assignee = given(new.assignee.as_deref());
     let assigning = assignee
@@ -530,7 +530,7 @@ pub async fn update_task(
     change: &TaskChange,
 ) -> Result<Task> {
     let at = now();
-    let mut tx = store.write().await?;
+    let mut tx = store.write_uncached().await?;
     let approach = work::approach(&mut tx, actor, project_id).await?;
     let before = find_task(&mut tx, &approach, task_id).await?;
     let touches = change.touches();
@@ -745,7 +745,7 @@ pub async fn delete_task(
     project_id: &str,
     task_id: &str,
 ) -> Result<()> {
-    let mut tx = store.write().await?;
+    let mut tx = store.write_uncached().await?;
     let approach = work::approach(&mut tx, actor, project_id).await?;
     let task = find_task(&mut tx, &approach, task_id).await?;
     let grant = approach.permit::<need::TasksDelete>()?;

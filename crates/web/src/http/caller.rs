@@ -171,8 +171,8 @@ pub(crate) async fn mail_set_up(tenant: &TenantContext, connection: &ClientConne
     if connection.mail {
         return true;
     }
-    match tenant_core::brand::settings::email_for_sending(tenant.store()).await {
-        Ok(custom) => custom.is_some(),
+    match tenant_core::brand::settings::has_own_email(tenant.store()).await {
+        Ok(own) => own,
         Err(error) => {
             tracing::error!(%error, "cannot read the brand's e-mail settings");
             false
