@@ -259,6 +259,14 @@ fn tenant_stores(c: &mut Criterion) {
         group.bench_function("search_one_of_100k", |b| {
             b.iter(|| assert_eq!(list(None, &search).items.len(), 1));
         });
+        // A few letters that 1,111 users share: the first page of 50.
+        let common = UserFilter {
+            q: Some("user 12".to_owned()),
+            ..UserFilter::default()
+        };
+        group.bench_function("search_common_of_100k", |b| {
+            b.iter(|| assert_eq!(list(None, &common).items.len(), 50));
+        });
         group.finish();
         rt.block_on(platform.close());
         drop_database(&rt, &store);

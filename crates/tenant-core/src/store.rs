@@ -390,6 +390,11 @@ impl Db {
 }
 
 impl Tx {
+    /// Whether this is a SQLite transaction (for the few statements that differ).
+    pub(crate) fn is_sqlite(&self) -> bool {
+        matches!(self.inner, TxInner::Sqlite(_))
+    }
+
     /// In a PostgreSQL write transaction, waits until no other transaction of this store
     /// holds `subject`, and holds it until this one ends, so decisions that read several
     /// rows (is this the last admin?) cannot be made by two transactions on the same old
@@ -506,8 +511,8 @@ macro_rules! migrations {
     };
 }
 
-pub(crate) const PLATFORM_MIGRATIONS: Migrations = migrations!("platform": (1, "0001_platform"), (2, "0002_certificates"), (3, "0003_acme"), (4, "0004_acme_issuance"));
-pub(crate) const TENANT_MIGRATIONS: Migrations = migrations!("tenant": (1, "0001_users"), (2, "0002_access"), (3, "0003_mail"), (4, "0004_totp"), (5, "0005_settings"), (6, "0006_access_review"), (7, "0007_totp_failures"), (8, "0008_projects"), (9, "0009_tasks"));
+pub(crate) const PLATFORM_MIGRATIONS: Migrations = migrations!("platform": (1, "0001_platform"), (2, "0002_certificates"), (3, "0003_acme"), (4, "0004_acme_issuance"), (5, "0005_search"));
+pub(crate) const TENANT_MIGRATIONS: Migrations = migrations!("tenant": (1, "0001_users"), (2, "0002_access"), (3, "0003_mail"), (4, "0004_totp"), (5, "0005_settings"), (6, "0006_access_review"), (7, "0007_totp_failures"), (8, "0008_projects"), (9, "0009_tasks"), (10, "0010_search"));
 
 const MIGRATIONS_TABLE_SQLITE: &str = "create table if not exists schema_migrations (
     version integer primary key,

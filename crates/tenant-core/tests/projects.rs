@@ -517,3 +517,88 @@ async fn changes_to_one_project_at_the_same_moment_run_one_after_the_other() {
         store.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn searching_projects_finds_what_contains_the_text_within_the_callers_reach() {
+    for store in both().await {
+        let platform = Platform::open(&store.backend).await.unwrap();
+        let a = context(&platform, "projsearch.test").await;
+        let admin = signed_in_admin(a.store(), "admin@projsearch.test").await;
+        let staff = signed_in_user(a.store(), "staff@projsearch.test", "staff", None).await;
+        let titles = [
+            "Website Relaunch",
+            "website audit",
+            "Brand 100% refresh",
+            "Logo_v2",
+            "Café Menu",
+            "Spring Campaign",
+        ];
+        let mut made = Vec::new();
+        for title in titles {
+            made.push(create(a.store(), &admin, title, None).await);
+        }
+        let find = async |actor: &Principal, q: &str| {
+            let filter = ProjectFilter {
+                q: Some(q.to_owned()),
+                ..ProjectFilter::default()
+            };
+            let mut found: Vec<String> =
+                projects::list_projects(a.store(), actor, &filter, None, 200)
+                    .await
+                    .unwrap()
+                    .items
+                    .into_iter()
+                    .map(|p| p.name)
+                    .collect();
+            found.sort();
+            found
+        };
+        let expected = |names: &[&str], q: &str| {
+            let q = q.trim().to_lowercase();
+            let mut found: Vec<String> = names
+                .iter()
+                .filter(|n| n.to_lowercase().contains(&q))
+                .map(|n| (*n).to_owned())
+                .collect();
+            found.sort();
+            found
+        };
+        for q in [
+            "web",
+            "WEBSITE",
+            "site re",
+            "100%",
+            "_v2",
+            "café",
+            "CAFÉ",
+            "e",
+            "gn",
+            "none at all",
+        ] {
+            assert_eq!(
+                find(&admin, q).await,
+                expected(&titles, q),
+                "{}: {q:?}",
+                store.kind()
+            );
+        }
+        // Staff who reach no project find nothing, whatever they search.
+        assert!(find(&staff, "web").await.is_empty());
+        // A rename is found at once, and the old name no longer.
+        projects::update_project(
+            a.store(),
+            &admin,
+            &made[0].id,
+            &ProjectChange {
+                name: Some("Intranet Relaunch".to_owned()),
+                ..ProjectChange::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(find(&admin, "website").await, ["website audit"]);
+        assert_eq!(find(&admin, "intranet").await, ["Intranet Relaunch"]);
+        platform.close().await;
+        store.cleanup().await;
+    }
+}

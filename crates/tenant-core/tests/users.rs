@@ -1772,3 +1772,137 @@ async fn a_change_on_one_server_is_seen_by_another_servers_cache_on_postgresql()
     one.close().await;
     store.cleanup().await;
 }
+
+/// Every user `q` finds, through all pages.
+async fn all_found(
+    store: &tenant_core::TenantStore,
+    permit: &access::Permitted<'_, need::UsersManage>,
+    q: &str,
+) -> Vec<String> {
+    let filter = UserFilter {
+        q: Some(q.to_owned()),
+        ..UserFilter::default()
+    };
+    let mut found = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = users::list_users(store, permit, &filter, cursor.as_deref(), 7)
+            .await
+            .unwrap();
+        found.extend(page.items.into_iter().map(|u| u.email.to_string()));
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return found,
+        }
+    }
+}
+
+#[tokio::test]
+async fn searching_users_finds_exactly_what_contains_the_text_and_follows_every_change() {
+    let names = [
+        "Ada Lovelace",
+        "ADA BYRON",
+        "Grace Hopper",
+        "grace o'malley",
+        "Percy 100% Sure",
+        "under_score Jones",
+        "Quote \"Q\" Quinn",
+        "rené dupont",
+        "jürgen müller",
+        "Lovelace Ada",
+        "Al",
+    ];
+    for store in both().await {
+        let platform = Platform::open(&store.backend).await.unwrap();
+        let a = context(&platform, "search.test").await;
+        let admin = signed_in_admin(a.store(), "admin@search.test").await;
+        let permit = access::permit::<need::UsersManage>(&admin, Scope::Brand).unwrap();
+        let mut corpus = vec![("admin@search.test".to_owned(), "Test User".to_owned())];
+        for (i, name) in names.iter().enumerate() {
+            let email = format!("person{i}@search.test");
+            let mut new = new_user(&email, "staff", None);
+            new.name = (*name).to_owned();
+            invitations::invite_user(a.store(), &new).await.unwrap();
+            corpus.push((email, (*name).to_owned()));
+        }
+        let expected = |corpus: &[(String, String)], q: &str| {
+            let q = q.trim().to_lowercase();
+            let mut found: Vec<String> = corpus
+                .iter()
+                .filter(|(email, name)| email.contains(&q) || name.to_lowercase().contains(&q))
+                .map(|(email, _)| email.clone())
+                .collect();
+            found.sort();
+            found
+        };
+        let queries = [
+            "a",
+            "ad",
+            "ada",
+            "ADA",
+            " lovelace ",
+            "lace ada",
+            "grace",
+            "o'm",
+            "100%",
+            "0%",
+            "%",
+            "_",
+            "r_s",
+            "under_",
+            "\"q\"",
+            "rené",
+            "RENÉ",
+            "ürg",
+            "müller",
+            "search.test",
+            "person1",
+            "@search",
+            "nobody here",
+            "Al",
+        ];
+        let check = async |corpus: &[(String, String)]| {
+            for q in queries {
+                let mut found = all_found(a.store(), &permit, q).await;
+                found.sort();
+                assert_eq!(found, expected(corpus, q), "{}: q = {q:?}", store.kind());
+            }
+        };
+        check(&corpus).await;
+
+        // Renames and a new address are found at once; the old text no longer is.
+        let first = async |q: &str| {
+            let filter = UserFilter {
+                q: Some(q.to_owned()),
+                ..UserFilter::default()
+            };
+            let page = users::list_users(a.store(), &permit, &filter, None, 10).await;
+            page.unwrap().items.remove(0)
+        };
+        let renamed = first("grace hopper").await;
+        let change = UserChange {
+            name: Some("Admiral Lovelace".to_owned()),
+            ..UserChange::default()
+        };
+        users::update_user(a.store(), &permit, &renamed.id, &change)
+            .await
+            .unwrap();
+        for entry in &mut corpus {
+            if entry.1 == "Grace Hopper" {
+                entry.1 = "Admiral Lovelace".to_owned();
+            }
+        }
+        check(&corpus).await;
+        // A user who never accepted can be deleted: gone from the search too.
+        let gone = corpus.remove(1);
+        let found = all_found(a.store(), &permit, "person0@").await;
+        assert_eq!(found, std::slice::from_ref(&gone.0));
+        let user = first(&gone.0).await;
+        lifecycle::delete_user(a.store(), &permit, &user.id)
+            .await
+            .unwrap();
+        check(&corpus).await;
+        platform.close().await;
+        store.cleanup().await;
+    }
+}

@@ -19,7 +19,7 @@ use crate::access::{Credential, Principal};
 use crate::accounts::credentials::{random_token, token_hash};
 use crate::accounts::lifecycle;
 use crate::accounts::roles;
-use crate::accounts::users::{USER_COLUMNS, User, UserRow, UserStatus};
+use crate::accounts::users::{JOINED_USER_COLUMNS, User, UserRow, UserStatus};
 use crate::error::{Error, Result};
 use crate::names::Email;
 use crate::store::TenantStore;
@@ -83,15 +83,6 @@ pub struct SignedIn {
     /// Who signed in.
     pub principal: Principal,
 }
-
-/// [`USER_COLUMNS`] of the users table joined as `u`.
-static ACCOUNT_COLUMNS: LazyLock<String> = LazyLock::new(|| {
-    USER_COLUMNS
-        .split(", ")
-        .map(|column| format!("u.{column}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-});
 
 fn deactivated_message() -> Error {
     Error::Unauthenticated(
@@ -165,7 +156,7 @@ pub async fn sign_in(
             on_tx!(tx, |conn| {
                 let account: Option<UserRow> = sqlx::query_as(&format!(
                     "select {} from users u where u.email_key = $1",
-                    *ACCOUNT_COLUMNS
+                    *JOINED_USER_COLUMNS
                 ))
                 .bind(email.key())
                 .fetch_optional(&mut *conn)
@@ -440,7 +431,7 @@ async fn account_of_session(tx: &mut Tx, session_id: &str) -> Result<Option<User
     let row: Option<UserRow> = on_tx!(tx, |conn| {
         sqlx::query_as(&format!(
             "select {} from sessions s join users u on u.user_id = s.user_id where s.session_id = $1",
-            *ACCOUNT_COLUMNS
+            *JOINED_USER_COLUMNS
         ))
         .bind(session_id)
         .fetch_optional(conn)
@@ -453,7 +444,7 @@ async fn account_of_token(tx: &mut Tx, token_id: &str) -> Result<Option<User>> {
     let row: Option<UserRow> = on_tx!(tx, |conn| {
         sqlx::query_as(&format!(
             "select {} from access_tokens t join users u on u.user_id = t.user_id where t.access_token_id = $1",
-            *ACCOUNT_COLUMNS
+            *JOINED_USER_COLUMNS
         ))
         .bind(token_id)
         .fetch_optional(conn)

@@ -16,7 +16,7 @@ use crate::audit::{self, Target};
 use crate::error::{Error, Result};
 use crate::fields::parse_name;
 use crate::names::Email;
-use crate::paging::{Page, like_pattern};
+use crate::paging::{Page, Search};
 use crate::store::TenantStore;
 use crate::store::{Column, Table};
 use crate::store::{Tx, now, on_tx};
@@ -105,6 +105,16 @@ impl UserRow {
 /// The one description of a user row: every query that reads users names these columns
 /// and reads them into a [`UserRow`].
 pub(crate) const USER_COLUMNS: &str = "user_id, email, name, kind, role_id, company_id, status, switches, access_expires_at, last_sign_in_at, created_at";
+
+/// [`USER_COLUMNS`] of the users table joined as `u`.
+pub(crate) static JOINED_USER_COLUMNS: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| {
+        USER_COLUMNS
+            .split(", ")
+            .map(|column| format!("u.{column}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    });
 
 impl TryFrom<UserRow> for User {
     type Error = Error;
@@ -280,23 +290,58 @@ pub(crate) async fn query_users(
     limit: u32,
 ) -> Result<Page<User>> {
     let limit = limit.clamp(1, 200);
-    let pattern = filter.q.as_deref().and_then(like_pattern);
+    let search = Search::of(filter.q.as_deref());
     let mut tx = store.read().await?;
+    let sqlite = tx.is_sqlite();
+    let (from, order, matching) = match &search {
+        // SQLite: the trigram index gives its matches in key order, so the page is read
+        // straight off it and reading stops after one page, however many users match.
+        // (Keys follow the order users were added in; the page starts after the
+        // cursor's user.)
+        Some(Search {
+            phrase: Some(_), ..
+        }) if sqlite => (
+            "users_search s cross join search_keys k on k.search_key = s.rowid
+             cross join users u on u.user_id = k.item_id",
+            "s.rowid",
+            "and s.users_search match $4 and k.kind = 'user'
+             and s.rowid > coalesce((select search_key from search_keys where kind = 'user' and item_id = $1), 0)"
+                .to_owned(),
+        ),
+        _ => (
+            "users u",
+            "u.user_id",
+            format!(
+                "and u.user_id > $1 {}",
+                Search::clause(
+                    search.as_ref(),
+                    sqlite,
+                    "user",
+                    "u.user_id",
+                    &["u.email_key", "lower(u.name)"],
+                    4,
+                )
+            ),
+        ),
+    };
     let rows: Vec<UserRow> = on_tx!(tx, |conn| {
         sqlx::query_as(&format!(
-            "select {USER_COLUMNS} from users
-             where user_id > $1
-               and ($2 = '' or kind = $2)
-               and ($3 = '' or status = $3)
-               and ($4 = '' or email_key like $4 escape '\\' or lower(name) like $4 escape '\\')
-               and ($5 = '' or company_id = $5)
-               and ($6 = '' or role_id = $6)
-             order by user_id limit $7"
+            "select {} from {from}
+             where ($2 = '' or u.kind = $2)
+               and ($3 = '' or u.status = $3)
+               {matching}
+               and ($5 = '' or u.company_id = $5)
+               and ($6 = '' or u.role_id = $6)
+             order by {order} limit $7",
+            *JOINED_USER_COLUMNS
         ))
+        // A search is planned for its own text (a plan made for any text could not
+        // tell a rare word, best found by index, from a common one).
+        .persistent(search.is_none())
         .bind(cursor.unwrap_or(""))
         .bind(filter.kind.map_or("", UserKind::as_str))
         .bind(filter.status.map_or("", UserStatus::as_str))
-        .bind(pattern.as_deref().unwrap_or(""))
+        .bind(Search::bound(search.as_ref(), sqlite))
         .bind(filter.company_id.as_deref().unwrap_or(""))
         .bind(filter.role.as_deref().unwrap_or(""))
         .bind(i64::from(limit) + 1)

@@ -15,7 +15,7 @@ use crate::access::{Actor, Permitted, Principal, Scope};
 use crate::audit::{self, Target};
 use crate::error::{Error, Result};
 use crate::fields::{long_text, single_line};
-use crate::paging::{Page, like_pattern};
+use crate::paging::{Page, Search};
 use crate::store::TenantStore;
 use crate::store::{Column, Table};
 use crate::store::{Tx, new_id, now, on_tx};
@@ -299,23 +299,35 @@ pub async fn list_projects(
 ) -> Result<Page<Project>> {
     let limit = limit.clamp(1, 200);
     let (mode, who) = Reach::of(actor).binds();
-    let pattern = filter.q.as_deref().and_then(like_pattern);
+    let search = Search::of(filter.q.as_deref());
     let mut tx = store.read().await?;
+    let sqlite = tx.is_sqlite();
+    let matching = Search::clause(
+        search.as_ref(),
+        sqlite,
+        "project",
+        "projects.project_id",
+        &["lower(projects.name)"],
+        4,
+    );
     let rows: Vec<ProjectRow> = on_tx!(tx, |conn| {
         sqlx::query_as(&format!(
             "select {COLUMNS} from {PROJECTS}
              where projects.project_id > $1
                and ($2 = '' or projects.status = $2)
                and ($3 = '' or projects.company_id = $3)
-               and ($4 = '' or lower(projects.name) like $4 escape '\\')
+               {matching}
                and {}
              order by projects.project_id limit $7",
             reach_clause(5, 6)
         ))
+        // A search is planned for its own text (a plan made for any text could not
+        // tell a rare word, best found by index, from a common one).
+        .persistent(search.is_none())
         .bind(cursor.unwrap_or(""))
         .bind(filter.status.map_or("", ProjectStatus::as_str))
         .bind(filter.company_id.as_deref().unwrap_or(""))
-        .bind(pattern.as_deref().unwrap_or(""))
+        .bind(Search::bound(search.as_ref(), sqlite))
         .bind(mode)
         .bind(who)
         .bind(i64::from(limit) + 1)
