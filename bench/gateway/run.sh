@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Gateway benchmark: our gateway's brand page (five brands registered) against nginx and
-# Caddy serving a small static file over TLS, and against a bare hyper + rustls server
-# (bench/ceiling) as the ceiling, with the same clients in the same run.
+# Gateway benchmark: our gateway's sign-in page (five brands registered) against nginx and
+# Caddy serving the same page's bytes as a static file over TLS, and against a bare hyper +
+# rustls server (bench/ceiling) sending them too as the ceiling, with the same clients in
+# the same run.
 #
 #   (a) keep-alive HTTPS requests per second      wrk, keep-alive
 #   (b) new TLS connections per second             wrk, "Connection: close"
@@ -44,8 +45,6 @@ cleanup() {
 trap cleanup EXIT
 
 mkdir -p "$work/www" "$work/ts"
-body='<!doctype html><title>Brand 1</title><h1>Brand 1</h1>'
-printf '%s\n' "$body" > "$work/www/index.html"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 \
   -subj "/CN=$HOST" -addext "subjectAltName=DNS:$HOST" \
   -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
@@ -59,6 +58,14 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
 ( cd "$work/ts" && TASKSESSION_LISTEN_HTTP=127.0.0.1:18080 TASKSESSION_LISTEN_HTTPS=127.0.0.1:18443 \
   TASKSESSION_LISTEN_OPERATOR=127.0.0.1:19090 RUST_LOG=warn exec "$BIN/tasksession" serve ) >"$work/ts.log" 2>&1 &
 pids+=($!); ts_pid=$!
+
+# The static servers serve the very bytes of our sign-in page, so every server sends the
+# same page.
+for _ in $(seq 1 100); do
+  curl -sk -o "$work/www/index.html" -H "Host: $HOST" "https://127.0.0.1:18443/sign-in" && break
+  sleep 0.1
+done
+page_bytes=$(wc -c < "$work/www/index.html")
 
 cat > "$work/nginx.conf" <<NGINX
 worker_processes auto;
@@ -93,7 +100,7 @@ CADDY
 XDG_DATA_HOME=$work XDG_CONFIG_HOME=$work caddy run --config "$work/Caddyfile" --adapter caddyfile >"$work/caddy.log" 2>&1 &
 pids+=($!)
 
-"$BIN/ceiling" 127.0.0.1:48443 "$work/cert.pem" "$work/key.pem" >/dev/null &
+"$BIN/ceiling" 127.0.0.1:48443 "$work/cert.pem" "$work/key.pem" "$work/www/index.html" >/dev/null &
 pids+=($!)
 
 wait_for() {
@@ -105,9 +112,11 @@ wait_for() {
 }
 for port in 18443 28443 38443 48443; do wait_for $port; done
 
-rps() { # port [extra wrk args…] -> requests/s of /
+rps() { # port [extra wrk args…] -> requests/s of the page (/sign-in, or the static /)
   local port=$1; shift
-  rps_of "$port" / "$@"
+  local path=/
+  [ "$port" = 18443 ] && path=/sign-in
+  rps_of "$port" "$path" "$@"
 }
 
 rps_of() { # port path [extra wrk args…] -> requests/s
@@ -119,7 +128,7 @@ rps_of() { # port path [extra wrk args…] -> requests/s
 latency() { # port -> "p50 p99" in ms at a fixed rate
   local port=$1 log="$work/h2load-$1.log"
   timeout $((DURATION + 30)) h2load --h1 -c10 --rps="$RATE" -D"$DURATION" \
-    --connect-to="127.0.0.1:$port" --log-file="$log" "https://$HOST:$port/" >/dev/null 2>&1 || true
+    --connect-to="127.0.0.1:$port" --log-file="$log" "https://$HOST:$port$( [ "$port" = 18443 ] && echo /sign-in || echo / )" >/dev/null 2>&1 || true
   awk '{print $3}' "$log" | sort -n | awk '{v[NR]=$1} END {
     if (NR == 0) { print "- -"; exit }
     p50 = v[int(NR * 0.50) > 0 ? int(NR * 0.50) : 1]; p99 = v[int(NR * 0.99) > 0 ? int(NR * 0.99) : 1]
@@ -188,5 +197,6 @@ echo "GET /api/v1/me (token): $me_rps r/s, $(ratio "$me_rps" "${keep[nginx]}")x 
 echo "GET /api/v1/users?limit=50 ($users_rows rows, token): $users_rps r/s, $(ratio "$users_rps" "${keep[nginx]}")x nginx's static file"
 echo "tasksession resident memory after the runs: $((rss_kib / 1024)) MiB"
 echo "after the runs and 960 abandoned API requests: $ok/$total API requests answered 200, sign-in page $page"
+echo "(every server sends the same $page_bytes-byte page: our sign-in page, saved as a static file for the others)"
 echo "(wrk -t2 -c$CONNECTIONS -d${DURATION}s; h2load --h1 -c10 --rps=$RATE -D$DURATION; clients and servers share this machine's $(nproc) cores)"
 [ "$ok" = "$total" ] && [ "$page" = 200 ] || { echo "the server did not answer normally after the load" >&2; exit 1; }

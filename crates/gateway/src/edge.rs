@@ -219,6 +219,7 @@ impl Edge {
             .is_some_and(|served| served.ca_issued);
         let max = usize::try_from(self.limits.max_body_bytes).unwrap_or(usize::MAX);
         let port = request_authority(&request).and_then(|a| a.port_u16());
+        let safe = matches!(*request.method(), Method::GET | Method::HEAD);
         let (mut parts, body) = request.into_parts();
         parts.extensions.insert(context);
         parts.extensions.insert(web::ClientConnection {
@@ -229,14 +230,19 @@ impl Edge {
         });
         let request =
             Request::from_parts(parts, Body::new(http_body_util::Limited::new(body, max)));
-        // The brand's work runs in a task of its own: a client that goes away mid-request
-        // drops only this waiting future, while a change that has started runs on to its
-        // commit (bounded by the request deadline), as a user who closed the tab expects.
+        // A change runs in a task of its own: a client that goes away mid-request drops
+        // only this waiting future, while a change that has started runs on to its commit
+        // (bounded by the request deadline), as a user who closed the tab expects. A read
+        // changes nothing worth finishing for a client that left, so it runs here.
         let web = self.web.clone();
         let deadline = self.limits.request_timeout;
-        let work =
-            tokio::spawn(async move { tokio::time::timeout(deadline, web.oneshot(request)).await });
-        let response = match work.await {
+        let answer = async move { tokio::time::timeout(deadline, web.oneshot(request)).await };
+        let work = if safe {
+            Ok(answer.await)
+        } else {
+            tokio::spawn(answer).await
+        };
+        let response = match work {
             Ok(Ok(Ok(response))) => response,
             Ok(Ok(Err(never))) => match never {},
             Ok(Err(_)) => pages::unavailable(api, "The request took too long. Please try again."),

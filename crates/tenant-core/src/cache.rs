@@ -1,5 +1,6 @@
 //! What nearly every request reads, kept in memory (moka): a brand's look and the settings
-//! read on every page, and who is behind a session cookie or an access token.
+//! read on every page, who is behind a session cookie or an access token, and answers
+//! that depend on nothing but a store's data ([`crate::TenantStore::remembered`]).
 //!
 //! # Never stale
 //! Every tenant store has a [`Freshness`]: a generation number that changes when a
@@ -47,7 +48,12 @@ fn next_generation() -> u64 {
 pub(crate) struct Freshness {
     /// Which opened store this is, for cache keys: never reused within the process.
     id: u64,
+    /// Replaced by every commit that may change what the caches of looks, settings and
+    /// sign-ins hold.
     generation: AtomicU64,
+    /// Replaced by every commit of any write at all (what remembered answers are
+    /// stamped with).
+    data: AtomicU64,
 }
 
 impl Freshness {
@@ -56,6 +62,7 @@ impl Freshness {
         Arc::new(Freshness {
             id: generation,
             generation: AtomicU64::new(generation),
+            data: AtomicU64::new(generation),
         })
     }
 
@@ -71,6 +78,13 @@ impl Freshness {
     /// Something cached of this store may have changed: nothing cached before is used again.
     pub(crate) fn changed(&self) {
         self.generation.store(next_generation(), Ordering::Release);
+        self.data_changed();
+    }
+
+    /// Data no cache of looks, settings or sign-ins holds has changed: remembered answers
+    /// are not used again.
+    pub(crate) fn data_changed(&self) {
+        self.data.store(next_generation(), Ordering::Release);
     }
 }
 
@@ -98,7 +112,11 @@ pub struct Caches {
     pub(crate) looks: Cache<u64, Stamped<Arc<(String, Look)>>>,
     pub(crate) custom_email: Cache<u64, Stamped<bool>>,
     pub(crate) principals: Cache<SecretKey, Stamped<Arc<Signed>>>,
+    pub(crate) answers: Cache<(u64, String), Stamped<Arc<Vec<u8>>>>,
 }
+
+/// At most this many bytes of remembered answers are kept, for every brand together.
+const ANSWER_BYTES: u64 = 16 * 1024 * 1024;
 
 impl Caches {
     pub(crate) fn new(trusted: bool) -> Self {
@@ -120,6 +138,14 @@ impl Caches {
                 .max_capacity(200_000)
                 .time_to_idle(IDLE)
                 .build(),
+            answers: Cache::builder()
+                .weigher(|key: &(u64, String), answer: &Stamped<Arc<Vec<u8>>>| {
+                    let bytes = key.1.len() + answer.value.len();
+                    u32::try_from(bytes).unwrap_or(u32::MAX)
+                })
+                .max_capacity(ANSWER_BYTES)
+                .time_to_idle(IDLE)
+                .build(),
         }
     }
 
@@ -130,22 +156,28 @@ impl Caches {
         self.looks.invalidate_all();
         self.custom_email.invalidate_all();
         self.principals.invalidate_all();
+        self.answers.invalidate_all();
     }
 
     pub(crate) fn trusted(&self) -> bool {
         self.trusted.load(Ordering::Acquire)
     }
 
-    /// The payload of the notification a change to the store of `schema` sends.
-    pub(crate) fn notice(&self, schema: &str) -> String {
-        format!("{:016x} {schema}", self.origin)
+    /// The payload of the notification a change to the store of `schema` sends (`all`:
+    /// it may change what every cache holds; else only remembered answers).
+    pub(crate) fn notice(&self, schema: &str, all: bool) -> String {
+        let what = if all { "all" } else { "data" };
+        format!("{:016x} {schema} {what}", self.origin)
     }
 
-    /// The schema named in a notification another process sent, or `None` for this
-    /// process's own (or an unknown payload).
-    pub(crate) fn noticed<'a>(&self, payload: &'a str) -> Option<&'a str> {
-        let (origin, schema) = payload.split_once(' ')?;
-        (u64::from_str_radix(origin, 16).ok()? != self.origin).then_some(schema)
+    /// The schema named in a notification another process sent and whether it touches
+    /// every cache, or `None` for this process's own (or an unknown payload).
+    pub(crate) fn noticed<'a>(&self, payload: &'a str) -> Option<(&'a str, bool)> {
+        let mut words = payload.split(' ');
+        let origin = u64::from_str_radix(words.next()?, 16).ok()?;
+        let schema = words.next()?;
+        let all = words.next() != Some("data");
+        (origin != self.origin).then_some((schema, all))
     }
 }
 
@@ -168,13 +200,36 @@ impl StoreCaches {
         Stamp(self.caches.trusted().then(|| self.fresh.generation()))
     }
 
+    /// [`StoreCaches::stamp`] for remembered answers, which any write makes unusable.
+    pub(crate) fn data_stamp(&self) -> Stamp {
+        Stamp(
+            self.caches
+                .trusted()
+                .then(|| self.fresh.data.load(Ordering::Acquire)),
+        )
+    }
+
     /// The cached value under `key`, if it is of the store's current generation.
     pub(crate) fn get<K, V>(&self, cache: &Cache<K, Stamped<V>>, key: &K) -> Option<V>
     where
         K: Hash + Eq + Send + Sync + 'static,
         V: Clone + Send + Sync + 'static,
     {
-        let Stamp(Some(generation)) = self.stamp() else {
+        self.get_at(cache, key, self.stamp())
+    }
+
+    /// The cached value under `key`, if it was stamped with `now`.
+    pub(crate) fn get_at<K, V>(
+        &self,
+        cache: &Cache<K, Stamped<V>>,
+        key: &K,
+        now: Stamp,
+    ) -> Option<V>
+    where
+        K: Hash + Eq + Send + Sync + 'static,
+        V: Clone + Send + Sync + 'static,
+    {
+        let Stamp(Some(generation)) = now else {
             return None;
         };
         cache

@@ -206,8 +206,10 @@ pub(crate) struct Tx {
     pub(crate) inner: TxInner,
     /// Begun with [`Db::write`].
     writing: bool,
-    /// The store whose cached values its commit makes unusable ([`TenantStore::write`]).
-    changes: Option<Arc<Freshness>>,
+    /// The store whose cached values its commit makes unusable, and whether all of them
+    /// (`true`, [`TenantStore::write`]) or only remembered answers
+    /// ([`TenantStore::write_uncached`]).
+    changes: Option<(Arc<Freshness>, bool)>,
 }
 
 #[derive(Debug)]
@@ -418,8 +420,10 @@ impl Tx {
             TxInner::Sqlite(tx) => tx.commit().await?,
             TxInner::Postgres(tx) => tx.commit().await?,
         }
-        if let Some(fresh) = self.changes {
-            fresh.changed();
+        match self.changes {
+            Some((fresh, true)) => fresh.changed(),
+            Some((fresh, false)) => fresh.data_changed(),
+            None => {}
         }
         Ok(())
     }
@@ -641,26 +645,53 @@ impl TenantStore {
     /// again, in this process at once and in other servers on PostgreSQL through `NOTIFY`
     /// (which PostgreSQL delivers only if the transaction commits).
     pub(crate) async fn write(&self) -> Result<Tx> {
+        self.write_changing(true).await
+    }
+
+    /// A write transaction for data that the caches of looks, settings and sign-ins do not
+    /// hold (work items, the mail outbox, when a session or token was last used): its
+    /// commit leaves those usable and makes only remembered answers unusable.
+    pub(crate) async fn write_uncached(&self) -> Result<Tx> {
+        self.write_changing(false).await
+    }
+
+    async fn write_changing(&self, all: bool) -> Result<Tx> {
         let mut tx = self.db.write().await?;
         if let (TxInner::Postgres(inner), Db::Postgres { schema, .. }) = (&mut tx.inner, &self.db) {
             sqlx::query("select pg_notify($1, $2)")
                 .bind(CHANGES_CHANNEL)
-                .bind(self.cached.caches.notice(schema))
+                .bind(self.cached.caches.notice(schema, all))
                 .execute(&mut **inner)
                 .await?;
         }
-        tx.changes = Some(Arc::clone(&self.cached.fresh));
+        tx.changes = Some((Arc::clone(&self.cached.fresh), all));
         Ok(tx)
-    }
-
-    /// A write transaction for data that no cache holds (work items, the mail outbox, when
-    /// a session or token was last used): its commit leaves cached values usable.
-    pub(crate) async fn write_uncached(&self) -> Result<Tx> {
-        self.db.write().await
     }
 
     pub(crate) async fn snapshot(&self) -> Result<Tx> {
         self.db.snapshot().await
+    }
+
+    /// The answer `load` gives (serialised, say a JSON page of a list), kept until this
+    /// store next changes ([`crate::cache`]): the same `key` gets the kept bytes without
+    /// reading the store. Only for answers that depend on nothing but the store's committed
+    /// data and `key` (not on who asks, beyond a permission checked before, nor on the
+    /// time); the key names what the answer is and everything it was asked with. Any
+    /// committed write to the store, of any kind, lets go of every remembered answer.
+    pub async fn remembered<F, Fut>(&self, key: String, load: F) -> Result<Arc<Vec<u8>>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Vec<u8>>>,
+    {
+        let cached = &self.cached;
+        let key = (cached.id(), key);
+        if let Some(answer) = cached.get_at(&cached.caches.answers, &key, cached.data_stamp()) {
+            return Ok(answer);
+        }
+        let stamp = cached.data_stamp();
+        let answer = Arc::new(load().await?);
+        cached.keep(&cached.caches.answers, key, stamp, Arc::clone(&answer));
+        Ok(answer)
     }
 }
 

@@ -1751,6 +1751,40 @@ async fn a_change_on_one_server_is_seen_by_another_servers_cache_on_postgresql()
         .unwrap();
     assert_eq!(cached.name(), "Test User");
 
+    // A work item added on the first server lets go of answers the second remembered.
+    let loads = std::sync::atomic::AtomicU8::new(0);
+    let answer = async || {
+        on_two
+            .store()
+            .remembered("answer".to_owned(), async || {
+                Ok(vec![
+                    loads.fetch_add(1, std::sync::atomic::Ordering::SeqCst),
+                ])
+            })
+            .await
+            .unwrap()
+    };
+    assert_eq!(*answer().await, [0]);
+    assert_eq!(*answer().await, [0]);
+    let create = access::permit::<need::ProjectsCreate>(&admin, Scope::Brand).unwrap();
+    let new = tenant_core::work::projects::NewProject {
+        name: "Elsewhere".to_owned(),
+        description: String::new(),
+        company_id: None,
+    };
+    tenant_core::work::projects::create_project(a.store(), &create, &new)
+        .await
+        .unwrap();
+    let mut reloaded = answer().await;
+    for _ in 0..100 {
+        if *reloaded != [0] {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        reloaded = answer().await;
+    }
+    assert_eq!(*reloaded, [1], "the second server loads it again");
+
     let permit = access::permit::<need::UsersManage>(&admin, Scope::Brand).unwrap();
     lifecycle::deactivate_user(a.store(), &permit, staff.user_id())
         .await
@@ -1902,6 +1936,55 @@ async fn searching_users_finds_exactly_what_contains_the_text_and_follows_every_
             .await
             .unwrap();
         check(&corpus).await;
+        platform.close().await;
+        store.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn remembered_answers_are_kept_until_any_write_to_their_brand() {
+    use std::sync::atomic::{AtomicU8, Ordering};
+    use tenant_core::work::projects::{self, NewProject};
+    for store in both().await {
+        let platform = std::sync::Arc::new(Platform::open(&store.backend).await.unwrap());
+        let follower = following(&platform).await;
+        let a = context(&platform, "answers.test").await;
+        let b = context(&platform, "other-answers.test").await;
+        let admin = signed_in_admin(a.store(), "admin@answers.test").await;
+        let loads = AtomicU8::new(0);
+        let answer = async |store: &tenant_core::TenantStore| {
+            store
+                .remembered("the answer".to_owned(), async || {
+                    Ok(vec![loads.fetch_add(1, Ordering::SeqCst) + 1])
+                })
+                .await
+                .unwrap()
+        };
+        assert_eq!(*answer(a.store()).await, [1]);
+        assert_eq!(*answer(a.store()).await, [1], "{}: kept", store.kind());
+        assert_eq!(*answer(b.store()).await, [2], "another brand has its own");
+        // A work item's change (no cache of sign-ins holds it) lets go of answers too.
+        let permit = access::permit::<need::ProjectsCreate>(&admin, Scope::Brand).unwrap();
+        let new = NewProject {
+            name: "Launch".to_owned(),
+            description: String::new(),
+            company_id: None,
+        };
+        projects::create_project(a.store(), &permit, &new)
+            .await
+            .unwrap();
+        assert_eq!(*answer(a.store()).await, [3]);
+        assert_eq!(*answer(b.store()).await, [2], "the other brand's is kept");
+        let users_permit = access::permit::<need::UsersManage>(&admin, Scope::Brand).unwrap();
+        let change = UserChange {
+            name: Some("Renamed".to_owned()),
+            ..UserChange::default()
+        };
+        users::update_user(a.store(), &users_permit, admin.user_id(), &change)
+            .await
+            .unwrap();
+        assert_eq!(*answer(a.store()).await, [4]);
+        follower.abort();
         platform.close().await;
         store.cleanup().await;
     }

@@ -720,16 +720,21 @@ impl Platform {
 
     /// Another server committed a change to a store (`payload`: [`Caches::notice`]).
     fn changed_elsewhere(&self, payload: &str) {
-        let Some(id) = self
-            .caches
-            .noticed(payload)
-            .and_then(|schema| schema.strip_prefix("tenant_"))
+        let Some((schema, all)) = self.caches.noticed(payload) else {
+            return;
+        };
+        let Some(id) = schema
+            .strip_prefix("tenant_")
             .and_then(|id| TenantId::parse(id).ok())
         else {
             return;
         };
         if let Some((_, fresh)) = self.cached_db(&id) {
-            fresh.changed();
+            if all {
+                fresh.changed();
+            } else {
+                fresh.data_changed();
+            }
         }
     }
 

@@ -3,6 +3,7 @@
 
 use axum::extract::Query;
 use axum::extract::rejection::QueryRejection;
+use axum::response::IntoResponse as _;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Value, json};
 use tenant_core::Error;
@@ -330,6 +331,26 @@ pub fn page_of<T>(list: &'static str, page: Page<T>, view: impl Fn(&T) -> Value)
         "items": page.items.iter().map(view).collect::<Vec<_>>(),
         "next_cursor": page.next_cursor.map(|id| format!("{list}.{id}")),
     })
+}
+
+/// A JSON value as the bytes of an answer's body.
+pub(crate) fn json_bytes(value: &Value) -> Vec<u8> {
+    // A `Value` always serialises (its map keys are strings).
+    serde_json::to_vec(value).unwrap_or_default()
+}
+
+/// A `200` JSON answer of bytes made by [`json_bytes`] (kept by
+/// [`tenant_core::TenantStore::remembered`]).
+pub(crate) fn json_answer(body: std::sync::Arc<Vec<u8>>) -> axum::response::Response {
+    let bytes = crate::http::headers::kept(body);
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json"),
+        )],
+        bytes,
+    )
+        .into_response()
 }
 
 /// An empty success.

@@ -37,6 +37,12 @@ pub fn baseline(headers: &mut HeaderMap, hsts: bool) {
 
 /// An HTML page: may not be framed or sniffed, loads nothing from elsewhere, is not cached.
 pub(crate) fn html_response(status: StatusCode, html: String) -> Response {
+    html_bytes_response(status, axum::body::Bytes::from(html))
+}
+
+/// [`html_response`] of bytes already made (a page kept by
+/// [`tenant_core::TenantStore::remembered`]).
+pub(crate) fn html_bytes_response(status: StatusCode, html: axum::body::Bytes) -> Response {
     let mut response = (status, html).into_response();
     let headers = response.headers_mut();
     headers.insert(
@@ -50,4 +56,18 @@ pub(crate) fn html_response(status: StatusCode, html: String) -> Response {
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     baseline(headers, false);
     response
+}
+
+/// Kept bytes ([`tenant_core::TenantStore::remembered`]) as a response body, lent without
+/// copying them.
+pub(crate) fn kept(bytes: std::sync::Arc<Vec<u8>>) -> axum::body::Bytes {
+    axum::body::Bytes::from_owner(Kept(bytes))
+}
+
+struct Kept(std::sync::Arc<Vec<u8>>);
+
+impl AsRef<[u8]> for Kept {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
 }

@@ -91,6 +91,11 @@ impl Viewer {
         section: Section,
         body: Markup,
     ) -> Response {
+        html_response(status, self.render(title, section, body))
+    }
+
+    /// The HTML of a page in the brand's look.
+    pub(crate) fn render(&self, title: &str, section: Section, body: Markup) -> String {
         // Licence notices are for the brand's admins only, never for staff, clients or
         // visitors.
         let licence = match (&self.principal, &self.connection.licence_notice) {
@@ -108,7 +113,7 @@ impl Viewer {
             viewer: self.principal.as_ref().map(|p| (p, self.token.as_str())),
             body,
         });
-        html_response(status, html.into_string())
+        html.into_string()
     }
 
     /// A confirmation step that works without JavaScript: `question`, what follows, the

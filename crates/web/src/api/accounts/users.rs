@@ -163,7 +163,7 @@ pub(crate) struct ListQuery {
 pub(crate) async fn list(
     caller: Caller,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<axum::response::Response> {
     let permit = permit::<need::UsersManage>(&caller.principal, Scope::Brand)?;
     let Query(query) = query.map_err(|e| ApiError::BadBody(e.body_text()))?;
     let window = views::window("users", query.limit, query.cursor.as_deref())?;
@@ -186,15 +186,31 @@ pub(crate) async fn list(
         company_id: query.company,
         role: query.role,
     };
-    let page = users::list_users(
-        caller.tenant.store(),
-        &permit,
-        &filter,
-        window.after.as_deref(),
-        window.limit,
-    )
-    .await?;
-    Ok(Json(views::page_of("users", page, views::user)))
+    // The page is the same for everyone who may list users, so it is remembered until the
+    // brand's data next changes.
+    let key = format!(
+        "GET /api/v1/users {filter:?} after {:?} limit {}",
+        window.after, window.limit
+    );
+    let store = caller.tenant.store();
+    let body = store
+        .remembered(key, async || {
+            let page = users::list_users(
+                store,
+                &permit,
+                &filter,
+                window.after.as_deref(),
+                window.limit,
+            )
+            .await?;
+            Ok(views::json_bytes(&views::page_of(
+                "users",
+                page,
+                views::user,
+            )))
+        })
+        .await?;
+    Ok(views::json_answer(body))
 }
 
 /// `GET /api/v1/access-review`: every user with role, effective permissions, projects,

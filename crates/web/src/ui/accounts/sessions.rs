@@ -14,6 +14,7 @@ use crate::api::WebState;
 use crate::api::accounts::sessions::{session_cookie, sign_in_limited};
 use crate::http::caller::{Visitor, check_origin};
 use crate::http::error::ApiError;
+use crate::http::headers::{html_bytes_response, kept};
 use crate::ui::Pages;
 use crate::ui::Viewer;
 use crate::ui::layout::{Field, Section, notice};
@@ -110,7 +111,28 @@ pub(crate) async fn sign_in_page(viewer: Viewer, Query(query): Query<SignInQuery
     if viewer.principal.is_some() {
         return Redirect::to("/").into_response();
     }
-    sign_in_view(&viewer, Some(&query), None)
+    let plain = !viewer.ended
+        && query.ended.is_none()
+        && query.signed_out.is_none()
+        && query.password_set.is_none()
+        && query.email.is_none();
+    if !plain {
+        return sign_in_view(&viewer, Some(&query), None);
+    }
+    // The plain page is the same for every visitor of the brand: it is remembered until
+    // the brand's data next changes.
+    let page = viewer
+        .tenant
+        .store()
+        .remembered("GET /sign-in".to_owned(), async || {
+            let form = sign_in_form(&viewer, "", None, false);
+            Ok(viewer.render("Sign in", Section::Other, form).into_bytes())
+        })
+        .await;
+    match page {
+        Ok(html) => html_bytes_response(StatusCode::OK, kept(html)),
+        Err(_) => sign_in_view(&viewer, Some(&query), None),
+    }
 }
 
 /// The sign-in page, saying why the visitor is here.
