@@ -16,6 +16,38 @@ use hyper_util::server::conn::auto;
 
 type Body = http_body_util::Full<Bytes>;
 
+/// The crypto provider `CEILING_PROVIDER` names: `ring` (the default, as the gateway
+/// uses), or with the `aws-lc-rs` feature `aws-lc-rs` (X25519 first) and `aws-lc-rs-pq`
+/// (X25519MLKEM768 first).
+fn provider() -> Result<rustls::crypto::CryptoProvider, Box<dyn std::error::Error>> {
+    let wanted = std::env::var("CEILING_PROVIDER").unwrap_or_else(|_| "ring".to_owned());
+    match wanted.as_str() {
+        "ring" => Ok(rustls::crypto::ring::default_provider()),
+        #[cfg(feature = "aws-lc-rs")]
+        "aws-lc-rs" => {
+            use rustls::crypto::aws_lc_rs::{self, kx_group};
+            Ok(rustls::crypto::CryptoProvider {
+                kx_groups: vec![kx_group::X25519, kx_group::SECP256R1, kx_group::SECP384R1],
+                ..aws_lc_rs::default_provider()
+            })
+        }
+        #[cfg(feature = "aws-lc-rs")]
+        "aws-lc-rs-pq" => {
+            use rustls::crypto::aws_lc_rs::{self, kx_group};
+            Ok(rustls::crypto::CryptoProvider {
+                kx_groups: vec![
+                    kx_group::X25519MLKEM768,
+                    kx_group::X25519,
+                    kx_group::SECP256R1,
+                    kx_group::SECP384R1,
+                ],
+                ..aws_lc_rs::default_provider()
+            })
+        }
+        other => Err(format!("CEILING_PROVIDER={other}: not built into this ceiling").into()),
+    }
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -31,12 +63,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let chain = rustls_pemfile::certs(&mut std::fs::read(cert)?.as_slice())
         .collect::<Result<Vec<_>, _>>()?;
     let key = rustls_pemfile::private_key(&mut std::fs::read(key)?.as_slice())?.ok_or("no key")?;
-    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()?
-    .with_no_client_auth()
-    .with_single_cert(chain, key)?;
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(provider()?))
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
     let listener = tokio::net::TcpListener::bind(&address).await?;
