@@ -263,8 +263,6 @@ fn not_signed_in() -> Error {
 #[derive(Debug)]
 pub(crate) struct Signed {
     principal: Principal,
-    /// A session (idle limit) or a token.
-    session: bool,
     /// When the session or token ends at the latest.
     expires_at: Option<OffsetDateTime>,
     /// When the session or token was last used, as written to the store.
@@ -282,7 +280,8 @@ impl Signed {
     /// session that looks idle is checked against the store again: another server may have
     /// seen it used.)
     fn usable(&self, at: OffsetDateTime) -> bool {
-        let idle = self.session && self.last_used().is_none_or(|t| t + SESSION_IDLE <= at);
+        let session = matches!(self.principal.credential, Credential::Session { .. });
+        let idle = session && self.last_used().is_none_or(|t| t + SESSION_IDLE <= at);
         self.expires_at.is_none_or(|end| end > at)
             && !idle
             && self.access_expires_at.is_none_or(|end| end > at)
@@ -420,7 +419,6 @@ async fn load_signed(
     let principal = principal_of(&mut tx, account, credential, "").await?;
     Ok(Signed {
         principal,
-        session,
         expires_at,
         last_used: Mutex::new(last_used),
         access_expires_at,
