@@ -9,6 +9,10 @@
 #   (c) p50/p99 latency at a fixed request rate    h2load --rps, per-request log
 #   (d) keep-alive requests per second of signed-in API reads: GET /api/v1/me and a
 #       50-row GET /api/v1/users, with a personal access token
+#   (e) the cost of a new TLS connection with the post-quantum hybrid X25519MLKEM768
+#       against X25519, on our gateway and on the ceiling: wrk's OpenSSL 3.0 cannot offer
+#       it, so a rustls client (`ceiling handshakes`) makes the connections, and the
+#       server's own CPU time (from /proc) is divided by the connections it served
 #   and the resident memory of our process after the runs.
 #
 # Usage: bench/gateway/run.sh            (DURATION=10 CONNECTIONS=64 RATE=200 to change)
@@ -46,7 +50,7 @@ trap cleanup EXIT
 
 mkdir -p "$work/www" "$work/ts"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 \
-  -subj "/CN=$HOST" -addext "subjectAltName=DNS:$HOST" \
+  -subj "/CN=$HOST" -addext "subjectAltName=DNS:$HOST" -addext "basicConstraints=critical,CA:FALSE" \
   -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
 
 # Our gateway: five brands in development mode; the first with an admin, for the
@@ -101,7 +105,7 @@ XDG_DATA_HOME=$work XDG_CONFIG_HOME=$work caddy run --config "$work/Caddyfile" -
 pids+=($!)
 
 "$BIN/ceiling" 127.0.0.1:48443 "$work/cert.pem" "$work/key.pem" "$work/www/index.html" >/dev/null &
-pids+=($!)
+pids+=($!); ceiling_pid=$!
 
 wait_for() {
   for _ in $(seq 1 100); do
@@ -146,6 +150,29 @@ for i in "${!names[@]}"; do
   read -r p50[$name] p99[$name] < <(latency "$port")
 done
 rss_kib=$(ps -o rss= -p "$ts_pid" | tr -d ' ')
+
+# (e) X25519MLKEM768 against X25519: connections/s of one rustls client (16 at a time)
+# and the server's CPU per connection.
+HANDSHAKES=${HANDSHAKES:-3000}
+openssl s_client -connect 127.0.0.1:18443 -servername "$HOST" </dev/null 2>/dev/null \
+  | openssl x509 > "$work/gateway-cert.pem"
+declare -A kx_rate kx_cpu
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+handshake_cost() { # name pid port cert group
+  local before after out
+  before=$(cpu_ticks "$2")
+  out=$("$BIN/ceiling" handshakes "127.0.0.1:$3" "$HOST" "$4" "$5" "$HANDSHAKES" 16)
+  after=$(cpu_ticks "$2")
+  case "$out" in *"$5"*|*"${5^^}"*) ;; *) echo "$1 did not negotiate $5: $out" >&2; exit 1 ;; esac
+  kx_rate[$1/$5]=$(echo "$out" | sed -n 's|.*s: \([0-9]*\)/s.*|\1|p')
+  kx_cpu[$1/$5]=$(awk -v t=$((after - before)) -v n="$HANDSHAKES" -v hz="$(getconf CLK_TCK)" \
+    'BEGIN { printf "%.0f", t / hz * 1e6 / n }')
+}
+echo "measuring X25519MLKEM768 and X25519 handshakes…" >&2
+for group in x25519 x25519mlkem768; do
+  handshake_cost tasksession "$ts_pid" 18443 "$work/gateway-cert.pem" "$group"
+  handshake_cost ceiling "$ceiling_pid" 48443 "$work/cert.pem" "$group"
+done
 
 # After the load (each wrk run ends by dropping its connections mid-request), clients
 # that give up on API requests after 2-8 ms, then ordinary requests: every one must
@@ -195,6 +222,9 @@ echo "tasksession / nginx:   keep-alive $(ratio "${keep[tasksession]}" "${keep[n
 echo "tasksession / ceiling: keep-alive $(ratio "${keep[tasksession]}" "${keep[ceiling]}")x, new connections $(ratio "${close[tasksession]}" "${close[ceiling]}")x"
 echo "GET /api/v1/me (token): $me_rps r/s, $(ratio "$me_rps" "${keep[nginx]}")x nginx's static file"
 echo "GET /api/v1/users?limit=50 ($users_rows rows, token): $users_rps r/s, $(ratio "$users_rps" "${keep[nginx]}")x nginx's static file"
+for name in tasksession ceiling; do
+  echo "$name new TLS connections (rustls client, 16 at a time): X25519 ${kx_rate[$name/x25519]}/s at ${kx_cpu[$name/x25519]} µs of server CPU each, X25519MLKEM768 ${kx_rate[$name/x25519mlkem768]}/s at ${kx_cpu[$name/x25519mlkem768]} µs"
+done
 echo "tasksession resident memory after the runs: $((rss_kib / 1024)) MiB"
 echo "after the runs and 960 abandoned API requests: $ok/$total API requests answered 200, sign-in page $page"
 echo "(every server sends the same $page_bytes-byte page: our sign-in page, saved as a static file for the others)"

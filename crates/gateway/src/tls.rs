@@ -6,7 +6,9 @@
 //! self-signed fallback certificate and are routed by host as usual. A client that offers
 //! only ALPN `acme-tls/1` gets the TLS-ALPN-01 challenge certificate for its SNI (RFC 8737).
 //!
-//! TLS 1.2 and 1.3 only, through rustls with `ring` as the one crypto provider.
+//! TLS 1.2 and 1.3 only, through rustls with aws-lc-rs as the one crypto provider; the
+//! post-quantum hybrid key exchange X25519MLKEM768 is offered first, then X25519, P-256
+//! and P-384.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -72,16 +74,17 @@ impl ResolvesServerCert for Certificates {
     }
 }
 
-/// Installs `ring` as the process's one crypto provider (two providers make rustls panic).
+/// Installs aws-lc-rs as the process's one crypto provider (two providers make rustls
+/// panic).
 pub fn install_crypto_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
 }
 
-/// The process's crypto provider (`ring`).
+/// The process's crypto provider (aws-lc-rs).
 pub(crate) fn provider() -> Arc<CryptoProvider> {
     CryptoProvider::get_default()
         .cloned()
-        .unwrap_or_else(|| Arc::new(rustls::crypto::ring::default_provider()))
+        .unwrap_or_else(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
 }
 
 /// Makes a self-signed certificate for `name`.
@@ -368,7 +371,7 @@ pub fn server_config(certificates: Arc<Certificates>) -> Result<Arc<rustls::Serv
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     // Session tickets let a returning client resume without a full handshake. Their keys
     // are per process and rotate every six hours; another replica simply does a full one.
-    config.ticketer = rustls::crypto::ring::Ticketer::new()
+    config.ticketer = rustls::crypto::aws_lc_rs::Ticketer::new()
         .map_err(|e| format!("cannot make TLS session ticket keys: {e}"))?;
     Ok(Arc::new(config))
 }

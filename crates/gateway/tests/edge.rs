@@ -120,6 +120,76 @@ fn a_client_without_sni_gets_the_fallback_certificate_and_is_routed_by_host() {
     );
 }
 
+/// The key exchange a client gets, offering `groups` (in its order of preference), over
+/// TLS 1.3 or TLS 1.2; the page's status, or the handshake's error.
+fn key_exchange(
+    https: std::net::SocketAddr,
+    groups: Vec<&'static dyn rustls::crypto::SupportedKxGroup>,
+    version: &'static rustls::SupportedProtocolVersion,
+) -> Result<(String, u16), String> {
+    let provider = rustls::crypto::CryptoProvider {
+        kx_groups: groups,
+        ..rustls::crypto::aws_lc_rs::default_provider()
+    };
+    let verifier = CapturingVerifier::new();
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(provider))
+        .with_protocol_versions(&[version])
+        .unwrap()
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let name = rustls::pki_types::ServerName::try_from("alpha.test").unwrap();
+    let connection = rustls::ClientConnection::new(Arc::new(config), name).unwrap();
+    let socket = TcpStream::connect_timeout(&https, Duration::from_secs(10)).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut tls = rustls::StreamOwned::new(connection, socket);
+    tls.write_all(&get_request("alpha.test", "/sign-in"))
+        .map_err(|e| e.to_string())?;
+    let mut raw = Vec::new();
+    let _ = tls.read_to_end(&mut raw);
+    let group = tls
+        .conn
+        .negotiated_key_exchange_group()
+        .map(|g| format!("{:?}", g.name()))
+        .ok_or("no key exchange")?;
+    Ok((group, support::parse_exchange(&raw, None).status))
+}
+
+#[test]
+fn the_post_quantum_hybrid_key_exchange_is_chosen_first_and_classic_clients_still_connect() {
+    use rustls::crypto::aws_lc_rs::kx_group::{SECP256R1, SECP384R1, X25519, X25519MLKEM768};
+    use rustls::version::{TLS12, TLS13};
+    let (_work, _server, at) = running(&[("alpha.test", "Alpha Studio")], &[]);
+    // A current browser's offer: the hybrid first, X25519 beside it.
+    assert_eq!(
+        key_exchange(at.https, vec![X25519MLKEM768, X25519, SECP256R1], &TLS13),
+        Ok(("X25519MLKEM768".to_owned(), 200))
+    );
+    // Only the hybrid, or only a classic group (OpenSSL 3.0, older browsers): each works.
+    assert_eq!(
+        key_exchange(at.https, vec![X25519MLKEM768], &TLS13),
+        Ok(("X25519MLKEM768".to_owned(), 200))
+    );
+    for (group, name) in [
+        (X25519, "X25519"),
+        (SECP256R1, "secp256r1"),
+        (SECP384R1, "secp384r1"),
+    ] {
+        assert_eq!(
+            key_exchange(at.https, vec![group], &TLS13),
+            Ok((name.to_owned(), 200))
+        );
+    }
+    // TLS 1.2 has no hybrid: X25519 with forward secrecy still.
+    assert_eq!(
+        key_exchange(at.https, vec![X25519MLKEM768, X25519], &TLS12),
+        Ok(("X25519".to_owned(), 200))
+    );
+}
+
 #[test]
 fn hosts_are_normalised_for_case_port_trailing_dot_and_international_names() {
     let (_work, _server, at) = running(

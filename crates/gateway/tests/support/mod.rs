@@ -440,7 +440,7 @@ impl CapturingVerifier {
     pub fn new() -> std::sync::Arc<Self> {
         std::sync::Arc::new(CapturingVerifier {
             presented: std::sync::Mutex::new(None),
-            provider: std::sync::Arc::new(rustls::crypto::ring::default_provider()),
+            provider: std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider()),
         })
     }
 }
@@ -498,7 +498,7 @@ pub fn tls_client(
     verifier: std::sync::Arc<CapturingVerifier>,
     alpn: &[&[u8]],
 ) -> std::sync::Arc<rustls::ClientConfig> {
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .unwrap()

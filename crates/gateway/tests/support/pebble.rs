@@ -255,7 +255,7 @@ pub fn verified_get(address: SocketAddr, sni: &str, root_pem: &str) -> Result<Ex
     for certificate in rustls_pemfile::certs(&mut root_pem.as_bytes()) {
         roots.add(certificate.unwrap()).unwrap();
     }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .unwrap()
@@ -268,6 +268,8 @@ pub fn verified_get(address: SocketAddr, sni: &str, root_pem: &str) -> Result<Ex
     socket
         .set_read_timeout(Some(Duration::from_secs(20)))
         .unwrap();
+    // As curl and browsers do: no delayed-ACK stall in what the test times.
+    socket.set_nodelay(true).unwrap();
     let mut tls = rustls::StreamOwned::new(connection, socket);
     tls.write_all(&super::get_request(sni, "/"))
         .map_err(|e| e.to_string())?;

@@ -29,8 +29,8 @@ pub const RECOVERY_CODES: usize = 10;
 
 /// The code for `step` (RFC 4226 §5.3's dynamic truncation).
 pub fn code_at(secret: &[u8], step: u64) -> String {
-    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, secret);
-    let digest = ring::hmac::sign(&key, &step.to_be_bytes());
+    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, secret);
+    let digest = aws_lc_rs::hmac::sign(&key, &step.to_be_bytes());
     let bytes = digest.as_ref();
     let offset = usize::from(bytes[bytes.len() - 1] & 0x0f);
     let value = u32::from_be_bytes([
