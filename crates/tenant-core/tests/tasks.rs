@@ -209,6 +209,84 @@ async fn tasks_keep_their_column_and_order_as_they_move() {
     }
 }
 
+/// Many moves, some to the same spot again and again (so a column runs out of room
+/// between two cards and is spaced out again) and some between columns: after each, the
+/// board is what the same moves make of a plain list, and each task's place is its index.
+#[tokio::test]
+async fn a_long_run_of_moves_keeps_every_column_in_the_order_asked_for() {
+    for store in both().await {
+        let platform = Platform::open(&store.backend).await.unwrap();
+        let a = context(&platform, "moves.test").await;
+        let s = a.store();
+        let admin = signed_in_admin(s, "admin@moves.test").await;
+        let site = project(s, &admin, None).await;
+        let columns = [TaskStatus::Todo, TaskStatus::InProgress, TaskStatus::Done];
+        let mut model: Vec<Vec<Task>> = vec![Vec::new(), Vec::new(), Vec::new()];
+        for i in 0..12 {
+            model[0].push(add(s, &admin, &site, &format!("Card {i}"), Visibility::Internal).await);
+        }
+        // A fixed pseudo-random walk: (from column, index, to column, place).
+        let mut seed: u64 = 7;
+        let mut next = |bound: usize| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            usize::try_from(seed >> 33).unwrap() % bound.max(1)
+        };
+        for round in 0..60 {
+            let start = next(3);
+            let from = (0..3)
+                .map(|c| (start + c) % 3)
+                .find(|c| !model[*c].is_empty())
+                .unwrap();
+            let index = next(model[from].len());
+            let card = model[from].remove(index);
+            // Every third move goes to place 1 of the first column, over and over.
+            let (to, place) = if round % 3 == 0 {
+                (0, 1.min(model[0].len()))
+            } else {
+                let to = next(3);
+                (to, next(model[to].len() + 1))
+            };
+            let moved_card = tasks::update_task(
+                s,
+                &admin,
+                &site.id,
+                &card.id,
+                &moved(Some(columns[to]), Some(i64::try_from(place).unwrap())),
+            )
+            .await
+            .unwrap();
+            assert_eq!(
+                (moved_card.status, moved_card.position),
+                (columns[to], i64::try_from(place).unwrap()),
+                "round {round}"
+            );
+            model[to].insert(place, card);
+            let list = tasks::list_tasks(s, &admin, &site.id).await.unwrap();
+            for (c, column) in columns.iter().enumerate() {
+                let seen: Vec<(&str, i64)> = list
+                    .iter()
+                    .filter(|t| t.status == *column)
+                    .map(|t| (t.id.as_str(), t.position))
+                    .collect();
+                let wanted: Vec<(&str, i64)> = model[c]
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| (t.id.as_str(), i64::try_from(i).unwrap()))
+                    .collect();
+                assert_eq!(seen, wanted, "round {round}, column {}", column.as_str());
+            }
+        }
+        // One task read alone is at its index too.
+        let last = model[0].last().unwrap();
+        let one = tasks::get_task(s, &admin, &site.id, &last.id)
+            .await
+            .unwrap();
+        assert_eq!(one.position, i64::try_from(model[0].len() - 1).unwrap());
+        platform.close().await;
+        store.cleanup().await;
+    }
+}
+
 #[tokio::test]
 async fn each_change_needs_its_permission_and_the_project_in_reach() {
     for store in both().await {

@@ -229,6 +229,15 @@ fn parse_title(text: &str) -> Result<String> {
 const COLUMNS: &str = "tasks.task_id, tasks.project_id, tasks.title, tasks.description, tasks.status,
      tasks.position, tasks.visibility, tasks.assignee_id, users.name, tasks.due_on, tasks.created_at";
 
+/// `COLUMNS` with the task's place in its column among the tasks the viewer sees (`$3`:
+/// see `limited_to`) instead of its stored ordering key.
+const PLACED_COLUMNS: &str = "tasks.task_id, tasks.project_id, tasks.title, tasks.description, tasks.status,
+     (select count(*) from tasks other
+      where other.project_id = tasks.project_id and other.status = tasks.status
+        and ($3 = '' or other.visibility = $3)
+        and (other.position < tasks.position or (other.position = tasks.position and other.task_id < tasks.task_id))) as position,
+     tasks.visibility, tasks.assignee_id, users.name, tasks.due_on, tasks.created_at";
+
 const TASKS: &str = "tasks left join users on users.user_id = tasks.assignee_id";
 
 #[derive(sqlx::FromRow)]
@@ -303,9 +312,12 @@ fn no_such_task() -> Error {
 async fn find_task(tx: &mut Tx, inside: &impl Inside, task_id: &str) -> Result<Task> {
     let actor = inside.principal();
     let project_id = inside.project().id.as_str();
+    // The stored key orders the column (see `board`); the place shown is the task's rank
+    // among the tasks of its column the caller sees, so a contact's places do not give
+    // away internal tasks.
     let row: Option<TaskRow> = on_tx!(tx, |conn| {
         sqlx::query_as(&format!(
-            "select {COLUMNS} from {TASKS}
+            "select {PLACED_COLUMNS} from {TASKS}
              where tasks.task_id = $1 and tasks.project_id = $2 and ($3 = '' or tasks.visibility = $3)"
         ))
         .bind(task_id)
@@ -314,24 +326,7 @@ async fn find_task(tx: &mut Tx, inside: &impl Inside, task_id: &str) -> Result<T
         .fetch_optional(conn)
         .await?
     });
-    let mut task = Task::try_from(row.ok_or_else(no_such_task)?)?;
-    if actor.kind() == UserKind::Client {
-        // A contact is shown the task's place among the tasks they see, so positions do
-        // not give away internal tasks.
-        task.position = on_tx!(tx, |conn| {
-            sqlx::query_scalar(
-                "select count(*) from tasks
-                 where project_id = $1 and status = $2 and visibility = 'client'
-                   and (position < $3 or (position = $3 and task_id < $4))",
-            )
-            .bind(project_id)
-            .bind(task.status.as_str())
-            .bind(task.position)
-            .bind(&task.id)
-            .fetch_one(conn)
-            .await?
-        });
-    }
+    let task = Task::try_from(row.ok_or_else(no_such_task)?)?;
     Ok(task)
 }
 
@@ -365,18 +360,16 @@ async fn board(tx: &mut Tx, grant: &InProject<'_, Read>) -> Result<Vec<Task>> {
         .map(Task::try_from)
         .collect::<Result<Vec<_>>>()?;
     tasks.sort_by_key(|t| t.status);
-    if actor.kind() == UserKind::Client {
-        // Places among the tasks a contact sees (see `find_task`).
-        let mut place = 0;
-        let mut column = None;
-        for task in &mut tasks {
-            if column != Some(task.status) {
-                column = Some(task.status);
-                place = 0;
-            }
-            task.position = place;
-            place += 1;
+    // Places among the tasks of each column the caller sees (see `find_task`).
+    let mut place = 0;
+    let mut column = None;
+    for task in &mut tasks {
+        if column != Some(task.status) {
+            column = Some(task.status);
+            place = 0;
         }
+        task.position = place;
+        place += 1;
     }
     Ok(tasks)
 }
@@ -487,7 +480,7 @@ pub async fn create_task(
     if let (Some(grant), Some(assignee)) = (&assigning, assignee) {
         check_assignee(&mut tx, grant, assignee).await?;
     }
-    let position = board::column_size(&mut tx, project_id, status.as_str(), "").await?;
+    let position = board::bottom(&mut tx, project_id, status.as_str(), "").await?;
     let id = new_id()?;
     on_tx!(tx, |conn| {
         sqlx::query(
@@ -715,8 +708,8 @@ fn destination(change: &TaskChange, before: &Task) -> Result<(TaskStatus, Option
     })
 }
 
-/// Puts the task at `place` of column `status` (the bottom when `None` or past it),
-/// closing the place it leaves and opening the one it takes.
+/// Puts the task at `place` of column `status` among the tasks the mover sees (the bottom
+/// when `None` or past it); only the task itself is written (see `board`).
 async fn write_place(
     tx: &mut Tx,
     grant: &InProject<'_, need::TasksMove>,
@@ -729,8 +722,8 @@ async fn write_place(
         tx,
         grant.project_id(),
         &before.id,
-        (before.status.as_str(), before.position),
         (status.as_str(), place),
+        limited_to(grant.principal()),
         at,
     )
     .await
@@ -755,15 +748,6 @@ pub async fn delete_task(
             .execute(conn)
             .await?;
     });
-    board::shift(
-        &mut tx,
-        grant.project_id(),
-        task.status.as_str(),
-        task.position + 1,
-        -1,
-        task_id,
-    )
-    .await?;
     audit::note(&grant.actor(), "task.delete", Target::new("task", task_id))
         .before(task.audit_state())
         .write(&mut tx)
