@@ -54,8 +54,11 @@ const CHALLENGE_LIFETIME: Duration = Duration::hours(1);
 const POLL_TIMEOUT: StdDuration = StdDuration::from_secs(60);
 /// How long the CA's renewal information (ARI) may take before the default is used.
 const ARI_TIMEOUT: StdDuration = StdDuration::from_secs(10);
-/// Orders placed side by side by one replica.
-const PARALLEL_ORDERS: usize = 4;
+/// How long after answering a challenge, and after finalizing, the CA is first asked
+/// again; each look after that waits twice as long.
+const FIRST_POLL: StdDuration = StdDuration::from_millis(50);
+/// Orders placed side by side by one replica: every domain of the largest plan at once.
+const PARALLEL_ORDERS: usize = 16;
 /// RFC 8555 §6.7: the account the request was signed for is unknown to the CA.
 const ACCOUNT_DOES_NOT_EXIST: &str = "urn:ietf:params:acme:error:accountDoesNotExist";
 
@@ -165,7 +168,7 @@ pub(crate) fn parse_retry_after(value: &str) -> Option<SystemTime> {
     SystemTime::now().checked_add(wait.min(LONGEST_RETRY_AFTER))
 }
 
-/// The HTTPS client that talks to the CA: rustls with `ring`, the system's roots plus
+/// The HTTPS client that talks to the CA: rustls with aws-lc-rs, the system's roots plus
 /// `[acme] ca_bundle`. It notes the CA's `Retry-After` on error answers.
 #[derive(Clone)]
 struct CaClient(HyperClient<HttpsConnector<HttpConnector>, BodyWrapper<Bytes>>);
@@ -209,12 +212,17 @@ impl CaClient {
             .map_err(|e| format!("cannot configure TLS for the ACME CA: {e}"))?
             .with_root_certificates(roots)
             .with_no_client_auth();
+        // Without TCP_NODELAY each small request written as several TLS records waits on
+        // the CA's delayed ACK (about 40 ms a request on Linux).
+        let mut tcp = HttpConnector::new();
+        tcp.enforce_http(false);
+        tcp.set_nodelay(true);
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(config)
             .https_only()
             .enable_http1()
             .enable_http2()
-            .build();
+            .wrap_connector(tcp);
         Ok(CaClient(
             HyperClient::builder(TokioExecutor::new()).build(connector),
         ))
@@ -309,6 +317,7 @@ impl Issuer {
             return Ok((registered.account.clone(), registered.credentials.clone()));
         }
         let url = &self.settings.directory_url;
+        let mut created = None;
         let credentials = match self.platform.acme_account(url).await? {
             Some(stored) => stored,
             None => {
@@ -318,30 +327,43 @@ impl Issuer {
                     .as_ref()
                     .map(|email| format!("mailto:{}", email.as_str()));
                 let contacts: Vec<&str> = contact.iter().map(String::as_str).collect();
-                let (_, credentials) = Account::builder_with_http(Box::new(self.client.clone()))
-                    .create(
-                        &NewAccount {
-                            contact: &contacts,
-                            terms_of_service_agreed: true,
-                            only_return_existing: false,
-                        },
-                        url.clone(),
-                        None,
-                    )
-                    .await
-                    .map_err(|e| acme_error("cannot register an account at the CA", &e))?;
+                let (account, credentials) =
+                    Account::builder_with_http(Box::new(self.client.clone()))
+                        .create(
+                            &NewAccount {
+                                contact: &contacts,
+                                terms_of_service_agreed: true,
+                                only_return_existing: false,
+                            },
+                            url.clone(),
+                            None,
+                        )
+                        .await
+                        .map_err(|e| acme_error("cannot register an account at the CA", &e))?;
                 let json = serde_json::to_string(&credentials)
                     .map_err(|e| IssueError::new(format!("cannot keep the account: {e}")))?;
                 tracing::info!(directory = %url, "registered an ACME account");
-                self.platform.save_acme_account(url, &json).await?
+                let kept = self.platform.save_acme_account(url, &json).await?;
+                // Another replica may have stored its account first: then that one is used.
+                if kept == json {
+                    created = Some(account);
+                }
+                kept
             }
         };
-        let parsed: AccountCredentials = serde_json::from_str(&credentials)
-            .map_err(|e| IssueError::new(format!("the stored ACME account is unreadable: {e}")))?;
-        let account = Account::builder_with_http(Box::new(self.client.clone()))
-            .from_credentials(parsed)
-            .await
-            .map_err(|e| acme_error("cannot reach the CA", &e))?;
+        let account = match created {
+            Some(account) => account,
+            None => {
+                let parsed: AccountCredentials =
+                    serde_json::from_str(&credentials).map_err(|e| {
+                        IssueError::new(format!("the stored ACME account is unreadable: {e}"))
+                    })?;
+                Account::builder_with_http(Box::new(self.client.clone()))
+                    .from_credentials(parsed)
+                    .await
+                    .map_err(|e| acme_error("cannot reach the CA", &e))?
+            }
+        };
         *slot = Some(Registered {
             account: account.clone(),
             credentials: credentials.clone(),
@@ -434,9 +456,11 @@ impl Issuer {
         let ready = match answered {
             Ok(()) => {
                 progress("waiting for the CA to validate");
+                // A CA validates within milliseconds to seconds: look soon, then less
+                // and less often (a Retry-After from the CA is honoured).
                 let polling = RetryPolicy::new()
-                    .initial_delay(StdDuration::from_millis(250))
-                    .backoff(1.5)
+                    .initial_delay(FIRST_POLL)
+                    .backoff(2.0)
                     .timeout(POLL_TIMEOUT);
                 order
                     .poll_ready(&polling)
@@ -476,14 +500,24 @@ impl Issuer {
             .finalize_csr(csr.der())
             .await
             .map_err(|e| Ordering::Acme("the CA refused the CSR", e))?;
-        let chain = order
-            .poll_certificate(
-                &RetryPolicy::new()
-                    .initial_delay(StdDuration::from_millis(250))
-                    .timeout(POLL_TIMEOUT),
-            )
+        // The certificate may be ready at once (the finalize answer says `valid`, or the
+        // first look does); only while the CA is still processing is it polled.
+        let ready = order
+            .certificate()
             .await
             .map_err(|e| Ordering::Acme("cannot download the certificate", e))?;
+        let chain = match ready {
+            Some(chain) => chain,
+            None => order
+                .poll_certificate(
+                    &RetryPolicy::new()
+                        .initial_delay(FIRST_POLL)
+                        .backoff(2.0)
+                        .timeout(POLL_TIMEOUT),
+                )
+                .await
+                .map_err(|e| Ordering::Acme("cannot download the certificate", e))?,
+        };
         let leaf = tls::inspect(&chain).map_err(|e| {
             Ordering::Other(IssueError::new(format!(
                 "the CA sent an unusable certificate: {e}"
@@ -755,12 +789,11 @@ impl Issuer {
                 }
             });
         }
-        let mut issued = false;
+        // Each new certificate is served as soon as it is stored, not when the round ends.
         while let Some(result) = orders.join_next().await {
-            issued |= result.unwrap_or(false);
-        }
-        if issued {
-            tls::refresh(&edge.certificates, &edge.platform, &directory).await;
+            if result.unwrap_or(false) {
+                tls::refresh(&edge.certificates, &edge.platform, &directory).await;
+            }
         }
     }
 }

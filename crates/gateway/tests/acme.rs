@@ -105,7 +105,7 @@ fn wait_for_ca_certificate(
             Ok(answer) => last = format!("status {}: {}", answer.status, answer.head),
             Err(error) => last = error,
         }
-        std::thread::sleep(Duration::from_millis(200));
+        std::thread::sleep(Duration::from_millis(20));
     }
     panic!("{domain} has no certificate from Pebble after {within:?}: {last}");
 }
