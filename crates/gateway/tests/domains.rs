@@ -908,3 +908,87 @@ fn migrate_exits_0_when_everything_is_up_to_date() {
     assert_eq!(site.state_of("b.test"), "suspended");
     site.assert_stores(2);
 }
+
+/// Several commands at once on one SQLite platform, while `serve` runs on it and answers
+/// requests: each succeeds, none ends with a signal, and the server keeps serving. (A
+/// check that opened and closed a store's files dropped SQLite's locks on them, so another
+/// process rebuilt the wal-index under a live mapping: SIGBUS, or "locking protocol".)
+#[test]
+fn commands_run_at_once_beside_a_serving_server_all_succeed_and_nothing_crashes() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let work = Workdir::new();
+    work.command()
+        .args(["domain", "add", "home.test", "--brand", "Home"])
+        .assert()
+        .code(0);
+    let mut server = support::Server::start(work.std_command());
+    let https = server.addresses().https;
+    let page = move || {
+        support::https_exchange(
+            https,
+            "home.test",
+            &support::get_request("home.test", "/sign-in"),
+        )
+        .status
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let poller = {
+        let stop = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            let mut answers = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                answers.push(page());
+            }
+            answers
+        })
+    };
+    let all_at_once = |verb: &str, round: usize| {
+        let children: Vec<(String, Child)> = (0..4)
+            .map(|i| {
+                let domain = format!("r{round}-{i}.test");
+                let mut command = work.std_command();
+                command.args(["domain", verb, &domain]);
+                if verb == "add" {
+                    command.args(["--brand", "Round"]);
+                }
+                let child = command
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap();
+                (domain, child)
+            })
+            .collect();
+        for (domain, child) in children {
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "domain {verb} {domain}: {:?} (signal {:?}): {}",
+                out.status.code(),
+                out.status.signal(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    };
+    for round in 0..3 {
+        all_at_once("add", round);
+        // Suspended, they leave room for the next round's.
+        all_at_once("suspend", round);
+    }
+    stop.store(true, Ordering::Relaxed);
+    let answers = poller.join().unwrap();
+    assert!(!answers.is_empty());
+    assert!(answers.iter().all(|s| *s == 200), "{answers:?}");
+    assert!(server.child.try_wait().unwrap().is_none(), "serve ended");
+    assert_eq!(page(), 200);
+    let list = work
+        .command()
+        .args(["domain", "list", "--json"])
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&list.stdout)
+        .matches("\"domain\"")
+        .count();
+    assert_eq!(listed, 13, "home and twelve more");
+}

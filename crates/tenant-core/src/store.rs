@@ -76,10 +76,18 @@ pub(crate) fn check_store_file(file: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Whether this process may write `file`, asked with `access(2)`: never by opening it, since
+/// closing any descriptor of a file drops every POSIX lock this process holds on it,
+/// SQLite's included. (That let another process think it was the only one on the store,
+/// rebuild the wal-index under this one's mapping and end it with SIGBUS.)
+fn writable(file: &Path) -> std::io::Result<()> {
+    rustix::fs::access(file, rustix::fs::Access::WRITE_OK).map_err(std::io::Error::from)
+}
+
 /// A SQLite store's `-shm` file, the wal-index that SQLite maps into memory. A mapping of a
 /// file that cannot be written turns into SIGBUS, a signal that would end every brand's
 /// requests instead of one brand's error. So the file is checked before the pool opens and
-/// before each transaction: it must be a regular file this process can open for writing.
+/// before each transaction: it must be a regular file this process may write.
 /// (What cannot be caught: a file cut short while it is mapped; README, *Storage faults*.)
 #[derive(Debug)]
 pub(crate) struct WalIndex {
@@ -100,12 +108,7 @@ impl WalIndex {
         let unusable = |why: String| Error::StoreUnusable(format!("{} {why}", self.path.display()));
         match std::fs::metadata(&self.path) {
             Ok(meta) if !meta.is_file() => Err(unusable("is not a regular file".to_owned())),
-            Ok(_) => std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .open(&self.path)
-                .map(drop)
-                .map_err(|e| unusable(format!("cannot be written: {e}"))),
+            Ok(_) => writable(&self.path).map_err(|e| unusable(format!("cannot be written: {e}"))),
             // SQLite makes it with the first connection and removes it with the last.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(Error::io(&self.path, e)),
@@ -251,13 +254,9 @@ impl Db {
                 check_store_file(file)?;
                 // SQLite would quietly open a file it cannot write read-only, and the pool
                 // would keep that connection after the file became writable again.
-                std::fs::OpenOptions::new()
-                    .read(true)
-                    .write(true)
-                    .open(file)
-                    .map_err(|e| {
-                        Error::StoreUnusable(format!("{} cannot be written: {e}", file.display()))
-                    })?;
+                writable(file).map_err(|e| {
+                    Error::StoreUnusable(format!("{} cannot be written: {e}", file.display()))
+                })?;
                 WalIndex::of(file).check()?;
             }
         }
