@@ -545,6 +545,17 @@ impl Platform {
             .collect();
         for tenant in pending {
             if let Some(guard) = self.try_lock_creation(&tenant.id).await? {
+                // Its creator may have finished between the list and the lock (it makes the
+                // brand active before letting go of the lock): only a brand still pending
+                // once the lock is ours was left by a creator that is gone.
+                let still_pending = self
+                    .tenants()
+                    .await?
+                    .iter()
+                    .any(|t| t.id == tenant.id && t.state == TenantState::Pending);
+                if !still_pending {
+                    continue;
+                }
                 tracing::warn!(domain = %tenant.domain, "removing a brand whose creation was interrupted");
                 self.delete_tenant(&tenant.id).await?;
                 drop(guard);
