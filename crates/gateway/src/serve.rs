@@ -65,11 +65,12 @@ pub fn run(config: Config) -> Outcome {
     outcome
 }
 
-/// Brings every brand's store up to date before serving. A store written by a newer release
-/// stops the start; a brand whose migration fails is logged and not served.
+/// Brings every active brand's store up to date before serving (suspended and removed
+/// brands' stores when they are activated, or by `migrate`). A store written by a newer
+/// release stops the start; a brand whose migration fails is logged and not served.
 async fn migrate_brands(platform: &Platform) -> Outcome {
     let report = platform
-        .migrate_tenants(|_| {})
+        .migrate_active_tenants(|_| {})
         .await
         .map_err(platform::failure)?;
     for entry in report {

@@ -297,6 +297,33 @@ async fn every_tenant_gets_its_own_file_or_schema_and_purge_deletes_it() {
     }
 }
 
+/// What winds a tenant store back to version 0: no migration recorded, no table left.
+const WIND_BACK: &[&str] = &[
+    "delete from schema_migrations",
+    // SQLite's search index (PostgreSQL's goes with its tables).
+    "drop table if exists users_search",
+    "drop table if exists projects_search",
+    "drop table if exists search_keys",
+    "drop table brand_settings",
+    "drop table recovery_codes",
+    "drop table totp_credentials",
+    "drop table password_resets",
+    "drop table outbox",
+    "drop table audit_log",
+    "drop table access_tokens",
+    "drop table sessions",
+    "drop table tasks",
+    "drop table project_teams",
+    "drop table project_members",
+    "drop table projects",
+    "drop table team_members",
+    "drop table teams",
+    "drop table companies",
+    "drop table roles",
+    "drop table invitations",
+    "drop table users",
+];
+
 #[tokio::test]
 async fn migrate_reports_a_broken_tenant_by_name_and_migrates_the_others() {
     for store in both().await {
@@ -319,31 +346,7 @@ async fn migrate_reports_a_broken_tenant_by_name_and_migrates_the_others() {
             let statements = if keep_tables {
                 vec!["delete from schema_migrations"]
             } else {
-                vec![
-                    "delete from schema_migrations",
-                    // SQLite's search index (PostgreSQL's goes with its tables).
-                    "drop table if exists users_search",
-                    "drop table if exists projects_search",
-                    "drop table if exists search_keys",
-                    "drop table brand_settings",
-                    "drop table recovery_codes",
-                    "drop table totp_credentials",
-                    "drop table password_resets",
-                    "drop table outbox",
-                    "drop table audit_log",
-                    "drop table access_tokens",
-                    "drop table sessions",
-                    "drop table tasks",
-                    "drop table project_teams",
-                    "drop table project_members",
-                    "drop table projects",
-                    "drop table team_members",
-                    "drop table teams",
-                    "drop table companies",
-                    "drop table roles",
-                    "drop table invitations",
-                    "drop table users",
-                ]
+                WIND_BACK.to_vec()
             };
             run_in_tenant(&store.backend, tenant, &statements).await;
         }
@@ -490,6 +493,50 @@ async fn activating_a_domain_the_licence_keeps_suspended_is_refused_not_reported
             .set_state(&host("a.example.com"), TenantState::Active, &single)
             .await
             .unwrap();
+        platform.close().await;
+        store.cleanup().await;
+    }
+}
+
+/// `serve` brings only active brands' stores up to date; a suspended brand's store that is
+/// behind is left closed at start and brought up to date when it is activated.
+#[tokio::test]
+async fn a_suspended_brand_is_migrated_when_activated_not_at_every_start() {
+    for store in both().await {
+        let platform = Platform::open(&store.backend).await.unwrap();
+        let standing = Standing::Development;
+        let live = platform
+            .add_domain(&host("live.test"), "Live", &standing)
+            .await
+            .unwrap();
+        let asleep = platform
+            .add_domain(&host("asleep.test"), "Asleep", &standing)
+            .await
+            .unwrap();
+        platform
+            .set_state(&host("asleep.test"), TenantState::Suspended, &standing)
+            .await
+            .unwrap();
+        platform.close().await;
+        for tenant in [&live, &asleep] {
+            run_in_tenant(&store.backend, tenant, WIND_BACK).await;
+        }
+        let platform = Platform::open(&store.backend).await.unwrap();
+        let report = platform.migrate_active_tenants(|_| {}).await.unwrap();
+        let migrated: Vec<&str> = report.iter().map(|e| e.tenant.domain.as_str()).collect();
+        assert_eq!(migrated, ["live.test"]);
+        assert_eq!(report[0].result.as_ref().unwrap(), &10);
+        let behind = platform.tenant_store(&asleep).await;
+        assert!(matches!(behind, Err(Error::StoreBehind(_))), "{behind:?}");
+        platform
+            .set_state(&host("asleep.test"), TenantState::Active, &standing)
+            .await
+            .unwrap();
+        let awake = platform
+            .context_for(&host("asleep.test"), &standing)
+            .await
+            .unwrap();
+        assert!(awake.is_some(), "served at its current version");
         platform.close().await;
         store.cleanup().await;
     }

@@ -236,6 +236,18 @@ impl Platform {
         state: TenantState,
         standing: &Standing,
     ) -> Result<Tenant> {
+        if state == TenantState::Active
+            && let Some(tenant) = self.tenant_by_domain(domain).await?
+            && matches!(tenant.state, TenantState::Suspended | TenantState::Removed)
+        {
+            // `serve` brings only active brands' stores up to date at its start, so one
+            // that was suspended across an upgrade is brought up to date here. A store that
+            // is missing or unusable is shown as such once served, as before.
+            match self.migrate_tenant(&tenant).await {
+                Ok(_) | Err(Error::StoreMissing(_) | Error::StoreUnusable(_)) => {}
+                Err(error) => return Err(error),
+            }
+        }
         let mut tx = self.write_tenants().await?;
         let mut tenant = find_by_domain(&mut tx, domain)
             .await?
@@ -651,35 +663,65 @@ impl Platform {
     /// `progress` is called after each tenant.
     pub async fn migrate_tenants(
         &self,
+        progress: impl FnMut(&TenantMigration),
+    ) -> Result<Vec<TenantMigration>> {
+        self.migrate_where(|t| t.state != TenantState::Pending, progress)
+            .await
+    }
+
+    /// Brings the stores of active tenants up to date, as [`Platform::migrate_tenants`]
+    /// does for all: what `serve` does before serving. The others' stores are brought up
+    /// to date when they are activated (see [`Platform::set_state`]) or by `migrate`, so a
+    /// start does not open thousands of suspended brands' stores.
+    pub async fn migrate_active_tenants(
+        &self,
+        progress: impl FnMut(&TenantMigration),
+    ) -> Result<Vec<TenantMigration>> {
+        self.migrate_where(|t| t.state == TenantState::Active, progress)
+            .await
+    }
+
+    async fn migrate_where(
+        &self,
+        which: impl Fn(&Tenant) -> bool,
         mut progress: impl FnMut(&TenantMigration),
     ) -> Result<Vec<TenantMigration>> {
         let mut report = Vec::new();
         for tenant in self.tenants().await? {
-            if tenant.state == TenantState::Pending {
+            if !which(&tenant) {
                 continue;
             }
-            self.forget_current(&tenant.id);
-            let result = match self.tenant_db(&tenant.id, Create::Never).await {
-                Ok((db, _)) => {
-                    store::migrate(&db, &TENANT_MIGRATIONS, tenant.domain.as_str()).await
-                }
-                Err(e) => Err(e),
-            };
-            // Two-factor secrets that an older release kept in clear are sealed now.
-            let result = match result {
-                Ok(applied) => match self.store_of(&tenant.id).await {
-                    Ok(store) => crate::accounts::totp::seal_stored_secrets(&store)
-                        .await
-                        .map(|_| applied),
-                    Err(e) => Err(e),
-                },
-                Err(e) => Err(e),
-            };
+            let result = self.migrate_tenant(&tenant).await;
             let entry = TenantMigration { tenant, result };
             progress(&entry);
             report.push(entry);
         }
         Ok(report)
+    }
+
+    /// Brings one tenant's store up to date; answers how many migrations it applied.
+    async fn migrate_tenant(&self, tenant: &Tenant) -> Result<usize> {
+        self.forget_current(&tenant.id);
+        let result = match self.tenant_db(&tenant.id, Create::Never).await {
+            Ok((db, _)) => store::migrate(&db, &TENANT_MIGRATIONS, tenant.domain.as_str()).await,
+            Err(e) => Err(e),
+        };
+        // Two-factor secrets that an older release kept in clear are sealed now.
+        let result = match result {
+            Ok(applied) => match self.store_of(&tenant.id).await {
+                Ok(store) => crate::accounts::totp::seal_stored_secrets(&store)
+                    .await
+                    .map(|_| applied),
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
+        };
+        // Only active brands are served: the others' stores are closed again, so that
+        // thousands of suspended brands cost no memory (they open when used).
+        if tenant.state != TenantState::Active {
+            self.release(tenant).await;
+        }
+        result
     }
 
     /// Follows what other servers on the same PostgreSQL database change, so that nothing
