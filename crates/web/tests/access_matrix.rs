@@ -1759,3 +1759,113 @@ async fn an_action_address_opened_again_leads_to_its_page_and_unknown_addresses_
     platform.close().await;
     store.cleanup().await;
 }
+
+/// The board's pages are remembered until the brand's data changes, yet every caller gets
+/// only what they may see: a contact never gets the staff's page (nor the staff a
+/// contact's), another company's contact gets 404 however warm the page is, and a change
+/// shows on the very next read.
+#[tokio::test]
+async fn the_board_api_answers_each_caller_what_they_may_see_and_shows_a_change_at_once() {
+    for store in both().await {
+        let platform = Platform::open(&store.backend).await.unwrap();
+        let cast = cast(&platform).await;
+        let router = router();
+        let at = &cast.context;
+        let secret = |index: usize| cast.accounts[index].secret.clone();
+        let (admin, client_a, client_b) = (secret(0), secret(3), secret(4));
+        let (status, project) = call(
+            &router,
+            at,
+            "POST",
+            "/api/v1/projects",
+            admin.as_deref(),
+            Some(json!({"name": "Site", "company": cast.brand.company_a})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{project}");
+        let tasks = format!("/api/v1/projects/{}/tasks", project["id"].as_str().unwrap());
+        let (status, _) = call(
+            &router,
+            at,
+            "POST",
+            &format!(
+                "/api/v1/projects/{}/members",
+                project["id"].as_str().unwrap()
+            ),
+            admin.as_deref(),
+            Some(json!({"user": cast.brand.staff})),
+        )
+        .await;
+        assert!(status.is_success(), "{status}");
+        let mut ids = Vec::new();
+        for (title, visibility) in [("Margin", "internal"), ("Logo", "client")] {
+            let (status, task) = call(
+                &router,
+                at,
+                "POST",
+                &tasks,
+                admin.as_deref(),
+                Some(
+                    json!({"title": title, "visibility": visibility, "assignee": cast.brand.staff}),
+                ),
+            )
+            .await;
+            assert_eq!(status, StatusCode::CREATED, "{task}");
+            ids.push(task["id"].as_str().unwrap().to_owned());
+        }
+        let titles = |page: &Value| -> Vec<String> {
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["title"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        let read = |who: Option<String>, path: String| {
+            let router = router.clone();
+            async move { call(&router, at, "GET", &path, who.as_deref(), None).await }
+        };
+        // Each read twice: the second is the remembered page.
+        for _ in 0..2 {
+            let (status, page) = read(admin.clone(), tasks.clone()).await;
+            assert_eq!(status, StatusCode::OK);
+            assert_eq!(titles(&page), ["Margin", "Logo"]);
+            assert_eq!(page["items"][0]["assignee"], cast.brand.staff.as_str());
+            let (status, page) = read(client_a.clone(), tasks.clone()).await;
+            assert_eq!(status, StatusCode::OK);
+            assert_eq!(titles(&page), ["Logo"]);
+            assert_eq!(page["items"][0]["position"], 0);
+            assert!(page["items"][0]["assignee"].is_null(), "{page}");
+            let (status, _) = read(client_b.clone(), tasks.clone()).await;
+            assert_eq!(status, StatusCode::NOT_FOUND);
+        }
+        // Pages of one: the cursor leads on, and a cursor of another list is refused.
+        let (_, first) = read(admin.clone(), format!("{tasks}?limit=1")).await;
+        let cursor = first["next_cursor"].as_str().unwrap().to_owned();
+        let (_, second) = read(admin.clone(), format!("{tasks}?limit=1&cursor={cursor}")).await;
+        assert_eq!(titles(&second), ["Logo"]);
+        let (status, _) = read(
+            admin.clone(),
+            format!("{tasks}?limit=1&cursor=users.{}", ids[0]),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        // A change is seen at once, by everyone it concerns.
+        let (status, _) = call(
+            &router,
+            at,
+            "PATCH",
+            &format!("{tasks}/{}", ids[0]),
+            admin.as_deref(),
+            Some(json!({"visibility": "client", "title": "Margin check"})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        let (_, page) = read(client_a.clone(), tasks.clone()).await;
+        assert_eq!(titles(&page), ["Margin check", "Logo"]);
+        let (_, page) = read(admin.clone(), tasks.clone()).await;
+        assert_eq!(titles(&page), ["Margin check", "Logo"]);
+        platform.close().await;
+        store.cleanup().await;
+    }
+}

@@ -342,6 +342,20 @@ pub async fn list_tasks(
     board(&mut tx, &grant).await
 }
 
+/// Checks that `actor` may read the board of `project_id`, as [`list_tasks`] does first:
+/// for callers that keep the board's answer ([`TenantStore::remembered`]), which depends
+/// only on the project and on whether the caller is a client contact.
+#[tracing::instrument(skip_all)]
+pub async fn check_board_access(
+    store: &TenantStore,
+    actor: &Principal,
+    project_id: &str,
+) -> Result<()> {
+    let mut tx = store.read().await?;
+    work::enter::<Read>(&mut tx, actor, project_id).await?;
+    Ok(())
+}
+
 async fn board(tx: &mut Tx, grant: &InProject<'_, Read>) -> Result<Vec<Task>> {
     let actor = grant.principal();
     let rows: Vec<TaskRow> = on_tx!(tx, |conn| {

@@ -202,7 +202,7 @@ pub fn page_whole<T>(
     window: &WholeList,
     id_of: impl Fn(&T) -> &str,
     view: impl Fn(&T) -> Value,
-) -> Result<Value, ApiError> {
+) -> Result<Value, tenant_core::Error> {
     let window = &window.0;
     let start = match &window.after {
         None => 0,
@@ -220,8 +220,7 @@ pub fn page_whole<T>(
                         format!(
                             "this cursor does not belong to this list: use the next_cursor of a page of {list}"
                         ),
-                    )
-                    .into());
+                    ));
                 }
             }
         }

@@ -42,15 +42,32 @@ pub(crate) async fn list(
     caller: Caller,
     Path(id): Path<String>,
     window: views::WholeList,
-) -> ApiResult<Json<Value>> {
-    let list = tasks::list_tasks(caller.tenant.store(), &caller.principal, &id).await?;
-    Ok(Json(views::page_whole(
-        "tasks",
-        &list,
-        &window,
-        |task| &task.id,
-        |t| task_view(&caller.principal, t),
-    )?))
+) -> ApiResult<axum::response::Response> {
+    let store = caller.tenant.store();
+    let viewer = &caller.principal;
+    // Whether the caller reaches the project is checked on every request; the page itself
+    // depends only on the project and on whether the caller is a client contact, so it is
+    // remembered until the brand's data next changes.
+    tasks::check_board_access(store, viewer, &id).await?;
+    let key = format!(
+        "GET /api/v1/projects/{id}/tasks as {:?} window {:?}",
+        viewer.kind(),
+        window.0
+    );
+    let body = store
+        .remembered(key, async || {
+            let list = tasks::list_tasks(store, viewer, &id).await?;
+            let page = views::page_whole(
+                "tasks",
+                &list,
+                &window,
+                |task| &task.id,
+                |t| task_view(viewer, t),
+            );
+            page.map(|page| views::json_bytes(&page))
+        })
+        .await?;
+    Ok(views::json_answer(body))
 }
 
 /// `GET /api/v1/projects/{id}/tasks/{task_id}`.
