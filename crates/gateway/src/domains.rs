@@ -108,6 +108,9 @@ pub fn list(config: &Config, json: bool) -> Outcome {
                 },
                 Err(error) => (None, Some(error.to_string())),
             };
+            // One store open at a time: thousands of brands would otherwise run out of
+            // file descriptors (three a SQLite store) and list the last ones unavailable.
+            platform.release(&tenant).await;
             let reason = match (&serving, fault) {
                 (Serving::SuspendedByLicence(reason), _) => Some(reason.clone()),
                 (_, Some(fault)) => Some(fault),

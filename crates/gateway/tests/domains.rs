@@ -992,3 +992,46 @@ fn commands_run_at_once_beside_a_serving_server_all_succeed_and_nothing_crashes(
     // for an interrupted creation and removed it.
     assert_eq!(listed, 25, "home and twenty-four more");
 }
+
+/// `domain list` over more brands than the process may hold files open for (three a SQLite
+/// store): each store is closed again after its users are counted, so none is listed as
+/// unavailable for want of a file descriptor.
+#[test]
+fn domain_list_over_many_brands_keeps_one_store_open_at_a_time() {
+    let work = Workdir::new();
+    for i in 0..24 {
+        let domain = format!("many{i}.test");
+        work.command()
+            .args(["domain", "add", &domain, "--brand", "Many"])
+            .assert()
+            .code(0);
+        work.command()
+            .args(["domain", "suspend", &domain])
+            .assert()
+            .code(0);
+    }
+    // 24 stores at three descriptors each would need 72, beside the platform's own.
+    let mut command = StdCommand::new("sh");
+    command
+        .args(["-c", "ulimit -n 40 && exec \"$0\" domain list --json"])
+        .arg(support::binary())
+        .current_dir(work.path());
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("TASKSESSION_") {
+            command.env_remove(name);
+        }
+    }
+    let out = command.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = listed.as_array().unwrap();
+    assert_eq!(rows.len(), 24);
+    for row in rows {
+        assert_eq!(row["state"], "suspended", "{row}");
+        assert_eq!(row["users"], 0, "{row}");
+    }
+}
