@@ -97,16 +97,20 @@ async fn spot(
     let below: Option<(i64, Option<i64>)> = match wanted {
         None => None,
         Some(place) => on_tx!(tx, |conn| {
+            // The card is found first, so the card above is looked for once (not once for
+            // every card the offset passes).
             sqlx::query_as(
-                "select below.position,
+                "with below as (
+                     select position, task_id from tasks
+                     where project_id = $1 and status = $2 and task_id <> $3
+                       and ($4 = '' or visibility = $4)
+                     order by position, task_id limit 1 offset $5)
+                 select below.position,
                         (select max(above.position) from tasks above
                          where above.project_id = $1 and above.status = $2 and above.task_id <> $3
                            and (above.position < below.position
                                 or (above.position = below.position and above.task_id < below.task_id)))
-                 from tasks below
-                 where below.project_id = $1 and below.status = $2 and below.task_id <> $3
-                   and ($4 = '' or below.visibility = $4)
-                 order by below.position, below.task_id limit 1 offset $5",
+                 from below",
             )
             .bind(project_id)
             .bind(column)
