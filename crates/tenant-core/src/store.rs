@@ -108,7 +108,12 @@ impl WalIndex {
         let unusable = |why: String| Error::StoreUnusable(format!("{} {why}", self.path.display()));
         match std::fs::metadata(&self.path) {
             Ok(meta) if !meta.is_file() => Err(unusable("is not a regular file".to_owned())),
-            Ok(_) => writable(&self.path).map_err(|e| unusable(format!("cannot be written: {e}"))),
+            Ok(_) => match writable(&self.path) {
+                Ok(()) => Ok(()),
+                // Removed by the last connection of another pool since it was looked at.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(unusable(format!("cannot be written: {e}"))),
+            },
             // SQLite makes it with the first connection and removes it with the last.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(Error::io(&self.path, e)),
