@@ -293,6 +293,16 @@ async fn ensure(
         .certificate(name)
         .await
         .map_err(|e| format!("cannot read the certificate for {name}: {e}"))?;
+    ensure_stored(platform, name, stored, loaded).await
+}
+
+/// As [`ensure`], with the stored certificate of `name` already read.
+async fn ensure_stored(
+    platform: &Platform,
+    name: &str,
+    stored: Option<StoredCertificate>,
+    loaded: Option<&Served>,
+) -> Result<Served, String> {
     let renew = |c: &StoredCertificate| {
         c.source == CertificateSource::SelfSigned
             && c.not_after - OffsetDateTime::now_utc() < SELF_SIGNED_RENEW_BEFORE
@@ -347,9 +357,19 @@ pub async fn refresh(
         .read()
         .map(|map| Arc::clone(&map))
         .unwrap_or_default();
+    // Every stored certificate in one read: one query per domain, every few seconds, cost
+    // ten seconds and a core with 10,000 brands.
+    let mut stored: HashMap<String, StoredCertificate> = match platform.certificates().await {
+        Ok(all) => all.into_iter().map(|c| (c.domain.clone(), c)).collect(),
+        Err(error) => {
+            tracing::error!(%error, "cannot read the stored certificates; serving those loaded");
+            return;
+        }
+    };
     let mut map = HashMap::new();
     for domain in directory.domains() {
-        match ensure(platform, domain.as_str(), loaded.get(domain.as_str())).await {
+        let name = domain.as_str();
+        match ensure_stored(platform, name, stored.remove(name), loaded.get(name)).await {
             Ok(served) => {
                 map.insert(domain.as_str().to_owned(), served);
             }
