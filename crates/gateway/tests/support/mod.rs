@@ -46,19 +46,17 @@ impl Workdir {
 
     /// `tasksession` run in this directory with no `TASKSESSION_…` variables inherited.
     pub fn command(&self) -> assert_cmd::Command {
-        let mut command = assert_cmd::Command::new(binary());
-        command.current_dir(self.path());
-        for (name, _) in std::env::vars_os() {
-            if name.to_string_lossy().starts_with("TASKSESSION_") {
-                command.env_remove(name);
-            }
-        }
-        command
+        assert_cmd::Command::from_std(self.std_command())
     }
 
     /// The same as a std command, for a server that runs in the background.
     pub fn std_command(&self) -> StdCommand {
-        let mut command = StdCommand::new(binary());
+        self.program(binary())
+    }
+
+    /// `program` run in this directory with no `TASKSESSION_…` variables inherited.
+    pub fn program(&self, program: &str) -> StdCommand {
+        let mut command = StdCommand::new(program);
         command.current_dir(self.path());
         for (name, _) in std::env::vars_os() {
             if name.to_string_lossy().starts_with("TASKSESSION_") {
