@@ -32,7 +32,12 @@ pub(crate) async fn bottom(
         .fetch_one(conn)
         .await?
     });
-    Ok(last.map_or(0, |key| key.saturating_add(GAP)))
+    Ok(after_last(last))
+}
+
+/// The key after the last card's (`last`), or the first key of an empty column.
+fn after_last(last: Option<i64>) -> i64 {
+    last.map_or(0, |key| key.saturating_add(GAP))
 }
 
 /// Where a card put at place `place` of a column goes: the key it takes, or `None` when
@@ -135,8 +140,7 @@ async fn spot(
             .fetch_one(conn)
             .await?
         });
-        let key = last.map_or(0, |key| key.saturating_add(GAP));
-        return Ok((Spot::Key(key), seen));
+        return Ok((Spot::Key(after_last(last)), seen));
     };
     let place = wanted.unwrap_or_default().max(0);
     let spot = match above {
