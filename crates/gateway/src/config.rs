@@ -29,6 +29,8 @@ enum Kind {
     Address,
     Port,
     Count,
+    /// A number of bytes, 0 allowed (0: no limit).
+    Bytes,
     Bool,
     OneOf(&'static [&'static str]),
     Url(&'static [&'static str]),
@@ -61,6 +63,13 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("smtp", "tls", Kind::OneOf(&["starttls", "tls", "none"])),
     ("smtp", "from", Kind::Text),
     ("smtp", "allow_private_hosts", Kind::Bool),
+    ("files", "store", Kind::OneOf(&["local", "s3"])),
+    ("files", "s3_endpoint", Kind::Url(&["https://", "http://"])),
+    ("files", "s3_region", Kind::Text),
+    ("files", "s3_bucket", Kind::Text),
+    ("files", "s3_access_key_id", Kind::Text),
+    ("files", "s3_secret_access_key", Kind::Secret),
+    ("files", "brand_quota_bytes", Kind::Bytes),
     ("limits", "max_body_bytes", Kind::Count),
     ("limits", "max_upload_bytes", Kind::Count),
     ("limits", "request_timeout_s", Kind::Count),
@@ -70,7 +79,7 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("limits", "header_read_timeout_s", Kind::Count),
 ];
 
-const SECTIONS: &[&str] = &["listen", "operator", "acme", "smtp", "limits"];
+const SECTIONS: &[&str] = &["listen", "operator", "acme", "smtp", "files", "limits"];
 const FILE_SUFFIX: &str = "_file";
 
 /// A configuration problem, naming the key and where its value came from.
@@ -135,6 +144,9 @@ pub struct Config {
     /// Platform default outgoing mail.
     #[serde(default)]
     pub smtp: Smtp,
+    /// Where brands' files are kept.
+    #[serde(default)]
+    pub files: Files,
     /// Request and rate limits.
     #[serde(default)]
     pub limits: Limits,
@@ -231,6 +243,40 @@ impl Default for Smtp {
             tls: "starttls".to_owned(),
             from: None,
             allow_private_hosts: false,
+        }
+    }
+}
+
+/// `[files]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Files {
+    /// `local` (under `{data_dir}/files`) or `s3`.
+    pub store: String,
+    /// The S3-compatible service's address; none is Amazon S3.
+    pub s3_endpoint: Option<String>,
+    /// The bucket's region.
+    pub s3_region: String,
+    /// The bucket.
+    pub s3_bucket: Option<String>,
+    /// The access key's id; none takes credentials from the environment.
+    pub s3_access_key_id: Option<String>,
+    /// Its secret.
+    pub s3_secret_access_key: Option<SecretString>,
+    /// Bytes of files one brand may keep (0: no quota).
+    pub brand_quota_bytes: u64,
+}
+
+impl Default for Files {
+    fn default() -> Self {
+        Files {
+            store: "local".to_owned(),
+            s3_endpoint: None,
+            s3_region: "us-east-1".to_owned(),
+            s3_bucket: None,
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
+            brand_quota_bytes: 0,
         }
     }
 }
@@ -400,7 +446,7 @@ fn check_file_value(
     let source = format!("{source}: key '{}'", dotted(section, key));
     let text = match value {
         toml::Value::String(text) => text.clone(),
-        toml::Value::Integer(number) if matches!(kind, Kind::Port | Kind::Count) => {
+        toml::Value::Integer(number) if matches!(kind, Kind::Port | Kind::Count | Kind::Bytes) => {
             number.to_string()
         }
         toml::Value::Boolean(flag) if matches!(kind, Kind::Bool) => flag.to_string(),
@@ -417,7 +463,7 @@ fn check_file_value(
 
 fn expected(kind: Kind) -> &'static str {
     match kind {
-        Kind::Port | Kind::Count => "a whole number",
+        Kind::Port | Kind::Count | Kind::Bytes => "a whole number",
         Kind::Bool => "true or false",
         _ => "a string",
     }
@@ -480,6 +526,14 @@ fn typed_value(
                 .filter(|count| *count > 0)
                 .ok_or_else(|| invalid(format!("'{text}' is not a whole number above 0")))?;
             return Ok(toml::Value::Integer(i64::from(count)));
+        }
+        Kind::Bytes => {
+            let bytes = text
+                .parse::<i64>()
+                .ok()
+                .filter(|bytes| *bytes >= 0)
+                .ok_or_else(|| invalid(format!("'{text}' is not a number of bytes (0 or more)")))?;
+            return Ok(toml::Value::Integer(bytes));
         }
         Kind::Bool => {
             return match text {

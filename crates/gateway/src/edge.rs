@@ -22,6 +22,67 @@ use crate::metrics::Metrics;
 use crate::pages;
 use crate::tls::Certificates;
 
+/// Bytes an upload's form may hold besides its file (the other fields, part headers).
+const UPLOAD_FORM_BYTES: u64 = 64 * 1024;
+
+/// The longest an upload may take whatever its pace (a day), beside the limit on time
+/// without bytes.
+const UPLOAD_DEADLINE: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// A request body that fails when no byte of it arrives for `idle`: an upload may take
+/// as long as it needs while it moves, and a client that stops sending does not hold the
+/// upload (and its staging object) open.
+struct IdleBody {
+    inner: Incoming,
+    idle: Duration,
+    timer: std::pin::Pin<Box<tokio::time::Sleep>>,
+}
+
+impl IdleBody {
+    fn new(inner: Incoming, idle: Duration) -> Self {
+        IdleBody {
+            inner,
+            idle,
+            timer: Box::pin(tokio::time::sleep(idle)),
+        }
+    }
+}
+
+impl hyper::body::Body for IdleBody {
+    type Data = hyper::body::Bytes;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        use std::future::Future as _;
+        use std::task::Poll;
+        let this = &mut *self;
+        match std::pin::Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(frame) => {
+                let next = tokio::time::Instant::now() + this.idle;
+                this.timer.as_mut().reset(next);
+                Poll::Ready(frame.map(|f| f.map_err(Into::into)))
+            }
+            Poll::Pending => match this.timer.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Some(Err(
+                    "no part of the upload arrived within the request timeout".into(),
+                ))),
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
 /// The path prefix reserved for ACME HTTP-01 challenge answers.
 pub const ACME_CHALLENGE_PREFIX: &str = "/.well-known/acme-challenge/";
 
@@ -41,6 +102,8 @@ pub struct ConnectionInfo {
 pub struct RequestLimits {
     /// Largest body.
     pub max_body_bytes: u64,
+    /// Largest uploaded file (the body of an upload may be this and its form around it).
+    pub max_upload_bytes: u64,
     /// Longest time a request may take.
     pub request_timeout: Duration,
     /// Sign-in attempts per minute.
@@ -190,7 +253,17 @@ impl Edge {
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|length| length > self.limits.max_body_bytes) {
+        // An upload's body is bounded by the upload limit (the file part itself is counted
+        // exactly while it streams) and by time without bytes, not by one deadline.
+        let upload = web::is_upload(request.method(), request.uri().path());
+        let max_body = if upload {
+            self.limits
+                .max_upload_bytes
+                .saturating_add(UPLOAD_FORM_BYTES)
+        } else {
+            self.limits.max_body_bytes
+        };
+        if declared.is_some_and(|length| length > max_body) {
             return (pages::too_large(api), tenant, false);
         }
         let context = match self.platform.context(entry).await {
@@ -217,7 +290,7 @@ impl Edge {
             .certificates
             .get(host.as_str())
             .is_some_and(|served| served.ca_issued);
-        let max = usize::try_from(self.limits.max_body_bytes).unwrap_or(usize::MAX);
+        let max = usize::try_from(max_body).unwrap_or(usize::MAX);
         let port = request_authority(&request).and_then(|a| a.port_u16());
         let safe = matches!(*request.method(), Method::GET | Method::HEAD);
         let (mut parts, body) = request.into_parts();
@@ -228,14 +301,20 @@ impl Edge {
             mail: self.mail,
             licence_notice: self.notice.read().ok().and_then(|n| n.clone()),
         });
-        let request =
-            Request::from_parts(parts, Body::new(http_body_util::Limited::new(body, max)));
+        let deadline = self.limits.request_timeout;
+        let request = if upload {
+            let body = IdleBody::new(body, deadline);
+            Request::from_parts(parts, Body::new(http_body_util::Limited::new(body, max)))
+        } else {
+            Request::from_parts(parts, Body::new(http_body_util::Limited::new(body, max)))
+        };
         // A change runs in a task of its own: a client that goes away mid-request drops
         // only this waiting future, while a change that has started runs on to its commit
         // (bounded by the request deadline), as a user who closed the tab expects. A read
         // changes nothing worth finishing for a client that left, so it runs here.
         let web = self.web.clone();
-        let deadline = self.limits.request_timeout;
+        // An upload runs as long as its bytes keep coming (see `IdleBody`).
+        let deadline = if upload { UPLOAD_DEADLINE } else { deadline };
         let answer = async move { tokio::time::timeout(deadline, web.oneshot(request)).await };
         let work = if safe {
             Ok(answer.await)

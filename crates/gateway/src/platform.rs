@@ -4,6 +4,7 @@
 //! base address used in links.
 
 use secrecy::ExposeSecret as _;
+use tenant_core::objects::{self, FileLimits, FileStore, S3Settings};
 use tenant_core::platform::secrets::SecretKey;
 use tenant_core::{Backend, Error, Hostname, Platform, Standing};
 use time::OffsetDateTime;
@@ -36,10 +37,53 @@ pub async fn open(config: &Config) -> Result<Opened, Failure> {
     licence::installed_standing(config, None)?;
     let platform = Platform::open(&backend(config)?).await.map_err(failure)?;
     platform.use_sealing_key(encryption_key(config)?);
+    platform.use_file_store(file_store(config)?);
     let now = OffsetDateTime::now_utc();
     let previous = platform.record_last_seen(now).await.map_err(failure)?;
     let standing = licence::installed_standing(config, previous)?;
     Ok(Opened { platform, standing })
+}
+
+/// Largest file an S3 store takes: content is moved to its address with one copy, which
+/// S3 allows up to 5 GiB.
+const S3_LARGEST_COPY: u64 = 5 * 1024 * 1024 * 1024;
+
+/// The configured file store (`[files]`), with the limits of what goes into it.
+pub fn file_store(config: &Config) -> Result<FileStore, Failure> {
+    let files = &config.files;
+    let limits = FileLimits {
+        max_upload_bytes: config.limits.max_upload_bytes,
+        brand_quota_bytes: files.brand_quota_bytes,
+    };
+    match files.store.as_str() {
+        "s3" => {
+            let bucket = files.s3_bucket.clone().ok_or_else(|| {
+                Failure::BadInput(
+                    "files.s3_bucket: set the bucket when files.store is s3".to_owned(),
+                )
+            })?;
+            if limits.max_upload_bytes > S3_LARGEST_COPY {
+                return Err(Failure::BadInput(format!(
+                    "limits.max_upload_bytes is {} but an S3 file store takes files of 5 GiB at most",
+                    limits.max_upload_bytes
+                )));
+            }
+            let settings = S3Settings {
+                endpoint: files.s3_endpoint.clone(),
+                region: files.s3_region.clone(),
+                bucket,
+                access_key_id: files.s3_access_key_id.clone(),
+                secret_access_key: files
+                    .s3_secret_access_key
+                    .as_ref()
+                    .map(|secret| secret.expose_secret().to_owned()),
+            };
+            FileStore::s3(&settings, limits).map_err(failure)
+        }
+        _ => {
+            FileStore::local(&objects::default_local_dir(&config.data_dir), limits).map_err(failure)
+        }
+    }
 }
 
 /// The exit code PRODUCT.md gives each kind of failure: 2 for malformed input, 1 for a
@@ -65,6 +109,10 @@ pub fn failure(error: Error) -> Failure {
         | Error::StoreMissing(_)
         | Error::StoreUnusable(_)
         | Error::PasswordHash(_)
+        | Error::TooLarge(_)
+        | Error::QuotaExceeded(_)
+        | Error::UnsupportedMediaType(_)
+        | Error::Objects(_)
         | Error::Random(_) => Failure::Refused(message),
     }
 }

@@ -34,6 +34,8 @@ const DIRECTORY_REFRESH: Duration = Duration::from_secs(5);
 pub const SHUTDOWN_MARGIN: Duration = Duration::from_secs(5);
 /// How often users whose access expiry has passed are deactivated.
 const ACCESS_SWEEP: Duration = Duration::from_secs(60);
+/// Sweeps of [`ACCESS_SWEEP`] between two sweeps of the file store for leftovers (a day).
+const LEFTOVER_SWEEP_TICKS: u32 = 24 * 60;
 
 /// Runs the platform until a shutdown signal.
 pub fn run(config: Config) -> Outcome {
@@ -46,6 +48,19 @@ pub fn run(config: Config) -> Outcome {
     let outcome = runtime.block_on(async {
         let Opened { platform, standing } = platform::open(&config).await?;
         report_standing(&standing);
+        if let Some(files) = platform.file_store() {
+            if let Err(error) = files.check().await {
+                platform.close().await;
+                return Err(Failure::Refused(format!(
+                    "{error}; check the [files] settings"
+                )));
+            }
+            tracing::info!(
+                store = files.describe(),
+                "files are kept in the {}",
+                files.describe()
+            );
+        }
         if let Err(failure) = migrate_brands(&platform).await {
             platform.close().await;
             return Err(failure);
@@ -179,6 +194,7 @@ async fn serve(config: Config, platform: Arc<Platform>, standing: Standing) -> O
         certificates,
         RequestLimits {
             max_body_bytes: limits.max_body_bytes,
+            max_upload_bytes: limits.max_upload_bytes,
             request_timeout: Duration::from_secs(limits.request_timeout_s),
             sign_in: web::SignInLimits {
                 per_address: u32::try_from(limits.sign_in_per_minute_per_address)
@@ -340,8 +356,12 @@ async fn keep_current(config: Config, edge: Arc<Edge>) {
 /// mails the admins about access that ends within a week.
 async fn expire_access(edge: Arc<Edge>) {
     let mut ticker = tokio::time::interval(ACCESS_SWEEP);
+    let mut ticks: u32 = 0;
     loop {
         ticker.tick().await;
+        // What interrupted uploads left in the file store: at start, then once a day.
+        let sweep_files = ticks.is_multiple_of(LEFTOVER_SWEEP_TICKS);
+        ticks = ticks.wrapping_add(1);
         let directory = edge.directory();
         for domain in directory.domains() {
             let Some(entry) = directory.lookup(domain) else {
@@ -367,6 +387,34 @@ async fn expire_access(edge: Arc<Edge>) {
             if let Err(error) = tenant_core::accounts::sessions::forget_ended(context.store()).await
             {
                 tracing::error!(%domain, %error, "cannot forget ended sessions");
+            }
+            match tenant_core::work::files::purge(context.store(), time::OffsetDateTime::now_utc())
+                .await
+            {
+                Ok(purged) if purged == tenant_core::work::files::Purged::default() => {}
+                Ok(purged) => tracing::info!(
+                    %domain,
+                    files = purged.files,
+                    contents = purged.contents,
+                    "emptied the trash of files past their time"
+                ),
+                Err(error) => tracing::error!(%domain, %error, "cannot empty the trash of files"),
+            }
+            if sweep_files {
+                match tenant_core::work::files::sweep_leftovers(
+                    context.store(),
+                    time::OffsetDateTime::now_utc(),
+                )
+                .await
+                {
+                    Ok(0) => {}
+                    Ok(count) => {
+                        tracing::info!(%domain, count, "removed what interrupted uploads left")
+                    }
+                    Err(error) => {
+                        tracing::error!(%domain, %error, "cannot sweep the file store")
+                    }
+                }
             }
             match tenant_core::access::access_review::warn_expiring_access(context.store()).await {
                 Ok(0) => {}

@@ -116,6 +116,22 @@ pub enum Error {
     StoreUnusable(String),
 
     /// The password hasher failed.
+    /// A body or an upload over its limit (413).
+    #[error("{0}")]
+    TooLarge(String),
+
+    /// The brand's files would pass its storage quota (507).
+    #[error("{0}")]
+    QuotaExceeded(String),
+
+    /// A body of a type the action does not take (415).
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+
+    /// The file store failed or is not configured (503).
+    #[error("the file store is unavailable: {0}")]
+    Objects(String),
+
     #[error("password hashing failed: {0}")]
     PasswordHash(String),
 

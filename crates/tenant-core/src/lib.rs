@@ -23,6 +23,7 @@ pub mod error;
 mod fault;
 pub mod fields;
 pub mod names;
+pub mod objects;
 pub mod paging;
 pub mod platform;
 pub mod store;

@@ -520,7 +520,7 @@ macro_rules! migrations {
 }
 
 pub(crate) const PLATFORM_MIGRATIONS: Migrations = migrations!("platform": (1, "0001_platform"), (2, "0002_certificates"), (3, "0003_acme"), (4, "0004_acme_issuance"), (5, "0005_search"));
-pub(crate) const TENANT_MIGRATIONS: Migrations = migrations!("tenant": (1, "0001_users"), (2, "0002_access"), (3, "0003_mail"), (4, "0004_totp"), (5, "0005_settings"), (6, "0006_access_review"), (7, "0007_totp_failures"), (8, "0008_projects"), (9, "0009_tasks"), (10, "0010_search"));
+pub(crate) const TENANT_MIGRATIONS: Migrations = migrations!("tenant": (1, "0001_users"), (2, "0002_access"), (3, "0003_mail"), (4, "0004_totp"), (5, "0005_settings"), (6, "0006_access_review"), (7, "0007_totp_failures"), (8, "0008_projects"), (9, "0009_tasks"), (10, "0010_search"), (11, "0011_files"));
 
 const MIGRATIONS_TABLE_SQLITE: &str = "create table if not exists schema_migrations (
     version integer primary key,
@@ -632,6 +632,8 @@ pub struct TenantStore {
     pub(crate) db: Db,
     key: Arc<SecretKey>,
     pub(crate) cached: StoreCaches,
+    /// The brand's part of the file store, when the server has one.
+    pub(crate) files: Option<crate::objects::BrandFiles>,
 }
 
 impl TenantStore {
@@ -700,8 +702,18 @@ impl TenantStore {
 }
 
 impl TenantStore {
-    pub(crate) fn new(db: Db, key: Arc<SecretKey>, cached: StoreCaches) -> Self {
-        TenantStore { db, key, cached }
+    pub(crate) fn new(
+        db: Db,
+        key: Arc<SecretKey>,
+        cached: StoreCaches,
+        files: Option<crate::objects::BrandFiles>,
+    ) -> Self {
+        TenantStore {
+            db,
+            key,
+            cached,
+            files,
+        }
     }
 }
 

@@ -6,29 +6,14 @@
 
 mod support;
 
-use support::{both, context, signed_in_admin, signed_in_user};
+use support::{both, context, project, signed_in_admin, signed_in_user};
 use tenant_core::access::permissions::need;
 use tenant_core::access::{self, Principal, Scope};
 use tenant_core::accounts::companies;
-use tenant_core::work::projects::{self, NewProject, Project};
+use tenant_core::work::projects::{self, Project};
 use tenant_core::work::sharing::{self, Sharing};
 use tenant_core::work::tasks::{self, NewTask, Step, Task, TaskChange, TaskStatus, Visibility};
 use tenant_core::{Error, Platform, TenantStore};
-
-async fn project(store: &TenantStore, admin: &Principal, company: Option<&str>) -> Project {
-    let permit = access::permit::<need::ProjectsCreate>(admin, Scope::Brand).unwrap();
-    projects::create_project(
-        store,
-        &permit,
-        &NewProject {
-            name: "Website".to_owned(),
-            description: String::new(),
-            company_id: company.map(str::to_owned),
-        },
-    )
-    .await
-    .unwrap()
-}
 
 fn new_task(title: &str, visibility: Visibility) -> NewTask {
     NewTask {

@@ -23,6 +23,21 @@ pub use api::{ClientConnection, WebState};
 pub use http::error::{StoreUnavailable, UNAVAILABLE as STORE_UNAVAILABLE};
 pub use http::throttle::SignInLimits;
 
+/// Whether a request is a file upload, whose body the edge bounds by
+/// `limits.max_upload_bytes` and by time without bytes rather than by `max_body_bytes`
+/// and one deadline: `POST /api/v1/projects/{id}/files` and the Files page's form.
+pub fn is_upload(method: &axum::http::Method, path: &str) -> bool {
+    if method != axum::http::Method::POST {
+        return false;
+    }
+    let inner = path
+        .strip_prefix("/api/v1/projects/")
+        .or_else(|| path.strip_prefix("/projects/"));
+    inner
+        .and_then(|rest| rest.strip_suffix("/files"))
+        .is_some_and(|id| !id.is_empty() && !id.contains('/'))
+}
+
 /// The brand's router; the gateway mounts it behind routing, with the tenant's
 /// [`TenantContext`] and a [`ClientConnection`] in each request's extensions.
 pub fn router(state: WebState) -> Router {

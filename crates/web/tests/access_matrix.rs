@@ -380,6 +380,47 @@ const MATRIX: &[(&str, &str, [u16; 8])] = &[
     ),
     (
         "GET",
+        "/api/v1/projects/{id}/files",
+        [200, 200, 404, 200, 404, 401, 401, 401],
+    ),
+    (
+        "POST",
+        "/api/v1/projects/{id}/files",
+        [201, 201, 404, 201, 404, 401, 401, 401],
+    ),
+    (
+        "GET",
+        "/api/v1/projects/{id}/files/{file_id}",
+        [200, 200, 404, 200, 404, 401, 401, 401],
+    ),
+    (
+        "PATCH",
+        "/api/v1/projects/{id}/files/{file_id}",
+        [200, 200, 404, 403, 404, 401, 401, 401],
+    ),
+    (
+        "DELETE",
+        "/api/v1/projects/{id}/files/{file_id}",
+        [200, 403, 404, 403, 404, 401, 401, 401],
+    ),
+    (
+        "GET",
+        "/api/v1/projects/{id}/files/{file_id}/content",
+        [200, 200, 404, 200, 404, 401, 401, 401],
+    ),
+    // A text file has no preview: whoever reaches it is told so (404).
+    (
+        "GET",
+        "/api/v1/projects/{id}/files/{file_id}/preview",
+        [404, 404, 404, 404, 404, 401, 401, 401],
+    ),
+    (
+        "POST",
+        "/api/v1/projects/{id}/files/{file_id}/restore",
+        [200, 403, 404, 403, 404, 401, 401, 401],
+    ),
+    (
+        "GET",
         "/api/v1/settings/security",
         [200, 403, 403, 403, 403, 401, 401, 401],
     ),
@@ -514,6 +555,9 @@ struct Targets {
     task: String,
     session: String,
     token: String,
+    /// A client-visible file of the project, and one in its trash.
+    file: String,
+    trashed: String,
 }
 
 async fn targets(brand: &Brand, n: usize, account: &Account) -> Targets {
@@ -589,6 +633,24 @@ async fn targets(brand: &Brand, n: usize, account: &Account) -> Targets {
     )
     .await
     .unwrap();
+    let mut files = Vec::new();
+    for name in ["brief.txt", "old.txt"] {
+        let mut upload = tenant_core::work::files::begin_upload(store, &brand.admin, &project.id)
+            .await
+            .unwrap();
+        upload
+            .write(axum::body::Bytes::from_static(b"the brief"))
+            .await
+            .unwrap();
+        let form = tenant_core::work::files::UploadForm {
+            visibility: Some("client".to_owned()),
+            ..Default::default()
+        };
+        files.push(upload.finish(name, &form).await.unwrap().id);
+    }
+    tenant_core::work::files::delete_file(store, &brand.admin, &project.id, &files[1])
+        .await
+        .unwrap();
     // A spare session and token of the caller, for the routes that end one.
     let (session, token) = if account.active && account.secret.is_some() {
         let secret = sign_in(store, &account.email).await;
@@ -613,6 +675,8 @@ async fn targets(brand: &Brand, n: usize, account: &Account) -> Targets {
         task: task.id,
         session,
         token,
+        file: files[0].clone(),
+        trashed: files[1].clone(),
     }
 }
 
@@ -636,7 +700,13 @@ fn concrete(path: &str, method: &str, brand: &Brand, t: &Targets) -> String {
     } else {
         &t.token
     };
+    let file = if path.ends_with("/restore") {
+        &t.trashed
+    } else {
+        &t.file
+    };
     path.replace("{id}", id)
+        .replace("{file_id}", file)
         .replace("{user_id}", &t.user)
         .replace("{team_id}", &t.team)
         .replace("{task_id}", &t.task)
@@ -692,6 +762,9 @@ fn body_for(method: &str, path: &str, n: usize, t: &Targets) -> Option<Value> {
             json!({"status": "done", "position": 0})
         }
         ("PATCH", "/api/v1/clients/{id}") => json!({"details": "Main street 1"}),
+        ("PATCH", "/api/v1/projects/{id}/files/{file_id}") => {
+            json!({"name": format!("Renamed {n}.txt")})
+        }
         ("POST", "/api/v1/clients/{id}/contacts") => {
             json!({"email": format!("contact{n}@a.localhost"), "name": "Contact"})
         }
@@ -717,7 +790,18 @@ async fn call(
             format!("{}={secret}", web::api::SESSION_COOKIE),
         );
     }
+    let upload = method == "POST" && path.ends_with("/files");
     let body = match body {
+        // A file upload is a form, not JSON.
+        None if upload => {
+            request = request.header(
+                header::CONTENT_TYPE,
+                "multipart/form-data; boundary=matrix-boundary",
+            );
+            Body::from(
+                "--matrix-boundary\r\nContent-Disposition: form-data; name=\"file\"; filename=\"note.txt\"\r\nContent-Type: text/plain\r\n\r\nhello\r\n--matrix-boundary--\r\n",
+            )
+        }
         Some(value) => {
             request = request.header(header::CONTENT_TYPE, "application/json");
             Body::from(value.to_string())
@@ -772,9 +856,15 @@ struct Cast {
     context: TenantContext,
     brand: Brand,
     accounts: Vec<Account>,
+    /// The brands' files, kept for as long as the cast.
+    _files: tempfile::TempDir,
 }
 
 async fn cast(platform: &Platform) -> Cast {
+    let files = tempfile::tempdir().unwrap();
+    platform.use_file_store(
+        tenant_core::objects::FileStore::local(files.path(), Default::default()).unwrap(),
+    );
     let context = brand(platform, "a.localhost").await;
     let other = brand(platform, "b.localhost").await;
     let s = context.store();
@@ -851,6 +941,7 @@ async fn cast(platform: &Platform) -> Cast {
         context,
         brand,
         accounts,
+        _files: files,
     }
 }
 
@@ -862,6 +953,7 @@ async fn every_route_answers_every_kind_of_caller_as_the_matrix_says() {
             context,
             brand,
             accounts,
+            _files: _kept_files,
         } = cast(&platform).await;
         let s = context.store();
         let router = router();
@@ -1535,6 +1627,7 @@ async fn every_page_route_answers_every_kind_of_caller_as_the_page_matrix_says()
             context,
             brand,
             accounts,
+            _files: _kept_files,
         } = cast(&platform).await;
         let s = context.store();
         let router = router();
@@ -1605,6 +1698,7 @@ async fn hostile_names_are_shown_as_text_on_every_page() {
         context,
         brand,
         accounts,
+        _files: _kept_files,
     } = cast(&platform).await;
     let s = context.store();
     let admin = &brand.admin;
@@ -1705,6 +1799,7 @@ async fn an_action_address_opened_again_leads_to_its_page_and_unknown_addresses_
         context,
         brand,
         accounts,
+        _files: _kept_files,
     } = cast(&platform).await;
     let t = targets(&brand, 1, &accounts[0]).await;
     let router = router();

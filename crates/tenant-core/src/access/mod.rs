@@ -247,6 +247,15 @@ impl Actor {
             address: "cli".to_owned(),
         }
     }
+
+    /// The server itself, for background work (the trash emptied after its time).
+    pub fn system() -> Self {
+        Actor {
+            user_id: None,
+            name: "system".to_owned(),
+            address: "server".to_owned(),
+        }
+    }
 }
 
 impl From<&Principal> for Actor {

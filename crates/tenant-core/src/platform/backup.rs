@@ -47,6 +47,7 @@ static TABLES: LazyLock<Vec<Table>> = LazyLock::new(|| {
         crate::accounts::teams::BACKUP,
         crate::work::projects::BACKUP,
         crate::work::tasks::BACKUP,
+        crate::work::files::BACKUP,
         crate::accounts::sessions::BACKUP,
         crate::audit::BACKUP,
     ]

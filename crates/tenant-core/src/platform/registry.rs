@@ -20,6 +20,7 @@ use time::OffsetDateTime;
 use crate::cache::{Caches, Freshness, StoreCaches};
 use crate::error::{Error, Result};
 use crate::names::Hostname;
+use crate::objects::{BrandFiles, FileStore};
 use crate::platform::directory::{Entry, TenantDirectory};
 use crate::platform::entitlement::{self, Serving, Standing};
 use crate::platform::secrets::SecretKey;
@@ -57,6 +58,8 @@ pub struct Platform {
     /// Pools let go of while their store could not be closed safely (a SQLite wal-index that
     /// cannot be written): kept, unused, until they can be.
     quarantined: Mutex<Vec<Db>>,
+    /// Where brands' files are kept, once the server says ([`Platform::use_file_store`]).
+    files: std::sync::RwLock<Option<FileStore>>,
 }
 
 impl Platform {
@@ -94,6 +97,7 @@ impl Platform {
             current: Mutex::new(HashSet::new()),
             quarantined: Mutex::new(Vec::new()),
             sealing_key: std::sync::RwLock::new(Arc::new(ephemeral_key()?)),
+            files: std::sync::RwLock::new(None),
         };
         platform.sweep_interrupted().await?;
         Ok(platform)
@@ -106,6 +110,23 @@ impl Platform {
         if let Ok(mut slot) = self.sealing_key.write() {
             *slot = Arc::new(key);
         }
+    }
+
+    /// Keeps brands' files in `files` (until this is called, brands have no files: every
+    /// file action answers that the server has no file store).
+    pub fn use_file_store(&self, files: FileStore) {
+        if let Ok(mut slot) = self.files.write() {
+            *slot = Some(files);
+        }
+    }
+
+    /// The server's file store, if it has one.
+    pub fn file_store(&self) -> Option<FileStore> {
+        self.files.read().ok().and_then(|files| files.clone())
+    }
+
+    fn brand_files(&self, id: &TenantId) -> Option<BrandFiles> {
+        self.file_store().map(|files| files.for_brand(id))
     }
 
     fn sealing_key(&self) -> Arc<SecretKey> {
@@ -390,7 +411,12 @@ impl Platform {
             .lock()
             .is_ok_and(|current| current.contains(id))
         {
-            return Ok(TenantStore::new(db, self.sealing_key(), cached));
+            return Ok(TenantStore::new(
+                db,
+                self.sealing_key(),
+                cached,
+                self.brand_files(id),
+            ));
         }
         let version = store::check_not_newer(&db, &TENANT_MIGRATIONS, id.as_str()).await?;
         if version == 0 && !store::has_history(&db).await? {
@@ -406,7 +432,12 @@ impl Platform {
         if let Ok(mut current) = self.current.lock() {
             current.insert(id.clone());
         }
-        Ok(TenantStore::new(db, self.sealing_key(), cached))
+        Ok(TenantStore::new(
+            db,
+            self.sealing_key(),
+            cached,
+            self.brand_files(id),
+        ))
     }
 
     /// Forgets that `id`'s store was found current, so the next use checks again.

@@ -16,6 +16,7 @@
 //! 404 → 403 → 409 → 422.
 
 pub(crate) mod board;
+pub mod files;
 pub mod projects;
 pub mod sharing;
 pub mod tasks;

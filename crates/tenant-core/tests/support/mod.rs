@@ -235,3 +235,75 @@ pub async fn run_in_tenant(backend: &Backend, tenant: &tenant_core::Tenant, stat
         }
     }
 }
+
+/// A file store for one test: a fresh local directory, or the S3-compatible server of the
+/// test run (`TEST_S3_ENDPOINT`, default `http://127.0.0.1:8333`, bucket
+/// `tasksession-test`, the keys `.ci/run` starts SeaweedFS with).
+pub struct TestFiles {
+    pub kind: &'static str,
+    pub store: tenant_core::objects::FileStore,
+    /// The local directory (for looking at what is on disk).
+    pub dir: Option<tempfile::TempDir>,
+}
+
+pub fn s3_settings() -> tenant_core::objects::S3Settings {
+    tenant_core::objects::S3Settings {
+        endpoint: Some(
+            std::env::var("TEST_S3_ENDPOINT")
+                .unwrap_or_else(|_| "http://127.0.0.1:8333".to_owned()),
+        ),
+        region: "us-east-1".to_owned(),
+        bucket: std::env::var("TEST_S3_BUCKET").unwrap_or_else(|_| "tasksession-test".to_owned()),
+        access_key_id: Some(
+            std::env::var("TEST_S3_ACCESS_KEY_ID").unwrap_or_else(|_| "tasksession".to_owned()),
+        ),
+        secret_access_key: Some(
+            std::env::var("TEST_S3_SECRET_ACCESS_KEY")
+                .unwrap_or_else(|_| "tasksession-secret".to_owned()),
+        ),
+    }
+}
+
+/// A local file store and, when it answers, the S3 one (with `CI=true` it must answer).
+pub async fn file_stores(limits: tenant_core::objects::FileLimits) -> Vec<TestFiles> {
+    let dir = tempfile::tempdir().unwrap();
+    let local = tenant_core::objects::FileStore::local(&dir.path().join("files"), limits).unwrap();
+    let mut stores = vec![TestFiles {
+        kind: "local",
+        store: local,
+        dir: Some(dir),
+    }];
+    let s3 = tenant_core::objects::FileStore::s3(&s3_settings(), limits).unwrap();
+    match s3.check().await {
+        Ok(()) => stores.push(TestFiles {
+            kind: "s3",
+            store: s3,
+            dir: None,
+        }),
+        Err(e) if !in_ci() => eprintln!("S3 store not reachable ({e}): S3 half skipped"),
+        Err(e) => panic!("S3 store not reachable with CI=true: {e}"),
+    }
+    stores
+}
+
+/// A project named "Website" made by `admin`, of `company` or internal.
+pub async fn project(
+    store: &tenant_core::TenantStore,
+    admin: &tenant_core::access::Principal,
+    company: Option<&str>,
+) -> tenant_core::work::projects::Project {
+    use tenant_core::access::{self, Scope, permissions::need};
+    use tenant_core::work::projects::{self, NewProject};
+    let permit = access::permit::<need::ProjectsCreate>(admin, Scope::Brand).unwrap();
+    projects::create_project(
+        store,
+        &permit,
+        &NewProject {
+            name: "Website".to_owned(),
+            description: String::new(),
+            company_id: company.map(str::to_owned),
+        },
+    )
+    .await
+    .unwrap()
+}

@@ -214,6 +214,7 @@ pub fn routes() -> Vec<Route> {
         brand::settings::routes(),
         work::projects::routes(),
         work::tasks::routes(),
+        work::files::routes(),
         access::audit::routes(),
     ]
     .into_iter()

@@ -29,6 +29,10 @@ pub fn openapi_document() -> Value {
         if let Some((status, schema)) = success_of(&route.method, route.path) {
             operation["responses"][status.to_string()] = match schema {
                 None => json!({"description": "Done; no content"}),
+                Some("Bytes") => json!({
+                    "description": "The bytes",
+                    "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+                }),
                 Some(name) => json!({
                     "description": "Success",
                     "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{name}")}}},
@@ -45,6 +49,8 @@ pub fn openapi_document() -> Value {
                 .map(|(name, kind, _)| {
                     let schema = if *kind == "array" {
                         json!({"type": "array", "items": {"type": "string"}})
+                    } else if *kind == "binary" {
+                        json!({"type": "string", "format": "binary"})
                     } else {
                         json!({"type": kind})
                     };
@@ -52,9 +58,14 @@ pub fn openapi_document() -> Value {
                 })
                 .collect();
             let required: Vec<&str> = route.body.iter().filter(|f| f.2).map(|f| f.0).collect();
+            let media = if route.body.iter().any(|(_, kind, _)| *kind == "binary") {
+                "multipart/form-data"
+            } else {
+                "application/json"
+            };
             operation["requestBody"] = json!({
                 "required": true,
-                "content": {"application/json": {"schema": {
+                "content": {media: {"schema": {
                     "type": "object", "additionalProperties": false,
                     "properties": properties, "required": required,
                 }}},
@@ -168,6 +179,15 @@ pub fn openapi_document() -> Value {
                     ("created_at", "string"),
                 ]),
                 "TaskList": list_of("Task"),
+                "File": object(&[
+                    ("id", "string"), ("project", "string"), ("task", "string|null"),
+                    ("name", "string"), ("visibility", "string"), ("version", "integer"),
+                    ("size", "integer"), ("content_type", "string"), ("sha256", "string"),
+                    ("uploaded_by", "object|null"), ("uploaded_at", "string"),
+                    ("created_at", "string"), ("in_trash", "boolean"),
+                    ("deleted_at", "string|null"), ("has_preview", "boolean"),
+                ]),
+                "FileList": list_of("File"),
                 "RoleList": list_of("Role"),
                 "TeamList": list_of("Team"),
                 "MemberList": list_of("Member"),
@@ -287,6 +307,15 @@ fn success_of(method: &Method, path: &str) -> Option<(u16, Option<&'static str>)
             "DELETE",
             "/api/v1/projects/{id}/members/{user_id}" | "/api/v1/projects/{id}/teams/{team_id}",
         ) => (200, Some("Project")),
+        ("GET", "/api/v1/projects/{id}/files") => (200, Some("FileList")),
+        ("POST", "/api/v1/projects/{id}/files") => (201, Some("File")),
+        ("GET" | "PATCH" | "DELETE", "/api/v1/projects/{id}/files/{file_id}")
+        | ("POST", "/api/v1/projects/{id}/files/{file_id}/restore") => (200, Some("File")),
+        (
+            "GET",
+            "/api/v1/projects/{id}/files/{file_id}/content"
+            | "/api/v1/projects/{id}/files/{file_id}/preview",
+        ) => (200, Some("Bytes")),
         ("DELETE", _) => (204, None),
         _ => return None,
     })
@@ -326,10 +355,14 @@ mod tests {
             assert!(described, "{} {}", route.method, route.path);
             assert_eq!(operation["x-access"], route.access.describe());
             for (field, _, _) in route.body {
+                let content = &operation["requestBody"]["content"];
+                let media = if content["multipart/form-data"].is_object() {
+                    "multipart/form-data"
+                } else {
+                    "application/json"
+                };
                 assert!(
-                    operation["requestBody"]["content"]["application/json"]["schema"]["properties"]
-                        [field]
-                        .is_object(),
+                    content[media]["schema"]["properties"][field].is_object(),
                     "{} {} body field {field}",
                     route.method,
                     route.path

@@ -171,6 +171,30 @@ impl IntoResponse for ApiError {
             | Error::DatabaseUnreachable { .. }
             | Error::StoreMissing(_)
             | Error::StoreUnusable(_) => unavailable(&message),
+            Error::TooLarge(_) => answer(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                &sentence(&message),
+                None,
+            ),
+            Error::QuotaExceeded(_) => answer(
+                StatusCode::INSUFFICIENT_STORAGE,
+                "quota_exceeded",
+                &sentence(&message),
+                None,
+            ),
+            Error::UnsupportedMediaType(_) => answer(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                &sentence(&message),
+                None,
+            ),
+            Error::Objects(_) => {
+                // The file store, not the brand's store: nothing to reopen, so no
+                // `StoreUnavailable` for the gateway.
+                tracing::error!(error = %message, "file store failed");
+                try_again_shortly()
+            }
             Error::DatabaseUrl(_)
             | Error::StoreTooNew { .. }
             | Error::StoreBehind(_)
@@ -202,6 +226,10 @@ pub(crate) fn status_of(error: &Error) -> StatusCode {
         Error::NotFound(_) => StatusCode::NOT_FOUND,
         Error::Conflict(_) => StatusCode::CONFLICT,
         Error::NotLicensed(_) => StatusCode::PAYMENT_REQUIRED,
+        Error::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+        Error::QuotaExceeded(_) => StatusCode::INSUFFICIENT_STORAGE,
+        Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        Error::Objects(_) => StatusCode::SERVICE_UNAVAILABLE,
         Error::Unavailable(_)
         | Error::DatabaseUnreachable { .. }
         | Error::StoreMissing(_)
@@ -240,6 +268,10 @@ impl ApiError {
                 | Error::StoreUnusable(_)),
             ) => {
                 tracing::warn!(%error, "page action failed: store unavailable");
+                UNAVAILABLE.to_owned()
+            }
+            ApiError::Core(error @ Error::Objects(_)) => {
+                tracing::error!(%error, "page action failed: file store");
                 UNAVAILABLE.to_owned()
             }
             ApiError::Core(Error::Field { message, .. }) => sentence(message),
@@ -284,6 +316,15 @@ pub struct StoreUnavailable(pub String);
 
 /// 503 with `Retry-After` in the PRODUCT.md error shape, its cause as [`StoreUnavailable`].
 pub(crate) fn unavailable(cause: &str) -> Response {
+    let mut response = try_again_shortly();
+    response
+        .extensions_mut()
+        .insert(StoreUnavailable(cause.to_owned()));
+    response
+}
+
+/// 503 with `Retry-After` in the PRODUCT.md error shape, saying nothing of the cause.
+fn try_again_shortly() -> Response {
     let mut response = answer(
         StatusCode::SERVICE_UNAVAILABLE,
         "unavailable",
@@ -293,9 +334,6 @@ pub(crate) fn unavailable(cause: &str) -> Response {
     response
         .headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
-    response
-        .extensions_mut()
-        .insert(StoreUnavailable(cause.to_owned()));
     response
 }
 

@@ -1,4 +1,5 @@
 //! The API of the work: projects and their tasks.
 
+pub(crate) mod files;
 pub(crate) mod projects;
 pub(crate) mod tasks;
