@@ -218,3 +218,129 @@ async fn a_damaged_or_cut_backup_restores_nothing_and_a_full_brand_is_refused() 
     assert!(matches!(twice, Err(Error::Conflict(_))), "{twice:?}");
     platform.close().await;
 }
+
+/// Uploads `bytes` as a new file (or, with `replaces`, a new version) of `project`.
+async fn put_file(
+    store: &TenantStore,
+    admin: &tenant_core::access::Principal,
+    project: &str,
+    bytes: &[u8],
+    replaces: Option<&str>,
+) -> tenant_core::work::files::FileItem {
+    use tenant_core::work::files::{self, UploadForm};
+    let mut upload = files::begin_upload(store, admin, project).await.unwrap();
+    for chunk in bytes.chunks(300_000) {
+        upload
+            .write(bytes::Bytes::copy_from_slice(chunk))
+            .await
+            .unwrap();
+    }
+    let form = UploadForm {
+        replaces: replaces.map(str::to_owned),
+        ..UploadForm::default()
+    };
+    upload.finish("report.bin", &form).await.unwrap()
+}
+
+async fn fetch(
+    store: &TenantStore,
+    admin: &tenant_core::access::Principal,
+    project: &str,
+    file: &str,
+    version: i64,
+) -> Vec<u8> {
+    use futures_util::TryStreamExt as _;
+    let download =
+        tenant_core::work::files::open_download(store, admin, project, file, Some(version))
+            .await
+            .unwrap();
+    let chunks: Vec<bytes::Bytes> = download
+        .stream(None)
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    chunks.concat()
+}
+
+#[tokio::test]
+async fn a_brand_moved_from_local_files_to_s3_keeps_every_version_and_a_damaged_content_restores_nothing()
+ {
+    let limits = tenant_core::objects::FileLimits::default();
+    let stores = support::file_stores(limits).await;
+    let (local, s3) = match stores.as_slice() {
+        [local, s3] => (local, s3),
+        [local] => (local, local),
+        _ => unreachable!(),
+    };
+    let from = sqlite();
+    let source = Platform::open(&from.backend).await.unwrap();
+    source.use_file_store(local.store.clone());
+    let (tenant, store) = brand(&source, "files-moving.test").await;
+    let admin = support::signed_in_admin(&store, "admin@files-moving.test").await;
+    let project = support::project(&store, &admin, None).await;
+    let first: Vec<u8> = (0..2_500_000u32).map(|i| (i % 253) as u8).collect();
+    let second = b"a short second version".to_vec();
+    let file = put_file(&store, &admin, &project.id, &first, None).await;
+    put_file(&store, &admin, &project.id, &second, Some(&file.id)).await;
+    let text = export_text(&tenant, &store).await;
+    assert!(
+        text.contains(r#""version":2"#),
+        "the format version went up"
+    );
+    assert!(text.lines().last().unwrap().contains(r#""contents":2"#));
+
+    let to = postgres(4).await;
+    let to_backend = to.as_ref().map_or(&from.backend, |pg| &pg.backend);
+    let target = Platform::open(to_backend).await.unwrap();
+    target.use_file_store(s3.store.clone());
+
+    // A content damaged in the backup: refused, and nothing is kept of it.
+    let (damaged_tenant, damaged_store) = brand(&target, "damaged.test").await;
+    let data_line = text
+        .lines()
+        .position(|l| l.starts_with(r#"{"data":""#))
+        .unwrap();
+    let damaged: Vec<String> = text
+        .lines()
+        .enumerate()
+        .map(|(i, line)| {
+            if i == data_line {
+                line.replacen("A", "B", 1)
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect();
+    let refused = restore_text(&damaged_store, &(damaged.join("\n") + "\n")).await;
+    assert!(
+        matches!(&refused, Err(Error::Invalid(m)) if m.contains("SHA-256")),
+        "{refused:?}"
+    );
+    let left = s3.store.brand_objects(&damaged_tenant.id).await.unwrap();
+    assert!(left.is_empty(), "{left:?}");
+    let cut_off: String = text
+        .lines()
+        .take(data_line + 1)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(restore_text(&damaged_store, &cut_off).await.is_err());
+
+    // Whole: every version comes back from the other store.
+    let (moved_tenant, moved_store) = brand(&target, "moved.test").await;
+    restore_text(&moved_store, &text).await.unwrap();
+    let moved_admin = support::sign_in_as(&moved_store, "admin@files-moving.test").await;
+    assert!(fetch(&moved_store, &moved_admin, &project.id, &file.id, 1).await == first);
+    assert_eq!(
+        fetch(&moved_store, &moved_admin, &project.id, &file.id, 2).await,
+        second
+    );
+    let kept = s3.store.brand_objects(&moved_tenant.id).await.unwrap();
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    source.close().await;
+    target.close().await;
+    if let Some(pg) = to {
+        pg.cleanup().await;
+    }
+}

@@ -51,25 +51,6 @@ async fn download(
     Ok(chunks.concat())
 }
 
-/// Signs `email` in again: the principal a new request of theirs carries.
-async fn sign_in(store: &TenantStore, email: &str) -> Principal {
-    use tenant_core::accounts::sessions::{self, ClientInfo, Presented};
-    let client = ClientInfo {
-        address: "192.0.2.1".to_owned(),
-        user_agent: "test".to_owned(),
-    };
-    let signed_in = sessions::sign_in(store, email, support::PASSWORD, None, &client)
-        .await
-        .unwrap();
-    sessions::authenticate(
-        store,
-        Presented::Session(signed_in.secret.reveal()),
-        "192.0.2.1",
-    )
-    .await
-    .unwrap()
-}
-
 fn visible(visibility: &str) -> UploadForm {
     UploadForm {
         visibility: Some(visibility.to_owned()),
@@ -499,7 +480,7 @@ async fn clients_see_and_fetch_only_client_visible_files_of_their_company() {
             )
             .await
             .unwrap();
-            sign_in(store, "contact@acme.test").await
+            support::sign_in_as(store, "contact@acme.test").await
         };
         assert!(matches!(
             download(store, &switched, &project, &shared.id, None, None).await,

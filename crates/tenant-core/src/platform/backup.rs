@@ -1,13 +1,17 @@
 //! Backup and restore of one tenant in a portable, documented format — also how a brand
 //! moves between SQLite and PostgreSQL.
 //!
-//! # Format (`tasksession-backup`, version 1)
+//! # Format (`tasksession-backup`, version 2)
 //! UTF-8 JSON Lines. The first line is a header:
 //! `{"format":"tasksession-backup","version":1,"tenant_schema":N,"domain":…,"brand":…,
 //! "created_at":…}`. Then one line per row, tables in dependency order:
 //! `{"table":"users","row":{"user_id":"…",…}}`, every column present, text as strings, times
-//! as RFC 3339 strings in UTC with microseconds, absent values as `null`. The last line is
-//! `{"end":true,"rows":N}`, so a cut-off file is recognised. A backup is read in one
+//! as RFC 3339 strings in UTC with microseconds, absent values as `null`. Then the bytes of
+//! every file content the rows refer to (version 2): `{"content":"<sha256>","size":N}`
+//! followed by `{"data":"<base64>"}` lines of at most 1 MiB of bytes each, until N bytes;
+//! a restore checks each content against its SHA-256 and writes it to whichever file
+//! store the server uses. The last line is `{"end":true,"rows":N,"contents":M}`, so a
+//! cut-off file is recognised. Version 1 (before files) still restores. A backup is read in one
 //! snapshot while the platform keeps running; a restore writes everything in one
 //! transaction, so it lands whole or not at all. Sessions are not backed up: after a
 //! restore everyone signs in again (personal access tokens do move with the brand).
@@ -26,8 +30,11 @@ use crate::store::{Column, TENANT_MIGRATIONS, Table, Tx, on_tx, truncate_to_micr
 
 /// The format's name in the header.
 pub const FORMAT: &str = "tasksession-backup";
-/// The format version this build writes and reads.
-pub const VERSION: u64 = 1;
+/// The format version this build writes (it reads this one and every one before).
+pub const VERSION: u64 = 2;
+
+/// Bytes of a file's content per `data` line.
+const DATA_BYTES: usize = 1024 * 1024;
 
 /// The oldest tenant schema whose backups restore as they are: the migrations after it only
 /// add tables that older backups lack (settings, two-factor credentials, projects and tasks,
@@ -112,10 +119,82 @@ pub async fn export(
         }
         summary.rows.push((table, rows.len() as u64));
     }
-    write_line(out, &json!({ "end": true, "rows": total }))?;
+    let contents = export_contents(&mut tx, store, out).await?;
+    write_line(
+        out,
+        &json!({ "end": true, "rows": total, "contents": contents }),
+    )?;
     out.flush().map_err(|e| Error::io("(backup output)", e))?;
     progress(total);
     Ok(summary)
+}
+
+/// Writes the bytes of every content the snapshot's rows refer to.
+async fn export_contents(tx: &mut Tx, store: &TenantStore, out: &mut dyn Write) -> Result<u64> {
+    use base64::Engine as _;
+    use futures_util::StreamExt as _;
+    use object_store::ObjectStoreExt as _;
+    let contents: Vec<(String, i64)> = on_tx!(tx, |conn| {
+        sqlx::query_as("select sha256, size_bytes from file_blobs order by sha256")
+            .fetch_all(conn)
+            .await?
+    });
+    if contents.is_empty() {
+        return Ok(0);
+    }
+    let files = store.files.as_ref().ok_or_else(|| {
+        Error::Objects(
+            "this server has no file store configured, so the brand's files cannot be backed up"
+                .to_owned(),
+        )
+    })?;
+    for (sha256, size) in &contents {
+        write_line(out, &json!({ "content": sha256, "size": size }))?;
+        let mut stream = files
+            .objects
+            .get(&crate::objects::blob_path(sha256))
+            .await?
+            .into_stream();
+        let mut pending: Vec<u8> = Vec::with_capacity(DATA_BYTES);
+        let mut written: i64 = 0;
+        while let Some(chunk) = stream.next().await {
+            let mut chunk = &chunk?[..];
+            while !chunk.is_empty() {
+                let take = (DATA_BYTES - pending.len()).min(chunk.len());
+                pending.extend_from_slice(&chunk[..take]);
+                chunk = &chunk[take..];
+                if pending.len() == DATA_BYTES {
+                    write_line(
+                        out,
+                        &json!({ "data": base64::engine::general_purpose::STANDARD.encode(&pending) }),
+                    )?;
+                    written += pending.len() as i64;
+                    pending.clear();
+                }
+            }
+        }
+        if !pending.is_empty() {
+            write_line(
+                out,
+                &json!({ "data": base64::engine::general_purpose::STANDARD.encode(&pending) }),
+            )?;
+            written += pending.len() as i64;
+        }
+        if written != *size {
+            return Err(Error::Objects(format!(
+                "the file store holds {written} bytes of content {sha256}, not {size}"
+            )));
+        }
+    }
+    Ok(contents.len() as u64)
+}
+
+/// A content being restored: where its bytes go, and how many are still to come.
+struct Restoring {
+    sha256: String,
+    left: u64,
+    writer: object_store::WriteMultipart,
+    hasher: aws_lc_rs::digest::Context,
 }
 
 async fn fetch_table(
@@ -189,9 +268,9 @@ pub fn read_header(input: &mut dyn BufRead) -> Result<Header> {
         ));
     }
     let version = value.get("version").and_then(Value::as_u64).unwrap_or(0);
-    if version != VERSION {
+    if !(1..=VERSION).contains(&version) {
         return Err(Error::Invalid(format!(
-            "backup format version {version} is not supported by this release (it reads version {VERSION})"
+            "backup format version {version} is not supported by this release (it reads versions 1 to {VERSION})"
         )));
     }
     let text = |field: &str| {
@@ -241,6 +320,9 @@ pub async fn import(
     let mut line_number = 1;
     let mut ended = None;
     let mut line = String::new();
+    let mut restoring: Option<Restoring> = None;
+    // Contents written to the file store, removed again should the restore fail.
+    let mut written: Vec<String> = Vec::new();
     loop {
         line.clear();
         let read = input
@@ -258,6 +340,24 @@ pub async fn import(
         }
         let value: Value = serde_json::from_str(&line)
             .map_err(|e| bad_line(line_number, format!("not JSON ({e})")))?;
+        if value.get("content").is_some() || value.get("data").is_some() {
+            let restored = restore_content(store, &mut restoring, &value)
+                .await
+                .map_err(|e| bad_line(line_number, e));
+            match restored {
+                Ok(Some(sha256)) => written.push(sha256),
+                Ok(None) => {}
+                Err(error) => {
+                    forget_contents(store, &written).await;
+                    return Err(error);
+                }
+            }
+            continue;
+        }
+        if restoring.is_some() {
+            forget_contents(store, &written).await;
+            return Err(bad_line(line_number, "a file's content is cut off"));
+        }
         if value.get("end").and_then(Value::as_bool) == Some(true) {
             ended = Some(
                 value
@@ -265,6 +365,15 @@ pub async fn import(
                     .and_then(Value::as_u64)
                     .unwrap_or(u64::MAX),
             );
+            if let Some(contents) = value.get("contents").and_then(Value::as_u64)
+                && contents != written.len() as u64
+            {
+                forget_contents(store, &written).await;
+                return Err(Error::Invalid(format!(
+                    "the backup's end line says {contents} file contents but {} were read; nothing was restored",
+                    written.len()
+                )));
+            }
             continue;
         }
         let table = value
@@ -297,6 +406,10 @@ pub async fn import(
         }
     }
     let total: u64 = counts.iter().map(|(_, n)| n).sum();
+    if let Err(error) = check_contents(&mut tx, &written, restoring.is_some()).await {
+        forget_contents(store, &written).await;
+        return Err(error);
+    }
     match ended {
         None => {
             return Err(Error::Invalid(
@@ -322,9 +435,140 @@ pub async fn import(
             });
         }
     }
-    tx.commit().await?;
+    // Previews are not carried: they are made again from the contents.
+    on_tx!(tx, |conn| {
+        sqlx::query("update file_blobs set preview = 'pending' where preview = 'ready'")
+            .execute(conn)
+            .await?;
+    });
+    if let Err(error) = tx.commit().await {
+        forget_contents(store, &written).await;
+        return Err(error);
+    }
     progress(total);
     Ok(Summary { rows: counts })
+}
+
+/// Takes one `content` or `data` line: begins a content, or writes its next bytes; gives
+/// the SHA-256 of a content whose last byte came and matched.
+async fn restore_content(
+    store: &TenantStore,
+    restoring: &mut Option<Restoring>,
+    value: &Value,
+) -> Result<Option<String>> {
+    use base64::Engine as _;
+    use object_store::ObjectStoreExt as _;
+    if let Some(sha256) = value.get("content") {
+        if restoring.is_some() {
+            return Err(Error::Invalid("a file's content is cut off".to_owned()));
+        }
+        let sha256 = sha256
+            .as_str()
+            .filter(|s| s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+            .ok_or_else(|| Error::Invalid("'content' must be a SHA-256 in hex".to_owned()))?;
+        let size = value
+            .get("size")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| Error::Invalid("a content needs its 'size'".to_owned()))?;
+        let files = store.files.as_ref().ok_or_else(|| {
+            Error::Objects(
+                "this server has no file store configured for the backup's files".to_owned(),
+            )
+        })?;
+        let upload = files
+            .objects
+            .put_multipart(&crate::objects::blob_path(sha256))
+            .await?;
+        let mut next = Restoring {
+            sha256: sha256.to_owned(),
+            left: size,
+            writer: object_store::WriteMultipart::new(upload),
+            hasher: aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256),
+        };
+        if size == 0 {
+            return finish_content(next).await.map(Some);
+        }
+        next.left = size;
+        *restoring = Some(next);
+        return Ok(None);
+    }
+    let Some(current) = restoring.as_mut() else {
+        return Err(Error::Invalid(
+            "'data' without a 'content' line before it".to_owned(),
+        ));
+    };
+    let data = value
+        .get("data")
+        .and_then(Value::as_str)
+        .and_then(|d| base64::engine::general_purpose::STANDARD.decode(d).ok())
+        .ok_or_else(|| Error::Invalid("'data' must be base64".to_owned()))?;
+    let length = data.len() as u64;
+    if length > current.left {
+        return Err(Error::Invalid(format!(
+            "content {} has more bytes than its size",
+            current.sha256
+        )));
+    }
+    current.left -= length;
+    current.hasher.update(&data);
+    current.writer.wait_for_capacity(1).await?;
+    current.writer.put(data.into());
+    if current.left > 0 {
+        return Ok(None);
+    }
+    match restoring.take() {
+        Some(done) => finish_content(done).await.map(Some),
+        None => Ok(None),
+    }
+}
+
+async fn finish_content(done: Restoring) -> Result<String> {
+    let digest = done.hasher.finish();
+    let got: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    if got != done.sha256 {
+        let _ = done.writer.abort().await;
+        return Err(Error::Invalid(format!(
+            "content {} does not match its SHA-256 (the backup is damaged)",
+            done.sha256
+        )));
+    }
+    done.writer.finish().await?;
+    Ok(done.sha256)
+}
+
+/// Checks that every content the restored rows refer to came with the backup.
+async fn check_contents(tx: &mut Tx, written: &[String], cut_off: bool) -> Result<()> {
+    if cut_off {
+        return Err(Error::Invalid(
+            "the backup is cut off inside a file's content; nothing was restored".to_owned(),
+        ));
+    }
+    let referred: Vec<String> = on_tx!(tx, |conn| {
+        sqlx::query_scalar("select sha256 from file_blobs order by sha256")
+            .fetch_all(conn)
+            .await?
+    });
+    if let Some(missing) = referred.iter().find(|sha| !written.contains(sha)) {
+        return Err(Error::Invalid(format!(
+            "the backup has no bytes for the file content {missing}; nothing was restored"
+        )));
+    }
+    Ok(())
+}
+
+/// Removes contents a failed restore had written (best effort: the daily sweep removes
+/// what is left).
+async fn forget_contents(store: &TenantStore, written: &[String]) {
+    use object_store::ObjectStoreExt as _;
+    let Some(files) = store.files.as_ref() else {
+        return;
+    };
+    for sha256 in written {
+        let _ = files
+            .objects
+            .delete(&crate::objects::blob_path(sha256))
+            .await;
+    }
 }
 
 async fn insert_row(

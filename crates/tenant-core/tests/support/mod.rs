@@ -173,7 +173,6 @@ pub async fn signed_in_user(
     role: &str,
     company: Option<&str>,
 ) -> tenant_core::access::Principal {
-    use tenant_core::accounts::sessions::{self, ClientInfo, Presented};
     use tenant_core::accounts::users::NewUser;
     let mut new = NewUser::new(tenant_core::Email::parse(email).unwrap(), "Test User", role);
     new.company_id = company.map(str::to_owned);
@@ -181,6 +180,16 @@ pub async fn signed_in_user(
     invitations::accept_invitation(store, invitation.token.reveal(), PASSWORD)
         .await
         .unwrap();
+    sign_in_as(store, email).await
+}
+
+/// Signs `email` (an active user with [`PASSWORD`]) in: the principal of a new request.
+#[allow(dead_code)]
+pub async fn sign_in_as(
+    store: &tenant_core::TenantStore,
+    email: &str,
+) -> tenant_core::access::Principal {
+    use tenant_core::accounts::sessions::{self, ClientInfo, Presented};
     let client = ClientInfo {
         address: "192.0.2.1".to_owned(),
         user_agent: "test".to_owned(),
