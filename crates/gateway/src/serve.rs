@@ -400,6 +400,13 @@ async fn expire_access(edge: Arc<Edge>) {
                 ),
                 Err(error) => tracing::error!(%domain, %error, "cannot empty the trash of files"),
             }
+            match tenant_core::work::previews::make_previews(context.store()).await {
+                Ok(done) if done == tenant_core::work::previews::Previewed::default() => {}
+                Ok(done) => {
+                    tracing::info!(%domain, made = done.made, refused = done.refused, "made previews of images")
+                }
+                Err(error) => tracing::error!(%domain, %error, "cannot make previews"),
+            }
             if sweep_files {
                 match tenant_core::work::files::sweep_leftovers(
                     context.store(),

@@ -589,3 +589,79 @@ async fn limits_and_quotas_are_checked_while_bytes_stream_and_a_cut_off_upload_l
     })
     .await;
 }
+
+fn png(width: u32, height: u32) -> Vec<u8> {
+    let picture = image::RgbImage::from_fn(width, height, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, 90])
+    });
+    let mut out = Vec::new();
+    image::DynamicImage::ImageRgb8(picture)
+        .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+        .unwrap();
+    out
+}
+
+/// A PNG of a few dozen bytes whose header claims 50,000 × 50,000 pixels.
+fn bomb() -> Vec<u8> {
+    let mut bytes = png(1, 1);
+    bytes[16..20].copy_from_slice(&50_000u32.to_be_bytes());
+    bytes[20..24].copy_from_slice(&50_000u32.to_be_bytes());
+    let mut crc = 0xffff_ffffu32;
+    for byte in &bytes[12..29] {
+        crc ^= u32::from(*byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xedb8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    bytes[29..33].copy_from_slice(&(!crc).to_be_bytes());
+    bytes
+}
+
+#[tokio::test]
+async fn images_get_previews_a_decompression_bomb_does_not_and_markup_is_never_served_as_itself() {
+    each_setup(FileLimits::default(), async |context, _files, setup| {
+        let store = context.store();
+        let admin = signed_in_admin(store, "admin@agency.test").await;
+        let project = project(store, &admin, None).await;
+        let photo = upload(store, &admin, &project, "photo.png", &png(900, 300), &UploadForm::default())
+            .await
+            .unwrap();
+        let bomb = upload(store, &admin, &project, "bomb.png", &bomb(), &UploadForm::default())
+            .await
+            .unwrap();
+        assert_eq!(bomb.current.content_type, "image/png", "{setup}");
+        let svg = upload(
+            store,
+            &admin,
+            &project,
+            "logo.svg",
+            b"<?xml version=\"1.0\"?><svg xmlns=\"http://www.w3.org/2000/svg\" onload=\"alert(1)\"/>",
+            &UploadForm::default(),
+        )
+        .await
+        .unwrap();
+        assert!(!photo.preview_ready, "{setup}: made in the background");
+        let done = tenant_core::work::previews::make_previews(store).await.unwrap();
+        assert_eq!((done.made, done.refused), (1, 1), "{setup}");
+        let (file, preview) = files::open_preview(store, &admin, &project.id, &photo.id).await.unwrap();
+        assert!(file.preview_ready, "{setup}");
+        let shown = image::load_from_memory(&preview).unwrap();
+        assert_eq!((shown.width(), shown.height()), (320, 107), "{setup}");
+        for none in [&bomb.id, &svg.id] {
+            let answer = files::open_preview(store, &admin, &project.id, none).await;
+            assert!(matches!(answer, Err(Error::NotFound(_))), "{setup}: {answer:?}");
+        }
+        assert_eq!(svg.current.content_type, "image/svg+xml", "{setup}");
+        assert_eq!(svg.current.served_type(), "application/octet-stream", "{setup}");
+        assert!(!svg.current.shows_inline(), "{setup}");
+        assert!(photo.current.shows_inline(), "{setup}");
+        // Nothing is left to do.
+        let again = tenant_core::work::previews::make_previews(store).await.unwrap();
+        assert_eq!(again, tenant_core::work::previews::Previewed::default(), "{setup}");
+    })
+    .await;
+}

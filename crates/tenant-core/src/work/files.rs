@@ -62,6 +62,8 @@ pub struct FileItem {
     pub created_at: OffsetDateTime,
     /// The current version (the newest).
     pub current: FileVersion,
+    /// Whether the current version's preview is made.
+    pub preview_ready: bool,
 }
 
 /// One version of a file.
@@ -101,11 +103,6 @@ impl FileVersion {
         } else {
             &self.content_type
         }
-    }
-
-    /// Whether a preview can be made of it.
-    pub fn has_preview_kind(&self) -> bool {
-        PREVIEW_TYPES.contains(&self.content_type.as_str())
     }
 }
 
@@ -236,10 +233,11 @@ pub fn sniff(head: &[u8]) -> String {
 }
 
 const COLUMNS: &str = "files.file_id, files.project_id, files.task_id, files.visibility, files.deleted_at, files.created_at,
-     v.version, v.name, v.size_bytes, v.content_type, v.sha256, v.uploaded_by, users.name as uploader_name, v.created_at as version_created_at";
+     v.version, v.name, v.size_bytes, v.content_type, v.sha256, v.uploaded_by, users.name as uploader_name, v.created_at as version_created_at, blobs.preview";
 
 const FILES: &str =
     "files join file_versions v on v.file_id = files.file_id and v.version = files.current_version
+     join file_blobs blobs on blobs.sha256 = v.sha256
      left join users on users.user_id = v.uploaded_by";
 
 #[derive(sqlx::FromRow)]
@@ -258,6 +256,7 @@ struct FileRow {
     uploaded_by: Option<String>,
     uploader_name: Option<String>,
     version_created_at: OffsetDateTime,
+    preview: String,
 }
 
 impl TryFrom<FileRow> for FileItem {
@@ -281,6 +280,7 @@ impl TryFrom<FileRow> for FileItem {
                 uploaded_by_name: row.uploader_name,
                 created_at: row.version_created_at,
             },
+            preview_ready: row.preview == "ready",
         })
     }
 }
@@ -331,7 +331,7 @@ async fn find_file(
 }
 
 /// The brand's files, or a clear error when this server has no file store.
-fn files_of(store: &TenantStore) -> Result<&BrandFiles> {
+pub(crate) fn files_of(store: &TenantStore) -> Result<&BrandFiles> {
     store
         .files
         .as_ref()

@@ -17,6 +17,7 @@
 
 pub(crate) mod board;
 pub mod files;
+pub mod previews;
 pub mod projects;
 pub mod sharing;
 pub mod tasks;

@@ -42,7 +42,7 @@ pub(crate) fn file_view(viewer: &Principal, file: &FileItem) -> Value {
         "created_at": rfc3339(file.created_at),
         "in_trash": file.deleted_at.is_some(),
         "deleted_at": file.deleted_at.map(rfc3339),
-        "has_preview": file.current.has_preview_kind(),
+        "has_preview": file.preview_ready,
     })
 }
 
@@ -215,10 +215,22 @@ pub(crate) async fn upload(
     multipart: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let file = receive_upload(&caller, &id, multipart).await?;
+    make_previews_soon(&caller);
     Ok((
         StatusCode::CREATED,
         Json(file_view(&caller.principal, &file)),
     ))
+}
+
+/// Makes the previews of new images in the background (the server's minute sweep makes
+/// any this misses, after a restart for instance).
+pub(crate) fn make_previews_soon(caller: &Caller) {
+    let store = caller.tenant.store().clone();
+    tokio::spawn(async move {
+        if let Err(error) = tenant_core::work::previews::make_previews(&store).await {
+            tracing::warn!(%error, "previews not made");
+        }
+    });
 }
 
 #[derive(Debug, Deserialize)]
@@ -551,7 +563,7 @@ pub(crate) fn routes() -> Vec<Route> {
         route(
             M::GET,
             "/api/v1/projects/{id}/files/{file_id}/preview",
-            "A small PNG of an image file (404 until it is made, and for other files)",
+            "A small PNG (at most 320 pixels a side) of an image file: 404 until it is made, and for other files and images refused by the decoder's limits",
             Project(None),
             NONE,
             routing::get(preview),
