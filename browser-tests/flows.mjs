@@ -234,8 +234,10 @@ await flow('the admin adds a client company and a contact with limited switches,
   const main = await cleo.textContent('main');
   check(main.includes('Northwind Traders') && main.includes('What you can do in Alpha Studio'), 'the contact does not see the portal');
   check(main.includes("see your company's projects"), 'the portal does not say what the contact can do');
-  // Files, discussions and invoices do not exist yet: the portal promises none of them.
-  for (const phrase of ['download files', 'upload files', 'take part in discussions', 'pay invoices']) {
+  // Cleo may download files but not upload them; discussions and invoices do not exist
+  // yet: the portal promises exactly what she can do.
+  check(main.includes('download files'), 'the portal does not say the contact can download files');
+  for (const phrase of ['upload files', 'take part in discussions', 'pay invoices']) {
     check(!main.includes(phrase), `the portal promises "${phrase}"`);
   }
   const links = await cleo.$$eval('nav.main a', (as) => as.map((a) => a.textContent));
@@ -481,6 +483,62 @@ await flow('a project for a client company: made and shared with a team, seen by
   check(!(await cleo.isVisible('button[aria-label^="Move"]')), 'the contact is offered moving tasks');
   check(!(await cleo.isVisible('button:has-text("Archive project")')), 'the contact is offered archiving');
   await snap(cleo, 'alpha-cleo-project');
+
+  // Files: Pat uploads an internal note and a client-visible design (with the progress
+  // bar), then a second version of the design by dropping nothing but choosing a file.
+  await pat.goto(address + '/files');
+  await pat.setInputFiles('#file', { name: 'hosting-costs.txt', mimeType: 'text/plain', buffer: Buffer.from('internal figures') });
+  await pat.click('button:has-text("Upload")');
+  await pat.waitForURL(/\/files\?done=uploaded/);
+  const design = crypto.randomBytes(300 * 1024);
+  await pat.selectOption('#visibility', 'client');
+  await pat.setInputFiles('#file', { name: 'homepage design.bin', mimeType: 'application/octet-stream', buffer: design });
+  await pat.click('button:has-text("Upload")');
+  await pat.waitForURL(/\/files\?done=uploaded/);
+  main = await pat.textContent('main');
+  check(main.includes('hosting-costs.txt') && main.includes('homepage design.bin'), 'the uploads are not listed');
+  check(main.includes('client-visible') && main.includes('internal'), 'the list does not say who sees each file');
+  await snap(pat, 'alpha-files');
+  await pat.click('a:has-text("homepage design.bin")');
+  const second = crypto.randomBytes(200 * 1024);
+  await pat.setInputFiles('#file', { name: 'homepage design v2.bin', mimeType: 'application/octet-stream', buffer: second });
+  await pat.click('button:has-text("Upload")');
+  await pat.waitForURL(/done=version/);
+  main = await pat.textContent('main');
+  check(main.includes('The new version is uploaded') && main.includes('homepage design v2.bin') && main.includes('Versions'), 'the version is not shown');
+  check((await pat.$$('section[aria-labelledby=versions] tbody tr')).length === 2, 'the file does not list two versions');
+  await snap(pat, 'alpha-file-versions');
+  const designPage = pat.url().split('?')[0];
+
+  // Cleo sees the client-visible file only, downloads it, and has no upload form.
+  await cleo.goto(address + '/files');
+  main = await cleo.textContent('main');
+  check(main.includes('homepage design v2.bin') && !main.includes('hosting-costs.txt'), 'the contact does not see exactly the client-visible file');
+  check(!(await cleo.isVisible('form[data-upload]')), 'a contact without files.upload is offered uploading');
+  const [download] = await Promise.all([cleo.waitForEvent('download'), cleo.click('a:has-text("Download")')]);
+  const got = fs.readFileSync(await download.path());
+  check(got.equals(second), `the contact downloaded ${got.length} bytes that are not the current version`);
+  await snap(cleo, 'alpha-cleo-files');
+  const internalId = await pat.evaluate(async (project) => {
+    const list = await (await fetch(`/api/v1/projects/${project}/files`)).json();
+    return list.items.find((f) => f.name === 'hosting-costs.txt').id;
+  }, address.split('/').pop());
+  const hiddenFile = await cleo.goto(`${address}/files/${internalId}`);
+  check(hiddenFile.status() === 404, `the contact got ${hiddenFile.status()} for an internal file`);
+
+  // The admin moves the design to the trash and restores it.
+  await admins.alpha.goto(designPage);
+  await admins.alpha.click('button:has-text("Move to the trash")');
+  await admins.alpha.waitForURL(/done=trashed/);
+  check(!(await admins.alpha.textContent('main')).includes('homepage design v2.bin'), 'the trashed file is still listed');
+  await admins.alpha.click('a:has-text("The project\'s trash")');
+  check((await admins.alpha.textContent('main')).includes('homepage design v2.bin'), 'the trash does not list the file');
+  await snap(admins.alpha, 'alpha-files-trash');
+  await admins.alpha.click('a:has-text("homepage design v2.bin")');
+  await admins.alpha.click('button:has-text("Restore the file")');
+  await admins.alpha.waitForURL(/done=restored/);
+  await cleo.goto(address + '/files');
+  check((await cleo.textContent('main')).includes('homepage design v2.bin'), 'the restored file is not back for the contact');
 
   // Another company's contact cannot reach it at all.
   const page = admins.alpha;

@@ -20,7 +20,8 @@
 # %{time_total}), the CPU time each server spent on it (/proc/<pid>/stat: ours, and
 # nginx's master and workers together) and resident memory: ours idle before the runs
 # (VmRSS) and its peak (VmHWM) after them, nginx's largest worker's likewise. curl sends
-# no `Expect: 100-continue` to either (it would wait for the 100 before sending).
+# no `Expect: 100-continue` to either (it would wait for the 100 before sending). Before
+# each measure, the machine's dirty pages are written out (`sync`, not timed).
 #
 # Usage: bench/files/run.sh
 #   TASKSESSION_BIN  our binary (default target/release/tasksession; build it first with
@@ -33,6 +34,7 @@
 # Installs nginx-light, curl and jq from Debian when missing (Debian's nginx has
 # ngx_http_dav_module built in; nginx-full is tried when it has not).
 set -euo pipefail
+caller=$PWD   # TASKSESSION_BIN and WORK_DIR may be given relative to it
 cd "$(dirname "$0")/../.."
 
 SIZE_MB=${SIZE_MB:-1024}
@@ -50,10 +52,13 @@ say() { echo "$*" >&2; }
 [[ $SIZE_MB =~ ^[1-9][0-9]*$ ]] || die "SIZE_MB=$SIZE_MB is not a whole number of MiB"
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "RUNS=$RUNS is not a whole number"
 
-BIN=${TASKSESSION_BIN:-target/release/tasksession}
+if [ -n "${TASKSESSION_BIN:-}" ]; then
+  BIN=$(cd "$caller" && realpath -m -- "$TASKSESSION_BIN")
+else
+  BIN=$PWD/target/release/tasksession
+fi
 { [ -f "$BIN" ] && [ -x "$BIN" ]; } \
   || die "no executable $BIN: build it first with \`cargo build --release -p gateway\`, or set TASKSESSION_BIN"
-BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
 # The server refuses TASKSESSION_* variables it does not know: none of the caller's reach it.
 for name in $(compgen -e); do
   case $name in TASKSESSION_*) unset "$name" ;; esac
@@ -76,7 +81,7 @@ for port in $TS_PORT $TS_TLS_PORT $TS_OPERATOR_PORT $NG_PORT; do
   if curl -s -o /dev/null -m 2 "http://127.0.0.1:$port/"; then die "port $port is already in use"; fi
 done
 
-parent=${WORK_DIR:-${TMPDIR:-/tmp}}
+parent=$(cd "$caller" && realpath -m -- "${WORK_DIR:-${TMPDIR:-/tmp}}")
 [ -d "$parent" ] || die "WORK_DIR=$parent is not a folder"
 work=$(mktemp -d "$parent/files-bench.XXXXXX")
 ts_pid="" ng_pid=""
@@ -224,7 +229,12 @@ record() { # key wanted-code cpu-ticks-before "code seconds bytes/s bytes" pidsâ
   say "    $key: $(awk -v s="$s" 'BEGIN { printf "%.0f", s / 1e6 }') MB/s, $t s"
 }
 
+# Before each measure, not timed: the previous one's written bytes go to disk, so that
+# neither server's measure pays for the other's writeback.
+settle() { sync; sleep 0.5; }
+
 upload_ours() {
+  settle
   local before out; before=$(ticks "$ts_pid")
   out=$(curl -s -H "Host: $HOST" -H "$auth" -H 'Expect:' -F "file=@$src;type=application/octet-stream" \
     -o "$work/answer" -w '%{http_code} %{time_total} %{speed_upload} %{size_upload}' \
@@ -243,6 +253,7 @@ upload_ours() {
 
 upload_nginx() {
   rm -f "$ng_stored"   # each PUT creates the file (201), as each of ours is a new file
+  settle
   local before out; before=$(ticks "${ng_all[@]}")
   out=$(curl -s -H 'Expect:' -T "$src" -o "$work/answer" \
     -w '%{http_code} %{time_total} %{speed_upload} %{size_upload}' \
@@ -253,6 +264,7 @@ upload_nginx() {
 }
 
 download_ours() {
+  settle
   local before out; before=$(ticks "$ts_pid")
   rm -f "$work/answer"
   out=$(curl -s -H "Host: $HOST" -H "$auth" -o /dev/null \
@@ -262,6 +274,7 @@ download_ours() {
 }
 
 download_nginx() {
+  settle
   local before out; before=$(ticks "${ng_all[@]}")
   rm -f "$work/answer"
   out=$(curl -s -o /dev/null -w '%{http_code} %{time_total} %{speed_download} %{size_download}' \
@@ -313,12 +326,11 @@ row() { # label ours nginx
 declare -A mbs mt mc
 for key in upload/ours upload/nginx download/ours download/nginx; do
   # shellcheck disable=SC2086
-  mbs[$key]=$(fmt "$(median ${speed[$key]})" 0)
+  mbs[$key]=$(fmt "$(awk -v v="$(median ${speed[$key]})" 'BEGIN { print v / 1e6 }')" 0)
   # shellcheck disable=SC2086
   mt[$key]=$(fmt "$(median ${secs[$key]})" 2)
   # shellcheck disable=SC2086
   mc[$key]=$(fmt "$(median ${cpu[$key]})" 2)
-  mbs[$key]=$(awk -v v="${mbs[$key]}" 'BEGIN { printf "%.0f", v / 1e6 }')
 done
 
 echo
@@ -337,7 +349,7 @@ row "peak resident memory (VmHWM), MiB" "$(fmt "$(awk -v k="$ts_hwm_kib" 'BEGIN 
 echo
 echo "- every run, MB/s: upload ours $(each "${speed[upload/ours]}"), nginx $(each "${speed[upload/nginx]}"); download ours $(each "${speed[download/ours]}"), nginx $(each "${speed[download/nginx]}")"
 echo "- MB is 10^6 bytes; speeds are curl's %{speed_upload}/%{speed_download} (for our multipart upload, of the file's $bytes bytes, not the form around them), times its %{time_total}"
-echo "- upload: ours is a multipart/form-data POST (curl -F) to /api/v1/projects/{id}/files, hashed (SHA-256) into the brand's local file store; nginx's is a PUT (curl -T) with dav_methods PUT, written to client_body_temp_path and renamed into place; curl sends no Expect: 100-continue to either"
+echo "- upload: ours is a multipart/form-data POST (curl -F) to /api/v1/projects/{id}/files, hashed (SHA-256) into the brand's local file store (content is kept by its SHA-256, so the $RUNS uploads are $RUNS files sharing one stored copy); nginx's is a PUT (curl -T) with dav_methods PUT, written to client_body_temp_path and renamed into place; curl sends no Expect: 100-continue to either"
 echo "- download: ours streams the stored file from GET â€¦/files/{id}/content; nginx sends the source file with sendfile; both checked by SHA-256 once (equal to the source's), every upload's answer and stored size checked"
 echo "- resident memory: ours is the whole process (idle: VmRSS after start-up and setup, before the runs; peak: VmHWM after them: $(fmt "$(awk -v k="$ts_hwm_before_kib" 'BEGIN { print k / 1024 }')" 1) MiB before the runs, $(fmt "$(awk -v k="$ts_rss_after_kib" 'BEGIN { print k / 1024 }')" 1) MiB resident after them); nginx's is its largest worker of 2 (worker_processes 2); server CPU: ours, nginx's master and workers"
-echo "- plain HTTP on loopback; curl and both servers share this machine's $(nproc) cores; the files are in the page cache (the source written just before, ours read back just after its upload); $ts_logged warnings or errors in our log (RUST_LOG=warn), $ng_logged in nginx's error log"
+echo "- plain HTTP on loopback; curl and both servers share this machine's $(nproc) cores; both download files already in the page cache (nginx the source, written before the runs; ours the upload just before); $ts_logged warnings or errors in our log (RUST_LOG=warn), $ng_logged in nginx's error log"

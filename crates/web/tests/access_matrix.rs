@@ -417,7 +417,7 @@ const MATRIX: &[(&str, &str, [u16; 8])] = &[
     (
         "POST",
         "/api/v1/projects/{id}/files/{file_id}/restore",
-        [200, 403, 404, 403, 404, 401, 401, 401],
+        [200, 403, 404, 404, 404, 401, 401, 401],
     ),
     (
         "GET",
@@ -1387,6 +1387,43 @@ const PAGES: &[(&str, &str, [u16; 8])] = &[
         "/projects/{id}/tasks/{task}/delete",
         [303, 403, 404, 403, 404, 303, 303, 303],
     ),
+    (
+        "GET",
+        "/assets/files.js",
+        [200, 200, 200, 200, 200, 200, 200, 200],
+    ),
+    (
+        "GET",
+        "/projects/{id}/files",
+        [200, 200, 404, 200, 404, 303, 303, 303],
+    ),
+    // Company A's contact has had their switches set to files.download alone by the
+    // contact row above: their uploads are switched off (403).
+    (
+        "POST",
+        "/projects/{id}/files",
+        [303, 303, 404, 403, 404, 303, 303, 303],
+    ),
+    (
+        "GET",
+        "/projects/{id}/files/{file}",
+        [200, 200, 404, 200, 404, 303, 303, 303],
+    ),
+    (
+        "POST",
+        "/projects/{id}/files/{file}/edit",
+        [303, 303, 404, 403, 404, 303, 303, 303],
+    ),
+    (
+        "POST",
+        "/projects/{id}/files/{file}/delete",
+        [303, 403, 404, 403, 404, 303, 303, 303],
+    ),
+    (
+        "POST",
+        "/projects/{id}/files/{file}/restore",
+        [303, 403, 404, 404, 404, 303, 303, 303],
+    ),
     ("GET", "/audit", [200, 403, 403, 403, 403, 303, 303, 303]),
     (
         "GET",
@@ -1417,10 +1454,16 @@ fn page_path(path: &str, brand: &Brand, t: &Targets) -> String {
     } else {
         &t.user
     };
+    let file = if path.ends_with("/restore") {
+        &t.trashed
+    } else {
+        &t.file
+    };
     path.replace("{id}", id)
         .replace("{user}", user)
         .replace("{team}", &t.team)
         .replace("{task}", &t.task)
+        .replace("{file}", file)
         .replace("{asset}", "logo")
         .replace(
             "{token}",
@@ -1518,6 +1561,7 @@ fn page_form(
             ]
         }
         ("POST", "/projects/{id}/tasks/{task}/edit") => vec![("title", format!("Edited {n}"))],
+        ("POST", "/projects/{id}/files/{file}/edit") => vec![("name", format!("Renamed {n}.txt"))],
         _ => Vec::new(),
     };
     pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
@@ -1558,8 +1602,24 @@ async fn page_call(
         );
         form.push(("csrf".to_owned(), web::http::csrf::form_token(secret)));
     }
+    let upload = method == "POST" && path.starts_with("/projects/") && path.ends_with("/files");
     let body = if method == "GET" {
         Body::empty()
+    } else if upload {
+        // As the page sends it: the form token first, then the file.
+        let boundary = "page-matrix-boundary";
+        request = request.header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={boundary}"),
+        );
+        let token = form
+            .iter()
+            .find(|(name, _)| name == "csrf")
+            .map(|(_, value)| value.clone())
+            .unwrap_or_default();
+        Body::from(format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{token}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"page.txt\"\r\nContent-Type: text/plain\r\n\r\nfrom the page\r\n--{boundary}--\r\n"
+        ))
     } else if path == "/settings/branding" {
         let boundary = "page-matrix-boundary";
         request = request.header(

@@ -1065,6 +1065,10 @@ async fn trash_or_restore(
     let mut tx = store.write_uncached().await?;
     let approach = work::approach(&mut tx, actor, project_id).await?;
     let place = if to_trash { Where::Files } else { Where::Trash };
+    if !to_trash && actor.kind() == UserKind::Client {
+        // The trash is the agency's: a client contact does not see what is in it.
+        return Err(no_such_file());
+    }
     let before = find_file(&mut tx, &approach, file_id, place).await?;
     let grant = approach.permit::<need::FilesDelete>()?;
     on_tx!(tx, |conn| {

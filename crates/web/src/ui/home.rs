@@ -49,12 +49,22 @@ pub(crate) fn phrase(permission: Permission) -> &'static str {
 }
 
 /// Whether what `permission` allows can be done in this version: the work modules still to
-/// come (files, chat, discussions, client messages, invoices and payments) are not promised
+/// come (chat, discussions, client messages, invoices and payments) are not promised
 /// on the home page until they exist.
 fn available(permission: Permission) -> bool {
     matches!(
         permission.as_str().split('.').next(),
-        Some("projects" | "tasks" | "users" | "clients" | "roles" | "teams" | "settings" | "audit")
+        Some(
+            "projects"
+                | "tasks"
+                | "files"
+                | "users"
+                | "clients"
+                | "roles"
+                | "teams"
+                | "settings"
+                | "audit"
+        )
     )
 }
 

@@ -66,6 +66,9 @@ table.grid th[scope=row]{width:8rem;font-weight:600}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;margin:0}
 dl.facts dt{font-weight:600}dl.facts dd{margin:0}
 .status.off{background:#f4dcda;color:#7a1a14}.status.on{background:#dcefe0;color:#14532d}
+.thumb{width:48px;height:48px;object-fit:cover;border-radius:4px;display:block}.preview{max-width:100%;height:auto}
+.drop{border:2px dashed #c5cbd3;border-radius:8px;padding:.75rem;margin:.5rem 0}.drop.dropping{border-color:var(--accent);background:#fff7f2}
+progress{width:100%;height:1rem}
 @media (max-width:40rem){th.optional,td.optional{display:none}header.bar{padding:.6rem .75rem}}
 @media (max-width:37.5rem){.menu-toggle{display:block;position:absolute;opacity:0;width:1px;height:1px;margin:0}
 .menu-button{display:inline-block;margin-left:auto;border:1px solid #fff;border-radius:6px;padding:.2rem .7rem;cursor:pointer}

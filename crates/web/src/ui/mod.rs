@@ -86,6 +86,7 @@ fn pages() -> Pages {
         .merge(brand::branding::routes())
         .merge(work::projects::routes())
         .merge(work::tasks::routes())
+        .merge(work::files::routes())
         .merge(access::audit::routes())
         .merge(access::access_review::routes())
 }

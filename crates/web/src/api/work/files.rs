@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tenant_core::TenantStore;
 use tenant_core::access::{Principal, UserKind};
 use tenant_core::work::files::{
     self, Download, FileChange, FileFilter, FileItem, FileVersion, UploadForm,
@@ -154,12 +155,12 @@ async fn text_field(
 /// the body is read, the file part goes to the store as it arrives. Shared by the API and
 /// the Files page.
 pub(crate) async fn receive_upload(
-    caller: &Caller,
+    store: &TenantStore,
+    principal: &Principal,
     project_id: &str,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<FileItem> {
-    let store = caller.tenant.store();
-    let mut upload = files::begin_upload(store, &caller.principal, project_id).await?;
+    let mut upload = files::begin_upload(store, principal, project_id).await?;
     let mut multipart = multipart.map_err(|rejection| {
         ApiError::Core(tenant_core::Error::UnsupportedMediaType(format!(
             "send the file as multipart/form-data with one part named file ({})",
@@ -214,8 +215,8 @@ pub(crate) async fn upload(
     Path(id): Path<String>,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let file = receive_upload(&caller, &id, multipart).await?;
-    make_previews_soon(&caller);
+    let file = receive_upload(caller.tenant.store(), &caller.principal, &id, multipart).await?;
+    make_previews_soon(caller.tenant.store());
     Ok((
         StatusCode::CREATED,
         Json(file_view(&caller.principal, &file)),
@@ -224,8 +225,8 @@ pub(crate) async fn upload(
 
 /// Makes the previews of new images in the background (the server's minute sweep makes
 /// any this misses, after a restart for instance).
-pub(crate) fn make_previews_soon(caller: &Caller) {
-    let store = caller.tenant.store().clone();
+pub(crate) fn make_previews_soon(store: &TenantStore) {
+    let store = store.clone();
     tokio::spawn(async move {
         if let Err(error) = tenant_core::work::previews::make_previews(&store).await {
             tracing::warn!(%error, "previews not made");

@@ -354,6 +354,7 @@ pub(crate) async fn render_project(
     let base = format!("/projects/{}", project.id);
     let dates = viewer.look.date_format;
     let board = crate::ui::work::board::board_section(viewer, principal, &project, failed).await;
+    let files_card = crate::ui::work::files::files_card(viewer, principal, &project).await;
     let people = if staff {
         Some(people_section(viewer, principal, &project, &base, can_edit).await)
     } else {
@@ -383,6 +384,7 @@ pub(crate) async fn render_project(
             }
         }
         (board)
+        (files_card)
         @if let Some(people) = people { (people) }
         @match &companies {
             Some(Ok(companies)) => section.card aria-labelledby="edit" {

@@ -259,7 +259,11 @@ pub(crate) async fn show(
     Query(query): Query<DoneQuery>,
 ) -> Result<Response, Response> {
     let principal = viewer.require()?;
-    let message = (query.done.as_deref() == Some("saved")).then(|| ("Saved.".to_owned(), false));
+    let message = match query.done.as_deref() {
+        Some("saved") => Some(("Saved.".to_owned(), false)),
+        Some("file") => Some(("The file is attached to the task.".to_owned(), false)),
+        _ => None,
+    };
     Ok(render_task(
         &viewer,
         principal,
@@ -308,6 +312,8 @@ pub(crate) async fn render_task(
         Vec::new()
     };
     let dates = viewer.look.date_format;
+    let task_files =
+        crate::ui::work::files::task_files_card(viewer, principal, &project, &task.id).await;
     let due = task.due_on.map(|d| d.to_string()).unwrap_or_default();
     let (title, description, due, visibility, chosen, column) = (
         value("title", &task.title),
@@ -372,6 +378,7 @@ pub(crate) async fn render_task(
                 }
             }
         }
+        (task_files)
         @if can.delete {
             section.card aria-labelledby="remove" {
                 h2 id="remove" { "Remove" }
