@@ -21,18 +21,28 @@ const BOUNDARY: &str = "----tasksession-test-boundary";
 /// One request and its whole answer, over plain HTTP (a `localhost` brand in development
 /// mode).
 fn exchange(at: SocketAddr, request: &[u8]) -> (u16, String, String) {
+    let (status, head, body) = exchange_bytes(at, request);
+    (status, head, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// [`exchange`] with the body as bytes.
+fn exchange_bytes(at: SocketAddr, request: &[u8]) -> (u16, String, Vec<u8>) {
     let mut stream = TcpStream::connect(at).unwrap();
     stream.write_all(request).unwrap();
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).unwrap();
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(raw.len());
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let body = raw.get(split + 4..).unwrap_or_default().to_vec();
     let status = head
         .split(' ')
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
-    (status, head.to_owned(), body.to_owned())
+    (status, head, body)
 }
 
 fn json(method: &str, path: &str, cookie: &str, body: &str) -> Vec<u8> {
@@ -72,8 +82,19 @@ fn peak_rss(server: &Server) -> usize {
 /// Starts an upload of `size` bytes: the head and the form's opening, on a connection
 /// the caller goes on writing the file's bytes to.
 fn start_upload(at: SocketAddr, project: &str, cookie: &str, size: usize) -> (TcpStream, Vec<u8>) {
+    start_named_upload(at, project, cookie, size, "big.bin")
+}
+
+fn start_named_upload(
+    at: SocketAddr,
+    project: &str,
+    cookie: &str,
+    size: usize,
+    name: &str,
+) -> (TcpStream, Vec<u8>) {
+    // The browser's word for the type is ignored: the server tells it from the bytes.
     let opening = format!(
-        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"visibility\"\r\n\r\nclient\r\n--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"visibility\"\r\n\r\nclient\r\n--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: image/png\r\n\r\n"
     );
     let closing = format!("\r\n--{BOUNDARY}--\r\n").into_bytes();
     let length = opening.len() + size + closing.len();
@@ -96,6 +117,16 @@ fn read_answer(mut stream: TcpStream) -> (u16, String) {
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
     (status, text)
+}
+
+/// Uploads `bytes` as `name`; gives the file's id.
+fn upload_small(at: SocketAddr, project: &str, cookie: &str, name: &str, bytes: &[u8]) -> String {
+    let (mut stream, closing) = start_named_upload(at, project, cookie, bytes.len(), name);
+    stream.write_all(bytes).unwrap();
+    stream.write_all(&closing).unwrap();
+    let (status, answer) = read_answer(stream);
+    assert_eq!(status, 201, "{answer}");
+    field(answer.split_once("\r\n\r\n").unwrap().1, "id").to_owned()
 }
 
 /// Files kept on disk for the brand (staging files of a local store included).
@@ -243,6 +274,84 @@ fn a_large_upload_and_its_download_stream_through_and_cut_off_or_oversized_uploa
         after_download / MIB
     );
 
+    // One range of it, and the browser's copy still good.
+    let content = format!("/api/v1/projects/{project}/files/{file}/content");
+    let etag = header(&head, "etag").unwrap().to_owned();
+    let (status, head, body) = exchange_bytes(
+        at,
+        format!("GET {content} HTTP/1.1\r\nHost: {HOST}\r\n{cookie}Range: bytes=1048570-1048579\r\nConnection: close\r\n\r\n").as_bytes(),
+    );
+    assert_eq!(status, 206, "{head}");
+    assert_eq!(
+        header(&head, "content-range"),
+        Some(format!("bytes 1048570-1048579/{size}").as_str())
+    );
+    assert_eq!(body, chunk(1_048_570, 10));
+    let (status, head, _) = exchange(
+        at,
+        format!("GET {content} HTTP/1.1\r\nHost: {HOST}\r\n{cookie}Range: bytes={size}-\r\nConnection: close\r\n\r\n").as_bytes(),
+    );
+    assert_eq!(status, 416, "{head}");
+    let (status, head, body) = exchange(
+        at,
+        format!("GET {content} HTTP/1.1\r\nHost: {HOST}\r\n{cookie}If-None-Match: {etag}\r\nConnection: close\r\n\r\n").as_bytes(),
+    );
+    assert_eq!(status, 304, "{head}");
+    assert!(body.is_empty());
+
+    // A hostile SVG is never served as an image or a page; a real PNG shows inline, in a
+    // sandbox too.
+    let svg = upload_small(
+        at,
+        &project,
+        &cookie,
+        "pretty.svg",
+        b"<svg xmlns=\"http://www.w3.org/2000/svg\" onload=\"fetch('/api/v1/me')\"><script>alert(document.cookie)</script></svg>",
+    );
+    let png = upload_small(
+        at,
+        &project,
+        &cookie,
+        "Grüße über.png",
+        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0",
+    );
+    for (id, kind, disposition) in [
+        (
+            &svg,
+            "application/octet-stream",
+            "attachment; filename=\"pretty.svg\"",
+        ),
+        (
+            &png,
+            "image/png",
+            "inline; filename=\"Gr__e _ber.png\"; filename*=UTF-8''Gr%C3%BC%C3%9Fe%20%C3%BCber.png",
+        ),
+    ] {
+        let (status, head, _) = exchange(
+            at,
+            format!("GET /api/v1/projects/{project}/files/{id}/content HTTP/1.1\r\nHost: {HOST}\r\n{cookie}Connection: close\r\n\r\n").as_bytes(),
+        );
+        assert_eq!(status, 200, "{head}");
+        assert_eq!(header(&head, "content-type"), Some(kind), "{head}");
+        assert!(
+            header(&head, "content-disposition")
+                .unwrap()
+                .starts_with(disposition),
+            "{head}"
+        );
+        assert!(
+            header(&head, "content-security-policy")
+                .unwrap()
+                .starts_with("sandbox"),
+            "{head}"
+        );
+        assert_eq!(
+            header(&head, "x-content-type-options"),
+            Some("nosniff"),
+            "{head}"
+        );
+    }
+
     // Past the limit: refused while streaming, before the client has sent it all.
     let (mut stream, _) = start_upload(at, &project, &cookie, 450 * MIB);
     let mut refused_after = None;
@@ -269,20 +378,23 @@ fn a_large_upload_and_its_download_stream_through_and_cut_off_or_oversized_uploa
     }
     drop(stream);
 
-    // Nothing stays of either: one file listed, one content on disk.
+    // Nothing stays of either: three files listed, their three contents on disk (and the
+    // PNG's preview, if one was made: this one is too broken to preview).
     let mut kept = Vec::new();
     for _ in 0..100 {
         kept = stored_files(&work);
-        if kept.len() == 1 {
+        if kept.iter().filter(|p| !p.contains("/previews/")).count() == 3 {
             break;
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+    let contents: Vec<&String> = kept.iter().filter(|p| !p.contains("/previews/")).collect();
     assert_eq!(
-        kept.len(),
-        1,
-        "only the finished upload's content: {kept:?}"
+        contents.len(),
+        3,
+        "only the finished uploads' contents: {kept:?}"
     );
+    assert!(contents.iter().all(|p| p.contains("/blobs/")), "{kept:?}");
     let (status, _, body) = exchange(
         at,
         &format!(
@@ -291,6 +403,6 @@ fn a_large_upload_and_its_download_stream_through_and_cut_off_or_oversized_uploa
         .into_bytes(),
     );
     assert_eq!(status, 200);
-    assert_eq!(body.matches("\"sha256\"").count(), 1, "{body}");
+    assert_eq!(body.matches("\"sha256\"").count(), 3, "{body}");
     server.terminate();
 }

@@ -159,6 +159,22 @@ impl FileStore {
         Ok(paths)
     }
 
+    /// Removes every object kept for `tenant` (when its brand is purged); gives how many.
+    pub async fn remove_brand(&self, tenant: &TenantId) -> Result<u64> {
+        use futures_util::TryStreamExt as _;
+        use object_store::ObjectStoreExt as _;
+        let objects = self.for_brand(tenant).objects;
+        let listed: Vec<object_store::ObjectMeta> = objects.list(None).try_collect().await?;
+        let mut removed = 0;
+        for meta in listed {
+            match objects.delete(&meta.location).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => removed += 1,
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Ok(removed)
+    }
+
     /// `tenant`'s own part of the store.
     pub(crate) fn for_brand(&self, tenant: &TenantId) -> BrandFiles {
         let prefix = ObjectPath::from(format!("brands/{}", tenant.as_str()));

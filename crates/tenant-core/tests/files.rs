@@ -665,3 +665,59 @@ async fn images_get_previews_a_decompression_bomb_does_not_and_markup_is_never_s
     })
     .await;
 }
+
+#[tokio::test]
+async fn purging_a_brand_removes_its_files_from_the_store_and_no_other_brands() {
+    for backend in both().await {
+        for files in file_stores(FileLimits::default()).await {
+            let platform = Platform::open(&backend.backend).await.unwrap();
+            platform.use_file_store(files.store.clone());
+            let mut kept = Vec::new();
+            for name in ["gone", "stays"] {
+                let context = context(&platform, &format!("{name}-{}.test", files.kind)).await;
+                let store = context.store();
+                let admin = signed_in_admin(store, "admin@agency.test").await;
+                let project = project(store, &admin, None).await;
+                upload(
+                    store,
+                    &admin,
+                    &project,
+                    "a.txt",
+                    name.as_bytes(),
+                    &UploadForm::default(),
+                )
+                .await
+                .unwrap();
+                kept.push(context.tenant.clone());
+            }
+            let gone = &kept[0];
+            platform
+                .set_state(
+                    &gone.domain,
+                    tenant_core::TenantState::Removed,
+                    &tenant_core::Standing::Development,
+                )
+                .await
+                .unwrap();
+            platform.purge(&gone.domain).await.unwrap();
+            assert!(
+                files
+                    .store
+                    .brand_objects(&gone.id)
+                    .await
+                    .unwrap()
+                    .is_empty(),
+                "{}",
+                files.kind
+            );
+            assert_eq!(
+                files.store.brand_objects(&kept[1].id).await.unwrap().len(),
+                1,
+                "{}",
+                files.kind
+            );
+            platform.close().await;
+        }
+        backend.cleanup().await;
+    }
+}

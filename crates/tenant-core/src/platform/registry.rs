@@ -553,6 +553,10 @@ impl Platform {
         if let Some(db) = self.take_pool(id) {
             db.close().await;
         }
+        // Its files first: should this fail, the brand is still there to purge again.
+        if let Some(files) = self.file_store() {
+            files.remove_brand(id).await?;
+        }
         match &self.backend {
             Backend::Sqlite { .. } => {
                 let dir = self.tenants_dir().unwrap_or_default().join(id.as_str());
