@@ -406,3 +406,113 @@ fn a_large_upload_and_its_download_stream_through_and_cut_off_or_oversized_uploa
     assert_eq!(body.matches("\"sha256\"").count(), 3, "{body}");
     server.terminate();
 }
+
+/// The S3-compatible server `.ci/run` starts (SeaweedFS), as `TEST_S3_ENDPOINT` names it.
+fn s3_endpoint() -> Option<String> {
+    let endpoint =
+        std::env::var("TEST_S3_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:8333".to_owned());
+    let address = endpoint.trim_start_matches("http://").trim_end_matches('/');
+    match TcpStream::connect(address) {
+        Ok(_) => Some(endpoint),
+        Err(e) if !support::in_ci() => {
+            eprintln!("no S3 server at {endpoint} ({e}): S3 test skipped");
+            None
+        }
+        Err(e) => panic!("no S3 server at {endpoint} with CI=true: {e}"),
+    }
+}
+
+#[test]
+fn an_s3_file_store_from_the_configuration_keeps_the_files_and_a_wrong_one_stops_the_start() {
+    let Some(endpoint) = s3_endpoint() else {
+        return;
+    };
+    let work = Workdir::new();
+    let token = add_brand_with_admin(&work, HOST, "admin@files.localhost");
+    let s3 = |command: &mut std::process::Command, secret: &str| {
+        command
+            .env("TASKSESSION_FILES_STORE", "s3")
+            .env("TASKSESSION_FILES_S3_ENDPOINT", &endpoint)
+            .env("TASKSESSION_FILES_S3_BUCKET", "tasksession-test")
+            .env("TASKSESSION_FILES_S3_ACCESS_KEY_ID", "tasksession")
+            .env("TASKSESSION_FILES_S3_SECRET_ACCESS_KEY", secret);
+    };
+
+    // No bucket: a configuration error (2) naming the key.
+    let mut command = work.std_command();
+    command.env("TASKSESSION_FILES_STORE", "s3").arg("serve");
+    let output = command.output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("files.s3_bucket"), "{stderr}");
+
+    // A wrong secret: the server says so and does not start, and never prints the secret.
+    let mut command = work.std_command();
+    s3(&mut command, "not-the-secret-42");
+    let output = command.arg("serve").output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("S3 bucket tasksession-test") && stderr.contains("[files]"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("not-the-secret-42"),
+        "the secret is in the error: {stderr}"
+    );
+
+    // The right one: files go to the bucket, none to the data directory.
+    let mut command = work.std_command();
+    s3(&mut command, "tasksession-secret");
+    let mut server = Server::start(command);
+    let at = server.addresses().http;
+    let (status, _, _) = exchange(
+        at,
+        &json(
+            "POST",
+            &format!("/api/v1/invitations/{token}/accept"),
+            "",
+            &format!(r#"{{"password":"{PASSWORD}"}}"#),
+        ),
+    );
+    assert_eq!(status, 200);
+    let (_, head, _) = exchange(
+        at,
+        &json(
+            "POST",
+            "/api/v1/session",
+            "",
+            &format!(r#"{{"email":"admin@files.localhost","password":"{PASSWORD}"}}"#),
+        ),
+    );
+    let session = header(&head, "set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap();
+    let cookie = format!("Cookie: {session}\r\n");
+    let (_, _, body) = exchange(
+        at,
+        &json(
+            "POST",
+            "/api/v1/projects",
+            &cookie,
+            r#"{"name":"In the bucket"}"#,
+        ),
+    );
+    let project = field(&body, "id").to_owned();
+    let bytes = chunk(0, 6 * MIB + 123);
+    let file = upload_small(at, &project, &cookie, "large.bin", &bytes);
+    let (status, head, body) = exchange_bytes(
+        at,
+        format!("GET /api/v1/projects/{project}/files/{file}/content HTTP/1.1\r\nHost: {HOST}\r\n{cookie}Connection: close\r\n\r\n").as_bytes(),
+    );
+    assert_eq!(status, 200, "{head}");
+    assert!(body == bytes, "the bytes came back from the bucket as sent");
+    assert!(
+        stored_files(&work).is_empty(),
+        "files were written locally: {:?}",
+        stored_files(&work)
+    );
+    server.terminate();
+}

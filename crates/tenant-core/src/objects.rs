@@ -20,6 +20,9 @@ use object_store::prefix::PrefixStore;
 use crate::error::{Error, Result};
 use crate::platform::tenant::TenantId;
 
+/// How long [`FileStore::check`] waits for the store to answer.
+const CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
 /// How large files may be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FileLimits {
@@ -140,11 +143,20 @@ impl FileStore {
     /// Checks that the store answers (a listing of one brand prefix), so that a server
     /// with a wrong bucket or key says so at start, not at the first upload.
     pub async fn check(&self) -> Result<()> {
-        self.root
-            .list_with_delimiter(Some(&ObjectPath::from("brands")))
-            .await
-            .map(|_| ())
-            .map_err(|e| Error::Objects(format!("the {} does not answer: {e}", self.described)))
+        let brands = ObjectPath::from("brands");
+        let listing = self.root.list_with_delimiter(Some(&brands));
+        match tokio::time::timeout(CHECK_TIMEOUT, listing).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(Error::Objects(format!(
+                "the {} does not answer: {e}",
+                self.described
+            ))),
+            Err(_) => Err(Error::Objects(format!(
+                "the {} did not answer within {} seconds",
+                self.described,
+                CHECK_TIMEOUT.as_secs()
+            ))),
+        }
     }
 
     /// Every object kept for `tenant` (paths inside its prefix), for operators' checks and
