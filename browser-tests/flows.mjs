@@ -494,7 +494,8 @@ await flow('a project for a client company: made and shared with a team, seen by
   await pat.selectOption('#visibility', 'client');
   await pat.setInputFiles('#file', { name: 'homepage design.bin', mimeType: 'application/octet-stream', buffer: design });
   await pat.click('button:has-text("Upload")');
-  await pat.waitForURL(/\/files\?done=uploaded/);
+  // The address is the same after the second upload: wait for its row in the list.
+  await pat.waitForSelector('table.files a:has-text("homepage design.bin")');
   main = await pat.textContent('main');
   check(main.includes('hosting-costs.txt') && main.includes('homepage design.bin'), 'the uploads are not listed');
   check(main.includes('client-visible') && main.includes('internal'), 'the list does not say who sees each file');
