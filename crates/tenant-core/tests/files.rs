@@ -490,6 +490,13 @@ async fn clients_see_and_fetch_only_client_visible_files_of_their_company() {
             files::begin_upload(store, &switched, &project.id).await,
             Err(Error::Forbidden(_))
         ));
+        assert!(
+            matches!(
+                files::open_preview(store, &switched, &project.id, &shared.id).await,
+                Err(Error::Forbidden(_))
+            ),
+            "a preview is a copy of the content"
+        );
 
         // Archived: nothing goes in.
         projects::set_archived(store, &admin, &project.id, true)

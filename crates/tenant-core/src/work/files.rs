@@ -575,6 +575,8 @@ pub async fn open_preview(
     let mut tx = store.read().await?;
     let approach = work::enter::<Read>(&mut tx, actor, project_id).await?;
     let file = find_file(&mut tx, &approach, file_id, Where::Files).await?;
+    // A preview is a copy of the content: it is for those who may download it.
+    crate::access::permit::<need::FilesDownload>(actor, approach.project().scope())?;
     let state: Option<String> = on_tx!(tx, |conn| {
         sqlx::query_scalar("select preview from file_blobs where sha256 = $1")
             .bind(&file.current.sha256)
@@ -847,6 +849,11 @@ impl Destination {
             i64::try_from(size).map_err(|_| too_large(self.files.limits.max_upload_bytes))?;
         if known.is_none() {
             let quota = self.files.limits.brand_quota_bytes;
+            if quota > 0 {
+                // Uploads to different projects finish one at a time while a quota is
+                // counted, so two cannot each fit in what only one of them fits in.
+                tx.serialize("files:quota").await?;
+            }
             if quota > 0 && used_bytes(&mut tx).await? + bytes > quota {
                 return Err(quota_exceeded(quota));
             }

@@ -565,7 +565,7 @@ pub(crate) fn routes() -> Vec<Route> {
             M::GET,
             "/api/v1/projects/{id}/files/{file_id}/preview",
             "A small PNG (at most 320 pixels a side) of an image file: 404 until it is made, and for other files and images refused by the decoder's limits",
-            Project(None),
+            Project(Some(P::FilesDownload)),
             NONE,
             routing::get(preview),
         ),

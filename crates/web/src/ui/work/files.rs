@@ -203,7 +203,7 @@ fn file_row(viewer: &Viewer, principal: &Principal, project: &Project, file: &Fi
     html! {
         tr {
             td {
-                @if file.preview_ready {
+                @if file.preview_ready && principal.permissions().contains(Permission::FilesDownload) {
                     img.thumb src={ "/api/v1/projects/" (project.id) "/files/" (file.id) "/preview" } alt="" width="48" height="48";
                 }
             }
@@ -371,7 +371,7 @@ async fn render_file(
         @if in_trash { (notice("This file is in the project's trash.", false)) }
         section.card aria-labelledby="about" {
             h2 id="about" { "About" }
-            @if file.preview_ready {
+            @if file.preview_ready && principal.permissions().contains(Permission::FilesDownload) {
                 p { img.preview src={ "/api/v1/projects/" (project.id) "/files/" (file.id) "/preview" } alt={ "Preview of " (file.current.name) }; }
             }
             p { strong { "Size:" } " " (human_bytes(u64::try_from(file.current.size).unwrap_or_default())) " · " (file.current.content_type) }
