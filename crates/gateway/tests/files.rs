@@ -119,6 +119,36 @@ fn read_answer(mut stream: TcpStream) -> (u16, String) {
     (status, text)
 }
 
+/// Accepts the admin's invitation and signs in: the `Cookie:` header line of the session.
+fn sign_in(at: SocketAddr, token: &str) -> String {
+    let (status, _, body) = exchange(
+        at,
+        &json(
+            "POST",
+            &format!("/api/v1/invitations/{token}/accept"),
+            "",
+            &format!(r#"{{"password":"{PASSWORD}"}}"#),
+        ),
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, head, _) = exchange(
+        at,
+        &json(
+            "POST",
+            "/api/v1/session",
+            "",
+            &format!(r#"{{"email":"admin@files.localhost","password":"{PASSWORD}"}}"#),
+        ),
+    );
+    assert_eq!(status, 200, "{head}");
+    let session = header(&head, "set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap();
+    format!("Cookie: {session}\r\n")
+}
+
 /// Uploads `bytes` as `name`; gives the file's id.
 fn upload_small(at: SocketAddr, project: &str, cookie: &str, name: &str, bytes: &[u8]) -> String {
     let (mut stream, closing) = start_named_upload(at, project, cookie, bytes.len(), name);
@@ -157,32 +187,7 @@ fn a_large_upload_and_its_download_stream_through_and_cut_off_or_oversized_uploa
     let mut server = Server::start(command);
     let at = server.addresses().http;
 
-    let (status, _, _) = exchange(
-        at,
-        &json(
-            "POST",
-            &format!("/api/v1/invitations/{token}/accept"),
-            "",
-            &format!(r#"{{"password":"{PASSWORD}"}}"#),
-        ),
-    );
-    assert_eq!(status, 200);
-    let (status, head, _) = exchange(
-        at,
-        &json(
-            "POST",
-            "/api/v1/session",
-            "",
-            &format!(r#"{{"email":"admin@files.localhost","password":"{PASSWORD}"}}"#),
-        ),
-    );
-    assert_eq!(status, 200);
-    let session = header(&head, "set-cookie")
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap();
-    let cookie = format!("Cookie: {session}\r\n");
+    let cookie = sign_in(at, &token);
     let (status, _, body) = exchange(
         at,
         &json(
@@ -466,31 +471,7 @@ fn an_s3_file_store_from_the_configuration_keeps_the_files_and_a_wrong_one_stops
     s3(&mut command, "tasksession-secret");
     let mut server = Server::start(command);
     let at = server.addresses().http;
-    let (status, _, _) = exchange(
-        at,
-        &json(
-            "POST",
-            &format!("/api/v1/invitations/{token}/accept"),
-            "",
-            &format!(r#"{{"password":"{PASSWORD}"}}"#),
-        ),
-    );
-    assert_eq!(status, 200);
-    let (_, head, _) = exchange(
-        at,
-        &json(
-            "POST",
-            "/api/v1/session",
-            "",
-            &format!(r#"{{"email":"admin@files.localhost","password":"{PASSWORD}"}}"#),
-        ),
-    );
-    let session = header(&head, "set-cookie")
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap();
-    let cookie = format!("Cookie: {session}\r\n");
+    let cookie = sign_in(at, &token);
     let (_, _, body) = exchange(
         at,
         &json(

@@ -456,22 +456,27 @@ pub(crate) async fn edit(
         visibility: sent(&pairs, "visibility"),
         task: None,
     };
-    match files::update_file(viewer.tenant.store(), principal, &id, &file_id, &change).await {
-        Ok(_) => {
-            Ok(Redirect::to(&format!("/projects/{id}/files/{file_id}?done=saved")).into_response())
-        }
+    let done = files::update_file(viewer.tenant.store(), principal, &id, &file_id, &change)
+        .await
+        .map(|_| format!("/projects/{id}/files/{file_id}?done=saved"));
+    Ok(answer_action(&viewer, principal, &id, &file_id, done).await)
+}
+
+/// A file page's action answered: on to `done`'s page, or the file's page again with the
+/// refusal and its status.
+async fn answer_action(
+    viewer: &Viewer,
+    principal: &Principal,
+    id: &str,
+    file_id: &str,
+    done: Result<String, tenant_core::Error>,
+) -> Response {
+    match done {
+        Ok(to) => Redirect::to(&to).into_response(),
         Err(error) => {
             let status = status_of(&error);
             let text = ApiError::Core(error).page_message();
-            Ok(render_file(
-                &viewer,
-                principal,
-                &id,
-                &file_id,
-                Some((text, true)),
-                status,
-            )
-            .await)
+            render_file(viewer, principal, id, file_id, Some((text, true)), status).await
         }
     }
 }
@@ -484,22 +489,10 @@ pub(crate) async fn delete(
     form: Result<Form<Pairs>, FormRejection>,
 ) -> Result<Response, Response> {
     let (principal, _) = viewer.signed_in_form(&headers, form)?;
-    match files::delete_file(viewer.tenant.store(), principal, &id, &file_id).await {
-        Ok(_) => Ok(Redirect::to(&format!("/projects/{id}/files?done=trashed")).into_response()),
-        Err(error) => {
-            let status = status_of(&error);
-            let text = ApiError::Core(error).page_message();
-            Ok(render_file(
-                &viewer,
-                principal,
-                &id,
-                &file_id,
-                Some((text, true)),
-                status,
-            )
-            .await)
-        }
-    }
+    let done = files::delete_file(viewer.tenant.store(), principal, &id, &file_id)
+        .await
+        .map(|_| format!("/projects/{id}/files?done=trashed"));
+    Ok(answer_action(&viewer, principal, &id, &file_id, done).await)
 }
 
 /// `POST /projects/{id}/files/{file}/restore`: out of the trash.
@@ -510,24 +503,10 @@ pub(crate) async fn restore(
     form: Result<Form<Pairs>, FormRejection>,
 ) -> Result<Response, Response> {
     let (principal, _) = viewer.signed_in_form(&headers, form)?;
-    match files::restore_file(viewer.tenant.store(), principal, &id, &file_id).await {
-        Ok(_) => Ok(
-            Redirect::to(&format!("/projects/{id}/files/{file_id}?done=restored")).into_response(),
-        ),
-        Err(error) => {
-            let status = status_of(&error);
-            let text = ApiError::Core(error).page_message();
-            Ok(render_file(
-                &viewer,
-                principal,
-                &id,
-                &file_id,
-                Some((text, true)),
-                status,
-            )
-            .await)
-        }
-    }
+    let done = files::restore_file(viewer.tenant.store(), principal, &id, &file_id)
+        .await
+        .map(|_| format!("/projects/{id}/files/{file_id}?done=restored"));
+    Ok(answer_action(&viewer, principal, &id, &file_id, done).await)
 }
 
 /// The project page's Files card: the newest few and the way to all of them.
