@@ -438,19 +438,23 @@ await flow('a project for a client company: made and shared with a team, seen by
   await pat.waitForURL(/\/projects\/[^/?]+\?done=created/);
   const address = pat.url().split('?')[0];
   let main = await pat.textContent('main');
-  check(main.includes('You are its first member') && main.includes('Pat Manager'), 'the maker is not its first member');
+  check(main.includes('You are its first member'), 'the maker is not told they are its first member');
   check(main.includes('Northwind Traders'), 'the client company is not shown');
+  await pat.click('nav.tabs >> text=People');
+  check((await pat.textContent('main')).includes('Pat Manager'), 'the maker is not its first member');
   await pat.selectOption('#f-team', { label: 'Design' });
   await pat.click('button:has-text("Add team")');
   main = await pat.textContent('main');
   check(main.includes('Added to the project') && main.includes('Design'), 'the team was not added');
   // Saving the edit form keeps the client company.
+  await pat.click('nav.tabs >> text=Settings');
   await pat.fill('#f-description', 'A new website for Northwind.\n\nLaunch in spring, with a shop.');
   await pat.click('button:has-text("Save project")');
   main = await pat.textContent('main');
   check(main.includes('Saved.') && main.includes('with a shop') && main.includes('Client: Northwind Traders'), 'the edit was not saved or lost the company');
   await snap(pat, 'alpha-project');
   // The board: a client-visible task and an internal one; the first moves on.
+  await pat.click('nav.tabs >> text=Board');
   for (const [title, visibility] of [['Approve the homepage', 'client'], ['Check hosting costs', 'internal']]) {
     await pat.click('summary:has-text("New task")');
     await pat.fill('#f-title', title);
@@ -561,7 +565,7 @@ await flow('a project for a client company: made and shared with a team, seen by
 
   // The admin archives it: it stays readable, cannot be edited, and the access review
   // flags the contact whose projects are now all archived.
-  await page.goto(address);
+  await page.goto(address + '/settings');
   await page.click('button:has-text("Archive project")');
   main = await page.textContent('main');
   check(main.includes('The project is archived') && main.includes('Launch in spring'), 'the archived project is not readable');
@@ -573,6 +577,170 @@ await flow('a project for a client company: made and shared with a team, seen by
   await snap(page, 'alpha-access-review-archived');
   await cleo.goto(url(brands.alpha, '/projects?status=archived'));
   check((await cleo.textContent('main')).includes('Northwind website'), 'the contact cannot find the archived project');
+});
+
+let patUser;
+await flow('the board is live: a card dragged by one user appears on another\'s open board, keyboard moves keep focus, a refused move is undone, and the activity tab tells it', async () => {
+  const admin = admins.alpha;
+  await admin.goto(url(brands.alpha, '/projects'));
+  const project = await admin.evaluate(async () => {
+    const send = async (method, address, body) => {
+      const answer = await fetch(address, { method, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+      return answer.json();
+    };
+    const made = await send('POST', '/api/v1/projects', { name: 'Live board' });
+    for (const title of ['First card', 'Second card', 'Third card']) {
+      await send('POST', `/api/v1/projects/${made.id}/tasks`, { title });
+    }
+    const pat = (await (await fetch('/api/v1/users?q=pat%40alpha')).json()).items[0];
+    await send('POST', `/api/v1/projects/${made.id}/members`, { user: pat.id });
+    return [made.id, pat.id];
+  }).then(([id, patId]) => { patUser = patId; return id; });
+  const board = url(brands.alpha, `/projects/${project}`);
+  await admin.goto(board);
+  await pat.goto(board);
+  // The bell: being added told Pat already; an assignment counts on his open page.
+  const bellCount = async () => parseInt((await pat.textContent('a.bell .count')) || '0', 10) || 0;
+  const before = await bellCount();
+  check(before >= 1, `Pat's bell does not count being added to the project: ${before}`);
+  await admin.evaluate(async ([id]) => {
+    const tasks = (await (await fetch(`/api/v1/projects/${id}/tasks`)).json()).items;
+    const first = tasks.find((t) => t.title === 'First card');
+    const users = (await (await fetch('/api/v1/users?q=pat%40alpha')).json()).items;
+    await fetch(`/api/v1/projects/${id}/tasks/${first.id}`, {
+      method: 'PATCH', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ assignee: users[0].id }),
+    });
+  }, [project]);
+  await pat.waitForFunction((n) => parseInt(document.querySelector('a.bell .count').textContent || '0', 10) === n + 1, before, { timeout: 5000 });
+  check((await pat.textContent('#bell-news')).includes('assigned you'), 'the new notification was not announced');
+  await snap(pat, 'alpha-bell-counts-assignment');
+  const card = (title) => `article.task[data-title="${title}"]`;
+  const inColumn = (status, title) => `section.column[data-status="${status}"] ${card(title)}`;
+  const statusOf = async (title) => admin.evaluate(async ([id, title]) => {
+    const tasks = (await (await fetch(`/api/v1/projects/${id}/tasks`)).json()).items;
+    return tasks.find((t) => t.title === title).status;
+  }, [project, title]);
+  const waitFor = async (what, test) => {
+    for (let i = 0; i < 50; i += 1) {
+      if (await test()) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`${what} within 5 s`);
+  };
+
+  // The admin's own board shows the assignment too (it follows the stream as well); once
+  // it has settled, the admin drags the first card to Done with the mouse.
+  await admin.waitForSelector(`${card('First card')}:has-text("Pat Manager")`, { timeout: 5000 });
+  await admin.waitForTimeout(500);
+  const from = await admin.locator(card('First card')).boundingBox();
+  const done = await admin.locator('section.column[data-status="done"]').boundingBox();
+  // Grabbed by its top corner (the move buttons at its foot are buttons, not handles).
+  await admin.mouse.move(from.x + from.width - 8, from.y + 6);
+  await admin.mouse.down();
+  await admin.mouse.move(from.x + from.width - 20, from.y + 20, { steps: 4 });
+  await admin.mouse.move(done.x + done.width / 2, done.y + 40, { steps: 12 });
+  await admin.mouse.up();
+  check(await admin.isVisible(inColumn('done', 'First card')), 'the dragged card is not in Done on the dragger\'s board');
+  check(admin.url() === board, `the drag followed the card's link to ${admin.url()}`);
+  await waitFor('the move did not reach the server', async () => (await statusOf('First card')) === 'done');
+  // Pat's open board shows it without a reload.
+  await pat.waitForSelector(inColumn('done', 'First card'), { timeout: 5000 });
+  await snap(pat, 'alpha-live-board-after-drag');
+
+  // Pat moves the second card with the keyboard: two columns right; focus stays on it.
+  await pat.focus(card('Second card'));
+  await pat.keyboard.press('Space');
+  await pat.keyboard.press('ArrowRight');
+  await pat.keyboard.press('ArrowRight');
+  const said = await pat.textContent('#board-status');
+  check(said.includes('Second card') && said.includes('Review'), `the move was not announced: ${said}`);
+  await pat.keyboard.press('Space');
+  const focused = await pat.evaluate(() => document.activeElement && document.activeElement.dataset.title);
+  check(focused === 'Second card', `focus went to ${focused}`);
+  await waitFor('the keyboard move did not reach the server', async () => (await statusOf('Second card')) === 'review');
+  await admin.waitForSelector(inColumn('review', 'Second card'), { timeout: 5000 });
+  check(await pat.isVisible(inColumn('review', 'Second card')), 'the card is not in Review on the mover\'s board');
+  await snap(pat, 'alpha-live-board-keyboard');
+
+  // Pat is taken off the project meanwhile (his open board is not told: he no longer
+  // sees its events): his next move is refused and undone, with why.
+  await admin.evaluate(async ([id, user]) => fetch(`/api/v1/projects/${id}/members/${user}`, { method: 'DELETE' }), [project, patUser]);
+  await pat.focus(card('Third card'));
+  await pat.keyboard.press('Space');
+  await pat.keyboard.press('ArrowRight');
+  await pat.keyboard.press('Enter');
+  await pat.waitForSelector('#board-problem:not([hidden])', { timeout: 5000 });
+  const problem = await pat.textContent('#board-problem');
+  check(problem.includes('Third card') && problem.includes('no such project'), `the refusal does not say why: ${problem}`);
+  await waitFor('the refused card did not go back', async () => pat.isVisible(inColumn('todo', 'Third card')));
+  check((await statusOf('Third card')) === 'todo', 'the refused move was kept');
+  await snap(pat, 'alpha-live-board-refused');
+
+  // The notification is listed, and was mailed with a link that unsubscribes without
+  // signing in.
+  await pat.goto(url(brands.alpha, '/notifications'));
+  check((await pat.textContent('main')).includes('assigned you \u201cFirst card\u201d'), 'the assignment is not listed');
+  await snap(pat, 'alpha-notifications');
+  let assigned;
+  for (let i = 0; i < 150 && !assigned; i += 1) {
+    assigned = mails().find((m) => m.to.includes('pat@alpha.localhost') && m.subject.includes('assigned you'));
+    if (!assigned) await new Promise((r) => setTimeout(r, 200));
+  }
+  check(assigned, 'no assignment mail reached Pat');
+  check(assigned.text.includes('/tasks/'), `the mail does not link to the task: ${assigned.text}`);
+  const unsubscribe = assigned.text.match(/https?:\/\/\S+\/unsubscribe\/\S+/);
+  check(unsubscribe, `the mail has no unsubscribe link: ${assigned.text}`);
+  const stranger = await (await browser.newContext()).newPage();
+  await stranger.goto(unsubscribe[0]);
+  check(!(await stranger.content()).includes(brands.beta.name), 'the unsubscribe page names another brand');
+  await stranger.click('button:has-text("Unsubscribe")');
+  check((await stranger.textContent('main')).includes('no longer sends'), 'unsubscribing did not work without signing in');
+  await snap(stranger, 'alpha-unsubscribed');
+  await pat.goto(url(brands.alpha, '/notifications'));
+  check(await pat.$eval('select[name="assigned.email"]', (s) => s.value) === 'never', 'the unsubscribe did not reach the settings');
+
+  // The activity tab tells who did what.
+  await admin.goto(`${board}/activity`);
+  const activity = await admin.textContent('ol.activity');
+  check(activity.includes('moved First card to Done') && activity.includes('Pat Manager moved Second card to Review') && activity.includes('took Pat Manager off the project'), `the activity does not tell the moves: ${activity}`);
+  await snap(admin, 'alpha-project-activity');
+
+  // Each role's home page is "my work": Pat (back on the project) sees the card assigned
+  // to him under today, with the project's progress; the admin also sees the brand's
+  // health; the client contact sees the portal with progress.
+  const today = new Date().toISOString().slice(0, 10);
+  await admin.evaluate(async ([id, user, today]) => {
+    await fetch(`/api/v1/projects/${id}/members`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ user }) });
+    const tasks = (await (await fetch(`/api/v1/projects/${id}/tasks`)).json()).items;
+    const third = tasks.find((t) => t.title === 'Third card');
+    await fetch(`/api/v1/projects/${id}/tasks/${third.id}`, {
+      method: 'PATCH', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ assignee: user, due_on: today }),
+    });
+  }, [project, patUser, today]);
+  await pat.goto(url(brands.alpha, '/'));
+  const home = await pat.textContent('section[aria-labelledby=tasks]');
+  check(home.includes('Due today') && home.includes('Third card') && home.includes('Live board'), `Pat's home does not show his task due today: ${home}`);
+  check((await pat.textContent('section[aria-labelledby=projects]')).includes('1 of 3 done'), 'Pat\'s home does not show the project\'s progress');
+  await snap(pat, 'alpha-home-staff');
+  await admin.goto(url(brands.alpha, '/'));
+  check((await admin.textContent('main')).includes('The brand\'s health'), 'the admin\'s home has no brand health');
+  await snap(admin, 'alpha-home-admin');
+  // (Northwind's website is archived by now: a second project of theirs is active, with a
+  // client-visible card waiting in Review and an internal one.)
+  await admin.evaluate(async () => {
+    const send = async (address, body) => (await fetch(address, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })).json();
+    const companies = (await (await fetch('/api/v1/clients')).json()).items;
+    const northwind = companies.find((c) => c.name === 'Northwind Traders');
+    const made = await send('/api/v1/projects', { name: 'Northwind shop', company: northwind.id });
+    await send(`/api/v1/projects/${made.id}/tasks`, { title: 'Approve the shop design', visibility: 'client', status: 'review' });
+    await send(`/api/v1/projects/${made.id}/tasks`, { title: 'Price the hosting', visibility: 'internal', status: 'done' });
+  });
+  await cleo.goto(url(brands.alpha, '/'));
+  const portal = await cleo.textContent('main');
+  check(portal.includes('Northwind shop') && portal.includes('0 of 1 done'), `the portal does not show progress over client-visible tasks: ${portal}`);
+  check(portal.includes('Approve the shop design') && !portal.includes('Price the hosting'), `the portal does not show exactly what waits for the contact: ${portal}`);
+  check(!portal.includes('Live board'), 'the contact sees an internal project');
+  await snap(cleo, 'alpha-home-client');
 });
 
 await browser.close();

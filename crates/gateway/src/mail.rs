@@ -9,7 +9,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
-use lettre::message::header::ContentType;
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
@@ -329,6 +329,14 @@ impl Mailer {
             tracing::warn!(%domain, mail = %item.id, "a mail's link expired before it could be sent");
             return;
         }
+        let mut item = item;
+        if matches!(item.kind, MailKind::Notification | MailKind::Digest) {
+            // The unsubscribe link is sealed with the server's key when the mail is made.
+            match tenant_core::talk::notifications::unsubscribe_url(store, base, &item.params) {
+                Ok(url) => item.params["unsubscribe_url"] = Value::String(url),
+                Err(error) => tracing::error!(%domain, %error, "cannot make an unsubscribe link"),
+            }
+        }
         let outcome = match route {
             Ok(route) => match render(look, base, &item).and_then(|rendered| {
                 message(route, look, domain, &item.id, &item.recipient, rendered)
@@ -440,7 +448,21 @@ fn message(
         .from_name
         .clone()
         .unwrap_or_else(|| look.sender_name.clone());
-    Message::builder()
+    let mut builder = Message::builder();
+    if let Some(url) = &rendered.unsubscribe {
+        // RFC 2369 and RFC 8058: mail programs offer a one-click unsubscribe that POSTs
+        // `List-Unsubscribe=One-Click` to this address, with no sign-in.
+        builder = builder
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                format!("<{url}>"),
+            ))
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                "List-Unsubscribe=One-Click".to_owned(),
+            ));
+    }
+    builder
         .from(Mailbox::new(Some(name), route.from.clone()))
         .to(to)
         .subject(rendered.subject)
@@ -564,6 +586,8 @@ pub struct Rendered {
     pub text: String,
     /// The HTML part.
     pub html: String,
+    /// The one-click unsubscribe address, for notification mails.
+    pub unsubscribe: Option<String>,
 }
 
 /// A text parameter of an outbox mail.
@@ -623,6 +647,7 @@ fn letter(look: &Look, base: &str, name: &str, subject: String, parts: Vec<Part>
         subject,
         text,
         html: html.into_string(),
+        unsubscribe: None,
     }
 }
 
@@ -694,6 +719,56 @@ pub fn render(look: &Look, base: &str, item: &OutboxMail) -> Result<Rendered, St
                     Part::Text(format!("If they still need it, change or remove the end date in the access review or on their account at {base}.")),
                 ],
             )
+        }
+        MailKind::Notification => {
+            let sentence = text_param(item, "sentence")?;
+            let link = text_param(item, "link")?;
+            let unsubscribe = text_param(item, "unsubscribe_url").ok();
+            let mut parts = vec![
+                Part::Text(sentence.clone()),
+                Part::Link {
+                    label: "Open it",
+                    url: format!("{base}{link}"),
+                },
+            ];
+            if let Some(url) = &unsubscribe {
+                parts.push(Part::Text(format!(
+                    "You get this mail because of your notification settings in {brand}. To stop mails like it: {url}"
+                )));
+            }
+            let mut rendered = letter(look, base, &name, sentence, parts);
+            rendered.unsubscribe = unsubscribe;
+            return Ok(rendered);
+        }
+        MailKind::Digest => {
+            let items = item
+                .params
+                .get("items")
+                .and_then(Value::as_array)
+                .ok_or("the outbox mail has no items")?;
+            let mut parts = vec![Part::Text(format!(
+                "What happened in {brand} since the last digest:"
+            ))];
+            for entry in items {
+                let sentence = entry.get("sentence").and_then(Value::as_str).unwrap_or("");
+                let link = entry.get("link").and_then(Value::as_str).unwrap_or("");
+                parts.push(Part::Text(format!("• {sentence} {base}{link}")));
+            }
+            let unsubscribe = text_param(item, "unsubscribe_url").ok();
+            if let Some(url) = &unsubscribe {
+                parts.push(Part::Text(format!(
+                    "Change what you are told and how in your notification settings ({base}/notifications), or stop these mails: {url}"
+                )));
+            }
+            let count = items.len();
+            let subject = if count == 1 {
+                format!("1 update from {brand}")
+            } else {
+                format!("{count} updates from {brand}")
+            };
+            let mut rendered = letter(look, base, &name, subject, parts);
+            rendered.unsubscribe = unsubscribe;
+            return Ok(rendered);
         }
         MailKind::Deactivated => {
             let lead = if item.params.get("reason").and_then(Value::as_str) == Some("access_expired") {

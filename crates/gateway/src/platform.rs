@@ -113,6 +113,7 @@ pub fn failure(error: Error) -> Failure {
         | Error::QuotaExceeded(_)
         | Error::UnsupportedMediaType(_)
         | Error::Objects(_)
+        | Error::TooManyStreams(_)
         | Error::Random(_) => Failure::Refused(message),
     }
 }

@@ -262,6 +262,8 @@ async fn serve(config: Config, platform: Arc<Platform>, standing: Standing) -> O
 
     shutdown.await;
     let _ = stop.send(true);
+    // Live-update streams never finish by themselves: end them so connections drain.
+    edge.platform.close_streams();
     refresh.abort();
     sweep.abort();
     follow.abort();
@@ -408,6 +410,13 @@ async fn expire_access(edge: Arc<Edge>) {
                 Err(error) => tracing::error!(%domain, %error, "cannot make previews"),
             }
             if sweep_files {
+                match tenant_core::events::prune(context.store(), time::OffsetDateTime::now_utc())
+                    .await
+                {
+                    Ok(0) => {}
+                    Ok(count) => tracing::info!(%domain, count, "pruned old events"),
+                    Err(error) => tracing::error!(%domain, %error, "cannot prune old events"),
+                }
                 match tenant_core::work::files::sweep_leftovers(
                     context.store(),
                     time::OffsetDateTime::now_utc(),
@@ -422,6 +431,23 @@ async fn expire_access(edge: Arc<Edge>) {
                         tracing::error!(%domain, %error, "cannot sweep the file store")
                     }
                 }
+            }
+            let now = time::OffsetDateTime::now_utc();
+            match tenant_core::talk::notifications::remind_due(
+                context.store(),
+                now.date(),
+                &context.tenant.brand,
+            )
+            .await
+            {
+                Ok(0) => {}
+                Ok(count) => tracing::info!(%domain, count, "reminded assignees of tasks due"),
+                Err(error) => tracing::error!(%domain, %error, "cannot remind of tasks due"),
+            }
+            match tenant_core::talk::notifications::send_digests(context.store(), now).await {
+                Ok(0) => {}
+                Ok(count) => tracing::info!(%domain, count, "queued daily digests"),
+                Err(error) => tracing::error!(%domain, %error, "cannot send daily digests"),
             }
             match tenant_core::access::access_review::warn_expiring_access(context.store()).await {
                 Ok(0) => {}

@@ -4,7 +4,9 @@
 //!   an admin (who sees every project) and for a client contact of a company with 20;
 //! - a board of 500 tasks, read whole, and a card moved between the top and the bottom
 //!   of that 500-card column, and between the top and its middle (the same two
-//!   neighbours each time, so the column is spaced out again every tenth move or so).
+//!   neighbours each time, so the column is spaced out again every tenth move or so);
+//! - the home page ("my work") of the staff member, who has 2,000 tasks assigned across
+//!   the 50 projects they reach (a quarter of them done), due over six weeks.
 //!
 //! Run: `cargo bench -p tenant-core --bench projects`.
 
@@ -29,6 +31,7 @@ use tokio::runtime::Runtime;
 
 const PROJECTS: usize = 2_000;
 const TASKS: usize = 500;
+const MY_TASKS: usize = 2_000;
 
 struct Seeded {
     kind: &'static str,
@@ -61,6 +64,7 @@ async fn seed(store: &support::TestStore) -> Seeded {
     let client = support::signed_in_user(s, "cleo@acme.test", "client", Some(&company.id)).await;
     let create = access::permit::<need::ProjectsCreate>(&admin, Scope::Brand).unwrap();
     let mut board = String::new();
+    let mut theirs = Vec::new();
     for i in 0..PROJECTS {
         let project = projects::create_project(
             s,
@@ -77,6 +81,7 @@ async fn seed(store: &support::TestStore) -> Seeded {
             sharing::share(s, &admin, &project.id, Sharing::Team(&team.id))
                 .await
                 .unwrap();
+            theirs.push(project.id.clone());
         }
         if i == 0 {
             board = project.id;
@@ -108,6 +113,25 @@ async fn seed(store: &support::TestStore) -> Seeded {
         .await
         .unwrap();
         card = task.id;
+    }
+    let today = time::OffsetDateTime::now_utc().date();
+    for i in 0..MY_TASKS {
+        let project = &theirs[i % theirs.len()];
+        let due = today + time::Duration::days((i % 42) as i64 - 7);
+        tasks::create_task(
+            s,
+            &admin,
+            project,
+            &NewTask {
+                title: format!("Mine {i}"),
+                status: Some(if i % 4 == 0 { "done" } else { "todo" }.to_owned()),
+                assignee: Some(staff.user_id().to_owned()),
+                due_on: Some(due.to_string()),
+                ..NewTask::default()
+            },
+        )
+        .await
+        .unwrap();
     }
     Seeded {
         kind: store.kind(),
@@ -214,6 +238,28 @@ fn benchmarks(c: &mut Criterion) {
                 });
             });
         }
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("home_page");
+    group.sample_size(20);
+    group.measurement_time(Duration::from_secs(5));
+    let today = time::OffsetDateTime::now_utc().date();
+    for seeded in &seeded {
+        group.bench_function(BenchmarkId::new("my_work_staff", seeded.kind), |b| {
+            b.iter(|| {
+                let work = rt
+                    .block_on(tenant_core::work::my_work::my_work(
+                        seeded.context.store(),
+                        &seeded.staff,
+                        today,
+                    ))
+                    .unwrap();
+                assert_eq!(work.projects.len(), 50);
+                assert_eq!(work.tasks.len(), 100);
+                black_box(work)
+            });
+        });
     }
     group.finish();
 

@@ -27,9 +27,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use moka::sync::Cache;
+use tokio::sync::watch;
 
 use crate::accounts::sessions::Signed;
 use crate::brand::branding::Look;
+use crate::events::EventHub;
 
 /// The channel PostgreSQL servers tell each other about changes on (payload: the schema).
 pub(crate) const CHANGES_CHANNEL: &str = "tasksession_changes";
@@ -54,6 +56,8 @@ pub(crate) struct Freshness {
     /// Replaced by every commit of any write at all (what remembered answers are
     /// stamped with).
     data: AtomicU64,
+    /// The store's recent events and its live-update streams' signals.
+    pub(crate) events: Arc<EventHub>,
 }
 
 impl Freshness {
@@ -63,6 +67,7 @@ impl Freshness {
             id: generation,
             generation: AtomicU64::new(generation),
             data: AtomicU64::new(generation),
+            events: Arc::new(EventHub::new()),
         })
     }
 
@@ -79,6 +84,7 @@ impl Freshness {
     pub(crate) fn changed(&self) {
         self.generation.store(next_generation(), Ordering::Release);
         self.data_changed();
+        self.events.people_changed();
     }
 
     /// Data no cache of looks, settings or sign-ins holds has changed: remembered answers
@@ -113,6 +119,8 @@ pub struct Caches {
     pub(crate) custom_email: Cache<u64, Stamped<bool>>,
     pub(crate) principals: Cache<SecretKey, Stamped<Arc<Signed>>>,
     pub(crate) answers: Cache<(u64, String), Stamped<Arc<Vec<u8>>>>,
+    /// Turns true when the server stops: live-update streams end.
+    closing: watch::Sender<bool>,
 }
 
 /// At most this many bytes of remembered answers are kept, for every brand together.
@@ -146,7 +154,18 @@ impl Caches {
                 .max_capacity(ANSWER_BYTES)
                 .time_to_idle(IDLE)
                 .build(),
+            closing: watch::Sender::new(false),
         }
+    }
+
+    /// What live-update streams watch to end when the server stops.
+    pub(crate) fn closing(&self) -> watch::Receiver<bool> {
+        self.closing.subscribe()
+    }
+
+    /// Ends every live-update stream (the server is stopping).
+    pub(crate) fn close_streams(&self) {
+        self.closing.send_replace(true);
     }
 
     /// Uses cached values from now on (changes elsewhere are followed), or stops using
@@ -170,15 +189,39 @@ impl Caches {
         format!("{:016x} {schema} {what}", self.origin)
     }
 
-    /// The schema named in a notification another process sent and whether it touches
-    /// every cache, or `None` for this process's own (or an unknown payload).
-    pub(crate) fn noticed<'a>(&self, payload: &'a str) -> Option<(&'a str, bool)> {
+    /// The start of the notification an event appended to the store of `schema` sends
+    /// (the event's id follows).
+    pub(crate) fn event_notice(&self, schema: &str) -> String {
+        format!("{:016x} {schema} event", self.origin)
+    }
+
+    /// What a notification another process sent says, or `None` for this process's own
+    /// (or an unknown payload).
+    pub(crate) fn noticed<'a>(&self, payload: &'a str) -> Option<Notice<'a>> {
         let mut words = payload.split(' ');
         let origin = u64::from_str_radix(words.next()?, 16).ok()?;
         let schema = words.next()?;
-        let all = words.next() != Some("data");
-        (origin != self.origin).then_some((schema, all))
+        let notice = match words.next() {
+            Some("event") => Notice::Event {
+                schema,
+                id: words.next()?.parse().ok()?,
+            },
+            what => Notice::Changed {
+                schema,
+                all: what != Some("data"),
+            },
+        };
+        (origin != self.origin).then_some(notice)
     }
+}
+
+/// What another server told about a store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Notice<'a> {
+    /// A write committed: every cache (`all`) or only remembered answers are stale.
+    Changed { schema: &'a str, all: bool },
+    /// An event was appended.
+    Event { schema: &'a str, id: i64 },
 }
 
 /// One store's view of the caches: where its values are looked up and kept.

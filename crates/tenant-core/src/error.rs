@@ -128,6 +128,10 @@ pub enum Error {
     #[error("{0}")]
     UnsupportedMediaType(String),
 
+    /// Too many live-update streams open at once for one user (429).
+    #[error("{0}")]
+    TooManyStreams(String),
+
     /// The file store failed or is not configured (503).
     #[error("the file store is unavailable: {0}")]
     Objects(String),

@@ -20,6 +20,7 @@ pub mod audit;
 pub mod brand;
 pub mod cache;
 pub mod error;
+pub mod events;
 mod fault;
 pub mod fields;
 pub mod names;
@@ -27,6 +28,7 @@ pub mod objects;
 pub mod paging;
 pub mod platform;
 pub mod store;
+pub mod talk;
 pub mod work;
 
 /// The integration tests' stores on both backends, for unit tests that need internals.

@@ -218,6 +218,10 @@ pub(crate) struct Tx {
     /// (`true`, [`TenantStore::write`]) or only remembered answers
     /// ([`TenantStore::write_uncached`]).
     changes: Option<(Arc<Freshness>, bool)>,
+    /// On PostgreSQL, the start of the notice an appended event sends to other servers.
+    event_notice: Option<String>,
+    /// Whether an event was appended (its commit wakes the store's streams).
+    emitted: bool,
 }
 
 #[derive(Debug)]
@@ -374,6 +378,8 @@ impl Db {
             inner: inner?,
             writing,
             changes: None,
+            event_notice: None,
+            emitted: false,
         })
     }
 
@@ -424,10 +430,28 @@ impl Tx {
             TxInner::Sqlite(tx) => tx.commit().await?,
             TxInner::Postgres(tx) => tx.commit().await?,
         }
-        match self.changes {
+        match &self.changes {
             Some((fresh, true)) => fresh.changed(),
             Some((fresh, false)) => fresh.data_changed(),
             None => {}
+        }
+        if let (true, Some((fresh, _))) = (self.emitted, &self.changes) {
+            fresh.events.poke();
+        }
+        Ok(())
+    }
+
+    /// Notes that event `id` was appended: other servers are told at commit (PostgreSQL
+    /// delivers a notification only if its transaction commits), this one's streams are
+    /// woken by the commit itself.
+    pub(crate) async fn emitted(&mut self, id: i64) -> Result<()> {
+        self.emitted = true;
+        if let (TxInner::Postgres(tx), Some(notice)) = (&mut self.inner, &self.event_notice) {
+            sqlx::query("select pg_notify($1, $2)")
+                .bind(CHANGES_CHANNEL)
+                .bind(format!("{notice} {id}"))
+                .execute(&mut **tx)
+                .await?;
         }
         Ok(())
     }
@@ -520,7 +544,7 @@ macro_rules! migrations {
 }
 
 pub(crate) const PLATFORM_MIGRATIONS: Migrations = migrations!("platform": (1, "0001_platform"), (2, "0002_certificates"), (3, "0003_acme"), (4, "0004_acme_issuance"), (5, "0005_search"));
-pub(crate) const TENANT_MIGRATIONS: Migrations = migrations!("tenant": (1, "0001_users"), (2, "0002_access"), (3, "0003_mail"), (4, "0004_totp"), (5, "0005_settings"), (6, "0006_access_review"), (7, "0007_totp_failures"), (8, "0008_projects"), (9, "0009_tasks"), (10, "0010_search"), (11, "0011_files"));
+pub(crate) const TENANT_MIGRATIONS: Migrations = migrations!("tenant": (1, "0001_users"), (2, "0002_access"), (3, "0003_mail"), (4, "0004_totp"), (5, "0005_settings"), (6, "0006_access_review"), (7, "0007_totp_failures"), (8, "0008_projects"), (9, "0009_tasks"), (10, "0010_search"), (11, "0011_files"), (12, "0012_events"), (13, "0013_notifications"));
 
 const MIGRATIONS_TABLE_SQLITE: &str = "create table if not exists schema_migrations (
     version integer primary key,
@@ -669,6 +693,7 @@ impl TenantStore {
                 .bind(self.cached.caches.notice(schema, all))
                 .execute(&mut **inner)
                 .await?;
+            tx.event_notice = Some(self.cached.caches.event_notice(schema));
         }
         tx.changes = Some((Arc::clone(&self.cached.fresh), all));
         Ok(tx)

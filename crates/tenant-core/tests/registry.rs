@@ -307,6 +307,9 @@ fn tenant_migrations() -> usize {
 
 const WIND_BACK: &[&str] = &[
     "delete from schema_migrations",
+    "drop table if exists notifications",
+    "drop table if exists notification_settings",
+    "drop table events",
     // SQLite's search index (PostgreSQL's goes with its tables).
     "drop table if exists users_search",
     "drop table if exists projects_search",

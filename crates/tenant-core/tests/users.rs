@@ -1566,28 +1566,13 @@ async fn two_factor_secrets_are_sealed_in_the_store_and_backups_and_old_clear_on
     }
 }
 
-/// Waits until `platform` follows other servers' changes (at once on SQLite).
-async fn following(platform: &std::sync::Arc<Platform>) -> tokio::task::JoinHandle<()> {
-    let follower = tokio::spawn({
-        let platform = std::sync::Arc::clone(platform);
-        async move { platform.follow_changes().await }
-    });
-    for _ in 0..200 {
-        if platform.follows_changes() {
-            return follower;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    panic!("never began to follow changes");
-}
-
 #[tokio::test]
 async fn cached_sign_ins_and_looks_are_used_until_a_change_that_matters_and_never_after() {
     use tenant_core::brand::branding;
     use tenant_core::brand::settings::{self, Security};
     for store in both().await {
         let platform = std::sync::Arc::new(Platform::open(&store.backend).await.unwrap());
-        let follower = following(&platform).await;
+        let follower = support::following(&platform).await;
         let a = context(&platform, "cache.test").await;
         let admin = signed_in_admin(a.store(), "admin@cache.test").await;
         let users_permit = access::permit::<need::UsersManage>(&admin, Scope::Brand).unwrap();
@@ -1726,7 +1711,7 @@ async fn a_change_on_one_server_is_seen_by_another_servers_cache_on_postgresql()
     let presented = Presented::Session(session.secret.reveal());
 
     let two = std::sync::Arc::new(Platform::open(&store.backend).await.unwrap());
-    let follower = following(&two).await;
+    let follower = support::following(&two).await;
     let on_two = two
         .context_for(
             &support::host("replicas.test"),
@@ -1947,7 +1932,7 @@ async fn remembered_answers_are_kept_until_any_write_to_their_brand() {
     use tenant_core::work::projects::{self, NewProject};
     for store in both().await {
         let platform = std::sync::Arc::new(Platform::open(&store.backend).await.unwrap());
-        let follower = following(&platform).await;
+        let follower = support::following(&platform).await;
         let a = context(&platform, "answers.test").await;
         let b = context(&platform, "other-answers.test").await;
         let admin = signed_in_admin(a.store(), "admin@answers.test").await;

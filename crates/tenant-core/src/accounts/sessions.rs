@@ -310,6 +310,26 @@ pub async fn authenticate(
     presented: Presented<'_>,
     address: &str,
 ) -> Result<Principal> {
+    signed_in(store, presented, address, true).await
+}
+
+/// Who is behind a credential that is still being used by a request already let in (a
+/// live-update stream checking again): as [`authenticate`], but without counting as use,
+/// so an open page alone does not keep a session from going idle.
+pub async fn recheck(
+    store: &TenantStore,
+    presented: Presented<'_>,
+    address: &str,
+) -> Result<Principal> {
+    signed_in(store, presented, address, false).await
+}
+
+async fn signed_in(
+    store: &TenantStore,
+    presented: Presented<'_>,
+    address: &str,
+    touch: bool,
+) -> Result<Principal> {
     let at = now();
     let (session, secret) = match presented {
         Presented::Session(secret) => (true, secret),
@@ -333,7 +353,7 @@ pub async fn authenticate(
             signed
         }
     };
-    if signed.claim_touch(at) {
+    if touch && signed.claim_touch(at) {
         touch_credential(store, signed.principal.credential(), at).await?;
     }
     let mut principal = signed.principal.clone();

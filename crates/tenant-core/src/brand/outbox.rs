@@ -26,6 +26,11 @@ pub enum MailKind {
     AccessExpiring,
     /// The user's access ended (`reason`: `admin` or `access_expired`).
     Deactivated,
+    /// A notification (`sentence`, `link`: a path; `user` and `kind` for its unsubscribe
+    /// link).
+    Notification,
+    /// The daily digest of notifications (`items`: `sentence` and `link` each; `user`).
+    Digest,
 }
 
 impl MailKind {
@@ -37,6 +42,8 @@ impl MailKind {
             MailKind::TwoFactorChanged => "two_factor_changed",
             MailKind::AccessExpiring => "access_expiring",
             MailKind::Deactivated => "deactivated",
+            MailKind::Notification => "notification",
+            MailKind::Digest => "digest",
         }
     }
 
@@ -47,6 +54,8 @@ impl MailKind {
             "two_factor_changed" => Ok(MailKind::TwoFactorChanged),
             "access_expiring" => Ok(MailKind::AccessExpiring),
             "deactivated" => Ok(MailKind::Deactivated),
+            "notification" => Ok(MailKind::Notification),
+            "digest" => Ok(MailKind::Digest),
             other => Err(Error::Invalid(format!("unknown mail kind '{other}'"))),
         }
     }

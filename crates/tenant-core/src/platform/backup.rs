@@ -57,6 +57,8 @@ static TABLES: LazyLock<Vec<Table>> = LazyLock::new(|| {
         crate::work::files::BACKUP,
         crate::accounts::sessions::BACKUP,
         crate::audit::BACKUP,
+        crate::events::BACKUP,
+        crate::talk::notifications::BACKUP,
     ]
     .concat()
 });

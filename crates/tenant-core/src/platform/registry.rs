@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use sqlx::postgres::PgPool;
 use time::OffsetDateTime;
 
-use crate::cache::{Caches, Freshness, StoreCaches};
+use crate::cache::{Caches, Freshness, Notice, StoreCaches};
 use crate::error::{Error, Result};
 use crate::names::Hostname;
 use crate::objects::{BrandFiles, FileStore};
@@ -788,7 +788,10 @@ impl Platform {
                     Ok(Some(notification)) => self.changed_elsewhere(notification.payload()),
                     // The connection was lost and is listening again: whatever changed in
                     // between is unknown, so everything cached is let go.
-                    Ok(None) => self.caches.trust(true),
+                    Ok(None) => {
+                        self.caches.trust(true);
+                        self.catch_up_everywhere();
+                    }
                     Err(error) => {
                         tracing::warn!(%error, "lost the connection that follows other servers' changes");
                         self.caches.trust(false);
@@ -808,9 +811,10 @@ impl Platform {
 
     /// Another server committed a change to a store (`payload`: [`Caches::notice`]).
     fn changed_elsewhere(&self, payload: &str) {
-        let Some((schema, all)) = self.caches.noticed(payload) else {
+        let Some(notice) = self.caches.noticed(payload) else {
             return;
         };
+        let (Notice::Changed { schema, .. } | Notice::Event { schema, .. }) = notice;
         let Some(id) = schema
             .strip_prefix("tenant_")
             .and_then(|id| TenantId::parse(id).ok())
@@ -818,12 +822,31 @@ impl Platform {
             return;
         };
         if let Some((_, fresh)) = self.cached_db(&id) {
-            if all {
-                fresh.changed();
-            } else {
-                fresh.data_changed();
+            match notice {
+                Notice::Changed { all: true, .. } => fresh.changed(),
+                Notice::Changed { all: false, .. } => fresh.data_changed(),
+                Notice::Event { id: event_id, .. } => {
+                    if fresh.events.known().is_none_or(|known| known < event_id) {
+                        fresh.events.poke();
+                    }
+                }
             }
         }
+    }
+
+    /// Wakes every open brand's live-update streams to look for what they may have missed
+    /// (the connection that follows other servers was lost for a while).
+    fn catch_up_everywhere(&self) {
+        if let Ok(dbs) = self.tenant_dbs.lock() {
+            for (_, fresh) in dbs.values() {
+                fresh.events.poke();
+            }
+        }
+    }
+
+    /// Ends every live-update stream: the server is stopping.
+    pub fn close_streams(&self) {
+        self.caches.close_streams();
     }
 
     /// Closes every pool (call before exit so SQLite checkpoints its WAL).

@@ -24,6 +24,7 @@ use crate::access::permissions::need;
 use crate::access::{Actor, Principal, UserKind};
 use crate::audit::{self, Target};
 use crate::error::{Error, Result};
+use crate::events;
 use crate::fields::single_line;
 use crate::objects::{self, BrandFiles};
 use crate::paging::Page;
@@ -946,9 +947,35 @@ impl Destination {
             .after(file.audit_state())
             .write(&mut tx)
             .await?;
+        let kind = if replaced.is_some() {
+            "file.changed"
+        } else {
+            "file.added"
+        };
+        file_event(kind, &file)
+            .emit_change(
+                &mut tx,
+                &grant.actor(),
+                replaced.as_ref().map_or(file.visibility, |r| r.visibility),
+                "file.removed",
+                json!({"name": replaced.as_ref().map_or(&file.current.name, |r| &r.current.name), "hidden": true}),
+            )
+            .await?;
         tx.commit().await?;
         Ok(file)
     }
+}
+
+/// The event of a change to `file`, as everyone who sees the file may see it.
+fn file_event<'a>(kind: &'a str, file: &'a FileItem) -> events::NewEvent<'a> {
+    events::event(kind, Some(&file.project_id), Some(&file.id))
+        .visible(file.visibility)
+        .data(json!({
+            "name": file.current.name,
+            "version": file.current.version,
+            "size": file.current.size,
+        }))
+        .staff_data(json!({"task": file.task_id}))
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -1087,6 +1114,15 @@ pub async fn update_file(
         .after(after.audit_state())
         .write(&mut tx)
         .await?;
+    file_event("file.changed", &after)
+        .emit_change(
+            &mut tx,
+            &grant.actor(),
+            before.visibility,
+            "file.removed",
+            json!({"name": before.current.name, "hidden": true}),
+        )
+        .await?;
     tx.commit().await?;
     Ok(after)
 }
@@ -1152,6 +1188,14 @@ async fn trash_or_restore(
         .before(before.audit_state())
         .after(after.audit_state())
         .write(&mut tx)
+        .await?;
+    let kind = if to_trash {
+        "file.removed"
+    } else {
+        "file.restored"
+    };
+    file_event(kind, &after)
+        .emit(&mut tx, &grant.actor())
         .await?;
     tx.commit().await?;
     Ok(after)

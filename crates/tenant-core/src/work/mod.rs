@@ -15,8 +15,10 @@
 //! does not compile. Input is parsed after the grant, so the error order is always
 //! 404 → 403 → 409 → 422.
 
+pub mod activity;
 pub(crate) mod board;
 pub mod files;
+pub mod my_work;
 pub mod previews;
 pub mod projects;
 pub mod sharing;

@@ -14,11 +14,13 @@ use crate::access::permissions::{Permission, need};
 use crate::access::{Actor, Permitted, Principal, Scope};
 use crate::audit::{self, Target};
 use crate::error::{Error, Result};
+use crate::events;
 use crate::fields::{long_text, single_line};
 use crate::paging::{Page, Search};
 use crate::store::TenantStore;
 use crate::store::{Column, Table};
 use crate::store::{Tx, new_id, now, on_tx};
+use crate::work::tasks::Visibility;
 use crate::work::{self, Read};
 
 /// Whether a project is being worked on.
@@ -208,7 +210,7 @@ impl<'a> Reach<'a> {
 
 /// The SQL condition "the project row `projects` is within reach", with the reach's mode
 /// bound at `$r` and whom it concerns at `$w`.
-fn reach_clause(r: u8, w: u8) -> String {
+pub(crate) fn reach_clause(r: u8, w: u8) -> String {
     format!(
         "(${r} = 'all'
           or (${r} = 'company' and projects.company_id = ${w})
@@ -286,6 +288,39 @@ pub(crate) async fn reachable(tx: &mut Tx, actor: &Principal, project_id: &str) 
     let mut project = from_row(row.ok_or_else(no_such_project)?)?;
     fill_members(tx, &mut project).await?;
     Ok(project)
+}
+
+/// The mode and whom it concerns of `actor`'s reach, bound at `$R` and `$W` of
+/// [`reach_clause`].
+pub(crate) fn reach_of(actor: &Principal) -> (&'static str, &str) {
+    Reach::of(actor).binds()
+}
+
+/// Which of `project_ids` `actor` reaches (at most 200 at a time), in one query.
+pub(crate) async fn reached(
+    tx: &mut Tx,
+    actor: &Principal,
+    project_ids: &[&str],
+) -> Result<Vec<String>> {
+    if project_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (mode, who) = Reach::of(actor).binds();
+    let list = (3..3 + project_ids.len())
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "select projects.project_id from projects where projects.project_id in ({list}) and {}",
+        reach_clause(1, 2)
+    );
+    Ok(on_tx!(tx, |conn| {
+        let mut query = sqlx::query_scalar(&sql).bind(mode).bind(who);
+        for id in project_ids {
+            query = query.bind(*id);
+        }
+        query.fetch_all(conn).await?
+    }))
 }
 
 /// The projects `actor` reaches, oldest first, starting after `cursor`.
@@ -441,6 +476,9 @@ pub async fn create_project(
     .after(project.audit_state())
     .write(&mut tx)
     .await?;
+    project_event("project.created", &project)
+        .emit(&mut tx, &Actor::from(actor))
+        .await?;
     tx.commit().await?;
     Ok(project)
 }
@@ -498,6 +536,9 @@ pub async fn update_project(
     .after(after.audit_state())
     .write(&mut tx)
     .await?;
+    project_event("project.changed", &after)
+        .emit(&mut tx, &grant.actor())
+        .await?;
     tx.commit().await?;
     Ok(after)
 }
@@ -551,8 +592,29 @@ pub async fn set_archived(
     .after(json!({"status": status.as_str()}))
     .write(&mut tx)
     .await?;
+    let kind = if archive {
+        "project.archived"
+    } else {
+        "project.unarchived"
+    };
+    project_event(kind, &after)
+        .emit(&mut tx, &grant.actor())
+        .await?;
     tx.commit().await?;
     Ok(after)
+}
+
+/// The event of a change to `project`: seen by its client company's contacts too when it
+/// has one (they see the project itself).
+fn project_event<'a>(kind: &'a str, project: &'a Project) -> events::NewEvent<'a> {
+    let visibility = if project.company_id.is_some() {
+        Visibility::Client
+    } else {
+        Visibility::Internal
+    };
+    events::event(kind, Some(&project.id), Some(&project.id))
+        .visible(visibility)
+        .data(json!({"name": project.name, "status": project.status.as_str()}))
 }
 
 pub(crate) async fn find_any(tx: &mut Tx, project_id: &str) -> Result<Project> {

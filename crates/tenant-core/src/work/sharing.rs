@@ -8,8 +8,10 @@ use crate::access::{Principal, UserKind};
 use crate::accounts::users::UserStatus;
 use crate::audit::{self, Target};
 use crate::error::{Error, Result};
+use crate::events;
 use crate::store::TenantStore;
 use crate::store::{Tx, now, on_tx};
+use crate::talk::notifications::{self, Kind, Notice};
 use crate::work::projects::{Project, find_any, reachable};
 use crate::work::{self, Read};
 
@@ -28,6 +30,49 @@ impl Sharing<'_> {
             Sharing::User(id) => json!({"user": id}),
             Sharing::Team(id) => json!({"team": id}),
         }
+    }
+
+    /// The event of sharing (`added`) or no longer sharing the project, with the member's
+    /// or team's name (staff only: client contacts are not shown the agency's side).
+    async fn emit(
+        self,
+        tx: &mut Tx,
+        grant: &work::InProject<'_, need::ProjectsEdit>,
+        added: bool,
+    ) -> Result<()> {
+        let (kind, sql, id) = match (self, added) {
+            (Sharing::User(id), true) => (
+                "project.member_added",
+                "select name from users where user_id = $1",
+                id,
+            ),
+            (Sharing::User(id), false) => (
+                "project.member_removed",
+                "select name from users where user_id = $1",
+                id,
+            ),
+            (Sharing::Team(id), true) => (
+                "project.team_added",
+                "select name from teams where team_id = $1",
+                id,
+            ),
+            (Sharing::Team(id), false) => (
+                "project.team_removed",
+                "select name from teams where team_id = $1",
+                id,
+            ),
+        };
+        let name: Option<String> = on_tx!(tx, |conn| {
+            sqlx::query_scalar(sql)
+                .bind(id)
+                .fetch_optional(conn)
+                .await?
+        });
+        events::event(kind, Some(grant.project_id()), Some(id))
+            .data(json!({"name": name}))
+            .emit(tx, &grant.actor())
+            .await
+            .map(|_| ())
     }
 }
 
@@ -119,9 +164,64 @@ pub async fn share(
     .after(with.audit())
     .write(&mut tx)
     .await?;
+    with.emit(&mut tx, &grant, true).await?;
+    tell_added(&mut tx, &grant, with).await?;
     let project = reachable(&mut tx, actor, project_id).await?;
     tx.commit().await?;
     Ok(project)
+}
+
+/// Tells whoever was added (a staff member, or each member of a team) that they are on the
+/// project now.
+async fn tell_added(
+    tx: &mut Tx,
+    grant: &work::InProject<'_, need::ProjectsEdit>,
+    with: Sharing<'_>,
+) -> Result<()> {
+    let project = grant.project();
+    let actor = grant.principal().name();
+    let (people, sentence): (Vec<String>, String) = match with {
+        Sharing::User(id) => (
+            vec![id.to_owned()],
+            format!("{actor} added you to the project {}.", project.name),
+        ),
+        Sharing::Team(id) => {
+            let members: Vec<String> = on_tx!(tx, |conn| {
+                sqlx::query_scalar(
+                    "select user_id from team_members where team_id = $1 order by user_id",
+                )
+                .bind(id)
+                .fetch_all(conn)
+                .await?
+            });
+            let team: Option<String> = on_tx!(tx, |conn| {
+                sqlx::query_scalar("select name from teams where team_id = $1")
+                    .bind(id)
+                    .fetch_optional(conn)
+                    .await?
+            });
+            (
+                members,
+                format!(
+                    "{actor} added your team {} to the project {}.",
+                    team.unwrap_or_default(),
+                    project.name
+                ),
+            )
+        }
+    };
+    for person in &people {
+        let notice = Notice {
+            kind: Kind::AddedToProject,
+            project_id: &project.id,
+            subject_id: &project.id,
+            sentence: sentence.clone(),
+            link: format!("/projects/{}", project.id),
+            once: None,
+        };
+        notifications::notify(tx, &grant.actor(), person, notice).await?;
+    }
+    Ok(())
 }
 
 /// Stops sharing a project with a staff member or a team (`projects.edit`). Taking the last
@@ -165,6 +265,7 @@ pub async fn unshare(
     .before(with.audit())
     .write(&mut tx)
     .await?;
+    with.emit(&mut tx, &grant, false).await?;
     // The actor may just have removed their own way in.
     let project = match reachable(&mut tx, actor, project_id).await {
         Ok(project) => project,

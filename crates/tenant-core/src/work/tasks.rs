@@ -16,10 +16,12 @@ use crate::access::permissions::need;
 use crate::access::{Actor, Principal};
 use crate::audit::{self, Target};
 use crate::error::{Error, Result};
+use crate::events;
 use crate::fields::{long_text, parse_date, single_line};
 use crate::store::TenantStore;
 use crate::store::{Column, Table};
 use crate::store::{Tx, new_id, now, on_tx};
+use crate::talk::notifications::{self, Kind, Notice};
 use crate::work::{self, InProject, Inside, Read};
 use crate::work::{board, projects};
 
@@ -520,6 +522,19 @@ pub async fn create_task(
         .after(task.audit_state())
         .write(&mut tx)
         .await?;
+    task_event("task.created", &task)
+        .emit(&mut tx, &grant.actor())
+        .await?;
+    if let Some(assignee) = &task.assignee_id {
+        let sentence = format!(
+            "{} assigned you \u{201c}{}\u{201d} in {}.",
+            actor.name(),
+            task.title,
+            grant.project().name
+        );
+        let notice = task_notice(Kind::Assigned, &task, sentence);
+        notifications::notify(&mut tx, &grant.actor(), assignee, notice).await?;
+    }
     tx.commit().await?;
     Ok(task)
 }
@@ -594,6 +609,25 @@ pub async fn update_task(
         .after(after.audit_state())
         .write(&mut tx)
         .await?;
+    let kind = if action == "task.move" {
+        "task.moved"
+    } else {
+        "task.changed"
+    };
+    let mut changed = task_event(kind, &after);
+    if before.status != after.status {
+        changed = changed.also(json!({"from_status": before.status.as_str()}));
+    }
+    changed
+        .emit_change(
+            &mut tx,
+            &Actor::from(actor),
+            before.visibility,
+            "task.removed",
+            json!({"title": before.title, "hidden": true}),
+        )
+        .await?;
+    tell_assignee(&mut tx, actor, &approach, &before, &after).await?;
     tx.commit().await?;
     Ok(after)
 }
@@ -766,7 +800,90 @@ pub async fn delete_task(
         .before(task.audit_state())
         .write(&mut tx)
         .await?;
+    events::event("task.removed", Some(&task.project_id), Some(&task.id))
+        .visible(task.visibility)
+        .data(json!({"title": task.title}))
+        .emit(&mut tx, &grant.actor())
+        .await?;
     tx.commit().await
+}
+
+/// The notification of `kind` about `task`, linking to it.
+fn task_notice(kind: Kind, task: &Task, sentence: String) -> Notice<'_> {
+    Notice {
+        kind,
+        project_id: &task.project_id,
+        subject_id: &task.id,
+        sentence,
+        link: format!("/projects/{}/tasks/{}", task.project_id, task.id),
+        once: None,
+    }
+}
+
+/// Tells the task's assignee of a change by someone else: that it is theirs now, or how
+/// a task of theirs moved or changed.
+async fn tell_assignee(
+    tx: &mut Tx,
+    actor: &Principal,
+    inside: &impl Inside,
+    before: &Task,
+    after: &Task,
+) -> Result<()> {
+    let Some(assignee) = &after.assignee_id else {
+        return Ok(());
+    };
+    let project = &inside.project().name;
+    let (kind, sentence) = if after.assignee_id != before.assignee_id {
+        (
+            Kind::Assigned,
+            format!(
+                "{} assigned you \u{201c}{}\u{201d} in {project}.",
+                actor.name(),
+                after.title
+            ),
+        )
+    } else if after.status != before.status {
+        (
+            Kind::TaskChanged,
+            format!(
+                "{} moved \u{201c}{}\u{201d} to {} in {project}.",
+                actor.name(),
+                after.title,
+                after.status.label()
+            ),
+        )
+    } else if after.position != before.position {
+        // A new place in the same column is not worth telling.
+        return Ok(());
+    } else {
+        (
+            Kind::TaskChanged,
+            format!(
+                "{} changed \u{201c}{}\u{201d} in {project}.",
+                actor.name(),
+                after.title
+            ),
+        )
+    };
+    let notice = task_notice(kind, after, sentence);
+    notifications::notify(tx, &Actor::from(actor), assignee, notice).await?;
+    Ok(())
+}
+
+/// The event of a change to `task`, as everyone who sees the task may see it (the
+/// assignee only for staff, as the API shows it).
+fn task_event<'a>(kind: &'a str, task: &'a Task) -> events::NewEvent<'a> {
+    events::event(kind, Some(&task.project_id), Some(&task.id))
+        .visible(task.visibility)
+        .data(json!({
+            "title": task.title,
+            "status": task.status.as_str(),
+            "due_on": task.due_on.map(|d| d.to_string()),
+        }))
+        .staff_data(json!({
+            "assignee": task.assignee_id,
+            "assignee_name": task.assignee_name,
+        }))
 }
 
 /// This module's tables in backups (parents first), each with its columns (the first is

@@ -189,6 +189,15 @@ pub async fn sign_in_as(
     store: &tenant_core::TenantStore,
     email: &str,
 ) -> tenant_core::access::Principal {
+    signed_in_session(store, email).await.0
+}
+
+/// [`sign_in_as`], with the session's secret (what the cookie would carry).
+#[allow(dead_code)]
+pub async fn signed_in_session(
+    store: &tenant_core::TenantStore,
+    email: &str,
+) -> (tenant_core::access::Principal, String) {
     use tenant_core::accounts::sessions::{self, ClientInfo, Presented};
     let client = ClientInfo {
         address: "192.0.2.1".to_owned(),
@@ -197,13 +206,28 @@ pub async fn sign_in_as(
     let signed_in = sessions::sign_in(store, email, PASSWORD, None, &client)
         .await
         .unwrap();
-    sessions::authenticate(
-        store,
-        Presented::Session(signed_in.secret.reveal()),
-        "192.0.2.1",
-    )
-    .await
-    .unwrap()
+    let secret = signed_in.secret.reveal().to_owned();
+    let principal = sessions::authenticate(store, Presented::Session(&secret), "192.0.2.1")
+        .await
+        .unwrap();
+    (principal, secret)
+}
+
+/// Waits until `platform` follows other servers' changes (at once on SQLite).
+pub async fn following(
+    platform: &std::sync::Arc<tenant_core::Platform>,
+) -> tokio::task::JoinHandle<()> {
+    let follower = tokio::spawn({
+        let platform = std::sync::Arc::clone(platform);
+        async move { platform.follow_changes().await }
+    });
+    for _ in 0..200 {
+        if platform.follows_changes() {
+            return follower;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("never began to follow changes");
 }
 
 /// [`signed_in_user`] with the built-in `admin` role.

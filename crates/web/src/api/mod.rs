@@ -5,6 +5,8 @@
 pub(crate) mod access;
 pub(crate) mod accounts;
 pub(crate) mod brand;
+pub(crate) mod events;
+pub(crate) mod notifications;
 pub(crate) mod openapi;
 pub mod views;
 pub(crate) mod work;
@@ -215,6 +217,9 @@ pub fn routes() -> Vec<Route> {
         work::projects::routes(),
         work::tasks::routes(),
         work::files::routes(),
+        work::my_work::routes(),
+        events::routes(),
+        notifications::routes(),
         access::audit::routes(),
     ]
     .into_iter()

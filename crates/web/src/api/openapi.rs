@@ -33,6 +33,10 @@ pub fn openapi_document() -> Value {
                     "description": "The bytes",
                     "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
                 }),
+                Some("EventStream") => json!({
+                    "description": "Server-Sent Events: each `data:` line is one Event (JSON), with its `id:`; a comment every 15 s",
+                    "content": {"text/event-stream": {"schema": {"$ref": "#/components/schemas/Event"}}},
+                }),
                 Some(name) => json!({
                     "description": "Success",
                     "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{name}")}}},
@@ -188,6 +192,25 @@ pub fn openapi_document() -> Value {
                     ("deleted_at", "string|null"), ("has_preview", "boolean"),
                 ]),
                 "FileList": list_of("File"),
+                "Event": object(&[
+                    ("id", "string"), ("kind", "string"), ("project", "string|null"),
+                    ("subject", "string|null"), ("visibility", "string"), ("actor", "object"),
+                    ("at", "string"), ("data", "object"),
+                ]),
+                "EventList": list_of("Event"),
+                "Notification": object(&[
+                    ("id", "string"), ("kind", "string"), ("project", "string|null"),
+                    ("subject", "string|null"), ("actor_name", "string"), ("sentence", "string"),
+                    ("link", "string"), ("read", "boolean"), ("read_at", "string|null"),
+                    ("created_at", "string"),
+                ]),
+                "NotificationList": list_of("Notification"),
+                "Unread": object(&[("unread", "integer")]),
+                "MyWork": object(&[
+                    ("tasks", "object"), ("projects", "array"), ("unread", "integer"),
+                    ("health", "object|null"),
+                ]),
+                "NotificationSettings": object(&[("kinds", "object")]),
                 "RoleList": list_of("Role"),
                 "TeamList": list_of("Team"),
                 "MemberList": list_of("Member"),
@@ -316,6 +339,12 @@ fn success_of(method: &Method, path: &str) -> Option<(u16, Option<&'static str>)
             "/api/v1/projects/{id}/files/{file_id}/content"
             | "/api/v1/projects/{id}/files/{file_id}/preview",
         ) => (200, Some("Bytes")),
+        ("GET", "/api/v1/events") => (200, Some("EventStream")),
+        ("GET", "/api/v1/notifications") => (200, Some("NotificationList")),
+        ("GET", "/api/v1/me/work") => (200, Some("MyWork")),
+        ("POST", "/api/v1/notifications/read") => (200, Some("Unread")),
+        ("GET" | "PUT", "/api/v1/me/notifications/settings") => (200, Some("NotificationSettings")),
+        ("GET", "/api/v1/projects/{id}/activity") => (200, Some("EventList")),
         ("DELETE", _) => (204, None),
         _ => return None,
     })

@@ -269,6 +269,21 @@ pub fn window(
     }
 }
 
+/// [`window`] for a list whose cursor is an event id (a number): activity feeds.
+pub fn event_window(
+    list: &'static str,
+    limit: Option<u32>,
+    cursor: Option<&str>,
+) -> Result<Window, ApiError> {
+    let window = check_window(limit, cursor, |id| {
+        id.len() <= 18 && id.bytes().all(|b| b.is_ascii_digit())
+    })?;
+    match &window.list {
+        Some(named) if named != list => Err(foreign_cursor(list)),
+        _ => Ok(window),
+    }
+}
+
 fn foreign_cursor(list: &str) -> ApiError {
     tenant_core::Error::field(
         "cursor",

@@ -76,6 +76,17 @@ pub(crate) fn session_cookie(headers: &HeaderMap) -> Option<&str> {
     cookies(headers, SESSION_COOKIE).next()
 }
 
+/// The credential a request presents, as [`Caller`] reads it (a bearer token first), kept
+/// by a live-update stream to check its user again while it runs.
+pub(crate) fn credential_of(headers: &HeaderMap) -> Option<tenant_core::events::Credential> {
+    use tenant_core::events::Credential;
+    match (bearer(headers), session_cookie(headers)) {
+        (Some(token), _) => Some(Credential::Token(token.to_owned())),
+        (None, Some(cookie)) => Some(Credential::Session(cookie.to_owned())),
+        (None, None) => None,
+    }
+}
+
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;

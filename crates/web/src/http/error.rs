@@ -52,6 +52,9 @@ impl From<JsonRejection> for ApiError {
     }
 }
 
+/// How long a caller with too many live-update streams open is told to wait.
+const STREAM_RETRY_SECONDS: u64 = 5;
+
 fn answer(status: StatusCode, code: &str, message: &str, fields: Option<Value>) -> Response {
     let mut error = json!({"code": code, "message": message});
     if let Some(fields) = fields {
@@ -189,6 +192,18 @@ impl IntoResponse for ApiError {
                 &sentence(&message),
                 None,
             ),
+            Error::TooManyStreams(_) => {
+                let mut response = answer(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    &sentence(&message),
+                    None,
+                );
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(STREAM_RETRY_SECONDS));
+                response
+            }
             Error::Objects(_) => {
                 // The file store, not the brand's store: nothing to reopen, so no
                 // `StoreUnavailable` for the gateway.
@@ -230,6 +245,7 @@ pub(crate) fn status_of(error: &Error) -> StatusCode {
         Error::QuotaExceeded(_) => StatusCode::INSUFFICIENT_STORAGE,
         Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         Error::Objects(_) => StatusCode::SERVICE_UNAVAILABLE,
+        Error::TooManyStreams(_) => StatusCode::TOO_MANY_REQUESTS,
         Error::Unavailable(_)
         | Error::DatabaseUnreachable { .. }
         | Error::StoreMissing(_)

@@ -39,6 +39,9 @@ pub(crate) struct Viewer {
     /// The request's method (with `path`, what a staff member who must set up two-factor
     /// sign-in may do).
     pub method: axum::http::Method,
+    /// For a signed-in viewer: their unread notifications and the brand's newest event
+    /// (where the page's live updates start).
+    pub live: Option<(i64, i64)>,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Viewer {
@@ -65,7 +68,21 @@ impl<S: Send + Sync> FromRequestParts<S> for Viewer {
             None => (None, false),
         };
         let token = cookie.as_deref().map(form_token).unwrap_or_default();
+        let live = match &principal {
+            Some(principal) => {
+                match tenant_core::talk::notifications::badge(tenant.store(), principal).await {
+                    Ok(live) => Some(live),
+                    Err(error) => {
+                        // The page works without its bell and live updates.
+                        tracing::error!(%error, "cannot count the viewer's notifications");
+                        None
+                    }
+                }
+            }
+            None => None,
+        };
         Ok(Viewer {
+            live,
             tenant,
             connection,
             principal,
@@ -111,6 +128,7 @@ impl Viewer {
             title,
             section,
             viewer: self.principal.as_ref().map(|p| (p, self.token.as_str())),
+            live: self.live.filter(|_| self.principal.is_some()),
             body,
         });
         html.into_string()

@@ -1,5 +1,7 @@
-//! The first page after sign-in: the staff workspace, or the client portal for client
-//! users (their company's projects, their contacts, and what they may do).
+//! The first page after sign-in, "my work": for staff their open tasks by when they are
+//! due, their projects with progress and their unread notifications (admins also the
+//! brand's health); for client users the client portal (their company's projects with
+//! progress, what waits for their look, their contacts, and what they may do).
 
 use axum::response::Response;
 use axum::routing::get;
@@ -9,7 +11,7 @@ use tenant_core::access::UserKind;
 use tenant_core::access::permissions::Permission;
 use tenant_core::accounts::companies;
 use tenant_core::accounts::roles;
-use tenant_core::work::projects::{self, ProjectFilter, ProjectStatus};
+use tenant_core::work::my_work::{self, Due, MyWork};
 
 use crate::ui::Pages;
 use crate::ui::Viewer;
@@ -94,32 +96,93 @@ async fn role_name(viewer: &Viewer, principal: &Principal) -> String {
     }
 }
 
-/// The viewer's active projects (the first 20), as a card.
-async fn projects_card(viewer: &Viewer, principal: &Principal, title: &str) -> Markup {
-    let filter = ProjectFilter {
-        status: Some(ProjectStatus::Active),
-        ..ProjectFilter::default()
-    };
-    let page = projects::list_projects(viewer.tenant.store(), principal, &filter, None, 20).await;
-    if let Err(error) = &page {
-        tracing::error!(%error, "cannot list the viewer's projects");
+/// The home page's data, or why there is none.
+async fn my_work(viewer: &Viewer, principal: &Principal) -> Option<MyWork> {
+    let today = time::OffsetDateTime::now_utc().date();
+    match my_work::my_work(viewer.tenant.store(), principal, today).await {
+        Ok(work) => Some(work),
+        Err(error) => {
+            tracing::error!(%error, "cannot read the viewer's work");
+            None
+        }
     }
+}
+
+fn cannot_read() -> Markup {
+    html! { p.hint { "This cannot be shown right now. Try again in a moment." } }
+}
+
+/// Projects with their progress (done of all the viewer sees).
+fn projects_card(work: Option<&MyWork>, title: &str) -> Markup {
     html! {
         section.card aria-labelledby="projects" {
             h2 id="projects" { (title) }
-            @match &page {
-                Ok(page) if page.items.is_empty() => p { "No active projects." },
-                Ok(page) => {
-                    ul {
-                        @for project in &page.items {
-                            li { a href={ "/projects/" (project.id) } { (project.name) } }
+            @match work {
+                Some(work) if work.projects.is_empty() => p { "No active projects." },
+                Some(work) => {
+                    table {
+                        thead { tr { th scope="col" { "Project" } th.optional scope="col" { "Client" } th scope="col" { "Progress" } } }
+                        tbody {
+                            @for project in &work.projects {
+                                tr {
+                                    td { a href={ "/projects/" (project.id) } { (project.name) } }
+                                    td.optional { (project.company_name.as_deref().unwrap_or("internal")) }
+                                    td {
+                                        progress value=(project.done) max=(project.total.max(1)) aria-label={ (project.name) ": " (project.done) " of " (project.total) " tasks done" } {}
+                                        span.hint { (project.done) " of " (project.total) " done" }
+                                    }
+                                }
+                            }
                         }
                     }
-                    @if page.next_cursor.is_some() {
-                        p { a href="/projects" { "All projects" } }
+                    p { a href="/projects" { "All projects" } }
+                },
+                None => (cannot_read()),
+            }
+        }
+    }
+}
+
+/// Tasks grouped by when they are due.
+fn tasks_card(viewer: &Viewer, work: Option<&MyWork>, title: &str, empty: &str) -> Markup {
+    let dates = viewer.look.date_format;
+    html! {
+        section.card aria-labelledby="tasks" {
+            h2 id="tasks" { (title) }
+            @match work {
+                Some(work) if work.tasks.is_empty() => p { (empty) },
+                Some(work) => {
+                    @for due in Due::ALL {
+                        @let tasks: Vec<_> = work.tasks.iter().filter(|t| t.due == due).collect();
+                        @if !tasks.is_empty() {
+                            h3 { (due.label()) " " span.hint { "(" (tasks.len()) ")" } }
+                            ul {
+                                @for task in &tasks {
+                                    li {
+                                        a href={ "/projects/" (task.project_id) "/tasks/" (task.id) } { (task.title) }
+                                        " " span.hint {
+                                            (task.project_name) " · " (task.status.label())
+                                            @if let Some(d) = task.due_on { " · due " (dates.date(d)) }
+                                        }
+                                    }
+                                }
+                            }
+                        }
                     }
                 },
-                Err(_) => p.hint { "Your projects cannot be listed right now." },
+                None => (cannot_read()),
+            }
+        }
+    }
+}
+
+fn notifications_line(work: Option<&MyWork>) -> Markup {
+    html! {
+        @if let Some(work) = work {
+            p {
+                a href="/notifications" {
+                    @match work.unread { 0 => "No unread notifications", 1 => "1 unread notification", n => { (n) " unread notifications" } }
+                }
             }
         }
     }
@@ -127,6 +190,7 @@ async fn projects_card(viewer: &Viewer, principal: &Principal, title: &str) -> M
 
 async fn portal(viewer: &Viewer, principal: &Principal) -> Markup {
     let store = viewer.tenant.store();
+    let work = my_work(viewer, principal).await;
     let company = match principal.company_id() {
         Some(company_id) => match companies::get_company(store, principal, company_id).await {
             Ok(company) => {
@@ -145,7 +209,9 @@ async fn portal(viewer: &Viewer, principal: &Principal) -> Markup {
     };
     html! {
         h1 { "Welcome, " (principal.name()) }
-        (projects_card(viewer, principal, "Your projects").await)
+        (notifications_line(work.as_ref()))
+        (projects_card(work.as_ref(), "Your projects"))
+        (tasks_card(viewer, work.as_ref(), "Waiting for your look", "Nothing is waiting for you right now."))
         @if let Some((company, contacts)) = &company {
             section.card aria-labelledby="company" {
                 h2 id="company" { (company.name) }
@@ -168,11 +234,15 @@ async fn portal(viewer: &Viewer, principal: &Principal) -> Markup {
 async fn workspace(viewer: &Viewer, principal: &Principal) -> Markup {
     let permissions = principal.permissions();
     let role = role_name(viewer, principal).await;
+    let work = my_work(viewer, principal).await;
+    let dates = viewer.look.date_format;
+    let health = work.as_ref().and_then(|w| w.health.as_ref());
     html! {
         h1 { "Welcome, " (principal.name()) }
         section.card aria-labelledby="you" {
             h2 id="you" { "Your workspace" }
             p { "You are signed in to " (viewer.look.name) " as " strong { (role) } "." }
+            (notifications_line(work.as_ref()))
             @if permissions.contains(Permission::UsersManage) || permissions.contains(Permission::SettingsManage) {
                 div.actions {
                     @if permissions.contains(Permission::UsersManage) {
@@ -183,11 +253,34 @@ async fn workspace(viewer: &Viewer, principal: &Principal) -> Markup {
                     }
                 }
             }
+            details {
+                summary { "What your role allows" }
+                (may_do(principal))
+            }
         }
-        (projects_card(viewer, principal, "Your projects").await)
-        section.card aria-labelledby="can" {
-            h2 id="can" { "What your role allows" }
-            (may_do(principal))
+        (tasks_card(viewer, work.as_ref(), "My tasks", "Nothing assigned to you is open."))
+        (projects_card(work.as_ref(), "My projects"))
+        @if let Some(health) = health {
+            section.card aria-labelledby="health" {
+                h2 id="health" { "The brand's health" }
+                ul {
+                    li {
+                        a href="/users?status=invited" {
+                            @match health.pending_invitations { 0 => "No invitations waiting", 1 => "1 invitation not yet accepted", n => { (n) " invitations not yet accepted" } }
+                        }
+                    }
+                    @if health.access_ending.is_empty() {
+                        li { "Nobody's access ends in the next two weeks" }
+                    }
+                    @for (id, name, at) in &health.access_ending {
+                        li { a href={ "/users/" (id) } { (name) } "'s access ends " (dates.date(at.date())) }
+                    }
+                    @if let Some(notice) = &viewer.connection.licence_notice {
+                        li { "Licence: " (notice) }
+                    }
+                }
+                p { a href="/access-review" { "Access review" } }
+            }
         }
     }
 }

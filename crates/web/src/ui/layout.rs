@@ -53,6 +53,18 @@ li form{display:inline;margin:0 0 0 .5rem}
 .task{background:#fff;border:1px solid #dde1e6;border-radius:6px;padding:.5rem;margin-bottom:.5rem}
 .task p{margin:.25rem 0}
 .moves{display:flex;gap:.25rem}
+a.bell{position:relative;display:inline-flex;align-items:center;text-decoration:none}
+a.bell .count{position:absolute;top:-.45rem;right:-.7rem;background:var(--accent);color:#fff;border-radius:99px;font-size:.75rem;padding:0 .35rem;line-height:1.3}
+li.unread{font-weight:600}
+main:has(.board){max-width:96rem}
+.task[tabindex]{cursor:grab}
+.task.dragging{opacity:.65;outline:2px dashed var(--accent);cursor:grabbing}
+.task:focus-visible{outline:3px solid var(--accent);outline-offset:2px}
+.visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+nav.tabs{display:flex;flex-wrap:wrap;gap:.25rem;border-bottom:1px solid #dde1e6;margin:0 0 1rem}
+nav.tabs a{padding:.45rem .9rem;text-decoration:none;border:1px solid transparent;border-bottom:0;border-radius:6px 6px 0 0;margin-bottom:-1px}
+nav.tabs a[aria-current=page]{background:#fff;border-color:#dde1e6;font-weight:600}
+ol.activity{list-style:none;padding:0;margin:0}ol.activity li{padding:.45rem 0;border-bottom:1px solid #eef0f3}
 .moves form{margin:0}
 .moves button{padding:.1rem .5rem;font-size:.9rem}
 li button{padding:.15rem .6rem;font-size:.9rem}
@@ -101,6 +113,8 @@ pub(crate) struct Page<'a> {
     pub section: Section,
     /// The signed-in viewer, with the form token for the sign-out button.
     pub viewer: Option<(&'a Principal, &'a str)>,
+    /// The viewer's unread notifications and the newest event (the viewer's `live`).
+    pub live: Option<(i64, i64)>,
     /// The page's own content.
     pub body: Markup,
 }
@@ -176,7 +190,8 @@ pub(crate) fn render(page: &Page<'_>) -> Markup {
                     style { (PreEscaped(css)) }
                 }
             }
-            body {
+            // The newest event when the page was made: its live updates start there.
+            body data-events-after=[page.live.map(|(_, newest)| newest)] {
                 a.skip href="#main" { "Skip to content" }
                 header.bar {
                     a.brand href="/" {
@@ -194,6 +209,16 @@ pub(crate) fn render(page: &Page<'_>) -> Markup {
                             }
                         }
                         div.who {
+                            @if let Some((unread, _)) = page.live {
+                                a.bell href="/notifications"
+                                    aria-label={ "Notifications, " (unread) " unread" } {
+                                    svg width="20" height="20" viewBox="0 0 24 24" aria-hidden="true" focusable="false" {
+                                        path fill="currentColor" d="M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22Zm7-6V11a7 7 0 0 0-5.5-6.84V3a1.5 1.5 0 0 0-3 0v1.16A7 7 0 0 0 5 11v5l-2 2v1h18v-1Z" {}
+                                    }
+                                    span.count hidden[unread <= 0] { @if unread > 0 { (unread) } }
+                                }
+                                span.visually-hidden id="bell-news" aria-live="polite" {}
+                            }
                             a href="/profile" { (principal.name()) }
                             form method="post" action="/sign-out" {
                                 (csrf_field(csrf))
@@ -203,6 +228,7 @@ pub(crate) fn render(page: &Page<'_>) -> Markup {
                     }
                 }
                 main id="main" { (page.body) }
+                @if page.live.is_some() { script src="/assets/live.js" defer {} }
             }
         }
     }
@@ -393,4 +419,22 @@ pub(crate) fn paragraphs(text: &str) -> Markup {
             }
         }
     }
+}
+
+/// A script of the pages, served from the binary (`script-src 'self'`), kept by browsers
+/// for five minutes.
+pub(crate) fn script_answer(source: &'static str) -> axum::response::Response {
+    use axum::http::{HeaderValue, header};
+    use axum::response::IntoResponse as _;
+    let mut response = source.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/javascript; charset=utf-8"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    response
 }

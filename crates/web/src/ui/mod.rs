@@ -17,6 +17,7 @@ pub(crate) mod brand;
 pub(crate) mod forms;
 mod home;
 pub(crate) mod layout;
+pub(crate) mod notifications;
 pub(crate) mod work;
 
 use axum::Router;
@@ -86,6 +87,8 @@ fn pages() -> Pages {
         .merge(brand::branding::routes())
         .merge(work::projects::routes())
         .merge(work::tasks::routes())
+        .merge(work::board::routes())
+        .merge(notifications::routes())
         .merge(work::files::routes())
         .merge(access::audit::routes())
         .merge(access::access_review::routes())

@@ -1,6 +1,7 @@
 //! The board of a project's page: its four columns with their cards, the arrows that move
 //! a card (`tasks.move`) and the New task form (`tasks.create`). The project page shows it;
-//! the task actions it posts to are in [`super::tasks`].
+//! the task actions it posts to are in [`super::tasks`]. `board.js` adds dragging, keyboard
+//! moves and live updates to it.
 
 use maud::{Markup, html};
 use tenant_core::access::permissions::Permission;
@@ -12,6 +13,19 @@ use crate::http::error::ApiError;
 use crate::ui::Viewer;
 use crate::ui::forms::{Failed, error_line, field};
 use crate::ui::layout::{Field, csrf_field, notice};
+
+/// The board's routes: its script (the board's forms are the tasks' pages).
+pub(crate) fn routes() -> crate::ui::Pages {
+    crate::ui::Pages::new().route("/assets/board.js", "GET", axum::routing::get(script))
+}
+
+/// Dragging, keyboard moves and live updates of the board.
+const SCRIPT: &str = include_str!("board.js");
+
+/// `GET /assets/board.js`.
+async fn script() -> axum::response::Response {
+    crate::ui::layout::script_answer(SCRIPT)
+}
 
 /// What the viewer may do with cards of `project`.
 pub(crate) struct Can {
@@ -89,15 +103,22 @@ pub(crate) async fn board_section(
     html! {
         section.card aria-labelledby="board" {
             h2 id="board" { "Board" }
-            div.board {
+            @if can.moves {
+                p.hint id="board-help" { "Drag a card to move it, or focus it and press Space, then the arrow keys, then Space to drop it (Escape puts it back)." }
+            }
+            p.notice.error id="board-problem" role="alert" hidden {}
+            div.visually-hidden id="board-status" aria-live="polite" {}
+            div.board data-project=(project.id) data-moves=(can.moves) {
                 @for (index, status) in TaskStatus::ALL.iter().enumerate() {
                     @let cards: Vec<&Task> = list.iter().filter(|t| t.status == *status).collect();
-                    section.column aria-labelledby={ "col-" (status.as_str()) } {
+                    section.column aria-labelledby={ "col-" (status.as_str()) } data-status=(status.as_str()) {
                         h3 id={ "col-" (status.as_str()) } { (status.label()) " " span.hint { "(" (cards.len()) ")" } }
-                        @if cards.is_empty() { p.hint { "Nothing here." } }
+                        p.hint.empty hidden[!cards.is_empty()] { "Nothing here." }
                         @for (place, task) in cards.iter().enumerate() {
                             @let card = format!("{base}/{}", task.id);
-                            article.task {
+                            article.task data-task=(task.id) data-title=(task.title)
+                                tabindex=[can.moves.then_some("0")]
+                                aria-describedby=[can.moves.then_some("board-help")] {
                                 a href=(card) { (task.title) }
                                 p.hint {
                                     @if staff {
@@ -130,6 +151,7 @@ pub(crate) async fn board_section(
                     }
                 }
             }
+            script src="/assets/board.js" defer {}
             @if can.create {
                 details open[typed.is_some()] {
                     summary { strong { "New task" } }

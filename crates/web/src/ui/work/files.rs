@@ -9,7 +9,7 @@ use axum::Form;
 use axum::extract::multipart::{Multipart, MultipartRejection};
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, Query};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use maud::{Markup, html};
@@ -42,17 +42,7 @@ const SCRIPT: &str = include_str!("files.js");
 
 /// `GET /assets/files.js`.
 async fn script() -> Response {
-    let mut response = SCRIPT.into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/javascript; charset=utf-8"),
-    );
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=300"),
-    );
-    response
+    crate::ui::layout::script_answer(SCRIPT)
 }
 
 #[derive(Debug, Deserialize)]
@@ -138,9 +128,7 @@ async fn render_list(
         may(principal, Permission::FilesDelete, &project) && principal.kind() == UserKind::Staff;
     let title = if trash { "Trash" } else { "Files" };
     let body = html! {
-        p { a href={ "/projects/" (project.id) } { "← " (project.name) } }
-        h1 { (title) " · " (project.name) }
-        @if let Some((text, error)) = &message { (notice(text, *error)) }
+        (crate::ui::work::projects::project_head(viewer, principal, &project, crate::ui::work::projects::Tab::Files, message.as_ref()))
         @if !trash && can_upload { (upload_form(viewer, &project, None)) }
         section.card aria-labelledby="files" {
             h2 id="files" { @if trash { "In the trash" } @else { "The project's files" } }
@@ -507,39 +495,6 @@ pub(crate) async fn restore(
         .await
         .map(|_| format!("/projects/{id}/files/{file_id}?done=restored"));
     Ok(answer_action(&viewer, principal, &id, &file_id, done).await)
-}
-
-/// The project page's Files card: the newest few and the way to all of them.
-pub(crate) async fn files_card(
-    viewer: &Viewer,
-    principal: &Principal,
-    project: &Project,
-) -> Markup {
-    let newest = files::list_files(
-        viewer.tenant.store(),
-        principal,
-        &project.id,
-        &FileFilter::default(),
-        None,
-        5,
-    )
-    .await
-    .map_err(|error| ApiError::Core(error).page_message());
-    html! {
-        section.card aria-labelledby="files" {
-            h2 id="files" { "Files" }
-            @match &newest {
-                Ok(page) if page.items.is_empty() => p.hint { "No files yet." },
-                Ok(page) => ul {
-                    @for file in &page.items {
-                        li { a href={ "/projects/" (project.id) "/files/" (file.id) } { (file.current.name) } " " (visibility_badge(file)) }
-                    }
-                },
-                Err(text) => p.hint { (text) },
-            }
-            p { a href={ "/projects/" (project.id) "/files" } { "All files and uploads →" } }
-        }
-    }
 }
 
 /// A task page's Files card: the files attached to the task, and an upload that attaches

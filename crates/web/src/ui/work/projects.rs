@@ -27,7 +27,6 @@ use tenant_core::work::sharing::{self, Sharing};
 use crate::http::error::{ApiError, status_of};
 use crate::ui::Pages;
 use crate::ui::Viewer;
-use crate::ui::forms::DoneQuery;
 use crate::ui::forms::{Failed, Pairs, field, staff_options};
 use crate::ui::layout::{Field, Section, csrf_field, notice, paragraphs};
 
@@ -36,6 +35,9 @@ pub(crate) fn routes() -> Pages {
     Pages::new()
         .route("/projects", "GET POST", get(list).post(create))
         .route("/projects/{id}", "GET", get(show))
+        .route("/projects/{id}/activity", "GET", get(show_activity))
+        .route("/projects/{id}/people", "GET", get(show_people))
+        .route("/projects/{id}/settings", "GET", get(show_settings))
         .route("/projects/{id}/edit", "POST", post(edit))
         .route("/projects/{id}/archive", "POST", post(archive))
         .route("/projects/{id}/unarchive", "POST", post(unarchive))
@@ -299,11 +301,140 @@ pub(crate) async fn create(
     )
 }
 
-/// `GET /projects/{id}`.
+/// The parts of a project's page, each at its own address (so each can be linked to and
+/// works without scripts): the board, files, activity, people and settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tab {
+    Board,
+    Files,
+    Activity,
+    People,
+    Settings,
+}
+
+impl Tab {
+    /// The tab's address after `/projects/{id}`.
+    pub(crate) fn path(self) -> &'static str {
+        match self {
+            Tab::Board => "",
+            Tab::Files => "/files",
+            Tab::Activity => "/activity",
+            Tab::People => "/people",
+            Tab::Settings => "/settings",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Tab::Board => "Board",
+            Tab::Files => "Files",
+            Tab::Activity => "Activity",
+            Tab::People => "People",
+            Tab::Settings => "Settings",
+        }
+    }
+}
+
+/// Whether `principal` may change `project`'s details or archive it (its Settings tab).
+fn settles(principal: &Principal, project: &Project) -> (bool, bool) {
+    let permissions = principal.permissions();
+    let staff = principal.kind() == UserKind::Staff;
+    let archived = project.status == ProjectStatus::Archived;
+    (
+        staff && permissions.contains(Permission::ProjectsEdit) && !archived,
+        staff && permissions.contains(Permission::ProjectsArchive),
+    )
+}
+
+/// The head of every tab of a project's page: the way back, the name and status, the
+/// client, the description, a message, and the tabs the viewer has.
+pub(crate) fn project_head(
+    viewer: &Viewer,
+    principal: &Principal,
+    project: &Project,
+    tab: Tab,
+    message: Option<&(String, bool)>,
+) -> Markup {
+    let staff = principal.kind() == UserKind::Staff;
+    let (can_edit, can_archive) = settles(principal, project);
+    let tabs: Vec<Tab> = [Tab::Board, Tab::Files, Tab::Activity]
+        .into_iter()
+        .chain(staff.then_some(Tab::People))
+        .chain((can_edit || can_archive).then_some(Tab::Settings))
+        .collect();
+    let dates = viewer.look.date_format;
+    html! {
+        p { a href="/projects" { "← Projects" } }
+        h1 { (project.name) " " (status_badge(project.status)) }
+        p.hint {
+            strong { "Client:" } " " (project.company_name.as_deref().unwrap_or("none (internal work)"))
+            " · started " (dates.date(project.created_at.date()))
+            @if let Some(at) = project.archived_at { " · archived " (dates.date(at.date())) }
+        }
+        @if !project.description.is_empty() { div.about { (paragraphs(&project.description)) } }
+        @if let Some((text, error)) = message { (notice(text, *error)) }
+        @if project.status == ProjectStatus::Archived {
+            (notice("This project is archived: everything in it is kept and can be read, but nothing can be changed until it is unarchived.", false))
+        }
+        nav.tabs aria-label="Project" {
+            @for each in &tabs {
+                a href={ "/projects/" (project.id) (each.path()) } aria-current=[(*each == tab).then_some("page")] { (each.label()) }
+            }
+        }
+    }
+}
+
+/// The query of a project's tab: what was just done, and where the Activity tab's page
+/// starts.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct TabQuery {
+    #[serde(default)]
+    done: Option<String>,
+    #[serde(default)]
+    cursor: Option<String>,
+}
+
+/// `GET /projects/{id}`: the Board tab.
 pub(crate) async fn show(
     viewer: Viewer,
     Path(id): Path<String>,
-    Query(query): Query<DoneQuery>,
+    Query(query): Query<TabQuery>,
+) -> Result<Response, Response> {
+    show_tab(viewer, id, query, Tab::Board).await
+}
+
+/// `GET /projects/{id}/activity`: the Activity tab.
+pub(crate) async fn show_activity(
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Query(query): Query<TabQuery>,
+) -> Result<Response, Response> {
+    show_tab(viewer, id, query, Tab::Activity).await
+}
+
+/// `GET /projects/{id}/people`: the People tab (staff).
+pub(crate) async fn show_people(
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Query(query): Query<TabQuery>,
+) -> Result<Response, Response> {
+    show_tab(viewer, id, query, Tab::People).await
+}
+
+/// `GET /projects/{id}/settings`: the Settings tab (editing and archiving).
+pub(crate) async fn show_settings(
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Query(query): Query<TabQuery>,
+) -> Result<Response, Response> {
+    show_tab(viewer, id, query, Tab::Settings).await
+}
+
+async fn show_tab(
+    viewer: Viewer,
+    id: String,
+    query: TabQuery,
+    tab: Tab,
 ) -> Result<Response, Response> {
     let principal = viewer.require()?;
     let message = query.done.as_deref().and_then(|done| {
@@ -320,10 +451,22 @@ pub(crate) async fn show(
         };
         Some((text.to_owned(), false))
     });
-    Ok(render_project(&viewer, principal, &id, message, None, StatusCode::OK).await)
+    Ok(render_project(
+        &viewer,
+        principal,
+        &id,
+        message,
+        None,
+        StatusCode::OK,
+        tab,
+        query.cursor.as_deref(),
+    )
+    .await)
 }
 
-/// A project's page; `failed` keeps what was typed in its forms.
+/// A tab of a project's page; `failed` keeps what was typed in its forms, `cursor` is
+/// where the Activity tab's page starts.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn render_project(
     viewer: &Viewer,
     principal: &Principal,
@@ -331,6 +474,8 @@ pub(crate) async fn render_project(
     message: Option<(String, bool)>,
     failed: Option<&Failed>,
     status: StatusCode,
+    tab: Tab,
+    cursor: Option<&str>,
 ) -> Response {
     let store = viewer.tenant.store();
     let project = match projects::get_project(store, principal, id).await {
@@ -346,52 +491,55 @@ pub(crate) async fn render_project(
             );
         }
     };
-    let permissions = principal.permissions();
     let staff = principal.kind() == UserKind::Staff;
-    let archived = project.status == ProjectStatus::Archived;
-    let can_edit = staff && permissions.contains(Permission::ProjectsEdit) && !archived;
-    let can_archive = staff && permissions.contains(Permission::ProjectsArchive);
+    let (can_edit, can_archive) = settles(principal, &project);
     let base = format!("/projects/{}", project.id);
-    let dates = viewer.look.date_format;
-    let board = crate::ui::work::board::board_section(viewer, principal, &project, failed).await;
-    let files_card = crate::ui::work::files::files_card(viewer, principal, &project).await;
-    let people = if staff {
-        Some(people_section(viewer, principal, &project, &base, can_edit).await)
-    } else {
-        None
+    let content = match tab {
+        Tab::Board | Tab::Files => {
+            crate::ui::work::board::board_section(viewer, principal, &project, failed).await
+        }
+        Tab::Activity => activity_section(viewer, principal, &project, cursor).await,
+        Tab::People if staff => people_section(viewer, principal, &project, &base, can_edit).await,
+        Tab::Settings if can_edit || can_archive => {
+            settings_section(viewer, principal, &project, failed, can_edit, can_archive).await
+        }
+        Tab::People | Tab::Settings => return viewer.forbidden(),
     };
+    let body = html! {
+        (project_head(viewer, principal, &project, tab, message.as_ref()))
+        (content)
+    };
+    let title = match tab {
+        Tab::Board | Tab::Files => project.name.clone(),
+        other => format!("{} · {}", other.label(), project.name),
+    };
+    viewer.page_with_status(status, &title, Section::Projects, body)
+}
+
+/// The Settings tab: the edit form and archiving, as the viewer may use them.
+async fn settings_section(
+    viewer: &Viewer,
+    principal: &Principal,
+    project: &Project,
+    failed: Option<&Failed>,
+    can_edit: bool,
+    can_archive: bool,
+) -> Markup {
+    let base = format!("/projects/{}", project.id);
+    let archived = project.status == ProjectStatus::Archived;
     // Without the company list the form could not keep the company: no form then.
     let companies = if can_edit {
         Some(company_choices(viewer, principal).await.map_err(message_of))
     } else {
         None
     };
-    let body = html! {
-        p { a href="/projects" { "← Projects" } }
-        h1 { (project.name) " " (status_badge(project.status)) }
-        @if let Some((text, error)) = &message { (notice(text, *error)) }
-        @if archived {
-            (notice("This project is archived: everything in it is kept and can be read, but nothing can be changed until it is unarchived.", false))
-        }
-        section.card aria-labelledby="about" {
-            h2 id="about" { "About" }
-            @if project.description.is_empty() { p.hint { "No description." } }
-            @else { (paragraphs(&project.description)) }
-            p { strong { "Client:" } " " (project.company_name.as_deref().unwrap_or("none (internal work)")) }
-            p.hint {
-                "Started " (dates.date(project.created_at.date()))
-                @if let Some(at) = project.archived_at { " · archived " (dates.date(at.date())) }
-            }
-        }
-        (board)
-        (files_card)
-        @if let Some(people) = people { (people) }
+    html! {
         @match &companies {
             Some(Ok(companies)) => section.card aria-labelledby="edit" {
                 h2 id="edit" { "Edit" }
                 form method="post" action={ (base) "/edit" } novalidate {
                     (csrf_field(&viewer.token))
-                    (project_fields(companies, Some(&project), failed, "edit"))
+                    (project_fields(companies, Some(project), failed, "edit"))
                     div.actions { button type="submit" { "Save project" } }
                 }
             },
@@ -413,8 +561,95 @@ pub(crate) async fn render_project(
                 }
             }
         }
+    }
+}
+
+/// How many events the Activity tab shows at a time.
+const ACTIVITY_PAGE: u32 = 50;
+
+/// The Activity tab: who did what and when, newest first, as far as the viewer may see.
+async fn activity_section(
+    viewer: &Viewer,
+    principal: &Principal,
+    project: &Project,
+    cursor: Option<&str>,
+) -> Markup {
+    let page = tenant_core::work::activity::project_activity(
+        viewer.tenant.store(),
+        principal,
+        &project.id,
+        cursor.filter(|c| !c.is_empty()),
+        ACTIVITY_PAGE,
+    )
+    .await
+    .map_err(message_of);
+    let dates = viewer.look.date_format;
+    html! {
+        section.card aria-labelledby="activity" {
+            h2 id="activity" { "Activity" }
+            @match &page {
+                Ok(page) if page.items.is_empty() => p.hint { "Nothing has happened here yet." },
+                Ok(page) => {
+                    ol.activity {
+                        @for event in &page.items {
+                            li {
+                                strong { (event.actor_name) } " " (activity_line(project, event))
+                                " " span.hint {
+                                    time datetime=(crate::api::views::rfc3339(event.created_at)) {
+                                        (dates.date(event.created_at.date())) " "
+                                        (format!("{:02}:{:02}", event.created_at.hour(), event.created_at.minute())) " UTC"
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    @if let Some(next) = &page.next_cursor {
+                        p { a href={ "/projects/" (project.id) "/activity?cursor=" (next) } { "Earlier activity →" } }
+                    }
+                },
+                Err(text) => (notice(text, true)),
+            }
+        }
+    }
+}
+
+/// What an event says happened, with a link to what it is about while it is there.
+fn activity_line(project: &Project, event: &tenant_core::events::Event) -> Markup {
+    let subject = event.subject_id.as_deref().unwrap_or_default();
+    let text = |field: &str| event.text(field).unwrap_or("?").to_owned();
+    let task_link =
+        || html! { a href={ "/projects/" (project.id) "/tasks/" (subject) } { (text("title")) } };
+    let file_link =
+        || html! { a href={ "/projects/" (project.id) "/files/" (subject) } { (text("name")) } };
+    let column = || {
+        event
+            .text("status")
+            .and_then(|s| tenant_core::work::tasks::TaskStatus::parse(s).ok())
+            .map_or("another column", |s| s.label())
     };
-    viewer.page_with_status(status, &project.name, Section::Projects, body)
+    html! {
+        @match event.kind.as_str() {
+            "task.created" => { "added " (task_link()) }
+            "task.moved" => { "moved " (task_link()) " to " (column()) }
+            "task.changed" => { "changed " (task_link()) }
+            "task.removed" if event.flag("hidden") => { "stopped sharing " (text("title")) }
+            "task.removed" => { "removed the task " (text("title")) }
+            "file.added" => { "uploaded " (file_link()) }
+            "file.changed" => { "updated " (file_link()) }
+            "file.removed" if event.flag("hidden") => { "stopped sharing " (text("name")) }
+            "file.removed" => { "moved " (text("name")) " to the trash" }
+            "file.restored" => { "restored " (file_link()) }
+            "project.created" => { "created the project" }
+            "project.changed" => { "changed the project's details" }
+            "project.archived" => { "archived the project" }
+            "project.unarchived" => { "made the project active again" }
+            "project.member_added" => { "added " (text("name")) " to the project" }
+            "project.member_removed" => { "took " (text("name")) " off the project" }
+            "project.team_added" => { "added the team " (text("name")) }
+            "project.team_removed" => { "took the team " (text("name")) " off" }
+            other => { (other) }
+        }
+    }
 }
 
 /// Who the project is shared with, and (for editors) adding and removing people and teams.
@@ -520,6 +755,7 @@ async fn answer(
     id: &str,
     outcome: Result<&str, Error>,
     form: Option<Pairs>,
+    tab: Tab,
 ) -> Response {
     match outcome {
         Ok(done) => {
@@ -527,7 +763,7 @@ async fn answer(
                 .await
                 .is_ok();
             let target = if reachable {
-                format!("/projects/{id}?done={done}")
+                format!("/projects/{id}{}?done={done}", tab.path())
             } else {
                 "/projects".to_owned()
             };
@@ -550,6 +786,8 @@ async fn answer(
                 Some((message, true)),
                 failed.as_ref(),
                 status,
+                tab,
+                None,
             )
             .await
         }
@@ -572,7 +810,7 @@ pub(crate) async fn edit(
     let outcome = projects::update_project(viewer.tenant.store(), principal, &id, &change)
         .await
         .map(|_| "saved");
-    Ok(answer(&viewer, principal, &id, outcome, Some(pairs)).await)
+    Ok(answer(&viewer, principal, &id, outcome, Some(pairs), Tab::Settings).await)
 }
 
 /// `POST /projects/{id}/archive`.
@@ -586,7 +824,7 @@ pub(crate) async fn archive(
     let outcome = projects::set_archived(viewer.tenant.store(), principal, &id, true)
         .await
         .map(|_| "archived");
-    Ok(answer(&viewer, principal, &id, outcome, None).await)
+    Ok(answer(&viewer, principal, &id, outcome, None, Tab::Settings).await)
 }
 
 /// `POST /projects/{id}/unarchive`.
@@ -600,7 +838,7 @@ pub(crate) async fn unarchive(
     let outcome = projects::set_archived(viewer.tenant.store(), principal, &id, false)
         .await
         .map(|_| "unarchived");
-    Ok(answer(&viewer, principal, &id, outcome, None).await)
+    Ok(answer(&viewer, principal, &id, outcome, None, Tab::Settings).await)
 }
 
 /// `POST /projects/{id}/add-member`.
@@ -615,7 +853,7 @@ pub(crate) async fn add_member(
     let outcome = sharing::share(viewer.tenant.store(), principal, &id, with)
         .await
         .map(|_| "shared");
-    Ok(answer(&viewer, principal, &id, outcome, None).await)
+    Ok(answer(&viewer, principal, &id, outcome, None, Tab::People).await)
 }
 
 /// `POST /projects/{id}/add-team`.
@@ -630,7 +868,7 @@ pub(crate) async fn add_team(
     let outcome = sharing::share(viewer.tenant.store(), principal, &id, with)
         .await
         .map(|_| "shared");
-    Ok(answer(&viewer, principal, &id, outcome, None).await)
+    Ok(answer(&viewer, principal, &id, outcome, None, Tab::People).await)
 }
 
 /// The project for a confirmation page, or the page saying why there is none.
@@ -669,7 +907,7 @@ pub(crate) async fn confirm_remove_member(
         "They no longer reach the project unless a team of theirs is on it; what they did in it stays.",
         &format!("/projects/{id}/remove-member/{user}"),
         &format!("Yes, take {name} off"),
-        &format!("/projects/{id}"),
+        &format!("/projects/{id}/people"),
     ))
 }
 
@@ -684,7 +922,7 @@ pub(crate) async fn remove_member(
     let outcome = sharing::unshare(viewer.tenant.store(), principal, &id, Sharing::User(&user))
         .await
         .map(|_| "unshared");
-    Ok(answer(&viewer, principal, &id, outcome, None).await)
+    Ok(answer(&viewer, principal, &id, outcome, None, Tab::People).await)
 }
 
 /// `GET /projects/{id}/remove-team/{team}`: asks first.
@@ -705,7 +943,7 @@ pub(crate) async fn confirm_remove_team(
         "Its members no longer reach the project through the team; members added directly stay.",
         &format!("/projects/{id}/remove-team/{team}"),
         &format!("Yes, take {name} off"),
-        &format!("/projects/{id}"),
+        &format!("/projects/{id}/people"),
     ))
 }
 
@@ -720,5 +958,5 @@ pub(crate) async fn remove_team(
     let outcome = sharing::unshare(viewer.tenant.store(), principal, &id, Sharing::Team(&team))
         .await
         .map(|_| "unshared");
-    Ok(answer(&viewer, principal, &id, outcome, None).await)
+    Ok(answer(&viewer, principal, &id, outcome, None, Tab::People).await)
 }

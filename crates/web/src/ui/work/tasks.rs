@@ -24,7 +24,7 @@ use crate::ui::forms::{Failed, Pairs, error_line, field, sent};
 use crate::ui::layout::paragraphs;
 use crate::ui::layout::{Field, Section, csrf_field, notice};
 use crate::ui::work::board::Can;
-use crate::ui::work::projects::render_project;
+use crate::ui::work::projects::{Tab, render_project};
 
 /// The board's routes.
 pub(crate) fn routes() -> Pages {
@@ -89,6 +89,8 @@ pub(crate) async fn create(
                     Some((message, true)),
                     Some(&failed),
                     status,
+                    Tab::Board,
+                    None,
                 )
                 .await
             }

@@ -1,0 +1,59 @@
+-- Notifications: one row per thing told to one user, written in the same transaction as
+-- the change it is about. `in_app` (1 or 0) says whether the bell shows it; `email` is
+-- where its mail is: 'none', 'daily' (waiting for the digest) or 'sent'. `once_key`
+-- keeps a reminder (due tomorrow, overdue) from being made twice.
+create table notifications (
+    notification_id text primary key,
+    user_id text not null references users (user_id),
+    kind text not null,
+    project_id text,
+    subject_id text,
+    actor_name text not null,
+    sentence text not null,
+    link text not null,
+    in_app integer not null,
+    email text not null check (email in ('none', 'daily', 'sent')),
+    once_key text unique,
+    read_at text,
+    created_at text not null,
+    updated_at text not null
+);
+
+create index notifications_user on notifications (user_id, notification_id);
+create index notifications_digest on notifications (email, created_at);
+
+-- Each user's choice per kind (none yet: the defaults).
+create table notification_settings (
+    user_id text not null references users (user_id),
+    kind text not null,
+    in_app integer not null,
+    email text not null check (email in ('now', 'daily', 'never')),
+    created_at text not null,
+    updated_at text not null,
+    primary key (user_id, kind)
+);
+
+-- The outbox takes notification mails and digests too (SQLite cannot change a check:
+-- the table is made again with the same rows).
+create table outbox_new (
+    mail_id text primary key,
+    kind text not null check (kind in ('invitation', 'password_reset', 'two_factor_changed', 'deactivated', 'access_expiring', 'notification', 'digest')),
+    recipient text not null,
+    params text not null,
+    status text not null check (status in ('pending', 'sent', 'abandoned')),
+    attempts integer not null default 0,
+    next_attempt_at text not null,
+    claimed_by text,
+    claimed_until text,
+    last_error text,
+    sent_at text,
+    created_at text not null,
+    updated_at text not null
+);
+insert into outbox_new select mail_id, kind, recipient, params, status, attempts, next_attempt_at, claimed_by, claimed_until, last_error, sent_at, created_at, updated_at from outbox;
+drop table outbox;
+alter table outbox_new rename to outbox;
+create index outbox_due on outbox (status, next_attempt_at);
+
+-- The reminders of tasks due look tasks up by due date.
+create index tasks_due on tasks (due_on);
