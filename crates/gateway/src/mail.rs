@@ -868,6 +868,57 @@ mod tests {
     }
 
     #[test]
+    fn notification_mails_and_digests_link_to_the_item_and_to_unsubscribing() {
+        let unsubscribe = "https://a.test/unsubscribe/v1.key.sealed";
+        let one = OutboxMail {
+            kind: MailKind::Notification,
+            params: serde_json::json!({
+                "name": "Ada", "sentence": "Bo assigned you \u{201c}Logo <b>\u{201d} in Site.",
+                "link": "/projects/p1/tasks/t1", "user": "u1", "kind": "assigned",
+                "unsubscribe_url": unsubscribe,
+            }),
+            ..item(MailKind::Notification, "Ada")
+        };
+        let mail = render(&look("Acme"), "https://a.test", &one).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            mail.subject,
+            "Bo assigned you \u{201c}Logo <b>\u{201d} in Site."
+        );
+        assert!(mail.text.contains("https://a.test/projects/p1/tasks/t1"));
+        assert!(mail.text.contains(unsubscribe) && mail.html.contains(unsubscribe));
+        assert!(mail.html.contains("Logo &lt;b&gt;") && !mail.html.contains("<b>"));
+        assert_eq!(mail.unsubscribe.as_deref(), Some(unsubscribe));
+
+        let digest = OutboxMail {
+            kind: MailKind::Digest,
+            params: serde_json::json!({
+                "name": "Ada", "user": "u1", "unsubscribe_url": unsubscribe,
+                "items": [
+                    {"sentence": "Bo moved \u{201c}Logo\u{201d} to Review in Site.", "link": "/projects/p1/tasks/t1"},
+                    {"sentence": "Bo changed \u{201c}Copy\u{201d} in Site.", "link": "/projects/p1/tasks/t2"},
+                ],
+            }),
+            ..item(MailKind::Digest, "Ada")
+        };
+        let mail =
+            render(&look("Acme"), "https://a.test", &digest).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(mail.subject, "2 updates from Acme");
+        for (sentence, link) in [
+            ("to Review in Site.", "https://a.test/projects/p1/tasks/t1"),
+            ("Bo changed", "https://a.test/projects/p1/tasks/t2"),
+        ] {
+            assert!(
+                mail.text.contains(sentence) && mail.text.contains(link),
+                "{}",
+                mail.text
+            );
+        }
+        assert!(mail.text.contains(unsubscribe));
+        assert!(!mail.text.to_lowercase().contains("task session"));
+        assert_eq!(mail.unsubscribe.as_deref(), Some(unsubscribe));
+    }
+
+    #[test]
     fn retries_wait_a_minute_doubling_to_an_hour() {
         let now = OffsetDateTime::UNIX_EPOCH;
         assert_eq!(next_attempt(1, now) - now, Duration::minutes(1));

@@ -653,6 +653,11 @@ impl Follower {
             if *self.closing.borrow() {
                 return Next::End;
             }
+            // Due even while events keep coming: the user is checked again at least this
+            // often (a session's time limits, a token's expiry).
+            if tokio::time::Instant::now() >= self.next_heartbeat {
+                return self.heartbeat().await;
+            }
             match self.deliverable().await {
                 Ok(Some(events)) => return Next::Events(events),
                 Ok(None) => {}
@@ -670,15 +675,20 @@ impl Follower {
                     }
                 }
                 _ = self.closing.changed() => return Next::End,
-                () = tokio::time::sleep_until(self.next_heartbeat) => {
-                    self.next_heartbeat = tokio::time::Instant::now() + HEARTBEAT;
-                    if !self.still_allowed().await {
-                        return Next::End;
-                    }
-                    return Next::Heartbeat;
-                }
+                () = tokio::time::sleep_until(self.next_heartbeat) => return self.heartbeat().await,
                 () = catch_up => {}
             }
+        }
+    }
+
+    /// The heartbeat, once the user is checked again (or the end, if they may no longer
+    /// follow the stream).
+    async fn heartbeat(&mut self) -> Next {
+        self.next_heartbeat = tokio::time::Instant::now() + HEARTBEAT;
+        if self.still_allowed().await {
+            Next::Heartbeat
+        } else {
+            Next::End
         }
     }
 

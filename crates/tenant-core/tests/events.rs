@@ -21,7 +21,8 @@ use tenant_core::accounts::{companies, lifecycle};
 use tenant_core::events::{self, Credential, Follower, Next};
 use tenant_core::objects::{FileLimits, FileStore};
 use tenant_core::work::activity;
-use tenant_core::work::files::{self, UploadForm};
+use tenant_core::work::files::{self, FileChange, UploadForm};
+use tenant_core::work::projects::{self, ProjectChange};
 use tenant_core::work::sharing::{self, Sharing};
 use tenant_core::work::tasks::{self, NewTask, TaskChange};
 use tenant_core::{Error, Platform, TenantStore};
@@ -147,6 +148,7 @@ async fn each_viewer_receives_exactly_the_events_they_may_see() {
         tasks::delete_task(s, &admin, &site.id, &secret.id)
             .await
             .unwrap();
+        let mut uploaded = Vec::new();
         for (name, visibility) in [("notes.txt", "internal"), ("brief.txt", "client")] {
             let mut upload = files::begin_upload(s, &admin, &site.id).await.unwrap();
             upload
@@ -157,7 +159,35 @@ async fn each_viewer_receives_exactly_the_events_they_may_see() {
                 visibility: Some(visibility.to_owned()),
                 ..UploadForm::default()
             };
-            upload.finish(name, &form).await.unwrap();
+            uploaded.push(upload.finish(name, &form).await.unwrap().id);
+        }
+        let (notes, brief) = (&uploaded[0], &uploaded[1]);
+        files::delete_file(s, &admin, &site.id, brief)
+            .await
+            .unwrap();
+        files::restore_file(s, &admin, &site.id, brief)
+            .await
+            .unwrap();
+        for visibility in ["client", "internal"] {
+            let change = FileChange {
+                visibility: Some(visibility.to_owned()),
+                ..FileChange::default()
+            };
+            files::update_file(s, &admin, &site.id, notes, &change)
+                .await
+                .unwrap();
+        }
+        let rename = ProjectChange {
+            name: Some("Renamed".to_owned()),
+            ..ProjectChange::default()
+        };
+        projects::update_project(s, &admin, &site.id, &rename)
+            .await
+            .unwrap();
+        for archive in [true, false] {
+            projects::set_archived(s, &admin, &site.id, archive)
+                .await
+                .unwrap();
         }
 
         let staff_view = [
@@ -168,6 +198,13 @@ async fn each_viewer_receives_exactly_the_events_they_may_see() {
             "task.removed Secret",
             "file.added notes.txt",
             "file.added brief.txt",
+            "file.removed brief.txt",
+            "file.restored brief.txt",
+            "file.changed notes.txt",
+            "file.changed notes.txt",
+            "project.changed Renamed",
+            "project.archived Renamed",
+            "project.unarchived Renamed",
         ];
         let quiet = Duration::from_secs(2);
         for (who, follower, expected) in [
@@ -182,6 +219,14 @@ async fn each_viewer_receives_exactly_the_events_they_may_see() {
                     "task.moved Logo",
                     "task.removed Logo",
                     "file.added brief.txt",
+                    "file.removed brief.txt",
+                    "file.restored brief.txt",
+                    // Shared with clients, then no longer: to them it is gone.
+                    "file.changed notes.txt",
+                    "file.removed notes.txt",
+                    "project.changed Renamed",
+                    "project.archived Renamed",
+                    "project.unarchived Renamed",
                 ][..],
             ),
             ("client of another company", &mut as_other, &[][..]),
@@ -212,7 +257,7 @@ async fn each_viewer_receives_exactly_the_events_they_may_see() {
             seen,
             [
                 "project.member_added Test User",
-                "notification Test User added you to the project Website.",
+                "notification Test User added you to the project Renamed.",
                 "project.member_removed Test User",
                 "task.created After +staff"
             ],
@@ -250,6 +295,13 @@ async fn each_viewer_receives_exactly_the_events_they_may_see() {
         assert_eq!(
             shown,
             [
+                "project.unarchived Renamed",
+                "project.archived Renamed",
+                "project.changed Renamed",
+                "file.removed notes.txt",
+                "file.changed notes.txt",
+                "file.restored brief.txt",
+                "file.removed brief.txt",
                 "file.added brief.txt",
                 "task.removed Logo",
                 "task.moved Logo",
@@ -454,4 +506,47 @@ async fn a_card_moved_through_one_server_reaches_a_stream_on_another() {
     one.close().await;
     two.close().await;
     store.cleanup().await;
+}
+
+#[tokio::test]
+async fn events_past_their_time_are_pruned_and_the_rest_kept() {
+    for store in both().await {
+        let platform = Platform::open(&store.backend).await.unwrap();
+        let a = context(&platform, "prune.test").await;
+        let s = a.store();
+        let admin = signed_in_admin(s, "admin@prune.test").await;
+        let site = project(s, &admin, None).await;
+        for title in ["Old", "New"] {
+            tasks::create_task(s, &admin, &site.id, &task(title, "internal"))
+                .await
+                .unwrap();
+        }
+        let now = time::OffsetDateTime::now_utc();
+        let old = now - time::Duration::days(events::KEPT_DAYS + 1);
+        let when = match store.kind() {
+            "sqlite" => format!(
+                "'{}'",
+                old.format(&time::format_description::well_known::Rfc3339)
+                    .unwrap()
+            ),
+            _ => format!("now() - interval '{} days'", events::KEPT_DAYS + 1),
+        };
+        support::run_in_tenant(
+            &store.backend,
+            &a.tenant,
+            &[&format!(
+                "update events set created_at = {when} where data like '%\"Old\"%' or kind = 'project.created'"
+            )],
+        )
+        .await;
+        assert_eq!(events::prune(s, now).await.unwrap(), 2, "{}", store.kind());
+        assert_eq!(events::prune(s, now).await.unwrap(), 0);
+        let feed = activity::project_activity(s, &admin, &site.id, None, 50)
+            .await
+            .unwrap();
+        let left: Vec<Option<&str>> = feed.items.iter().map(|e| e.text("title")).collect();
+        assert_eq!(left, [Some("New")], "{}", store.kind());
+        platform.close().await;
+        store.cleanup().await;
+    }
 }

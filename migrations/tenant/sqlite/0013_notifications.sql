@@ -57,3 +57,6 @@ create index outbox_due on outbox (status, next_attempt_at);
 
 -- The reminders of tasks due look tasks up by due date.
 create index tasks_due on tasks (due_on);
+
+-- The bell counts a user's unread notifications on every page.
+create index notifications_unread on notifications (user_id) where read_at is null and in_app = 1;

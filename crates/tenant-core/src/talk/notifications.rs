@@ -619,6 +619,21 @@ fn digest_boundary(at: OffsetDateTime) -> OffsetDateTime {
 #[tracing::instrument(skip_all)]
 pub async fn send_digests(store: &TenantStore, at: OffsetDateTime) -> Result<u64> {
     let boundary = digest_boundary(at);
+    // Most minutes nothing is due: a read finds that without taking the write lock.
+    let waiting: i64 = {
+        let mut tx = store.read().await?;
+        on_tx!(tx, |conn| {
+            sqlx::query_scalar(
+                "select count(*) from notifications where email = 'daily' and created_at < $1",
+            )
+            .bind(boundary)
+            .fetch_one(conn)
+            .await?
+        })
+    };
+    if waiting == 0 {
+        return Ok(0);
+    }
     let mut tx = store.write_uncached().await?;
     let rows: Vec<(String, String, String, String, String)> = on_tx!(tx, |conn| {
         sqlx::query_as(
@@ -656,9 +671,8 @@ pub async fn send_digests(store: &TenantStore, at: OffsetDateTime) -> Result<u64
             .execute(conn)
             .await?;
     });
-    if mails.is_empty() {
-        return Ok(0);
-    }
+    // Committed even with no mail to send (every recipient deactivated): what waited is
+    // done with.
     tx.commit().await?;
     Ok(mails.len() as u64)
 }
@@ -674,11 +688,12 @@ pub async fn remind_due(store: &TenantStore, today: Date, brand: &str) -> Result
             "select t.task_id, t.project_id, t.title, t.assignee_id, t.due_on, p.name from tasks t
              join projects p on p.project_id = t.project_id
              where t.assignee_id is not null and t.status <> 'done' and p.status = 'active'
-               and t.due_on is not null and t.due_on <= $1
+               and t.due_on is not null and (t.due_on = $1 or t.due_on < $2)
                and not exists (select 1 from notifications n
                                where n.once_key = (case when t.due_on = $1 then 'due_tomorrow:' else 'overdue:' end) || t.task_id || ':' || t.due_on)",
         )
         .bind(tomorrow.to_string())
+        .bind(today.to_string())
         .fetch_all(conn)
         .await?
     });

@@ -14,7 +14,7 @@ use crate::error::Result;
 use crate::fields::parse_date;
 use crate::store::{TenantStore, on_tx};
 use crate::talk::notifications;
-use crate::work::projects::{ProjectStatus, reach_clause, reach_of};
+use crate::work::projects::{ProjectStatus, reach_of};
 use crate::work::tasks::TaskStatus;
 
 /// At most this many of each list.
@@ -127,6 +127,22 @@ pub struct MyWork {
 }
 
 type TaskRow = (String, String, String, Option<String>, String, String);
+
+/// The ids of the projects a viewer reaches (`$1`: whom the reach concerns), by the reach's
+/// mode (see [`reach_of`]).
+fn reached_projects(mode: &str) -> &'static str {
+    match mode {
+        "all" => "select project_id from projects where $1 = $1",
+        "company" => "select project_id from projects where company_id = $1",
+        _ => {
+            "select project_id from project_members where user_id = $1
+             union
+             select project_teams.project_id from project_teams
+             join team_members on team_members.team_id = project_teams.team_id
+             where team_members.user_id = $1"
+        }
+    }
+}
 type ProjectRow = (String, String, String, Option<String>, i64, Option<i64>);
 
 /// The home page of `viewer` as of `today`.
@@ -134,22 +150,32 @@ type ProjectRow = (String, String, String, Option<String>, i64, Option<i64>);
 pub async fn my_work(store: &TenantStore, viewer: &Principal, today: Date) -> Result<MyWork> {
     let (mode, who) = reach_of(viewer);
     let client = viewer.kind() == UserKind::Client;
-    let limited = if client { "client" } else { "" };
+    // Written per kind of viewer rather than chosen by a parameter, so the database plans
+    // each for what it is.
+    let (which_tasks, counted) = if client {
+        (
+            "tasks.visibility = 'client' and tasks.status = 'review' and $2 <> ''",
+            "tasks.visibility = 'client'",
+        )
+    } else {
+        ("tasks.assignee_id = $2 and tasks.status <> 'done'", "1 = 1")
+    };
+    // The projects in reach first, by the index of the viewer's way in (memberships and
+    // teams, or the company), then only their rows: the query does not test every
+    // project of the brand for reach.
+    let reached = reached_projects(mode);
     let mut tx = store.read().await?;
     let tasks: Vec<TaskRow> = on_tx!(tx, |conn| {
         sqlx::query_as(&format!(
-            "select tasks.task_id, tasks.title, tasks.status, tasks.due_on, projects.project_id, projects.name
+            "with reached as ({reached})
+             select tasks.task_id, tasks.title, tasks.status, tasks.due_on, projects.project_id, projects.name
              from tasks join projects on projects.project_id = tasks.project_id
-             where projects.status = 'active' and {}
-               and (($3 = '' and tasks.assignee_id = $4 and tasks.status <> 'done')
-                 or ($3 = 'client' and tasks.visibility = 'client' and tasks.status = 'review'))
-             order by case when tasks.due_on is null then 1 else 0 end, tasks.due_on, projects.name, tasks.task_id
-             limit $5",
-            reach_clause(1, 2)
+             where projects.status = 'active' and tasks.project_id in (select project_id from reached)
+               and {which_tasks}
+             order by case when tasks.due_on is null then 1 else 0 end, tasks.due_on, tasks.task_id
+             limit $3"
         ))
-        .bind(mode)
         .bind(who)
-        .bind(limited)
         .bind(viewer.user_id())
         .bind(SHOWN)
         .fetch_all(conn)
@@ -157,20 +183,24 @@ pub async fn my_work(store: &TenantStore, viewer: &Principal, today: Date) -> Re
     });
     let projects: Vec<ProjectRow> = on_tx!(tx, |conn| {
         sqlx::query_as(&format!(
-            "select projects.project_id, projects.name, projects.status, companies.name,
-                    count(tasks.task_id), sum(case when tasks.status = 'done' then 1 else 0 end)
-             from projects
+            "with reached as ({reached}),
+             progress as (
+                 select tasks.project_id, count(*) as total,
+                        sum(case when tasks.status = 'done' then 1 else 0 end) as done
+                 from tasks
+                 where tasks.project_id in (select project_id from reached) and {counted}
+                 group by tasks.project_id)
+             select projects.project_id, projects.name, projects.status, companies.name,
+                    coalesce(progress.total, 0), progress.done
+             from reached
+             join projects on projects.project_id = reached.project_id
              left join companies on companies.company_id = projects.company_id
-             left join tasks on tasks.project_id = projects.project_id and ($3 = '' or tasks.visibility = $3)
-             where projects.status = 'active' and {}
-             group by projects.project_id, projects.name, projects.status, companies.name
+             left join progress on progress.project_id = projects.project_id
+             where projects.status = 'active'
              order by projects.name, projects.project_id
-             limit $4",
-            reach_clause(1, 2)
+             limit $2"
         ))
-        .bind(mode)
         .bind(who)
-        .bind(limited)
         .bind(SHOWN)
         .fetch_all(conn)
         .await?
