@@ -721,6 +721,7 @@ await flow('the board is live: a card dragged by one user appears on another\'s 
   const home = await pat.textContent('section[aria-labelledby=tasks]');
   check(home.includes('Due today') && home.includes('Third card') && home.includes('Live board'), `Pat's home does not show his task due today: ${home}`);
   check((await pat.textContent('section[aria-labelledby=projects]')).includes('1 of 3 done'), 'Pat\'s home does not show the project\'s progress');
+  check((await pat.textContent('ul.unread-list')).includes('assigned you \u201cThird card\u201d'), 'Pat\'s home does not list his unread notifications');
   await snap(pat, 'alpha-home-staff');
   await admin.goto(url(brands.alpha, '/'));
   check((await admin.textContent('main')).includes('The brand\'s health'), 'the admin\'s home has no brand health');

@@ -11,6 +11,7 @@ use tenant_core::access::UserKind;
 use tenant_core::access::permissions::Permission;
 use tenant_core::accounts::companies;
 use tenant_core::accounts::roles;
+use tenant_core::talk::notifications;
 use tenant_core::work::my_work::{self, Due, MyWork};
 
 use crate::ui::Pages;
@@ -176,12 +177,31 @@ fn tasks_card(viewer: &Viewer, work: Option<&MyWork>, title: &str, empty: &str) 
     }
 }
 
-fn notifications_line(work: Option<&MyWork>) -> Markup {
+/// The unread count and the newest few unread notifications, each a link to its item.
+async fn notifications_line(
+    viewer: &Viewer,
+    principal: &Principal,
+    work: Option<&MyWork>,
+) -> Markup {
+    let unread = match work {
+        Some(work) if work.unread > 0 => {
+            notifications::list(viewer.tenant.store(), principal, true, None, 5)
+                .await
+                .map(|page| page.items)
+                .unwrap_or_default()
+        }
+        _ => Vec::new(),
+    };
     html! {
         @if let Some(work) = work {
             p {
                 a href="/notifications" {
                     @match work.unread { 0 => "No unread notifications", 1 => "1 unread notification", n => { (n) " unread notifications" } }
+                }
+            }
+            @if !unread.is_empty() {
+                ul.unread-list {
+                    @for item in &unread { li { a href=(item.link) { (item.sentence) } } }
                 }
             }
         }
@@ -209,7 +229,7 @@ async fn portal(viewer: &Viewer, principal: &Principal) -> Markup {
     };
     html! {
         h1 { "Welcome, " (principal.name()) }
-        (notifications_line(work.as_ref()))
+        (notifications_line(viewer, principal, work.as_ref()).await)
         (projects_card(work.as_ref(), "Your projects"))
         (tasks_card(viewer, work.as_ref(), "Waiting for your look", "Nothing is waiting for you right now."))
         @if let Some((company, contacts)) = &company {
@@ -242,7 +262,7 @@ async fn workspace(viewer: &Viewer, principal: &Principal) -> Markup {
         section.card aria-labelledby="you" {
             h2 id="you" { "Your workspace" }
             p { "You are signed in to " (viewer.look.name) " as " strong { (role) } "." }
-            (notifications_line(work.as_ref()))
+            (notifications_line(viewer, principal, work.as_ref()).await)
             @if permissions.contains(Permission::UsersManage) || permissions.contains(Permission::SettingsManage) {
                 div.actions {
                     @if permissions.contains(Permission::UsersManage) {
