@@ -234,10 +234,11 @@ await flow('the admin adds a client company and a contact with limited switches,
   const main = await cleo.textContent('main');
   check(main.includes('Northwind Traders') && main.includes('What you can do in Alpha Studio'), 'the contact does not see the portal');
   check(main.includes("see your company's projects"), 'the portal does not say what the contact can do');
-  // Cleo may download files but not upload them; discussions and invoices do not exist
-  // yet: the portal promises exactly what she can do.
+  // Cleo may download files and take part in discussions but not upload files or exchange
+  // messages; invoices do not exist yet: the portal promises exactly what she can do.
   check(main.includes('download files'), 'the portal does not say the contact can download files');
-  for (const phrase of ['upload files', 'take part in discussions', 'pay invoices']) {
+  check(main.includes('take part in discussions'), 'the portal does not say the contact can take part in discussions');
+  for (const phrase of ['upload files', 'exchange messages', 'pay invoices']) {
     check(!main.includes(phrase), `the portal promises "${phrase}"`);
   }
   const links = await cleo.$$eval('nav.main a', (as) => as.map((a) => a.textContent));
@@ -742,6 +743,123 @@ await flow('the board is live: a card dragged by one user appears on another\'s 
   check(portal.includes('Approve the shop design') && !portal.includes('Price the hosting'), `the portal does not show exactly what waits for the contact: ${portal}`);
   check(!portal.includes('Live board'), 'the contact sees an internal project');
   await snap(cleo, 'alpha-home-client');
+});
+
+await flow('conversations: a comment mentions a colleague who is told, a client message appears live for the team, two staff chat with unread counts right, and the header search finds a comment', async () => {
+  const admin = admins.alpha;
+  await admin.goto(url(brands.alpha, '/projects'));
+  // Pat's role takes part in conversations and team chat now, and Cleo may exchange
+  // messages; Pat joins the Northwind shop project.
+  const ids = await admin.evaluate(async () => {
+    const json = async (method, address, body) => (await fetch(address, {
+      method, headers: { 'Content-Type': 'application/json' }, body: body && JSON.stringify(body),
+    })).json();
+    const manager = (await json('GET', '/api/v1/roles')).items.find((r) => r.name === 'Project Manager');
+    await json('PATCH', `/api/v1/roles/${manager.id}`, { permissions: [...manager.permissions, 'discussions.participate', 'messages.clients', 'chat.team'] });
+    const cleo = (await json('GET', '/api/v1/users?q=cleo%40alpha')).items[0];
+    await json('PATCH', `/api/v1/users/${cleo.id}`, { switches: ['files.download', 'discussions.participate', 'messages.clients'] });
+    const projects = (await json('GET', '/api/v1/projects')).items;
+    const live = projects.find((p) => p.name === 'Live board');
+    const shop = projects.find((p) => p.name === 'Northwind shop');
+    const pat = (await json('GET', '/api/v1/users?q=pat%40alpha')).items[0];
+    await json('POST', `/api/v1/projects/${shop.id}/members`, { user: pat.id });
+    const tasks = (await json('GET', `/api/v1/projects/${live.id}/tasks`)).items;
+    return { live: live.id, shop: shop.id, task: tasks.find((t) => t.title === 'Second card').id };
+  });
+  const bellCount = async (page) => parseInt((await page.textContent('a.bell .count')) || '0', 10) || 0;
+
+  // 1. A comment on a task, mentioning Pat through the @ completion.
+  await pat.goto(url(brands.alpha, '/'));
+  const before = await bellCount(pat);
+  const taskPage = url(brands.alpha, `/projects/${ids.live}/tasks/${ids.task}`);
+  await admin.goto(taskPage);
+  await admin.click('#f-body');
+  await admin.keyboard.type('Please check the copy, @Pa');
+  await admin.waitForSelector('ul.mentions li[role=option]:has-text("Pat Manager")', { timeout: 5000 });
+  await admin.keyboard.press('Enter');
+  const typed = await admin.inputValue('#f-body');
+  check(typed.endsWith('@Pat Manager '), `the completion did not insert the mention: ${typed}`);
+  await admin.keyboard.type('before **noon**');
+  await snap(admin, 'alpha-comment-mention');
+  await admin.click('button:has-text("Post comment")');
+  await admin.waitForURL(/#comment-/);
+  const posted = await admin.textContent('ol.comments');
+  check(posted.includes('Please check the copy, @Pat Manager before noon'), `the comment is not shown: ${posted}`);
+  check(await admin.isVisible('ol.comments strong:has-text("noon")'), 'the Markdown was not rendered');
+  await pat.waitForFunction((n) => parseInt(document.querySelector('a.bell .count').textContent || '0', 10) === n + 1, before, { timeout: 5000 });
+  await pat.goto(url(brands.alpha, '/notifications'));
+  check((await pat.textContent('main')).includes('mentioned you in the task \u201cSecond card\u201d'), 'the mention is not listed');
+  const mentionLink = await pat.getAttribute('main a[href*="#comment-"]', 'href');
+  check(mentionLink && mentionLink.includes(`/tasks/${ids.task}#comment-`), `the notification does not link to the comment: ${mentionLink}`);
+  await pat.goto(url(brands.alpha, mentionLink));
+  check(await pat.isVisible(`li.comment#${mentionLink.split('#')[1]}`), 'the linked comment is not on the page');
+  await snap(pat, 'alpha-mentioned-comment');
+  let mentionMail;
+  for (let i = 0; i < 150 && !mentionMail; i += 1) {
+    mentionMail = mails().find((m) => m.to.includes('pat@alpha.localhost') && m.text.includes('mentioned you'));
+    if (!mentionMail) await new Promise((r) => setTimeout(r, 200));
+  }
+  check(mentionMail, 'no mention mail reached Pat');
+  check(mentionMail.text.includes('#comment-'), `the mention mail does not link to the comment: ${mentionMail.text}`);
+
+  // 2. Cleo writes to the agency from the portal; the admin's open page shows it live.
+  const messages = url(brands.alpha, `/projects/${ids.shop}/messages`);
+  await admin.goto(messages);
+  await cleo.goto(url(brands.alpha, `/projects/${ids.shop}`));
+  await cleo.click('nav.tabs >> text=Messages');
+  await cleo.fill('#f-body', 'Could the shop open in **May**?');
+  await cleo.click('button:has-text("Send message")');
+  await cleo.waitForURL(/\/messages#comment-/);
+  await admin.waitForSelector('ol.comments li.comment:has-text("Could the shop open in")', { timeout: 5000 });
+  check(await admin.isVisible('ol.comments li.comment strong:has-text("May")'), 'the live message lost its Markdown');
+  await snap(admin, 'alpha-client-message-live');
+  await snap(cleo, 'alpha-portal-messages');
+
+  // 3. Team chat: the admin opens a channel and writes twice while Pat looks at his list.
+  await admin.goto(url(brands.alpha, '/chat'));
+  await admin.fill('#f-name', 'studio');
+  await admin.click('button:has-text("Open channel")');
+  await admin.waitForURL(/\/chat\/[0-9a-f]+$/);
+  const channel = admin.url().split('/chat/')[1];
+  await pat.goto(url(brands.alpha, '/chat'));
+  for (const text of ['Morning!', 'Stand-up in five']) {
+    await admin.fill('#f-body', text);
+    await admin.click('button:has-text("Send")');
+    await admin.waitForURL(/#message-/);
+  }
+  const countOf = `nav.channels li[data-channel="${channel}"] .count`;
+  await pat.waitForFunction((sel) => document.querySelector(sel) && document.querySelector(sel).textContent === '2', countOf, { timeout: 5000 });
+  await snap(pat, 'alpha-chat-unread');
+  await pat.click(`nav.channels a[href="/chat/${channel}"]`);
+  const room = await pat.textContent('ol.comments');
+  check(room.includes('Morning!') && room.includes('Stand-up in five'), `the channel does not show the messages: ${room}`);
+  check(await pat.isHidden(countOf), 'the opened channel still counts unread messages');
+  // With the channel open, a new message appears and is read at once.
+  await admin.fill('#f-body', 'Coffee?');
+  await admin.click('button:has-text("Send")');
+  await pat.waitForSelector('ol.comments li:has-text("Coffee?")', { timeout: 5000 });
+  await pat.waitForTimeout(500);
+  const unread = await pat.evaluate(async () => (await (await fetch('/api/v1/chat/channels')).json()).unread);
+  check(unread === 0, `Pat has ${unread} unread after reading everything`);
+  await pat.fill('#f-body', 'Yes please');
+  await pat.click('button:has-text("Send")');
+  await admin.waitForSelector('ol.comments li:has-text("Yes please")', { timeout: 5000 });
+  const adminUnread = await admin.evaluate(async () => (await (await fetch('/api/v1/chat/channels')).json()).unread);
+  check(adminUnread === 0, `the admin has ${adminUnread} unread with the channel open`);
+  await snap(pat, 'alpha-chat');
+
+  // 4. The header's search box finds the comment, its word marked; a client does not.
+  await pat.fill('form.search input[name=q]', 'copy');
+  await pat.press('form.search input[name=q]', 'Enter');
+  await pat.waitForURL(/\/search\?q=copy/);
+  const results = await pat.textContent('ol.results');
+  check(results.includes('Second card') && results.includes('Please check the copy'), `the search does not find the comment: ${results}`);
+  check(await pat.isVisible('ol.results mark:has-text("copy")'), 'the matched word is not marked');
+  await snap(pat, 'alpha-search');
+  await pat.click('ol.results a:has-text("Second card")');
+  check(pat.url().includes('#comment-'), `the result does not lead to the comment: ${pat.url()}`);
+  await cleo.goto(url(brands.alpha, '/search?q=copy'));
+  check(!(await cleo.textContent('main')).includes('Please check the copy'), 'a client finds an internal comment');
 });
 
 await browser.close();

@@ -35,6 +35,7 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
+use crate::access::permissions::Permission;
 use crate::access::{Actor, Principal, UserKind};
 use crate::accounts::sessions::{self, Presented};
 use crate::error::{Error, Result};
@@ -64,6 +65,8 @@ enum Viewers {
     Clients,
     /// One user only (a notification).
     User,
+    /// The members of one chat channel.
+    Channel,
 }
 
 impl Viewers {
@@ -72,6 +75,7 @@ impl Viewers {
             Viewers::All => "all",
             Viewers::Clients => "clients",
             Viewers::User => "user",
+            Viewers::Channel => "channel",
         }
     }
 
@@ -80,6 +84,7 @@ impl Viewers {
             "all" => Ok(Viewers::All),
             "clients" => Ok(Viewers::Clients),
             "user" => Ok(Viewers::User),
+            "channel" => Ok(Viewers::Channel),
             other => Err(Error::Invalid(format!("unknown event viewers '{other}'"))),
         }
     }
@@ -100,6 +105,9 @@ pub struct Event {
     pub visibility: Visibility,
     viewers: Viewers,
     user_id: Option<String>,
+    channel_id: Option<String>,
+    /// The permission a viewer must hold besides (a conversation's).
+    permission: Option<Permission>,
     /// Who did it (`None`: the server or the operator).
     pub actor_id: Option<String>,
     /// Their name then.
@@ -160,6 +168,8 @@ pub(crate) struct NewEvent<'a> {
     visibility: Visibility,
     viewers: Viewers,
     user_id: Option<&'a str>,
+    channel_id: Option<&'a str>,
+    permission: Option<Permission>,
     data: Value,
     staff_data: Value,
 }
@@ -179,6 +189,8 @@ pub(crate) fn event<'a>(
         visibility: Visibility::Internal,
         viewers: Viewers::All,
         user_id: None,
+        channel_id: None,
+        permission: None,
         data: json!({}),
         staff_data: json!({}),
     }
@@ -211,6 +223,19 @@ impl<'a> NewEvent<'a> {
         self
     }
 
+    /// Only for those who also hold `permission` (a conversation's event).
+    pub(crate) fn needs(mut self, permission: Permission) -> Self {
+        self.permission = Some(permission);
+        self
+    }
+
+    /// Only for the members of chat channel `channel_id`.
+    pub(crate) fn for_channel(mut self, channel_id: &'a str) -> Self {
+        self.viewers = Viewers::Channel;
+        self.channel_id = Some(channel_id);
+        self
+    }
+
     /// Only for `user_id` (a notification).
     pub(crate) fn for_user(mut self, user_id: &'a str) -> Self {
         self.viewers = Viewers::User;
@@ -224,8 +249,8 @@ impl<'a> NewEvent<'a> {
         let at = now();
         let id: i64 = on_tx!(tx, |conn| {
             sqlx::query_scalar(
-                "insert into events (event_id, kind, project_id, subject_id, visibility, viewers, user_id, actor_id, actor_name, data, staff_data, created_at, updated_at)
-                 select coalesce(max(event_id), 0) + 1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11 from events
+                "insert into events (event_id, kind, project_id, subject_id, visibility, viewers, user_id, actor_id, actor_name, data, staff_data, created_at, updated_at, permission, channel_id)
+                 select coalesce(max(event_id), 0) + 1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13 from events
                  returning event_id",
             )
             .bind(self.kind)
@@ -239,6 +264,8 @@ impl<'a> NewEvent<'a> {
             .bind(self.data.to_string())
             .bind(self.staff_data.to_string())
             .bind(at)
+            .bind(self.permission.map(Permission::as_str))
+            .bind(self.channel_id)
             .fetch_one(conn)
             .await?
         });
@@ -262,6 +289,7 @@ impl<'a> NewEvent<'a> {
                 kind: removed_kind,
                 visibility: Visibility::Client,
                 viewers: Viewers::Clients,
+                permission: self.permission,
                 data: removed_data,
                 staff_data: json!({}),
                 ..event(removed_kind, self.project_id, self.subject_id)
@@ -273,7 +301,7 @@ impl<'a> NewEvent<'a> {
     }
 }
 
-const COLUMNS: &str = "event_id, kind, project_id, subject_id, visibility, viewers, user_id, actor_id, actor_name, data, staff_data, created_at";
+const COLUMNS: &str = "event_id, kind, project_id, subject_id, visibility, viewers, user_id, channel_id, permission, actor_id, actor_name, data, staff_data, created_at";
 
 #[derive(sqlx::FromRow)]
 struct EventRow {
@@ -284,6 +312,8 @@ struct EventRow {
     visibility: String,
     viewers: String,
     user_id: Option<String>,
+    channel_id: Option<String>,
+    permission: Option<String>,
     actor_id: Option<String>,
     actor_name: String,
     data: String,
@@ -304,6 +334,12 @@ impl TryFrom<EventRow> for Event {
             visibility: Visibility::parse(&row.visibility)?,
             viewers: Viewers::parse(&row.viewers)?,
             user_id: row.user_id,
+            channel_id: row.channel_id,
+            permission: row
+                .permission
+                .as_deref()
+                .map(Permission::parse)
+                .transpose()?,
             actor_id: row.actor_id,
             actor_name: row.actor_name,
             data: parse(&row.data),
@@ -354,12 +390,14 @@ pub(crate) async fn of_project(
              where project_id = $1 and event_id < $2
                and (($3 = 'client' and visibility = 'client' and viewers in ('all', 'clients'))
                  or ($3 = 'staff' and viewers = 'all'))
+               and (permission is null or $5 like '% ' || permission || ' %')
              order by event_id desc limit $4"
         ))
         .bind(project_id)
         .bind(before.unwrap_or(i64::MAX))
         .bind(if client { "client" } else { "staff" })
         .bind(limit)
+        .bind(format!(" {} ", viewer.permissions().to_words()))
         .fetch_all(conn)
         .await?
     });
@@ -381,12 +419,31 @@ pub async fn prune(store: &TenantStore, at: OffsetDateTime) -> Result<u64> {
     Ok(removed)
 }
 
-/// Whether `viewer`, who reaches the projects in `reached`, sees `event`.
+/// The key under which a stream remembers whether its viewer is in a chat channel (beside
+/// the projects it reaches).
+fn channel_key(channel_id: &str) -> String {
+    format!("channel:{channel_id}")
+}
+
+/// Whether `viewer`, who reaches the projects (and chat channels) in `reached`, sees
+/// `event`.
 fn visible(event: &Event, viewer: &Principal, reached: impl Fn(&str) -> bool) -> bool {
     let client = viewer.kind() == UserKind::Client;
     let in_reach = || event.project_id.as_deref().map_or(!client, &reached);
+    if let Some(permission) = event.permission
+        && !viewer.permissions().contains(permission)
+    {
+        return false;
+    }
     match event.viewers {
         Viewers::User => event.user_id.as_deref() == Some(viewer.user_id()),
+        Viewers::Channel => {
+            !client
+                && event
+                    .channel_id
+                    .as_deref()
+                    .is_some_and(|channel| reached(&channel_key(channel)))
+        }
         Viewers::Clients => client && in_reach(),
         Viewers::All => (!client || event.visibility == Visibility::Client) && in_reach(),
     }
@@ -752,6 +809,9 @@ impl Follower {
         if batch.iter().any(|e| e.kind.starts_with("project.")) {
             self.reach.clear();
         }
+        if batch.iter().any(|e| e.kind.starts_with("chat.channel")) {
+            self.reach.retain(|key, _| !key.starts_with("channel:"));
+        }
         let mut unknown: Vec<&str> = batch
             .iter()
             .filter_map(|e| e.project_id.as_deref())
@@ -759,10 +819,21 @@ impl Follower {
             .collect();
         unknown.sort_unstable();
         unknown.dedup();
-        if unknown.is_empty() {
+        let mut channels: Vec<&str> = batch
+            .iter()
+            .filter_map(|e| e.channel_id.as_deref())
+            .filter(|c| !self.reach.contains_key(&channel_key(c)))
+            .collect();
+        channels.sort_unstable();
+        channels.dedup();
+        if unknown.is_empty() && channels.is_empty() {
             return Ok(());
         }
         let mut tx = self.store.read().await?;
+        for channel in channels {
+            let member = crate::talk::chat::is_member(&mut tx, &self.principal, channel).await?;
+            self.reach.insert(channel_key(channel), member);
+        }
         for chunk in unknown.chunks(200) {
             let reached = projects::reached(&mut tx, &self.principal, chunk).await?;
             for project in chunk {
@@ -785,6 +856,8 @@ pub(crate) const BACKUP: &[Table] = &[(
         ("visibility", Column::Text),
         ("viewers", Column::Text),
         ("user_id", Column::OptionalText),
+        ("channel_id", Column::OptionalText),
+        ("permission", Column::OptionalText),
         ("actor_id", Column::OptionalText),
         ("actor_name", Column::Text),
         ("data", Column::Text),

@@ -130,6 +130,50 @@ async fn a_brand_moved_from_sqlite_to_postgres_and_back_keeps_identical_content(
     )
     .await
     .unwrap();
+    // Conversations move too: a discussion, a comment on the task, a chat channel with a
+    // message (and its writer's read cursor).
+    let task_id = tenant_core::work::tasks::list_tasks(&store, &boss, &project.id)
+        .await
+        .unwrap()[0]
+        .id
+        .clone();
+    tenant_core::talk::discussions::create_discussion(
+        &store,
+        &boss,
+        &project.id,
+        &tenant_core::talk::discussions::NewDiscussion {
+            subject: "Launch plan".to_owned(),
+            body: "**When** do we go live?".to_owned(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    tenant_core::talk::comments::post_comment(
+        &store,
+        &ada,
+        &project.id,
+        tenant_core::talk::threads::ThreadRef::Task(&task_id),
+        &tenant_core::talk::comments::NewComment {
+            body: "Ready for the walrus review".to_owned(),
+            files: Vec::new(),
+        },
+    )
+    .await
+    .unwrap();
+    let channel = tenant_core::talk::chat::create_channel(
+        &store,
+        &boss,
+        &tenant_core::talk::chat::NewChannel {
+            name: "general".to_owned(),
+            team: None,
+        },
+    )
+    .await
+    .unwrap();
+    tenant_core::talk::chat::post_message(&store, &boss, &channel.id, "Morning")
+        .await
+        .unwrap();
     projects::set_archived(&store, &boss, &project.id, true)
         .await
         .unwrap();
@@ -139,11 +183,13 @@ async fn a_brand_moved_from_sqlite_to_postgres_and_back_keeps_identical_content(
     // turning it on; the boss's user, invitation and two audit entries, the project, its
     // two members, a task and four audit entries; Ada's two notifications (added to the
     // project, assigned the task); six events (the project made, a member added, the task
-    // made, the project archived, and the two notifications); and the end line.
+    // made, the project archived, and the two notifications); a discussion, a comment, a
+    // chat channel, its message and a read cursor, with four more events; and the end line.
     assert_eq!(
         rows(&original).len(),
-        25 + 25 + 25 + 13 + 16 + 4 + 8 + 2 + 6 + 1
+        25 + 25 + 25 + 13 + 16 + 4 + 8 + 2 + 6 + 5 + 4 + 1
     );
+    assert!(original.contains(r#""table":"chat_reads""#));
     assert!(original.contains(r#""table":"totp_credentials""#));
     assert!(original.contains(r#""table":"project_members""#));
     assert!(original.contains(r#""due_on":"2027-01-31""#));
@@ -151,9 +197,15 @@ async fn a_brand_moved_from_sqlite_to_postgres_and_back_keeps_identical_content(
     let middle = Platform::open(&pg.backend).await.unwrap();
     let (pg_tenant, pg_store) = brand(&middle, "moving.test").await;
     let summary = restore_text(&pg_store, &original).await.unwrap();
-    assert_eq!(summary.total(), 88 + 16 + 4 + 8 + 2 + 6);
+    assert_eq!(summary.total(), 88 + 16 + 4 + 8 + 2 + 6 + 5 + 4);
     let via_postgres = export_text(&pg_tenant, &pg_store).await;
     assert_eq!(rows(&via_postgres), rows(&original));
+    // What was restored is found by search at once (the index is made as rows arrive).
+    let boss_there = support::sign_in_as(&pg_store, "boss@moving.test").await;
+    let found = tenant_core::talk::search::search(&pg_store, &boss_there, "walrus", 5)
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1, "{found:?}");
 
     let back = Platform::open(&last.backend).await.unwrap();
     let (back_tenant, back_store) = brand(&back, "moving.test").await;

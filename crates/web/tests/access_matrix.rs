@@ -419,6 +419,125 @@ const MATRIX: &[(&str, &str, [u16; 8])] = &[
         "/api/v1/projects/{id}/files/{file_id}/restore",
         [200, 403, 404, 404, 404, 401, 401, 401],
     ),
+    // Conversations: the discussion and its comment are the admin's and client-visible;
+    // only their author edits, the author or an admin removes.
+    (
+        "GET",
+        "/api/v1/projects/{id}/discussions",
+        [200, 200, 404, 200, 404, 401, 401, 401],
+    ),
+    (
+        "POST",
+        "/api/v1/projects/{id}/discussions",
+        [201, 201, 404, 201, 404, 401, 401, 401],
+    ),
+    (
+        "GET",
+        "/api/v1/projects/{id}/discussions/{discussion_id}",
+        [200, 200, 404, 200, 404, 401, 401, 401],
+    ),
+    (
+        "PATCH",
+        "/api/v1/projects/{id}/discussions/{discussion_id}",
+        [200, 403, 404, 403, 404, 401, 401, 401],
+    ),
+    (
+        "DELETE",
+        "/api/v1/projects/{id}/discussions/{discussion_id}",
+        [204, 403, 404, 403, 404, 401, 401, 401],
+    ),
+    (
+        "GET",
+        "/api/v1/projects/{id}/discussions/{discussion_id}/comments",
+        [200, 200, 404, 200, 404, 401, 401, 401],
+    ),
+    (
+        "POST",
+        "/api/v1/projects/{id}/discussions/{discussion_id}/comments",
+        [201, 201, 404, 201, 404, 401, 401, 401],
+    ),
+    (
+        "PATCH",
+        "/api/v1/projects/{id}/discussions/{discussion_id}/comments/{comment_id}",
+        [200, 403, 404, 403, 404, 401, 401, 401],
+    ),
+    (
+        "DELETE",
+        "/api/v1/projects/{id}/discussions/{discussion_id}/comments/{comment_id}",
+        [200, 403, 404, 403, 404, 401, 401, 401],
+    ),
+    (
+        "GET",
+        "/api/v1/projects/{id}/tasks/{task_id}/comments",
+        [200, 200, 404, 200, 404, 401, 401, 401],
+    ),
+    (
+        "POST",
+        "/api/v1/projects/{id}/tasks/{task_id}/comments",
+        [201, 201, 404, 201, 404, 401, 401, 401],
+    ),
+    (
+        "GET",
+        "/api/v1/projects/{id}/messages",
+        [200, 200, 404, 200, 404, 401, 401, 401],
+    ),
+    (
+        "POST",
+        "/api/v1/projects/{id}/messages",
+        [201, 201, 404, 201, 404, 401, 401, 401],
+    ),
+    (
+        "PATCH",
+        "/api/v1/projects/{id}/comments/{comment_id}",
+        [200, 403, 404, 403, 404, 401, 401, 401],
+    ),
+    (
+        "DELETE",
+        "/api/v1/projects/{id}/comments/{comment_id}",
+        [200, 403, 404, 403, 404, 401, 401, 401],
+    ),
+    (
+        "GET",
+        "/api/v1/projects/{id}/mentionable",
+        [200, 200, 404, 200, 404, 401, 401, 401],
+    ),
+    // Team chat: staff with chat.team (all three staff callers); the direct channel is
+    // with the staff caller, who cannot open one with themself (422).
+    (
+        "GET",
+        "/api/v1/chat/channels",
+        [200, 200, 200, 403, 403, 401, 401, 401],
+    ),
+    (
+        "POST",
+        "/api/v1/chat/channels",
+        [201, 201, 201, 403, 403, 401, 401, 401],
+    ),
+    (
+        "POST",
+        "/api/v1/chat/direct",
+        [200, 422, 200, 403, 403, 401, 401, 401],
+    ),
+    (
+        "GET",
+        "/api/v1/chat/channels/{channel_id}/messages",
+        [200, 200, 200, 403, 403, 401, 401, 401],
+    ),
+    (
+        "POST",
+        "/api/v1/chat/channels/{channel_id}/messages",
+        [201, 201, 201, 403, 403, 401, 401, 401],
+    ),
+    (
+        "POST",
+        "/api/v1/chat/channels/{channel_id}/read",
+        [200, 200, 200, 403, 403, 401, 401, 401],
+    ),
+    (
+        "GET",
+        "/api/v1/search",
+        [200, 200, 200, 200, 200, 401, 401, 401],
+    ),
     (
         "GET",
         "/api/v1/events",
@@ -593,6 +712,14 @@ struct Targets {
     /// A client-visible file of the project, and one in its trash.
     file: String,
     trashed: String,
+    /// A client-visible discussion of the admin's, and a comment of theirs in it.
+    discussion: String,
+    comment: String,
+    /// An open chat channel with a message of the admin's, and whom a direct channel is
+    /// opened with (the staff caller).
+    channel: String,
+    chat_message: String,
+    direct_with: String,
 }
 
 async fn targets(brand: &Brand, n: usize, account: &Account) -> Targets {
@@ -686,6 +813,45 @@ async fn targets(brand: &Brand, n: usize, account: &Account) -> Targets {
     tenant_core::work::files::delete_file(store, &brand.admin, &project.id, &files[1])
         .await
         .unwrap();
+    let discussion = tenant_core::talk::discussions::create_discussion(
+        store,
+        &brand.admin,
+        &project.id,
+        &tenant_core::talk::discussions::NewDiscussion {
+            subject: format!("Kick-off {n}"),
+            body: "Welcome".to_owned(),
+            visibility: Some("client".to_owned()),
+            files: Vec::new(),
+        },
+    )
+    .await
+    .unwrap();
+    let comment = tenant_core::talk::comments::post_comment(
+        store,
+        &brand.admin,
+        &project.id,
+        tenant_core::talk::threads::ThreadRef::Discussion(&discussion.id),
+        &tenant_core::talk::comments::NewComment {
+            body: "First".to_owned(),
+            files: Vec::new(),
+        },
+    )
+    .await
+    .unwrap();
+    let channel = tenant_core::talk::chat::create_channel(
+        store,
+        &brand.admin,
+        &tenant_core::talk::chat::NewChannel {
+            name: format!("General {n}"),
+            team: None,
+        },
+    )
+    .await
+    .unwrap();
+    let chat_message =
+        tenant_core::talk::chat::post_message(store, &brand.admin, &channel.id, "Morning")
+            .await
+            .unwrap();
     // A spare session and token of the caller, for the routes that end one.
     let (session, token) = if account.active && account.secret.is_some() {
         let secret = sign_in(store, &account.email).await;
@@ -712,6 +878,11 @@ async fn targets(brand: &Brand, n: usize, account: &Account) -> Targets {
         token,
         file: files[0].clone(),
         trashed: files[1].clone(),
+        discussion: discussion.id,
+        comment: comment.id,
+        channel: channel.id,
+        chat_message: chat_message.id,
+        direct_with: brand.staff.clone(),
     }
 }
 
@@ -740,13 +911,24 @@ fn concrete(path: &str, method: &str, brand: &Brand, t: &Targets) -> String {
     } else {
         &t.file
     };
+    let query = if path.ends_with("/mentionable") {
+        "?thread=messages"
+    } else if path == "/api/v1/search" {
+        "?q=kick"
+    } else {
+        ""
+    };
     path.replace("{id}", id)
+        .replace("{discussion_id}", &t.discussion)
+        .replace("{channel_id}", &t.channel)
+        .replace("{comment_id}", &t.comment)
         .replace("{file_id}", file)
         .replace("{user_id}", &t.user)
         .replace("{team_id}", &t.team)
         .replace("{task_id}", &t.task)
         .replace("{token}", &t.invitation_token)
         .replace("{asset}", "logo")
+        + query
 }
 
 fn body_for(method: &str, path: &str, n: usize, t: &Targets) -> Option<Value> {
@@ -801,6 +983,26 @@ fn body_for(method: &str, path: &str, n: usize, t: &Targets) -> Option<Value> {
             json!({"status": "done", "position": 0})
         }
         ("PATCH", "/api/v1/clients/{id}") => json!({"details": "Main street 1"}),
+        ("POST", "/api/v1/chat/channels") => json!({"name": format!("Room {n}")}),
+        ("POST", "/api/v1/chat/direct") => json!({"user": t.direct_with}),
+        ("POST", "/api/v1/chat/channels/{channel_id}/messages") => {
+            json!({"body": format!("Chat {n}")})
+        }
+        ("POST", "/api/v1/chat/channels/{channel_id}/read") => json!({"up_to": t.chat_message}),
+        ("POST", "/api/v1/projects/{id}/discussions") => {
+            json!({"subject": format!("Question {n}"), "body": "Hello **there**"})
+        }
+        ("PATCH", "/api/v1/projects/{id}/discussions/{discussion_id}") => {
+            json!({"subject": format!("Renamed {n}")})
+        }
+        (
+            "POST" | "PATCH",
+            "/api/v1/projects/{id}/discussions/{discussion_id}/comments"
+            | "/api/v1/projects/{id}/discussions/{discussion_id}/comments/{comment_id}"
+            | "/api/v1/projects/{id}/tasks/{task_id}/comments"
+            | "/api/v1/projects/{id}/messages"
+            | "/api/v1/projects/{id}/comments/{comment_id}",
+        ) => json!({"body": format!("Said {n}")}),
         ("PATCH", "/api/v1/projects/{id}/files/{file_id}") => {
             json!({"name": format!("Renamed {n}.txt")})
         }
@@ -1524,6 +1726,100 @@ const PAGES: &[(&str, &str, [u16; 8])] = &[
         "/projects/{id}/files/{file}/restore",
         [303, 403, 404, 404, 404, 303, 303, 303],
     ),
+    // Conversations (company A's contact is switched to files.download alone by now: 403).
+    (
+        "GET",
+        "/assets/talk.js",
+        [200, 200, 200, 200, 200, 200, 200, 200],
+    ),
+    (
+        "GET",
+        "/projects/{id}/discussions",
+        [200, 200, 404, 403, 404, 303, 303, 303],
+    ),
+    (
+        "POST",
+        "/projects/{id}/discussions",
+        [303, 303, 404, 403, 404, 303, 303, 303],
+    ),
+    (
+        "GET",
+        "/projects/{id}/discussions/{discussion}",
+        [200, 200, 404, 403, 404, 303, 303, 303],
+    ),
+    (
+        "POST",
+        "/projects/{id}/discussions/{discussion}/comments",
+        [303, 303, 404, 403, 404, 303, 303, 303],
+    ),
+    (
+        "POST",
+        "/projects/{id}/discussions/{discussion}/edit",
+        [303, 403, 404, 403, 404, 303, 303, 303],
+    ),
+    (
+        "GET",
+        "/projects/{id}/discussions/{discussion}/delete",
+        [200, 403, 404, 403, 404, 303, 303, 303],
+    ),
+    (
+        "POST",
+        "/projects/{id}/discussions/{discussion}/delete",
+        [303, 403, 404, 403, 404, 303, 303, 303],
+    ),
+    (
+        "GET",
+        "/projects/{id}/messages",
+        [200, 200, 404, 403, 404, 303, 303, 303],
+    ),
+    (
+        "POST",
+        "/projects/{id}/messages",
+        [303, 303, 404, 403, 404, 303, 303, 303],
+    ),
+    (
+        "POST",
+        "/projects/{id}/tasks/{task}/comments",
+        [303, 303, 404, 403, 404, 303, 303, 303],
+    ),
+    (
+        "GET",
+        "/projects/{id}/comments/{comment}/edit",
+        [200, 403, 404, 403, 404, 303, 303, 303],
+    ),
+    (
+        "POST",
+        "/projects/{id}/comments/{comment}/edit",
+        [303, 403, 404, 403, 404, 303, 303, 303],
+    ),
+    (
+        "POST",
+        "/projects/{id}/comments/{comment}/remove",
+        [303, 403, 404, 403, 404, 303, 303, 303],
+    ),
+    // Team chat (staff with chat.team; a direct channel is not with oneself).
+    ("GET", "/chat", [200, 200, 200, 403, 403, 303, 303, 303]),
+    (
+        "POST",
+        "/chat/channels",
+        [303, 303, 303, 403, 403, 303, 303, 303],
+    ),
+    (
+        "POST",
+        "/chat/direct",
+        [303, 422, 303, 403, 403, 303, 303, 303],
+    ),
+    (
+        "GET",
+        "/chat/{channel}",
+        [200, 200, 200, 403, 403, 303, 303, 303],
+    ),
+    (
+        "POST",
+        "/chat/{channel}/messages",
+        [303, 303, 303, 403, 403, 303, 303, 303],
+    ),
+    ("GET", "/search", [200, 200, 200, 200, 200, 303, 303, 303]),
     ("GET", "/audit", [200, 403, 403, 403, 403, 303, 303, 303]),
     (
         "GET",
@@ -1563,6 +1859,9 @@ fn page_path(path: &str, brand: &Brand, t: &Targets) -> String {
         .replace("{user}", user)
         .replace("{team}", &t.team)
         .replace("{task}", &t.task)
+        .replace("{discussion}", &t.discussion)
+        .replace("{channel}", &t.channel)
+        .replace("{comment}", &t.comment)
         .replace("{file}", file)
         .replace("{asset}", "logo")
         .replace(
@@ -1671,6 +1970,23 @@ fn page_form(
         }
         ("POST", "/projects/{id}/tasks/{task}/edit") => vec![("title", format!("Edited {n}"))],
         ("POST", "/projects/{id}/files/{file}/edit") => vec![("name", format!("Renamed {n}.txt"))],
+        ("POST", "/chat/channels") => vec![("name", format!("Page room {n}"))],
+        ("POST", "/chat/direct") => vec![("user", t.direct_with.clone())],
+        ("POST", "/chat/{channel}/messages") => vec![("body", format!("Page chat {n}"))],
+        ("POST", "/projects/{id}/discussions") => vec![
+            ("subject", format!("Page question {n}")),
+            ("body", "Hello".into()),
+        ],
+        ("POST", "/projects/{id}/discussions/{discussion}/edit") => {
+            vec![("subject", format!("Renamed {n}"))]
+        }
+        (
+            "POST",
+            "/projects/{id}/discussions/{discussion}/comments"
+            | "/projects/{id}/messages"
+            | "/projects/{id}/tasks/{task}/comments"
+            | "/projects/{id}/comments/{comment}/edit",
+        ) => vec![("body", format!("Page said {n}"))],
         _ => Vec::new(),
     };
     pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()

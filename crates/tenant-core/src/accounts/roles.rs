@@ -100,7 +100,8 @@ pub(crate) async fn require_role(tx: &mut Tx, role_id: &str) -> Result<Role> {
         .ok_or_else(|| Error::field("role", format!("there is no role '{role_id}'")))
 }
 
-async fn all_roles(tx: &mut Tx) -> Result<Vec<Role>> {
+/// Every role, built-in ones first.
+pub(crate) async fn all_roles(tx: &mut Tx) -> Result<Vec<Role>> {
     let rows: Vec<RoleRow> = on_tx!(tx, |conn| {
         sqlx::query_as("select role_id, name, kind, permissions from roles order by role_id")
             .fetch_all(conn)

@@ -1,4 +1,10 @@
-//! Telling people: notifications now; discussions, client messages, chat and search with
-//! the conversations module.
+//! Telling people: conversations inside projects (task comments, discussions, client
+//! messages), team chat, their Markdown and mentions, and notifications.
 
+pub mod chat;
+pub mod comments;
+pub mod discussions;
+pub mod markdown;
 pub mod notifications;
+pub mod search;
+pub mod threads;

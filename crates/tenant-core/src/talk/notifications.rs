@@ -33,6 +33,14 @@ pub enum Kind {
     DueTomorrow,
     /// A task of yours is past its due date.
     Overdue,
+    /// Someone mentioned you in a comment, discussion or message.
+    Mentioned,
+    /// Someone wrote in a conversation you take part in (a task of yours, a discussion you
+    /// started or wrote in).
+    Commented,
+    /// A new client message on a project of yours (from the client, or to you as its
+    /// contact).
+    ClientMessage,
 }
 
 /// How a kind is mailed.
@@ -72,12 +80,15 @@ impl Email {
 
 impl Kind {
     /// Every kind, in the order settings show them.
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 8] = [
         Kind::Assigned,
         Kind::TaskChanged,
         Kind::AddedToProject,
         Kind::DueTomorrow,
         Kind::Overdue,
+        Kind::Mentioned,
+        Kind::Commented,
+        Kind::ClientMessage,
     ];
 
     /// The stored and API word.
@@ -88,6 +99,9 @@ impl Kind {
             Kind::AddedToProject => "added_to_project",
             Kind::DueTomorrow => "due_tomorrow",
             Kind::Overdue => "overdue",
+            Kind::Mentioned => "mentioned",
+            Kind::Commented => "commented",
+            Kind::ClientMessage => "client_message",
         }
     }
 
@@ -99,6 +113,9 @@ impl Kind {
             Kind::AddedToProject => "I am added to a project",
             Kind::DueTomorrow => "A task of mine is due tomorrow",
             Kind::Overdue => "A task of mine is overdue",
+            Kind::Mentioned => "Someone mentions me",
+            Kind::Commented => "Someone writes in a conversation I take part in",
+            Kind::ClientMessage => "A new client message on my project",
         }
     }
 
@@ -111,7 +128,8 @@ impl Kind {
                 Error::field(
                     "kinds",
                     format!(
-                        "'{text}' is not a kind of notification: use assigned, task_changed, added_to_project, due_tomorrow or overdue"
+                        "'{text}' is not a kind of notification: use {}",
+                        Kind::ALL.map(Kind::as_str).join(", ")
                     ),
                 )
             })
@@ -121,7 +139,13 @@ impl Kind {
     /// action soon, the rest in the daily digest.
     fn default_setting(self) -> Setting {
         let email = match self {
-            Kind::Assigned | Kind::AddedToProject | Kind::DueTomorrow | Kind::Overdue => Email::Now,
+            Kind::Assigned
+            | Kind::AddedToProject
+            | Kind::DueTomorrow
+            | Kind::Overdue
+            | Kind::Mentioned
+            | Kind::Commented
+            | Kind::ClientMessage => Email::Now,
             Kind::TaskChanged => Email::Daily,
         };
         Setting {
@@ -167,7 +191,9 @@ pub struct Notification {
 #[derive(Debug)]
 pub(crate) struct Notice<'a> {
     pub(crate) kind: Kind,
-    pub(crate) project_id: &'a str,
+    /// The project it concerns (`None`: team chat, where the caller has checked that the
+    /// recipient is in the channel).
+    pub(crate) project_id: Option<&'a str>,
     pub(crate) subject_id: &'a str,
     pub(crate) sentence: String,
     pub(crate) link: String,
@@ -176,8 +202,23 @@ pub(crate) struct Notice<'a> {
 }
 
 /// Whether `user_id` is an active user who reaches `project_id` (a member, directly or
-/// through a team, or a contact of its company).
-async fn can_see(tx: &mut Tx, user_id: &str, project_id: &str) -> Result<Option<(String, String)>> {
+/// through a team, or a contact of its company); without a project, an active staff
+/// member.
+async fn can_see(
+    tx: &mut Tx,
+    user_id: &str,
+    project_id: Option<&str>,
+) -> Result<Option<(String, String)>> {
+    let Some(project_id) = project_id else {
+        return Ok(on_tx!(tx, |conn| {
+            sqlx::query_as(
+                "select email, name from users where user_id = $1 and status = 'active' and kind = 'staff'",
+            )
+            .bind(user_id)
+            .fetch_optional(conn)
+            .await?
+        }));
+    };
     Ok(on_tx!(tx, |conn| {
         sqlx::query_as(
             "select u.email, u.name from users u join projects p on p.project_id = $2
@@ -283,7 +324,7 @@ pub(crate) async fn notify(
         .await?;
     }
     if setting.in_app {
-        events::event("notification", Some(notice.project_id), Some(&id))
+        events::event("notification", notice.project_id, Some(&id))
             .for_user(recipient)
             .data(json!({
                 "kind": notice.kind.as_str(),
@@ -728,7 +769,7 @@ pub async fn remind_due(store: &TenantStore, today: Date, brand: &str) -> Result
         };
         let notice = Notice {
             kind,
-            project_id,
+            project_id: Some(project_id),
             subject_id: task_id,
             sentence,
             link: format!("/projects/{project_id}/tasks/{task_id}"),

@@ -155,6 +155,19 @@ impl<'a> Approach<'a> {
     }
 }
 
+impl Approach<'_> {
+    /// Steps 3 and 4 of the door for a permission known only at run time (a
+    /// conversation's, which depends on its thread): the permission, then, for a change,
+    /// an archived project refused.
+    pub(crate) fn permit_word(&self, permission: Permission, writes: bool) -> Result<()> {
+        access::permit_word(self.principal, permission, self.project.scope())?;
+        if writes {
+            refuse_archived(&self.project)?;
+        }
+        Ok(())
+    }
+}
+
 /// The door into a project for `N`: lock (for a change), reach, permission, archived.
 pub(crate) async fn enter<'a, N: Need>(
     tx: &mut Tx,
@@ -174,6 +187,16 @@ pub(crate) async fn approach<'a>(
     project_id: &str,
 ) -> Result<Approach<'a>> {
     reach(tx, principal, project_id, true).await
+}
+
+/// The door's first two steps for a read (reach, no lock), when the permission to ask
+/// depends on the item found (a conversation's).
+pub(crate) async fn approach_reading<'a>(
+    tx: &mut Tx,
+    principal: &'a Principal,
+    project_id: &str,
+) -> Result<Approach<'a>> {
+    reach(tx, principal, project_id, false).await
 }
 
 /// The door for archiving and unarchiving, the only changes an archived project takes:

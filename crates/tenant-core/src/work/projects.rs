@@ -208,6 +208,11 @@ impl<'a> Reach<'a> {
     }
 }
 
+/// The reach of `actor` as bound in [`reach_clause`]: its mode and whom it concerns.
+pub(crate) fn reach_binds(actor: &Principal) -> (&'static str, &str) {
+    Reach::of(actor).binds()
+}
+
 /// The SQL condition "the project row `projects` is within reach", with the reach's mode
 /// bound at `$r` and whom it concerns at `$w`.
 pub(crate) fn reach_clause(r: u8, w: u8) -> String {

@@ -213,7 +213,7 @@ async fn tell_added(
     for person in &people {
         let notice = Notice {
             kind: Kind::AddedToProject,
-            project_id: &project.id,
+            project_id: Some(&project.id),
             subject_id: &project.id,
             sentence: sentence.clone(),
             link: format!("/projects/{}", project.id),

@@ -311,7 +311,7 @@ fn no_such_task() -> Error {
 
 /// The task `task_id` of the project the caller is inside, as they may see it: not found
 /// when it is on another project, or internal and the caller a client contact.
-async fn find_task(tx: &mut Tx, inside: &impl Inside, task_id: &str) -> Result<Task> {
+pub(crate) async fn find_task(tx: &mut Tx, inside: &impl Inside, task_id: &str) -> Result<Task> {
     let actor = inside.principal();
     let project_id = inside.project().id.as_str();
     // The stored key orders the column (see `board`); the place shown is the task's rank
@@ -791,9 +791,16 @@ pub async fn delete_task(
     let task = find_task(&mut tx, &approach, task_id).await?;
     let grant = approach.permit::<need::TasksDelete>()?;
     on_tx!(tx, |conn| {
+        // Its comments go with it (the database's cascade), and so do their attachments.
+        sqlx::query(
+            "delete from attachments where item_id in (select comment_id from comments where task_id = $1)",
+        )
+        .bind(task_id)
+        .execute(&mut *conn)
+        .await?;
         sqlx::query("delete from tasks where task_id = $1")
             .bind(task_id)
-            .execute(conn)
+            .execute(&mut *conn)
             .await?;
     });
     audit::note(&grant.actor(), "task.delete", Target::new("task", task_id))
@@ -812,7 +819,7 @@ pub async fn delete_task(
 fn task_notice(kind: Kind, task: &Task, sentence: String) -> Notice<'_> {
     Notice {
         kind,
-        project_id: &task.project_id,
+        project_id: Some(&task.project_id),
         subject_id: &task.id,
         sentence,
         link: format!("/projects/{}/tasks/{}", task.project_id, task.id),

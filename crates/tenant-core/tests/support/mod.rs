@@ -230,6 +230,40 @@ pub async fn following(
     panic!("never began to follow changes");
 }
 
+/// Invites `email` as `name` with `role` (in `company`), accepts and signs in: like
+/// [`signed_in_user`], with a name of one's own (mentions find people by name).
+#[allow(dead_code)]
+pub async fn person(
+    store: &tenant_core::TenantStore,
+    email: &str,
+    name: &str,
+    role: &str,
+    company: Option<&str>,
+) -> tenant_core::access::Principal {
+    use tenant_core::accounts::users::NewUser;
+    let mut new = NewUser::new(tenant_core::Email::parse(email).unwrap(), name, role);
+    new.company_id = company.map(str::to_owned);
+    let (_, invitation) = invitations::invite_user(store, &new).await.unwrap();
+    invitations::accept_invitation(store, invitation.token.reveal(), PASSWORD)
+        .await
+        .unwrap();
+    sign_in_as(store, email).await
+}
+
+/// A result's shape, for tables of who gets what: `ok`, or the error's status.
+#[allow(dead_code)]
+pub fn outcome<T>(result: &Result<T, tenant_core::Error>) -> &'static str {
+    use tenant_core::Error;
+    match result {
+        Ok(_) => "ok",
+        Err(Error::NotFound(_)) => "404",
+        Err(Error::Forbidden(_)) => "403",
+        Err(Error::Conflict(_)) => "409",
+        Err(Error::Field { .. }) => "422",
+        Err(_) => "other",
+    }
+}
+
 /// [`signed_in_user`] with the built-in `admin` role.
 #[allow(dead_code)]
 pub async fn signed_in_admin(

@@ -8,6 +8,8 @@ pub(crate) mod brand;
 pub(crate) mod events;
 pub(crate) mod notifications;
 pub(crate) mod openapi;
+pub(crate) mod search;
+pub(crate) mod talk;
 pub mod views;
 pub(crate) mod work;
 
@@ -130,6 +132,10 @@ pub enum Access {
     Project(Option<Permission>),
     /// Whoever reaches the project, holding the permission of each field changed.
     TaskFields,
+    /// Whoever reaches the project and sees the conversation, holding its permission
+    /// (`discussions.participate` for tasks and discussions, `messages.clients` for the
+    /// client messages).
+    Conversation,
 }
 
 impl Access {
@@ -143,6 +149,7 @@ impl Access {
             Access::SelfOr(p) => format!("the user themself, or {p}"),
             Access::Project(None) => "whoever reaches the project".to_owned(),
             Access::Project(Some(p)) => format!("whoever reaches the project, holding {p}"),
+            Access::Conversation => "whoever reaches the project and sees the conversation, holding discussions.participate (tasks, discussions) or messages.clients (client messages)".to_owned(),
             Access::TaskFields => "whoever reaches the project and task, holding tasks.edit (title, description, visibility, due_on), tasks.assign (assignee) or tasks.move (status, position) for the fields given".to_owned(),
         }
     }
@@ -218,6 +225,9 @@ pub fn routes() -> Vec<Route> {
         work::tasks::routes(),
         work::files::routes(),
         work::my_work::routes(),
+        talk::conversations::routes(),
+        talk::chat::routes(),
+        search::routes(),
         events::routes(),
         notifications::routes(),
         access::audit::routes(),

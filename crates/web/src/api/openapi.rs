@@ -192,6 +192,44 @@ pub fn openapi_document() -> Value {
                     ("deleted_at", "string|null"), ("has_preview", "boolean"),
                 ]),
                 "FileList": list_of("File"),
+                "Comment": object(&[
+                    ("id", "string"), ("project", "string"), ("thread", "string"),
+                    ("item", "string|null"), ("body", "string|null"), ("html", "string|null"),
+                    ("author", "object|null"), ("attachments", "array"), ("visibility", "string"),
+                    ("edited_at", "string|null"), ("removed", "boolean"),
+                    ("removed_at", "string|null"), ("created_at", "string"),
+                ]),
+                "CommentList": list_of("Comment"),
+                "Discussion": object(&[
+                    ("id", "string"), ("project", "string"), ("subject", "string"),
+                    ("body", "string"), ("html", "string"), ("visibility", "string"),
+                    ("author", "object|null"), ("attachments", "array"), ("comments", "integer"),
+                    ("last_activity_at", "string"), ("edited_at", "string|null"),
+                    ("created_at", "string"),
+                ]),
+                "DiscussionList": list_of("Discussion"),
+                "Person": object(&[
+                    ("id", "string"), ("name", "string"), ("kind", "string"),
+                    ("email", "string|null"), ("mention", "string"),
+                ]),
+                "PersonList": list_of("Person"),
+                "Channel": object(&[
+                    ("id", "string"), ("kind", "string"), ("name", "string"),
+                    ("team", "string|null"), ("user", "string|null"), ("unread", "integer"),
+                    ("last_message_at", "string|null"), ("created_at", "string"),
+                ]),
+                "ChannelList": list_of("Channel"),
+                "Found": object(&[
+                    ("kind", "string"), ("id", "string"), ("project", "string|null"),
+                    ("title", "string"), ("snippet", "string"), ("highlighted", "string"),
+                    ("link", "string"),
+                ]),
+                "FoundList": list_of("Found"),
+                "ChatMessage": object(&[
+                    ("id", "string"), ("channel", "string"), ("body", "string"),
+                    ("html", "string"), ("author", "object|null"), ("created_at", "string"),
+                ]),
+                "ChatMessageList": list_of("ChatMessage"),
                 "Event": object(&[
                     ("id", "string"), ("kind", "string"), ("project", "string|null"),
                     ("subject", "string|null"), ("visibility", "string"), ("actor", "object"),
@@ -330,6 +368,37 @@ fn success_of(method: &Method, path: &str) -> Option<(u16, Option<&'static str>)
             "DELETE",
             "/api/v1/projects/{id}/members/{user_id}" | "/api/v1/projects/{id}/teams/{team_id}",
         ) => (200, Some("Project")),
+        ("GET", "/api/v1/projects/{id}/discussions") => (200, Some("DiscussionList")),
+        ("POST", "/api/v1/projects/{id}/discussions") => (201, Some("Discussion")),
+        ("GET" | "PATCH", "/api/v1/projects/{id}/discussions/{discussion_id}") => {
+            (200, Some("Discussion"))
+        }
+        (
+            "GET",
+            "/api/v1/projects/{id}/discussions/{discussion_id}/comments"
+            | "/api/v1/projects/{id}/tasks/{task_id}/comments"
+            | "/api/v1/projects/{id}/messages",
+        ) => (200, Some("CommentList")),
+        (
+            "POST",
+            "/api/v1/projects/{id}/discussions/{discussion_id}/comments"
+            | "/api/v1/projects/{id}/tasks/{task_id}/comments"
+            | "/api/v1/projects/{id}/messages",
+        ) => (201, Some("Comment")),
+        (
+            "PATCH" | "DELETE",
+            "/api/v1/projects/{id}/discussions/{discussion_id}/comments/{comment_id}"
+            | "/api/v1/projects/{id}/comments/{comment_id}",
+        ) => (200, Some("Comment")),
+        ("GET", "/api/v1/projects/{id}/mentionable") => (200, Some("PersonList")),
+        ("GET", "/api/v1/search") => (200, Some("FoundList")),
+        ("GET", "/api/v1/chat/channels") => (200, Some("ChannelList")),
+        ("POST", "/api/v1/chat/channels") => (201, Some("Channel")),
+        ("POST", "/api/v1/chat/direct" | "/api/v1/chat/channels/{channel_id}/read") => {
+            (200, Some("Channel"))
+        }
+        ("GET", "/api/v1/chat/channels/{channel_id}/messages") => (200, Some("ChatMessageList")),
+        ("POST", "/api/v1/chat/channels/{channel_id}/messages") => (201, Some("ChatMessage")),
         ("GET", "/api/v1/projects/{id}/files") => (200, Some("FileList")),
         ("POST", "/api/v1/projects/{id}/files") => (201, Some("File")),
         ("GET" | "PATCH" | "DELETE", "/api/v1/projects/{id}/files/{file_id}")

@@ -61,6 +61,9 @@ fn available(permission: Permission) -> bool {
             "projects"
                 | "tasks"
                 | "files"
+                | "discussions"
+                | "messages"
+                | "chat"
                 | "users"
                 | "clients"
                 | "roles"
@@ -177,7 +180,8 @@ fn tasks_card(viewer: &Viewer, work: Option<&MyWork>, title: &str, empty: &str) 
     }
 }
 
-/// The unread count and the newest few unread notifications, each a link to its item.
+/// The unread count and the newest few unread notifications, each a link to its item,
+/// and the chat channels with unread messages.
 async fn notifications_line(
     viewer: &Viewer,
     principal: &Principal,
@@ -192,7 +196,31 @@ async fn notifications_line(
         }
         _ => Vec::new(),
     };
+    // Chat channels with messages the viewer has not read (staff with team chat).
+    let chats: Vec<tenant_core::talk::chat::Channel> = if principal.kind() == UserKind::Staff
+        && principal.permissions().contains(Permission::ChatTeam)
+    {
+        tenant_core::talk::chat::list_channels(viewer.tenant.store(), principal)
+            .await
+            .map(|list| list.into_iter().filter(|c| c.unread > 0).collect())
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
     html! {
+        @if !chats.is_empty() {
+            p { "Unread in chat:" }
+            ul.unread-chat {
+                @for c in &chats {
+                    li {
+                        a href={ "/chat/" (c.id) } {
+                            @if c.kind == tenant_core::talk::chat::ChannelKind::Direct { (c.name) } @else { "#" (c.name) }
+                        }
+                        " " span.unread.count { (c.unread) }
+                    }
+                }
+            }
+        }
         @if let Some(work) = work {
             p {
                 a href="/notifications" {

@@ -79,6 +79,16 @@ dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;marg
 dl.facts dt{font-weight:600}dl.facts dd{margin:0}
 .status.off{background:#f4dcda;color:#7a1a14}.status.on{background:#dcefe0;color:#14532d}
 .thumb{width:48px;height:48px;object-fit:cover;border-radius:4px;display:block}.preview{max-width:100%;height:auto}
+ol.comments{list-style:none;padding:0;margin:0}li.comment{border-top:1px solid #ddd;padding:.6rem 0}li.comment.fresh{background:#fffbe6}
+li.comment .meta,article.opening .meta{margin:0 0 .3rem;font-size:.9rem}.comment .body>:first-child{margin-top:0}.comment .body>:last-child{margin-bottom:0}
+.body pre{overflow-x:auto;background:#f5f5f5;padding:.5rem}.body blockquote{border-left:3px solid #ccc;margin-left:0;padding-left:.8rem}
+ul.attachments{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:.6rem}img.attached{max-width:12rem;max-height:9rem;display:block;border-radius:4px}
+.actions.inline{display:flex;gap:.8rem;align-items:center;margin-top:.3rem}.actions.inline form{margin:0}button.link{background:none;border:0;padding:0;color:inherit;text-decoration:underline;cursor:pointer}
+div.chat{display:grid;grid-template-columns:minmax(10rem,14rem) 1fr;gap:1rem;align-items:start}@media (max-width:37.5rem){div.chat{grid-template-columns:1fr}}
+nav.channels ul{list-style:none;padding:0;margin:0}nav.channels li{padding:.2rem 0}nav.channels a[aria-current=page]{font-weight:bold}.unread.count{background:var(--accent);color:#fff;border-radius:1rem;padding:0 .45rem;font-size:.8rem}
+form.search{margin:0 .6rem}form.search input{padding:.25rem .5rem;border-radius:4px;border:1px solid #fff;max-width:12rem}
+ol.results{list-style:none;padding:0}ol.results li{padding:.5rem 0;border-top:1px solid #ddd}ol.results mark{background:#fff2a8;color:inherit}
+ul.mentions{list-style:none;margin:0;padding:0;border:1px solid #bbb;border-radius:4px;max-width:20rem;background:#fff}ul.mentions li{padding:.3rem .6rem;cursor:pointer}ul.mentions li[aria-selected=true]{background:#e8eefc}
 .drop{border:2px dashed #c5cbd3;border-radius:8px;padding:.75rem;margin:.5rem 0}.drop.dropping{border-color:var(--accent);background:#fff7f2}
 progress{width:100%;height:1rem}
 @media (max-width:40rem){th.optional,td.optional{display:none}header.bar{padding:.6rem .75rem}}
@@ -94,6 +104,7 @@ nav.main,header.bar .who{display:none;flex-basis:100%;flex-direction:column}
 pub(crate) enum Section {
     Home,
     Projects,
+    Chat,
     Users,
     Clients,
     Roles,
@@ -126,6 +137,9 @@ fn links(principal: &Principal) -> Vec<(&'static str, &'static str, Section)> {
         ("/projects", "Projects", Section::Projects),
     ];
     let permissions = principal.permissions();
+    if principal.kind() == UserKind::Staff && permissions.contains(Permission::ChatTeam) {
+        links.push(("/chat", "Chat", Section::Chat));
+    }
     if principal.kind() == UserKind::Staff {
         for (permission, href, label, at) in [
             (Permission::UsersManage, "/users", "Users", Section::Users),
@@ -207,6 +221,9 @@ pub(crate) fn render(page: &Page<'_>) -> Markup {
                             @for (href, label, at) in links(principal) {
                                 a href=(href) aria-current=[(at == page.section).then_some("page")] { (label) }
                             }
+                        }
+                        form.search method="get" action="/search" role="search" {
+                            input type="search" name="q" aria-label="Search" placeholder="Search" maxlength="200";
                         }
                         div.who {
                             @if let Some((unread, _)) = page.live {

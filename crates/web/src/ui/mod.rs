@@ -18,6 +18,8 @@ pub(crate) mod forms;
 mod home;
 pub(crate) mod layout;
 pub(crate) mod notifications;
+mod search;
+pub(crate) mod talk;
 pub(crate) mod work;
 
 use axum::Router;
@@ -90,6 +92,9 @@ fn pages() -> Pages {
         .merge(work::board::routes())
         .merge(notifications::routes())
         .merge(work::files::routes())
+        .merge(talk::conversations::routes())
+        .merge(talk::chat::routes())
+        .merge(search::routes())
         .merge(access::audit::routes())
         .merge(access::access_review::routes())
 }

@@ -154,7 +154,8 @@ pub(crate) async fn read(
     }
 }
 
-/// `POST /notifications/settings`: every kind's box and choice.
+/// `POST /notifications/settings`: every kind's box and choice (kinds the form did not
+/// carry are kept as they are).
 pub(crate) async fn save_settings(
     viewer: Viewer,
     headers: HeaderMap,
@@ -165,8 +166,13 @@ pub(crate) async fn save_settings(
         .iter()
         .map(|kind| {
             let word = kind.as_str();
+            let email_field = format!("{word}.email");
+            // A kind the form did not show (a page from before it existed) is kept.
+            if !pairs.iter().any(|(name, _)| *name == email_field) {
+                return (word.to_owned(), None, None);
+            }
             let shown = field(&pairs, &format!("{word}.in_app")) == "1";
-            let email = field(&pairs, &format!("{word}.email")).to_owned();
+            let email = field(&pairs, &email_field).to_owned();
             (word.to_owned(), Some(shown), Some(email))
         })
         .collect();

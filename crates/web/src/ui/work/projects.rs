@@ -306,6 +306,8 @@ pub(crate) async fn create(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Tab {
     Board,
+    Discussions,
+    Messages,
     Files,
     Activity,
     People,
@@ -317,6 +319,8 @@ impl Tab {
     pub(crate) fn path(self) -> &'static str {
         match self {
             Tab::Board => "",
+            Tab::Discussions => "/discussions",
+            Tab::Messages => "/messages",
             Tab::Files => "/files",
             Tab::Activity => "/activity",
             Tab::People => "/people",
@@ -327,6 +331,8 @@ impl Tab {
     fn label(self) -> &'static str {
         match self {
             Tab::Board => "Board",
+            Tab::Discussions => "Discussions",
+            Tab::Messages => "Messages",
             Tab::Files => "Files",
             Tab::Activity => "Activity",
             Tab::People => "People",
@@ -357,8 +363,16 @@ pub(crate) fn project_head(
 ) -> Markup {
     let staff = principal.kind() == UserKind::Staff;
     let (can_edit, can_archive) = settles(principal, project);
-    let tabs: Vec<Tab> = [Tab::Board, Tab::Files, Tab::Activity]
+    use crate::ui::talk::conversations::{has_messages, takes_part};
+    use tenant_core::talk::threads::ThreadKind;
+    let tabs: Vec<Tab> = [Tab::Board]
         .into_iter()
+        .chain(takes_part(principal, ThreadKind::Discussion).then_some(Tab::Discussions))
+        .chain(
+            (takes_part(principal, ThreadKind::Messages) && has_messages(project))
+                .then_some(Tab::Messages),
+        )
+        .chain([Tab::Files, Tab::Activity])
         .chain(staff.then_some(Tab::People))
         .chain((can_edit || can_archive).then_some(Tab::Settings))
         .collect();
@@ -495,7 +509,8 @@ pub(crate) async fn render_project(
     let (can_edit, can_archive) = settles(principal, &project);
     let base = format!("/projects/{}", project.id);
     let content = match tab {
-        Tab::Board | Tab::Files => {
+        // The tabs with pages of their own are not drawn here.
+        Tab::Board | Tab::Files | Tab::Discussions | Tab::Messages => {
             crate::ui::work::board::board_section(viewer, principal, &project, failed).await
         }
         Tab::Activity => activity_section(viewer, principal, &project, cursor).await,

@@ -13,6 +13,7 @@ use maud::html;
 use tenant_core::Error;
 use tenant_core::access::permissions::Permission;
 use tenant_core::access::{Principal, UserKind};
+use tenant_core::talk::threads::ThreadRef;
 use tenant_core::work::projects;
 use tenant_core::work::tasks::{self, NewTask, Step, TaskChange, TaskStatus, Visibility};
 
@@ -23,6 +24,7 @@ use crate::ui::forms::DoneQuery;
 use crate::ui::forms::{Failed, Pairs, error_line, field, sent};
 use crate::ui::layout::paragraphs;
 use crate::ui::layout::{Field, Section, csrf_field, notice};
+use crate::ui::talk::conversations::thread_section;
 use crate::ui::work::board::Can;
 use crate::ui::work::projects::{Tab, render_project};
 
@@ -381,6 +383,7 @@ pub(crate) async fn render_task(
             }
         }
         (task_files)
+        (thread_section(viewer, principal, &project, ThreadRef::Task(&task.id), failed).await)
         @if can.delete {
             section.card aria-labelledby="remove" {
                 h2 id="remove" { "Remove" }
