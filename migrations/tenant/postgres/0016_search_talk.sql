@@ -8,6 +8,8 @@
 -- PostgreSQL: one row per item with its words as a weighted `tsvector` (the title counts
 -- more than the body) under a GIN index.
 create table search_items (
+    -- Grows with every item added: the newest matches are ranked first.
+    seq bigint generated always as identity,
     kind text not null check (kind in ('project', 'task', 'discussion', 'comment', 'chat', 'file')),
     item_id text not null,
     title text not null,
@@ -21,6 +23,7 @@ create table search_items (
 );
 
 create index search_items_document on search_items using gin (document);
+create unique index search_items_seq on search_items (seq);
 
 insert into search_items (kind, item_id, title, body) select 'project', t.project_id, t.name, t.description from projects t;
 

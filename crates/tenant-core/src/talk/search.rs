@@ -9,8 +9,10 @@
 //! same rules as the item's own module: the project within reach; an internal item never
 //! for a client contact; a comment as its task, discussion or the client messages; the
 //! conversation's permission; a chat message for its channel's members; a file not in the
-//! trash. Candidates are read best first in batches and checked, so what the caller may
-//! not see never takes a place among the results, and is never shown.
+//! trash. Candidates are read best first and checked, so what the caller may not see
+//! never takes a place among the results, and is never shown. Matches are ranked a
+//! thousand at a time, newest first: a query that matches fewer is ranked whole; one that
+//! matches more ranks its newest thousand, then the thousand before, up to four thousand.
 
 use std::collections::HashSet;
 
@@ -96,12 +98,12 @@ fn words(q: &str) -> Vec<String> {
         .collect()
 }
 
-const BATCH: i64 = 100;
-/// How PostgreSQL cuts a snippet: one fragment of 8 to 24 words, matches marked.
-const HEADLINE: &str =
-    "StartSel=\u{2}, StopSel=\u{3}, MaxWords=24, MinWords=8, ShortWord=2, MaxFragments=1";
-/// Candidates read at most before the search stops looking for more it may show.
-const MOST_CANDIDATES: i64 = 2_000;
+/// Candidates checked for the caller's sight at a time.
+const BATCH: usize = 100;
+/// Matches ranked at a time, newest first (see [`window`]).
+const WINDOW: i64 = 1_000;
+/// Windows looked at before a search stops looking for more the caller may see.
+const WINDOWS: usize = 4;
 
 /// The items matching `q` that `viewer` may see, best first, at most `limit` (1 to 50).
 /// A query without letters or digits finds nothing; one longer than 200 characters is a
@@ -123,119 +125,247 @@ pub async fn search(
     let limit = usize::try_from(limit.clamp(1, 50)).unwrap_or(50);
     let mut tx = store.read().await?;
     let sqlite = tx.is_sqlite();
-    let mut found = Vec::new();
-    let mut offset = 0;
-    while found.len() < limit && offset < MOST_CANDIDATES {
-        let batch = candidates(&mut tx, sqlite, &words, offset).await?;
-        let last = (batch.len() as i64) < BATCH;
-        offset += BATCH;
-        let seen = visible(&mut tx, viewer, &batch).await?;
-        for candidate in batch {
+    let mut found: Vec<(Found, i64)> = Vec::new();
+    let mut below = i64::MAX;
+    for _ in 0..WINDOWS {
+        let ranked = window(&mut tx, sqlite, &words, below).await?;
+        let Some(floor) = ranked.iter().map(|c| c.key).min() else {
+            break;
+        };
+        let full = ranked.len() as i64 == WINDOW;
+        for batch in ranked.chunks(BATCH) {
+            let seen = visible(&mut tx, viewer, batch).await?;
+            for candidate in batch {
+                if found.len() == limit {
+                    break;
+                }
+                if let Some(item) = seen
+                    .iter()
+                    .find(|f| f.kind == candidate.kind && f.id == candidate.id)
+                {
+                    found.push((item.clone(), candidate.key));
+                }
+            }
             if found.len() == limit {
                 break;
             }
-            if let Some(found_item) = seen
-                .iter()
-                .find(|f| f.kind == candidate.kind && f.id == candidate.id)
-            {
-                let mut item = found_item.clone();
-                item.snippet = candidate.snippet;
-                found.push(item);
-            }
         }
-        if last {
+        if found.len() == limit || !full {
             break;
         }
+        below = floor;
     }
-    Ok(found)
+    let keys: Vec<i64> = found.iter().map(|(_, key)| *key).collect();
+    let snippets = snippets(&mut tx, sqlite, &words, &keys).await?;
+    Ok(found
+        .into_iter()
+        .map(|(mut item, key)| {
+            if let Some((_, snippet)) = snippets.iter().find(|(k, _)| *k == key) {
+                item.snippet = snippet.clone();
+            }
+            item
+        })
+        .collect())
 }
 
 #[derive(Debug)]
 struct Candidate {
     kind: FoundKind,
     id: String,
-    snippet: String,
+    /// Its place in the index (newer items have higher ones).
+    key: i64,
 }
 
-/// A batch of matching items, best first.
-async fn candidates(
-    tx: &mut Tx,
-    sqlite: bool,
-    words: &[String],
-    offset: i64,
-) -> Result<Vec<Candidate>> {
-    let rows: Vec<(String, String, String)> = if sqlite {
-        // Every word, whole or as a beginning; the title weighs more than the body.
-        let query = words
-            .iter()
-            .map(|w| format!("\"{}\"*", w.replace('"', "")))
-            .collect::<Vec<_>>()
-            .join(" ");
+/// The SQLite FTS5 query of `words`: every word, whole or as a beginning.
+fn fts_query(words: &[String]) -> String {
+    words
+        .iter()
+        .map(|w| format!("\"{}\"*", w.replace('"', "")))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The PostgreSQL `tsquery` of `words`: every word, whole or as a beginning.
+fn ts_query(words: &[String]) -> String {
+    words
+        .iter()
+        .map(|w| format!("{w}:*"))
+        .collect::<Vec<_>>()
+        .join(" & ")
+}
+
+/// The newest [`WINDOW`] matching items older than `below` (an index key), best first.
+/// Ranking every match of a word found in 100,000 messages would cost over a hundred
+/// milliseconds; ranking the newest thousand costs a few, and gives the same order
+/// whenever a query matches fewer.
+async fn window(tx: &mut Tx, sqlite: bool, words: &[String], below: i64) -> Result<Vec<Candidate>> {
+    let rows: Vec<(String, String, i64)> = if sqlite {
+        let query = fts_query(words);
         on_tx!(tx, |conn| {
             sqlx::query_as(
-                "select s.kind, s.item_id,
-                        case when t.body = '' then snippet(search_text, 0, char(2), char(3), '…', 16)
-                             else snippet(search_text, -1, char(2), char(3), '…', 16) end
+                "with newest as (
+                     select rowid as key from search_text
+                     where search_text match $1 and rowid < $2 order by rowid desc limit $3)
+                 select s.kind, s.item_id, t.rowid
                  from search_text t join search_items s on s.search_item = t.rowid
-                 where search_text match $1
-                 order by bm25(search_text, 4.0, 1.0), s.item_id desc
-                 limit $2 offset $3",
+                 where search_text match $1 and t.rowid < $2
+                   and t.rowid >= (select coalesce(min(key), 0) from newest)
+                 order by bm25(search_text, 4.0, 1.0), t.rowid desc",
             )
             .bind(&query)
-            .bind(BATCH)
-            .bind(offset)
+            .bind(below)
+            .bind(WINDOW)
             .fetch_all(conn)
             .await?
         })
     } else {
-        let query = words
-            .iter()
-            .map(|w| {
-                format!(
-                    "{}:*",
-                    w.replace(
-                        ['\'', '\\', ':', '&', '|', '!', '(', ')', '<', '>', '*'],
-                        ""
-                    )
-                )
-            })
-            .filter(|w| w != ":*")
-            .collect::<Vec<_>>()
-            .join(" & ");
-        if query.is_empty() {
-            return Ok(Vec::new());
-        }
-        on_tx!(tx, |conn| {
-            sqlx::query_as(
-                "select kind, item_id,
-                        case when strpos(marked, chr(2)) > 0 then marked
-                             else ts_headline('simple', regexp_replace(text, '[^[:alnum:]]+', ' ', 'g'), q, $4) end
-                 from (select kind, item_id, rank, q, text, ts_headline('simple', text, q, $4) as marked
-                       from (select kind, item_id, q, ts_rank(document, q) as rank,
-                                    case when body = '' then title else title || ' — ' || body end as text
-                             from search_items, to_tsquery('simple', $1) q
-                             where document @@ q
-                             order by rank desc, item_id desc
-                             limit $2 offset $3) best) shown
-                 order by rank desc, item_id desc",
+        let query = ts_query(words);
+        // Few matches: read them all through the word index and rank them. Many: walk
+        // back from the newest item until a window is full (reading every match of a
+        // common word to sort it would cost more than ranking). `seq + 0` keeps the
+        // planner's generic plan on the word index where that is the way.
+        let many: i64 = on_tx!(tx, |conn| {
+            sqlx::query_scalar(
+                "select count(*) from (select 1 from search_items
+                                       where document @@ to_tsquery('simple', $1) and seq + 0 < $2
+                                       limit $3) hits",
             )
             .bind(&query)
-            .bind(BATCH)
-            .bind(offset)
-            .bind(HEADLINE)
-            .fetch_all(conn)
+            .bind(below)
+            .bind(WINDOW + 1)
+            .fetch_one(conn)
             .await?
+        });
+        let sql = if many > WINDOW {
+            "select kind, item_id, seq from (
+                 select kind, item_id, seq, document, q from search_items, to_tsquery('simple', $1) q
+                 where document @@ q and seq < $2 order by seq desc limit $3) newest
+             order by ts_rank(document, q) desc, seq desc"
+        } else {
+            "select kind, item_id, seq from search_items, to_tsquery('simple', $1) q
+             where document @@ to_tsquery('simple', $1) and seq + 0 < $2 and $3 > 0
+             order by ts_rank(document, q) desc, seq desc"
+        };
+        on_tx!(tx, |conn| {
+            sqlx::query_as(sql)
+                .bind(&query)
+                .bind(below)
+                .bind(WINDOW)
+                .fetch_all(conn)
+                .await?
         })
     };
     rows.into_iter()
-        .map(|(kind, id, snippet)| {
+        .map(|(kind, id, key)| {
             Ok(Candidate {
                 kind: FoundKind::parse(&kind)?,
                 id,
-                snippet,
+                key,
             })
         })
         .collect()
+}
+
+/// Where each of the found items (by index key) matched, the words marked: the texts are
+/// read back by key and cut here (the databases' own snippet functions read every match
+/// of a common word again for each result).
+async fn snippets(
+    tx: &mut Tx,
+    sqlite: bool,
+    words: &[String],
+    keys: &[i64],
+) -> Result<Vec<(i64, String)>> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = list_from(1, keys.len());
+    let sql = if sqlite {
+        format!("select rowid, title, body from search_text where rowid in ({list})")
+    } else {
+        format!("select seq, title, body from search_items where seq in ({list})")
+    };
+    let rows: Vec<(i64, String, String)> = on_tx!(tx, |conn| {
+        let mut select = sqlx::query_as(&sql);
+        for key in keys {
+            select = select.bind(*key);
+        }
+        select.fetch_all(conn).await?
+    });
+    Ok(rows
+        .into_iter()
+        .map(|(key, title, body)| (key, snippet(&title, &body, words)))
+        .collect())
+}
+
+/// Words shown before the first match and in all.
+const BEFORE: usize = 6;
+const SHOWN: usize = 24;
+
+/// The part of `body` (or of `title`, when the body has no match) around the first word
+/// that begins with one of `words`, at most [`SHOWN`] words, every such word marked.
+fn snippet(title: &str, body: &str, words: &[String]) -> String {
+    let matches = |word: &str| {
+        let lower = word
+            .trim_matches(|c: char| !c.is_alphanumeric())
+            .to_lowercase();
+        !lower.is_empty() && words.iter().any(|w| lower.starts_with(w.as_str()))
+    };
+    let pick = |text: &str| -> Option<String> {
+        let all: Vec<&str> = text.split_whitespace().collect();
+        let first = all
+            .iter()
+            .position(|w| w.split(|c: char| !c.is_alphanumeric()).any(matches))?;
+        let start = first.saturating_sub(BEFORE);
+        let end = (start + SHOWN).min(all.len());
+        let mut out = String::new();
+        if start > 0 {
+            out.push('\u{2026}');
+        }
+        for (n, word) in all[start..end].iter().enumerate() {
+            if n > 0 || start > 0 {
+                out.push(' ');
+            }
+            out.push_str(&mark(word, &matches));
+        }
+        if end < all.len() {
+            out.push_str(" \u{2026}");
+        }
+        Some(out)
+    };
+    pick(body).or_else(|| pick(title)).unwrap_or_else(|| {
+        body.split_whitespace()
+            .take(SHOWN)
+            .collect::<Vec<_>>()
+            .join(" ")
+    })
+}
+
+/// `word` with each of its letter-and-digit runs that matches marked.
+fn mark(word: &str, matches: &impl Fn(&str) -> bool) -> String {
+    let mut out = String::new();
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if !run.is_empty() {
+            if matches(run) {
+                out.push(MARK_START);
+                out.push_str(run);
+                out.push(MARK_END);
+            } else {
+                out.push_str(run);
+            }
+            run.clear();
+        }
+    };
+    for c in word.chars() {
+        if c.is_alphanumeric() {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
 }
 
 /// `$n, $n+1, …` for `count` values.
@@ -344,6 +474,33 @@ async fn visible(tx: &mut Tx, viewer: &Principal, batch: &[Candidate]) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn snippets_mark_the_words_that_matched() {
+        let words = vec!["cop".to_owned(), "noon".to_owned()];
+        assert_eq!(
+            snippet(
+                "Task",
+                "Please check the copy, @Pat before **noon**",
+                &words
+            ),
+            "Please check the \u{2}copy\u{3}, @Pat before **\u{2}noon\u{3}**"
+        );
+        let long = (0..60)
+            .map(|i| format!("w{i}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+            + " copy";
+        let cut = snippet("", &long, &words);
+        assert!(
+            cut.starts_with('\u{2026}') && cut.ends_with("\u{2}copy\u{3}"),
+            "{cut}"
+        );
+        assert_eq!(
+            snippet("logo-copy.png", "", &words),
+            "logo-\u{2}copy\u{3}.png"
+        );
+    }
 
     #[test]
     fn queries_are_read_as_words() {
