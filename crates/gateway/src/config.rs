@@ -63,6 +63,10 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("smtp", "tls", Kind::OneOf(&["starttls", "tls", "none"])),
     ("smtp", "from", Kind::Text),
     ("smtp", "allow_private_hosts", Kind::Bool),
+    ("reply", "address", Kind::Text),
+    ("reply", "listen", Kind::Address),
+    ("reply", "authserv_id", Kind::Text),
+    ("reply", "max_message_bytes", Kind::Count),
     ("files", "store", Kind::OneOf(&["local", "s3"])),
     ("files", "s3_endpoint", Kind::Url(&["https://", "http://"])),
     ("files", "s3_region", Kind::Text),
@@ -79,7 +83,9 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("limits", "header_read_timeout_s", Kind::Count),
 ];
 
-const SECTIONS: &[&str] = &["listen", "operator", "acme", "smtp", "files", "limits"];
+const SECTIONS: &[&str] = &[
+    "listen", "operator", "acme", "smtp", "reply", "files", "limits",
+];
 const FILE_SUFFIX: &str = "_file";
 
 /// A configuration problem, naming the key and where its value came from.
@@ -144,6 +150,9 @@ pub struct Config {
     /// Platform default outgoing mail.
     #[serde(default)]
     pub smtp: Smtp,
+    /// Replies by e-mail to notification mails.
+    #[serde(default)]
+    pub reply: Reply,
     /// Where brands' files are kept.
     #[serde(default)]
     pub files: Files,
@@ -243,6 +252,35 @@ impl Default for Smtp {
             tls: "starttls".to_owned(),
             from: None,
             allow_private_hosts: false,
+        }
+    }
+}
+
+/// `[reply]`: off unless `address` is set.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Reply {
+    /// The address replies go to, such as `reply@replies.example.com`: each notification
+    /// mail's reply address is this with a token after a `+`. Its domain's MX must lead to
+    /// `listen` (directly, or through a mail server that relays it).
+    pub address: Option<String>,
+    /// Where the SMTP receiver listens.
+    pub listen: SocketAddr,
+    /// The mail server whose `Authentication-Results` to trust and require (its
+    /// authserv-id); unset: the reply address's token and the sender's address are the
+    /// proof.
+    pub authserv_id: Option<String>,
+    /// The largest mail taken, in bytes.
+    pub max_message_bytes: u64,
+}
+
+impl Default for Reply {
+    fn default() -> Self {
+        Reply {
+            address: None,
+            listen: SocketAddr::from(([0, 0, 0, 0], 2525)),
+            authserv_id: None,
+            max_message_bytes: 10 * 1024 * 1024,
         }
     }
 }

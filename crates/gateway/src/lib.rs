@@ -22,6 +22,7 @@ pub mod outcome;
 pub mod pages;
 pub mod platform;
 pub mod renewal;
+pub mod replies;
 pub mod serve;
 pub mod tls;
 

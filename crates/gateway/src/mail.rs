@@ -31,6 +31,7 @@ use crate::config::Config;
 use crate::edge::Edge;
 use crate::outcome::Failure;
 use crate::platform::public_base;
+use tenant_core::talk::replies::{self, ReplyAddress};
 
 /// How often each replica looks at the outboxes.
 const ROUND: StdDuration = StdDuration::from_secs(2);
@@ -79,6 +80,8 @@ pub struct Mailer {
     brands: Mutex<HashMap<String, (EmailSettings, SocketAddr, Route)>>,
     /// `[smtp] allow_private_hosts`: brands' own servers may be on private addresses.
     allow_private_hosts: bool,
+    /// `[reply] address`: notification mails about conversations can be answered there.
+    reply: Option<ReplyAddress>,
 }
 
 impl std::fmt::Debug for Mailer {
@@ -194,6 +197,7 @@ impl Mailer {
     /// is an error; no `[smtp]` at all leaves only brands with their own settings mailing.
     pub fn from_config(config: &Config, key: SecretKey) -> Result<Mailer, Failure> {
         let platform = platform_route(config)?;
+        let reply = crate::replies::address(config)?;
         let mut id = [0_u8; 6];
         let _ = getrandom::fill(&mut id);
         Ok(Mailer {
@@ -207,6 +211,7 @@ impl Mailer {
             ),
             brands: Mutex::new(HashMap::new()),
             allow_private_hosts: config.smtp.allow_private_hosts,
+            reply,
         })
     }
 
@@ -299,7 +304,7 @@ impl Mailer {
                 }
             };
             for item in due {
-                self.deliver(store, route.as_ref(), &look, domain, &base, item)
+                self.deliver(&context, route.as_ref(), &look, &base, item)
                     .await;
             }
         }
@@ -308,13 +313,14 @@ impl Mailer {
     /// Sends one mail through `route` (or records why it cannot) and records the outcome.
     async fn deliver(
         &self,
-        store: &tenant_core::TenantStore,
+        context: &TenantContext,
         route: Result<&Route, &String>,
         look: &Look,
-        domain: &Hostname,
         base: &str,
         item: OutboxMail,
     ) {
+        let store = context.store();
+        let domain = &context.tenant.domain;
         let expires_at = item
             .params
             .get("expires_at")
@@ -335,6 +341,16 @@ impl Mailer {
             match tenant_core::talk::notifications::unsubscribe_url(store, base, &item.params) {
                 Ok(url) => item.params["unsubscribe_url"] = Value::String(url),
                 Err(error) => tracing::error!(%domain, %error, "cannot make an unsubscribe link"),
+            }
+            // Answerable by mail: the reply address names the brand and the notification,
+            // signed with the server's key.
+            if let Some(reply) = &self.reply
+                && let Some(notification) = replies::answerable(&item.params)
+            {
+                match replies::token(&self.key, &context.tenant.id, notification) {
+                    Ok(token) => item.params["reply_to"] = Value::String(reply.with_token(&token)),
+                    Err(error) => tracing::error!(%domain, %error, "cannot make a reply address"),
+                }
             }
         }
         let outcome = match route {
@@ -462,6 +478,12 @@ fn message(
                 "List-Unsubscribe=One-Click".to_owned(),
             ));
     }
+    if let Some(reply_to) = &rendered.reply_to {
+        let reply_to: Mailbox = reply_to
+            .parse()
+            .map_err(|e| format!("the reply address is not usable: {e}"))?;
+        builder = builder.reply_to(reply_to);
+    }
     builder
         .from(Mailbox::new(Some(name), route.from.clone()))
         .to(to)
@@ -588,6 +610,9 @@ pub struct Rendered {
     pub html: String,
     /// The one-click unsubscribe address, for notification mails.
     pub unsubscribe: Option<String>,
+    /// The address a reply goes to (`Reply-To`), for notification mails that can be
+    /// answered by mail.
+    pub reply_to: Option<String>,
 }
 
 /// A text parameter of an outbox mail.
@@ -648,6 +673,7 @@ fn letter(look: &Look, base: &str, name: &str, subject: String, parts: Vec<Part>
         text,
         html: html.into_string(),
         unsubscribe: None,
+        reply_to: None,
     }
 }
 
@@ -724,13 +750,21 @@ pub fn render(look: &Look, base: &str, item: &OutboxMail) -> Result<Rendered, St
             let sentence = text_param(item, "sentence")?;
             let link = text_param(item, "link")?;
             let unsubscribe = text_param(item, "unsubscribe_url").ok();
-            let mut parts = vec![
-                Part::Text(sentence.clone()),
-                Part::Link {
-                    label: "Open it",
-                    url: format!("{base}{link}"),
-                },
-            ];
+            let reply_to = text_param(item, "reply_to").ok();
+            let mut parts = Vec::new();
+            if reply_to.is_some() {
+                parts.push(Part::Text(replies::MARKER.to_owned()));
+            }
+            parts.push(Part::Text(sentence.clone()));
+            parts.push(Part::Link {
+                label: "Open it",
+                url: format!("{base}{link}"),
+            });
+            if reply_to.is_some() {
+                parts.push(Part::Text(format!(
+                    "Reply to this mail to answer: what you write above the line becomes your comment in {brand}."
+                )));
+            }
             if let Some(url) = &unsubscribe {
                 parts.push(Part::Text(format!(
                     "You get this mail because of your notification settings in {brand}. To stop mails like it: {url}"
@@ -738,6 +772,7 @@ pub fn render(look: &Look, base: &str, item: &OutboxMail) -> Result<Rendered, St
             }
             let mut rendered = letter(look, base, &name, sentence, parts);
             rendered.unsubscribe = unsubscribe;
+            rendered.reply_to = reply_to;
             return Ok(rendered);
         }
         MailKind::Digest => {

@@ -22,6 +22,7 @@ use crate::mail::Mailer;
 use crate::operator::{self, OperatorState};
 use crate::outcome::{Failure, Outcome};
 use crate::platform::{self, Opened};
+use crate::replies;
 use crate::tls;
 
 /// How often the licence is judged again while running.
@@ -229,6 +230,30 @@ async fn serve(config: Config, platform: Arc<Platform>, standing: Standing) -> O
         );
     }
     let mail = Some(tokio::spawn(mailer.run(Arc::clone(&edge), stopped.clone())));
+    let replies = match replies::Settings::from_config(&config)? {
+        Some(settings) => {
+            let listener = TcpListener::bind(settings.listen).await.map_err(|e| {
+                Failure::Refused(format!(
+                    "cannot listen for replies by mail on {}: {e}; choose another address with [reply] listen or TASKSESSION_REPLY_LISTEN",
+                    settings.listen
+                ))
+            })?;
+            tracing::info!(
+                "taking replies by mail to {} at smtp={}",
+                settings.address.with_token("…"),
+                address(&listener)
+            );
+            let key = Arc::new(platform::encryption_key(&config)?);
+            Some(tokio::spawn(replies::serve(
+                listener,
+                Arc::new(settings),
+                Arc::clone(&edge),
+                key,
+                stopped.clone(),
+            )))
+        }
+        None => None,
+    };
     let public_http = tokio::spawn(listeners::serve(
         http,
         None,
@@ -271,7 +296,7 @@ async fn serve(config: Config, platform: Arc<Platform>, standing: Standing) -> O
     // store or a client is in.
     let grace = Duration::from_secs(limits.request_timeout_s) + SHUTDOWN_MARGIN;
     let drained = tokio::time::timeout(grace, async {
-        for task in [acme, mail].into_iter().flatten() {
+        for task in [acme, mail, replies].into_iter().flatten() {
             let _ = task.await;
         }
         let _ = public_http.await;

@@ -536,3 +536,260 @@ fn a_brand_mails_through_its_own_smtp_server_on_postgresql() {
     };
     a_brand_mails_through_its_own_smtp_server(Some(&database.url()));
 }
+
+/// One SMTP conversation with the reply receiver: each command's answer (a DATA command
+/// is followed by `data` and the closing dot, and answered twice).
+fn smtp_talk(at: SocketAddr, commands: &[&str], data: &str) -> Vec<String> {
+    use std::io::{BufRead as _, BufReader, Write as _};
+    let stream = std::net::TcpStream::connect_timeout(&at, Duration::from_secs(10)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    let read_answer = |reader: &mut BufReader<std::net::TcpStream>| {
+        let mut answer = String::new();
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            answer.push_str(&line);
+            if line.len() < 4 || line.as_bytes()[3] != b'-' {
+                return answer.trim_end().to_owned();
+            }
+        }
+    };
+    let mut answers = vec![read_answer(&mut reader)];
+    for command in commands {
+        writer
+            .write_all(format!("{command}\r\n").as_bytes())
+            .unwrap();
+        answers.push(read_answer(&mut reader));
+        if command.eq_ignore_ascii_case("DATA")
+            && answers.last().is_some_and(|a| a.starts_with("354"))
+        {
+            let stuffed: String = data
+                .split("\r\n")
+                .map(|line| {
+                    if line.starts_with('.') {
+                        format!(".{line}\r\n")
+                    } else {
+                        format!("{line}\r\n")
+                    }
+                })
+                .collect();
+            writer.write_all(stuffed.as_bytes()).unwrap();
+            writer.write_all(b".\r\n").unwrap();
+            answers.push(read_answer(&mut reader));
+        }
+    }
+    answers
+}
+
+/// A reply from `from` to `to` through the receiver at `at`; the answer to its data.
+fn send_reply(at: SocketAddr, from: &str, to: &str, message_id: &str, text: &str) -> String {
+    let data = format!(
+        "From: {from}\r\nTo: {to}\r\nSubject: Re: mention\r\nMessage-ID: <{message_id}>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n\r\nOn Tue, Alpha Studio wrote:\r\n> ##- Write your reply above this line -##\r\n> .hidden dot line"
+    );
+    let answers = smtp_talk(
+        at,
+        &[
+            "EHLO mail.example.test",
+            &format!(
+                "MAIL FROM:<{}>",
+                from.rsplit('<')
+                    .next()
+                    .unwrap_or(from)
+                    .trim_end_matches('>')
+            ),
+            &format!("RCPT TO:<{to}>"),
+            "DATA",
+            "QUIT",
+        ],
+        &data,
+    );
+    assert!(answers[0].starts_with("220"), "{answers:?}");
+    assert!(answers[1].contains("SIZE"), "{answers:?}");
+    assert!(answers[3].starts_with("250"), "RCPT: {answers:?}");
+    assert!(answers[4].starts_with("354"), "{answers:?}");
+    answers[5].clone()
+}
+
+#[test]
+fn a_reply_to_a_mention_mail_becomes_a_comment_and_a_forged_one_is_refused() {
+    let Some(smtp) = SmtpServer::start(0) else {
+        return;
+    };
+    let work = Workdir::new();
+    add_brand(&work, None);
+    let mut command = work.std_command();
+    command
+        .env("TASKSESSION_SMTP_HOST", "127.0.0.1")
+        .env("TASKSESSION_SMTP_PORT", smtp.address.port().to_string())
+        .env("TASKSESSION_SMTP_TLS", "none")
+        .env("TASKSESSION_SMTP_FROM", "noreply@agency.test")
+        .env("TASKSESSION_PUBLIC_HTTPS_PORT", "443")
+        .env("TASKSESSION_REPLY_ADDRESS", "reply@replies.agency.test")
+        .env("TASKSESSION_REPLY_LISTEN", "127.0.0.1:0");
+    let mut server = Server::start(command);
+    let at = server.addresses().https;
+    let line = server.wait_for_line("smtp=");
+    let receiver: SocketAddr = line
+        .split("smtp=")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != '"')
+        .collect::<String>()
+        .parse()
+        .unwrap();
+    let invitation = smtp.wait_for(1, Duration::from_secs(30)).remove(0);
+    accept(at, &invitation);
+    let signed_in = sign_in(at, PASSWORD);
+    let cookie = format!("Cookie: {}\r\n", session_cookie(&signed_in));
+    let api = |method: &str, path: &str, body: &str| {
+        let answer = https_exchange(
+            at,
+            "alpha.test",
+            &json_request(method, "alpha.test", path, body, &cookie),
+        );
+        (
+            answer.status,
+            serde_json::from_str::<serde_json::Value>(&answer.body).unwrap_or_default(),
+        )
+    };
+    let (status, pat) = api(
+        "POST",
+        "/api/v1/users",
+        r#"{"email":"pat@alpha.test","name":"Pat Doe","role":"staff"}"#,
+    );
+    assert_eq!(status, 201, "{pat}");
+    let pat_invitation = smtp.wait_for(2, Duration::from_secs(30)).remove(1);
+    accept(at, &pat_invitation);
+    let (status, project) = api("POST", "/api/v1/projects", r#"{"name":"Website"}"#);
+    assert_eq!(status, 201, "{project}");
+    let project = project["id"].as_str().unwrap().to_owned();
+    let (status, _) = api(
+        "POST",
+        &format!("/api/v1/projects/{project}/members"),
+        &format!(r#"{{"user":"{}"}}"#, pat["id"].as_str().unwrap()),
+    );
+    assert_eq!(status, 200);
+    let (status, task) = api(
+        "POST",
+        &format!("/api/v1/projects/{project}/tasks"),
+        r#"{"title":"Homepage"}"#,
+    );
+    assert_eq!(status, 201, "{task}");
+    let comments_path = format!(
+        "/api/v1/projects/{project}/tasks/{}/comments",
+        task["id"].as_str().unwrap()
+    );
+    let (status, _) = api(
+        "POST",
+        &comments_path,
+        r#"{"body":"@Pat Doe can you look at the hero image?"}"#,
+    );
+    assert_eq!(status, 201);
+
+    // The mention mail carries a reply address and says where to write.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mention = loop {
+        if let Some(found) = smtp
+            .messages()
+            .into_iter()
+            .find(|m| m.to == "pat@alpha.test" && m.text.contains("mentioned"))
+        {
+            break found;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no mention mail: {:?}",
+            smtp.messages()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let reply_to = mention
+        .raw_head
+        .lines()
+        .find_map(|l| l.strip_prefix("Reply-To: "))
+        .unwrap_or_else(|| panic!("no Reply-To: {}", mention.raw_head))
+        .trim()
+        .to_owned();
+    assert!(
+        reply_to.starts_with("reply+") && reply_to.ends_with("@replies.agency.test"),
+        "{reply_to}"
+    );
+    assert!(reply_to.split('@').next().unwrap().len() <= 64);
+    assert!(
+        mention
+            .text
+            .contains("##- Write your reply above this line -##")
+    );
+
+    // A forged sender with the real address: refused after the data, nothing posted.
+    let forged = send_reply(
+        receiver,
+        "Ada <ada@alpha.test>",
+        &reply_to,
+        "f1@mail.test",
+        "Approved!",
+    );
+    assert!(forged.starts_with("550"), "{forged}");
+    // A made-up or altered token: refused at RCPT.
+    let mut altered: Vec<char> = reply_to.chars().collect();
+    altered[10] = if altered[10] == 'a' { 'b' } else { 'a' };
+    let altered: String = altered.into_iter().collect();
+    let answers = smtp_talk(
+        receiver,
+        &[
+            "HELO mail.example.test",
+            "MAIL FROM:<pat@alpha.test>",
+            &format!("RCPT TO:<{altered}>"),
+            "RCPT TO:<postmaster@replies.agency.test>",
+            "DATA",
+            "QUIT",
+        ],
+        "",
+    );
+    assert!(answers[3].starts_with("550"), "{answers:?}");
+    assert!(answers[4].starts_with("550"), "{answers:?}");
+    assert!(
+        answers[5].starts_with("503"),
+        "no recipient, no data: {answers:?}"
+    );
+    let (_, listed) = api("GET", &comments_path, "");
+    assert_eq!(
+        listed["items"].as_array().map(Vec::len),
+        Some(1),
+        "{listed}"
+    );
+
+    // The person told: one comment by them, without the quote; a second delivery of the
+    // same mail changes nothing.
+    let posted = send_reply(
+        receiver,
+        "Pat Doe <pat@alpha.test>",
+        &reply_to,
+        "r1@mail.test",
+        "Looking now.\r\n.It starts with a dot.",
+    );
+    assert!(posted.starts_with("250"), "{posted}");
+    let again = send_reply(
+        receiver,
+        "Pat Doe <pat@alpha.test>",
+        &reply_to,
+        "r1@mail.test",
+        "Looking now.",
+    );
+    assert!(again.starts_with("250"), "{again}");
+    let (_, listed) = api("GET", &comments_path, "");
+    let items = listed["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{listed}");
+    assert_eq!(items[1]["author"]["name"], "Pat Doe", "{listed}");
+    assert_eq!(
+        items[1]["body"], "Looking now.\n.It starts with a dot.",
+        "{listed}"
+    );
+    server.terminate();
+    assert_eq!(server.wait().code(), Some(0));
+}

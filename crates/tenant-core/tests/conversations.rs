@@ -21,11 +21,27 @@ use tenant_core::objects::{FileLimits, FileStore};
 use tenant_core::talk::comments::{self, NewComment};
 use tenant_core::talk::discussions::{self, DiscussionChange, NewDiscussion};
 use tenant_core::talk::notifications::{self, Kind};
+use tenant_core::talk::replies;
 use tenant_core::talk::threads::ThreadRef;
 use tenant_core::work::files::{self, UploadForm};
 use tenant_core::work::sharing::{self, Sharing};
 use tenant_core::work::tasks::{self, NewTask, TaskChange};
 use tenant_core::{Error, Platform, TenantStore};
+
+/// A task of `project` with only a title, by `by`.
+async fn titled_task(s: &TenantStore, by: &Principal, project: &str, title: &str) -> tasks::Task {
+    tasks::create_task(
+        s,
+        by,
+        project,
+        &NewTask {
+            title: title.to_owned(),
+            ..NewTask::default()
+        },
+    )
+    .await
+    .unwrap()
+}
 
 fn say(body: &str) -> NewComment {
     NewComment {
@@ -407,17 +423,7 @@ async fn mentions_reach_those_who_can_see_and_are_refused_for_those_who_cannot()
         let a = context(&platform, "talk.test").await;
         let s = a.store();
         let (cast, site) = cast(s).await;
-        let internal = tasks::create_task(
-            s,
-            &cast.admin,
-            &site.id,
-            &NewTask {
-                title: "Budget".to_owned(),
-                ..NewTask::default()
-            },
-        )
-        .await
-        .unwrap();
+        let internal = titled_task(s, &cast.admin, &site.id, "Budget").await;
         let thread = ThreadRef::Task(&internal.id);
 
         // A client on an internal task: refused, with the field, and nothing kept.
@@ -628,17 +634,7 @@ async fn authors_edit_and_remove_their_own_words_and_admins_moderate() {
         assert_eq!(edited.body.as_ref().unwrap().markdown(), "Sans");
         assert!(edited.edited_at.is_some());
         // Through another thread it is not found.
-        let task = tasks::create_task(
-            s,
-            &cast.admin,
-            &site.id,
-            &NewTask {
-                title: "T".to_owned(),
-                ..NewTask::default()
-            },
-        )
-        .await
-        .unwrap();
+        let task = titled_task(s, &cast.admin, &site.id, "T").await;
         assert_eq!(
             outcome(
                 &comments::edit_comment(
@@ -961,6 +957,264 @@ async fn hostile_markdown_is_stored_and_served_harmless() {
                 "the text is kept as typed"
             );
         }
+        test_store.cleanup().await;
+    }
+}
+
+/// A mail as a mail program sends it: `From`, a `Message-ID`, the extra headers and a
+/// plain-text body.
+fn mail(from: &str, message_id: &str, extra: &str, body: &str) -> Vec<u8> {
+    format!(
+        "From: {from}\r\nTo: reply+token@replies.talk.test\r\nSubject: Re: Ada mentioned you\r\nMessage-ID: <{message_id}>\r\n{extra}MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}"
+    )
+    .into_bytes()
+}
+
+const BY_MAIL: replies::Envelope<'static> = replies::Envelope {
+    sender: "mia@talk.test",
+    authserv_id: None,
+};
+
+#[tokio::test]
+async fn a_reply_by_mail_becomes_a_comment_only_from_the_person_told() {
+    for test_store in both().await {
+        let platform = Platform::open(&test_store.backend).await.unwrap();
+        let a = context(&platform, "talk.test").await;
+        let s = a.store();
+        let (cast, site) = cast(s).await;
+        let task = titled_task(s, &cast.admin, &site.id, "Budget").await;
+        let thread = ThreadRef::Task(&task.id);
+        comments::post_comment(
+            s,
+            &cast.admin,
+            &site.id,
+            thread,
+            &say("@Mia Member can you check?"),
+        )
+        .await
+        .unwrap();
+        let told = notifications::list(s, &cast.member, false, None, 50)
+            .await
+            .unwrap();
+        assert_eq!(told.items[0].kind, Kind::Mentioned);
+        let notification = told.items[0].id.clone();
+        let count = || async {
+            comments::list_comments(s, &cast.admin, &site.id, thread, None, 50)
+                .await
+                .unwrap()
+                .items
+                .len()
+        };
+        assert_eq!(count().await, 1);
+
+        // Forged senders: another person's address, a look-alike, two senders.
+        let body = "Checked, all good.\r\n\r\nOn Tue, Ada wrote:\r\n> ##- Write your reply above this line -##\r\n> @Mia Member can you check?\r\n";
+        for from in [
+            "Otto Outsider <otto@talk.test>",
+            "\"Mia Member\" <mia@talk.evil>",
+            "mia@talk.test, otto@talk.test",
+        ] {
+            let refused =
+                replies::receive(s, &notification, BY_MAIL, &mail(from, "m0@x", "", body)).await;
+            assert!(
+                matches!(refused, Err(Error::Forbidden(_))),
+                "{}: {from}: {refused:?}",
+                test_store.kind()
+            );
+        }
+        assert_eq!(count().await, 1, "a forged reply changes nothing");
+
+        // The person told, in whatever case their address is typed: one comment by them,
+        // without the quoted mail; delivered twice, still one.
+        let genuine = mail("Mia Member <MIA@Talk.Test>", "m1@mail.test", "", body);
+        let posted = replies::receive(s, &notification, BY_MAIL, &genuine)
+            .await
+            .unwrap();
+        let replies::Received::Posted(comment) = posted else {
+            panic!("{posted:?}");
+        };
+        assert_eq!(comment.author_id.as_deref(), Some(cast.member.user_id()));
+        assert_eq!(
+            comment
+                .body
+                .as_ref()
+                .map(|b| b.markdown().to_owned())
+                .as_deref(),
+            Some("Checked, all good.")
+        );
+        assert_eq!(count().await, 2);
+        let again = replies::receive(s, &notification, BY_MAIL, &genuine)
+            .await
+            .unwrap();
+        assert_eq!(again, replies::Received::Again(comment.id.clone()));
+        assert_eq!(count().await, 2);
+        // The admin, who wrote before, is told of the reply like of any comment.
+        let admin_told = notifications::list(s, &cast.admin, false, None, 50)
+            .await
+            .unwrap();
+        assert!(
+            admin_told.items.iter().any(|n| n.kind == Kind::Commented),
+            "{admin_told:?}"
+        );
+
+        // Automatic mail is dropped; a reply with nothing of its own is refused.
+        let dropped = [
+            (
+                BY_MAIL,
+                mail(
+                    "mia@talk.test",
+                    "m2@x",
+                    "Auto-Submitted: auto-replied\r\n",
+                    "I am away",
+                ),
+            ),
+            (
+                replies::Envelope {
+                    sender: "",
+                    authserv_id: None,
+                },
+                mail("mia@talk.test", "m3@x", "", "Delivery failed"),
+            ),
+            (
+                BY_MAIL,
+                mail("mia@talk.test", "m4@x", "Precedence: bulk\r\n", "News"),
+            ),
+        ];
+        for (envelope, raw) in dropped {
+            let outcome = replies::receive(s, &notification, envelope, &raw)
+                .await
+                .unwrap();
+            assert!(
+                matches!(outcome, replies::Received::Dropped(_)),
+                "{outcome:?}"
+            );
+        }
+        let empty = mail("mia@talk.test", "m5@x", "", "> only the quote\r\n");
+        assert!(matches!(
+            replies::receive(s, &notification, BY_MAIL, &empty).await,
+            Err(Error::Invalid(_))
+        ));
+        assert_eq!(count().await, 2);
+
+        // With a trusted receiving server, its DMARC verdict is required too.
+        let trusting = replies::Envelope {
+            sender: "mia@talk.test",
+            authserv_id: Some("mx.talk.test"),
+        };
+        let unvouched = mail(
+            "mia@talk.test",
+            "m6@x",
+            "Authentication-Results: evil.test; dmarc=pass header.from=talk.test\r\n",
+            "Unvouched",
+        );
+        assert!(matches!(
+            replies::receive(s, &notification, trusting, &unvouched).await,
+            Err(Error::Forbidden(_))
+        ));
+        let vouched = mail(
+            "mia@talk.test",
+            "m7@x",
+            "Authentication-Results: mx.talk.test; dkim=pass header.d=talk.test; dmarc=pass header.from=talk.test\r\n",
+            "Vouched for",
+        );
+        let outcome = replies::receive(s, &notification, trusting, &vouched)
+            .await
+            .unwrap();
+        assert!(
+            matches!(outcome, replies::Received::Posted(_)),
+            "{outcome:?}"
+        );
+        assert_eq!(count().await, 3);
+
+        // A mention the person may not make is refused like in the app.
+        let mention = mail("mia@talk.test", "m8@x", "", "@Cleo Client see this");
+        assert!(matches!(
+            replies::receive(s, &notification, BY_MAIL, &mention).await,
+            Err(Error::Field { field: "body", .. })
+        ));
+
+        // An address that names no notification, and a deactivated person: refused.
+        let unknown = replies::receive(
+            s,
+            "0193a5b2c3d40001a1b2c3d4",
+            BY_MAIL,
+            &mail("mia@talk.test", "m9@x", "", "hi"),
+        )
+        .await;
+        assert!(matches!(unknown, Err(Error::NotFound(_))), "{unknown:?}");
+        let manage = access::permit::<need::UsersManage>(&cast.admin, Scope::Brand).unwrap();
+        tenant_core::accounts::lifecycle::deactivate_user(s, &manage, cast.member.user_id())
+            .await
+            .unwrap();
+        let gone = replies::receive(
+            s,
+            &notification,
+            BY_MAIL,
+            &mail("mia@talk.test", "m10@x", "", "still here?"),
+        )
+        .await;
+        assert!(matches!(gone, Err(Error::Unauthenticated(_))), "{gone:?}");
+        assert_eq!(count().await, 3);
+        platform.close().await;
+        test_store.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_client_answers_a_client_message_by_mail_from_an_html_mail() {
+    for test_store in both().await {
+        let platform = Platform::open(&test_store.backend).await.unwrap();
+        let a = context(&platform, "talk.test").await;
+        let s = a.store();
+        let (cast, site) = cast(s).await;
+        comments::post_comment(
+            s,
+            &cast.admin,
+            &site.id,
+            ThreadRef::Messages,
+            &say("The draft is ready"),
+        )
+        .await
+        .unwrap();
+        let told = notifications::list(s, &cast.contact, false, None, 50)
+            .await
+            .unwrap();
+        let notice = told
+            .items
+            .iter()
+            .find(|n| n.kind == Kind::ClientMessage)
+            .unwrap_or_else(|| panic!("{told:?}"));
+        let raw = "From: Cleo Client <cleo@acme.test>\r\nMessage-ID: <h1@acme.test>\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<html><body><p>Thanks, <b>approved</b>.</p><blockquote><p>##- Write your reply above this line -##</p></blockquote></body></html>";
+        let envelope = replies::Envelope {
+            sender: "cleo@acme.test",
+            authserv_id: None,
+        };
+        let outcome = replies::receive(s, &notice.id, envelope, raw.as_bytes())
+            .await
+            .unwrap();
+        let replies::Received::Posted(comment) = outcome else {
+            panic!("{outcome:?}");
+        };
+        let text = comment
+            .body
+            .as_ref()
+            .map(|b| b.markdown().to_owned())
+            .unwrap_or_default();
+        assert!(
+            text.contains("Thanks,") && text.contains("approved"),
+            "{text}"
+        );
+        assert!(!text.contains("reply above"), "{text}");
+        let messages =
+            comments::list_comments(s, &cast.member, &site.id, ThreadRef::Messages, None, 50)
+                .await
+                .unwrap();
+        assert_eq!(messages.items.len(), 2);
+        assert_eq!(
+            messages.items[1].author_id.as_deref(),
+            Some(cast.contact.user_id())
+        );
+        platform.close().await;
         test_store.cleanup().await;
     }
 }

@@ -307,6 +307,7 @@ fn tenant_migrations() -> usize {
 
 const WIND_BACK: &[&str] = &[
     "delete from schema_migrations",
+    "drop table if exists mail_replies",
     "drop table if exists notifications",
     "drop table if exists notification_settings",
     "drop table if exists search_text",

@@ -57,6 +57,12 @@ pub enum Credential {
         /// The token's id.
         token_id: String,
     },
+    /// A reply by e-mail to a notification mail (its signed reply address and the
+    /// sender's address stand for the user; it may only comment).
+    Mail {
+        /// The notification the mail answered.
+        notification_id: String,
+    },
 }
 
 /// A signed-in user of one tenant, with their effective permissions as of this request.

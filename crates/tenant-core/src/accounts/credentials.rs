@@ -166,7 +166,9 @@ pub async fn change_own_password(
     let at = now();
     let keep = match principal.credential() {
         crate::access::Credential::Session { session_id } => session_id.clone(),
-        crate::access::Credential::Token { .. } => String::new(),
+        crate::access::Credential::Token { .. } | crate::access::Credential::Mail { .. } => {
+            String::new()
+        }
     };
     let mut tx = store.write().await?;
     let user_id = principal.user_id().to_owned();

@@ -135,6 +135,35 @@ async fn check_usable(tx: &mut Tx, account: &User, at: OffsetDateTime) -> Result
     Ok(true)
 }
 
+/// The principal of `user_id` answering notification mail `notification_id` by e-mail, in
+/// `tx`: only an active user whose access has not ended.
+pub(crate) async fn principal_by_mail(
+    tx: &mut Tx,
+    user_id: &str,
+    notification_id: &str,
+) -> Result<Principal> {
+    let row: Option<UserRow> = on_tx!(tx, |conn| {
+        sqlx::query_as(&format!(
+            "select {} from users u where u.user_id = $1",
+            *JOINED_USER_COLUMNS
+        ))
+        .bind(user_id)
+        .fetch_optional(conn)
+        .await?
+    });
+    let account = row
+        .map(User::try_from)
+        .transpose()?
+        .ok_or_else(deactivated_message)?;
+    if !check_usable(tx, &account, now()).await? {
+        return Err(deactivated_message());
+    }
+    let credential = Credential::Mail {
+        notification_id: notification_id.to_owned(),
+    };
+    principal_of(tx, account, credential, "").await
+}
+
 /// Signs in with e-mail and password: a new session, or [`Error::Unauthenticated`] with
 /// [`WRONG_CREDENTIALS`] for an unknown address and a wrong password alike. A deactivated
 /// user who gives the right password is told their access was deactivated. An account with
@@ -476,6 +505,9 @@ async fn touch_credential(
     credential: &Credential,
     at: OffsetDateTime,
 ) -> Result<()> {
+    if matches!(credential, Credential::Mail { .. }) {
+        return Ok(());
+    }
     let mut tx = store.write_uncached().await?;
     on_tx!(tx, |conn| {
         match credential {
@@ -493,6 +525,7 @@ async fn touch_credential(
                     .execute(conn)
                     .await?
             }
+            Credential::Mail { .. } => return Ok(()),
         };
     });
     tx.commit().await
@@ -598,7 +631,7 @@ pub async fn list_sessions(store: &TenantStore, principal: &Principal) -> Result
     });
     let current = match principal.credential() {
         Credential::Session { session_id } => Some(session_id.as_str()),
-        Credential::Token { .. } => None,
+        Credential::Token { .. } | Credential::Mail { .. } => None,
     };
     Ok(rows
         .into_iter()

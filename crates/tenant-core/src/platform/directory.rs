@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use crate::names::Hostname;
 use crate::platform::entitlement::{self, Serving, Standing};
-use crate::platform::tenant::Tenant;
+use crate::platform::tenant::{Tenant, TenantId};
 
 /// One tenant as the gateway sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +52,12 @@ impl TenantDirectory {
     /// The tenant on `host`, if any.
     pub fn lookup(&self, host: &Hostname) -> Option<&Entry> {
         self.by_domain.get(host)
+    }
+
+    /// The tenant with id `id`, if any (a scan: for the rare lookups that start from an id,
+    /// such as a reply by mail).
+    pub fn by_id(&self, id: &TenantId) -> Option<&Entry> {
+        self.by_domain.values().find(|entry| entry.tenant.id == *id)
     }
 
     /// Every domain it holds (including suspended and removed ones: their visitors get a

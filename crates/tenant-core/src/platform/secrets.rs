@@ -6,6 +6,7 @@
 //! cannot be moved to another field.
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use aws_lc_rs::{constant_time, hmac};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
@@ -19,6 +20,8 @@ const FORMAT: &str = "v1";
 /// The server's encryption key.
 pub struct SecretKey {
     key: LessSafeKey,
+    /// For [`SecretKey::mac`]: HMAC-SHA256 under a key derived from the same bytes.
+    mac: hmac::Key,
     id: String,
 }
 
@@ -42,8 +45,13 @@ impl SecretKey {
         let key = UnboundKey::new(&AES_256_GCM, bytes)
             .map_err(|_| Error::Invalid("the encryption key is not usable".to_owned()))?;
         let digest = Sha256::digest(bytes);
+        let derived = hmac::sign(
+            &hmac::Key::new(hmac::HMAC_SHA256, bytes),
+            b"tasksession message authentication",
+        );
         Ok(SecretKey {
             key: LessSafeKey::new(key),
+            mac: hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref()),
             id: digest[..4].iter().map(|b| format!("{b:02x}")).collect(),
         })
     }
@@ -58,6 +66,13 @@ impl SecretKey {
         SecretKey::from_bytes(&bytes)
     }
 
+    /// A new random key (for tests).
+    #[cfg(test)]
+    pub(crate) fn random() -> SecretKey {
+        SecretKey::from_text(&SecretKey::generate_text().unwrap_or_default())
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
     /// A new random key in its text form.
     pub fn generate_text() -> Result<String> {
         let mut bytes = [0_u8; KEY_LEN];
@@ -69,6 +84,28 @@ impl SecretKey {
     /// A short name of the key (not secret), as sealed values carry it.
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// An authentication code of `data` for `purpose` (HMAC-SHA256): made and checked only
+    /// with this key, for tokens that must be short.
+    pub fn mac(&self, purpose: &str, data: &[u8]) -> [u8; 32] {
+        let mut context = hmac::Context::with_key(&self.mac);
+        context.update(purpose.as_bytes());
+        context.update(&[0]);
+        context.update(data);
+        let tag = context.sign();
+        let mut out = [0_u8; 32];
+        out.copy_from_slice(tag.as_ref());
+        out
+    }
+
+    /// Whether `code` is the start (at least 8 bytes) of [`SecretKey::mac`] of `data`,
+    /// compared in constant time.
+    pub fn verify_mac(&self, purpose: &str, data: &[u8], code: &[u8]) -> bool {
+        let full = self.mac(purpose, data);
+        code.len() >= 8
+            && code.len() <= full.len()
+            && constant_time::verify_slices_are_equal(&full[..code.len()], code).is_ok()
     }
 
     /// Seals `plain` for `purpose`.
@@ -135,8 +172,7 @@ mod tests {
     use super::*;
 
     fn key() -> SecretKey {
-        SecretKey::from_text(&SecretKey::generate_text().unwrap_or_default())
-            .unwrap_or_else(|e| panic!("{e}"))
+        SecretKey::random()
     }
 
     #[test]
@@ -163,6 +199,20 @@ mod tests {
         let mut tampered = sealed.clone();
         tampered.push('A');
         assert!(one.open("smtp_password", &tampered).is_err());
+    }
+
+    #[test]
+    fn a_mac_checks_only_with_its_key_purpose_and_data() {
+        let one = key();
+        let code = one.mac("reply", b"abc");
+        assert!(one.verify_mac("reply", b"abc", &code[..10]));
+        assert!(!one.verify_mac("reply", b"abd", &code[..10]));
+        assert!(!one.verify_mac("other", b"abc", &code[..10]));
+        assert!(!one.verify_mac("reply", b"abc", &code[..4]), "too short");
+        assert!(!key().verify_mac("reply", b"abc", &code[..10]));
+        let mut flipped = code;
+        flipped[3] ^= 1;
+        assert!(!one.verify_mac("reply", b"abc", &flipped[..10]));
     }
 
     #[test]

@@ -219,13 +219,13 @@ fn no_such_comment() -> Error {
 }
 
 /// A thread named by an owned id.
-struct FoundThread {
-    kind: ThreadKind,
-    item: String,
+pub(crate) struct FoundThread {
+    pub(crate) kind: ThreadKind,
+    pub(crate) item: String,
 }
 
 impl FoundThread {
-    fn as_ref(&self) -> ThreadRef<'_> {
+    pub(crate) fn as_ref(&self) -> ThreadRef<'_> {
         match self.kind {
             ThreadKind::Task => ThreadRef::Task(&self.item),
             ThreadKind::Discussion => ThreadRef::Discussion(&self.item),
@@ -235,7 +235,11 @@ impl FoundThread {
 }
 
 /// The thread of comment `comment_id` of the project.
-async fn thread_ref_of(tx: &mut Tx, project_id: &str, comment_id: &str) -> Result<FoundThread> {
+pub(crate) async fn thread_ref_of(
+    tx: &mut Tx,
+    project_id: &str,
+    comment_id: &str,
+) -> Result<FoundThread> {
     let (thread, item) = thread_of(tx, project_id, comment_id).await?;
     Ok(FoundThread {
         kind: ThreadKind::parse("thread", &thread)?,
@@ -308,17 +312,30 @@ pub async fn post_comment(
     thread: ThreadRef<'_>,
     new: &NewComment,
 ) -> Result<Comment> {
-    let at = now();
     let mut tx = store.write_uncached().await?;
-    let inside = threads::open(&mut tx, actor, project_id, thread, Purpose::Write).await?;
+    let comment = write_comment(&mut tx, actor, project_id, thread, new).await?;
+    tx.commit().await?;
+    Ok(comment)
+}
+
+/// [`post_comment`] in `tx`, which the caller commits.
+pub(crate) async fn write_comment(
+    tx: &mut Tx,
+    actor: &Principal,
+    project_id: &str,
+    thread: ThreadRef<'_>,
+    new: &NewComment,
+) -> Result<Comment> {
+    let at = now();
+    let inside = threads::open(tx, actor, project_id, thread, Purpose::Write).await?;
     if inside.thread().kind == ThreadKind::Messages && inside.project().company_id.is_none() {
         return Err(Error::Conflict(
             "this project is not for a client company, so it has no client messages".to_owned(),
         ));
     }
     let body = Body::parse("body", &new.body)?;
-    let files = threads::check_attachments(&mut tx, &inside, &new.files).await?;
-    let mentioned = threads::mentioned(&mut tx, &inside, "body", body.markdown()).await?;
+    let files = threads::check_attachments(tx, &inside, &new.files).await?;
+    let mentioned = threads::mentioned(tx, &inside, "body", body.markdown()).await?;
     let id = new_id()?;
     let thread = inside.thread().clone();
     on_tx!(tx, |conn| {
@@ -338,13 +355,12 @@ pub async fn post_comment(
         .execute(conn)
         .await?;
     });
-    threads::attach(&mut tx, &id, &files, at).await?;
-    let comment = find_comment(&mut tx, &inside, &id).await?;
+    threads::attach(tx, &id, &files, at).await?;
+    let comment = find_comment(tx, &inside, &id).await?;
     comment_event(&inside, "added", &comment)
-        .emit(&mut tx, &inside.actor())
+        .emit(tx, &inside.actor())
         .await?;
-    tell(&mut tx, &inside, &comment, &body, &mentioned).await?;
-    tx.commit().await?;
+    tell(tx, &inside, &comment, &body, &mentioned).await?;
     Ok(comment)
 }
 

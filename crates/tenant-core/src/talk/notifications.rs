@@ -318,6 +318,8 @@ pub(crate) async fn notify(
                 "link": notice.link,
                 "user": recipient,
                 "kind": notice.kind.as_str(),
+                "notification": id,
+                "project": notice.project_id,
             }),
             at,
         )
