@@ -782,9 +782,36 @@ fn a_reply_to_a_mention_mail_becomes_a_comment_and_a_forged_one_is_refused() {
         "Looking now.",
     );
     assert!(again.starts_with("250"), "{again}");
+    // And through Python's smtplib, another SMTP client than this test's, twice.
+    let python = r#"
+import smtplib, sys
+from email.message import EmailMessage
+m = EmailMessage()
+m["From"] = "Pat Doe <pat@alpha.test>"
+m["To"] = sys.argv[3]
+m["Subject"] = "Re: mention"
+m["Message-ID"] = "<r2@mail.test>"
+m.set_content("Sent from a mail program.\n\nOn Tue, Alpha Studio wrote:\n> ##- Write your reply above this line -##\n")
+for _ in range(2):
+    with smtplib.SMTP(sys.argv[1], int(sys.argv[2]), timeout=30) as s:
+        s.send_message(m, from_addr="pat@alpha.test", to_addrs=[sys.argv[3]])
+"#;
+    let sent = std::process::Command::new("python3")
+        .args(["-c", python])
+        .arg(receiver.ip().to_string())
+        .arg(receiver.port().to_string())
+        .arg(&reply_to)
+        .output()
+        .unwrap();
+    assert!(
+        sent.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
     let (_, listed) = api("GET", &comments_path, "");
     let items = listed["items"].as_array().unwrap();
-    assert_eq!(items.len(), 2, "{listed}");
+    assert_eq!(items.len(), 3, "{listed}");
+    assert_eq!(items[2]["body"], "Sent from a mail program.", "{listed}");
     assert_eq!(items[1]["author"]["name"], "Pat Doe", "{listed}");
     assert_eq!(
         items[1]["body"], "Looking now.\n.It starts with a dot.",

@@ -39,6 +39,10 @@ fn build_without_features(package: &str, bin: &str) -> PathBuf {
         ])
         .arg(&target)
         .env_remove("CARGO_FEATURE_DEV_KEYS")
+        // A build of its own, used once: no debug information and no incremental state
+        // (the most of a cold debug build's time after compiling itself).
+        .env("CARGO_PROFILE_DEV_DEBUG", "0")
+        .env("CARGO_INCREMENTAL", "0")
         .status()
         .unwrap();
     assert!(status.success(), "building {bin} without features failed");

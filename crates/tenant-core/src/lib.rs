@@ -23,6 +23,7 @@ pub mod error;
 pub mod events;
 mod fault;
 pub mod fields;
+pub mod finance;
 pub mod names;
 pub mod objects;
 pub mod paging;

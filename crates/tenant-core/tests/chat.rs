@@ -17,7 +17,7 @@ use tenant_core::accounts::{companies, teams};
 use tenant_core::events::{self, Credential, Follower, Next};
 use tenant_core::talk::chat::{self, ChannelKind, NewChannel};
 use tenant_core::talk::notifications::{self, Kind};
-use tenant_core::{Platform, TenantStore};
+use tenant_core::{Error, Platform, TenantStore};
 
 async fn follow(store: &TenantStore, email: &str) -> Follower {
     let (principal, secret) = support::signed_in_session(store, email).await;
@@ -95,6 +95,14 @@ async fn staff(s: &TenantStore) -> (Staff, String) {
     )
 }
 
+/// A new channel named `name`, of `team` when given.
+fn open(name: &str, team: Option<&str>) -> NewChannel {
+    NewChannel {
+        name: name.to_owned(),
+        team: team.map(str::to_owned),
+    }
+}
+
 #[tokio::test]
 async fn channels_are_seen_by_their_members_only() {
     for test_store in both().await {
@@ -102,10 +110,6 @@ async fn channels_are_seen_by_their_members_only() {
         let a = context(&platform, "chat.test").await;
         let s = a.store();
         let (people, design) = staff(s).await;
-        let open = |name: &str, team: Option<&str>| NewChannel {
-            name: name.to_owned(),
-            team: team.map(str::to_owned),
-        };
         let general = chat::create_channel(s, &people.ben, &open("#general", None))
             .await
             .unwrap();
@@ -459,4 +463,63 @@ async fn two_servers_writing_at_once_keep_every_unread_count_right() {
     );
     following.abort();
     store.cleanup().await;
+}
+
+#[tokio::test]
+async fn at_completes_to_the_members_of_the_channel_only() {
+    for test_store in both().await {
+        let platform = Platform::open(&test_store.backend).await.unwrap();
+        let a = context(&platform, "chat.test").await;
+        let s = a.store();
+        let (people, design) = staff(s).await;
+        let general = chat::create_channel(s, &people.admin, &open("general", None))
+            .await
+            .unwrap();
+        let teams_permit =
+            access::permit::<need::TeamsManage>(&people.admin, Scope::Brand).unwrap();
+        teams::add_member(s, &teams_permit, &design, people.admin.user_id())
+            .await
+            .unwrap();
+        let team = chat::create_channel(s, &people.admin, &open("design", Some(&design)))
+            .await
+            .unwrap();
+        let names = |found: Vec<tenant_core::talk::threads::Person>| -> Vec<String> {
+            found.into_iter().map(|p| p.name).collect()
+        };
+        // An open channel: every member who uses chat but oneself (not Quinn, who has no
+        // chat, nor the client); narrowed by what was typed.
+        let all = chat::mentionable(s, &people.ana, &general.id, None)
+            .await
+            .unwrap();
+        assert_eq!(
+            names(all),
+            ["Ada Admin", "Ben Writer"],
+            "{}",
+            test_store.kind()
+        );
+        let typed = chat::mentionable(s, &people.ana, &general.id, Some("be"))
+            .await
+            .unwrap();
+        assert_eq!(names(typed), ["Ben Writer"]);
+        // A team's channel: its members only (the admin, who joined the team, and Ana).
+        let in_team = chat::mentionable(s, &people.admin, &team.id, None)
+            .await
+            .unwrap();
+        assert_eq!(names(in_team), ["Ana Designer"]);
+        // Not a member, no chat, a client: as for the channel itself.
+        assert!(matches!(
+            chat::mentionable(s, &people.ben, &team.id, None).await,
+            Err(Error::NotFound(_))
+        ));
+        assert!(matches!(
+            chat::mentionable(s, &people.quiet, &general.id, None).await,
+            Err(Error::Forbidden(_))
+        ));
+        assert!(matches!(
+            chat::mentionable(s, &people.client, &general.id, None).await,
+            Err(Error::Forbidden(_))
+        ));
+        platform.close().await;
+        test_store.cleanup().await;
+    }
 }

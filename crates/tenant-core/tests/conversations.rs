@@ -1218,3 +1218,79 @@ async fn a_client_answers_a_client_message_by_mail_from_an_html_mail() {
         test_store.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn unread_conversations_are_counted_per_thread_until_the_thread_is_opened() {
+    for test_store in both().await {
+        let platform = Platform::open(&test_store.backend).await.unwrap();
+        let a = context(&platform, "talk.test").await;
+        let s = a.store();
+        let (cast, site) = cast(s).await;
+        let task = titled_task(s, &cast.admin, &site.id, "Logo").await;
+        let thread = ThreadRef::Task(&task.id);
+        for body in ["@Mia Member first", "@Mia Member second"] {
+            comments::post_comment(s, &cast.admin, &site.id, thread, &say(body))
+                .await
+                .unwrap();
+        }
+        comments::post_comment(
+            s,
+            &cast.admin,
+            &site.id,
+            ThreadRef::Messages,
+            &say("Hello Acme"),
+        )
+        .await
+        .unwrap();
+        let today = time::OffsetDateTime::now_utc().date();
+        let work = tenant_core::work::my_work::my_work(s, &cast.member, today)
+            .await
+            .unwrap();
+        let task_link = format!("/projects/{}/tasks/{}", site.id, task.id);
+        let threads: Vec<(&str, i64)> = work
+            .conversations
+            .iter()
+            .map(|c| (c.link.as_str(), c.unread))
+            .collect();
+        assert!(
+            threads.contains(&(task_link.as_str(), 2)),
+            "{}: {threads:?}",
+            test_store.kind()
+        );
+        // The contact's home has the client messages, never the internal task.
+        let contact = tenant_core::work::my_work::my_work(s, &cast.contact, today)
+            .await
+            .unwrap();
+        let links: Vec<&str> = contact
+            .conversations
+            .iter()
+            .map(|c| c.link.as_str())
+            .collect();
+        assert_eq!(
+            links,
+            vec![format!("/projects/{}/messages", site.id).as_str()]
+        );
+
+        notifications::read_thread(s, &cast.member, &task_link)
+            .await
+            .unwrap();
+        let work = tenant_core::work::my_work::my_work(s, &cast.member, today)
+            .await
+            .unwrap();
+        assert!(
+            work.conversations.iter().all(|c| c.link != task_link),
+            "{:?}",
+            work.conversations
+        );
+        // Another person's reading marks nothing of theirs.
+        notifications::read_thread(s, &cast.admin, &format!("/projects/{}/messages", site.id))
+            .await
+            .unwrap();
+        let contact = tenant_core::work::my_work::my_work(s, &cast.contact, today)
+            .await
+            .unwrap();
+        assert_eq!(contact.conversations.len(), 1);
+        platform.close().await;
+        test_store.cleanup().await;
+    }
+}

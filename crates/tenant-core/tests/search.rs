@@ -374,3 +374,114 @@ async fn each_caller_finds_exactly_what_they_may_see() {
         test_store.cleanup().await;
     }
 }
+
+/// `count` comments saying `text N` in one statement, in index order after what is there
+/// (the index's triggers fill as they would one by one): ids `{prefix}N`.
+fn many_comments(
+    sqlite: bool,
+    count: u32,
+    prefix: &str,
+    project: &str,
+    thread: (&str, Option<&str>),
+    author: &str,
+    text: &str,
+) -> String {
+    let task = thread.1.map_or("null".to_owned(), |t| format!("'{t}'"));
+    let kind = thread.0;
+    let body = format!("'{text} ' || i");
+    if sqlite {
+        format!(
+            "with recursive n(i) as (select 1 union all select i + 1 from n where i < {count})
+             insert into comments (comment_id, project_id, thread, task_id, body, body_html, author_id, created_at, updated_at)
+             select '{prefix}' || i, '{project}', '{kind}', {task}, {body}, '<p>' || {body} || '</p>', '{author}',
+                    '2026-01-01 00:00:00.0 +00:00:00', '2026-01-01 00:00:00.0 +00:00:00' from n"
+        )
+    } else {
+        format!(
+            "insert into comments (comment_id, project_id, thread, task_id, body, body_html, author_id, created_at, updated_at)
+             select '{prefix}' || i, '{project}', '{kind}', {task}, {body}, '<p>' || {body} || '</p>', '{author}', now(), now()
+             from generate_series(1, {count}) i"
+        )
+    }
+}
+
+#[tokio::test]
+async fn a_client_finds_their_few_matches_behind_many_newer_internal_ones() {
+    for test_store in both().await {
+        let platform = Platform::open(&test_store.backend).await.unwrap();
+        let a = context(&platform, "deep.test").await;
+        let s = a.store();
+        let admin = person(s, "admin@deep.test", "Ada Admin", "admin", None).await;
+        let clients = access::permit::<need::ClientsManage>(&admin, Scope::Brand).unwrap();
+        let acme = companies::create_company(s, &clients, "Acme", "")
+            .await
+            .unwrap();
+        let site = project(s, &admin, Some(&acme.id)).await;
+        let contact = person(s, "cleo@acme.test", "Cleo Client", "client", Some(&acme.id)).await;
+        let internal = tasks::create_task(
+            s,
+            &admin,
+            &site.id,
+            &NewTask {
+                title: "Internal budget".to_owned(),
+                ..NewTask::default()
+            },
+        )
+        .await
+        .unwrap();
+        // Ten client messages, then 1,200 newer internal comments with the same word:
+        // several ranking windows of matches the client may not see come first.
+        let sqlite = test_store.kind() == "sqlite";
+        let statements = [
+            many_comments(
+                sqlite,
+                10,
+                "m",
+                &site.id,
+                ("messages", None),
+                admin.user_id(),
+                "kickoff agenda",
+            ),
+            many_comments(
+                sqlite,
+                1_200,
+                "t",
+                &site.id,
+                ("task", Some(&internal.id)),
+                admin.user_id(),
+                "kickoff internal costs",
+            ),
+        ];
+        let refs: Vec<&str> = statements.iter().map(String::as_str).collect();
+        support::run_in_tenant(&test_store.backend, &a.tenant, &refs).await;
+
+        let found = search::search(s, &contact, "kickoff", 50).await.unwrap();
+        assert_eq!(found.len(), 10, "{}: {found:?}", test_store.kind());
+        assert!(
+            found
+                .iter()
+                .all(|f| f.kind == FoundKind::Comment && f.title == "Messages"),
+            "{found:?}"
+        );
+        assert!(
+            found.iter().all(|f| f.snippet.contains("agenda")),
+            "{found:?}"
+        );
+        // The admin sees everything: a full page, newest matches first.
+        let everything = search::search(s, &admin, "kickoff", 50).await.unwrap();
+        assert_eq!(everything.len(), 50);
+        assert!(
+            everything.iter().all(|f| f.title == "Internal budget"),
+            "{everything:?}"
+        );
+        // A word only the internal comments have finds nothing for the client.
+        assert!(
+            search::search(s, &contact, "costs", 50)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        platform.close().await;
+        test_store.cleanup().await;
+    }
+}

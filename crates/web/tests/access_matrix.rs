@@ -524,6 +524,11 @@ const MATRIX: &[(&str, &str, [u16; 8])] = &[
         [200, 200, 200, 403, 403, 401, 401, 401],
     ),
     (
+        "GET",
+        "/api/v1/chat/channels/{channel_id}/mentionable",
+        [200, 200, 200, 403, 403, 401, 401, 401],
+    ),
+    (
         "POST",
         "/api/v1/chat/channels/{channel_id}/messages",
         [201, 201, 201, 403, 403, 401, 401, 401],
@@ -911,10 +916,12 @@ fn concrete(path: &str, method: &str, brand: &Brand, t: &Targets) -> String {
     } else {
         &t.file
     };
-    let query = if path.ends_with("/mentionable") {
+    let query = if path == "/api/v1/projects/{id}/mentionable" {
         "?thread=messages"
     } else if path == "/api/v1/search" {
         "?q=kick"
+    } else if path == "/api/v1/chat/channels/{channel_id}/mentionable" {
+        "?q=a"
     } else {
         ""
     };

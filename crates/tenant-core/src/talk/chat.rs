@@ -25,6 +25,7 @@ use crate::paging::Page;
 use crate::store::{Column, Table, TenantStore, Tx, new_id, now, on_tx};
 use crate::talk::markdown::Body;
 use crate::talk::notifications::{self, Kind, Notice};
+use crate::talk::threads::Person;
 
 /// Who a channel is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,10 +120,15 @@ fn check_chat(principal: &Principal) -> Result<()> {
 /// The SQL condition "user `$u` is a member of channel `c`" (their `chat.team` checked
 /// apart).
 fn member_clause(u: u8) -> String {
+    member_clause_of(&format!("${u}"))
+}
+
+/// [`member_clause`] for the user whose id is the SQL expression `who`.
+fn member_clause_of(who: &str) -> String {
     format!(
         "(c.kind = 'open'
-          or (c.kind = 'team' and exists(select 1 from team_members tm where tm.team_id = c.team_id and tm.user_id = ${u}))
-          or (c.kind = 'direct' and exists(select 1 from chat_direct_members d where d.channel_id = c.channel_id and d.user_id = ${u})))"
+          or (c.kind = 'team' and exists(select 1 from team_members tm where tm.team_id = c.team_id and tm.user_id = {who}))
+          or (c.kind = 'direct' and exists(select 1 from chat_direct_members d where d.channel_id = c.channel_id and d.user_id = {who})))"
     )
 }
 
@@ -715,28 +721,63 @@ pub async fn colleagues(
 ) -> Result<Vec<(String, String)>> {
     check_chat(viewer)?;
     let mut tx = store.read().await?;
+    let found = staff_who_chat(&mut tx, viewer, q, None, 20).await?;
+    Ok(found.into_iter().map(|p| (p.id, p.name)).collect())
+}
+
+/// Who `@` completes to in a channel: its members (who use team chat) but oneself, by
+/// name, whose name or address contains `q` (at most 10).
+#[tracing::instrument(skip_all)]
+pub async fn mentionable(
+    store: &TenantStore,
+    viewer: &Principal,
+    channel_id: &str,
+    q: Option<&str>,
+) -> Result<Vec<Person>> {
+    let mut tx = store.read().await?;
+    let inside = enter(&mut tx, viewer, channel_id).await?;
+    staff_who_chat(&mut tx, viewer, q, Some(&inside.channel.id), 10).await
+}
+
+/// Active staff who use team chat, but `viewer`, by name, whose name or address contains
+/// `q`, members of `channel` when given, at most `limit`.
+async fn staff_who_chat(
+    tx: &mut Tx,
+    viewer: &Principal,
+    q: Option<&str>,
+    channel: Option<&str>,
+    limit: usize,
+) -> Result<Vec<Person>> {
     let pattern = q.and_then(crate::paging::like_pattern).unwrap_or_default();
-    let rows: Vec<(String, String, String)> = on_tx!(tx, |conn| {
-        sqlx::query_as(
-            "select user_id, name, role_id from users
-             where kind = 'staff' and status = 'active' and user_id <> $1
-               and ($2 = '' or lower(name) like $2 escape '\\' or email_key like $2 escape '\\')
-             order by lower(name), user_id limit 200",
-        )
+    let rows: Vec<(String, String, String, String)> = on_tx!(tx, |conn| {
+        sqlx::query_as(&format!(
+            "select u.user_id, u.name, u.email, u.role_id from users u
+             where u.kind = 'staff' and u.status = 'active' and u.user_id <> $1
+               and ($2 = '' or lower(u.name) like $2 escape '\\' or u.email_key like $2 escape '\\')
+               and ($3 = '' or exists(select 1 from chat_channels c where c.channel_id = $3 and {}))
+             order by lower(u.name), u.user_id limit 200",
+            member_clause_of("u.user_id")
+        ))
         .bind(viewer.user_id())
         .bind(&pattern)
+        .bind(channel.unwrap_or_default())
         .fetch_all(conn)
         .await?
     });
     let mut found = Vec::new();
-    for (id, name, role) in rows {
-        let holds = roles::find_role(&mut tx, &role)
+    for (id, name, email, role) in rows {
+        let holds = roles::find_role(tx, &role)
             .await?
             .is_some_and(|r| r.permissions.contains(Permission::ChatTeam));
         if holds {
-            found.push((id, name));
+            found.push(Person {
+                id,
+                name,
+                email,
+                kind: UserKind::Staff,
+            });
         }
-        if found.len() == 20 {
+        if found.len() == limit {
             break;
         }
     }

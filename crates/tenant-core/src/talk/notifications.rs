@@ -431,6 +431,95 @@ pub(crate) async fn unread_count(tx: &mut Tx, user_id: &str) -> Result<i64> {
     }))
 }
 
+/// The kinds that are about a conversation (a comment, a discussion, a client message).
+const CONVERSATION_KINDS: &str = "('mentioned', 'commented', 'client_message')";
+
+/// A conversation with something the viewer has not seen: a thread with unread
+/// notifications of mentions, comments or client messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnreadConversation {
+    /// The thread's page.
+    pub link: String,
+    /// The newest unread notification's sentence.
+    pub sentence: String,
+    /// How many unread notifications it has.
+    pub unread: i64,
+    /// When the newest came.
+    pub at: OffsetDateTime,
+}
+
+/// The viewer's conversations with unread notifications, newest first, at most `limit`
+/// (read from the newest 200 unread notifications of those kinds).
+pub(crate) async fn unread_conversations(
+    tx: &mut Tx,
+    user_id: &str,
+    limit: usize,
+) -> Result<Vec<UnreadConversation>> {
+    let rows: Vec<(String, String, OffsetDateTime)> = on_tx!(tx, |conn| {
+        sqlx::query_as(&format!(
+            "select link, sentence, created_at from notifications
+             where user_id = $1 and in_app = 1 and read_at is null and kind in {CONVERSATION_KINDS}
+             order by created_at desc, notification_id desc limit 200"
+        ))
+        .bind(user_id)
+        .fetch_all(conn)
+        .await?
+    });
+    let mut found: Vec<UnreadConversation> = Vec::new();
+    for (link, sentence, at) in rows {
+        let thread = link.split('#').next().unwrap_or_default().to_owned();
+        match found.iter_mut().find(|c| c.link == thread) {
+            Some(known) => known.unread += 1,
+            None => found.push(UnreadConversation {
+                link: thread,
+                sentence,
+                unread: 1,
+                at,
+            }),
+        }
+    }
+    found.truncate(limit);
+    Ok(found)
+}
+
+/// Marks read the viewer's notifications of mentions, comments and client messages of the
+/// thread shown at `thread_link` (the page was opened, so they were seen). Writes only
+/// when there is something to mark.
+#[tracing::instrument(skip_all)]
+pub async fn read_thread(store: &TenantStore, viewer: &Principal, thread_link: &str) -> Result<()> {
+    let matching = format!(
+        "user_id = $1 and read_at is null and kind in {CONVERSATION_KINDS}
+         and (link = $2 or substr(link, 1, length($2) + 1) = $2 || '#')"
+    );
+    let mut tx = store.read().await?;
+    let any: Option<String> = on_tx!(tx, |conn| {
+        sqlx::query_scalar(&format!(
+            "select notification_id from notifications where {matching} limit 1"
+        ))
+        .bind(viewer.user_id())
+        .bind(thread_link)
+        .fetch_optional(conn)
+        .await?
+    });
+    drop(tx);
+    if any.is_none() {
+        return Ok(());
+    }
+    let at = now();
+    let mut tx = store.write_uncached().await?;
+    on_tx!(tx, |conn| {
+        sqlx::query(&format!(
+            "update notifications set read_at = $3, updated_at = $3 where {matching}"
+        ))
+        .bind(viewer.user_id())
+        .bind(thread_link)
+        .bind(at)
+        .execute(conn)
+        .await?;
+    });
+    tx.commit().await
+}
+
 /// Which notifications [`mark_read`] marks.
 #[derive(Debug, Clone)]
 pub enum Which {

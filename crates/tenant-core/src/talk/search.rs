@@ -101,9 +101,10 @@ fn words(q: &str) -> Vec<String> {
 /// Candidates checked for the caller's sight at a time.
 const BATCH: usize = 100;
 /// Matches ranked at a time, newest first (see [`window`]).
-const WINDOW: i64 = 1_000;
-/// Windows looked at before a search stops looking for more the caller may see.
-const WINDOWS: usize = 4;
+const WINDOW: i64 = 500;
+/// Windows looked at before a search stops looking for more the caller may see (the
+/// newest 4,000 matches).
+const WINDOWS: usize = 8;
 
 /// The items matching `q` that `viewer` may see, best first, at most `limit` (1 to 50).
 /// A query without letters or digits finds nothing; one longer than 200 characters is a
@@ -196,28 +197,30 @@ fn ts_query(words: &[String]) -> String {
 
 /// The newest [`WINDOW`] matching items older than `below` (an index key), best first.
 /// Ranking every match of a word found in 100,000 messages would cost over a hundred
-/// milliseconds; ranking the newest thousand costs a few, and gives the same order
+/// milliseconds; ranking the newest five hundred costs a few, and gives the same order
 /// whenever a query matches fewer.
 async fn window(tx: &mut Tx, sqlite: bool, words: &[String], below: i64) -> Result<Vec<Candidate>> {
     let rows: Vec<(String, String, i64)> = if sqlite {
+        // One pass through the word's list, newest first, ranking only what it returns;
+        // the window is sorted by rank here.
         let query = fts_query(words);
-        on_tx!(tx, |conn| {
+        let mut rows: Vec<(String, String, i64, f64)> = on_tx!(tx, |conn| {
             sqlx::query_as(
-                "with newest as (
-                     select rowid as key from search_text
-                     where search_text match $1 and rowid < $2 order by rowid desc limit $3)
-                 select s.kind, s.item_id, t.rowid
+                "select s.kind, s.item_id, t.rowid, bm25(search_text, 4.0, 1.0)
                  from search_text t join search_items s on s.search_item = t.rowid
                  where search_text match $1 and t.rowid < $2
-                   and t.rowid >= (select coalesce(min(key), 0) from newest)
-                 order by bm25(search_text, 4.0, 1.0), t.rowid desc",
+                 order by t.rowid desc limit $3",
             )
             .bind(&query)
             .bind(below)
             .bind(WINDOW)
             .fetch_all(conn)
             .await?
-        })
+        });
+        rows.sort_by(|a, b| a.3.total_cmp(&b.3).then(b.2.cmp(&a.2)));
+        rows.into_iter()
+            .map(|(kind, id, key, _)| (kind, id, key))
+            .collect()
     } else {
         let query = ts_query(words);
         // Few matches: read them all through the word index and rank them. Many: walk

@@ -122,6 +122,9 @@ pub struct MyWork {
     pub projects: Vec<MyProject>,
     /// Their unread notifications.
     pub unread: i64,
+    /// The conversations with unread mentions, comments or client messages, newest first
+    /// (at most five).
+    pub conversations: Vec<notifications::UnreadConversation>,
     /// For admins.
     pub health: Option<Health>,
 }
@@ -206,6 +209,7 @@ pub async fn my_work(store: &TenantStore, viewer: &Principal, today: Date) -> Re
         .await?
     });
     let unread = notifications::unread_count(&mut tx, viewer.user_id()).await?;
+    let conversations = notifications::unread_conversations(&mut tx, viewer.user_id(), 5).await?;
     let health = if !client && viewer.permissions().contains(Permission::UsersManage) {
         let now = OffsetDateTime::now_utc();
         let pending: i64 = on_tx!(tx, |conn| {
@@ -266,6 +270,7 @@ pub async fn my_work(store: &TenantStore, viewer: &Principal, today: Date) -> Re
         tasks,
         projects,
         unread,
+        conversations,
         health,
     })
 }

@@ -246,7 +246,7 @@ pub fn openapi_document() -> Value {
                 "Unread": object(&[("unread", "integer")]),
                 "MyWork": object(&[
                     ("tasks", "object"), ("projects", "array"), ("unread", "integer"),
-                    ("health", "object|null"),
+                    ("conversations", "array"), ("health", "object|null"),
                 ]),
                 "NotificationSettings": object(&[("kinds", "object")]),
                 "RoleList": list_of("Role"),
@@ -390,7 +390,10 @@ fn success_of(method: &Method, path: &str) -> Option<(u16, Option<&'static str>)
             "/api/v1/projects/{id}/discussions/{discussion_id}/comments/{comment_id}"
             | "/api/v1/projects/{id}/comments/{comment_id}",
         ) => (200, Some("Comment")),
-        ("GET", "/api/v1/projects/{id}/mentionable") => (200, Some("PersonList")),
+        (
+            "GET",
+            "/api/v1/projects/{id}/mentionable" | "/api/v1/chat/channels/{channel_id}/mentionable",
+        ) => (200, Some("PersonList")),
         ("GET", "/api/v1/search") => (200, Some("FoundList")),
         ("GET", "/api/v1/chat/channels") => (200, Some("ChannelList")),
         ("POST", "/api/v1/chat/channels") => (201, Some("Channel")),

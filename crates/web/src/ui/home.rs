@@ -207,7 +207,19 @@ async fn notifications_line(
     } else {
         Vec::new()
     };
+    let conversations = work.map(|w| w.conversations.as_slice()).unwrap_or_default();
     html! {
+        @if !conversations.is_empty() {
+            p { "Unread conversations:" }
+            ul.unread-conversations {
+                @for c in conversations {
+                    li {
+                        a href=(c.link) { (c.sentence) }
+                        " " span.unread.count title="unread" { (c.unread) }
+                    }
+                }
+            }
+        }
         @if !chats.is_empty() {
             p { "Unread in chat:" }
             ul.unread-chat {

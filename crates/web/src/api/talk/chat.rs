@@ -169,6 +169,34 @@ pub(crate) async fn mark_read(
     Ok(Json(channel_view(&channel)))
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MentionQuery {
+    #[serde(default)]
+    q: Option<String>,
+}
+
+/// `GET /api/v1/chat/channels/{channel_id}/mentionable?q=`: the channel's members, for `@`
+/// to complete to.
+pub(crate) async fn mentionable(
+    caller: Caller,
+    Path(channel_id): Path<String>,
+    query: Result<Query<MentionQuery>, QueryRejection>,
+) -> ApiResult<Json<Value>> {
+    let Query(query) = query.map_err(|e| ApiError::BadBody(e.body_text()))?;
+    let people = chat::mentionable(
+        caller.tenant.store(),
+        &caller.principal,
+        &channel_id,
+        query.q.as_deref(),
+    )
+    .await?;
+    Ok(Json(crate::api::talk::conversations::people_view(
+        &caller.principal,
+        &people,
+    )))
+}
+
 /// This module's routes of `/api/v1`.
 pub(crate) fn routes() -> Vec<Route> {
     use Access::*;
@@ -199,6 +227,14 @@ pub(crate) fn routes() -> Vec<Route> {
             Permission(P::ChatTeam),
             &[("user", "string", true)],
             routing::post(open_direct),
+        ),
+        route(
+            M::GET,
+            "/api/v1/chat/channels/{channel_id}/mentionable",
+            "Who @ completes to in a channel: its members but you (?q= a part of the name or address)",
+            Permission(P::ChatTeam),
+            NONE,
+            routing::get(mentionable),
         ),
         route(
             M::GET,

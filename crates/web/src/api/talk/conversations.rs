@@ -445,16 +445,22 @@ pub(crate) async fn mentionable(
         query.q.as_deref(),
     )
     .await?;
+    Ok(Json(people_view(&caller.principal, &people)))
+}
+
+/// The people `@` completes to, as a list: each with what to type (the e-mail address
+/// when another of them has the same name).
+pub(crate) fn people_view(viewer: &Principal, people: &[Person]) -> Value {
     let items: Vec<Value> = people
         .iter()
         .map(|p| {
             let shared = people
                 .iter()
                 .any(|o| o.id != p.id && o.name.eq_ignore_ascii_case(&p.name));
-            person_view(&caller.principal, p, shared)
+            person_view(viewer, p, shared)
         })
         .collect();
-    Ok(Json(json!({"items": items, "next_cursor": null})))
+    json!({"items": items, "next_cursor": null})
 }
 
 /// This module's routes of `/api/v1`.

@@ -42,6 +42,12 @@ pub(crate) fn work_view(work: &MyWork) -> Value {
             "total": p.total,
         })).collect::<Vec<_>>(),
         "unread": work.unread,
+        "conversations": work.conversations.iter().map(|c| json!({
+            "link": c.link,
+            "sentence": c.sentence,
+            "unread": c.unread,
+            "at": rfc3339(c.at),
+        })).collect::<Vec<_>>(),
         "health": work.health.as_ref().map(|h| json!({
             "pending_invitations": h.pending_invitations,
             "access_ending": h.access_ending.iter().map(|(id, name, at)| json!({
@@ -64,7 +70,7 @@ pub(crate) fn routes() -> Vec<Route> {
     vec![route(
         axum::http::Method::GET,
         "/api/v1/me/work",
-        "Your home page: staff get their open tasks (overdue, today, this_week, later) and projects with progress; client contacts their company's projects and the client-visible tasks waiting in Review; admins also the brand's health; with the unread notification count",
+        "Your home page: staff get their open tasks (overdue, today, this_week, later) and projects with progress; client contacts their company's projects and the client-visible tasks waiting in Review; admins also the brand's health; with the unread notification count and the conversations with unread mentions, comments or client messages",
         Access::SignedIn,
         NONE,
         routing::get(get),

@@ -281,7 +281,7 @@ async fn render_channel(
                 form.comment-form method="post" action={ "/chat/" (channel.id) "/messages" } novalidate {
                     (csrf_field(&viewer.token))
                     label for="f-body" { "Message" }
-                    textarea id="f-body" name="body" rows="3" required maxlength="20000" { (text) }
+                    textarea id="f-body" name="body" rows="3" required maxlength="20000" data-mentions="on" { (text) }
                     p.hint { "Markdown works; @ and a name mentions someone in this channel." }
                     (error_line(Failed::error(failed, "message", "body")))
                     div.actions { button type="submit" { "Send" } }

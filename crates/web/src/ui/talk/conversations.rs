@@ -253,6 +253,16 @@ pub(crate) async fn thread_section(
         Ok(page) => page,
         Err(_) => return html! {},
     };
+    // Seen: the viewer's notifications of this thread are read now.
+    let link = match thread {
+        ThreadRef::Task(id) => format!("/projects/{}/tasks/{id}", project.id),
+        ThreadRef::Discussion(id) => format!("/projects/{}/discussions/{id}", project.id),
+        ThreadRef::Messages => format!("/projects/{}/messages", project.id),
+    };
+    if let Err(error) = tenant_core::talk::notifications::read_thread(store, principal, &link).await
+    {
+        tracing::warn!(%error, "cannot mark a thread's notifications read");
+    }
     let (heading, prompt) = thread_words(thread);
     let writable = project.status != ProjectStatus::Archived;
     let typed = Failed::typed(failed, "comment");

@@ -89,7 +89,7 @@
     }
   });
 
-  // --- Mentions: @ completes to who can see the conversation ---------------------------
+  // --- Mentions: @ completes to who can see the conversation (or is in the channel) ----
   const box = section.querySelector("textarea[data-mentions]");
   if (!box || !window.fetch) return;
   const menu = document.createElement("ul");
@@ -145,10 +145,14 @@
     const word = wordAtCaret();
     if (!word) return close();
     const mine = ++asked;
-    const query = new URLSearchParams({ thread, q: word.q });
-    if (item) query.set("item", item);
+    // In a chat channel its members; in a project's thread whoever sees it.
+    const query = thread === "chat" ? new URLSearchParams({ q: word.q }) : new URLSearchParams({ thread, q: word.q });
+    if (item && thread !== "chat") query.set("item", item);
+    const url = thread === "chat"
+      ? `/api/v1/chat/channels/${encodeURIComponent(channel)}/mentionable?${query}`
+      : `/api/v1/projects/${encodeURIComponent(project)}/mentionable?${query}`;
     try {
-      const answer = await fetch(`/api/v1/projects/${encodeURIComponent(project)}/mentionable?${query}`, {
+      const answer = await fetch(url, {
         credentials: "same-origin",
         headers: { Accept: "application/json" },
       });
