@@ -72,7 +72,7 @@ struct Route {
 /// through the platform's `[smtp]`; a brand with neither keeps its mail queued.
 pub struct Mailer {
     platform: Option<Route>,
-    key: SecretKey,
+    key: Arc<SecretKey>,
     config: Config,
     holder: String,
     /// Transports of brands with their own settings, by domain, made again when the
@@ -195,9 +195,12 @@ fn brand_route(
 impl Mailer {
     /// The mailer; `config`'s listener ports are the bound ones, for links. A bad `[smtp]`
     /// is an error; no `[smtp]` at all leaves only brands with their own settings mailing.
-    pub fn from_config(config: &Config, key: SecretKey) -> Result<Mailer, Failure> {
+    pub fn from_config(
+        config: &Config,
+        key: Arc<SecretKey>,
+        reply: Option<ReplyAddress>,
+    ) -> Result<Mailer, Failure> {
         let platform = platform_route(config)?;
-        let reply = crate::replies::address(config)?;
         let mut id = [0_u8; 6];
         let _ = getrandom::fill(&mut id);
         Ok(Mailer {

@@ -51,24 +51,14 @@ pub struct Settings {
     pub max_message_bytes: usize,
 }
 
-/// `[reply] address`, read, or `None` when replies by mail are off.
-pub fn address(config: &Config) -> Result<Option<ReplyAddress>, Failure> {
-    config
-        .reply
-        .address
-        .as_deref()
-        .map(|text| {
-            ReplyAddress::parse(text).map_err(|e| Failure::BadInput(format!("reply.address: {e}")))
-        })
-        .transpose()
-}
-
 impl Settings {
     /// The settings of `[reply]`, or `None` when replies by mail are off.
     pub fn from_config(config: &Config) -> Result<Option<Settings>, Failure> {
-        let Some(address) = address(config)? else {
+        let Some(text) = config.reply.address.as_deref() else {
             return Ok(None);
         };
+        let address = ReplyAddress::parse(text)
+            .map_err(|e| Failure::BadInput(format!("reply.address: {e}")))?;
         Ok(Some(Settings {
             address,
             listen: config.reply.listen,

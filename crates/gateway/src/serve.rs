@@ -185,8 +185,15 @@ async fn serve(config: Config, platform: Arc<Platform>, standing: Standing) -> O
             *slot = bound;
         }
     }
-    let key = platform::encryption_key(&config)?;
-    let mailer = Arc::new(Mailer::from_config(&link_config, key)?);
+    // Read once: the mailer signs reply addresses with the key the receiver checks them by.
+    let key = Arc::new(platform::encryption_key(&config)?);
+    let reply_settings = replies::Settings::from_config(&config)?;
+    let reply_address = reply_settings.as_ref().map(|s| s.address.clone());
+    let mailer = Arc::new(Mailer::from_config(
+        &link_config,
+        Arc::clone(&key),
+        reply_address,
+    )?);
     let limits = &config.limits;
     let edge = Arc::new(Edge::new(
         Arc::clone(&platform),
@@ -230,7 +237,7 @@ async fn serve(config: Config, platform: Arc<Platform>, standing: Standing) -> O
         );
     }
     let mail = Some(tokio::spawn(mailer.run(Arc::clone(&edge), stopped.clone())));
-    let replies = match replies::Settings::from_config(&config)? {
+    let replies = match reply_settings {
         Some(settings) => {
             let listener = TcpListener::bind(settings.listen).await.map_err(|e| {
                 Failure::Refused(format!(
@@ -243,12 +250,11 @@ async fn serve(config: Config, platform: Arc<Platform>, standing: Standing) -> O
                 settings.address.with_token("…"),
                 address(&listener)
             );
-            let key = Arc::new(platform::encryption_key(&config)?);
             Some(tokio::spawn(replies::serve(
                 listener,
                 Arc::new(settings),
                 Arc::clone(&edge),
-                key,
+                Arc::clone(&key),
                 stopped.clone(),
             )))
         }
