@@ -44,6 +44,79 @@ async fn restore_text(store: &TenantStore, text: &str) -> Result<backup::Summary
     backup::import(store, &mut input, |_| {}).await
 }
 
+/// A company with an invoice sent (its first number) and paid in part; its id.
+async fn invoice_sent_and_paid_in_part(
+    store: &TenantStore,
+    boss: &tenant_core::access::Principal,
+) -> String {
+    use tenant_core::access::{Scope, permissions::need, permit};
+    use tenant_core::finance::{invoices, invoicing};
+    let clients = permit::<need::ClientsManage>(boss, Scope::Brand).unwrap();
+    let company = tenant_core::accounts::companies::create_company(store, &clients, "Acme", "")
+        .await
+        .unwrap();
+    let manage = permit::<need::InvoicesManage>(boss, Scope::Brand).unwrap();
+    invoicing::set_invoicing(
+        store,
+        &manage,
+        &invoicing::InvoicingChange {
+            legal_name: Some("Moving Studio".to_owned()),
+            address: Some("Quay 1".to_owned()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let sent = send_another(store, boss, &company.id).await;
+    invoices::record_payment(
+        store,
+        &manage,
+        &sent.id,
+        &invoices::NewPayment {
+            amount: "10.00".to_owned(),
+            paid_on: None,
+            method: "bank_transfer".to_owned(),
+            reference: None,
+        },
+    )
+    .await
+    .unwrap();
+    company.id
+}
+
+/// A draft of two lines for `company`, sent.
+async fn send_another(
+    store: &TenantStore,
+    boss: &tenant_core::access::Principal,
+    company: &str,
+) -> tenant_core::finance::invoices::Invoice {
+    use tenant_core::access::{Scope, permissions::need, permit};
+    use tenant_core::finance::invoices::{self, NewInvoice, NewLine};
+    let create = permit::<need::InvoicesCreate>(boss, Scope::Brand).unwrap();
+    let line = |description: &str| NewLine {
+        description: description.to_owned(),
+        quantity: "2".to_owned(),
+        unit_price: "40.50".to_owned(),
+        tax_rate: "19".to_owned(),
+        discount: None,
+    };
+    let draft = invoices::create_invoice(
+        store,
+        &create,
+        &NewInvoice {
+            company: company.to_owned(),
+            lines: vec![line("Design — ünïcödé"), line("Copy")],
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let manage = permit::<need::InvoicesManage>(boss, Scope::Brand).unwrap();
+    invoices::send_invoice(store, &manage, &draft.id)
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_brand_moved_from_sqlite_to_postgres_and_back_keeps_identical_content() {
     let Some(pg) = postgres(4).await else { return };
@@ -177,6 +250,9 @@ async fn a_brand_moved_from_sqlite_to_postgres_and_back_keeps_identical_content(
     projects::set_archived(&store, &boss, &project.id, true)
         .await
         .unwrap();
+    // Invoices move with their numbering: a company, the invoicing settings, an invoice
+    // sent (number 1) and paid in part.
+    let company = invoice_sent_and_paid_in_part(&store, &boss).await;
     let original = export_text(&tenant, &store).await;
     // Users, invitations, an audit entry per invitation and per acceptance, Ada's user,
     // invitation, two audit entries, credential, ten recovery codes and her audit entry for
@@ -184,11 +260,15 @@ async fn a_brand_moved_from_sqlite_to_postgres_and_back_keeps_identical_content(
     // two members, a task and four audit entries; Ada's two notifications (added to the
     // project, assigned the task); six events (the project made, a member added, the task
     // made, the project archived, and the two notifications); a discussion, a comment, a
-    // chat channel, its message and a read cursor, with four more events; and the end line.
+    // chat channel, its message and a read cursor, with four more events; a company and
+    // the invoicing settings with an audit entry each, an invoice with two lines, three
+    // history entries, three audit entries, its payment and the numbering counter; and the
+    // end line.
     assert_eq!(
         rows(&original).len(),
-        25 + 25 + 25 + 13 + 16 + 4 + 8 + 2 + 6 + 5 + 4 + 1
+        25 + 25 + 25 + 13 + 16 + 4 + 8 + 2 + 6 + 5 + 4 + 15 + 1
     );
+    assert!(original.contains(r#""table":"invoice_counters""#));
     assert!(original.contains(r#""table":"chat_reads""#));
     assert!(original.contains(r#""table":"totp_credentials""#));
     assert!(original.contains(r#""table":"project_members""#));
@@ -197,7 +277,7 @@ async fn a_brand_moved_from_sqlite_to_postgres_and_back_keeps_identical_content(
     let middle = Platform::open(&pg.backend).await.unwrap();
     let (pg_tenant, pg_store) = brand(&middle, "moving.test").await;
     let summary = restore_text(&pg_store, &original).await.unwrap();
-    assert_eq!(summary.total(), 88 + 16 + 4 + 8 + 2 + 6 + 5 + 4);
+    assert_eq!(summary.total(), 88 + 16 + 4 + 8 + 2 + 6 + 5 + 4 + 15);
     let via_postgres = export_text(&pg_tenant, &pg_store).await;
     assert_eq!(rows(&via_postgres), rows(&original));
     // What was restored is found by search at once (the index is made as rows arrive).
@@ -213,6 +293,13 @@ async fn a_brand_moved_from_sqlite_to_postgres_and_back_keeps_identical_content(
     assert_eq!(
         rows(&export_text(&back_tenant, &back_store).await),
         rows(&original)
+    );
+    // The numbering went with it: the next invoice sent there is number 2.
+    let boss_back = support::sign_in_as(&back_store, "boss@moving.test").await;
+    let next = send_another(&back_store, &boss_back, &company).await;
+    assert_eq!(
+        next.number,
+        Some(format!("{}-0002", time::OffsetDateTime::now_utc().year()))
     );
     // Passwords survive the move.
     let email = Email::parse("person0@moving.test").unwrap();

@@ -307,6 +307,11 @@ fn tenant_migrations() -> usize {
 
 const WIND_BACK: &[&str] = &[
     "delete from schema_migrations",
+    "drop table if exists invoice_counters",
+    "drop table if exists invoice_history",
+    "drop table if exists invoice_payments",
+    "drop table if exists invoice_lines",
+    "drop table if exists invoices",
     "drop table if exists mail_replies",
     "drop table if exists notifications",
     "drop table if exists notification_settings",

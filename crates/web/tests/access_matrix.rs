@@ -645,6 +645,62 @@ const MATRIX: &[(&str, &str, [u16; 8])] = &[
         "/api/v1/audit",
         [200, 403, 403, 403, 403, 401, 401, 401],
     ),
+    (
+        "GET",
+        "/api/v1/invoices",
+        [200, 403, 403, 200, 200, 401, 401, 401],
+    ),
+    (
+        "POST",
+        "/api/v1/invoices",
+        [201, 403, 403, 403, 403, 401, 401, 401],
+    ),
+    // A sent invoice of company A (a draft for the routes that change or send one).
+    (
+        "GET",
+        "/api/v1/invoices/{id}",
+        [200, 403, 403, 200, 404, 401, 401, 401],
+    ),
+    (
+        "PATCH",
+        "/api/v1/invoices/{id}",
+        [200, 403, 403, 403, 403, 401, 401, 401],
+    ),
+    (
+        "DELETE",
+        "/api/v1/invoices/{id}",
+        [204, 403, 403, 403, 403, 401, 401, 401],
+    ),
+    (
+        "POST",
+        "/api/v1/invoices/{id}/send",
+        [200, 403, 403, 403, 403, 401, 401, 401],
+    ),
+    (
+        "POST",
+        "/api/v1/invoices/{id}/cancel",
+        [200, 403, 403, 403, 403, 401, 401, 401],
+    ),
+    (
+        "GET",
+        "/api/v1/invoices/{id}/payments",
+        [200, 403, 403, 200, 404, 401, 401, 401],
+    ),
+    (
+        "POST",
+        "/api/v1/invoices/{id}/payments",
+        [201, 403, 403, 403, 403, 401, 401, 401],
+    ),
+    (
+        "GET",
+        "/api/v1/settings/invoicing",
+        [200, 403, 403, 403, 403, 401, 401, 401],
+    ),
+    (
+        "PUT",
+        "/api/v1/settings/invoicing",
+        [200, 403, 403, 403, 403, 401, 401, 401],
+    ),
 ];
 
 struct Brand {
@@ -725,10 +781,47 @@ struct Targets {
     channel: String,
     chat_message: String,
     direct_with: String,
+    /// A draft and a sent invoice of company A (made only for the invoice routes).
+    draft_invoice: String,
+    sent_invoice: String,
 }
 
-async fn targets(brand: &Brand, n: usize, account: &Account) -> Targets {
+/// A draft and a sent invoice of company A.
+async fn invoices_of_company_a(brand: &Brand) -> (String, String) {
+    use tenant_core::finance::invoices::{self, NewInvoice, NewLine};
     let store = brand.context.store();
+    let create = access::permit::<need::InvoicesCreate>(&brand.admin, Scope::Brand).unwrap();
+    let new = NewInvoice {
+        company: brand.company_a.clone(),
+        lines: vec![NewLine {
+            description: "Design".to_owned(),
+            quantity: "2".to_owned(),
+            unit_price: "50".to_owned(),
+            tax_rate: "19".to_owned(),
+            discount: None,
+        }],
+        ..NewInvoice::default()
+    };
+    let draft = invoices::create_invoice(store, &create, &new)
+        .await
+        .unwrap();
+    let sent = invoices::create_invoice(store, &create, &new)
+        .await
+        .unwrap();
+    let manage = access::permit::<need::InvoicesManage>(&brand.admin, Scope::Brand).unwrap();
+    invoices::send_invoice(store, &manage, &sent.id)
+        .await
+        .unwrap();
+    (draft.id, sent.id)
+}
+
+async fn targets(brand: &Brand, n: usize, account: &Account, path: &str) -> Targets {
+    let store = brand.context.store();
+    let (draft_invoice, sent_invoice) = if path.starts_with("/api/v1/invoices/") {
+        invoices_of_company_a(brand).await
+    } else {
+        (String::new(), String::new())
+    };
     let (user, invitation) = invitations::invite_user(
         store,
         &NewUser::new(
@@ -888,13 +981,20 @@ async fn targets(brand: &Brand, n: usize, account: &Account) -> Targets {
         channel: channel.id,
         chat_message: chat_message.id,
         direct_with: brand.staff.clone(),
+        draft_invoice,
+        sent_invoice,
     }
 }
 
 fn concrete(path: &str, method: &str, brand: &Brand, t: &Targets) -> String {
     let own_company = path.starts_with("/api/v1/clients/{id}")
         && (path.ends_with("/contacts") || method == "GET");
-    let id = if path.starts_with("/api/v1/users/") {
+    let drafts = matches!(method, "PATCH" | "DELETE") || path.ends_with("/send");
+    let id = if path.starts_with("/api/v1/invoices/") && drafts {
+        &t.draft_invoice
+    } else if path.starts_with("/api/v1/invoices/") {
+        &t.sent_invoice
+    } else if path.starts_with("/api/v1/users/") {
         &t.user
     } else if path.starts_with("/api/v1/roles/") {
         &t.role
@@ -979,6 +1079,18 @@ fn body_for(method: &str, path: &str, n: usize, t: &Targets) -> Option<Value> {
         ("PATCH", "/api/v1/teams/{id}") => json!({"name": format!("Renamed team {n}")}),
         ("POST", "/api/v1/teams/{id}/members") => json!({"user": t.user}),
         ("POST", "/api/v1/clients") => json!({"name": format!("New company {n}")}),
+        ("POST", "/api/v1/invoices") => json!({
+            "company": t.company, "currency": "usd",
+            "lines": [{"description": "Design", "quantity": "1.5", "unit_price": "80", "tax_rate": "7"}]
+        }),
+        ("PATCH", "/api/v1/invoices/{id}") => json!({"notes": format!("Thanks {n}")}),
+        ("POST", "/api/v1/invoices/{id}/cancel") => json!({"reason": "Wrong hours"}),
+        ("POST", "/api/v1/invoices/{id}/payments") => {
+            json!({"amount": "10.00", "method": "bank_transfer", "reference": "Ref"})
+        }
+        ("PUT", "/api/v1/settings/invoicing") => {
+            json!({"legal_name": "Agency A Ltd", "address": "1 Main Street", "payment_days": 30})
+        }
         ("POST", "/api/v1/projects") => json!({"name": format!("New project {n}")}),
         ("PATCH", "/api/v1/projects/{id}") => json!({"description": "Phase two"}),
         ("POST", "/api/v1/projects/{id}/members") => json!({"user": t.user}),
@@ -1134,6 +1246,19 @@ async fn cast(platform: &Platform) -> Cast {
     let company_b = companies::create_company(s, &clients_permit, "Company B", "")
         .await
         .unwrap();
+    let invoices_permit =
+        access::permit::<need::InvoicesManage>(&admin_principal, Scope::Brand).unwrap();
+    tenant_core::finance::invoicing::set_invoicing(
+        s,
+        &invoices_permit,
+        &tenant_core::finance::invoicing::InvoicingChange {
+            legal_name: Some("Agency A".to_owned()),
+            address: Some("1 Main Street".to_owned()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
     let roles_permit = access::permit::<need::RolesManage>(&admin_principal, Scope::Brand).unwrap();
     let manager = roles::create_role(
         s,
@@ -1218,7 +1343,7 @@ async fn every_route_answers_every_kind_of_caller_as_the_matrix_says() {
         for (method, path, expected) in MATRIX {
             for (column, account) in accounts.iter().enumerate() {
                 n += 1;
-                let t = targets(&brand, n, account).await;
+                let t = targets(&brand, n, account, path).await;
                 let uri = concrete(path, method, &brand, &t);
                 let mut secret = account.secret.clone();
                 if (*method, *path) == ("DELETE", "/api/v1/session") && account.active {
@@ -2128,7 +2253,7 @@ async fn every_page_route_answers_every_kind_of_caller_as_the_page_matrix_says()
         for (method, path, expected) in PAGES {
             for (column, account) in accounts.iter().enumerate() {
                 n += 1;
-                let t = targets(&brand, n, account).await;
+                let t = targets(&brand, n, account, "").await;
                 let uri = page_path(path, &brand, &t);
                 let mut secret = account.secret.clone();
                 if (*method, *path) == ("POST", "/sign-out") && account.active {
@@ -2196,7 +2321,7 @@ async fn hostile_names_are_shown_as_text_on_every_page() {
     let admin = &brand.admin;
     // Everything with a name gets the hostile one.
     let users_permit = access::permit::<need::UsersManage>(admin, Scope::Brand).unwrap();
-    let t = targets(&brand, 1, &accounts[0]).await;
+    let t = targets(&brand, 1, &accounts[0], "").await;
     users::update_user(
         s,
         &users_permit,
@@ -2229,8 +2354,11 @@ async fn hostile_names_are_shown_as_text_on_every_page() {
         s,
         &clients_permit,
         &brand.company_a,
-        Some(&format!("Company {HOSTILE}")),
-        Some(&format!("Details {HOSTILE}")),
+        &companies::CompanyChange {
+            name: Some(&format!("Company {HOSTILE}")),
+            details: Some(&format!("Details {HOSTILE}")),
+            currency: None,
+        },
     )
     .await
     .unwrap();
@@ -2293,7 +2421,7 @@ async fn an_action_address_opened_again_leads_to_its_page_and_unknown_addresses_
         accounts,
         _files: _kept_files,
     } = cast(&platform).await;
-    let t = targets(&brand, 1, &accounts[0]).await;
+    let t = targets(&brand, 1, &accounts[0], "").await;
     let router = router();
     let secret = accounts[0].secret.as_deref();
     // Opened from the history or a bookmark, an address that only takes a form leads to

@@ -24,27 +24,53 @@ pub struct Company {
     pub name: String,
     /// Free text: address, billing details, notes.
     pub details: String,
+    /// The currency its invoices are in (ISO 4217), when set.
+    pub currency: Option<String>,
     /// When it was added.
     pub created_at: OffsetDateTime,
 }
 
 impl Company {
     fn audit_state(&self) -> serde_json::Value {
-        json!({"name": self.name, "details": self.details})
+        json!({"name": self.name, "details": self.details, "currency": self.currency})
     }
 }
 
-const COLUMNS: &str = "company_id, name, details, created_at";
+const COLUMNS: &str = "company_id, name, details, currency, created_at";
 
-type CompanyRow = (String, String, String, OffsetDateTime);
+type CompanyRow = (String, String, String, Option<String>, OffsetDateTime);
 
-fn from_row((id, name, details, created_at): CompanyRow) -> Company {
+fn from_row((id, name, details, currency, created_at): CompanyRow) -> Company {
     Company {
         id,
         name,
         details,
+        currency,
         created_at,
     }
+}
+
+/// A change to a company; `None` keeps a field.
+#[derive(Debug, Clone, Default)]
+pub struct CompanyChange<'a> {
+    /// A new name.
+    pub name: Option<&'a str>,
+    /// New details.
+    pub details: Option<&'a str>,
+    /// The currency of its invoices (an ISO 4217 code; empty clears it).
+    pub currency: Option<&'a str>,
+}
+
+fn parse_currency(text: &str) -> Result<Option<String>> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(
+        crate::finance::money::Currency::parse("currency", text)?
+            .code()
+            .to_owned(),
+    ))
 }
 
 fn no_such_company() -> Error {
@@ -195,6 +221,7 @@ pub async fn create_company(
         id: new_id()?,
         name: parse_company_name(name)?,
         details: parse_details(details)?,
+        currency: None,
         created_at: now(),
     };
     let mut tx = store.write().await?;
@@ -228,27 +255,30 @@ pub async fn update_company(
     store: &TenantStore,
     permit: &Permitted<'_, need::ClientsManage>,
     company_id: &str,
-    name: Option<&str>,
-    details: Option<&str>,
+    change: &CompanyChange<'_>,
 ) -> Result<Company> {
     let mut tx = store.write().await?;
     let before = find_company(&mut tx, company_id)
         .await?
         .ok_or_else(no_such_company)?;
     let mut company = before.clone();
-    if let Some(name) = name {
+    if let Some(name) = change.name {
         company.name = parse_company_name(name)?;
     }
-    if let Some(details) = details {
+    if let Some(details) = change.details {
         company.details = parse_details(details)?;
+    }
+    if let Some(currency) = change.currency {
+        company.currency = parse_currency(currency)?;
     }
     on_tx!(tx, |conn| {
         sqlx::query(
-            "update companies set name = $2, details = $3, updated_at = $4 where company_id = $1",
+            "update companies set name = $2, details = $3, currency = $4, updated_at = $5 where company_id = $1",
         )
         .bind(company_id)
         .bind(&company.name)
         .bind(&company.details)
+        .bind(&company.currency)
         .bind(now())
         .execute(conn)
         .await
@@ -288,6 +318,18 @@ pub async fn delete_company(
     if contacts > 0 {
         return Err(Error::Conflict(format!(
             "{} has {contacts} contact(s); deactivate them instead of removing the company",
+            company.name
+        )));
+    }
+    let invoices: i64 = on_tx!(tx, |conn| {
+        sqlx::query_scalar("select count(*) from invoices where company_id = $1")
+            .bind(company_id)
+            .fetch_one(conn)
+            .await?
+    });
+    if invoices > 0 {
+        return Err(Error::Conflict(format!(
+            "{} has {invoices} invoice(s), which are kept for the books",
             company.name
         )));
     }
@@ -346,6 +388,7 @@ pub(crate) const BACKUP: &[Table] = &[(
         ("company_id", Column::Text),
         ("name", Column::Text),
         ("details", Column::Text),
+        ("currency", Column::OptionalText),
         ("created_at", Column::Time),
         ("updated_at", Column::Time),
     ],

@@ -55,6 +55,7 @@ static TABLES: LazyLock<Vec<Table>> = LazyLock::new(|| {
         crate::work::projects::BACKUP,
         crate::work::tasks::BACKUP,
         crate::work::files::BACKUP,
+        crate::finance::invoices::BACKUP,
         crate::talk::discussions::BACKUP,
         crate::talk::comments::BACKUP,
         crate::talk::chat::BACKUP,

@@ -339,6 +339,23 @@ pub(crate) fn files_of(store: &TenantStore) -> Result<&BrandFiles> {
         .ok_or_else(|| Error::Objects("this server has no file store configured".to_owned()))
 }
 
+/// Who sees a project's files at all: holders of any file permission (a role without
+/// any, such as a bookkeeper's, has no access to project files, not even their names).
+fn check_sees_files(actor: &Principal, scope: crate::access::Scope<'_>) -> Result<()> {
+    use crate::access::permissions::Permission;
+    let any = [
+        Permission::FilesDownload,
+        Permission::FilesUpload,
+        Permission::FilesDelete,
+    ]
+    .into_iter()
+    .any(|p| crate::access::decide(actor, p, scope) == crate::access::Decision::Allow);
+    if any {
+        return Ok(());
+    }
+    crate::access::permit::<need::FilesDownload>(actor, scope).map(|_| ())
+}
+
 /// The project's files (or its trash), newest first, a page at a time.
 #[tracing::instrument(skip_all)]
 pub async fn list_files(
@@ -352,6 +369,7 @@ pub async fn list_files(
     let limit = limit.clamp(1, 200);
     let mut tx = store.read().await?;
     let approach = work::enter::<Read>(&mut tx, actor, project_id).await?;
+    check_sees_files(actor, approach.project().scope())?;
     if filter.trash {
         if actor.kind() == UserKind::Client {
             return Err(Error::Forbidden(
@@ -401,6 +419,7 @@ pub async fn get_file(
 ) -> Result<(FileItem, Vec<FileVersion>)> {
     let mut tx = store.read().await?;
     let grant = work::enter::<Read>(&mut tx, actor, project_id).await?;
+    check_sees_files(actor, grant.project().scope())?;
     let place = match actor.kind() {
         UserKind::Client => Where::Files,
         UserKind::Staff => Where::Either,

@@ -6,6 +6,7 @@ pub(crate) mod access;
 pub(crate) mod accounts;
 pub(crate) mod brand;
 pub(crate) mod events;
+pub(crate) mod finance;
 pub(crate) mod notifications;
 pub(crate) mod openapi;
 pub(crate) mod search;
@@ -227,6 +228,7 @@ pub fn routes() -> Vec<Route> {
         work::my_work::routes(),
         talk::conversations::routes(),
         talk::chat::routes(),
+        finance::invoices::routes(),
         search::routes(),
         events::routes(),
         notifications::routes(),

@@ -51,12 +51,15 @@ pub fn openapi_document() -> Value {
                 .body
                 .iter()
                 .map(|(name, kind, _)| {
-                    let schema = if *kind == "array" {
-                        json!({"type": "array", "items": {"type": "string"}})
-                    } else if *kind == "binary" {
-                        json!({"type": "string", "format": "binary"})
-                    } else {
-                        json!({"type": kind})
+                    let schema = match *kind {
+                        "array" => json!({"type": "array", "items": {"type": "string"}}),
+                        "objects" => json!({"type": "array", "items": {"type": "object"}}),
+                        "integers" => json!({"type": "array", "items": {"type": "integer"}}),
+                        "binary" => json!({"type": "string", "format": "binary"}),
+                        either if either.contains('|') => {
+                            json!({"type": either.split('|').collect::<Vec<_>>()})
+                        }
+                        one => json!({"type": one}),
                     };
                     ((*name).to_owned(), schema)
                 })
@@ -80,7 +83,7 @@ pub fn openapi_document() -> Value {
             .or_insert_with(|| json!({}));
         entry[route.method.as_str().to_lowercase()] = operation;
     }
-    json!({
+    let mut document = json!({
         "openapi": "3.1.0",
         "info": {"title": "Workspace API", "version": "1"},
         "paths": paths,
@@ -114,7 +117,7 @@ pub fn openapi_document() -> Value {
                 ]),
                 "Team": object(&[("id", "string"), ("name", "string"), ("members", "array"), ("created_at", "string")]),
                 "Member": object(&[("id", "string")]),
-                "Company": object(&[("id", "string"), ("name", "string"), ("details", "string"), ("created_at", "string")]),
+                "Company": object(&[("id", "string"), ("name", "string"), ("details", "string"), ("currency", "string|null"), ("created_at", "string")]),
                 "Session": object(&[
                     ("id", "string"), ("client_address", "string"), ("user_agent", "string"),
                     ("created_at", "string"), ("last_seen_at", "string"), ("expires_at", "string"),
@@ -266,7 +269,84 @@ pub fn openapi_document() -> Value {
                 },
             },
         },
-    })
+    });
+    for (name, schema) in money_schemas() {
+        document["components"]["schemas"][name] = schema;
+    }
+    document
+}
+
+/// The schemas of invoices and payments.
+fn money_schemas() -> Vec<(&'static str, Value)> {
+    vec![
+        (
+            "Invoice",
+            object(&[
+                ("id", "string"),
+                ("kind", "string"),
+                ("number", "string|null"),
+                ("status", "string"),
+                ("company", "string"),
+                ("company_name", "string"),
+                ("project", "string|null"),
+                ("corrects", "string|null"),
+                ("credited_by", "string|null"),
+                ("currency", "string"),
+                ("issued_on", "string"),
+                ("due_on", "string"),
+                ("notes", "string"),
+                ("terms", "string"),
+                ("seller", "object"),
+                ("buyer", "object"),
+                ("lines", "array"),
+                ("taxes", "array"),
+                ("net", "string"),
+                ("tax", "string"),
+                ("total", "string"),
+                ("paid", "string"),
+                ("balance", "string"),
+                ("sent_at", "string|null"),
+                ("cancelled_at", "string|null"),
+                ("created_at", "string"),
+                ("history", "array|null"),
+            ]),
+        ),
+        ("InvoiceList", list_of("Invoice")),
+        (
+            "Payment",
+            object(&[
+                ("id", "string"),
+                ("invoice", "string"),
+                ("amount", "string"),
+                ("currency", "string"),
+                ("paid_on", "string"),
+                ("method", "string"),
+                ("reference", "string"),
+                ("status", "string"),
+                ("recorded_by", "string|null"),
+                ("created_at", "string"),
+            ]),
+        ),
+        ("PaymentList", list_of("Payment")),
+        (
+            "InvoicingSettings",
+            object(&[
+                ("legal_name", "string"),
+                ("address", "string"),
+                ("tax_id", "string"),
+                ("bank_details", "string"),
+                ("number_pattern", "string"),
+                ("credit_note_pattern", "string"),
+                ("next_invoice_number", "integer"),
+                ("next_credit_note_number", "integer"),
+                ("currency", "string"),
+                ("payment_days", "integer"),
+                ("terms", "string"),
+                ("reminder_days", "array"),
+                ("e_invoice", "boolean"),
+            ]),
+        ),
+    ]
 }
 
 /// A JSON object schema with every field present; `a|b` types allow either.
@@ -417,6 +497,15 @@ fn success_of(method: &Method, path: &str) -> Option<(u16, Option<&'static str>)
         ("POST", "/api/v1/notifications/read") => (200, Some("Unread")),
         ("GET" | "PUT", "/api/v1/me/notifications/settings") => (200, Some("NotificationSettings")),
         ("GET", "/api/v1/projects/{id}/activity") => (200, Some("EventList")),
+        ("GET", "/api/v1/invoices") => (200, Some("InvoiceList")),
+        ("POST", "/api/v1/invoices") => (201, Some("Invoice")),
+        ("GET" | "PATCH", "/api/v1/invoices/{id}")
+        | ("POST", "/api/v1/invoices/{id}/send" | "/api/v1/invoices/{id}/cancel") => {
+            (200, Some("Invoice"))
+        }
+        ("GET", "/api/v1/invoices/{id}/payments") => (200, Some("PaymentList")),
+        ("POST", "/api/v1/invoices/{id}/payments") => (201, Some("Payment")),
+        ("GET" | "PUT", "/api/v1/settings/invoicing") => (200, Some("InvoicingSettings")),
         ("DELETE", _) => (204, None),
         _ => return None,
     })

@@ -103,6 +103,7 @@ pub fn company(company: &Company) -> Value {
         "id": company.id,
         "name": company.name,
         "details": company.details,
+        "currency": company.currency,
         "created_at": rfc3339(company.created_at),
     })
 }

@@ -48,6 +48,8 @@ pub(crate) struct CompanyBody {
     name: Option<String>,
     #[serde(default)]
     details: Option<String>,
+    #[serde(default)]
+    currency: Option<String>,
 }
 
 /// `POST /api/v1/clients`.
@@ -81,8 +83,11 @@ pub(crate) async fn edit(
         caller.tenant.store(),
         &permit,
         &id,
-        body.name.as_deref(),
-        body.details.as_deref(),
+        &companies::CompanyChange {
+            name: body.name.as_deref(),
+            details: body.details.as_deref(),
+            currency: body.currency.as_deref(),
+        },
     )
     .await?;
     Ok(Json(views::company(&company)))
@@ -169,8 +174,11 @@ pub(crate) fn routes() -> Vec<Route> {
     ];
     const COMPANY: &[(&str, &str, bool)] =
         &[("name", "string", true), ("details", "string", false)];
-    const COMPANY_EDIT: &[(&str, &str, bool)] =
-        &[("name", "string", false), ("details", "string", false)];
+    const COMPANY_EDIT: &[(&str, &str, bool)] = &[
+        ("name", "string", false),
+        ("details", "string", false),
+        ("currency", "string", false),
+    ];
     vec![
         route(
             M::GET,

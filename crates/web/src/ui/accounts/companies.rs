@@ -213,6 +213,11 @@ async fn render_company(
                     .value(company_typed.map_or(company.name.as_str(), |t| field(t, "name")))
                     .error(Failed::error(failed, "company", "name").as_deref()).required())
                 (details_field(company_typed.map_or(company.details.as_str(), |t| field(t, "details"))))
+                (Field::new("currency", "Invoice currency")
+                    .value(company_typed.map_or(company.currency.as_deref().unwrap_or_default(), |t| field(t, "currency")))
+                    .error(Failed::error(failed, "company", "currency").as_deref())
+                    .maxlength(3)
+                    .hint("Three letters (ISO 4217), such as EUR or USD; empty for the brand's default."))
                 div.actions { button type="submit" { "Save company" } }
             }
         }
@@ -307,8 +312,11 @@ pub(crate) async fn edit(
         viewer.tenant.store(),
         &permit,
         &id,
-        Some(field(&pairs, "name")),
-        Some(field(&pairs, "details")),
+        &companies::CompanyChange {
+            name: Some(field(&pairs, "name")),
+            details: Some(field(&pairs, "details")),
+            currency: Some(field(&pairs, "currency")),
+        },
     )
     .await;
     Ok(match result {

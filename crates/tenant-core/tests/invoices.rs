@@ -1,0 +1,646 @@
+//! Invoices on both backends: exact totals, numbers given at sending (gap-free, never
+//! twice, consecutive under 20 sends at once), a sent invoice never changed, payments in
+//! part and never more than is owed, cancelling with a credit note, who sees which
+//! invoice (a client never a draft or another company's), and a Bookkeeper role with
+//! invoices but no files.
+
+#![allow(clippy::unwrap_used)] // a test that cannot set up should panic
+
+mod support;
+
+use support::{both, context, outcome, person};
+use tenant_core::access::permissions::{PermissionSet, need};
+use tenant_core::access::{self, Principal, Scope, UserKind};
+use tenant_core::accounts::companies;
+use tenant_core::accounts::roles::{self, NewRole};
+use tenant_core::finance::invoices::{
+    self, InvoiceChange, InvoiceFilter, NewInvoice, NewLine, NewPayment, Status,
+};
+use tenant_core::finance::invoicing::{self, InvoicingChange};
+use tenant_core::{Platform, TenantStore};
+
+struct Books {
+    admin: Principal,
+    acme: String,
+    globex: String,
+    acme_contact: Principal,
+    globex_contact: Principal,
+    staff: Principal,
+}
+
+async fn books(s: &TenantStore) -> Books {
+    let admin = person(s, "admin@books.test", "Ada Admin", "admin", None).await;
+    let clients = access::permit::<need::ClientsManage>(&admin, Scope::Brand).unwrap();
+    let acme = companies::create_company(s, &clients, "Acme GmbH", "Hauptstraße 1\n10115 Berlin")
+        .await
+        .unwrap();
+    let globex = companies::create_company(s, &clients, "Globex", "")
+        .await
+        .unwrap();
+    let acme_contact = person(s, "cleo@acme.test", "Cleo", "client", Some(&acme.id)).await;
+    let globex_contact = person(s, "gil@globex.test", "Gil", "client", Some(&globex.id)).await;
+    let staff = person(s, "sam@books.test", "Sam Staff", "staff", None).await;
+    let manage = access::permit::<need::InvoicesManage>(&admin, Scope::Brand).unwrap();
+    invoicing::set_invoicing(
+        s,
+        &manage,
+        &InvoicingChange {
+            legal_name: Some("Studio Nord GmbH".to_owned()),
+            address: Some("Am Hafen 5\n20457 Hamburg".to_owned()),
+            tax_id: Some("DE123456789".to_owned()),
+            bank_details: Some("IBAN DE02 1203 0000 0000 2020 51".to_owned()),
+            ..InvoicingChange::default()
+        },
+    )
+    .await
+    .unwrap();
+    Books {
+        admin,
+        acme: acme.id,
+        globex: globex.id,
+        acme_contact,
+        globex_contact,
+        staff,
+    }
+}
+
+fn line(
+    description: &str,
+    quantity: &str,
+    price: &str,
+    rate: &str,
+    discount: Option<&str>,
+) -> NewLine {
+    NewLine {
+        description: description.to_owned(),
+        quantity: quantity.to_owned(),
+        unit_price: price.to_owned(),
+        tax_rate: rate.to_owned(),
+        discount: discount.map(str::to_owned),
+    }
+}
+
+async fn draft(s: &TenantStore, admin: &Principal, company: &str) -> invoices::Invoice {
+    let permit = access::permit::<need::InvoicesCreate>(admin, Scope::Brand).unwrap();
+    invoices::create_invoice(
+        s,
+        &permit,
+        &NewInvoice {
+            company: company.to_owned(),
+            lines: vec![
+                line("Design, hours", "3", "33.3333", "19", None),
+                line("Hosting", "1.5", "80", "7", Some("10")),
+            ],
+            ..NewInvoice::default()
+        },
+    )
+    .await
+    .unwrap()
+}
+
+async fn send(
+    s: &TenantStore,
+    admin: &Principal,
+    id: &str,
+) -> tenant_core::Result<invoices::Invoice> {
+    let permit = access::permit::<need::InvoicesManage>(admin, Scope::Brand).unwrap();
+    invoices::send_invoice(s, &permit, id).await
+}
+
+fn this_year() -> i32 {
+    time::OffsetDateTime::now_utc().year()
+}
+
+#[tokio::test]
+async fn a_draft_is_totalled_exactly_numbered_at_sending_and_never_changed_after() {
+    for store in both().await {
+        let platform = Platform::open(&store.backend).await.unwrap();
+        let context = context(&platform, "books.test").await;
+        let s = context.store();
+        let b = books(s).await;
+        let d = draft(s, &b.admin, &b.acme).await;
+        // 3 × 33.3333 = 99.9999 → 100.00; 1.5 × 80 − 10 % = 108.00; taxes once per rate:
+        // 19 % of 100.00 = 19.00, 7 % of 108.00 = 7.56.
+        assert_eq!(d.status, Status::Draft);
+        assert_eq!(d.number, None);
+        assert_eq!(d.currency.code(), "EUR");
+        assert_eq!((d.net, d.tax, d.total), (20_800, 2_656, 23_456));
+        assert_eq!(
+            d.lines.iter().map(|l| l.net).collect::<Vec<_>>(),
+            [10_000, 10_800]
+        );
+        assert_eq!(
+            d.taxes.iter().map(|t| t.tax).collect::<Vec<_>>(),
+            [756, 1_900]
+        );
+        assert_eq!(d.seller.name, "Studio Nord GmbH");
+        assert_eq!(d.buyer.name, "Acme GmbH");
+
+        // A wrong line is a field error naming the line, and changes nothing.
+        let create = access::permit::<need::InvoicesCreate>(&b.admin, Scope::Brand).unwrap();
+        let wrong = invoices::update_invoice(
+            s,
+            &create,
+            &d.id,
+            &InvoiceChange {
+                lines: Some(vec![line("Design", "2", "12.5x", "19", None)]),
+                ..InvoiceChange::default()
+            },
+        )
+        .await;
+        match &wrong {
+            Err(tenant_core::Error::Field { field, message }) => {
+                assert_eq!(*field, "lines");
+                assert!(
+                    message.contains("line 1") && message.contains("unit_price"),
+                    "{message}"
+                );
+            }
+            other => panic!("expected a field error, got {other:?}"),
+        }
+        let unchanged = invoices::get_invoice(s, &b.admin, &d.id).await.unwrap();
+        assert_eq!(unchanged.total, 23_456);
+
+        let sent = send(s, &b.admin, &d.id).await.unwrap();
+        assert_eq!(sent.status, Status::Sent);
+        assert_eq!(
+            sent.number.as_deref(),
+            Some(format!("{}-0001", this_year()).as_str())
+        );
+        assert_eq!(sent.issued_on, time::OffsetDateTime::now_utc().date());
+        assert_eq!(sent.seller.tax_id, "DE123456789");
+        assert_eq!(sent.buyer.details, "Hauptstraße 1\n10115 Berlin");
+
+        // Sent: never changed in place, never removed, never sent again.
+        let change = invoices::update_invoice(
+            s,
+            &create,
+            &d.id,
+            &InvoiceChange {
+                notes: Some("changed".to_owned()),
+                ..InvoiceChange::default()
+            },
+        )
+        .await;
+        assert_eq!(outcome(&change), "409");
+        assert_eq!(
+            outcome(&invoices::delete_invoice(s, &create, &d.id).await),
+            "409"
+        );
+        assert_eq!(outcome(&send(s, &b.admin, &d.id).await), "409");
+
+        // Settings changed later leave the sent invoice as it was sent.
+        let manage = access::permit::<need::InvoicesManage>(&b.admin, Scope::Brand).unwrap();
+        invoicing::set_invoicing(
+            s,
+            &manage,
+            &InvoicingChange {
+                legal_name: Some("Studio Süd AG".to_owned()),
+                ..InvoicingChange::default()
+            },
+        )
+        .await
+        .unwrap();
+        let again = invoices::get_invoice(s, &b.admin, &d.id).await.unwrap();
+        assert_eq!(again.seller.name, "Studio Nord GmbH");
+
+        // The next draft sent takes the next number; a draft removed leaves no gap.
+        let gone = draft(s, &b.admin, &b.acme).await;
+        invoices::delete_invoice(s, &create, &gone.id)
+            .await
+            .unwrap();
+        let next = draft(s, &b.admin, &b.globex).await;
+        let next = send(s, &b.admin, &next.id).await.unwrap();
+        assert_eq!(
+            next.number.as_deref(),
+            Some(format!("{}-0002", this_year()).as_str())
+        );
+        platform.close().await;
+        store.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn twenty_sends_at_once_give_twenty_consecutive_numbers() {
+    for store in both().await {
+        let platform = Platform::open(&store.backend).await.unwrap();
+        let context = context(&platform, "books.test").await;
+        let s = context.store();
+        let b = books(s).await;
+        let manage = access::permit::<need::InvoicesManage>(&b.admin, Scope::Brand).unwrap();
+        invoicing::set_invoicing(
+            s,
+            &manage,
+            &InvoicingChange {
+                number_pattern: Some("INV-{YYYY}-{seq:5}".to_owned()),
+                next_invoice_number: Some(100),
+                ..InvoicingChange::default()
+            },
+        )
+        .await
+        .unwrap();
+        let mut drafts = Vec::new();
+        for _ in 0..20 {
+            drafts.push(draft(s, &b.admin, &b.acme).await.id);
+        }
+        let sends = drafts.iter().map(|id| {
+            let s = s.clone();
+            let admin = b.admin.clone();
+            let id = id.clone();
+            tokio::spawn(async move { send(&s, &admin, &id).await })
+        });
+        let mut numbers: Vec<String> = futures_util::future::join_all(sends)
+            .await
+            .into_iter()
+            .map(|r| r.unwrap().unwrap().number.unwrap())
+            .collect();
+        numbers.sort();
+        let expected: Vec<String> = (100..120)
+            .map(|n| format!("INV-{}-{n:05}", this_year()))
+            .collect();
+        assert_eq!(numbers, expected, "on {}", store.kind());
+        // A number given already is never set again as the next.
+        let back = invoicing::set_invoicing(
+            s,
+            &manage,
+            &InvoicingChange {
+                next_invoice_number: Some(110),
+                ..InvoicingChange::default()
+            },
+        )
+        .await;
+        assert_eq!(outcome(&back), "422");
+        let view = invoicing::invoicing(s, &manage).await.unwrap();
+        assert_eq!(view.next_invoice_number, 120);
+        platform.close().await;
+        store.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_client_sees_their_companys_sent_invoices_only() {
+    for store in both().await {
+        let platform = Platform::open(&store.backend).await.unwrap();
+        let context = context(&platform, "books.test").await;
+        let s = context.store();
+        let b = books(s).await;
+        let acme_draft = draft(s, &b.admin, &b.acme).await;
+        let acme_sent = draft(s, &b.admin, &b.acme).await;
+        send(s, &b.admin, &acme_sent.id).await.unwrap();
+        let globex_sent = draft(s, &b.admin, &b.globex).await;
+        send(s, &b.admin, &globex_sent.id).await.unwrap();
+
+        let listed = |viewer: Principal, filter: InvoiceFilter| {
+            let s = s.clone();
+            async move {
+                invoices::list_invoices(&s, &viewer, &filter, None, 50)
+                    .await
+                    .map(|page| page.items.into_iter().map(|i| i.id).collect::<Vec<_>>())
+            }
+        };
+        let all = InvoiceFilter::default();
+        assert_eq!(
+            listed(b.acme_contact.clone(), all.clone()).await.unwrap(),
+            vec![acme_sent.id.clone()]
+        );
+        assert_eq!(
+            listed(b.globex_contact.clone(), all.clone()).await.unwrap(),
+            vec![globex_sent.id.clone()]
+        );
+        // Asking for another company's gives nothing, not theirs.
+        let other = InvoiceFilter {
+            company: Some(b.globex.clone()),
+            ..InvoiceFilter::default()
+        };
+        assert!(
+            listed(b.acme_contact.clone(), other)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(listed(b.admin.clone(), all.clone()).await.unwrap().len(), 3);
+        let drafts = InvoiceFilter {
+            status: Some("draft".to_owned()),
+            ..InvoiceFilter::default()
+        };
+        assert_eq!(
+            listed(b.admin.clone(), drafts.clone()).await.unwrap(),
+            vec![acme_draft.id.clone()]
+        );
+        assert!(
+            listed(b.acme_contact.clone(), drafts)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let bad = InvoiceFilter {
+            status: Some("lost".to_owned()),
+            ..InvoiceFilter::default()
+        };
+        assert_eq!(outcome(&listed(b.admin.clone(), bad).await), "422");
+
+        // One at a time: a draft and another company's do not exist for a client.
+        for (viewer, id, expected) in [
+            (&b.acme_contact, &acme_sent.id, "ok"),
+            (&b.acme_contact, &acme_draft.id, "404"),
+            (&b.acme_contact, &globex_sent.id, "404"),
+            (&b.globex_contact, &acme_sent.id, "404"),
+            (&b.admin, &acme_draft.id, "ok"),
+            // The built-in staff role holds no invoice permission.
+            (&b.staff, &acme_sent.id, "403"),
+        ] {
+            let got = invoices::get_invoice(s, viewer, id).await;
+            assert_eq!(outcome(&got), expected, "{} reads {id}", viewer.email());
+            let payments = invoices::list_payments(s, viewer, id).await;
+            assert_eq!(
+                outcome(&payments),
+                expected,
+                "{} reads payments of {id}",
+                viewer.email()
+            );
+        }
+        assert_eq!(outcome(&listed(b.staff.clone(), all).await), "403");
+        // Clients never create, send or record payments.
+        assert!(
+            access::permit::<need::InvoicesCreate>(&b.acme_contact, Scope::Company(&b.acme))
+                .is_err()
+        );
+        assert!(
+            access::permit::<need::InvoicesManage>(&b.acme_contact, Scope::Company(&b.acme))
+                .is_err()
+        );
+        platform.close().await;
+        store.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn payments_pay_in_part_then_in_full_and_never_more_than_is_owed() {
+    for store in both().await {
+        let platform = Platform::open(&store.backend).await.unwrap();
+        let context = context(&platform, "books.test").await;
+        let s = context.store();
+        let b = books(s).await;
+        let d = draft(s, &b.admin, &b.acme).await;
+        let manage = access::permit::<need::InvoicesManage>(&b.admin, Scope::Brand).unwrap();
+        let pay = |amount: &str, method: &str| NewPayment {
+            amount: amount.to_owned(),
+            paid_on: None,
+            method: method.to_owned(),
+            reference: Some("Bank ref 42".to_owned()),
+        };
+        // Not before it is sent.
+        let early =
+            invoices::record_payment(s, &manage, &d.id, &pay("10.00", "bank_transfer")).await;
+        assert_eq!(outcome(&early), "409");
+        send(s, &b.admin, &d.id).await.unwrap();
+        let (after, payment) =
+            invoices::record_payment(s, &manage, &d.id, &pay("100.00", "bank_transfer"))
+                .await
+                .unwrap();
+        assert_eq!(after.status, Status::PartiallyPaid);
+        assert_eq!((after.paid, after.balance()), (10_000, 13_456));
+        assert_eq!(payment.amount, 10_000);
+        assert_eq!(payment.status, "succeeded");
+        for (amount, method, why) in [
+            ("134.57", "cash", "more than is left"),
+            ("0", "cash", "zero"),
+            ("-5", "cash", "negative"),
+            ("1.001", "cash", "finer than a cent"),
+            ("ten", "cash", "not a number"),
+            ("1.00", "barter", "an unknown method"),
+        ] {
+            let refused = invoices::record_payment(s, &manage, &d.id, &pay(amount, method)).await;
+            assert_eq!(outcome(&refused), "422", "{why}");
+        }
+        let future = NewPayment {
+            paid_on: Some("2999-01-01".to_owned()),
+            ..pay("1.00", "cash")
+        };
+        assert_eq!(
+            outcome(&invoices::record_payment(s, &manage, &d.id, &future).await),
+            "422"
+        );
+        let unchanged = invoices::get_invoice(s, &b.admin, &d.id).await.unwrap();
+        assert_eq!(unchanged.paid, 10_000);
+        assert_eq!(
+            invoices::list_payments(s, &b.admin, &d.id)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+
+        let (paid, _) = invoices::record_payment(s, &manage, &d.id, &pay("134.56", "cash"))
+            .await
+            .unwrap();
+        assert_eq!(paid.status, Status::Paid);
+        assert_eq!(paid.balance(), 0);
+        let more = invoices::record_payment(s, &manage, &d.id, &pay("1.00", "cash")).await;
+        assert_eq!(outcome(&more), "409");
+        // The client sees the payments of their invoice.
+        let seen = invoices::list_payments(s, &b.acme_contact, &d.id)
+            .await
+            .unwrap();
+        assert_eq!(seen.iter().map(|p| p.amount).sum::<i64>(), 23_456);
+        // The history tells what happened, in order.
+        let view = access::permit::<need::InvoicesView>(&b.admin, Scope::Brand).unwrap();
+        let history = invoices::history(s, &view, &d.id).await.unwrap();
+        let actions: Vec<&str> = history.iter().map(|h| h.action.as_str()).collect();
+        assert_eq!(actions, ["created", "sent", "payment", "payment"]);
+        platform.close().await;
+        store.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn cancelling_makes_a_credit_note_of_its_own_number_with_every_line_negated() {
+    for store in both().await {
+        let platform = Platform::open(&store.backend).await.unwrap();
+        let context = context(&platform, "books.test").await;
+        let s = context.store();
+        let b = books(s).await;
+        let d = draft(s, &b.admin, &b.acme).await;
+        let manage = access::permit::<need::InvoicesManage>(&b.admin, Scope::Brand).unwrap();
+        assert_eq!(
+            outcome(&invoices::cancel_invoice(s, &manage, &d.id, "wrong client").await),
+            "409",
+            "a draft is removed, not cancelled"
+        );
+        let sent = send(s, &b.admin, &d.id).await.unwrap();
+        assert_eq!(
+            outcome(&invoices::cancel_invoice(s, &manage, &d.id, " ").await),
+            "422",
+            "a reason is needed"
+        );
+        let (cancelled, credit) = invoices::cancel_invoice(s, &manage, &d.id, "Wrong hours")
+            .await
+            .unwrap();
+        assert_eq!(cancelled.status, Status::Cancelled);
+        assert_eq!(cancelled.credited_by.as_deref(), Some(credit.id.as_str()));
+        assert_eq!(
+            cancelled.number, sent.number,
+            "the invoice keeps its number"
+        );
+        assert_eq!(credit.kind, invoicing::Kind::CreditNote);
+        assert_eq!(credit.corrects.as_deref(), Some(d.id.as_str()));
+        assert_eq!(
+            credit.number.as_deref(),
+            Some(format!("CN-{}-0001", this_year()).as_str())
+        );
+        assert_eq!(
+            (credit.net, credit.tax, credit.total),
+            (-20_800, -2_656, -23_456)
+        );
+        assert!(credit.notes.contains("Wrong hours"));
+        assert_eq!(
+            outcome(&invoices::cancel_invoice(s, &manage, &d.id, "again").await),
+            "409"
+        );
+        assert_eq!(
+            outcome(&invoices::cancel_invoice(s, &manage, &credit.id, "no").await),
+            "409"
+        );
+        // The client sees both; the list filters by status.
+        let page = invoices::list_invoices(s, &b.acme_contact, &InvoiceFilter::default(), None, 50)
+            .await
+            .unwrap();
+        assert_eq!(page.items.len(), 2);
+        let cancelled_only = InvoiceFilter {
+            status: Some("cancelled".to_owned()),
+            ..InvoiceFilter::default()
+        };
+        let page = invoices::list_invoices(s, &b.admin, &cancelled_only, None, 50)
+            .await
+            .unwrap();
+        assert_eq!(
+            page.items.iter().map(|i| &i.id).collect::<Vec<_>>(),
+            [&d.id]
+        );
+        platform.close().await;
+        store.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn an_invoice_not_paid_by_its_due_date_is_overdue() {
+    for store in both().await {
+        let platform = Platform::open(&store.backend).await.unwrap();
+        let context = context(&platform, "books.test").await;
+        let s = context.store();
+        let b = books(s).await;
+        let d = draft(s, &b.admin, &b.acme).await;
+        send(s, &b.admin, &d.id).await.unwrap();
+        support::run_in_tenant(
+            &store.backend,
+            &context.tenant,
+            &[&format!(
+                "update invoices set due_on = '2020-01-31' where invoice_id = '{}'",
+                d.id
+            )],
+        )
+        .await;
+        let late = invoices::get_invoice(s, &b.admin, &d.id).await.unwrap();
+        assert_eq!(late.status, Status::Overdue);
+        let overdue = InvoiceFilter {
+            status: Some("overdue".to_owned()),
+            ..InvoiceFilter::default()
+        };
+        let page = invoices::list_invoices(s, &b.admin, &overdue, None, 50)
+            .await
+            .unwrap();
+        assert_eq!(page.items.len(), 1);
+        let sent = InvoiceFilter {
+            status: Some("sent".to_owned()),
+            ..InvoiceFilter::default()
+        };
+        assert!(
+            invoices::list_invoices(s, &b.admin, &sent, None, 50)
+                .await
+                .unwrap()
+                .items
+                .is_empty()
+        );
+        // An overdue invoice still takes payments.
+        let manage = access::permit::<need::InvoicesManage>(&b.admin, Scope::Brand).unwrap();
+        let (paid, _) = invoices::record_payment(
+            s,
+            &manage,
+            &d.id,
+            &NewPayment {
+                amount: "234.56".to_owned(),
+                paid_on: None,
+                method: "bank_transfer".to_owned(),
+                reference: None,
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(paid.status, Status::Paid);
+        platform.close().await;
+        store.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_bookkeeper_works_with_invoices_and_never_sees_project_files() {
+    for store in both().await {
+        let platform = Platform::open(&store.backend).await.unwrap();
+        let context = context(&platform, "books.test").await;
+        let s = context.store();
+        let b = books(s).await;
+        let roles_permit = access::permit::<need::RolesManage>(&b.admin, Scope::Brand).unwrap();
+        let bookkeeper_role = roles::create_role(
+            s,
+            &roles_permit,
+            &NewRole {
+                name: "Bookkeeper".to_owned(),
+                kind: UserKind::Staff,
+                permissions: PermissionSet::parse_words([
+                    "projects.view_all",
+                    "invoices.view",
+                    "invoices.create",
+                    "invoices.manage",
+                ])
+                .unwrap(),
+            },
+        )
+        .await
+        .unwrap();
+        let keeper = person(s, "bea@books.test", "Bea Books", &bookkeeper_role.id, None).await;
+        let project = support::project(s, &b.admin, Some(&b.acme)).await;
+        let d = draft(s, &keeper, &b.acme).await;
+        let sent = send(s, &keeper, &d.id).await.unwrap();
+        assert_eq!(sent.status, Status::Sent);
+        let page = invoices::list_invoices(s, &keeper, &InvoiceFilter::default(), None, 50)
+            .await
+            .unwrap();
+        assert_eq!(page.items.len(), 1);
+        let files = tenant_core::work::files::list_files(
+            s,
+            &keeper,
+            &project.id,
+            &Default::default(),
+            None,
+            50,
+        )
+        .await;
+        assert_eq!(outcome(&files), "403", "a bookkeeper has no files.download");
+        // A project of another company cannot be put on an invoice.
+        let create = access::permit::<need::InvoicesCreate>(&keeper, Scope::Brand).unwrap();
+        let mismatched = invoices::create_invoice(
+            s,
+            &create,
+            &NewInvoice {
+                company: b.globex.clone(),
+                project: Some(project.id.clone()),
+                lines: vec![line("Work", "1", "1", "0", None)],
+                ..NewInvoice::default()
+            },
+        )
+        .await;
+        assert_eq!(outcome(&mismatched), "422");
+        platform.close().await;
+        store.cleanup().await;
+    }
+}

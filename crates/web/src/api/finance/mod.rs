@@ -1,0 +1,3 @@
+//! The API of money: invoices, payments and their settings.
+
+pub(crate) mod invoices;
