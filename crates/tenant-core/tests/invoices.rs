@@ -152,7 +152,7 @@ async fn a_draft_is_totalled_exactly_numbered_at_sending_and_never_changed_after
             Err(tenant_core::Error::Field { field, message }) => {
                 assert_eq!(*field, "lines");
                 assert!(
-                    message.contains("line 1") && message.contains("unit_price"),
+                    message.contains("line 1") && message.contains("unit price"),
                     "{message}"
                 );
             }

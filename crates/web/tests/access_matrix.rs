@@ -817,11 +817,12 @@ async fn invoices_of_company_a(brand: &Brand) -> (String, String) {
 
 async fn targets(brand: &Brand, n: usize, account: &Account, path: &str) -> Targets {
     let store = brand.context.store();
-    let (draft_invoice, sent_invoice) = if path.starts_with("/api/v1/invoices/") {
-        invoices_of_company_a(brand).await
-    } else {
-        (String::new(), String::new())
-    };
+    let (draft_invoice, sent_invoice) =
+        if path.starts_with("/api/v1/invoices/") || path.starts_with("/invoices/") {
+            invoices_of_company_a(brand).await
+        } else {
+            (String::new(), String::new())
+        };
     let (user, invitation) = invitations::invite_user(
         store,
         &NewUser::new(
@@ -1422,6 +1423,62 @@ async fn a_session_cannot_be_used_to_guess_the_password_behind_two_factor_change
 /// signed-out caller is sent to the sign-in page (303); a change that worked ends on a page
 /// address (303, Post/Redirect/Get) unless it shows something only once (a link, a token).
 const PAGES: &[(&str, &str, [u16; 8])] = &[
+    ("GET", "/invoices", [200, 403, 403, 200, 200, 303, 303, 303]),
+    (
+        "POST",
+        "/invoices",
+        [303, 403, 403, 403, 403, 303, 303, 303],
+    ),
+    (
+        "GET",
+        "/invoices/new",
+        [200, 403, 403, 403, 403, 303, 303, 303],
+    ),
+    (
+        "GET",
+        "/invoices/{id}",
+        [200, 403, 403, 200, 404, 303, 303, 303],
+    ),
+    (
+        "GET",
+        "/invoices/{id}/edit",
+        [200, 403, 403, 403, 403, 303, 303, 303],
+    ),
+    (
+        "POST",
+        "/invoices/{id}/edit",
+        [303, 403, 403, 403, 403, 303, 303, 303],
+    ),
+    (
+        "POST",
+        "/invoices/{id}/send",
+        [303, 403, 403, 403, 403, 303, 303, 303],
+    ),
+    (
+        "POST",
+        "/invoices/{id}/delete",
+        [303, 403, 403, 403, 403, 303, 303, 303],
+    ),
+    (
+        "POST",
+        "/invoices/{id}/cancel",
+        [303, 403, 403, 403, 403, 303, 303, 303],
+    ),
+    (
+        "POST",
+        "/invoices/{id}/payments",
+        [303, 403, 403, 403, 403, 303, 303, 303],
+    ),
+    (
+        "GET",
+        "/settings/invoicing",
+        [200, 403, 403, 403, 403, 303, 303, 303],
+    ),
+    (
+        "POST",
+        "/settings/invoicing",
+        [303, 403, 403, 403, 403, 303, 303, 303],
+    ),
     ("GET", "/", [200, 200, 200, 200, 200, 303, 200, 303]),
     ("GET", "/sign-in", [303, 303, 303, 303, 303, 200, 200, 200]),
     ("POST", "/sign-in", [303, 303, 303, 303, 303, 303, 303, 303]),
@@ -1962,7 +2019,14 @@ const PAGES: &[(&str, &str, [u16; 8])] = &[
 
 /// A page path with the request's own targets in place of its parameters.
 fn page_path(path: &str, brand: &Brand, t: &Targets) -> String {
-    let id = if path.starts_with("/users/") {
+    let drafts = ["/edit", "/send", "/delete"]
+        .iter()
+        .any(|end| path.ends_with(end));
+    let id = if path.starts_with("/invoices/") && drafts {
+        &t.draft_invoice
+    } else if path.starts_with("/invoices/") {
+        &t.sent_invoice
+    } else if path.starts_with("/users/") {
         &t.user
     } else if path.starts_with("/clients/") {
         &brand.company_a
@@ -2078,6 +2142,25 @@ fn page_form(
             ("stripe.secret_key", "sk_test_4242424242".into()),
         ],
         ("POST", "/projects") => vec![("name", format!("Page project {n}"))],
+        ("POST", "/invoices" | "/invoices/{id}/edit") => vec![
+            ("company", brand.company_a.clone()),
+            ("line.0.description", format!("Design {n}")),
+            ("line.0.quantity", "1.5".into()),
+            ("line.0.unit_price", "80".into()),
+            ("line.0.tax_rate", "19".into()),
+            ("line.1.description", String::new()),
+        ],
+        ("POST", "/invoices/{id}/cancel") => vec![("reason", "Wrong hours".into())],
+        ("POST", "/invoices/{id}/payments") => vec![
+            ("amount", "10.00".into()),
+            ("method", "cash".into()),
+            ("paid_on", String::new()),
+        ],
+        ("POST", "/settings/invoicing") => vec![
+            ("legal_name", "Agency A Ltd".into()),
+            ("address", "1 Main Street".into()),
+            ("reminder_days", "-3, 7".into()),
+        ],
         ("POST", "/projects/{id}/edit") => vec![
             ("name", format!("Project {n}")),
             ("description", "Phase two".into()),
@@ -2253,7 +2336,7 @@ async fn every_page_route_answers_every_kind_of_caller_as_the_page_matrix_says()
         for (method, path, expected) in PAGES {
             for (column, account) in accounts.iter().enumerate() {
                 n += 1;
-                let t = targets(&brand, n, account, "").await;
+                let t = targets(&brand, n, account, path).await;
                 let uri = page_path(path, &brand, &t);
                 let mut secret = account.secret.clone();
                 if (*method, *path) == ("POST", "/sign-out") && account.active {
@@ -2321,7 +2404,7 @@ async fn hostile_names_are_shown_as_text_on_every_page() {
     let admin = &brand.admin;
     // Everything with a name gets the hostile one.
     let users_permit = access::permit::<need::UsersManage>(admin, Scope::Brand).unwrap();
-    let t = targets(&brand, 1, &accounts[0], "").await;
+    let t = targets(&brand, 1, &accounts[0], "/invoices/").await;
     users::update_user(
         s,
         &users_permit,
@@ -2583,4 +2666,116 @@ async fn the_board_api_answers_each_caller_what_they_may_see_and_shows_a_change_
         platform.close().await;
         store.cleanup().await;
     }
+}
+
+#[tokio::test]
+async fn an_invoice_is_drafted_sent_and_paid_through_the_pages_and_its_client_sees_it() {
+    let store = support::sqlite();
+    let platform = Platform::open(&store.backend).await.unwrap();
+    let Cast {
+        context,
+        brand,
+        accounts,
+        _files: _kept_files,
+    } = cast(&platform).await;
+    let router = router();
+    let admin = accounts[0].secret.as_deref();
+    let pairs = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    };
+    let (status, _, page) =
+        page_call(&router, &context, "GET", "/invoices/new", admin, Vec::new()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("line.2.description") && !page.contains("line.3.description"));
+    let typed = [
+        ("company", brand.company_a.as_str()),
+        ("line.0.description", "Design <b>work</b>"),
+        ("line.0.quantity", "1.5"),
+        ("line.0.unit_price", "80"),
+        ("line.0.tax_rate", "19"),
+        ("line.1.description", ""),
+    ];
+    // "Add a line" without JavaScript: the form again with one more row, nothing saved.
+    let mut more = pairs(&typed);
+    more.push(("action".to_owned(), "add_line".to_owned()));
+    let (status, _, page) = page_call(&router, &context, "POST", "/invoices", admin, more).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("line.1.description") && !page.contains("line.2.description"));
+    assert!(
+        page.contains("Design &lt;b&gt;work&lt;/b&gt;"),
+        "typed text kept, escaped"
+    );
+    let (_, listed) = call(&router, &context, "GET", "/api/v1/invoices", admin, None).await;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 0);
+    // A wrong price: the line's error in place, what was typed kept.
+    let mut wrong = pairs(&typed);
+    wrong[3].1 = "80,00".to_owned();
+    let (status, _, page) = page_call(&router, &context, "POST", "/invoices", admin, wrong).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.contains("Line 1, unit price") && page.contains("value=\"80,00\""),
+        "{page}"
+    );
+    // Saved, then sent: the number of this year's first invoice.
+    let (status, location, _) =
+        page_call(&router, &context, "POST", "/invoices", admin, pairs(&typed)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let location = location.unwrap();
+    let address = location.split('?').next().unwrap().to_owned();
+    let (_, _, page) = page_call(&router, &context, "GET", &location, admin, Vec::new()).await;
+    assert!(
+        page.contains("Draft invoice") && page.contains("142.80 EUR"),
+        "{page}"
+    );
+    assert!(page.contains("Tax 19 % of 120.00 EUR"));
+    let (status, _, _) = page_call(
+        &router,
+        &context,
+        "POST",
+        &format!("{address}/send"),
+        admin,
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let number = format!("{}-0001", time::OffsetDateTime::now_utc().year());
+    let (_, _, page) = page_call(&router, &context, "GET", &address, admin, Vec::new()).await;
+    assert!(page.contains(&format!("Invoice {number}")), "{page}");
+    // More than is owed: refused in place, the amount kept; then a part of it.
+    let payment = |amount: &str| pairs(&[("amount", amount), ("method", "bank_transfer")]);
+    let paying = format!("{address}/payments");
+    let (status, _, page) =
+        page_call(&router, &context, "POST", &paying, admin, payment("999.99")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.contains("nly 142.80 EUR is left") && page.contains("value=\"999.99\""),
+        "{page}"
+    );
+    let (status, _, _) =
+        page_call(&router, &context, "POST", &paying, admin, payment("42.80")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, _, page) = page_call(&router, &context, "GET", &address, admin, Vec::new()).await;
+    assert!(page.contains("partially paid") && page.contains("100.00 EUR"));
+    assert!(page.contains("History") && page.contains(&format!("Sent as {number}")));
+    // The client of company A sees it in their portal, without the staff's actions and
+    // history; the client of company B does not.
+    let client_a = accounts[3].secret.as_deref();
+    let (status, _, page) =
+        page_call(&router, &context, "GET", "/invoices", client_a, Vec::new()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains(&number));
+    let (status, _, page) =
+        page_call(&router, &context, "GET", &address, client_a, Vec::new()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("100.00 EUR") && !page.contains("Record a payment"));
+    assert!(!page.contains("History") && !page.contains("Cancel with a credit note"));
+    let client_b = accounts[4].secret.as_deref();
+    let (status, _, page) =
+        page_call(&router, &context, "GET", &address, client_b, Vec::new()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(!page.contains(&number));
+    platform.close().await;
+    store.cleanup().await;
 }

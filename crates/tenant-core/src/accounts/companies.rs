@@ -144,6 +144,7 @@ pub trait PicksCompany: crate::access::permissions::Requirement {}
 impl PicksCompany for need::ClientsManage {}
 impl PicksCompany for need::ProjectsCreate {}
 impl PicksCompany for need::ProjectsEdit {}
+impl PicksCompany for need::InvoicesCreate {}
 
 /// Every client company by name (at most 1,000), to pick one from.
 pub async fn company_directory<R: PicksCompany>(

@@ -228,6 +228,19 @@ pub struct NewLine {
     pub discount: Option<String>,
 }
 
+impl From<&InvoiceLine> for NewLine {
+    /// A stored line as it would be typed again (to edit it).
+    fn from(line: &InvoiceLine) -> NewLine {
+        NewLine {
+            description: line.description.clone(),
+            quantity: line.line.quantity.to_string(),
+            unit_price: line.line.unit_price.to_string(),
+            tax_rate: line.line.tax_rate.to_string(),
+            discount: Some(line.line.discount.to_string()),
+        }
+    }
+}
+
 /// A draft as typed.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -762,9 +775,10 @@ fn parse_lines(typed: &[NewLine], currency: Currency) -> Result<(Vec<InvoiceLine
                 .unwrap_or("0"),
         )
         .map_err(|e| match e {
-            Error::Field { field, message } => {
-                Error::field("lines", format!("line {place}, {field}: {message}"))
-            }
+            Error::Field { field, message } => Error::field(
+                "lines",
+                format!("line {place}, {}: {message}", field.replace('_', " ")),
+            ),
             other => other,
         })?;
         let net = line.net(currency)?;
@@ -985,17 +999,7 @@ pub async fn update_invoice(
     };
     let typed: Vec<NewLine> = match &change.lines {
         Some(lines) => lines.clone(),
-        None => before
-            .lines
-            .iter()
-            .map(|l| NewLine {
-                description: l.description.clone(),
-                quantity: l.line.quantity.to_string(),
-                unit_price: l.line.unit_price.to_string(),
-                tax_rate: l.line.tax_rate.to_string(),
-                discount: Some(l.line.discount.to_string()),
-            })
-            .collect(),
+        None => before.lines.iter().map(NewLine::from).collect(),
     };
     let (lines, totals) = parse_lines(&typed, currency)?;
     let at = now();

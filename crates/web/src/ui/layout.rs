@@ -105,6 +105,7 @@ pub(crate) enum Section {
     Home,
     Projects,
     Chat,
+    Invoices,
     Users,
     Clients,
     Roles,
@@ -139,6 +140,9 @@ fn links(principal: &Principal) -> Vec<(&'static str, &'static str, Section)> {
     let permissions = principal.permissions();
     if principal.kind() == UserKind::Staff && permissions.contains(Permission::ChatTeam) {
         links.push(("/chat", "Chat", Section::Chat));
+    }
+    if permissions.contains(Permission::InvoicesView) {
+        links.push(("/invoices", "Invoices", Section::Invoices));
     }
     if principal.kind() == UserKind::Staff {
         for (permission, href, label, at) in [

@@ -14,6 +14,7 @@
 pub(crate) mod access;
 pub(crate) mod accounts;
 pub(crate) mod brand;
+pub(crate) mod finance;
 pub(crate) mod forms;
 mod home;
 pub(crate) mod layout;
@@ -94,6 +95,7 @@ fn pages() -> Pages {
         .merge(work::files::routes())
         .merge(talk::conversations::routes())
         .merge(talk::chat::routes())
+        .merge(finance::invoices::routes())
         .merge(search::routes())
         .merge(access::audit::routes())
         .merge(access::access_review::routes())

@@ -1,0 +1,3 @@
+//! The pages of money: invoices, payments and their settings.
+
+pub(crate) mod invoices;
