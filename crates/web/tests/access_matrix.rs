@@ -683,6 +683,11 @@ const MATRIX: &[(&str, &str, [u16; 8])] = &[
     ),
     (
         "GET",
+        "/api/v1/invoices/{id}/pdf",
+        [200, 403, 403, 200, 404, 401, 401, 401],
+    ),
+    (
+        "GET",
         "/api/v1/invoices/{id}/payments",
         [200, 403, 403, 200, 404, 401, 401, 401],
     ),
@@ -1170,13 +1175,7 @@ async fn call(
         None => Body::empty(),
     };
     let mut request = request.body(body).unwrap();
-    request.extensions_mut().insert(context.clone());
-    request.extensions_mut().insert(ClientConnection {
-        address: [192, 0, 2, 9].into(),
-        base: "https://a.localhost".to_owned(),
-        mail: false,
-        licence_notice: None,
-    });
+    to_brand(&mut request, context);
     let response = router.clone().oneshot(request).await.unwrap();
     let status = response.status();
     let streams = response
@@ -1437,6 +1436,11 @@ const PAGES: &[(&str, &str, [u16; 8])] = &[
     (
         "GET",
         "/invoices/{id}",
+        [200, 403, 403, 200, 404, 303, 303, 303],
+    ),
+    (
+        "GET",
+        "/invoices/{id}/pdf",
         [200, 403, 403, 200, 404, 303, 303, 303],
     ),
     (
@@ -2279,13 +2283,7 @@ async fn page_call(
         Body::from(urlencoded(&form))
     };
     let mut request = request.body(body).unwrap();
-    request.extensions_mut().insert(context.clone());
-    request.extensions_mut().insert(ClientConnection {
-        address: [192, 0, 2, 9].into(),
-        base: "https://a.localhost".to_owned(),
-        mail: false,
-        licence_notice: None,
-    });
+    to_brand(&mut request, context);
     let response = router.clone().oneshot(request).await.unwrap();
     let status = response.status();
     let location = response
@@ -2771,11 +2769,97 @@ async fn an_invoice_is_drafted_sent_and_paid_through_the_pages_and_its_client_se
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("100.00 EUR") && !page.contains("Record a payment"));
     assert!(!page.contains("History") && !page.contains("Cancel with a credit note"));
+    // The client downloads the PDF: the invoice as printed, with its number and amounts.
+    let (status, headers, pdf) =
+        raw_get(&router, &context, &format!("{address}/pdf"), client_a).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "application/pdf");
+    assert!(
+        headers[header::CONTENT_DISPOSITION]
+            .to_str()
+            .unwrap()
+            .contains(&format!("invoice-{number}.pdf"))
+    );
+    assert!(pdf.starts_with(b"%PDF-"));
+    let text = pdf_text(&pdf);
+    for expected in [
+        format!("Invoice {number}"),
+        "Agency A".to_owned(),
+        "Company A".to_owned(),
+        "Design <b>work</b>".to_owned(),
+        "Tax 19 % on 120.00 EUR".to_owned(),
+        "142.80 EUR".to_owned(),
+        "Left to pay".to_owned(),
+        "100.00 EUR".to_owned(),
+    ] {
+        assert!(
+            text.contains(&expected),
+            "{expected} missing from the PDF: {text}"
+        );
+    }
     let client_b = accounts[4].secret.as_deref();
     let (status, _, page) =
         page_call(&router, &context, "GET", &address, client_b, Vec::new()).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(!page.contains(&number));
+    let (status, _, pdf) = raw_get(&router, &context, &format!("{address}/pdf"), client_b).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(!pdf.starts_with(b"%PDF-"));
     platform.close().await;
     store.cleanup().await;
+}
+
+/// Marks `request` as one the gateway routed to `context`'s brand, from a test address.
+fn to_brand(request: &mut Request<Body>, context: &TenantContext) {
+    request.extensions_mut().insert(context.clone());
+    request.extensions_mut().insert(ClientConnection {
+        address: [192, 0, 2, 9].into(),
+        base: "https://a.localhost".to_owned(),
+        mail: false,
+        licence_notice: None,
+    });
+}
+
+/// A GET of `path` as the session `secret`: status, headers and the raw bytes.
+async fn raw_get(
+    router: &axum::Router,
+    context: &TenantContext,
+    path: &str,
+    secret: Option<&str>,
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let mut request = Request::builder().method(Method::GET).uri(path);
+    if let Some(secret) = secret {
+        request = request.header(
+            header::COOKIE,
+            format!("{}={secret}", web::api::SESSION_COOKIE),
+        );
+    }
+    let mut request = request.body(Body::empty()).unwrap();
+    to_brand(&mut request, context);
+    let response = router.clone().oneshot(request).await.unwrap();
+    let (parts, body) = response.into_parts();
+    let bytes = body.collect().await.unwrap().to_bytes().to_vec();
+    (parts.status, parts.headers, bytes)
+}
+
+/// The text of a PDF as poppler's `pdftotext` reads it (the reader most PDF tools share),
+/// spaces and line breaks made single spaces.
+fn pdf_text(pdf: &[u8]) -> String {
+    use std::io::Write as _;
+    let spawned = std::process::Command::new("pdftotext")
+        .args(["-layout", "-", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn();
+    let mut child = match spawned {
+        Ok(child) => child,
+        Err(e) => panic!("pdftotext (Debian package poppler-utils) is needed to read the PDF: {e}"),
+    };
+    child.stdin.take().unwrap().write_all(pdf).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "pdftotext could not read the PDF");
+    String::from_utf8_lossy(&output.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }

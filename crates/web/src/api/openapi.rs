@@ -504,6 +504,7 @@ fn success_of(method: &Method, path: &str) -> Option<(u16, Option<&'static str>)
             (200, Some("Invoice"))
         }
         ("GET", "/api/v1/invoices/{id}/payments") => (200, Some("PaymentList")),
+        ("GET", "/api/v1/invoices/{id}/pdf") => (200, Some("Bytes")),
         ("POST", "/api/v1/invoices/{id}/payments") => (201, Some("Payment")),
         ("GET" | "PUT", "/api/v1/settings/invoicing") => (200, Some("InvoicingSettings")),
         ("DELETE", _) => (204, None),

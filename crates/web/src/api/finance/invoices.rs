@@ -163,6 +163,16 @@ pub(crate) async fn create(
     ))
 }
 
+/// `GET /api/v1/invoices/{id}/pdf`: the invoice as printed (a draft's marked as such).
+pub(crate) async fn pdf(
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<axum::response::Response> {
+    let invoice = invoices::get_invoice(caller.tenant.store(), &caller.principal, &id).await?;
+    let look = tenant_core::brand::branding::look(&caller.tenant).await?;
+    crate::api::finance::pdf::pdf_response(&invoice, &look).await
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct EditBody {
@@ -395,6 +405,14 @@ pub(crate) fn routes() -> Vec<Route> {
             Permission(P::InvoicesManage),
             &[("reason", "string", true)],
             routing::post(cancel),
+        ),
+        route(
+            M::GET,
+            "/api/v1/invoices/{id}/pdf",
+            "The invoice or credit note as a PDF (a draft's marked as a draft)",
+            Permission(P::InvoicesView),
+            NONE,
+            routing::get(pdf),
         ),
         route(
             M::GET,

@@ -1,3 +1,4 @@
 //! The API of money: invoices, payments and their settings.
 
 pub(crate) mod invoices;
+pub(crate) mod pdf;

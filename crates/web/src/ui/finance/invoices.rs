@@ -33,6 +33,7 @@ pub(crate) fn routes() -> Pages {
         .route("/invoices", "GET POST", get(list).post(create))
         .route("/invoices/new", "GET", get(new_draft))
         .route("/invoices/{id}", "GET", get(show))
+        .route("/invoices/{id}/pdf", "GET", get(pdf))
         .route(
             "/invoices/{id}/edit",
             "GET POST",
@@ -684,6 +685,7 @@ async fn render_invoice(
                 }
             }
         }
+        p { a href={ "/invoices/" (invoice.id) "/pdf" } download { "Download PDF" } }
         (document(viewer, &invoice))
         @if !draft && invoice.kind == Kind::Invoice {
             section.card aria-labelledby="payments" {
@@ -770,6 +772,17 @@ pub(crate) async fn show(
 ) -> Result<Response, Response> {
     let message = done_text(query.done.as_deref()).map(|t| (t.to_owned(), false));
     render_invoice(&viewer, &id, message, None, StatusCode::OK).await
+}
+
+/// `GET /invoices/{id}/pdf`: the download.
+pub(crate) async fn pdf(viewer: Viewer, Path(id): Path<String>) -> Result<Response, Response> {
+    let principal = viewer.require()?;
+    let invoice = invoices::get_invoice(viewer.tenant.store(), principal, &id)
+        .await
+        .map_err(|e| viewer.refusal("Invoice", Section::Invoices, e))?;
+    crate::api::finance::pdf::pdf_response(&invoice, &viewer.look)
+        .await
+        .map_err(IntoResponse::into_response)
 }
 
 /// A failed action on the invoice page: the page again with the sentence, or the form's
