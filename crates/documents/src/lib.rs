@@ -8,6 +8,8 @@
 //! This crate knows nothing of stores or permissions: it is given the words and numbers
 //! to print ([`Invoice`]) and returns the bytes.
 
+pub mod cii;
+
 use std::sync::LazyLock;
 
 use krilla::Document;

@@ -70,3 +70,21 @@ pub fn parse_date(field: &'static str, text: &str) -> Result<Date> {
     let month = Month::try_from(month).map_err(|_| wrong())?;
     Date::from_calendar_date(year, month, day).map_err(|_| wrong())
 }
+
+/// Reads a country given in `field`: two letters (ISO 3166-1 alpha-2, any case), or
+/// nothing when blank.
+pub fn parse_country(field: &'static str, text: &str) -> Result<Option<String>> {
+    let code = text.trim().to_ascii_uppercase();
+    if code.is_empty() {
+        return Ok(None);
+    }
+    if code.len() != 2 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(Error::field(
+            field,
+            format!(
+                "'{text}' is not a country code: use its two letters (ISO 3166-1), such as DE, FR or GB"
+            ),
+        ));
+    }
+    Ok(Some(code))
+}

@@ -644,3 +644,66 @@ async fn a_bookkeeper_works_with_invoices_and_never_sees_project_files() {
         store.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn e_invoices_need_the_sellers_country_and_countries_are_two_letters() {
+    let store = support::sqlite();
+    let platform = Platform::open(&store.backend).await.unwrap();
+    let context = context(&platform, "books.test").await;
+    let s = context.store();
+    let b = books(s).await;
+    let manage = access::permit::<need::InvoicesManage>(&b.admin, Scope::Brand).unwrap();
+    let change = |country: Option<&str>, on: bool| InvoicingChange {
+        country: country.map(str::to_owned),
+        e_invoice: Some(on),
+        ..InvoicingChange::default()
+    };
+    let without = invoicing::set_invoicing(s, &manage, &change(None, true)).await;
+    assert_eq!(outcome(&without), "422");
+    let wrong = invoicing::set_invoicing(s, &manage, &change(Some("Germany"), true)).await;
+    assert_eq!(outcome(&wrong), "422");
+    assert!(
+        !invoicing::e_invoices_on(s).await.unwrap(),
+        "nothing was changed"
+    );
+    let saved = invoicing::set_invoicing(s, &manage, &change(Some("de"), true))
+        .await
+        .unwrap();
+    assert_eq!(saved.settings.country, "DE");
+    assert!(invoicing::e_invoices_on(s).await.unwrap());
+    // The company's country goes onto its drafts, and is fixed at sending.
+    let clients = access::permit::<need::ClientsManage>(&b.admin, Scope::Brand).unwrap();
+    let bad = companies::update_company(
+        s,
+        &clients,
+        &b.acme,
+        &companies::CompanyChange {
+            country: Some("D1"),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(outcome(&bad), "422");
+    companies::update_company(
+        s,
+        &clients,
+        &b.acme,
+        &companies::CompanyChange {
+            country: Some("at"),
+            currency: Some("chf"),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let d = draft(s, &b.admin, &b.acme).await;
+    assert_eq!(d.buyer.country, "AT");
+    assert_eq!(d.currency.code(), "CHF", "the company's currency");
+    let sent = send(s, &b.admin, &d.id).await.unwrap();
+    assert_eq!(
+        (sent.seller.country.as_str(), sent.buyer.country.as_str()),
+        ("DE", "AT")
+    );
+    platform.close().await;
+    store.cleanup().await;
+}

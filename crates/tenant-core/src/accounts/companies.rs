@@ -26,26 +26,36 @@ pub struct Company {
     pub details: String,
     /// The currency its invoices are in (ISO 4217), when set.
     pub currency: Option<String>,
+    /// Its country (ISO 3166-1 alpha-2), for e-invoices, when set.
+    pub country: Option<String>,
     /// When it was added.
     pub created_at: OffsetDateTime,
 }
 
 impl Company {
     fn audit_state(&self) -> serde_json::Value {
-        json!({"name": self.name, "details": self.details, "currency": self.currency})
+        json!({"name": self.name, "details": self.details, "currency": self.currency, "country": self.country})
     }
 }
 
-const COLUMNS: &str = "company_id, name, details, currency, created_at";
+const COLUMNS: &str = "company_id, name, details, currency, country, created_at";
 
-type CompanyRow = (String, String, String, Option<String>, OffsetDateTime);
+type CompanyRow = (
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    OffsetDateTime,
+);
 
-fn from_row((id, name, details, currency, created_at): CompanyRow) -> Company {
+fn from_row((id, name, details, currency, country, created_at): CompanyRow) -> Company {
     Company {
         id,
         name,
         details,
         currency,
+        country,
         created_at,
     }
 }
@@ -59,6 +69,8 @@ pub struct CompanyChange<'a> {
     pub details: Option<&'a str>,
     /// The currency of its invoices (an ISO 4217 code; empty clears it).
     pub currency: Option<&'a str>,
+    /// Its country (ISO 3166-1 alpha-2; empty clears it).
+    pub country: Option<&'a str>,
 }
 
 fn parse_currency(text: &str) -> Result<Option<String>> {
@@ -223,6 +235,7 @@ pub async fn create_company(
         name: parse_company_name(name)?,
         details: parse_details(details)?,
         currency: None,
+        country: None,
         created_at: now(),
     };
     let mut tx = store.write().await?;
@@ -272,14 +285,18 @@ pub async fn update_company(
     if let Some(currency) = change.currency {
         company.currency = parse_currency(currency)?;
     }
+    if let Some(country) = change.country {
+        company.country = crate::fields::parse_country("country", country)?;
+    }
     on_tx!(tx, |conn| {
         sqlx::query(
-            "update companies set name = $2, details = $3, currency = $4, updated_at = $5 where company_id = $1",
+            "update companies set name = $2, details = $3, currency = $4, country = $5, updated_at = $6 where company_id = $1",
         )
         .bind(company_id)
         .bind(&company.name)
         .bind(&company.details)
         .bind(&company.currency)
+        .bind(&company.country)
         .bind(now())
         .execute(conn)
         .await
@@ -390,6 +407,7 @@ pub(crate) const BACKUP: &[Table] = &[(
         ("name", Column::Text),
         ("details", Column::Text),
         ("currency", Column::OptionalText),
+        ("country", Column::OptionalText),
         ("created_at", Column::Time),
         ("updated_at", Column::Time),
     ],

@@ -133,6 +133,8 @@ pub struct Buyer {
     pub name: String,
     /// Its details (address, tax id).
     pub details: String,
+    /// Its country (ISO 3166-1 alpha-2), when known.
+    pub country: String,
 }
 
 /// An invoice or credit note as its viewer sees it.
@@ -339,7 +341,7 @@ fn seeing(viewer: &Principal) -> Result<Seeing> {
 const COLUMNS: &str =
     "i.invoice_id, i.kind, i.number, i.status, i.company_id, c.name, i.project_id, i.corrects_id,
      (select n.invoice_id from invoices n where n.corrects_id = i.invoice_id) as credited_by,
-     i.currency, i.issued_on, i.due_on, i.notes, i.terms, i.seller, i.buyer, c.details,
+     i.currency, i.issued_on, i.due_on, i.notes, i.terms, i.seller, i.buyer, c.details, c.country,
      i.net, i.tax, i.total, i.paid, i.sent_at, i.cancelled_at, i.created_at";
 const INVOICES: &str = "invoices i join companies c on c.company_id = i.company_id";
 
@@ -362,6 +364,7 @@ struct InvoiceRow {
     seller: String,
     buyer: String,
     details: String,
+    country: Option<String>,
     net: i64,
     tax: i64,
     total: i64,
@@ -405,6 +408,7 @@ impl InvoiceRow {
                 Buyer {
                     name: self.name.clone(),
                     details: self.details.clone(),
+                    country: self.country.clone().unwrap_or_default(),
                 },
             )
         } else {
@@ -448,6 +452,7 @@ async fn seller_now(tx: &mut Tx) -> Result<Seller> {
         address: settings.address,
         tax_id: settings.tax_id,
         bank_details: settings.bank_details,
+        country: settings.country,
     })
 }
 
@@ -1116,10 +1121,7 @@ pub async fn send_invoice(
     let pattern = settings.pattern(Kind::Invoice)?;
     let seq = invoicing::take_number(&mut tx, Kind::Invoice, &pattern, today).await?;
     let number = pattern.number(today, seq);
-    let buyer = Buyer {
-        name: draft.buyer.name.clone(),
-        details: draft.buyer.details.clone(),
-    };
+    let buyer = draft.buyer.clone();
     let at = now();
     on_tx!(tx, |conn| {
         sqlx::query(

@@ -34,6 +34,8 @@ pub struct Invoicing {
     pub tax_id: String,
     /// Where to pay: IBAN, BIC, bank (several lines).
     pub bank_details: String,
+    /// The seller's country (ISO 3166-1 alpha-2), for e-invoices.
+    pub country: String,
     /// The pattern of invoice numbers.
     pub number_pattern: String,
     /// The pattern of credit note numbers.
@@ -58,6 +60,7 @@ impl Default for Invoicing {
             address: String::new(),
             tax_id: String::new(),
             bank_details: String::new(),
+            country: String::new(),
             number_pattern: "{YYYY}-{seq:4}".to_owned(),
             credit_note_pattern: "CN-{YYYY}-{seq:4}".to_owned(),
             currency: "EUR".to_owned(),
@@ -123,6 +126,7 @@ impl Invoicing {
             address: self.address.clone(),
             tax_id: self.tax_id.clone(),
             bank_details: self.bank_details.clone(),
+            country: self.country.clone(),
         })
     }
 }
@@ -139,6 +143,8 @@ pub struct Seller {
     pub tax_id: String,
     /// Bank details.
     pub bank_details: String,
+    /// Country (ISO 3166-1 alpha-2), when known.
+    pub country: String,
 }
 
 /// A change to the settings; `None` keeps a field.
@@ -153,6 +159,8 @@ pub struct InvoicingChange {
     pub tax_id: Option<String>,
     /// Bank details.
     pub bank_details: Option<String>,
+    /// The seller's country.
+    pub country: Option<String>,
     /// The invoice number pattern.
     pub number_pattern: Option<String>,
     /// The credit note number pattern.
@@ -193,6 +201,7 @@ impl InvoicingView {
             "address": s.address,
             "tax_id": s.tax_id,
             "bank_details": s.bank_details,
+            "country": s.country,
             "number_pattern": s.number_pattern,
             "credit_note_pattern": s.credit_note_pattern,
             "next_invoice_number": self.next_invoice_number,
@@ -317,6 +326,12 @@ async fn view_in(tx: &mut Tx, settings: Invoicing) -> Result<InvoicingView> {
     })
 }
 
+/// Whether the brand makes e-invoices (a switch anyone who sees an invoice may know).
+pub async fn e_invoices_on(store: &TenantStore) -> Result<bool> {
+    let mut tx = store.read().await?;
+    Ok(invoicing_in(&mut tx).await?.e_invoice)
+}
+
 /// The invoicing settings (`invoices.manage`).
 #[tracing::instrument(skip_all)]
 pub async fn invoicing(
@@ -389,6 +404,9 @@ pub async fn set_invoicing(
     if let Some(text) = &change.bank_details {
         after.bank_details = block("bank_details", text, 1000)?;
     }
+    if let Some(text) = &change.country {
+        after.country = crate::fields::parse_country("country", text)?.unwrap_or_default();
+    }
     if let Some(text) = &change.number_pattern {
         after.number_pattern = Pattern::parse("number_pattern", text)?.as_str().to_owned();
     }
@@ -417,6 +435,12 @@ pub async fn set_invoicing(
     }
     if let Some(on) = change.e_invoice {
         after.e_invoice = on;
+    }
+    if after.e_invoice && after.country.is_empty() {
+        return Err(Error::field(
+            "country",
+            "an e-invoice names the seller's country: give its two letters first",
+        ));
     }
     let today = now().date();
     if let Some(next) = change.next_invoice_number {

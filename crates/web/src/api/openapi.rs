@@ -117,7 +117,7 @@ pub fn openapi_document() -> Value {
                 ]),
                 "Team": object(&[("id", "string"), ("name", "string"), ("members", "array"), ("created_at", "string")]),
                 "Member": object(&[("id", "string")]),
-                "Company": object(&[("id", "string"), ("name", "string"), ("details", "string"), ("currency", "string|null"), ("created_at", "string")]),
+                "Company": object(&[("id", "string"), ("name", "string"), ("details", "string"), ("currency", "string|null"), ("country", "string|null"), ("created_at", "string")]),
                 "Session": object(&[
                     ("id", "string"), ("client_address", "string"), ("user_agent", "string"),
                     ("created_at", "string"), ("last_seen_at", "string"), ("expires_at", "string"),
@@ -504,7 +504,9 @@ fn success_of(method: &Method, path: &str) -> Option<(u16, Option<&'static str>)
             (200, Some("Invoice"))
         }
         ("GET", "/api/v1/invoices/{id}/payments") => (200, Some("PaymentList")),
-        ("GET", "/api/v1/invoices/{id}/pdf") => (200, Some("Bytes")),
+        ("GET", "/api/v1/invoices/{id}/pdf" | "/api/v1/invoices/{id}/e-invoice") => {
+            (200, Some("Bytes"))
+        }
         ("POST", "/api/v1/invoices/{id}/payments") => (201, Some("Payment")),
         ("GET" | "PUT", "/api/v1/settings/invoicing") => (200, Some("InvoicingSettings")),
         ("DELETE", _) => (204, None),

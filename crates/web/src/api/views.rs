@@ -104,6 +104,7 @@ pub fn company(company: &Company) -> Value {
         "name": company.name,
         "details": company.details,
         "currency": company.currency,
+        "country": company.country,
         "created_at": rfc3339(company.created_at),
     })
 }

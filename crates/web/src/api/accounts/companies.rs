@@ -50,6 +50,8 @@ pub(crate) struct CompanyBody {
     details: Option<String>,
     #[serde(default)]
     currency: Option<String>,
+    #[serde(default)]
+    country: Option<String>,
 }
 
 /// `POST /api/v1/clients`.
@@ -87,6 +89,7 @@ pub(crate) async fn edit(
             name: body.name.as_deref(),
             details: body.details.as_deref(),
             currency: body.currency.as_deref(),
+            country: body.country.as_deref(),
         },
     )
     .await?;

@@ -46,8 +46,9 @@ pub(crate) fn invoice_view(invoice: &Invoice, history: Option<&[HistoryEntry]>) 
             "address": invoice.seller.address,
             "tax_id": invoice.seller.tax_id,
             "bank_details": invoice.seller.bank_details,
+            "country": invoice.seller.country,
         },
-        "buyer": {"name": invoice.buyer.name, "details": invoice.buyer.details},
+        "buyer": {"name": invoice.buyer.name, "details": invoice.buyer.details, "country": invoice.buyer.country},
         "lines": invoice.lines.iter().map(|l| json!({
             "description": l.description,
             "quantity": l.line.quantity.to_string(),
@@ -171,6 +172,29 @@ pub(crate) async fn pdf(
     let invoice = invoices::get_invoice(caller.tenant.store(), &caller.principal, &id).await?;
     let look = tenant_core::brand::branding::look(&caller.tenant).await?;
     crate::api::finance::pdf::pdf_response(&invoice, &look).await
+}
+
+/// `GET /api/v1/invoices/{id}/e-invoice`: the sent invoice as EN 16931 CII XML, when the
+/// brand turned e-invoices on.
+pub(crate) async fn e_invoice(
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<axum::response::Response> {
+    let store = caller.tenant.store();
+    let invoice = invoices::get_invoice(store, &caller.principal, &id).await?;
+    if !invoicing::e_invoices_on(store).await? {
+        return Err(ApiError::Core(tenant_core::Error::Conflict(
+            "this brand makes no e-invoices: turn them on in the invoicing settings".to_owned(),
+        )));
+    }
+    let corrected = match &invoice.corrects {
+        Some(corrected) => Some(invoices::get_invoice(store, &caller.principal, corrected).await?),
+        None => None,
+    };
+    let e_invoice = crate::api::finance::einvoice::e_invoice_of(&invoice, corrected.as_ref())?;
+    Ok(crate::api::finance::einvoice::xml_response(
+        &invoice, &e_invoice,
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -416,6 +440,14 @@ pub(crate) fn routes() -> Vec<Route> {
         ),
         route(
             M::GET,
+            "/api/v1/invoices/{id}/e-invoice",
+            "The sent invoice or credit note as an EN 16931 e-invoice (CII XML, Factur-X / ZUGFeRD EN 16931 profile), when the brand turned them on",
+            Permission(P::InvoicesView),
+            NONE,
+            routing::get(e_invoice),
+        ),
+        route(
+            M::GET,
             "/api/v1/invoices/{id}/payments",
             "An invoice's payments",
             Permission(P::InvoicesView),
@@ -453,6 +485,7 @@ pub(crate) fn routes() -> Vec<Route> {
                 ("address", "string", false),
                 ("tax_id", "string", false),
                 ("bank_details", "string", false),
+                ("country", "string", false),
                 ("number_pattern", "string", false),
                 ("credit_note_pattern", "string", false),
                 ("next_invoice_number", "integer", false),

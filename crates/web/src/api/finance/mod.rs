@@ -1,4 +1,5 @@
 //! The API of money: invoices, payments and their settings.
 
+pub(crate) mod einvoice;
 pub(crate) mod invoices;
 pub(crate) mod pdf;

@@ -110,8 +110,8 @@ pub(crate) fn printed(invoice: &Invoice, look: &Look) -> documents::Invoice {
     }
 }
 
-/// The file name of an invoice's PDF: `invoice-2026-0001.pdf`.
-fn file_name(invoice: &Invoice) -> String {
+/// The file name of an invoice's document: `invoice-2026-0001.pdf`.
+pub(crate) fn file_name(invoice: &Invoice, extension: &str) -> String {
     let kind = match invoice.kind {
         Kind::Invoice => "invoice",
         Kind::CreditNote => "credit-note",
@@ -129,7 +129,7 @@ fn file_name(invoice: &Invoice) -> String {
             }
         })
         .collect();
-    format!("{kind}-{number}.pdf")
+    format!("{kind}-{number}.{extension}")
 }
 
 /// The PDF answer of `invoice`, made on a blocking thread.
@@ -142,12 +142,20 @@ pub(crate) async fn pdf_response(invoice: &Invoice, look: &Look) -> Result<Respo
             tracing::error!(%error, "an invoice PDF could not be made");
             ApiError::Internal("an invoice PDF could not be made")
         })?;
+    Ok(download(bytes, "application/pdf", invoice, "pdf"))
+}
+
+/// A document of `invoice` to download: never kept by caches, never sniffed, saved as
+/// `invoice-2026-0001.{extension}`.
+pub(crate) fn download(
+    bytes: Vec<u8>,
+    content_type: &'static str,
+    invoice: &Invoice,
+    extension: &str,
+) -> Response {
     let mut response = bytes.into_response();
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/pdf"),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, no-store"),
@@ -156,8 +164,10 @@ pub(crate) async fn pdf_response(invoice: &Invoice, look: &Look) -> Result<Respo
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    if let Ok(value) = HeaderValue::from_str(&content_disposition(false, &file_name(invoice))) {
+    if let Ok(value) =
+        HeaderValue::from_str(&content_disposition(false, &file_name(invoice, extension)))
+    {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
-    Ok(response)
+    response
 }

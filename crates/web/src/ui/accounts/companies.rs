@@ -218,6 +218,11 @@ async fn render_company(
                     .error(Failed::error(failed, "company", "currency").as_deref())
                     .maxlength(3)
                     .hint("Three letters (ISO 4217), such as EUR or USD; empty for the brand's default."))
+                (Field::new("country", "Country")
+                    .value(company_typed.map_or(company.country.as_deref().unwrap_or_default(), |t| field(t, "country")))
+                    .error(Failed::error(failed, "company", "country").as_deref())
+                    .maxlength(2)
+                    .hint("Two letters (ISO 3166-1), such as DE or FR: e-invoices name the buyer's country."))
                 div.actions { button type="submit" { "Save company" } }
             }
         }
@@ -316,6 +321,7 @@ pub(crate) async fn edit(
             name: Some(field(&pairs, "name")),
             details: Some(field(&pairs, "details")),
             currency: Some(field(&pairs, "currency")),
+            country: Some(field(&pairs, "country")),
         },
     )
     .await;

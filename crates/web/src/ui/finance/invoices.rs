@@ -653,6 +653,7 @@ async fn render_invoice(
     let can_create = permit::<need::InvoicesCreate>(principal, Scope::Brand).is_ok();
     let can_manage = permit::<need::InvoicesManage>(principal, Scope::Brand).is_ok();
     let draft = invoice.status == Status::Draft;
+    let e_invoice = !draft && invoicing::e_invoices_on(store).await.unwrap_or(false);
     let open = invoice.kind == Kind::Invoice
         && matches!(
             invoice.status,
@@ -685,7 +686,12 @@ async fn render_invoice(
                 }
             }
         }
-        p { a href={ "/invoices/" (invoice.id) "/pdf" } download { "Download PDF" } }
+        p {
+            a href={ "/invoices/" (invoice.id) "/pdf" } download { "Download PDF" }
+            @if e_invoice {
+                " · " a href={ "/api/v1/invoices/" (invoice.id) "/e-invoice" } download { "Download e-invoice (XML)" }
+            }
+        }
         (document(viewer, &invoice))
         @if !draft && invoice.kind == Kind::Invoice {
             section.card aria-labelledby="payments" {
@@ -872,6 +878,11 @@ const SETTING_FIELDS: &[(&str, &str, &str)] = &[
     ),
     ("tax_id", "VAT or tax id", ""),
     (
+        "country",
+        "Country",
+        "Two letters (ISO 3166-1), such as DE: needed for e-invoices.",
+    ),
+    (
         "number_pattern",
         "Invoice number pattern",
         "Text with {YYYY}, {YY}, {MM} and one {seq} or {seq:N} (at least N digits).",
@@ -908,6 +919,7 @@ fn setting_values(view: &invoicing::InvoicingView) -> Pairs {
         ("address", s.address.clone()),
         ("tax_id", s.tax_id.clone()),
         ("bank_details", s.bank_details.clone()),
+        ("country", s.country.clone()),
         ("number_pattern", s.number_pattern.clone()),
         ("next_invoice_number", view.next_invoice_number.to_string()),
         ("credit_note_pattern", s.credit_note_pattern.clone()),
@@ -1024,6 +1036,7 @@ fn change_of(pairs: &Pairs) -> Result<InvoicingChange, tenant_core::Error> {
         address: text("address"),
         tax_id: text("tax_id"),
         bank_details: text("bank_details"),
+        country: text("country"),
         number_pattern: text("number_pattern"),
         credit_note_pattern: text("credit_note_pattern"),
         next_invoice_number: typed_number(pairs, "next_invoice_number")?,
