@@ -586,6 +586,10 @@ async fn an_invoice_not_paid_by_its_due_date_is_overdue() {
 async fn a_bookkeeper_works_with_invoices_and_never_sees_project_files() {
     for store in both().await {
         let platform = Platform::open(&store.backend).await.unwrap();
+        let files_dir = tempfile::tempdir().unwrap();
+        platform.use_file_store(
+            tenant_core::objects::FileStore::local(files_dir.path(), Default::default()).unwrap(),
+        );
         let context = context(&platform, "books.test").await;
         let s = context.store();
         let b = books(s).await;
@@ -626,6 +630,32 @@ async fn a_bookkeeper_works_with_invoices_and_never_sees_project_files() {
         )
         .await;
         assert_eq!(outcome(&files), "403", "a bookkeeper has no files.download");
+        // Nor does search give away a file's name.
+        let mut upload = tenant_core::work::files::begin_upload(s, &b.admin, &project.id)
+            .await
+            .unwrap();
+        upload
+            .write(bytes::Bytes::from_static(b"the brief"))
+            .await
+            .unwrap();
+        let file = upload
+            .finish("walrus-brief.txt", &Default::default())
+            .await
+            .unwrap();
+        let kinds = |found: Vec<tenant_core::talk::search::Found>| {
+            found
+                .into_iter()
+                .map(|f| (f.kind.as_str(), f.id))
+                .collect::<Vec<_>>()
+        };
+        let for_admin = tenant_core::talk::search::search(s, &b.admin, "walrus", 10)
+            .await
+            .unwrap();
+        assert_eq!(kinds(for_admin), [("file", file.id.clone())]);
+        let for_keeper = tenant_core::talk::search::search(s, &keeper, "walrus", 10)
+            .await
+            .unwrap();
+        assert!(kinds(for_keeper).is_empty());
         // A project of another company cannot be put on an invoice.
         let create = access::permit::<need::InvoicesCreate>(&keeper, Scope::Brand).unwrap();
         let mismatched = invoices::create_invoice(

@@ -386,6 +386,14 @@ async fn visible(tx: &mut Tx, viewer: &Principal, batch: &[Candidate]) -> Result
     let discusses = permissions.contains(Permission::DiscussionsParticipate);
     let messages = permissions.contains(Permission::MessagesClients);
     let chats = !client && permissions.contains(Permission::ChatTeam);
+    // A role without any file permission (a bookkeeper's) sees no file, not even its name.
+    let sees_files = [
+        Permission::FilesDownload,
+        Permission::FilesUpload,
+        Permission::FilesDelete,
+    ]
+    .into_iter()
+    .any(|p| permissions.contains(p));
     let (mode, who) = projects::reach_binds(viewer);
     let mut found = Vec::new();
     let kinds: HashSet<FoundKind> = batch.iter().map(|c| c.kind).collect();
@@ -440,14 +448,16 @@ async fn visible(tx: &mut Tx, viewer: &Principal, batch: &[Candidate]) -> Result
                      or (c.kind = 'direct' and exists(select 1 from chat_direct_members dm where dm.channel_id = c.channel_id and dm.user_id = $4000)))"
             )
             .replace("$4000", &format!("${}", 4 + ids.len())),
-            FoundKind::File => format!(
+            FoundKind::File if sees_files => format!(
                 "select f.file_id, f.project_id, v.name, '/projects/' || f.project_id || '/files/' || f.file_id
                  from files f join projects on projects.project_id = f.project_id
                  join file_versions v on v.file_id = f.file_id and v.version = f.current_version
                  where f.file_id in ({list}) and {reach} and f.deleted_at is null and ($3 = 0 or f.visibility = 'client')"
             ),
-            // The viewer's role does not let them into these conversations.
-            FoundKind::Discussion | FoundKind::Comment | FoundKind::Chat => continue,
+            // The viewer's role does not let them into these conversations or files.
+            FoundKind::Discussion | FoundKind::Comment | FoundKind::Chat | FoundKind::File => {
+                continue;
+            }
         };
         let rows: Vec<(String, Option<String>, String, String)> = on_tx!(tx, |conn| {
             let mut query = sqlx::query_as(&sql)
