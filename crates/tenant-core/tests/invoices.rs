@@ -737,3 +737,49 @@ async fn e_invoices_need_the_sellers_country_and_countries_are_two_letters() {
     platform.close().await;
     store.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_change_racing_a_send_never_changes_the_sent_invoice() {
+    for store in both().await {
+        let platform = Platform::open(&store.backend).await.unwrap();
+        let context = context(&platform, "books.test").await;
+        let s = context.store();
+        let b = books(s).await;
+        for _ in 0..15 {
+            let d = draft(s, &b.admin, &b.acme).await;
+            let changing = {
+                let (s, admin, id) = (s.clone(), b.admin.clone(), d.id.clone());
+                tokio::spawn(async move {
+                    let create =
+                        access::permit::<need::InvoicesCreate>(&admin, Scope::Brand).unwrap();
+                    invoices::update_invoice(
+                        &s,
+                        &create,
+                        &id,
+                        &InvoiceChange {
+                            lines: Some(vec![line("Other work", "7", "3.10", "19", None)]),
+                            ..InvoiceChange::default()
+                        },
+                    )
+                    .await
+                })
+            };
+            let sending = {
+                let (s, admin, id) = (s.clone(), b.admin.clone(), d.id.clone());
+                tokio::spawn(async move { send(&s, &admin, &id).await })
+            };
+            let changed = changing.await.unwrap();
+            sending.await.unwrap().unwrap();
+            assert!(matches!(outcome(&changed), "ok" | "409"), "{changed:?}");
+            // Whatever came first, the sent invoice's lines add up to its stored total.
+            let sent = invoices::get_invoice(s, &b.admin, &d.id).await.unwrap();
+            let lines: Vec<_> = sent.lines.iter().map(|l| l.line.clone()).collect();
+            let totals = tenant_core::finance::money::totals(&lines, sent.currency).unwrap();
+            assert_eq!(totals.total, sent.total, "on {}", store.kind());
+            let expected = if changed.is_ok() { 2_582 } else { 23_456 };
+            assert_eq!(sent.total, expected, "on {}", store.kind());
+        }
+        platform.close().await;
+        store.cleanup().await;
+    }
+}

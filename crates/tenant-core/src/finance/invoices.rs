@@ -947,6 +947,14 @@ async fn draft_for_change(tx: &mut Tx, invoice_id: &str) -> Result<Invoice> {
     Ok(invoice)
 }
 
+/// A draft sent by another request while this one was changing it.
+fn sent_meanwhile() -> Error {
+    Error::Conflict(
+        "the invoice was sent meanwhile: it is never changed, cancel it with a credit note instead"
+            .to_owned(),
+    )
+}
+
 /// Changes a draft (`invoices.create`).
 #[tracing::instrument(skip_all)]
 pub async fn update_invoice(
@@ -1008,7 +1016,9 @@ pub async fn update_invoice(
     };
     let (lines, totals) = parse_lines(&typed, currency)?;
     let at = now();
-    on_tx!(tx, |conn| {
+    // Only while it is still a draft: a send that got there first (its row was locked
+    // until it committed) leaves this change nothing to change.
+    let changed = on_tx!(tx, |conn| {
         sqlx::query(
             "update invoices set company_id = $2, project_id = $3, currency = $4, issued_on = $5, due_on = $6, notes = $7, terms = $8, net = $9, tax = $10, total = $11, updated_at = $12
              where invoice_id = $1 and status = 'draft'",
@@ -1026,8 +1036,12 @@ pub async fn update_invoice(
         .bind(totals.total)
         .bind(at)
         .execute(conn)
-        .await?;
+        .await?
+        .rows_affected()
     });
+    if changed != 1 {
+        return Err(sent_meanwhile());
+    }
     write_lines(&mut tx, invoice_id, &lines).await?;
     let after = find_invoice(&mut tx, invoice_id)
         .await?
@@ -1050,12 +1064,16 @@ pub async fn delete_invoice(
 ) -> Result<()> {
     let mut tx = store.write_uncached().await?;
     let invoice = draft_for_change(&mut tx, invoice_id).await?;
-    on_tx!(tx, |conn| {
+    let removed = on_tx!(tx, |conn| {
         sqlx::query("delete from invoices where invoice_id = $1 and status = 'draft'")
             .bind(invoice_id)
             .execute(conn)
-            .await?;
+            .await?
+            .rows_affected()
     });
+    if removed != 1 {
+        return Err(sent_meanwhile());
+    }
     audit::note(
         &Actor::from(permit.principal()),
         "invoice.delete",
