@@ -556,7 +556,12 @@ async fn find_invoice(tx: &mut Tx, invoice_id: &str) -> Result<Option<Invoice>> 
     let Some(row) = row else {
         return Ok(None);
     };
-    let seller = seller_now(tx).await?;
+    // Only a draft shows the settings as they are; a sent invoice keeps its own.
+    let seller = if row.status == "draft" {
+        seller_now(tx).await?
+    } else {
+        Seller::default()
+    };
     let mut invoice = row.into_invoice(&seller, now().date())?;
     let lines: Vec<(String, String, String, String, String, i64)> = on_tx!(tx, |conn| {
         sqlx::query_as(
@@ -613,9 +618,22 @@ pub async fn list_payments(
     viewer: &Principal,
     invoice_id: &str,
 ) -> Result<Vec<Payment>> {
+    Ok(get_invoice_with_payments(store, viewer, invoice_id)
+        .await?
+        .1)
+}
+
+/// One invoice and its payments, read together (the invoice page, the payments list).
+#[tracing::instrument(skip_all)]
+pub async fn get_invoice_with_payments(
+    store: &TenantStore,
+    viewer: &Principal,
+    invoice_id: &str,
+) -> Result<(Invoice, Vec<Payment>)> {
     let mut tx = store.read().await?;
-    visible_invoice(&mut tx, viewer, invoice_id).await?;
-    payments_of(&mut tx, invoice_id).await
+    let invoice = visible_invoice(&mut tx, viewer, invoice_id).await?;
+    let payments = payments_of(&mut tx, invoice_id).await?;
+    Ok((invoice, payments))
 }
 
 async fn payments_of(tx: &mut Tx, invoice_id: &str) -> Result<Vec<Payment>> {

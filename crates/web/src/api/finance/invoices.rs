@@ -283,8 +283,8 @@ pub(crate) async fn cancel(
 /// `GET /api/v1/invoices/{id}/payments`.
 pub(crate) async fn payments(caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let store = caller.tenant.store();
-    let invoice = invoices::get_invoice(store, &caller.principal, &id).await?;
-    let list = invoices::list_payments(store, &caller.principal, &id).await?;
+    let (invoice, list) =
+        invoices::get_invoice_with_payments(store, &caller.principal, &id).await?;
     Ok(Json(json!({
         "items": list.iter().map(|p| payment_view(&invoice, p)).collect::<Vec<_>>(),
         "next_cursor": null,

@@ -638,12 +638,9 @@ async fn render_invoice(
 ) -> Result<Response, Response> {
     let principal = viewer.require()?;
     let store = viewer.tenant.store();
-    let invoice = invoices::get_invoice(store, principal, id)
+    let (invoice, payments) = invoices::get_invoice_with_payments(store, principal, id)
         .await
         .map_err(|e| viewer.refusal("Invoice", Section::Invoices, e))?;
-    let payments = invoices::list_payments(store, principal, id)
-        .await
-        .unwrap_or_default();
     let history = match permit::<need::InvoicesView>(principal, Scope::Brand) {
         Ok(view) if principal.kind() == UserKind::Staff => invoices::history(store, &view, id)
             .await
