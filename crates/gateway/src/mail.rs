@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
-use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -356,8 +356,22 @@ impl Mailer {
                 }
             }
         }
+        let mut attachment = None;
+        if item.kind == MailKind::Invoice {
+            match invoice_mail(store, look, &mut item).await {
+                Ok(pdf) => attachment = Some(pdf),
+                Err(why) => {
+                    if let Err(error) = outbox::abandon(store, &item.id, &why).await {
+                        tracing::error!(%domain, %error, "cannot update the mail outbox");
+                    }
+                    tracing::info!(%domain, mail = %item.id, reason = %why, "an invoice mail is not sent");
+                    return;
+                }
+            }
+        }
         let outcome = match route {
-            Ok(route) => match render(look, base, &item).and_then(|rendered| {
+            Ok(route) => match render(look, base, &item).and_then(|mut rendered| {
+                rendered.attachment = attachment;
                 message(route, look, domain, &item.id, &item.recipient, rendered)
             }) {
                 Ok(message) => route.transport.send(message).await.map(|_| ()).map_err(|e| {
@@ -385,6 +399,29 @@ impl Mailer {
         };
         if let Err(error) = recorded {
             tracing::error!(%domain, %error, "cannot update the mail outbox");
+        }
+        if item.kind == MailKind::Invoice {
+            // The invoice's history says who got it, or that the server gave up.
+            let given_up = outcome.is_err() && item.attempts + 1 >= NOTICE_ATTEMPTS;
+            if outcome.is_ok() || given_up {
+                let invoice_id = item
+                    .params
+                    .get("invoice")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                let reminder = item.params.get("reminder").and_then(Value::as_u64);
+                if let Err(error) = tenant_core::finance::mailing::note_mail_outcome(
+                    store,
+                    invoice_id,
+                    &item.recipient,
+                    reminder,
+                    outcome.as_ref().err().map(String::as_str),
+                )
+                .await
+                {
+                    tracing::error!(%domain, %error, "cannot write an invoice's history");
+                }
+            }
         }
     }
 
@@ -487,24 +524,33 @@ fn message(
             .map_err(|e| format!("the reply address is not usable: {e}"))?;
         builder = builder.reply_to(reply_to);
     }
+    let body = MultiPart::alternative()
+        .singlepart(
+            SinglePart::builder()
+                .header(ContentType::TEXT_PLAIN)
+                .body(rendered.text),
+        )
+        .singlepart(
+            SinglePart::builder()
+                .header(ContentType::TEXT_HTML)
+                .body(rendered.html),
+        );
+    let body = match rendered.attachment {
+        Some((file_name, bytes)) => MultiPart::mixed().multipart(body).singlepart(
+            Attachment::new(file_name).body(
+                bytes,
+                ContentType::parse("application/pdf")
+                    .map_err(|e| format!("cannot name the attachment's type: {e}"))?,
+            ),
+        ),
+        None => body,
+    };
     builder
         .from(Mailbox::new(Some(name), route.from.clone()))
         .to(to)
         .subject(rendered.subject)
         .message_id(Some(format!("<{id}@{domain}>")))
-        .multipart(
-            MultiPart::alternative()
-                .singlepart(
-                    SinglePart::builder()
-                        .header(ContentType::TEXT_PLAIN)
-                        .body(rendered.text),
-                )
-                .singlepart(
-                    SinglePart::builder()
-                        .header(ContentType::TEXT_HTML)
-                        .body(rendered.html),
-                ),
-        )
+        .multipart(body)
         .map_err(|e| format!("cannot build the message: {e}"))
 }
 
@@ -616,6 +662,42 @@ pub struct Rendered {
     /// The address a reply goes to (`Reply-To`), for notification mails that can be
     /// answered by mail.
     pub reply_to: Option<String>,
+    /// A file sent with it (an invoice's PDF): its name and bytes.
+    pub attachment: Option<(String, Vec<u8>)>,
+}
+
+/// Reads the invoice an invoice mail is about as it is now, puts what the mail says of it
+/// into the mail's parameters, and makes its PDF; the error says why the mail is not to be
+/// sent at all (the invoice is gone, or a reminder's invoice was paid meanwhile).
+async fn invoice_mail(
+    store: &tenant_core::TenantStore,
+    look: &Look,
+    item: &mut OutboxMail,
+) -> Result<(String, Vec<u8>), String> {
+    use tenant_core::finance::mailing;
+    let invoice_id = text_param(item, "invoice")?;
+    let invoice = mailing::invoice_for_mail(store, &invoice_id)
+        .await
+        .map_err(|e| format!("cannot read the invoice: {e}"))?
+        .ok_or("the invoice no longer exists")?;
+    let reminder = item.params.get("step").and_then(Value::as_str) == Some("reminder");
+    if reminder && !mailing::still_owed(&invoice) {
+        return Err("the invoice was paid or cancelled before its reminder went out".to_owned());
+    }
+    let money = |minor: i64| {
+        format!(
+            "{} {}",
+            invoice.currency.format(minor),
+            invoice.currency.code()
+        )
+    };
+    item.params["number"] = Value::String(invoice.number.clone().unwrap_or_default());
+    item.params["total"] = Value::String(money(invoice.total));
+    item.params["balance"] = Value::String(money(invoice.balance()));
+    item.params["due"] = Value::String(look.date_format.date(invoice.due_on));
+    web::invoice_attachment(&invoice, look)
+        .await
+        .map_err(str::to_owned)
 }
 
 /// A text parameter of an outbox mail.
@@ -677,6 +759,7 @@ fn letter(look: &Look, base: &str, name: &str, subject: String, parts: Vec<Part>
         html: html.into_string(),
         unsubscribe: None,
         reply_to: None,
+        attachment: None,
     }
 }
 
@@ -807,6 +890,53 @@ pub fn render(look: &Look, base: &str, item: &OutboxMail) -> Result<Rendered, St
             let mut rendered = letter(look, base, &name, subject, parts);
             rendered.unsubscribe = unsubscribe;
             return Ok(rendered);
+        }
+        MailKind::Invoice => {
+            let number = text_param(item, "number")?;
+            let total = text_param(item, "total")?;
+            let balance = text_param(item, "balance")?;
+            let due = text_param(item, "due")?;
+            let invoice = text_param(item, "invoice")?;
+            let credit_note = item.params.get("kind").and_then(Value::as_str) == Some("credit_note");
+            let reminder = item.params.get("step").and_then(Value::as_str) == Some("reminder");
+            let before_due = item.params.get("days").and_then(Value::as_i64).is_some_and(|d| d < 0);
+            let link = Part::Link {
+                label: if credit_note { "View the credit note" } else { "View and pay the invoice" },
+                url: format!("{base}/invoices/{invoice}"),
+            };
+            let attached = Part::Text("The PDF is attached to this mail.".to_owned());
+            if credit_note {
+                (
+                    format!("Credit note {number} from {brand}"),
+                    vec![
+                        Part::Text(format!("{brand} has sent you credit note {number} for {total}: it cancels an earlier invoice.")),
+                        attached,
+                        link,
+                    ],
+                )
+            } else if reminder {
+                let (subject, lead) = if before_due {
+                    (
+                        format!("Reminder: invoice {number} from {brand} is due on {due}"),
+                        format!("A friendly reminder: invoice {number} from {brand} is due on {due}, and {balance} of its {total} is still to pay."),
+                    )
+                } else {
+                    (
+                        format!("Reminder: invoice {number} from {brand} was due on {due}"),
+                        format!("Invoice {number} from {brand} was due on {due}, and {balance} of its {total} is still to pay. If you have paid it meanwhile, thank you, and please ignore this mail."),
+                    )
+                };
+                (subject, vec![Part::Text(lead), attached, link])
+            } else {
+                (
+                    format!("Invoice {number} from {brand}"),
+                    vec![
+                        Part::Text(format!("{brand} has sent you invoice {number} for {total}, due on {due}.")),
+                        attached,
+                        link,
+                    ],
+                )
+            }
         }
         MailKind::Deactivated => {
             let lead = if item.params.get("reason").and_then(Value::as_str) == Some("access_expired") {

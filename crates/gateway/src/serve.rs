@@ -475,6 +475,12 @@ async fn expire_access(edge: Arc<Edge>) {
                 Ok(count) => tracing::info!(%domain, count, "reminded assignees of tasks due"),
                 Err(error) => tracing::error!(%domain, %error, "cannot remind of tasks due"),
             }
+            match tenant_core::finance::mailing::remind_invoices(context.store(), now.date()).await
+            {
+                Ok(0) => {}
+                Ok(count) => tracing::info!(%domain, count, "reminded clients of invoices"),
+                Err(error) => tracing::error!(%domain, %error, "cannot remind of invoices"),
+            }
             match tenant_core::talk::notifications::send_digests(context.store(), now).await {
                 Ok(0) => {}
                 Ok(count) => tracing::info!(%domain, count, "queued daily digests"),

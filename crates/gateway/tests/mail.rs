@@ -820,3 +820,83 @@ for _ in range(2):
     server.terminate();
     assert_eq!(server.wait().code(), Some(0));
 }
+
+/// Sending an invoice mails it, with its PDF, to the company's contact in the brand's
+/// name, and its history says so.
+#[test]
+fn a_sent_invoice_is_mailed_to_the_clients_contact_with_its_pdf() {
+    let Some(admin) = admin_signed_in(None) else {
+        return;
+    };
+    let (status, company) = call(
+        &admin,
+        "POST",
+        "/api/v1/clients",
+        r#"{"name":"Acme GmbH","details":"Hauptstraße 1\n10115 Berlin"}"#,
+    );
+    assert_eq!(status, 201, "{company}");
+    let company = company["id"].as_str().unwrap().to_owned();
+    let (status, invited) = call(
+        &admin,
+        "POST",
+        "/api/v1/users",
+        &format!(
+            r#"{{"email":"cleo@acme.test","name":"Cleo","role":"client","company":"{company}"}}"#
+        ),
+    );
+    assert_eq!(status, 201, "{invited}");
+    let mails = admin.smtp.wait_for(2, Duration::from_secs(30));
+    accept(admin.at, &mails[1]);
+    let (status, settings) = call(
+        &admin,
+        "PUT",
+        "/api/v1/settings/invoicing",
+        r#"{"legal_name":"Alpha Studio GmbH","address":"Am Hafen 5\n20457 Hamburg","bank_details":"IBAN DE02 1203 0000 0000 2020 51"}"#,
+    );
+    assert_eq!(status, 200, "{settings}");
+    let (status, draft) = call(
+        &admin,
+        "POST",
+        "/api/v1/invoices",
+        &format!(
+            r#"{{"company":"{company}","lines":[{{"description":"Homepage design","quantity":"1","unit_price":"1200","tax_rate":"19"}}]}}"#
+        ),
+    );
+    assert_eq!(status, 201, "{draft}");
+    let id = draft["id"].as_str().unwrap().to_owned();
+    let (status, sent) = call(&admin, "POST", &format!("/api/v1/invoices/{id}/send"), "");
+    assert_eq!(status, 200, "{sent}");
+    let number = sent["number"].as_str().unwrap().to_owned();
+
+    let mails = admin.smtp.wait_for(3, Duration::from_secs(30));
+    let mail = &mails[2];
+    assert!(mail.to.contains("cleo@acme.test"), "{mail:?}");
+    assert_eq!(mail.subject, format!("Invoice {number} from Alpha Studio"));
+    assert_eq!(mail.from, "Alpha Studio <noreply@agency.test>");
+    assert!(mail.text.contains("1428.00 EUR"), "{}", mail.text);
+    assert!(
+        mail.text
+            .contains(&format!("https://alpha.test/invoices/{id}")),
+        "{}",
+        mail.text
+    );
+    assert_eq!(mail.attachments.len(), 1, "{mail:?}");
+    let pdf = &mail.attachments[0];
+    assert_eq!(pdf.content_type, "application/pdf");
+    assert_eq!(pdf.name, format!("invoice-{number}.pdf"));
+    let bytes = data_encoding::BASE64.decode(pdf.base64.as_bytes()).unwrap();
+    assert!(bytes.starts_with(b"%PDF-"), "a PDF");
+
+    // The history names the contact it went to (written once the server took it).
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, invoice) = call(&admin, "GET", &format!("/api/v1/invoices/{id}"), "");
+        assert_eq!(status, 200);
+        let history = invoice["history"].to_string();
+        if history.contains("The invoice mailed to cleo@acme.test") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{history}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

@@ -783,3 +783,144 @@ async fn a_change_racing_a_send_never_changes_the_sent_invoice() {
         store.cleanup().await;
     }
 }
+
+/// The invoice mails in the outbox: (recipient, step, reminder).
+async fn invoice_mails(s: &TenantStore) -> Vec<(String, String, Option<u64>)> {
+    let mut tx_mails: Vec<(String, String, Option<u64>)> = Vec::new();
+    let claimed = tenant_core::brand::outbox::claim_due(s, "test", 100, time::Duration::minutes(1))
+        .await
+        .unwrap();
+    for mail in claimed {
+        if mail.kind == tenant_core::brand::outbox::MailKind::Invoice {
+            tx_mails.push((
+                mail.recipient.clone(),
+                mail.params["step"].as_str().unwrap().to_owned(),
+                mail.params["reminder"].as_u64(),
+            ));
+        }
+        tenant_core::brand::outbox::mark_sent(s, &mail.id)
+            .await
+            .unwrap();
+    }
+    tx_mails.sort();
+    tx_mails
+}
+
+#[tokio::test]
+async fn sending_mails_the_companys_contacts_and_reminders_go_once_until_paid() {
+    for store in both().await {
+        let platform = Platform::open(&store.backend).await.unwrap();
+        let context = context(&platform, "books.test").await;
+        let s = context.store();
+        let b = books(s).await;
+        // A second contact of Acme whose switch takes invoices away gets no mail.
+        let _muted = person(s, "moe@acme.test", "Moe", "client", Some(&b.acme)).await;
+        support::run_in_tenant(
+            &store.backend,
+            &context.tenant,
+            &["update users set switches = 'files.download' where email = 'moe@acme.test'"],
+        )
+        .await;
+        invoice_mails(s).await;
+        let manage = access::permit::<need::InvoicesManage>(&b.admin, Scope::Brand).unwrap();
+        invoicing::set_invoicing(
+            s,
+            &manage,
+            &InvoicingChange {
+                reminder_days: Some(vec![-3, 7, 21]),
+                ..InvoicingChange::default()
+            },
+        )
+        .await
+        .unwrap();
+        let d = draft(s, &b.admin, &b.acme).await;
+        assert!(invoice_mails(s).await.is_empty(), "a draft is not mailed");
+        let sent = send(s, &b.admin, &d.id).await.unwrap();
+        assert_eq!(
+            invoice_mails(s).await,
+            [("cleo@acme.test".to_owned(), "sent".to_owned(), None)]
+        );
+        let today = time::OffsetDateTime::now_utc().date();
+        // Not yet three days before the due date: no reminder.
+        assert_eq!(
+            tenant_core::finance::mailing::remind_invoices(
+                s,
+                sent.due_on - time::Duration::days(4)
+            )
+            .await
+            .unwrap(),
+            0
+        );
+        // Eight days after the due date: the second step (7), and the first is passed over;
+        // two sweeps at once (two replicas) mail it once.
+        let day = sent.due_on + time::Duration::days(8);
+        let (one, two) = tokio::join!(
+            tenant_core::finance::mailing::remind_invoices(s, day),
+            tenant_core::finance::mailing::remind_invoices(s, day)
+        );
+        assert_eq!(one.unwrap() + two.unwrap(), 1);
+        assert_eq!(
+            invoice_mails(s).await,
+            [("cleo@acme.test".to_owned(), "reminder".to_owned(), Some(2))]
+        );
+        assert_eq!(
+            tenant_core::finance::mailing::remind_invoices(s, day)
+                .await
+                .unwrap(),
+            0
+        );
+        // Paid in full: the third step never goes.
+        invoices::record_payment(
+            s,
+            &manage,
+            &d.id,
+            &NewPayment {
+                amount: "234.56".to_owned(),
+                paid_on: Some(today.to_string()),
+                method: "bank_transfer".to_owned(),
+                reference: None,
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            tenant_core::finance::mailing::remind_invoices(
+                s,
+                sent.due_on + time::Duration::days(30)
+            )
+            .await
+            .unwrap(),
+            0
+        );
+        assert!(invoice_mails(s).await.is_empty());
+        // The mail sender writes what went out into the history.
+        tenant_core::finance::mailing::note_mail_outcome(s, &d.id, "cleo@acme.test", Some(2), None)
+            .await
+            .unwrap();
+        let view = access::permit::<need::InvoicesView>(&b.admin, Scope::Brand).unwrap();
+        let history = invoices::history(s, &view, &d.id).await.unwrap();
+        assert!(
+            history
+                .iter()
+                .any(|h| h.action == "mailed" && h.detail == "Reminder 2 mailed to cleo@acme.test"),
+            "{history:?}"
+        );
+        // A company without a contact who may see invoices: the history says so.
+        let g = draft(s, &b.admin, &b.globex).await;
+        support::run_in_tenant(
+            &store.backend,
+            &context.tenant,
+            &["update users set status = 'deactivated' where email = 'gil@globex.test'"],
+        )
+        .await;
+        send(s, &b.admin, &g.id).await.unwrap();
+        assert!(invoice_mails(s).await.is_empty());
+        let history = invoices::history(s, &view, &g.id).await.unwrap();
+        assert!(
+            history.iter().any(|h| h.action == "not_mailed"),
+            "{history:?}"
+        );
+        platform.close().await;
+        store.cleanup().await;
+    }
+}

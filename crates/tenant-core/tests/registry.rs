@@ -307,6 +307,9 @@ fn tenant_migrations() -> usize {
 
 const WIND_BACK: &[&str] = &[
     "delete from schema_migrations",
+    "drop table if exists recurring_invoices",
+    "drop table if exists payment_events",
+    "drop table if exists invoice_reminders",
     "drop table if exists invoice_counters",
     "drop table if exists invoice_history",
     "drop table if exists invoice_payments",

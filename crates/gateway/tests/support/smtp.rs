@@ -19,6 +19,18 @@ pub struct Received {
     pub html: String,
     /// The headers and text part as they arrived, for a person to read.
     pub raw_head: String,
+    /// Files sent with it.
+    #[serde(default)]
+    pub attachments: Vec<Attached>,
+}
+
+/// A file sent with a message.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct Attached {
+    pub name: String,
+    pub content_type: String,
+    /// Its bytes, base64.
+    pub base64: String,
 }
 
 pub struct SmtpServer {
@@ -59,6 +71,7 @@ for key, message in sorted(mailbox.Maildir(sys.argv[1], create=False).items(), k
         'message_id': str(parsed['Message-ID']),
         'text': text.get_content() if text else '', 'html': html.get_content() if html else '',
         'raw_head': head,
+        'attachments': [{'name': part.get_filename() or '', 'content_type': part.get_content_type(), 'base64': __import__('base64').b64encode(part.get_content()).decode()} for part in parsed.iter_attachments()],
     })
 print(json.dumps(out))
 "#;

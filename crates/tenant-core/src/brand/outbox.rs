@@ -31,6 +31,10 @@ pub enum MailKind {
     Notification,
     /// The daily digest of notifications (`items`: `sentence` and `link` each; `user`).
     Digest,
+    /// A sent invoice or credit note, or a reminder of one (`invoice`, `kind`, `step`:
+    /// `sent` or `reminder`, `reminder`: its step, `days`: relative to the due date); the
+    /// sender reads the invoice when the mail goes out and attaches its PDF.
+    Invoice,
 }
 
 impl MailKind {
@@ -44,6 +48,7 @@ impl MailKind {
             MailKind::Deactivated => "deactivated",
             MailKind::Notification => "notification",
             MailKind::Digest => "digest",
+            MailKind::Invoice => "invoice",
         }
     }
 
@@ -56,6 +61,7 @@ impl MailKind {
             "deactivated" => Ok(MailKind::Deactivated),
             "notification" => Ok(MailKind::Notification),
             "digest" => Ok(MailKind::Digest),
+            "invoice" => Ok(MailKind::Invoice),
             other => Err(Error::Invalid(format!("unknown mail kind '{other}'"))),
         }
     }

@@ -17,6 +17,7 @@ use crate::audit::{self, Target};
 use crate::error::{Error, Result};
 use crate::fields::{long_text, parse_date, single_line};
 use crate::finance::invoicing::{self, Kind, Seller};
+use crate::finance::mailing;
 use crate::finance::money::{self, Currency, Line, TaxShare, Totals};
 use crate::paging::Page;
 use crate::store::{Column, Table, TenantStore, Tx, new_id, now, on_tx};
@@ -544,7 +545,7 @@ pub async fn list_invoices(
     Ok(Page { items, next_cursor })
 }
 
-async fn find_invoice(tx: &mut Tx, invoice_id: &str) -> Result<Option<Invoice>> {
+pub(crate) async fn find_invoice(tx: &mut Tx, invoice_id: &str) -> Result<Option<Invoice>> {
     let row: Option<InvoiceRow> = on_tx!(tx, |conn| {
         sqlx::query_as(&format!(
             "select {COLUMNS} from {INVOICES} where i.invoice_id = $1"
@@ -1192,6 +1193,7 @@ pub async fn send_invoice(
         .after(invoice.audit_state())
         .write(&mut tx)
         .await?;
+    mailing::queue_mails(&mut tx, &invoice, mailing::Step::Sent, None, &actor).await?;
     tx.commit().await?;
     Ok(invoice)
 }
@@ -1487,6 +1489,7 @@ pub async fn cancel_invoice(
         .after(json!({"invoice": cancelled.audit_state(), "credit_note": credit.audit_state(), "reason": reason}))
         .write(&mut tx)
         .await?;
+    mailing::queue_mails(&mut tx, &credit, mailing::Step::Sent, None, &actor).await?;
     tx.commit().await?;
     Ok((cancelled, credit))
 }
@@ -1571,6 +1574,43 @@ pub(crate) const BACKUP: &[Table] = &[
             ("detail", Column::Text),
             ("actor_id", Column::OptionalText),
             ("actor_name", Column::Text),
+            ("created_at", Column::Time),
+            ("updated_at", Column::Time),
+        ],
+    ),
+    (
+        "invoice_reminders",
+        &[
+            ("invoice_reminder_id", Column::Text),
+            ("invoice_id", Column::Text),
+            ("created_at", Column::Time),
+            ("updated_at", Column::Time),
+        ],
+    ),
+    (
+        "payment_events",
+        &[
+            ("payment_event_id", Column::Text),
+            ("invoice_id", Column::OptionalText),
+            ("kind", Column::Text),
+            ("created_at", Column::Time),
+            ("updated_at", Column::Time),
+        ],
+    ),
+    (
+        "recurring_invoices",
+        &[
+            ("recurring_invoice_id", Column::Text),
+            ("company_id", Column::Text),
+            ("project_id", Column::OptionalText),
+            ("template", Column::Text),
+            ("frequency", Column::Text),
+            ("next_on", Column::Text),
+            ("ends_on", Column::OptionalText),
+            ("send_now", Column::Integer),
+            ("status", Column::Text),
+            ("last_invoice_id", Column::OptionalText),
+            ("created_by", Column::OptionalText),
             ("created_at", Column::Time),
             ("updated_at", Column::Time),
         ],

@@ -132,17 +132,31 @@ pub(crate) fn file_name(invoice: &Invoice, extension: &str) -> String {
     format!("{kind}-{number}.{extension}")
 }
 
-/// The PDF answer of `invoice`, made on a blocking thread.
-pub(crate) async fn pdf_response(invoice: &Invoice, look: &Look) -> Result<Response, ApiError> {
+/// The PDF of `invoice` in the brand's look, made on a blocking thread.
+async fn pdf_bytes(invoice: &Invoice, look: &Look) -> Result<Vec<u8>, &'static str> {
     let printed = printed(invoice, look);
-    let bytes = tokio::task::spawn_blocking(move || documents::invoice_pdf(&printed))
+    tokio::task::spawn_blocking(move || documents::invoice_pdf(&printed))
         .await
-        .map_err(|_| ApiError::Internal("the PDF task ended early"))?
+        .map_err(|_| "the PDF task ended early")?
         .map_err(|error| {
             tracing::error!(%error, "an invoice PDF could not be made");
-            ApiError::Internal("an invoice PDF could not be made")
-        })?;
+            "an invoice PDF could not be made"
+        })
+}
+
+/// The PDF answer of `invoice`, made on a blocking thread.
+pub(crate) async fn pdf_response(invoice: &Invoice, look: &Look) -> Result<Response, ApiError> {
+    let bytes = pdf_bytes(invoice, look).await.map_err(ApiError::Internal)?;
     Ok(download(bytes, "application/pdf", invoice, "pdf"))
+}
+
+/// The PDF of `invoice` as a mail attachment: its file name (`invoice-2026-0001.pdf`) and
+/// bytes.
+pub async fn invoice_attachment(
+    invoice: &Invoice,
+    look: &Look,
+) -> Result<(String, Vec<u8>), &'static str> {
+    Ok((file_name(invoice, "pdf"), pdf_bytes(invoice, look).await?))
 }
 
 /// A document of `invoice` to download: never kept by caches, never sniffed, saved as
