@@ -475,6 +475,11 @@ async fn expire_access(edge: Arc<Edge>) {
                 Ok(count) => tracing::info!(%domain, count, "reminded assignees of tasks due"),
                 Err(error) => tracing::error!(%domain, %error, "cannot remind of tasks due"),
             }
+            match tenant_core::finance::recurring::make_due(context.store(), now.date()).await {
+                Ok(0) => {}
+                Ok(count) => tracing::info!(%domain, count, "made recurring invoices"),
+                Err(error) => tracing::error!(%domain, %error, "cannot make recurring invoices"),
+            }
             match tenant_core::finance::mailing::remind_invoices(context.store(), now.date()).await
             {
                 Ok(0) => {}

@@ -924,3 +924,274 @@ async fn sending_mails_the_companys_contacts_and_reminders_go_once_until_paid() 
         store.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn the_finance_report_adds_up_per_client_month_and_rate_and_is_for_staff_only() {
+    use tenant_core::finance::reports;
+    for store in both().await {
+        let platform = Platform::open(&store.backend).await.unwrap();
+        let context = context(&platform, "books.test").await;
+        let s = context.store();
+        let b = books(s).await;
+        let manage = access::permit::<need::InvoicesManage>(&b.admin, Scope::Brand).unwrap();
+        let today = time::OffsetDateTime::now_utc().date();
+        // Acme: 234.56, of which 34.56 paid; Globex: 234.56 overdue; a third, cancelled.
+        let a = draft(s, &b.admin, &b.acme).await;
+        send(s, &b.admin, &a.id).await.unwrap();
+        invoices::record_payment(
+            s,
+            &manage,
+            &a.id,
+            &NewPayment {
+                amount: "34.56".to_owned(),
+                paid_on: Some(today.to_string()),
+                method: "cash".to_owned(),
+                reference: None,
+            },
+        )
+        .await
+        .unwrap();
+        let g = draft(s, &b.admin, &b.globex).await;
+        send(s, &b.admin, &g.id).await.unwrap();
+        support::run_in_tenant(
+            &store.backend,
+            &context.tenant,
+            &[&format!(
+                "update invoices set due_on = '{}' where invoice_id = '{}'",
+                today - time::Duration::days(1),
+                g.id
+            )],
+        )
+        .await;
+        let c = draft(s, &b.admin, &b.acme).await;
+        send(s, &b.admin, &c.id).await.unwrap();
+        invoices::cancel_invoice(s, &manage, &c.id, "Ordered twice")
+            .await
+            .unwrap();
+
+        let (from, to) = reports::period(None, None, today).unwrap();
+        let report = reports::finance_report(s, &b.admin, from, to, today)
+            .await
+            .unwrap();
+        let owed: Vec<(&str, i64, i64, i64)> = report
+            .outstanding
+            .iter()
+            .map(|o| {
+                (
+                    o.company_name.as_str(),
+                    o.invoices,
+                    o.outstanding,
+                    o.overdue,
+                )
+            })
+            .collect();
+        assert_eq!(
+            owed,
+            [("Acme GmbH", 1, 20_000, 0), ("Globex", 1, 23_456, 23_456)]
+        );
+        assert_eq!(report.paid.len(), 1);
+        assert_eq!(report.paid[0].month, today.to_string()[..7]);
+        assert_eq!((report.paid[0].payments, report.paid[0].amount), (1, 3_456));
+        // Three invoices and one credit note at 7 % and 19 %: two invoices' worth left.
+        let taxes: Vec<(String, i64, i64)> = report
+            .taxes
+            .iter()
+            .map(|t| (t.rate.normalize().to_string(), t.base, t.tax))
+            .collect();
+        assert_eq!(
+            taxes,
+            [
+                ("7".to_owned(), 2 * 10_800, 2 * 756),
+                ("19".to_owned(), 2 * 10_000, 2 * 1_900)
+            ]
+        );
+        let csv = reports::report_csv(&report, "outstanding").unwrap();
+        assert_eq!(
+            csv,
+            "company,currency,invoices,outstanding,overdue\r\nAcme GmbH,EUR,1,200.00,0.00\r\nGlobex,EUR,1,234.56,234.56\r\n"
+        );
+        assert!(reports::report_csv(&report, "secrets").is_err());
+        // A period before anything was issued or paid: nothing but what is owed today.
+        let last_year = today.year() - 1;
+        let (from, to) = reports::period(
+            Some(&format!("{last_year}-01-01")),
+            Some(&format!("{last_year}-12-31")),
+            today,
+        )
+        .unwrap();
+        let old = reports::finance_report(s, &b.admin, from, to, today)
+            .await
+            .unwrap();
+        assert!(old.paid.is_empty() && old.taxes.is_empty());
+        assert_eq!(old.outstanding.len(), 2);
+        assert!(reports::period(Some("2026-02-01"), Some("2026-01-01"), today).is_err());
+        assert!(reports::period(Some("yesterday"), None, today).is_err());
+        // Clients and staff without invoices.view get nothing.
+        for who in [&b.acme_contact, &b.staff] {
+            assert_eq!(
+                outcome(&reports::finance_report(s, who, from, to, today).await),
+                "403"
+            );
+        }
+        platform.close().await;
+        store.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_recurring_invoice_is_made_once_per_period_even_with_two_replicas_sweeping() {
+    use tenant_core::finance::recurring::{self, NewRecurring, RecurringChange};
+    for store in both().await {
+        let platform = Platform::open(&store.backend).await.unwrap();
+        // A second replica: its own platform and pools on the same database.
+        let replica = Platform::open(&store.backend).await.unwrap();
+        let context = context(&platform, "books.test").await;
+        let s = context.store();
+        let b = books(s).await;
+        let other = replica
+            .context_for(&context.tenant.domain, &tenant_core::Standing::Development)
+            .await
+            .unwrap()
+            .unwrap()
+            .0;
+        let manage = access::permit::<need::InvoicesManage>(&b.admin, Scope::Brand).unwrap();
+        let today = time::OffsetDateTime::now_utc().date();
+        let new = NewRecurring {
+            company: b.acme.clone(),
+            lines: vec![line("Retainer", "1", "500", "19", None)],
+            frequency: "monthly".to_owned(),
+            next_on: Some(today.to_string()),
+            send: true,
+            ..NewRecurring::default()
+        };
+        // What a draft would refuse is refused now, and nothing is kept.
+        let bad = NewRecurring {
+            lines: vec![line("Retainer", "1", "five hundred", "19", None)],
+            ..new.clone()
+        };
+        assert_eq!(
+            outcome(&recurring::create_recurring(s, &manage, &bad).await),
+            "422"
+        );
+        let past = NewRecurring {
+            next_on: Some((today - time::Duration::days(1)).to_string()),
+            ..new.clone()
+        };
+        assert_eq!(
+            outcome(&recurring::create_recurring(s, &manage, &past).await),
+            "422"
+        );
+        let yearly_typo = NewRecurring {
+            frequency: "weekly".to_owned(),
+            ..new.clone()
+        };
+        assert_eq!(
+            outcome(&recurring::create_recurring(s, &manage, &yearly_typo).await),
+            "422"
+        );
+        let schedule = recurring::create_recurring(s, &manage, &new).await.unwrap();
+        let all = InvoiceFilter::default();
+        assert!(
+            invoices::list_invoices(s, &b.admin, &all, None, 50)
+                .await
+                .unwrap()
+                .items
+                .is_empty()
+        );
+
+        // Both replicas sweep at once: one invoice, sent, numbered.
+        let (one, two) = tokio::join!(
+            recurring::make_due(s, today),
+            recurring::make_due(other.store(), today)
+        );
+        assert_eq!(one.unwrap() + two.unwrap(), 1);
+        let made = invoices::list_invoices(s, &b.admin, &all, None, 50)
+            .await
+            .unwrap()
+            .items;
+        assert_eq!(made.len(), 1);
+        assert_eq!(made[0].status, Status::Sent);
+        assert_eq!(made[0].total, 59_500);
+        // Swept again the same day: nothing more.
+        assert_eq!(recurring::make_due(s, today).await.unwrap(), 0);
+        let after = recurring::get_recurring(s, &manage, &schedule.id)
+            .await
+            .unwrap();
+        assert_eq!(after.next_on, recurring::advance(today, 1, today.day()));
+        assert_eq!(after.last_invoice_id.as_deref(), Some(made[0].id.as_str()));
+
+        // Three months later (the server was off): two more, once each, across replicas.
+        let later = recurring::advance(today, 2, today.day());
+        let (one, two) = tokio::join!(
+            recurring::make_due(s, later),
+            recurring::make_due(other.store(), later)
+        );
+        assert_eq!(one.unwrap() + two.unwrap(), 2);
+        assert_eq!(
+            invoices::list_invoices(s, &b.admin, &all, None, 50)
+                .await
+                .unwrap()
+                .items
+                .len(),
+            3
+        );
+
+        // Paused: nothing; resumed with an end before the next date: refused.
+        let paused = recurring::update_recurring(
+            s,
+            &manage,
+            &schedule.id,
+            &RecurringChange {
+                status: Some("paused".to_owned()),
+                ..RecurringChange::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(paused.status, "paused");
+        assert_eq!(
+            recurring::make_due(s, recurring::advance(today, 6, today.day()))
+                .await
+                .unwrap(),
+            0
+        );
+        assert_eq!(
+            outcome(
+                &recurring::update_recurring(
+                    s,
+                    &manage,
+                    &schedule.id,
+                    &RecurringChange {
+                        ends_on: Some(today.to_string()),
+                        ..RecurringChange::default()
+                    },
+                )
+                .await
+            ),
+            "422"
+        );
+        recurring::end_recurring(s, &manage, &schedule.id)
+            .await
+            .unwrap();
+        assert_eq!(
+            outcome(
+                &recurring::update_recurring(
+                    s,
+                    &manage,
+                    &schedule.id,
+                    &RecurringChange {
+                        status: Some("active".to_owned()),
+                        ..RecurringChange::default()
+                    },
+                )
+                .await
+            ),
+            "409"
+        );
+        // Clients and staff without invoices.manage cannot hold the permit at all.
+        assert!(access::permit::<need::InvoicesManage>(&b.acme_contact, Scope::Brand).is_err());
+        replica.close().await;
+        platform.close().await;
+        store.cleanup().await;
+    }
+}

@@ -711,6 +711,36 @@ const MATRIX: &[(&str, &str, [u16; 8])] = &[
         "/api/v1/settings/invoicing",
         [200, 403, 403, 403, 403, 401, 401, 401],
     ),
+    (
+        "GET",
+        "/api/v1/reports/finance",
+        [200, 403, 403, 403, 403, 401, 401, 401],
+    ),
+    (
+        "GET",
+        "/api/v1/invoices/recurring",
+        [200, 403, 403, 403, 403, 401, 401, 401],
+    ),
+    (
+        "POST",
+        "/api/v1/invoices/recurring",
+        [201, 403, 403, 403, 403, 401, 401, 401],
+    ),
+    (
+        "GET",
+        "/api/v1/invoices/recurring/{id}",
+        [200, 403, 403, 403, 403, 401, 401, 401],
+    ),
+    (
+        "PATCH",
+        "/api/v1/invoices/recurring/{id}",
+        [200, 403, 403, 403, 403, 401, 401, 401],
+    ),
+    (
+        "DELETE",
+        "/api/v1/invoices/recurring/{id}",
+        [204, 403, 403, 403, 403, 401, 401, 401],
+    ),
 ];
 
 struct Brand {
@@ -794,6 +824,8 @@ struct Targets {
     /// A draft and a sent invoice of company A (made only for the invoice routes).
     draft_invoice: String,
     sent_invoice: String,
+    /// A recurring invoice of company A (made only for its routes).
+    recurring: String,
 }
 
 /// An invoice of company A: a draft, or sent.
@@ -824,6 +856,30 @@ async fn invoice_of_company_a(brand: &Brand, sent: bool) -> String {
     invoice.id
 }
 
+/// A monthly recurring invoice of company A.
+async fn recurring_of_company_a(brand: &Brand) -> String {
+    use tenant_core::finance::invoices::NewLine;
+    use tenant_core::finance::recurring::{self, NewRecurring};
+    let manage = access::permit::<need::InvoicesManage>(&brand.admin, Scope::Brand).unwrap();
+    let new = NewRecurring {
+        company: brand.company_a.clone(),
+        lines: vec![NewLine {
+            description: "Retainer".to_owned(),
+            quantity: "1".to_owned(),
+            unit_price: "500".to_owned(),
+            tax_rate: "19".to_owned(),
+            discount: None,
+        }],
+        frequency: "monthly".to_owned(),
+        next_on: Some("2099-01-31".to_owned()),
+        ..NewRecurring::default()
+    };
+    recurring::create_recurring(brand.context.store(), &manage, &new)
+        .await
+        .unwrap()
+        .id
+}
+
 /// Whether a route acts on a draft invoice (changes, removes or sends one).
 fn on_draft_invoice(method: &str, path: &str) -> bool {
     let api = path.starts_with("/api/v1/invoices/")
@@ -839,7 +895,14 @@ fn on_draft_invoice(method: &str, path: &str) -> bool {
 /// invoices are made only for the invoice routes, a draft or a sent one as the route needs.
 async fn targets(brand: &Brand, n: usize, account: &Account, method: &str, path: &str) -> Targets {
     let store = brand.context.store();
-    let invoice_route = path.starts_with("/api/v1/invoices/") || path.starts_with("/invoices/");
+    let recurring_route = path.starts_with("/api/v1/invoices/recurring/");
+    let recurring = if recurring_route {
+        recurring_of_company_a(brand).await
+    } else {
+        String::new()
+    };
+    let invoice_route = !recurring_route
+        && (path.starts_with("/api/v1/invoices/") || path.starts_with("/invoices/"));
     let (draft_invoice, sent_invoice) = match (invoice_route, on_draft_invoice(method, path)) {
         (false, _) => (String::new(), String::new()),
         (true, true) => (invoice_of_company_a(brand, false).await, String::new()),
@@ -1006,13 +1069,16 @@ async fn targets(brand: &Brand, n: usize, account: &Account, method: &str, path:
         direct_with: brand.staff.clone(),
         draft_invoice,
         sent_invoice,
+        recurring,
     }
 }
 
 fn concrete(path: &str, method: &str, brand: &Brand, t: &Targets) -> String {
     let own_company = path.starts_with("/api/v1/clients/{id}")
         && (path.ends_with("/contacts") || method == "GET");
-    let id = if on_draft_invoice(method, path) {
+    let id = if path.starts_with("/api/v1/invoices/recurring/") {
+        &t.recurring
+    } else if on_draft_invoice(method, path) {
         &t.draft_invoice
     } else if path.starts_with("/api/v1/invoices/") {
         &t.sent_invoice
@@ -1106,6 +1172,11 @@ fn body_for(method: &str, path: &str, n: usize, t: &Targets) -> Option<Value> {
             "lines": [{"description": "Design", "quantity": "1.5", "unit_price": "80", "tax_rate": "7"}]
         }),
         ("PATCH", "/api/v1/invoices/{id}") => json!({"notes": format!("Thanks {n}")}),
+        ("POST", "/api/v1/invoices/recurring") => json!({
+            "company": t.company, "frequency": "quarterly", "next_on": "2099-03-31",
+            "lines": [{"description": "Hosting", "quantity": "1", "unit_price": "30", "tax_rate": "19"}]
+        }),
+        ("PATCH", "/api/v1/invoices/recurring/{id}") => json!({"status": "paused"}),
         ("POST", "/api/v1/invoices/{id}/cancel") => json!({"reason": "Wrong hours"}),
         ("POST", "/api/v1/invoices/{id}/payments") => {
             json!({"amount": "10.00", "method": "bank_transfer", "reference": "Ref"})
@@ -1502,6 +1573,7 @@ const PAGES: &[(&str, &str, [u16; 8])] = &[
         "/settings/invoicing",
         [303, 403, 403, 403, 403, 303, 303, 303],
     ),
+    ("GET", "/finance", [200, 403, 403, 403, 403, 303, 303, 303]),
     ("GET", "/", [200, 200, 200, 200, 200, 303, 200, 303]),
     ("GET", "/sign-in", [303, 303, 303, 303, 303, 200, 200, 200]),
     ("POST", "/sign-in", [303, 303, 303, 303, 303, 303, 303, 303]),
@@ -2878,6 +2950,49 @@ async fn an_invoice_is_drafted_sent_and_paid_through_the_pages_and_its_client_se
     let (status, _, pdf) = raw_get(&router, &context, &format!("{address}/pdf"), client_b).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(!pdf.starts_with(b"%PDF-"));
+    // The finance report: the cancelled invoice's credit note takes its tax back, so
+    // nothing is owed and the taxes net out; as CSV and on the Finance page for staff.
+    let (status, headers, csv) = raw_get(
+        &router,
+        &context,
+        "/api/v1/reports/finance?format=csv&table=taxes",
+        admin,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "text/csv; charset=utf-8");
+    assert!(
+        headers[header::CONTENT_DISPOSITION]
+            .to_str()
+            .unwrap()
+            .contains("finance-taxes-")
+    );
+    let csv = String::from_utf8(csv).unwrap();
+    assert_eq!(
+        csv, "currency,rate,base,tax\r\nEUR,19,0.00,0.00\r\n",
+        "{csv}"
+    );
+    let (status, _, _) = raw_get(
+        &router,
+        &context,
+        "/api/v1/reports/finance?format=csv&table=taxes",
+        client_a,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, _) = raw_get(
+        &router,
+        &context,
+        "/api/v1/reports/finance?format=xlsx",
+        admin,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _, page) =
+        page_call(&router, &context, "GET", "/finance", admin, Vec::new()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Tax invoiced per rate"), "{page}");
+    assert!(page.contains("Received per month"));
     platform.close().await;
     store.cleanup().await;
 }

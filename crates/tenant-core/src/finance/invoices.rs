@@ -872,19 +872,26 @@ pub async fn create_invoice(
     new: &NewInvoice,
 ) -> Result<Invoice> {
     let mut tx = store.write_uncached().await?;
-    let settings = invoicing::invoicing_in(&mut tx).await?;
+    let invoice = create_in(&mut tx, &Actor::from(permit.principal()), new).await?;
+    tx.commit().await?;
+    Ok(invoice)
+}
+
+/// Makes a draft within `tx` (which the caller commits), by `actor`.
+pub(crate) async fn create_in(tx: &mut Tx, actor: &Actor, new: &NewInvoice) -> Result<Invoice> {
+    let settings = invoicing::invoicing_in(tx).await?;
     let company = new.company.trim();
     if company.is_empty() {
         return Err(Error::field("company", "choose the client company"));
     }
-    let company_currency = company_of(&mut tx, company).await?;
+    let company_currency = company_of(tx, company).await?;
     let project = new
         .project
         .as_deref()
         .map(str::trim)
         .filter(|p| !p.is_empty());
     if let Some(project) = project {
-        check_project(&mut tx, company, project).await?;
+        check_project(tx, company, project).await?;
     }
     let currency = match new
         .currency
@@ -916,7 +923,6 @@ pub async fn create_invoice(
     let (lines, totals) = parse_lines(&new.lines, currency)?;
     let id = new_id()?;
     let at = now();
-    let actor = Actor::from(permit.principal());
     on_tx!(tx, |conn| {
         sqlx::query(
             "insert into invoices (invoice_id, kind, company_id, project_id, corrects_id, number, status, currency, issued_on, due_on, notes, terms, seller, buyer, net, tax, total, paid, created_by, created_at, updated_at)
@@ -933,21 +939,18 @@ pub async fn create_invoice(
         .bind(totals.net)
         .bind(totals.tax)
         .bind(totals.total)
-        .bind(permit.principal().user_id())
+        .bind(actor.user_id.as_deref())
         .bind(at)
         .execute(conn)
         .await?;
     });
-    write_lines(&mut tx, &id, &lines).await?;
-    note_history(&mut tx, &id, &actor, "created", "Draft made").await?;
-    let invoice = find_invoice(&mut tx, &id)
-        .await?
-        .ok_or_else(no_such_invoice)?;
-    audit::note(&actor, "invoice.create", Target::new("invoice", &id))
+    write_lines(tx, &id, &lines).await?;
+    note_history(tx, &id, actor, "created", "Draft made").await?;
+    let invoice = find_invoice(tx, &id).await?.ok_or_else(no_such_invoice)?;
+    audit::note(actor, "invoice.create", Target::new("invoice", &id))
         .after(invoice.audit_state())
-        .write(&mut tx)
+        .write(tx)
         .await?;
-    tx.commit().await?;
     Ok(invoice)
 }
 
@@ -1133,7 +1136,14 @@ pub async fn send_invoice(
     invoice_id: &str,
 ) -> Result<Invoice> {
     let mut tx = store.write_uncached().await?;
-    let draft = draft_for_change(&mut tx, invoice_id).await?;
+    let invoice = send_in(&mut tx, &Actor::from(permit.principal()), invoice_id).await?;
+    tx.commit().await?;
+    Ok(invoice)
+}
+
+/// Sends a draft within `tx` (which the caller commits), by `actor`.
+pub(crate) async fn send_in(tx: &mut Tx, actor: &Actor, invoice_id: &str) -> Result<Invoice> {
+    let draft = draft_for_change(tx, invoice_id).await?;
     if draft.lines.is_empty() {
         return Err(Error::Conflict(
             "an invoice needs at least one line".to_owned(),
@@ -1147,16 +1157,16 @@ pub async fn send_invoice(
     }
     // The row is taken first, so that two sends of one draft at once give one number.
     let status = if draft.total == 0 { "paid" } else { "sent" };
-    if !move_status(&mut tx, invoice_id, "('draft')", status).await? {
+    if !move_status(tx, invoice_id, "('draft')", status).await? {
         return Err(Error::Conflict("the invoice was sent already".to_owned()));
     }
-    let settings = invoicing::invoicing_in(&mut tx).await?;
+    let settings = invoicing::invoicing_in(tx).await?;
     let seller = settings.seller()?;
     let today = now().date();
     let term = draft.due_on - draft.issued_on;
     let due_on = today + term;
     let pattern = settings.pattern(Kind::Invoice)?;
-    let seq = invoicing::take_number(&mut tx, Kind::Invoice, &pattern, today).await?;
+    let seq = invoicing::take_number(tx, Kind::Invoice, &pattern, today).await?;
     let number = pattern.number(today, seq);
     let buyer = draft.buyer.clone();
     let at = now();
@@ -1176,25 +1186,16 @@ pub async fn send_invoice(
         .await
         .map_err(|e| number_taken(e, &number))?;
     });
-    let actor = Actor::from(permit.principal());
-    note_history(
-        &mut tx,
-        invoice_id,
-        &actor,
-        "sent",
-        &format!("Sent as {number}"),
-    )
-    .await?;
-    let invoice = find_invoice(&mut tx, invoice_id)
+    note_history(tx, invoice_id, actor, "sent", &format!("Sent as {number}")).await?;
+    let invoice = find_invoice(tx, invoice_id)
         .await?
         .ok_or_else(no_such_invoice)?;
-    audit::note(&actor, "invoice.send", Target::new("invoice", invoice_id))
+    audit::note(actor, "invoice.send", Target::new("invoice", invoice_id))
         .before(draft.audit_state())
         .after(invoice.audit_state())
-        .write(&mut tx)
+        .write(tx)
         .await?;
-    mailing::queue_mails(&mut tx, &invoice, mailing::Step::Sent, None, &actor).await?;
-    tx.commit().await?;
+    mailing::queue_mails(tx, &invoice, mailing::Step::Sent, None, actor).await?;
     Ok(invoice)
 }
 

@@ -8,3 +8,5 @@ pub mod invoicing;
 pub mod mailing;
 pub mod money;
 pub mod numbering;
+pub mod recurring;
+pub mod reports;

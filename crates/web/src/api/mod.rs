@@ -229,6 +229,8 @@ pub fn routes() -> Vec<Route> {
         talk::conversations::routes(),
         talk::chat::routes(),
         finance::invoices::routes(),
+        finance::reports::routes(),
+        finance::recurring::routes(),
         search::routes(),
         events::routes(),
         notifications::routes(),

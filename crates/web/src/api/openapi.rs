@@ -329,6 +329,35 @@ fn money_schemas() -> Vec<(&'static str, Value)> {
         ),
         ("PaymentList", list_of("Payment")),
         (
+            "Recurring",
+            object(&[
+                ("id", "string"),
+                ("company", "string"),
+                ("project", "string|null"),
+                ("currency", "string|null"),
+                ("notes", "string|null"),
+                ("terms", "string|null"),
+                ("lines", "array"),
+                ("frequency", "string"),
+                ("next_on", "string"),
+                ("ends_on", "string|null"),
+                ("send", "boolean"),
+                ("status", "string"),
+                ("last_invoice", "string|null"),
+            ]),
+        ),
+        ("RecurringList", object(&[("items", "array")])),
+        (
+            "FinanceReport",
+            object(&[
+                ("from", "string"),
+                ("to", "string"),
+                ("outstanding", "array"),
+                ("paid", "array"),
+                ("taxes", "array"),
+            ]),
+        ),
+        (
             "InvoicingSettings",
             object(&[
                 ("legal_name", "string"),
@@ -509,6 +538,10 @@ fn success_of(method: &Method, path: &str) -> Option<(u16, Option<&'static str>)
         }
         ("POST", "/api/v1/invoices/{id}/payments") => (201, Some("Payment")),
         ("GET" | "PUT", "/api/v1/settings/invoicing") => (200, Some("InvoicingSettings")),
+        ("GET", "/api/v1/reports/finance") => (200, Some("FinanceReport")),
+        ("GET", "/api/v1/invoices/recurring") => (200, Some("RecurringList")),
+        ("POST", "/api/v1/invoices/recurring") => (201, Some("Recurring")),
+        ("GET" | "PATCH", "/api/v1/invoices/recurring/{id}") => (200, Some("Recurring")),
         ("DELETE", _) => (204, None),
         _ => return None,
     })

@@ -106,6 +106,8 @@ pub(crate) enum Section {
     Projects,
     Chat,
     Invoices,
+    /// The Finance reports.
+    Finance,
     Users,
     Clients,
     Roles,
@@ -143,6 +145,9 @@ fn links(principal: &Principal) -> Vec<(&'static str, &'static str, Section)> {
     }
     if permissions.contains(Permission::InvoicesView) {
         links.push(("/invoices", "Invoices", Section::Invoices));
+        if principal.kind() == UserKind::Staff {
+            links.push(("/finance", "Finance", Section::Finance));
+        }
     }
     if principal.kind() == UserKind::Staff {
         for (permission, href, label, at) in [

@@ -3,3 +3,5 @@
 pub(crate) mod einvoice;
 pub(crate) mod invoices;
 pub(crate) mod pdf;
+pub(crate) mod recurring;
+pub(crate) mod reports;

@@ -167,6 +167,11 @@ pub(crate) fn download(
     invoice: &Invoice,
     extension: &str,
 ) -> Response {
+    saved_as(bytes, content_type, &file_name(invoice, extension))
+}
+
+/// A document to download under `name`: never kept by caches, never sniffed.
+pub(crate) fn saved_as(bytes: Vec<u8>, content_type: &'static str, name: &str) -> Response {
     let mut response = bytes.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -178,9 +183,7 @@ pub(crate) fn download(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    if let Ok(value) =
-        HeaderValue::from_str(&content_disposition(false, &file_name(invoice, extension)))
-    {
+    if let Ok(value) = HeaderValue::from_str(&content_disposition(false, name)) {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
     response

@@ -1,3 +1,4 @@
 //! The pages of money: invoices, payments and their settings.
 
 pub(crate) mod invoices;
+pub(crate) mod reports;
