@@ -862,6 +862,102 @@ await flow('conversations: a comment mentions a colleague who is told, a client 
   check(!(await cleo.textContent('main')).includes('Please check the copy'), 'a client finds an internal comment');
 });
 
+await flow('an admin sends an invoice and records part of it; the client downloads its PDF and pays the rest through Stripe', async () => {
+  const stripeSecret = process.env.TS_STRIPE_SECRET;
+  check(stripeSecret, 'TS_STRIPE_SECRET is not set');
+  const page = admins.alpha;
+  // Stripe (turned on above) gets its webhook signing secret: now clients are offered it.
+  await page.goto(url(brands.alpha, '/settings/payments'));
+  check((await page.textContent('main')).includes('clients are not offered it'), 'no warning for Stripe without a webhook secret');
+  await page.fill('#f-stripe-webhook', stripeSecret);
+  await page.click('button:has-text("Save payment settings")');
+  const saved = await page.content();
+  check(saved.includes('Payment settings saved') && !saved.includes(stripeSecret), 'the webhook secret is not kept masked');
+  check(saved.includes('/api/v1/payments/webhooks/stripe'), 'the webhook address is not shown');
+  await page.goto(url(brands.alpha, '/settings/invoicing'));
+  await page.fill('#f-legal_name', 'Alpha Studio GmbH');
+  await page.fill('#f-address', 'Am Hafen 5\n20457 Hamburg');
+  await page.click('button:has-text("Save invoicing settings")');
+  // A contact who may see and pay invoices (the default switches).
+  await page.goto(url(brands.alpha, '/clients'));
+  await page.click('a:has-text("Northwind Traders")');
+  await page.fill('#f-contact-name', 'Ivy Accounts');
+  await page.fill('#f-contact-email', 'ivy@alpha.localhost');
+  await page.click('button:has-text("Add and invite contact")');
+  const ivy = await (await browser.newContext({ acceptDownloads: true })).newPage();
+  await setPassword(ivy, 'ivy@alpha.localhost', 'alpha-ivy');
+  await signIn(ivy, brands.alpha, 'ivy@alpha.localhost', 'alpha-ivy');
+
+  // The draft: two lines, the second added without JavaScript.
+  await page.goto(url(brands.alpha, '/invoices/new'));
+  await page.selectOption('#f-company', { label: 'Northwind Traders' });
+  await page.fill('input[name="line.0.description"]', 'Homepage design');
+  await page.fill('input[name="line.0.quantity"]', '1');
+  await page.fill('input[name="line.0.unit_price"]', '1000');
+  await page.fill('input[name="line.0.tax_rate"]', '19');
+  await page.click('button:has-text("Add a line")');
+  await page.fill('input[name="line.1.description"]', 'Hosting, months');
+  await page.fill('input[name="line.1.quantity"]', '3');
+  await page.fill('input[name="line.1.unit_price"]', '33.33');
+  await page.fill('input[name="line.1.tax_rate"]', '19');
+  await snap(page, 'alpha-invoice-editor');
+  await page.click('button:has-text("Save draft")');
+  await page.waitForURL(/\/invoices\/[^/?]+\?done=saved/);
+  const invoicePath = new URL(page.url()).pathname;
+  // 1000.00 + 99.99 net, 209.00 tax (19 % of 1099.99 is 208.9981, rounded once): 1308.99.
+  check((await page.textContent('main')).includes("1308.99"), `the draft's total is not 1308.99: ${await page.textContent('main')}`);
+  await page.click('button:has-text("Send invoice")');
+  await page.waitForURL(/\?done=sent/);
+  const number = (await page.textContent('h1')).match(/\d{4}-\d{4}/);
+  check(number, `the sent invoice has no number: ${await page.textContent('h1')}`);
+  await page.fill('#f-amount', '308.99');
+  await page.selectOption('#f-method', 'bank_transfer');
+  await page.fill('#f-reference', 'NW-2026-17');
+  await page.click('button:has-text("Record payment")');
+  await page.waitForURL(/\?done=paid/);
+  check((await page.textContent('h1')).includes('partially paid'), `not partly paid: ${await page.textContent('h1')}`);
+  await snap(page, 'alpha-invoice-partly-paid');
+
+  // The client: the invoice in the portal, its PDF, "Pay now".
+  await ivy.goto(url(brands.alpha, '/invoices'));
+  await snap(ivy, 'alpha-ivy-invoices');
+  await ivy.click(`a:has-text("${number[0]}")`);
+  const [download] = await Promise.all([ivy.waitForEvent('download'), ivy.click('a:has-text("Download PDF")')]);
+  const pdf = path.join(shots, `invoice-${number[0]}.pdf`);
+  await download.saveAs(pdf);
+  check(fs.readFileSync(pdf).subarray(0, 5).toString() === '%PDF-', 'the download is not a PDF');
+  const text = execFileSync('pdftotext', ['-layout', pdf, '-']).toString();
+  check(text.includes(number[0]) && text.includes("1308.99") && text.includes('1000.00'), `the PDF lacks the number, total or what is left: ${text}`);
+  execFileSync('pdftoppm', ['-png', '-r', '60', '-singlefile', pdf, path.join(shots, `invoice-${number[0]}`)]);
+  const portal = await ivy.textContent('main');
+  check(portal.includes('Pay 1000.00 EUR now'), `no "Pay now" for the rest: ${portal}`);
+  check(!portal.includes('History') && !portal.includes('Record a payment'), 'the client sees staff-only parts');
+  await snap(ivy, 'alpha-ivy-invoice');
+  await ivy.click('button:has-text("Pay now with Stripe")');
+  // A page that moves on to the provider by itself (a link too, for when it does not).
+  await ivy.waitForURL(/127\.0\.0\.1:\d+\/pay\//);
+  check((await ivy.textContent('h1')).includes('EUR 1000.00'), `the provider's page asks for ${await ivy.textContent('h1')}`);
+  await snap(ivy, 'stand-in-stripe-checkout');
+  await ivy.click('button:has-text("Pay")');
+  await ivy.waitForURL(/payment=returned/);
+  check((await ivy.textContent('main')).includes('being confirmed'), 'no word on the payment being confirmed');
+  // Paid once the webhook came (the page shows it on the next load).
+  let status = '';
+  for (let i = 0; i < 50 && !status.includes('paid') ; i += 1) {
+    await ivy.goto(url(brands.alpha, invoicePath));
+    status = await ivy.textContent('h1');
+    if (status.includes('partially')) status = '';
+    if (!status) await new Promise((r) => setTimeout(r, 200));
+  }
+  check(status.includes('paid') && !status.includes('partially'), `the invoice did not become paid: ${status}`);
+  check(!(await ivy.textContent('main')).includes('Pay now'), 'a paid invoice still offers "Pay now"');
+  await snap(ivy, 'alpha-ivy-invoice-paid');
+  await page.goto(url(brands.alpha, invoicePath));
+  const history = await page.textContent('main');
+  check(history.includes('1000.00 EUR received') && history.includes('Stripe'), `the history lacks the online payment: ${history}`);
+  await snap(page, 'alpha-invoice-paid-history');
+});
+
 await browser.close();
 console.log(`${failures.length ? 'FAILED' : 'passed'}: ${failures.length} of ${flows} flows failed; screenshots in ${shots}`);
 process.exit(failures.length ? 1 : 0);

@@ -175,38 +175,7 @@ struct CaClient(HyperClient<HttpsConnector<HttpConnector>, BodyWrapper<Bytes>>);
 
 impl CaClient {
     fn new(ca_bundle: Option<&Path>) -> Result<CaClient, String> {
-        let mut roots = rustls::RootCertStore::empty();
-        for certificate in rustls_native_certs::load_native_certs().certs {
-            let _ = roots.add(certificate);
-        }
-        if let Some(path) = ca_bundle {
-            let text = std::fs::read(path)
-                .map_err(|e| format!("[acme] ca_bundle: cannot read {}: {e}", path.display()))?;
-            let certificates: Vec<CertificateDer<'static>> =
-                rustls_pemfile::certs(&mut text.as_slice())
-                    .collect::<Result<_, _>>()
-                    .map_err(|e| format!("[acme] ca_bundle: {} is not PEM: {e}", path.display()))?;
-            if certificates.is_empty() {
-                return Err(format!(
-                    "[acme] ca_bundle: {} holds no certificate",
-                    path.display()
-                ));
-            }
-            for certificate in certificates {
-                roots.add(certificate).map_err(|e| {
-                    format!(
-                        "[acme] ca_bundle: a certificate in {} is unusable: {e}",
-                        path.display()
-                    )
-                })?;
-            }
-        }
-        if roots.is_empty() {
-            return Err(
-                "no trusted CA certificates: install the system's CA certificates or set [acme] ca_bundle"
-                    .to_owned(),
-            );
-        }
+        let roots = tls::client_roots(ca_bundle, "[acme] ca_bundle")?;
         let config = rustls::ClientConfig::builder_with_provider(tls::provider())
             .with_safe_default_protocol_versions()
             .map_err(|e| format!("cannot configure TLS for the ACME CA: {e}"))?

@@ -74,6 +74,17 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("files", "s3_access_key_id", Kind::Text),
     ("files", "s3_secret_access_key", Kind::Secret),
     ("files", "brand_quota_bytes", Kind::Bytes),
+    (
+        "payments",
+        "stripe_api",
+        Kind::Url(&["https://", "http://"]),
+    ),
+    (
+        "payments",
+        "paypal_api",
+        Kind::Url(&["https://", "http://"]),
+    ),
+    ("payments", "ca_bundle", Kind::Path),
     ("limits", "max_body_bytes", Kind::Count),
     ("limits", "max_upload_bytes", Kind::Count),
     ("limits", "request_timeout_s", Kind::Count),
@@ -84,7 +95,7 @@ const KEYS: &[(&str, &str, Kind)] = &[
 ];
 
 const SECTIONS: &[&str] = &[
-    "listen", "operator", "acme", "smtp", "reply", "files", "limits",
+    "listen", "operator", "acme", "smtp", "reply", "files", "payments", "limits",
 ];
 const FILE_SUFFIX: &str = "_file";
 
@@ -156,9 +167,35 @@ pub struct Config {
     /// Where brands' files are kept.
     #[serde(default)]
     pub files: Files,
+    /// Where the payment providers' APIs are.
+    #[serde(default)]
+    pub payments: Payments,
     /// Request and rate limits.
     #[serde(default)]
     pub limits: Limits,
+}
+
+/// `[payments]`: the providers' API bases (their live APIs unless set: a sandbox, or a
+/// stand-in on loopback in tests) and extra trusted roots for them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Payments {
+    /// Stripe's API.
+    pub stripe_api: String,
+    /// PayPal's REST API (`https://api-m.sandbox.paypal.com` for its sandbox).
+    pub paypal_api: String,
+    /// Extra trusted roots for them.
+    pub ca_bundle: Option<PathBuf>,
+}
+
+impl Default for Payments {
+    fn default() -> Self {
+        Payments {
+            stripe_api: "https://api.stripe.com".to_owned(),
+            paypal_api: "https://api-m.paypal.com".to_owned(),
+            ca_bundle: None,
+        }
+    }
 }
 
 fn default_data_dir() -> PathBuf {

@@ -135,6 +135,15 @@ pub struct Edge {
     web: axum::Router,
 }
 
+/// What the brands' requests reach outside the server: mail, and the payment providers.
+#[derive(Debug, Clone)]
+pub struct Outbound {
+    /// The mail service (test mails, the encryption key).
+    pub postmaster: Arc<dyn Postmaster>,
+    /// The payment providers' APIs.
+    pub payments: Arc<dyn web::PaymentLink>,
+}
+
 impl Edge {
     /// The edge over an opened platform.
     pub fn new(
@@ -144,8 +153,12 @@ impl Edge {
         certificates: Arc<Certificates>,
         limits: RequestLimits,
         public_https_port: u16,
-        postmaster: Arc<dyn Postmaster>,
+        outbound: Outbound,
     ) -> Self {
+        let Outbound {
+            postmaster,
+            payments,
+        } = outbound;
         Edge {
             platform,
             directory: RwLock::new(Arc::new(directory)),
@@ -157,7 +170,10 @@ impl Edge {
             public_https_port,
             mail: postmaster.sends_by_default(),
             faults: StoreFaults::default(),
-            web: web::router(web::WebState::with_postmaster(limits.sign_in, postmaster)),
+            web: web::router(
+                web::WebState::with_postmaster(limits.sign_in, postmaster)
+                    .with_payment_link(payments),
+            ),
         }
     }
 

@@ -20,6 +20,7 @@ pub mod migrate;
 pub mod operator;
 pub mod outcome;
 pub mod pages;
+pub mod payments;
 pub mod platform;
 pub mod renewal;
 pub mod replies;

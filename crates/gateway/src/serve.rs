@@ -212,7 +212,12 @@ async fn serve(config: Config, platform: Arc<Platform>, standing: Standing) -> O
             },
         },
         config.public_https_port.unwrap_or(https_port),
-        Arc::clone(&mailer) as Arc<dyn web::api::Postmaster>,
+        crate::edge::Outbound {
+            postmaster: Arc::clone(&mailer) as Arc<dyn web::api::Postmaster>,
+            payments: Arc::new(crate::payments::PaymentClient::from_config(
+                &config.payments,
+            )?),
+        },
     ));
     let connection_limits = ConnectionLimits {
         max_connections: usize::try_from(limits.max_connections).unwrap_or(usize::MAX),

@@ -18,6 +18,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 use sha2::{Digest, Sha256};
+use std::path::Path;
 use tenant_core::platform::certificates::{CertificateSource, FALLBACK_NAME, StoredCertificate};
 use tenant_core::{Platform, TenantDirectory};
 use time::{Duration, OffsetDateTime};
@@ -394,4 +395,38 @@ pub fn server_config(certificates: Arc<Certificates>) -> Result<Arc<rustls::Serv
     config.ticketer = rustls::crypto::aws_lc_rs::Ticketer::new()
         .map_err(|e| format!("cannot make TLS session ticket keys: {e}"))?;
     Ok(Arc::new(config))
+}
+
+/// The roots a client of this server trusts: the system's, plus the certificates in
+/// `ca_bundle` (a private or test CA); `key` names the setting in errors.
+pub fn client_roots(ca_bundle: Option<&Path>, key: &str) -> Result<rustls::RootCertStore, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    for certificate in rustls_native_certs::load_native_certs().certs {
+        let _ = roots.add(certificate);
+    }
+    if let Some(path) = ca_bundle {
+        let text = std::fs::read(path)
+            .map_err(|e| format!("{key}: cannot read {}: {e}", path.display()))?;
+        let certificates: Vec<CertificateDer<'static>> =
+            rustls_pemfile::certs(&mut text.as_slice())
+                .collect::<Result<_, _>>()
+                .map_err(|e| format!("{key}: {} is not PEM: {e}", path.display()))?;
+        if certificates.is_empty() {
+            return Err(format!("{key}: {} holds no certificate", path.display()));
+        }
+        for certificate in certificates {
+            roots.add(certificate).map_err(|e| {
+                format!(
+                    "{key}: a certificate in {} is unusable: {e}",
+                    path.display()
+                )
+            })?;
+        }
+    }
+    if roots.is_empty() {
+        return Err(format!(
+            "no trusted CA certificates: install the system's CA certificates or set {key}"
+        ));
+    }
+    Ok(roots)
 }

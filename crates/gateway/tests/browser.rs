@@ -3,7 +3,9 @@
 //! mails; an admin rebrands; an admin adds a staff member who takes the mailed invitation
 //! and signs in; a deactivated user is sent to the sign-in page with a clear message; no
 //! page, error page or mail of one brand shows the other; a project for a client company
-//! is seen by its contacts only, archived, and flagged in the access review). Screenshots
+//! is seen by its contacts only, archived, and flagged in the access review; an invoice is
+//! sent, paid in part by hand and the rest by the client through the Stripe stand-in,
+//! paid once its webhook arrived). Screenshots
 //! of every page go to `target/browser-screenshots/`.
 //!
 //! Needs Debian's `chromium` and `npm ci` in `browser-tests/` (both done by `.ci/run`);
@@ -17,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use support::smtp::SmtpServer;
+use support::stand_in::{PaymentStandIn, STRIPE_SECRET};
 use support::{Server, Workdir, in_ci};
 
 fn repository() -> PathBuf {
@@ -70,8 +73,11 @@ fn the_web_app_works_in_chromium_for_admins_staff_and_visitors_of_two_brands() {
     let work = Workdir::new();
     add_brand(&work, "alpha.localhost", "Alpha Studio");
     add_brand(&work, "beta.localhost", "Beta Works");
+    let stand_in = PaymentStandIn::start();
     let mut command = work.std_command();
     command
+        .env("TASKSESSION_PAYMENTS_STRIPE_API", stand_in.base())
+        .env("TASKSESSION_PAYMENTS_PAYPAL_API", stand_in.base())
         .env("TASKSESSION_SMTP_HOST", "127.0.0.1")
         .env("TASKSESSION_SMTP_PORT", smtp.address.port().to_string())
         .env("TASKSESSION_SMTP_TLS", "none")
@@ -85,6 +91,7 @@ fn the_web_app_works_in_chromium_for_admins_staff_and_visitors_of_two_brands() {
         .env("TS_HTTP_PORT", http.port().to_string())
         .env("TS_MAILDIR", smtp.maildir())
         .env("TS_SCREENSHOTS", &screenshots)
+        .env("TS_STRIPE_SECRET", STRIPE_SECRET)
         .output()
         .unwrap();
     let report = format!(
@@ -102,7 +109,7 @@ fn the_web_app_works_in_chromium_for_admins_staff_and_visitors_of_two_brands() {
             server.stderr()
         );
     }
-    assert!(report.contains("passed: 0 of 13 flows failed"), "{report}");
+    assert!(report.contains("passed: 0 of 14 flows failed"), "{report}");
     server.terminate();
     assert_eq!(server.wait().code(), Some(0));
 }

@@ -1195,3 +1195,203 @@ async fn a_recurring_invoice_is_made_once_per_period_even_with_two_replicas_swee
         store.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn online_payments_count_only_on_a_matching_event_and_each_event_once() {
+    use tenant_core::Error;
+    use tenant_core::brand::settings::{self, GatewayChange};
+    use tenant_core::finance::online::{
+        self, EventAmount, EventKind, Outcome, Provider, ProviderEvent,
+    };
+    use tenant_core::platform::secrets::SecretKey;
+    let key = SecretKey::from_text(&SecretKey::generate_text().unwrap()).unwrap();
+    for store in both().await {
+        let platform = Platform::open(&store.backend).await.unwrap();
+        let context = context(&platform, "books.test").await;
+        let s = context.store();
+        let b = books(s).await;
+        let unsent = draft(s, &b.admin, &b.acme).await;
+        let invoice = draft(s, &b.admin, &b.acme).await;
+        let invoice = send(s, &b.admin, &invoice.id).await.unwrap();
+        let owed = invoice.balance();
+        let plan = |viewer: Principal, id: String| {
+            let (s, key) = (s.clone(), &key);
+            async move { online::plan_checkout(&s, &viewer, key, &id, None).await }
+        };
+        // No provider set up: nothing to pay through.
+        assert!(matches!(
+            plan(b.acme_contact.clone(), invoice.id.clone()).await,
+            Err(Error::Conflict(_))
+        ));
+        let permit = access::permit::<need::PaymentsSettings>(&b.admin, Scope::Brand).unwrap();
+        settings::set_payments(
+            s,
+            &permit,
+            &key,
+            vec![(
+                "stripe".to_owned(),
+                GatewayChange {
+                    enabled: Some(true),
+                    public_key: Some(Some("pk_test_1".to_owned())),
+                    secret_key: Some(Some("sk_test_abcdefgh4242".to_owned())),
+                    webhook_secret: Some(Some("whsec_first_secret".to_owned())),
+                },
+            )],
+        )
+        .await
+        .unwrap();
+        assert_eq!(online::offered(s).await.unwrap(), vec![Provider::Stripe]);
+        // Staff record payments; another company's contact and a draft: not there.
+        assert!(matches!(
+            plan(b.staff.clone(), invoice.id.clone()).await,
+            Err(Error::Forbidden(_) | Error::NotFound(_))
+        ));
+        assert!(matches!(
+            plan(b.globex_contact.clone(), invoice.id.clone()).await,
+            Err(Error::NotFound(_))
+        ));
+        assert!(matches!(
+            plan(b.acme_contact.clone(), unsent.id.clone()).await,
+            Err(Error::NotFound(_))
+        ));
+
+        let first = plan(b.acme_contact.clone(), invoice.id.clone())
+            .await
+            .unwrap();
+        assert_eq!(
+            (first.amount, first.keys.secret_key.as_str()),
+            (owed, "sk_test_abcdefgh4242")
+        );
+        assert!(!format!("{first:?}").contains("sk_test"), "no key in Debug");
+        let payment = online::record_checkout(s, &b.acme_contact, &first, "cs_first")
+            .await
+            .unwrap();
+        assert_eq!(payment.status, "processing");
+        let event = |id: &str, kind: EventKind, reference: &str, amount: i64, currency: &str| {
+            ProviderEvent {
+                id: id.to_owned(),
+                type_name: "checkout.session.completed".to_owned(),
+                kind: Some(kind),
+                reference: Some(reference.to_owned()),
+                amount: Some((EventAmount::Minor(amount), currency.to_owned())),
+            }
+        };
+        let apply = |e: ProviderEvent| {
+            let s = s.clone();
+            async move { online::apply_event(&s, Provider::Stripe, &e).await.unwrap() }
+        };
+        let paid_now = || {
+            let (s, viewer, id) = (s.clone(), b.admin.clone(), invoice.id.clone());
+            async move { invoices::get_invoice(&s, &viewer, &id).await.unwrap() }
+        };
+        // A different amount, another currency, a processing payment: nothing paid.
+        assert_eq!(
+            apply(event(
+                "evt_1",
+                EventKind::Succeeded,
+                "cs_first",
+                owed - 1,
+                "eur"
+            ))
+            .await,
+            Outcome::Mismatch
+        );
+        assert_eq!(
+            apply(event(
+                "evt_2",
+                EventKind::Succeeded,
+                "cs_first",
+                owed,
+                "usd"
+            ))
+            .await,
+            Outcome::Mismatch
+        );
+        assert_eq!(
+            apply(event(
+                "evt_3",
+                EventKind::Processing,
+                "cs_first",
+                owed,
+                "eur"
+            ))
+            .await,
+            Outcome::Processing
+        );
+        assert_eq!(
+            apply(event(
+                "evt_4",
+                EventKind::Succeeded,
+                "cs_unknown",
+                owed,
+                "eur"
+            ))
+            .await,
+            Outcome::Ignored
+        );
+        assert_eq!(paid_now().await.paid, 0);
+
+        // A second checkout replaces the first (marked failed); its success pays.
+        let second = plan(b.acme_contact.clone(), invoice.id.clone())
+            .await
+            .unwrap();
+        assert_eq!(second.replaces, vec!["cs_first".to_owned()]);
+        online::record_checkout(s, &b.acme_contact, &second, "cs_second")
+            .await
+            .unwrap();
+        assert_eq!(
+            apply(event(
+                "evt_5",
+                EventKind::Succeeded,
+                "cs_second",
+                owed,
+                "eur"
+            ))
+            .await,
+            Outcome::Paid
+        );
+        assert_eq!(
+            apply(event(
+                "evt_5",
+                EventKind::Succeeded,
+                "cs_second",
+                owed,
+                "eur"
+            ))
+            .await,
+            Outcome::Replayed
+        );
+        let after = paid_now().await;
+        assert_eq!((after.paid, after.status), (owed, invoices::Status::Paid));
+        // The replaced checkout went through all the same: received, flagged, never overpaid.
+        assert_eq!(
+            apply(event(
+                "evt_6",
+                EventKind::Succeeded,
+                "cs_first",
+                owed,
+                "eur"
+            ))
+            .await,
+            Outcome::Refund
+        );
+        assert_eq!(paid_now().await.paid, owed);
+        let manage = access::permit::<need::InvoicesView>(&b.admin, Scope::Brand).unwrap();
+        let history = invoices::history(s, &manage, &invoice.id).await.unwrap();
+        let actions: Vec<&str> = history.iter().map(|h| h.action.as_str()).collect();
+        for action in [
+            "checkout",
+            "payment_mismatch",
+            "payment_processing",
+            "payment",
+            "payment_refund_due",
+        ] {
+            assert!(actions.contains(&action), "{action} in {actions:?}");
+        }
+        // Paid: nothing left to start.
+        assert!(matches!(
+            plan(b.acme_contact.clone(), invoice.id.clone()).await,
+            Err(Error::Conflict(_))
+        ));
+    }
+}

@@ -1326,6 +1326,7 @@ async fn payment_secrets_are_sealed_at_rest_shown_masked_and_kept_when_left_out(
                     enabled: Some(true),
                     public_key: Some(Some("pk_test_1".to_owned())),
                     secret_key: secret.map(|s| s.map(str::to_owned)),
+                    webhook_secret: None,
                 },
             )]
         };

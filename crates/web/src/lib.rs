@@ -20,7 +20,7 @@ use tenant_core::TenantContext;
 pub use ui::layout::neutral_page;
 
 pub use api::finance::pdf::invoice_attachment;
-pub use api::{ClientConnection, WebState};
+pub use api::{ClientConnection, PaymentLink, ProviderFuture, WebState};
 pub use http::error::{StoreUnavailable, UNAVAILABLE as STORE_UNAVAILABLE};
 pub use http::throttle::SignInLimits;
 

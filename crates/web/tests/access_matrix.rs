@@ -701,6 +701,19 @@ const MATRIX: &[(&str, &str, [u16; 8])] = &[
         "/api/v1/invoices/{id}/payments",
         [201, 403, 403, 403, 403, 401, 401, 401],
     ),
+    // Online payment is for the company's contacts; the matrix's brand takes none (409).
+    (
+        "POST",
+        "/api/v1/invoices/{id}/checkout",
+        [403, 403, 403, 409, 404, 401, 401, 401],
+    ),
+    // Public, checked by the provider's signature: the matrix's brand has no webhook
+    // secret, so every caller is refused alike (400).
+    (
+        "POST",
+        "/api/v1/payments/webhooks/{provider}",
+        [400, 400, 400, 400, 400, 400, 400, 400],
+    ),
     (
         "GET",
         "/api/v1/settings/invoicing",
@@ -1114,6 +1127,7 @@ fn concrete(path: &str, method: &str, brand: &Brand, t: &Targets) -> String {
         ""
     };
     path.replace("{id}", id)
+        .replace("{provider}", "stripe")
         .replace("{discussion_id}", &t.discussion)
         .replace("{channel_id}", &t.channel)
         .replace("{comment_id}", &t.comment)
@@ -1562,6 +1576,11 @@ const PAGES: &[(&str, &str, [u16; 8])] = &[
         "POST",
         "/invoices/{id}/payments",
         [303, 403, 403, 403, 403, 303, 303, 303],
+    ),
+    (
+        "POST",
+        "/invoices/{id}/pay",
+        [403, 403, 403, 409, 404, 303, 303, 303],
     ),
     (
         "GET",

@@ -391,7 +391,13 @@ pub struct GatewaySettings {
     pub public_key: Option<String>,
     /// The secret key, sealed with the server's encryption key.
     pub secret_sealed: Option<String>,
+    /// The webhook signing secrets (Stripe's `whsec_…`; PayPal's webhook id), newest
+    /// first, sealed: the newest few are all accepted so that a secret can be rolled.
+    pub webhook_secrets_sealed: Vec<String>,
 }
+
+/// How many webhook secrets are kept (a new one pushes out the oldest).
+pub const WEBHOOK_SECRETS_KEPT: usize = 3;
 
 /// The payment settings: gateways by name.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -410,6 +416,36 @@ pub struct GatewayChange {
     pub public_key: Option<Option<String>>,
     /// The secret key (sealed before it is stored).
     pub secret_key: Option<Option<String>>,
+    /// A webhook signing secret: `Some(Some(_))` adds it as the newest (the previous ones
+    /// keep working while the provider rolls them), `Some(None)` forgets all of them.
+    pub webhook_secret: Option<Option<String>>,
+}
+
+/// The gateways clients can pay through online (checkout and signed webhooks); the others'
+/// keys are kept for when they are.
+pub const ONLINE: &[&str] = &["stripe", "paypal"];
+
+impl GatewaySettings {
+    /// Whether clients can pay through it: turned on, with its secret key and a webhook
+    /// secret (without one no payment could ever be confirmed).
+    pub fn ready(&self) -> bool {
+        self.enabled && self.secret_sealed.is_some() && !self.webhook_secrets_sealed.is_empty()
+    }
+}
+
+/// The payment settings as stored, read inside a transaction (checkouts and webhooks).
+pub(crate) async fn payments_in(tx: &mut Tx) -> Result<Payments> {
+    Ok(area_in(tx, PAYMENTS).await?.unwrap_or_default())
+}
+
+/// Opens a secret sealed by the payment settings.
+pub(crate) fn open_payment_secret(key: &SecretKey, sealed: &str) -> Result<String> {
+    key.open(PAYMENT_SECRET, sealed).map_err(|_| {
+        Error::Conflict(
+            "the payment keys were sealed with another encryption key: enter them again in the payment settings"
+                .to_owned(),
+        )
+    })
 }
 
 /// The secret shown masked: its last four characters only.
@@ -442,12 +478,25 @@ impl Payments {
                         |s| masked(&s),
                     )
                 });
+                let webhook_masked: Vec<String> = stored
+                    .webhook_secrets_sealed
+                    .iter()
+                    .map(|sealed| {
+                        key.open(PAYMENT_SECRET, sealed).map_or_else(
+                            |_| "(sealed with another key: enter it again)".to_owned(),
+                            |s| masked(&s),
+                        )
+                    })
+                    .collect();
                 json!({
                     "name": name,
                     "enabled": stored.enabled,
                     "public_key": stored.public_key,
                     "secret_key_set": stored.secret_sealed.is_some(),
                     "secret_key_masked": masked_secret,
+                    "webhook_secrets_masked": webhook_masked,
+                    "online": ONLINE.contains(name),
+                    "ready": ONLINE.contains(name) && stored.ready(),
                 })
             })
             .collect();
@@ -462,7 +511,7 @@ impl Payments {
             .map(|(name, g)| {
                 (
                     name.clone(),
-                    json!({"enabled": g.enabled, "public_key": g.public_key, "secret_key_set": g.secret_sealed.is_some()}),
+                    json!({"enabled": g.enabled, "public_key": g.public_key, "secret_key_set": g.secret_sealed.is_some(), "webhook_secrets": g.webhook_secrets_sealed.len()}),
                 )
             })
             .collect();
@@ -524,6 +573,24 @@ pub async fn set_payments(
             gateway.secret_sealed = key_text("secret_key", secret)?
                 .map(|s| key.seal(PAYMENT_SECRET, &s))
                 .transpose()?;
+        }
+        if let Some(secret) = change.webhook_secret {
+            match key_text("webhook_secret", secret)? {
+                Some(secret) => {
+                    let sealed = key.seal(PAYMENT_SECRET, &secret)?;
+                    let known = gateway.webhook_secrets_sealed.iter().position(|old| {
+                        key.open(PAYMENT_SECRET, old).ok().as_deref() == Some(secret.as_str())
+                    });
+                    if let Some(at) = known {
+                        gateway.webhook_secrets_sealed.remove(at);
+                    }
+                    gateway.webhook_secrets_sealed.insert(0, sealed);
+                    gateway
+                        .webhook_secrets_sealed
+                        .truncate(WEBHOOK_SECRETS_KEPT);
+                }
+                None => gateway.webhook_secrets_sealed.clear(),
+            }
         }
         if gateway.enabled && gateway.secret_sealed.is_none() {
             return Err(Error::field(

@@ -202,7 +202,7 @@ impl Invoice {
         self.total - self.paid
     }
 
-    fn audit_state(&self) -> serde_json::Value {
+    pub(crate) fn audit_state(&self) -> serde_json::Value {
         json!({
             "kind": self.kind.as_str(),
             "number": self.number,
@@ -314,7 +314,7 @@ pub struct InvoiceFilter {
     pub project: Option<String>,
 }
 
-fn no_such_invoice() -> Error {
+pub(crate) fn no_such_invoice() -> Error {
     Error::NotFound("there is no such invoice".to_owned())
 }
 
@@ -588,7 +588,11 @@ pub(crate) async fn find_invoice(tx: &mut Tx, invoice_id: &str) -> Result<Option
 }
 
 /// The invoice if the viewer may see it (a client: sent, of their company).
-async fn visible_invoice(tx: &mut Tx, viewer: &Principal, invoice_id: &str) -> Result<Invoice> {
+pub(crate) async fn visible_invoice(
+    tx: &mut Tx,
+    viewer: &Principal,
+    invoice_id: &str,
+) -> Result<Invoice> {
     let seeing = seeing(viewer)?;
     let invoice = find_invoice(tx, invoice_id)
         .await?
@@ -637,7 +641,7 @@ pub async fn get_invoice_with_payments(
     Ok((invoice, payments))
 }
 
-async fn payments_of(tx: &mut Tx, invoice_id: &str) -> Result<Vec<Payment>> {
+pub(crate) async fn payments_of(tx: &mut Tx, invoice_id: &str) -> Result<Vec<Payment>> {
     type Row = (
         String,
         i64,

@@ -27,6 +27,7 @@ use axum::routing::{MethodRouter, get};
 
 use tenant_core::TenantContext;
 use tenant_core::access::permissions::Permission;
+use tenant_core::finance::online::{Provider, ProviderAnswer, ProviderCall};
 use tenant_core::platform::secrets::SecretKey;
 
 pub use caller::{ClientConnection, SESSION_COOKIE};
@@ -80,11 +81,35 @@ impl Postmaster for NoPostmaster {
     }
 }
 
+/// A future a [`PaymentLink`] hands back.
+pub type ProviderFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<ProviderAnswer, String>> + Send + 'a>>;
+
+/// The server's way to the payment providers' APIs: sends one request to the provider's
+/// API base (set by the operator) and hands back its answer. The error is the sentence to
+/// show (the provider could not be reached); the request's headers hold secrets and are
+/// never logged.
+pub trait PaymentLink: Send + Sync + std::fmt::Debug {
+    /// Sends `call` to `provider`.
+    fn call<'a>(&'a self, provider: Provider, call: ProviderCall) -> ProviderFuture<'a>;
+}
+
+/// A link that reaches no provider (in-process router tests and benchmarks).
+#[derive(Debug)]
+struct NoPaymentLink;
+
+impl PaymentLink for NoPaymentLink {
+    fn call<'a>(&'a self, provider: Provider, _: ProviderCall) -> ProviderFuture<'a> {
+        Box::pin(async move { Err(format!("this server cannot reach {}", provider.label())) })
+    }
+}
+
 /// State shared by every request of every tenant.
 #[derive(Debug, Clone)]
 pub struct WebState {
     limiter: Arc<SignInLimiter>,
     pub(crate) postmaster: Arc<dyn Postmaster>,
+    pub(crate) payments: Arc<dyn PaymentLink>,
 }
 
 impl WebState {
@@ -96,7 +121,15 @@ impl WebState {
         WebState {
             limiter: Arc::new(SignInLimiter::new(limits)),
             postmaster,
+            payments: Arc::new(NoPaymentLink),
         }
+    }
+
+    /// The same state, reaching the payment providers through `link`.
+    #[must_use]
+    pub fn with_payment_link(mut self, link: Arc<dyn PaymentLink>) -> Self {
+        self.payments = link;
+        self
     }
 
     /// State with these sign-in limits that cannot send test mail and seals secrets with a
@@ -229,6 +262,7 @@ pub fn routes() -> Vec<Route> {
         talk::conversations::routes(),
         talk::chat::routes(),
         finance::invoices::routes(),
+        finance::payments::routes(),
         finance::reports::routes(),
         finance::recurring::routes(),
         search::routes(),

@@ -348,6 +348,21 @@ fn money_schemas() -> Vec<(&'static str, Value)> {
         ),
         ("RecurringList", object(&[("items", "array")])),
         (
+            "Checkout",
+            object(&[
+                ("provider", "string"),
+                ("url", "string"),
+                ("payment", "string"),
+                ("amount", "string"),
+                ("currency", "string"),
+                ("status", "string"),
+            ]),
+        ),
+        (
+            "WebhookReceipt",
+            object(&[("received", "boolean"), ("outcome", "string")]),
+        ),
+        (
             "FinanceReport",
             object(&[
                 ("from", "string"),
@@ -539,6 +554,8 @@ fn success_of(method: &Method, path: &str) -> Option<(u16, Option<&'static str>)
         ("POST", "/api/v1/invoices/{id}/payments") => (201, Some("Payment")),
         ("GET" | "PUT", "/api/v1/settings/invoicing") => (200, Some("InvoicingSettings")),
         ("GET", "/api/v1/reports/finance") => (200, Some("FinanceReport")),
+        ("POST", "/api/v1/invoices/{id}/checkout") => (201, Some("Checkout")),
+        ("POST", "/api/v1/payments/webhooks/{provider}") => (200, Some("WebhookReceipt")),
         ("GET", "/api/v1/invoices/recurring") => (200, Some("RecurringList")),
         ("POST", "/api/v1/invoices/recurring") => (201, Some("Recurring")),
         ("GET" | "PATCH", "/api/v1/invoices/recurring/{id}") => (200, Some("Recurring")),

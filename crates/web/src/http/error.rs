@@ -26,6 +26,10 @@ pub enum ApiError {
     TotpSetupRequired,
     /// The SMTP server did not take a test mail; the sentence says why.
     MailFailed(String),
+    /// A payment provider could not be reached or refused; the sentence says why.
+    ProviderFailed(String),
+    /// A provider's webhook that is not genuine or not readable; the sentence says why.
+    WebhookRefused(String),
     /// Something that cannot happen when the gateway set the request up (logged).
     Internal(&'static str),
 }
@@ -111,6 +115,20 @@ impl IntoResponse for ApiError {
                     &format!("The test mail was not sent: {reason}"),
                     None,
                 );
+            }
+            ApiError::ProviderFailed(reason) => {
+                return answer(
+                    StatusCode::BAD_GATEWAY,
+                    "provider_failed",
+                    &format!(
+                        "The payment could not be started: {}. Nothing was charged; try again in a moment.",
+                        reason.trim_end_matches('.')
+                    ),
+                    None,
+                );
+            }
+            ApiError::WebhookRefused(reason) => {
+                return answer(StatusCode::BAD_REQUEST, "webhook_refused", &reason, None);
             }
             ApiError::TotpSetupRequired => {
                 return answer(
@@ -307,6 +325,11 @@ impl ApiError {
             }
             ApiError::BadBody(message) | ApiError::MailFailed(message) => sentence(message),
             ApiError::TooLarge => "That is too large to send.".to_owned(),
+            ApiError::ProviderFailed(reason) => format!(
+                "The payment could not be started: {}. Nothing was charged; try again in a moment.",
+                reason.trim_end_matches('.')
+            ),
+            ApiError::WebhookRefused(reason) => sentence(reason),
             ApiError::TotpSetupRequired => {
                 "This workspace requires two-factor sign-in: set it up first.".to_owned()
             }

@@ -200,6 +200,8 @@ pub(crate) struct GatewayBody {
     public_key: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
     secret_key: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    webhook_secret: Option<Option<String>>,
 }
 
 /// The body of `PUT /api/v1/settings/payments`.
@@ -229,6 +231,7 @@ pub(crate) async fn set_payments(
                     enabled: g.enabled,
                     public_key: g.public_key,
                     secret_key: g.secret_key,
+                    webhook_secret: g.webhook_secret,
                 },
             )
         })

@@ -383,6 +383,30 @@ fn payments_form(viewer: &Viewer, view: &Value, message: Option<(String, bool)>)
                             p.hint { (masked) "; leave empty to keep it." }
                         }
                     }
+                    @if gateway["online"].as_bool() == Some(true) {
+                        @let webhooks: Vec<&str> = gateway["webhook_secrets_masked"].as_array().into_iter().flatten().filter_map(|m| m.as_str()).collect();
+                        div.row {
+                            div {
+                                label for={ "f-" (name) "-webhook" } {
+                                    @if name == "paypal" { "Webhook ID" } @else { "Webhook signing secret" }
+                                }
+                                input id={ "f-" (name) "-webhook" } name={ (name) ".webhook_secret" } type="password" autocomplete="off";
+                                p.hint {
+                                    @if webhooks.is_empty() { "none stored" } @else { "stored: " (webhooks.join(", ")) }
+                                    "; a new one is added, and the previous ones keep working while the provider rolls them. The webhook's address is " (viewer.connection.base) "/api/v1/payments/webhooks/" (name) "."
+                                }
+                            }
+                            div {
+                                label.check for={ "f-" (name) "-forget" } {
+                                    input type="checkbox" id={ "f-" (name) "-forget" } name={ (name) ".forget_webhook_secrets" } value="on";
+                                    " Forget the stored webhook secrets"
+                                }
+                            }
+                        }
+                        @if gateway["enabled"].as_bool() == Some(true) && gateway["ready"].as_bool() != Some(true) {
+                            (notice("Turned on, but clients are not offered it until it has its secret key and a webhook secret: without them no payment can be confirmed.", true))
+                        }
+                    }
                 }
             }
             div.actions { button type="submit" { "Save payment settings" } }
@@ -419,12 +443,21 @@ pub(crate) async fn save_payments(
         .map(|name| {
             let public = field(&pairs, &format!("{name}.public_key")).to_owned();
             let secret = field(&pairs, &format!("{name}.secret_key")).to_owned();
+            let webhook = field(&pairs, &format!("{name}.webhook_secret")).to_owned();
+            let forget = field(&pairs, &format!("{name}.forget_webhook_secrets")) == "on";
             (
                 (*name).to_owned(),
                 GatewayChange {
                     enabled: Some(field(&pairs, &format!("{name}.enabled")) == "on"),
                     public_key: Some(Some(public).filter(|p| !p.is_empty())),
                     secret_key: (!secret.is_empty()).then_some(Some(secret)),
+                    webhook_secret: if !webhook.is_empty() {
+                        Some(Some(webhook))
+                    } else if forget {
+                        Some(None)
+                    } else {
+                        None
+                    },
                 },
             )
         })

@@ -7,7 +7,7 @@
 
 use axum::Form;
 use axum::extract::rejection::FormRejection;
-use axum::extract::{Path, Query};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -20,6 +20,9 @@ use tenant_core::finance::invoices::{
     self, Invoice, InvoiceChange, InvoiceFilter, NewInvoice, NewLine, NewPayment, Status,
 };
 use tenant_core::finance::invoicing::{self, InvoicingChange, Kind};
+use tenant_core::finance::online;
+
+use crate::api::WebState;
 
 use crate::http::error::status_of;
 use crate::ui::Pages;
@@ -43,6 +46,7 @@ pub(crate) fn routes() -> Pages {
         .route("/invoices/{id}/delete", "POST", post(delete))
         .route("/invoices/{id}/cancel", "POST", post(cancel))
         .route("/invoices/{id}/payments", "POST", post(record_payment))
+        .route("/invoices/{id}/pay", "POST", post(pay))
         .route(
             "/settings/invoicing",
             "GET POST",
@@ -658,6 +662,16 @@ async fn render_invoice(
         );
     let cancellable =
         invoice.kind == Kind::Invoice && !draft && invoice.status != Status::Cancelled;
+    let payable_online = open
+        && invoice.balance() > 0
+        && principal.kind() == UserKind::Client
+        && permit::<need::InvoicesPay>(principal, Scope::Company(&invoice.company_id)).is_ok();
+    let providers = if payable_online {
+        online::offered(store).await.unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let processing = payments.iter().any(|p| p.status == "processing");
     let typed = Failed::typed(failed, "payment");
     let error = |name: &str| Failed::error(failed, "payment", name);
     let today = tenant_core::store::now().date().to_string();
@@ -687,6 +701,23 @@ async fn render_invoice(
             a href={ "/invoices/" (invoice.id) "/pdf" } download { "Download PDF" }
             @if e_invoice {
                 " · " a href={ "/api/v1/invoices/" (invoice.id) "/e-invoice" } download { "Download e-invoice (XML)" }
+            }
+        }
+        @if !providers.is_empty() {
+            section.card.pay aria-labelledby="pay" {
+                h2 id="pay" { "Pay " (amount(&invoice, invoice.balance())) " now" }
+                @if processing {
+                    p.hint { "A payment of this invoice was started and is not confirmed yet. Starting again replaces it." }
+                }
+                form method="post" action={ "/invoices/" (invoice.id) "/pay" } {
+                    (csrf_field(&viewer.token))
+                    div.actions {
+                        @for provider in &providers {
+                            button type="submit" name="provider" value=(provider.as_str()) { "Pay now with " (provider.label()) }
+                        }
+                    }
+                }
+                p.hint { "You pay on " (providers.iter().map(|p| p.label()).collect::<Vec<_>>().join(" or ")) "'s own page; this invoice shows it paid as soon as the payment is confirmed." }
             }
         }
         (document(viewer, &invoice))
@@ -767,14 +798,103 @@ async fn render_invoice(
     Ok(viewer.page_with_status(status, &title, Section::Invoices, body))
 }
 
-/// `GET /invoices/{id}`.
+/// The invoice page's query: what was just done, and a return from a payment provider.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct InvoiceQuery {
+    #[serde(default)]
+    done: Option<String>,
+    #[serde(default)]
+    payment: Option<String>,
+    #[serde(default)]
+    provider: Option<String>,
+    /// PayPal's order id on its way back.
+    #[serde(default)]
+    token: Option<String>,
+}
+
+/// `GET /invoices/{id}`; back from a provider's page, it says what happens next (and
+/// captures an approved PayPal order: it is paid on PayPal's webhook).
 pub(crate) async fn show(
+    State(state): State<WebState>,
     viewer: Viewer,
     Path(id): Path<String>,
-    Query(query): Query<DoneQuery>,
+    Query(query): Query<InvoiceQuery>,
 ) -> Result<Response, Response> {
-    let message = done_text(query.done.as_deref()).map(|t| (t.to_owned(), false));
+    let mut message = done_text(query.done.as_deref()).map(|t| (t.to_owned(), false));
+    match query.payment.as_deref() {
+        Some("returned") => {
+            let mut text = "Thank you. Your payment is being confirmed by the payment provider; this invoice shows it paid as soon as it is.".to_owned();
+            let mut failed = false;
+            if query.provider.as_deref() == Some("paypal")
+                && let Some(order) = query.token.as_deref()
+                && let Err(error) =
+                    crate::api::finance::payments::capture_paypal(&state, &viewer.tenant, order)
+                        .await
+            {
+                text = error.page_message();
+                failed = true;
+            }
+            message = Some((text, failed));
+        }
+        Some("cancelled") => {
+            message = Some((
+                "The payment was cancelled; nothing was charged.".to_owned(),
+                false,
+            ));
+        }
+        _ => {}
+    }
     render_invoice(&viewer, &id, message, None, StatusCode::OK).await
+}
+
+/// `POST /invoices/{id}/pay`: starts an online payment and sends the client to the
+/// provider's page.
+pub(crate) async fn pay(
+    State(state): State<WebState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    form: Result<Form<Pairs>, FormRejection>,
+) -> Result<Response, Response> {
+    let (principal, pairs) = viewer.signed_in_form(&headers, form)?;
+    let provider = field(&pairs, "provider");
+    let started = crate::api::finance::payments::start(
+        &state,
+        &viewer.tenant,
+        principal,
+        &viewer.connection.base,
+        &id,
+        (!provider.is_empty()).then_some(provider),
+    )
+    .await;
+    match started {
+        // A page that moves on by itself, not a redirect: the page's form-action policy
+        // keeps forms to this site, and browsers apply it to a form's redirects too.
+        Ok(started) => {
+            let label = started.provider.label();
+            let body = html! {
+                meta http-equiv="refresh" content={ "0;url=" (started.url) };
+                h1 { "Taking you to " (label) "…" }
+                p { "You pay " (started.currency.format(started.payment.amount)) " " (started.currency.code()) " on " (label) "'s own page, then come back here." }
+                p { a.button href=(started.url) { "Continue to " (label) } }
+            };
+            Ok(viewer.page(&format!("Pay with {label}"), Section::Invoices, body))
+        }
+        Err(crate::http::error::ApiError::Core(error)) => {
+            failed_action(&viewer, &id, "pay", pairs, error).await
+        }
+        Err(error) => {
+            let status = StatusCode::BAD_GATEWAY;
+            render_invoice(
+                &viewer,
+                &id,
+                Some((error.page_message(), true)),
+                None,
+                status,
+            )
+            .await
+        }
+    }
 }
 
 /// `GET /invoices/{id}/pdf`: the download.

@@ -80,7 +80,8 @@ fn refusal(error: ApiError) -> (StatusCode, String) {
         ApiError::BadBody(_) => StatusCode::UNPROCESSABLE_ENTITY,
         ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
         ApiError::CrossOrigin | ApiError::TotpSetupRequired => StatusCode::FORBIDDEN,
-        ApiError::MailFailed(_) => StatusCode::BAD_GATEWAY,
+        ApiError::MailFailed(_) | ApiError::ProviderFailed(_) => StatusCode::BAD_GATEWAY,
+        ApiError::WebhookRefused(_) => StatusCode::BAD_REQUEST,
         ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     };
     (status, error.page_message())
