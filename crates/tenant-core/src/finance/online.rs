@@ -415,9 +415,9 @@ pub async fn record_checkout(
     Ok(payment)
 }
 
-/// A payment of `invoice_id` through `provider` that is still processing, by the
-/// provider's reference: whether it may still be completed (a PayPal order is captured
-/// only then).
+/// The id of the payment through `provider` with the provider's `reference` (session or
+/// order id), if it is still processing: only then may it be completed (a PayPal order is
+/// captured only then).
 pub async fn still_processing(
     store: &TenantStore,
     provider: Provider,
