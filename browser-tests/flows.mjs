@@ -888,9 +888,18 @@ await flow('an admin sends an invoice and records part of it; the client downloa
   await setPassword(ivy, 'ivy@alpha.localhost', 'alpha-ivy');
   await signIn(ivy, brands.alpha, 'ivy@alpha.localhost', 'alpha-ivy');
 
+  // A project of the company the invoice is for.
+  await page.goto(url(brands.alpha, '/projects'));
+  await page.click('summary:has-text("New project")');
+  await page.fill('#f-name', 'Northwind homepage');
+  await page.selectOption('#f-company', { label: 'Northwind Traders' });
+  await page.click('button:has-text("Create project")');
+  await page.waitForURL(/\/projects\/[^/?]+\?done=created/);
+
   // The draft: two lines, the second added without JavaScript.
   await page.goto(url(brands.alpha, '/invoices/new'));
   await page.selectOption('#f-company', { label: 'Northwind Traders' });
+  await page.selectOption('#f-project', { label: 'Northwind homepage (Northwind Traders)' });
   await page.fill('input[name="line.0.description"]', 'Homepage design');
   await page.fill('input[name="line.0.quantity"]', '1');
   await page.fill('input[name="line.0.unit_price"]', '1000');
@@ -900,12 +909,22 @@ await flow('an admin sends an invoice and records part of it; the client downloa
   await page.fill('input[name="line.1.quantity"]', '3');
   await page.fill('input[name="line.1.unit_price"]', '33.33');
   await page.fill('input[name="line.1.tax_rate"]', '19');
+  // With JavaScript the totals follow the typing, by the server's rule (tax rounded once
+  // per rate: 19 % of 1099.99 is 208.9981, so 209.00).
+  await page.waitForFunction(() => (document.getElementById('live-totals')?.textContent || '').includes('1308.99'));
+  const live = await page.textContent('#live-totals');
+  check(live.includes('Tax 19 % of 1099.99 EUR') && live.includes('209.00 EUR'), `the live totals are not the server's: ${live}`);
+  check((await page.textContent('tbody tr:nth-child(2) [data-net]')).trim() === '99.99', 'the second line\'s live net is not 99.99');
+  await page.fill('input[name="line.1.quantity"]', '3.12345');
+  await page.waitForFunction(() => document.querySelector('tbody tr:nth-child(2) [data-net]').textContent === '?');
+  await page.fill('input[name="line.1.quantity"]', '3');
   await snap(page, 'alpha-invoice-editor');
   await page.click('button:has-text("Save draft")');
   await page.waitForURL(/\/invoices\/[^/?]+\?done=saved/);
   const invoicePath = new URL(page.url()).pathname;
   // 1000.00 + 99.99 net, 209.00 tax (19 % of 1099.99 is 208.9981, rounded once): 1308.99.
   check((await page.textContent('main')).includes("1308.99"), `the draft's total is not 1308.99: ${await page.textContent('main')}`);
+  check((await page.textContent('main')).includes('Project: Northwind homepage'), 'the draft does not name its project');
   await page.click('button:has-text("Send invoice")');
   await page.waitForURL(/\?done=sent/);
   const number = (await page.textContent('h1')).match(/\d{4}-\d{4}/);
@@ -956,6 +975,42 @@ await flow('an admin sends an invoice and records part of it; the client downloa
   const history = await page.textContent('main');
   check(history.includes('1000.00 EUR received') && history.includes('Stripe'), `the history lacks the online payment: ${history}`);
   await snap(page, 'alpha-invoice-paid-history');
+});
+
+await flow('an admin sets up a recurring invoice, sees its schedule, pauses and ends it', async () => {
+  const page = admins.alpha;
+  await page.goto(url(brands.alpha, '/invoices'));
+  await page.click('a:has-text("Recurring invoices")');
+  check((await page.textContent('main')).includes('No recurring invoice yet'), 'the empty list does not say so');
+  await page.click('a:has-text("New recurring invoice")');
+  await page.selectOption('#f-company', { label: 'Northwind Traders' });
+  await page.selectOption('#f-frequency', 'quarterly');
+  await page.fill('#f-next_on', '2099-01-31');
+  // A first date in the past is refused at its field, and what was typed stays.
+  await page.fill('input[name="line.0.description"]', 'Hosting and care');
+  await page.fill('input[name="line.0.quantity"]', '1');
+  await page.fill('input[name="line.0.unit_price"]', '250');
+  await page.fill('input[name="line.0.tax_rate"]', '19');
+  await page.fill('#f-next_on', '2001-01-01');
+  await page.click('button:has-text("Save recurring invoice")');
+  check(await page.isVisible('#f-next_on-error'), 'a past first date has no error at its field');
+  check((await page.inputValue('input[name="line.0.description"]')) === 'Hosting and care', 'the typed line was lost');
+  await page.fill('#f-next_on', '2099-01-31');
+  await page.check('input[name="send"]');
+  await page.click('button:has-text("Save recurring invoice")');
+  await page.waitForURL(/\/invoices\/recurring\/[^/?]+\?done=saved/);
+  let main = await page.textContent('main');
+  check(main.includes('Every three months') && main.includes('Hosting and care') && main.includes('is sent at once'), `the schedule is not shown as saved: ${main}`);
+  await snap(page, 'alpha-recurring-invoice');
+  await page.selectOption('#f-status', 'paused');
+  await page.click('button:has-text("Save changes")');
+  await page.waitForURL(/done=changed/);
+  check((await page.textContent('h1')).includes('paused'), 'the schedule is not paused');
+  await page.click('button:has-text("End recurring invoice")');
+  await page.waitForURL(/\/invoices\/recurring\?done=ended/);
+  main = await page.textContent('main');
+  check(main.includes('ended') && main.includes('Northwind Traders'), `the list does not show it ended: ${main}`);
+  await snap(page, 'alpha-recurring-invoices');
 });
 
 await browser.close();

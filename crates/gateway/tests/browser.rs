@@ -109,7 +109,7 @@ fn the_web_app_works_in_chromium_for_admins_staff_and_visitors_of_two_brands() {
             server.stderr()
         );
     }
-    assert!(report.contains("passed: 0 of 14 flows failed"), "{report}");
+    assert!(report.contains("passed: 0 of 15 flows failed"), "{report}");
     server.terminate();
     assert_eq!(server.wait().code(), Some(0));
 }

@@ -908,7 +908,8 @@ fn on_draft_invoice(method: &str, path: &str) -> bool {
 /// invoices are made only for the invoice routes, a draft or a sent one as the route needs.
 async fn targets(brand: &Brand, n: usize, account: &Account, method: &str, path: &str) -> Targets {
     let store = brand.context.store();
-    let recurring_route = path.starts_with("/api/v1/invoices/recurring/");
+    let recurring_route =
+        path.starts_with("/api/v1/invoices/recurring/") || path.starts_with("/invoices/recurring/");
     let recurring = if recurring_route {
         recurring_of_company_a(brand).await
     } else {
@@ -1584,6 +1585,36 @@ const PAGES: &[(&str, &str, [u16; 8])] = &[
     ),
     (
         "GET",
+        "/invoices/recurring",
+        [200, 403, 403, 403, 403, 303, 303, 303],
+    ),
+    (
+        "POST",
+        "/invoices/recurring",
+        [303, 403, 403, 403, 403, 303, 303, 303],
+    ),
+    (
+        "GET",
+        "/invoices/recurring/new",
+        [200, 403, 403, 403, 403, 303, 303, 303],
+    ),
+    (
+        "GET",
+        "/invoices/recurring/{id}",
+        [200, 403, 403, 403, 403, 303, 303, 303],
+    ),
+    (
+        "POST",
+        "/invoices/recurring/{id}",
+        [303, 403, 403, 403, 403, 303, 303, 303],
+    ),
+    (
+        "POST",
+        "/invoices/recurring/{id}/end",
+        [303, 403, 403, 403, 403, 303, 303, 303],
+    ),
+    (
+        "GET",
         "/settings/invoicing",
         [200, 403, 403, 403, 403, 303, 303, 303],
     ),
@@ -1973,6 +2004,11 @@ const PAGES: &[(&str, &str, [u16; 8])] = &[
     ),
     (
         "GET",
+        "/assets/invoice.js",
+        [200, 200, 200, 200, 200, 200, 200, 200],
+    ),
+    (
+        "GET",
         "/notifications",
         [200, 200, 200, 200, 200, 303, 303, 303],
     ),
@@ -2133,7 +2169,9 @@ const PAGES: &[(&str, &str, [u16; 8])] = &[
 
 /// A page path with the request's own targets in place of its parameters.
 fn page_path(path: &str, brand: &Brand, t: &Targets) -> String {
-    let id = if on_draft_invoice("POST", path) {
+    let id = if path.starts_with("/invoices/recurring/") {
+        &t.recurring
+    } else if on_draft_invoice("POST", path) {
         &t.draft_invoice
     } else if path.starts_with("/invoices/") {
         &t.sent_invoice
@@ -2262,6 +2300,19 @@ fn page_form(
             ("line.1.description", String::new()),
         ],
         ("POST", "/invoices/{id}/cancel") => vec![("reason", "Wrong hours".into())],
+        ("POST", "/invoices/recurring") => vec![
+            ("company", brand.company_a.clone()),
+            ("frequency", "quarterly".into()),
+            ("next_on", "2099-03-31".into()),
+            ("line.0.description", format!("Retainer {n}")),
+            ("line.0.quantity", "1".into()),
+            ("line.0.unit_price", "500".into()),
+            ("line.0.tax_rate", "19".into()),
+        ],
+        ("POST", "/invoices/recurring/{id}") => vec![
+            ("status", "paused".into()),
+            ("ends_on", "2099-12-31".into()),
+        ],
         ("POST", "/invoices/{id}/payments") => vec![
             ("amount", "10.00".into()),
             ("method", "cash".into()),

@@ -157,6 +157,7 @@ impl PicksCompany for need::ClientsManage {}
 impl PicksCompany for need::ProjectsCreate {}
 impl PicksCompany for need::ProjectsEdit {}
 impl PicksCompany for need::InvoicesCreate {}
+impl PicksCompany for need::InvoicesManage {}
 
 /// Every client company by name (at most 1,000), to pick one from.
 pub async fn company_directory<R: PicksCompany>(

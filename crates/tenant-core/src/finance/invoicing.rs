@@ -332,6 +332,13 @@ pub async fn e_invoices_on(store: &TenantStore) -> Result<bool> {
     Ok(invoicing_in(&mut tx).await?.e_invoice)
 }
 
+/// The brand's currency, for companies without their own (anyone who makes a draft may
+/// know it).
+pub async fn default_currency(store: &TenantStore) -> Result<String> {
+    let mut tx = store.read().await?;
+    Ok(invoicing_in(&mut tx).await?.currency)
+}
+
 /// The invoicing settings (`invoices.manage`).
 #[tracing::instrument(skip_all)]
 pub async fn invoicing(

@@ -102,6 +102,14 @@ impl Currency {
             })
     }
 
+    /// Every currency this build knows, by code.
+    pub fn known() -> impl Iterator<Item = Currency> {
+        CURRENCIES.iter().map(|(code, minor)| Currency {
+            code,
+            minor: *minor,
+        })
+    }
+
     /// The three-letter code.
     pub fn code(self) -> &'static str {
         self.code

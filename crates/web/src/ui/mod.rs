@@ -96,6 +96,7 @@ fn pages() -> Pages {
         .merge(talk::conversations::routes())
         .merge(talk::chat::routes())
         .merge(finance::invoices::routes())
+        .merge(finance::recurring::routes())
         .merge(finance::reports::routes())
         .merge(search::routes())
         .merge(access::audit::routes())

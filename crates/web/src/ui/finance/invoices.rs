@@ -20,7 +20,9 @@ use tenant_core::finance::invoices::{
     self, Invoice, InvoiceChange, InvoiceFilter, NewInvoice, NewLine, NewPayment, Status,
 };
 use tenant_core::finance::invoicing::{self, InvoicingChange, Kind};
+use tenant_core::finance::money::Currency;
 use tenant_core::finance::online;
+use tenant_core::work::projects::{self, Project, ProjectFilter, ProjectStatus};
 
 use crate::api::WebState;
 
@@ -47,11 +49,20 @@ pub(crate) fn routes() -> Pages {
         .route("/invoices/{id}/cancel", "POST", post(cancel))
         .route("/invoices/{id}/payments", "POST", post(record_payment))
         .route("/invoices/{id}/pay", "POST", post(pay))
+        .route("/assets/invoice.js", "GET", get(script))
         .route(
             "/settings/invoicing",
             "GET POST",
             get(settings).post(save_settings),
         )
+}
+
+/// The editor's live totals (see the file).
+const SCRIPT: &str = include_str!("invoice.js");
+
+/// `GET /assets/invoice.js`.
+async fn script() -> Response {
+    crate::ui::layout::script_answer(SCRIPT)
 }
 
 /// Empty rows a new draft starts with.
@@ -105,14 +116,17 @@ const STATUSES: &[&str] = &[
     "cancelled",
 ];
 
-/// The companies a staff member making invoices picks from.
-async fn company_choices(viewer: &Viewer, principal: &Principal) -> Vec<Company> {
-    match permit::<need::InvoicesCreate>(principal, Scope::Brand) {
-        Ok(permit) => companies::company_directory(viewer.tenant.store(), &permit)
-            .await
-            .unwrap_or_default(),
-        Err(_) => Vec::new(),
-    }
+/// The companies a staff member making invoices (or recurring invoices) picks from.
+pub(crate) async fn company_choices(viewer: &Viewer, principal: &Principal) -> Vec<Company> {
+    let store = viewer.tenant.store();
+    let listed = if let Ok(permit) = permit::<need::InvoicesCreate>(principal, Scope::Brand) {
+        companies::company_directory(store, &permit).await
+    } else if let Ok(permit) = permit::<need::InvoicesManage>(principal, Scope::Brand) {
+        companies::company_directory(store, &permit).await
+    } else {
+        Ok(Vec::new())
+    };
+    listed.unwrap_or_default()
 }
 
 /// `GET /invoices?status=&company=`.
@@ -145,7 +159,10 @@ pub(crate) async fn list(
         @if can_create || can_manage {
             div.actions {
                 @if can_create { a.button href="/invoices/new" { "New invoice" } }
-                @if can_manage { a href="/settings/invoicing" { "Invoicing settings" } }
+                @if can_manage {
+                    a href="/invoices/recurring" { "Recurring invoices" }
+                    a href="/settings/invoicing" { "Invoicing settings" }
+                }
             }
         }
         form.card method="get" action="/invoices" {
@@ -211,7 +228,7 @@ pub(crate) async fn list(
 }
 
 /// The lines typed in an editor form: rows `line.N.*`, blank rows left out.
-fn typed_lines(pairs: &Pairs) -> Vec<NewLine> {
+pub(crate) fn typed_lines(pairs: &Pairs) -> Vec<NewLine> {
     let mut rows: Vec<usize> = pairs
         .iter()
         .filter_map(|(key, _)| key.strip_prefix("line.")?.split('.').next()?.parse().ok())
@@ -239,20 +256,22 @@ fn typed_lines(pairs: &Pairs) -> Vec<NewLine> {
 }
 
 /// What an editor shows: the typed form, else the draft, else a new draft's defaults.
-struct EditorValues {
-    company: String,
-    currency: String,
+pub(crate) struct EditorValues {
+    pub(crate) company: String,
+    pub(crate) project: String,
+    pub(crate) currency: String,
     issued_on: String,
     due_on: String,
-    notes: String,
-    terms: String,
-    lines: Vec<NewLine>,
+    pub(crate) notes: String,
+    pub(crate) terms: String,
+    pub(crate) lines: Vec<NewLine>,
 }
 
 impl EditorValues {
-    fn typed(pairs: &Pairs) -> Self {
+    pub(crate) fn typed(pairs: &Pairs) -> Self {
         EditorValues {
             company: field(pairs, "company").to_owned(),
+            project: field(pairs, "project").to_owned(),
             currency: field(pairs, "currency").to_owned(),
             issued_on: field(pairs, "issued_on").to_owned(),
             due_on: field(pairs, "due_on").to_owned(),
@@ -265,6 +284,7 @@ impl EditorValues {
     fn of(invoice: &Invoice) -> Self {
         EditorValues {
             company: invoice.company_id.clone(),
+            project: invoice.project_id.clone().unwrap_or_default(),
             currency: invoice.currency.code().to_owned(),
             issued_on: invoice.issued_on.to_string(),
             due_on: invoice.due_on.to_string(),
@@ -287,62 +307,140 @@ fn line_row(index: usize, line: Option<&NewLine>) -> Markup {
             td { input type="text" inputmode="decimal" name=(name("unit_price")) value=(value(|l| &l.unit_price)) aria-label={ "Line " (place) ": unit price" } size="8"; }
             td { input type="text" inputmode="decimal" name=(name("tax_rate")) value=(value(|l| &l.tax_rate)) aria-label={ "Line " (place) ": tax rate in percent" } size="5"; }
             td { input type="text" inputmode="decimal" name=(name("discount")) value=(discount) aria-label={ "Line " (place) ": discount in percent" } size="5"; }
+            td.net data-net="" {}
         }
     }
 }
 
-/// The draft editor: `action` is where it is sent; `rows` how many line rows it shows.
-fn editor(
-    viewer: &Viewer,
-    action: &str,
-    choices: &[Company],
-    values: &EditorValues,
-    rows: usize,
-    failed: Option<&Failed>,
-) -> Markup {
-    let error = |name: &str| Failed::error(failed, "draft", name);
+/// What an editor shows besides the values: where it is sent, what can be picked, the
+/// fields of its dates (an invoice's issue and due dates, a schedule's frequency and
+/// dates) and the words of its button.
+pub(crate) struct EditorForm<'a> {
+    pub(crate) action: &'a str,
+    pub(crate) choices: &'a Choices,
+    pub(crate) values: &'a EditorValues,
+    /// How many line rows it shows (at least the typed lines, at least one).
+    pub(crate) rows: usize,
+    pub(crate) failed: Option<&'a Failed>,
+    /// The form's name in field errors (`draft`, `schedule`).
+    pub(crate) form: &'static str,
+    pub(crate) dates: Markup,
+    pub(crate) save: &'static str,
+}
+
+/// What an invoice editor offers to pick: the client companies, their projects, and the
+/// currencies with their decimals (for the live totals).
+pub(crate) struct Choices {
+    companies: Vec<Company>,
+    projects: Vec<Project>,
+    /// The brand's currency, for companies without their own.
+    currency: String,
+}
+
+impl Choices {
+    /// The companies and projects `principal` may invoice and reaches.
+    pub(crate) async fn of(viewer: &Viewer, principal: &Principal) -> Choices {
+        let store = viewer.tenant.store();
+        let companies = company_choices(viewer, principal).await;
+        let filter = ProjectFilter {
+            status: Some(ProjectStatus::Active),
+            ..ProjectFilter::default()
+        };
+        let projects = if companies.is_empty() {
+            Vec::new()
+        } else {
+            projects::list_projects(store, principal, &filter, None, 200)
+                .await
+                .map(|page| page.items)
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|p| p.company_id.is_some())
+                .collect()
+        };
+        let currency = invoicing::default_currency(store)
+            .await
+            .unwrap_or_else(|_| "EUR".to_owned());
+        Choices {
+            companies,
+            projects,
+            currency,
+        }
+    }
+}
+
+/// Every known currency and its decimals, `EUR:2,JPY:0,…`, for the editor's script.
+fn currency_table() -> String {
+    Currency::known()
+        .map(|c| format!("{}:{}", c.code(), c.minor_units()))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The draft editor (also the recurring invoice editor): company, project, currency,
+/// dates, lines, notes and terms. Without JavaScript totals are worked out on saving;
+/// with it (`/assets/invoice.js`) they follow the typing, by the server's rule.
+pub(crate) fn editor(viewer: &Viewer, form: &EditorForm<'_>) -> Markup {
+    let error = |name: &str| Failed::error(form.failed, form.form, name);
+    let values = form.values;
     let lines_error = error("lines");
-    let rows = rows.max(values.lines.len()).max(1);
+    let rows = form.rows.max(values.lines.len()).max(1);
+    let company_currency = |company: &Company| {
+        company
+            .currency
+            .clone()
+            .filter(|c| !c.is_empty())
+            .unwrap_or_else(|| form.choices.currency.clone())
+    };
     html! {
-        form.card method="post" action=(action) novalidate {
+        form.card.invoice-editor method="post" action=(form.action) novalidate
+            data-currencies=(currency_table()) data-currency=(form.choices.currency) {
             (csrf_field(&viewer.token))
             label for="f-company" { "Client company" }
             select id="f-company" name="company" required aria-invalid=[error("company").map(|_| "true")] {
                 option value="" { "Choose…" }
-                @for company in choices {
-                    option value=(company.id) selected[company.id == values.company] { (company.name) }
+                @for company in &form.choices.companies {
+                    option value=(company.id) data-currency=(company_currency(company)) selected[company.id == values.company] { (company.name) }
                 }
             }
             @if let Some(text) = error("company") { p.field-error role="alert" { (text) } }
+            label for="f-project" { "Project (optional)" }
+            select id="f-project" name="project" aria-invalid=[error("project").map(|_| "true")] {
+                option value="" { "None" }
+                @for project in &form.choices.projects {
+                    option value=(project.id) data-company=[project.company_id.as_deref()] selected[project.id == values.project] {
+                        (project.name) " (" (project.company_name.as_deref().unwrap_or_default()) ")"
+                    }
+                }
+            }
+            @if let Some(text) = error("project") { p.field-error role="alert" { (text) } }
             div.row {
                 div { (Field::new("currency", "Currency").value(&values.currency).maxlength(3)
                     .error(error("currency").as_deref())
                     .hint("Empty for the company's currency, else the brand's.")) }
-                div { (Field::new("issued_on", "Issue date").kind("date").value(&values.issued_on)
-                    .error(error("issued_on").as_deref())
-                    .hint("Sending makes it the sending day.")) }
-                div { (Field::new("due_on", "Due date").kind("date").value(&values.due_on)
-                    .error(error("due_on").as_deref())) }
+                (form.dates)
             }
             h2 { "Lines" }
-            p.hint { "Prices without tax; tax rate and discount in percent. Totals are worked out when the draft is saved." }
+            p.hint { "Prices without tax; tax rate and discount in percent. Each line's net is rounded to the cent, the tax once per rate." }
             @if let Some(text) = &lines_error { p.field-error role="alert" { (text) } }
             table {
                 thead { tr {
                     th scope="col" { "Description" } th scope="col" { "Quantity" } th scope="col" { "Unit price" }
-                    th scope="col" { "Tax %" } th scope="col" { "Discount %" }
+                    th scope="col" { "Tax %" } th scope="col" { "Discount %" } th scope="col" { "Net" }
                 } }
                 tbody {
                     @for index in 0..rows { (line_row(index, values.lines.get(index))) }
                 }
             }
             div.actions { button.secondary type="submit" name="action" value="add_line" { "Add a line" } }
+            div id="live-totals" aria-live="polite" hidden {}
+            noscript { p.hint { "Totals are worked out when the draft is saved." } }
             label for="f-notes" { "Notes to the client" }
             textarea id="f-notes" name="notes" rows="2" { (values.notes) }
             label for="f-terms" { "Payment terms" }
             textarea id="f-terms" name="terms" rows="2" { (values.terms) }
-            div.actions { button type="submit" name="action" value="save" { "Save draft" } }
+            div.actions { button type="submit" name="action" value="save" { (form.save) } }
         }
+        script src="/assets/invoice.js" defer {}
     }
 }
 
@@ -378,13 +476,32 @@ async fn render_editor(
     failed: Option<(&Failed, &str)>,
     status: StatusCode,
 ) -> Response {
-    let choices = company_choices(viewer, principal).await;
+    let choices = Choices::of(viewer, principal).await;
     let (title, action) = (editing.title(), editing.action());
+    let failed_form = failed.map(|(f, _)| f);
+    let error = |name: &str| Failed::error(failed_form, "draft", name);
+    let dates = html! {
+        div { (Field::new("issued_on", "Issue date").kind("date").value(&values.issued_on)
+            .error(error("issued_on").as_deref())
+            .hint("Sending makes it the sending day.")) }
+        div { (Field::new("due_on", "Due date").kind("date").value(&values.due_on)
+            .error(error("due_on").as_deref())) }
+    };
+    let form = EditorForm {
+        action: &action,
+        choices: &choices,
+        values,
+        rows,
+        failed: failed_form,
+        form: "draft",
+        dates,
+        save: "Save draft",
+    };
     let body = html! {
         p { a href="/invoices" { "← Invoices" } }
         h1 { (title) }
         @if let Some((_, text)) = failed { (notice(text, true)) }
-        (editor(viewer, &action, &choices, values, rows, failed.map(|(f, _)| f)))
+        (editor(viewer, &form))
     };
     viewer.page_with_status(status, title, Section::Invoices, body)
 }
@@ -394,6 +511,7 @@ pub(crate) async fn new_draft(viewer: Viewer) -> Result<Response, Response> {
     let permit = viewer.permit::<need::InvoicesCreate>()?;
     let values = EditorValues {
         company: String::new(),
+        project: String::new(),
         currency: String::new(),
         issued_on: String::new(),
         due_on: String::new(),
@@ -413,7 +531,7 @@ pub(crate) async fn new_draft(viewer: Viewer) -> Result<Response, Response> {
     .await)
 }
 
-fn blank_as_none(text: &str) -> Option<String> {
+pub(crate) fn blank_as_none(text: &str) -> Option<String> {
     Some(text.trim().to_owned()).filter(|t| !t.is_empty())
 }
 
@@ -439,7 +557,7 @@ pub(crate) async fn create(
     }
     let new = NewInvoice {
         company: values.company.clone(),
-        project: None,
+        project: blank_as_none(&values.project),
         currency: blank_as_none(&values.currency),
         issued_on: blank_as_none(&values.issued_on),
         due_on: blank_as_none(&values.due_on),
@@ -518,7 +636,7 @@ pub(crate) async fn save_draft(
     }
     let change = InvoiceChange {
         company: Some(values.company.clone()),
-        project: None,
+        project: Some(blank_as_none(&values.project)),
         currency: blank_as_none(&values.currency),
         issued_on: blank_as_none(&values.issued_on),
         due_on: blank_as_none(&values.due_on),
@@ -671,6 +789,12 @@ async fn render_invoice(
     } else {
         Vec::new()
     };
+    let project = match &invoice.project_id {
+        Some(project) if principal.kind() == UserKind::Staff => {
+            projects::get_project(store, principal, project).await.ok()
+        }
+        _ => None,
+    };
     let processing = payments.iter().any(|p| p.status == "processing");
     let typed = Failed::typed(failed, "payment");
     let error = |name: &str| Failed::error(failed, "payment", name);
@@ -719,6 +843,9 @@ async fn render_invoice(
                 }
                 p.hint { "You pay on " (providers.iter().map(|p| p.label()).collect::<Vec<_>>().join(" or ")) "'s own page; this invoice shows it paid as soon as the payment is confirmed." }
             }
+        }
+        @if let Some(project) = &project {
+            p { "Project: " a href={ "/projects/" (project.id) } { (project.name) } }
         }
         (document(viewer, &invoice))
         @if !draft && invoice.kind == Kind::Invoice {
