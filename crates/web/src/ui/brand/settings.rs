@@ -406,6 +406,8 @@ fn payments_form(viewer: &Viewer, view: &Value, message: Option<(String, bool)>)
                         @if gateway["enabled"].as_bool() == Some(true) && gateway["ready"].as_bool() != Some(true) {
                             (notice("Turned on, but clients are not offered it until it has its secret key and a webhook secret: without them no payment can be confirmed.", true))
                         }
+                    } @else {
+                        p.hint { "Clients cannot pay through " (gateway_name(name)) " yet: its keys are kept, and clients are offered Stripe and PayPal only." }
                     }
                 }
             }
