@@ -544,7 +544,7 @@ macro_rules! migrations {
 }
 
 pub(crate) const PLATFORM_MIGRATIONS: Migrations = migrations!("platform": (1, "0001_platform"), (2, "0002_certificates"), (3, "0003_acme"), (4, "0004_acme_issuance"), (5, "0005_search"));
-pub(crate) const TENANT_MIGRATIONS: Migrations = migrations!("tenant": (1, "0001_users"), (2, "0002_access"), (3, "0003_mail"), (4, "0004_totp"), (5, "0005_settings"), (6, "0006_access_review"), (7, "0007_totp_failures"), (8, "0008_projects"), (9, "0009_tasks"), (10, "0010_search"), (11, "0011_files"), (12, "0012_events"), (13, "0013_notifications"), (14, "0014_conversations"), (15, "0015_chat"), (16, "0016_search_talk"), (17, "0017_mail_replies"), (18, "0018_invoices"), (19, "0019_billing"));
+pub(crate) const TENANT_MIGRATIONS: Migrations = migrations!("tenant": (1, "0001_users"), (2, "0002_access"), (3, "0003_mail"), (4, "0004_totp"), (5, "0005_settings"), (6, "0006_access_review"), (7, "0007_totp_failures"), (8, "0008_projects"), (9, "0009_tasks"), (10, "0010_search"), (11, "0011_files"), (12, "0012_events"), (13, "0013_notifications"), (14, "0014_conversations"), (15, "0015_chat"), (16, "0016_search_talk"), (17, "0017_mail_replies"), (18, "0018_invoices"), (19, "0019_billing"), (20, "0020_company_tax_id"));
 
 const MIGRATIONS_TABLE_SQLITE: &str = "create table if not exists schema_migrations (
     version integer primary key,

@@ -2598,6 +2598,7 @@ async fn hostile_names_are_shown_as_text_on_every_page() {
             details: Some(&format!("Details {HOSTILE}")),
             currency: None,
             country: None,
+            tax_id: None,
         },
     )
     .await
@@ -2842,6 +2843,18 @@ async fn an_invoice_is_drafted_sent_and_paid_through_the_pages_and_its_client_se
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect()
     };
+    // The buyer's VAT id, printed on its invoices and given in e-invoices.
+    let (status, company) = call(
+        &router,
+        &context,
+        "PATCH",
+        &format!("/api/v1/clients/{}", brand.company_a),
+        admin,
+        Some(json!({"tax_id": " ATU12345678 "})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{company}");
+    assert_eq!(company["tax_id"], "ATU12345678");
     let (status, _, page) =
         page_call(&router, &context, "GET", "/invoices/new", admin, Vec::new()).await;
     assert_eq!(status, StatusCode::OK);
@@ -2947,6 +2960,7 @@ async fn an_invoice_is_drafted_sent_and_paid_through_the_pages_and_its_client_se
         "Company A".to_owned(),
         "Design <b>work</b>".to_owned(),
         "Tax 19 % on 120.00 EUR".to_owned(),
+        "ATU12345678".to_owned(),
         "142.80 EUR".to_owned(),
         "Left to pay".to_owned(),
         "100.00 EUR".to_owned(),
@@ -2981,6 +2995,7 @@ async fn an_invoice_is_drafted_sent_and_paid_through_the_pages_and_its_client_se
         "<ram:TotalPrepaidAmount>42.80</ram:TotalPrepaidAmount>".to_owned(),
         "<ram:DuePayableAmount>100.00</ram:DuePayableAmount>".to_owned(),
         "<ram:IBANID>GB33BUKB20201555555555</ram:IBANID>".to_owned(),
+        "<ram:ID schemeID=\"VA\">ATU12345678</ram:ID>".to_owned(),
     ] {
         assert!(xml.contains(&expected), "{expected} missing: {xml}");
     }

@@ -28,17 +28,19 @@ pub struct Company {
     pub currency: Option<String>,
     /// Its country (ISO 3166-1 alpha-2), for e-invoices, when set.
     pub country: Option<String>,
+    /// Its VAT or tax id, printed on its invoices, when set.
+    pub tax_id: Option<String>,
     /// When it was added.
     pub created_at: OffsetDateTime,
 }
 
 impl Company {
     fn audit_state(&self) -> serde_json::Value {
-        json!({"name": self.name, "details": self.details, "currency": self.currency, "country": self.country})
+        json!({"name": self.name, "details": self.details, "currency": self.currency, "country": self.country, "tax_id": self.tax_id})
     }
 }
 
-const COLUMNS: &str = "company_id, name, details, currency, country, created_at";
+const COLUMNS: &str = "company_id, name, details, currency, country, tax_id, created_at";
 
 type CompanyRow = (
     String,
@@ -46,16 +48,18 @@ type CompanyRow = (
     String,
     Option<String>,
     Option<String>,
+    Option<String>,
     OffsetDateTime,
 );
 
-fn from_row((id, name, details, currency, country, created_at): CompanyRow) -> Company {
+fn from_row((id, name, details, currency, country, tax_id, created_at): CompanyRow) -> Company {
     Company {
         id,
         name,
         details,
         currency,
         country,
+        tax_id,
         created_at,
     }
 }
@@ -71,6 +75,8 @@ pub struct CompanyChange<'a> {
     pub currency: Option<&'a str>,
     /// Its country (ISO 3166-1 alpha-2; empty clears it).
     pub country: Option<&'a str>,
+    /// Its VAT or tax id (empty clears it).
+    pub tax_id: Option<&'a str>,
 }
 
 fn parse_currency(text: &str) -> Result<Option<String>> {
@@ -237,6 +243,7 @@ pub async fn create_company(
         details: parse_details(details)?,
         currency: None,
         country: None,
+        tax_id: None,
         created_at: now(),
     };
     let mut tx = store.write().await?;
@@ -289,9 +296,15 @@ pub async fn update_company(
     if let Some(country) = change.country {
         company.country = crate::fields::parse_country("country", country)?;
     }
+    if let Some(tax_id) = change.tax_id {
+        company.tax_id = Some(tax_id.trim())
+            .filter(|t| !t.is_empty())
+            .map(|t| crate::fields::single_line("tax_id", "the tax id", t, 50))
+            .transpose()?;
+    }
     on_tx!(tx, |conn| {
         sqlx::query(
-            "update companies set name = $2, details = $3, currency = $4, country = $5, updated_at = $6 where company_id = $1",
+            "update companies set name = $2, details = $3, currency = $4, country = $5, tax_id = $7, updated_at = $6 where company_id = $1",
         )
         .bind(company_id)
         .bind(&company.name)
@@ -299,6 +312,7 @@ pub async fn update_company(
         .bind(&company.currency)
         .bind(&company.country)
         .bind(now())
+        .bind(&company.tax_id)
         .execute(conn)
         .await
         .map_err(|e| map_unique(e, &company.name))?;
@@ -409,6 +423,7 @@ pub(crate) const BACKUP: &[Table] = &[(
         ("details", Column::Text),
         ("currency", Column::OptionalText),
         ("country", Column::OptionalText),
+        ("tax_id", Column::OptionalText),
         ("created_at", Column::Time),
         ("updated_at", Column::Time),
     ],

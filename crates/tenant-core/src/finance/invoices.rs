@@ -136,6 +136,8 @@ pub struct Buyer {
     pub details: String,
     /// Its country (ISO 3166-1 alpha-2), when known.
     pub country: String,
+    /// Its VAT or tax id, when known.
+    pub tax_id: String,
 }
 
 /// An invoice or credit note as its viewer sees it.
@@ -342,7 +344,7 @@ fn seeing(viewer: &Principal) -> Result<Seeing> {
 const COLUMNS: &str =
     "i.invoice_id, i.kind, i.number, i.status, i.company_id, c.name, i.project_id, i.corrects_id,
      (select n.invoice_id from invoices n where n.corrects_id = i.invoice_id) as credited_by,
-     i.currency, i.issued_on, i.due_on, i.notes, i.terms, i.seller, i.buyer, c.details, c.country,
+     i.currency, i.issued_on, i.due_on, i.notes, i.terms, i.seller, i.buyer, c.details, c.country, c.tax_id,
      i.net, i.tax, i.total, i.paid, i.sent_at, i.cancelled_at, i.created_at";
 const INVOICES: &str = "invoices i join companies c on c.company_id = i.company_id";
 
@@ -366,6 +368,7 @@ struct InvoiceRow {
     buyer: String,
     details: String,
     country: Option<String>,
+    tax_id: Option<String>,
     net: i64,
     tax: i64,
     total: i64,
@@ -410,6 +413,7 @@ impl InvoiceRow {
                     name: self.name.clone(),
                     details: self.details.clone(),
                     country: self.country.clone().unwrap_or_default(),
+                    tax_id: self.tax_id.clone().unwrap_or_default(),
                 },
             )
         } else {

@@ -117,7 +117,7 @@ pub fn openapi_document() -> Value {
                 ]),
                 "Team": object(&[("id", "string"), ("name", "string"), ("members", "array"), ("created_at", "string")]),
                 "Member": object(&[("id", "string")]),
-                "Company": object(&[("id", "string"), ("name", "string"), ("details", "string"), ("currency", "string|null"), ("country", "string|null"), ("created_at", "string")]),
+                "Company": object(&[("id", "string"), ("name", "string"), ("details", "string"), ("currency", "string|null"), ("country", "string|null"), ("tax_id", "string|null"), ("created_at", "string")]),
                 "Session": object(&[
                     ("id", "string"), ("client_address", "string"), ("user_agent", "string"),
                     ("created_at", "string"), ("last_seen_at", "string"), ("expires_at", "string"),

@@ -105,6 +105,7 @@ pub fn company(company: &Company) -> Value {
         "details": company.details,
         "currency": company.currency,
         "country": company.country,
+        "tax_id": company.tax_id,
         "created_at": rfc3339(company.created_at),
     })
 }

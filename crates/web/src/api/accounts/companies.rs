@@ -52,6 +52,8 @@ pub(crate) struct CompanyBody {
     currency: Option<String>,
     #[serde(default)]
     country: Option<String>,
+    #[serde(default)]
+    tax_id: Option<String>,
 }
 
 /// `POST /api/v1/clients`.
@@ -90,6 +92,7 @@ pub(crate) async fn edit(
             details: body.details.as_deref(),
             currency: body.currency.as_deref(),
             country: body.country.as_deref(),
+            tax_id: body.tax_id.as_deref(),
         },
     )
     .await?;

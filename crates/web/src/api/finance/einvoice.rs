@@ -119,7 +119,7 @@ pub(crate) fn e_invoice_of(
             &invoice.buyer.name,
             &invoice.buyer.details,
             buyer_country,
-            "",
+            &invoice.buyer.tax_id,
         ),
         lines,
         taxes: invoice

@@ -48,7 +48,7 @@ pub(crate) fn invoice_view(invoice: &Invoice, history: Option<&[HistoryEntry]>) 
             "bank_details": invoice.seller.bank_details,
             "country": invoice.seller.country,
         },
-        "buyer": {"name": invoice.buyer.name, "details": invoice.buyer.details, "country": invoice.buyer.country},
+        "buyer": {"name": invoice.buyer.name, "details": invoice.buyer.details, "country": invoice.buyer.country, "tax_id": invoice.buyer.tax_id},
         "lines": invoice.lines.iter().map(|l| json!({
             "description": l.description,
             "quantity": l.line.quantity.to_string(),

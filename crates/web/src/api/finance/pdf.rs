@@ -86,7 +86,7 @@ pub(crate) fn printed(invoice: &Invoice, look: &Look) -> documents::Invoice {
         buyer: documents::Party {
             name: invoice.buyer.name.clone(),
             lines: lines(&invoice.buyer.details),
-            tax_id: String::new(),
+            tax_id: invoice.buyer.tax_id.clone(),
         },
         facts,
         rows: invoice

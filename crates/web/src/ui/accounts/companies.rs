@@ -223,6 +223,11 @@ async fn render_company(
                     .error(Failed::error(failed, "company", "country").as_deref())
                     .maxlength(2)
                     .hint("Two letters (ISO 3166-1), such as DE or FR: e-invoices name the buyer's country."))
+                (Field::new("tax_id", "VAT or tax id")
+                    .value(company_typed.map_or(company.tax_id.as_deref().unwrap_or_default(), |t| field(t, "tax_id")))
+                    .error(Failed::error(failed, "company", "tax_id").as_deref())
+                    .maxlength(50)
+                    .hint("Printed on its invoices as the buyer's and given in e-invoices, such as ATU12345678."))
                 div.actions { button type="submit" { "Save company" } }
             }
         }
@@ -322,6 +327,7 @@ pub(crate) async fn edit(
             details: Some(field(&pairs, "details")),
             currency: Some(field(&pairs, "currency")),
             country: Some(field(&pairs, "country")),
+            tax_id: Some(field(&pairs, "tax_id")),
         },
     )
     .await;

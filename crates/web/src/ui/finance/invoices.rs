@@ -697,7 +697,7 @@ fn document(viewer: &Viewer, invoice: &Invoice) -> Markup {
         section.card aria-label="The invoice" {
             div.row {
                 (party("From", &invoice.seller.name, &invoice.seller.address, &[("Tax id", invoice.seller.tax_id.as_str())]))
-                (party("To", &invoice.buyer.name, &invoice.buyer.details, &[]))
+                (party("To", &invoice.buyer.name, &invoice.buyer.details, &[("Tax id", invoice.buyer.tax_id.as_str())]))
                 div {
                     dl.facts {
                         dt { "Number" } dd { (invoice.number.as_deref().unwrap_or("given when sent")) }
