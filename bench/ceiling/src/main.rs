@@ -156,11 +156,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let chain = rustls_pemfile::certs(&mut std::fs::read(cert)?.as_slice())
         .collect::<Result<Vec<_>, _>>()?;
     let key = rustls_pemfile::private_key(&mut std::fs::read(key)?.as_slice())?.ok_or("no key")?;
-    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(provider()?))
+    // As the gateway: AES-128-GCM first, in the server's order (its handshake hashes with
+    // SHA-256, which processors do in hardware); `CEILING_ORDER=client` keeps rustls's
+    // order (AES-256-GCM with SHA-384 first) and follows the client's.
+    let server_order = std::env::var("CEILING_ORDER").as_deref() != Ok("client");
+    let mut provider = provider()?;
+    if server_order {
+        provider
+            .cipher_suites
+            .sort_by_key(|suite| !format!("{:?}", suite.suite()).contains("AES_128"));
+    }
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(provider))
         .with_safe_default_protocol_versions()?
         .with_no_client_auth()
         .with_single_cert(chain, key)?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    config.ignore_client_order = server_order;
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
     let listener = tokio::net::TcpListener::bind(&address).await?;
     println!("listening {}", listener.local_addr()?);

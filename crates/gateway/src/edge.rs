@@ -91,10 +91,31 @@ pub const ACME_CHALLENGE_PREFIX: &str = "/.well-known/acme-challenge/";
 pub struct ConnectionInfo {
     /// Over TLS (the `https` listener).
     pub tls: bool,
-    /// The TLS server name the client sent, lower-cased.
-    pub sni: Option<String>,
+    /// The TLS server name the client sent, read once for the connection.
+    pub sni: ServerName,
     /// The client's address.
     pub peer: SocketAddr,
+}
+
+/// The TLS server name (SNI) of a connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerName {
+    /// None was sent (or the connection is plain HTTP).
+    Absent,
+    /// A host name, normalised.
+    Host(Hostname),
+    /// Something that is not a host name.
+    Invalid,
+}
+
+impl ServerName {
+    /// The server name a client sent, if any.
+    pub fn of(sent: Option<&str>) -> Self {
+        match sent {
+            None => ServerName::Absent,
+            Some(name) => Hostname::parse(name).map_or(ServerName::Invalid, ServerName::Host),
+        }
+    }
 }
 
 /// Limits applied per request.
@@ -119,7 +140,7 @@ pub struct Edge {
     standing: RwLock<Standing>,
     /// What admins are told about the licence, derived from `standing` when it changes
     /// (not on every request).
-    notice: RwLock<Option<String>>,
+    notice: RwLock<Option<Arc<str>>>,
     /// Certificates by SNI.
     pub certificates: Arc<Certificates>,
     /// Per-request limits.
@@ -215,8 +236,10 @@ impl Edge {
         let api = request.uri().path().starts_with("/api/");
         let (mut response, tenant, ca_issued) = self.route(request, &connection, api).await;
         add_security_headers(&mut response, connection.tls && ca_issued);
-        self.metrics
-            .request(tenant.as_deref().unwrap_or("-"), response.status().as_u16());
+        self.metrics.request(
+            tenant.as_ref().map_or("-", Hostname::as_str),
+            response.status().as_u16(),
+        );
         response
     }
 
@@ -225,44 +248,49 @@ impl Edge {
         request: Request<Incoming>,
         connection: &ConnectionInfo,
         api: bool,
-    ) -> (Response<Body>, Option<String>, bool) {
+    ) -> (Response<Body>, Option<Hostname>, bool) {
         if !host_fields_valid(&request) {
             return (pages::bad_host(api), None, false);
         }
-        let Some(host) = request_host(&request) else {
+        let authority = request_authority(&request);
+        let Some(host) = authority
+            .as_ref()
+            .and_then(|a| Hostname::parse(a.host()).ok())
+        else {
             return (pages::misdirected(api), None, false);
         };
-        if let Some(sni) = &connection.sni {
-            let same = Hostname::parse(sni).is_ok_and(|sni| sni == host);
-            if connection.tls && !same {
-                return (pages::misdirected(api), None, false);
-            }
+        let same = match &connection.sni {
+            ServerName::Absent => true,
+            ServerName::Host(sni) => *sni == host,
+            ServerName::Invalid => false,
+        };
+        if connection.tls && !same {
+            return (pages::misdirected(api), None, false);
         }
         let directory = self.directory();
         let Some(entry) = directory.lookup(&host) else {
             return (pages::misdirected(api), None, false);
         };
-        let tenant = Some(host.to_string());
         match entry.serving {
             Serving::Active => {}
             Serving::SuspendedByOperator | Serving::SuspendedByLicence(_) => {
-                return (pages::not_licensed(api), tenant, false);
+                return (pages::not_licensed(api), Some(host), false);
             }
             Serving::Removed | Serving::Pending => {
                 return (pages::misdirected(api), None, false);
             }
         }
         if let Some(token) = request.uri().path().strip_prefix(ACME_CHALLENGE_PREFIX) {
-            return (self.answer_challenge(&host, token).await, tenant, false);
+            return (self.answer_challenge(&host, token).await, Some(host), false);
         }
         if !connection.tls {
             let localhost = host.as_str() == "localhost" || host.as_str().ends_with(".localhost");
             if !(localhost && self.standing() == Standing::Development) {
-                return (self.redirect_to_https(&host, &request), tenant, false);
+                return (self.redirect_to_https(&host, &request), Some(host), false);
             }
         }
         if entry.read_only && changes_data(&request) {
-            return (pages::read_only(api), tenant, false);
+            return (pages::read_only(api), Some(host), false);
         }
         let declared = request
             .headers()
@@ -280,7 +308,7 @@ impl Edge {
             self.limits.max_body_bytes
         };
         if declared.is_some_and(|length| length > max_body) {
-            return (pages::too_large(api), tenant, false);
+            return (pages::too_large(api), Some(host), false);
         }
         let context = match self.platform.context(entry).await {
             Ok(context) => context,
@@ -290,24 +318,21 @@ impl Edge {
                     api,
                     "This site is being updated. Please try again in a few minutes.",
                 );
-                return (response, tenant, false);
+                return (response, Some(host), false);
             }
             Err(error) => {
                 self.faults.failed(host.as_str(), &error.to_string());
                 self.platform.recover_store(&entry.tenant);
                 return (
                     pages::unavailable(api, web::STORE_UNAVAILABLE),
-                    tenant,
+                    Some(host),
                     false,
                 );
             }
         };
-        let ca_issued = self
-            .certificates
-            .get(host.as_str())
-            .is_some_and(|served| served.ca_issued);
+        let ca_issued = self.certificates.ca_issued(host.as_str());
         let max = usize::try_from(max_body).unwrap_or(usize::MAX);
-        let port = request_authority(&request).and_then(|a| a.port_u16());
+        let port = authority.and_then(|a| a.port_u16());
         let safe = matches!(*request.method(), Method::GET | Method::HEAD);
         let (mut parts, body) = request.into_parts();
         parts.extensions.insert(context);
@@ -358,7 +383,7 @@ impl Edge {
             }
             None => self.faults.served(host.as_str()),
         }
-        (response, tenant, ca_issued)
+        (response, Some(host), ca_issued)
     }
 
     /// An HTTP-01 answer (RFC 8555 §8.3) from the platform store, so any replica can give
@@ -389,14 +414,19 @@ impl Edge {
     /// The site's base URL for links: HTTPS on the public port, or plain HTTP on the port
     /// the request came to for `localhost` names served without TLS in development.
     fn public_base(&self, host: &Hostname, tls: bool, port: Option<u16>) -> String {
-        match (tls, self.public_https_port) {
-            (false, _) => match port {
-                Some(port) if port != 80 => format!("http://{host}:{port}"),
-                _ => format!("http://{host}"),
-            },
-            (true, 443) => format!("https://{host}"),
-            (true, port) => format!("https://{host}:{port}"),
+        let (scheme, port) = match (tls, self.public_https_port) {
+            (false, _) => ("http://", port.filter(|&port| port != 80)),
+            (true, 443) => ("https://", None),
+            (true, port) => ("https://", Some(port)),
+        };
+        // Put together by hand: this runs for every request.
+        let mut base = String::with_capacity(scheme.len() + host.as_str().len() + 6);
+        base.push_str(scheme);
+        base.push_str(host.as_str());
+        if let Some(port) = port {
+            let _ = std::fmt::Write::write_fmt(&mut base, format_args!(":{port}"));
         }
+        base
     }
 
     fn redirect_to_https(&self, host: &Hostname, request: &Request<Incoming>) -> Response<Body> {
@@ -412,12 +442,6 @@ impl Edge {
         }
         response
     }
-}
-
-/// The request's host: the URI authority (HTTP/2 `:authority`, or an absolute-form target),
-/// else `Host`; port removed and normalised. `None` when missing or not a host name.
-pub fn request_host<B>(request: &Request<B>) -> Option<Hostname> {
-    Hostname::parse(request_authority(request)?.host()).ok()
 }
 
 /// RFC 9112 §3.2: a request with more than one `Host` field, or one whose value is not a
@@ -482,8 +506,8 @@ fn add_security_headers(response: &mut Response<Body>, hsts: bool) {
 }
 
 /// What a brand's admins are told about the server's licence (never naming the vendor).
-fn licence_notice(standing: &Standing) -> Option<String> {
-    match standing {
+fn licence_notice(standing: &Standing) -> Option<Arc<str>> {
+    let text = match standing {
         Standing::Development => Some(
             "No licence is installed: this server runs in development mode, for trying it out on localhost and .test names only.".to_owned(),
         ),
@@ -496,5 +520,6 @@ fn licence_notice(standing: &Standing) -> Option<String> {
                 "The server's licence has expired: this workspace is read-only until the server's operator installs a renewed licence.".to_owned(),
             ),
         },
-    }
+    };
+    text.map(Arc::from)
 }

@@ -23,7 +23,7 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use tokio_rustls::LazyConfigAcceptor;
 use tokio_rustls::server::TlsStream;
 
-use crate::edge::{ConnectionInfo, Edge};
+use crate::edge::{ConnectionInfo, Edge, ServerName};
 use crate::tls;
 
 /// How long a client has to complete the TLS handshake.
@@ -218,7 +218,7 @@ pub async fn serve(
                 None => {
                     let info = ConnectionInfo {
                         tls: false,
-                        sni: None,
+                        sni: ServerName::Absent,
                         peer,
                     };
                     let stream = FirstByteDeadline::new(stream, limits.header_read_timeout);
@@ -242,7 +242,7 @@ pub async fn serve(
                         };
                         let info = ConnectionInfo {
                             tls: true,
-                            sni,
+                            sni: ServerName::of(sni.as_deref()),
                             peer,
                         };
                         let stream = FirstByteDeadline::new(stream, limits.header_read_timeout);

@@ -127,8 +127,21 @@ fn key_exchange(
     groups: Vec<&'static dyn rustls::crypto::SupportedKxGroup>,
     version: &'static rustls::SupportedProtocolVersion,
 ) -> Result<(String, u16), String> {
+    let suites = rustls::crypto::aws_lc_rs::default_provider().cipher_suites;
+    negotiate(https, groups, suites, version).map(|(group, _, status)| (group, status))
+}
+
+/// The key exchange and cipher suite a client gets, offering `groups` and `suites` in its
+/// order of preference; with the page's status.
+fn negotiate(
+    https: std::net::SocketAddr,
+    groups: Vec<&'static dyn rustls::crypto::SupportedKxGroup>,
+    suites: Vec<rustls::SupportedCipherSuite>,
+    version: &'static rustls::SupportedProtocolVersion,
+) -> Result<(String, String, u16), String> {
     let provider = rustls::crypto::CryptoProvider {
         kx_groups: groups,
+        cipher_suites: suites,
         ..rustls::crypto::aws_lc_rs::default_provider()
     };
     let verifier = CapturingVerifier::new();
@@ -155,7 +168,62 @@ fn key_exchange(
         .negotiated_key_exchange_group()
         .map(|g| format!("{:?}", g.name()))
         .ok_or("no key exchange")?;
-    Ok((group, support::parse_exchange(&raw, None).status))
+    let suite = tls
+        .conn
+        .negotiated_cipher_suite()
+        .map(|s| format!("{:?}", s.suite()))
+        .ok_or("no cipher suite")?;
+    Ok((group, suite, support::parse_exchange(&raw, None).status))
+}
+
+#[test]
+fn aes_128_gcm_is_chosen_first_whatever_the_client_prefers_and_every_aead_suite_works() {
+    use rustls::crypto::aws_lc_rs::cipher_suite::*;
+    use rustls::crypto::aws_lc_rs::kx_group::X25519;
+    use rustls::version::{TLS12, TLS13};
+    let (_work, _server, at) = running(&[("alpha.test", "Alpha Studio")], &[]);
+    let suite = |suites, version| {
+        negotiate(at.https, vec![X25519], suites, version).map(|(_, suite, status)| (suite, status))
+    };
+    // OpenSSL's order (curl, wrk): AES-256-GCM first. The server's order decides.
+    assert_eq!(
+        suite(
+            vec![
+                TLS13_AES_256_GCM_SHA384,
+                TLS13_CHACHA20_POLY1305_SHA256,
+                TLS13_AES_128_GCM_SHA256
+            ],
+            &TLS13
+        ),
+        Ok(("TLS13_AES_128_GCM_SHA256".to_owned(), 200))
+    );
+    assert_eq!(
+        suite(
+            vec![
+                TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+                TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
+            ],
+            &TLS12
+        ),
+        Ok(("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256".to_owned(), 200))
+    );
+    // A client with one suite gets it.
+    for (only, name) in [
+        (TLS13_AES_256_GCM_SHA384, "TLS13_AES_256_GCM_SHA384"),
+        (
+            TLS13_CHACHA20_POLY1305_SHA256,
+            "TLS13_CHACHA20_POLY1305_SHA256",
+        ),
+    ] {
+        assert_eq!(suite(vec![only], &TLS13), Ok((name.to_owned(), 200)));
+    }
+    assert_eq!(
+        suite(vec![TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256], &TLS12),
+        Ok((
+            "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256".to_owned(),
+            200
+        ))
+    );
 }
 
 #[test]

@@ -76,6 +76,99 @@ pub(crate) fn check_store_file(file: &Path) -> Result<()> {
     Ok(())
 }
 
+/// A SQLite store's file as it was when its pool opened, so that each request can ask with
+/// one short `statx(2)` whether it is still there: the brand's folder or file deleted,
+/// moved away or replaced by another file. The lookup starts from a descriptor of the
+/// folder of every brand's store (`O_PATH`: it reads nothing, and closing it drops none of
+/// the process's POSIX locks, unlike an ordinary descriptor; see [`writable`]), so it
+/// walks two names rather than the whole path, and nothing is put together per request.
+#[derive(Debug)]
+pub(crate) struct StoreFile {
+    stores: Arc<rustix::fd::OwnedFd>,
+    relative: std::ffi::CString,
+    inode: (u64, u32, u32),
+    path: PathBuf,
+}
+
+/// What [`StoreFile::check`] found.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Watched {
+    /// The same file is there.
+    Same,
+    /// Another file is there now: the pool must be opened again.
+    Replaced,
+}
+
+/// A descriptor of `dir` (the folder of every brand's store) to look files up from.
+pub(crate) fn stores_folder(dir: &Path) -> Result<Arc<rustix::fd::OwnedFd>> {
+    use rustix::fs::{Mode, OFlags};
+    rustix::fs::open(
+        dir,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map(Arc::new)
+    .map_err(|e| missing_or_io(dir, std::io::Error::from(e)))
+}
+
+impl StoreFile {
+    /// Watches `relative` (`ID/tenant.db`) in the folder `stores` (which is `dir`);
+    /// [`Error::StoreMissing`] when it is not there or not a file.
+    pub(crate) fn watch(
+        stores: Arc<rustix::fd::OwnedFd>,
+        dir: &Path,
+        relative: &str,
+    ) -> Result<StoreFile> {
+        let path = dir.join(relative);
+        let relative = std::ffi::CString::new(relative)
+            .map_err(|_| Error::StoreMissing(format!("{} is not a file name", path.display())))?;
+        let mut watched = StoreFile {
+            stores,
+            relative,
+            inode: (0, 0, 0),
+            path,
+        };
+        watched.inode = watched.look()?;
+        Ok(watched)
+    }
+
+    /// The file's inode and device now; [`Error::StoreMissing`] when there is none.
+    fn look(&self) -> Result<(u64, u32, u32)> {
+        use rustix::fs::{AtFlags, FileType, StatxFlags};
+        let found = rustix::fs::statx(
+            &*self.stores,
+            self.relative.as_c_str(),
+            AtFlags::STATX_DONT_SYNC,
+            StatxFlags::TYPE | StatxFlags::INO,
+        )
+        .map_err(|e| missing_or_io(&self.path, std::io::Error::from(e)))?;
+        if FileType::from_raw_mode(u32::from(found.stx_mode)) != FileType::RegularFile {
+            return Err(Error::StoreMissing(format!(
+                "{} is not a file",
+                self.path.display()
+            )));
+        }
+        Ok((found.stx_ino, found.stx_dev_major, found.stx_dev_minor))
+    }
+
+    /// Whether the file the pool opened is still the one at its place.
+    pub(crate) fn check(&self) -> Result<Watched> {
+        Ok(if self.look()? == self.inode {
+            Watched::Same
+        } else {
+            Watched::Replaced
+        })
+    }
+}
+
+fn missing_or_io(file: &Path, error: std::io::Error) -> Error {
+    if error.kind() == std::io::ErrorKind::NotFound {
+        Error::StoreMissing(format!("{} is missing", file.display()))
+    } else {
+        Error::io(file, error)
+    }
+}
+
 /// Whether this process may write `file`, asked with `access(2)`: never by opening it, since
 /// closing any descriptor of a file drops every POSIX lock this process holds on it,
 /// SQLite's included. (That let another process think it was the only one on the store,
@@ -754,3 +847,60 @@ pub(crate) enum Column {
 
 /// A table in backups: its name and its columns (the first is the key rows are ordered by).
 pub(crate) type Table = (&'static str, &'static [(&'static str, Column)]);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn watched(dir: &Path) -> StoreFile {
+        StoreFile::watch(stores_folder(dir).unwrap(), dir, "brand/tenant.db").unwrap()
+    }
+
+    #[test]
+    fn a_store_file_deleted_moved_or_replaced_is_noticed() {
+        let dir = tempfile::tempdir().unwrap();
+        let brand = dir.path().join("brand");
+        std::fs::create_dir(&brand).unwrap();
+        let file = brand.join("tenant.db");
+        std::fs::write(&file, b"first").unwrap();
+        let store = watched(dir.path());
+        assert_eq!(store.check().unwrap(), Watched::Same);
+        // Written to in place: still the same file.
+        std::fs::write(&file, b"changed").unwrap();
+        assert_eq!(store.check().unwrap(), Watched::Same);
+
+        // Another file renamed over it.
+        let other = brand.join("other.db");
+        std::fs::write(&other, b"other").unwrap();
+        std::fs::rename(&other, &file).unwrap();
+        assert_eq!(store.check().unwrap(), Watched::Replaced);
+
+        // The file moved away, or the brand's folder moved away: missing.
+        let store = watched(dir.path());
+        std::fs::rename(&file, brand.join("aside.db")).unwrap();
+        assert!(matches!(store.check(), Err(Error::StoreMissing(_))));
+        std::fs::rename(brand.join("aside.db"), &file).unwrap();
+        assert_eq!(store.check().unwrap(), Watched::Same, "put back");
+        std::fs::rename(&brand, dir.path().join("aside")).unwrap();
+        assert!(matches!(store.check(), Err(Error::StoreMissing(_))));
+        std::fs::rename(dir.path().join("aside"), &brand).unwrap();
+
+        // Deleted, or a folder in its place.
+        std::fs::remove_file(&file).unwrap();
+        assert!(matches!(store.check(), Err(Error::StoreMissing(_))));
+        std::fs::create_dir(&file).unwrap();
+        let refused = store.check();
+        assert!(
+            matches!(&refused, Err(Error::StoreMissing(why)) if why.contains("not a file")),
+            "{refused:?}"
+        );
+        assert!(matches!(
+            StoreFile::watch(
+                stores_folder(dir.path()).unwrap(),
+                dir.path(),
+                "none/tenant.db"
+            ),
+            Err(Error::StoreMissing(_))
+        ));
+    }
+}

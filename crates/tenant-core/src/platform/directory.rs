@@ -4,6 +4,7 @@
 //! store.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::names::Hostname;
 use crate::platform::entitlement::{self, Serving, Standing};
@@ -13,7 +14,7 @@ use crate::platform::tenant::{Tenant, TenantId};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     /// The tenant.
-    pub tenant: Tenant,
+    pub tenant: Arc<Tenant>,
     /// Whether and how it is served.
     pub serving: Serving,
     /// Changes must be refused (the licence has expired).
@@ -39,7 +40,7 @@ impl TenantDirectory {
                 (
                     tenant.domain.clone(),
                     Entry {
-                        tenant,
+                        tenant: Arc::new(tenant),
                         serving,
                         read_only,
                     },

@@ -41,13 +41,25 @@ pub struct TenantMigration {
     pub result: Result<usize>,
 }
 
+/// A brand's store as kept open between requests: everything a request needs of it, made
+/// once when it opens rather than on every request.
+#[derive(Debug, Clone)]
+struct OpenStore {
+    db: Db,
+    fresh: Arc<Freshness>,
+    /// SQLite: the store's file, to notice at once when it is deleted.
+    file: Option<Arc<store::StoreFile>>,
+    /// The brand's part of the file store, if the server has one.
+    files: Option<BrandFiles>,
+}
+
 /// The platform: its own store, and the registry of tenants and their stores.
 #[derive(Debug)]
 pub struct Platform {
     backend: Backend,
     pub(crate) db: Db,
     postgres: Option<PgPool>,
-    tenant_dbs: Mutex<HashMap<TenantId, (Db, Arc<Freshness>)>>,
+    tenant_dbs: Mutex<HashMap<TenantId, OpenStore>>,
     /// What nearly every request reads, kept for every brand (see [`crate::cache`]).
     caches: Arc<Caches>,
     /// Tenants whose store was found at this binary's schema version; checked once, not on
@@ -60,6 +72,8 @@ pub struct Platform {
     quarantined: Mutex<Vec<Db>>,
     /// Where brands' files are kept, once the server says ([`Platform::use_file_store`]).
     files: std::sync::RwLock<Option<FileStore>>,
+    /// SQLite: the folder of every brand's store, held open once a store is opened.
+    stores_folder: Mutex<Option<Arc<rustix::fd::OwnedFd>>>,
 }
 
 impl Platform {
@@ -98,6 +112,7 @@ impl Platform {
             quarantined: Mutex::new(Vec::new()),
             sealing_key: std::sync::RwLock::new(Arc::new(ephemeral_key()?)),
             files: std::sync::RwLock::new(None),
+            stores_folder: Mutex::new(None),
         };
         platform.sweep_interrupted().await?;
         Ok(platform)
@@ -115,6 +130,11 @@ impl Platform {
     /// Keeps brands' files in `files` (until this is called, brands have no files: every
     /// file action answers that the server has no file store).
     pub fn use_file_store(&self, files: FileStore) {
+        if let Ok(mut dbs) = self.tenant_dbs.lock() {
+            for (id, open) in dbs.iter_mut() {
+                open.files = Some(files.for_brand(id));
+            }
+        }
         if let Ok(mut slot) = self.files.write() {
             *slot = Some(files);
         }
@@ -394,14 +414,25 @@ impl Platform {
     }
 
     async fn store_of(&self, id: &TenantId) -> Result<TenantStore> {
-        if let Backend::Sqlite { .. } = &self.backend {
-            // A file deleted while its pool is open would still take writes, into the void.
-            if let Err(missing) = store::check_store_file(&self.tenant_file(id)) {
-                self.drop_pool(id);
-                return Err(missing);
-            }
-        }
-        let (db, fresh) = self.tenant_db(id, Create::Never).await?;
+        // A file deleted while its pool is open would still take writes, into the void.
+        let open = match self.cached_db(id) {
+            Some(open) => match open.file.as_ref().map(|file| file.check()) {
+                None | Some(Ok(store::Watched::Same)) => open,
+                Some(Ok(store::Watched::Replaced)) => {
+                    // Another file was put in its place: that one is served from now on.
+                    self.drop_pool(id);
+                    self.tenant_db(id, Create::Never).await?
+                }
+                Some(Err(missing)) => {
+                    self.drop_pool(id);
+                    return Err(missing);
+                }
+            },
+            None => self.tenant_db(id, Create::Never).await?,
+        };
+        let OpenStore {
+            db, fresh, files, ..
+        } = open;
         let cached = StoreCaches {
             fresh,
             caches: Arc::clone(&self.caches),
@@ -411,12 +442,7 @@ impl Platform {
             .lock()
             .is_ok_and(|current| current.contains(id))
         {
-            return Ok(TenantStore::new(
-                db,
-                self.sealing_key(),
-                cached,
-                self.brand_files(id),
-            ));
+            return Ok(TenantStore::new(db, self.sealing_key(), cached, files));
         }
         let version = store::check_not_newer(&db, &TENANT_MIGRATIONS, id.as_str()).await?;
         if version == 0 && !store::has_history(&db).await? {
@@ -432,12 +458,7 @@ impl Platform {
         if let Ok(mut current) = self.current.lock() {
             current.insert(id.clone());
         }
-        Ok(TenantStore::new(
-            db,
-            self.sealing_key(),
-            cached,
-            self.brand_files(id),
-        ))
+        Ok(TenantStore::new(db, self.sealing_key(), cached, files))
     }
 
     /// Forgets that `id`'s store was found current, so the next use checks again.
@@ -447,13 +468,8 @@ impl Platform {
         if let Ok(mut current) = self.current.lock() {
             current.remove(id);
         }
-        if let Some((_, fresh)) = self
-            .tenant_dbs
-            .lock()
-            .ok()
-            .and_then(|dbs| dbs.get(id).cloned())
-        {
-            fresh.changed();
+        if let Some(open) = self.cached_db(id) {
+            open.fresh.changed();
         }
     }
 
@@ -473,7 +489,7 @@ impl Platform {
             .lock()
             .ok()
             .and_then(|mut dbs| dbs.remove(id))
-            .map(|(db, _)| db)
+            .map(|open| open.db)
     }
 
     /// Forgets `id`'s pool and closes it in the background (its file is gone or unusable).
@@ -497,25 +513,79 @@ impl Platform {
         }
     }
 
-    async fn tenant_db(&self, id: &TenantId, create: Create) -> Result<(Db, Arc<Freshness>)> {
-        if let Some(opened) = self.cached_db(id) {
-            return Ok(opened);
+    async fn tenant_db(&self, id: &TenantId, create: Create) -> Result<OpenStore> {
+        if let Some(open) = self.cached_db(id) {
+            return Ok(open);
         }
-        let db = match &self.backend {
-            Backend::Sqlite { .. } => Db::open_sqlite(&self.tenant_file(id), create).await?,
-            Backend::Postgres { .. } => Db::Postgres {
-                pool: self.postgres_pool()?.clone(),
-                schema: Arc::from(id.schema()),
-            },
+        let (db, file) = match &self.backend {
+            Backend::Sqlite { .. } => {
+                let path = self.tenant_file(id);
+                // Watched from before the pool opens (when the file must exist already):
+                // a file replaced in between is noticed by the next request.
+                let file = match create {
+                    Create::Never => Some(self.watch_store_file(id)?),
+                    Create::IfMissing => None,
+                };
+                let db = Db::open_sqlite(&path, create).await?;
+                let file = match file {
+                    Some(file) => file,
+                    None => self.watch_store_file(id)?,
+                };
+                (db, Some(file))
+            }
+            Backend::Postgres { .. } => (
+                Db::Postgres {
+                    pool: self.postgres_pool()?.clone(),
+                    schema: Arc::from(id.schema()),
+                },
+                None,
+            ),
         };
-        let opened = (db, Freshness::new());
+        let open = OpenStore {
+            db,
+            fresh: Freshness::new(),
+            file,
+            files: self.brand_files(id),
+        };
         if let Ok(mut dbs) = self.tenant_dbs.lock() {
-            dbs.insert(id.clone(), opened.clone());
+            dbs.insert(id.clone(), open.clone());
         }
-        Ok(opened)
+        Ok(open)
     }
 
-    fn cached_db(&self, id: &TenantId) -> Option<(Db, Arc<Freshness>)> {
+    /// Watches `id`'s SQLite file (see [`store::StoreFile`]).
+    fn watch_store_file(&self, id: &TenantId) -> Result<Arc<store::StoreFile>> {
+        let dir = self.tenants_dir().unwrap_or_default();
+        let stores = {
+            let mut held = self
+                .stores_folder
+                .lock()
+                .map_err(|_| Error::Invalid("the store folder lock is poisoned".to_owned()))?;
+            match held.as_ref() {
+                Some(stores) => Arc::clone(stores),
+                None => {
+                    let stores = store::stores_folder(&dir)?;
+                    *held = Some(Arc::clone(&stores));
+                    stores
+                }
+            }
+        };
+        let relative = format!("{}/tenant.db", id.as_str());
+        match store::StoreFile::watch(stores, &dir, &relative) {
+            Ok(file) => Ok(Arc::new(file)),
+            Err(error) => {
+                // The folder held may be one that was since replaced: look again from its
+                // path once.
+                let stores = store::stores_folder(&dir).map_err(|_| error)?;
+                if let Ok(mut held) = self.stores_folder.lock() {
+                    *held = Some(Arc::clone(&stores));
+                }
+                Ok(Arc::new(store::StoreFile::watch(stores, &dir, &relative)?))
+            }
+        }
+    }
+
+    fn cached_db(&self, id: &TenantId) -> Option<OpenStore> {
         self.tenant_dbs.lock().ok()?.get(id).cloned()
     }
 
@@ -543,7 +613,7 @@ impl Platform {
         if let Backend::Postgres { .. } = &self.backend {
             create_schema(self.postgres_pool()?, &id.schema()).await?;
         }
-        let (db, _) = self.tenant_db(id, Create::IfMissing).await?;
+        let db = self.tenant_db(id, Create::IfMissing).await?.db;
         store::migrate(&db, &TENANT_MIGRATIONS, id.as_str()).await?;
         Ok(())
     }
@@ -738,7 +808,7 @@ impl Platform {
     async fn migrate_tenant(&self, tenant: &Tenant) -> Result<usize> {
         self.forget_current(&tenant.id);
         let result = match self.tenant_db(&tenant.id, Create::Never).await {
-            Ok((db, _)) => store::migrate(&db, &TENANT_MIGRATIONS, tenant.domain.as_str()).await,
+            Ok(open) => store::migrate(&open.db, &TENANT_MIGRATIONS, tenant.domain.as_str()).await,
             Err(e) => Err(e),
         };
         // Two-factor secrets that an older release kept in clear are sealed now.
@@ -821,7 +891,7 @@ impl Platform {
         else {
             return;
         };
-        if let Some((_, fresh)) = self.cached_db(&id) {
+        if let Some(OpenStore { fresh, .. }) = self.cached_db(&id) {
             match notice {
                 Notice::Changed { all: true, .. } => fresh.changed(),
                 Notice::Changed { all: false, .. } => fresh.data_changed(),
@@ -838,8 +908,8 @@ impl Platform {
     /// (the connection that follows other servers was lost for a while).
     fn catch_up_everywhere(&self) {
         if let Ok(dbs) = self.tenant_dbs.lock() {
-            for (_, fresh) in dbs.values() {
-                fresh.events.poke();
+            for open in dbs.values() {
+                open.fresh.events.poke();
             }
         }
     }
@@ -854,7 +924,7 @@ impl Platform {
         let mut dbs: Vec<Db> = self
             .tenant_dbs
             .lock()
-            .map(|mut dbs| dbs.drain().map(|(_, (db, _))| db).collect())
+            .map(|mut dbs| dbs.drain().map(|(_, open)| open.db).collect())
             .unwrap_or_default();
         if let Ok(mut quarantined) = self.quarantined.lock() {
             dbs.append(&mut quarantined);

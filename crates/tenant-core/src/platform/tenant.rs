@@ -2,6 +2,7 @@
 //! context request-handling code gets for it.
 
 use std::fmt;
+use std::sync::Arc;
 
 use time::OffsetDateTime;
 
@@ -120,8 +121,8 @@ pub(crate) const TENANT_COLUMNS: &str = "tenant_id, domain, brand, state, create
 /// What request-handling code gets for the tenant a request was routed to.
 #[derive(Debug, Clone)]
 pub struct TenantContext {
-    /// The tenant.
-    pub tenant: Tenant,
+    /// The tenant (shared: a context is cloned into every extractor of a request).
+    pub tenant: Arc<Tenant>,
     /// Changes must be refused (the licence has expired).
     pub read_only: bool,
     pub(crate) store: TenantStore,

@@ -31,7 +31,7 @@ pub struct ClientConnection {
     pub mail: bool,
     /// A sentence about the server's licence for the brand's admins (development mode,
     /// grace, expired), or `None` when there is nothing to say.
-    pub licence_notice: Option<String>,
+    pub licence_notice: Option<std::sync::Arc<str>>,
 }
 
 /// The tenant of the request; the gateway always sets it.

@@ -155,7 +155,7 @@ pub(crate) async fn sign_in(
     )
     .await?;
     let mut response = Json(json!({
-        "user": me_view(&signed_in.signed_in.principal),
+        "user": Me::of(&signed_in.signed_in.principal),
         "expires_at": views::rfc3339(signed_in.signed_in.expires_at),
     }))
     .into_response();
@@ -174,21 +174,45 @@ pub(crate) async fn sign_out(caller: Caller) -> ApiResult<Response> {
     Ok(response)
 }
 
-fn me_view(principal: &tenant_core::access::Principal) -> Value {
-    json!({
-        "id": principal.user_id(),
-        "email": principal.email(),
-        "name": principal.name(),
-        "kind": principal.kind().as_str(),
-        "role": principal.role_id(),
-        "company": principal.company_id(),
-        "permissions": principal.permissions().iter().map(|p| p.as_str()).collect::<Vec<_>>(),
-    })
+/// Who a principal is and what they may do, as `GET /api/v1/me` and sign-in answer it
+/// (written straight out, with the fields in the order the rest of the API has them).
+#[derive(serde::Serialize)]
+struct Me<'a> {
+    company: Option<&'a str>,
+    email: &'a str,
+    id: &'a str,
+    kind: &'static str,
+    name: &'a str,
+    permissions: PermissionNames<'a>,
+    role: &'a str,
+}
+
+/// A principal's effective permissions as a list of names.
+struct PermissionNames<'a>(&'a tenant_core::access::Principal);
+
+impl serde::Serialize for PermissionNames<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.permissions().iter().map(|p| p.as_str()))
+    }
+}
+
+impl<'a> Me<'a> {
+    fn of(principal: &'a tenant_core::access::Principal) -> Self {
+        Me {
+            company: principal.company_id(),
+            email: principal.email(),
+            id: principal.user_id(),
+            kind: principal.kind().as_str(),
+            name: principal.name(),
+            permissions: PermissionNames(principal),
+            role: principal.role_id(),
+        }
+    }
 }
 
 /// `GET /api/v1/me`: who the caller is and what they may do.
-pub(crate) async fn me(caller: Caller) -> Json<Value> {
-    Json(me_view(&caller.principal))
+pub(crate) async fn me(caller: Caller) -> Response {
+    Json(Me::of(&caller.principal)).into_response()
 }
 
 /// `GET /api/v1/me/sessions`.
