@@ -47,7 +47,7 @@ pub struct TenantMigration {
 struct OpenStore {
     db: Db,
     fresh: Arc<Freshness>,
-    /// SQLite: the store's file, to notice at once when it is deleted.
+    /// SQLite: the store's file, to notice at once when it is deleted, moved or replaced.
     file: Option<Arc<store::StoreFile>>,
     /// The brand's part of the file store, if the server has one.
     files: Option<BrandFiles>,
@@ -570,7 +570,7 @@ impl Platform {
                 }
             }
         };
-        let relative = format!("{}/tenant.db", id.as_str());
+        let relative = store_file_name(id);
         match store::StoreFile::watch(stores, &dir, &relative) {
             Ok(file) => Ok(Arc::new(file)),
             Err(error) => {
@@ -605,8 +605,7 @@ impl Platform {
     fn tenant_file(&self, id: &TenantId) -> PathBuf {
         self.tenants_dir()
             .unwrap_or_default()
-            .join(id.as_str())
-            .join("tenant.db")
+            .join(store_file_name(id))
     }
 
     async fn create_tenant_store(&self, id: &TenantId) -> Result<()> {
@@ -1029,6 +1028,11 @@ fn check_room(tenants: &[Tenant], standing: &Standing, adding: &Hostname) -> Res
         )));
     }
     Ok(())
+}
+
+/// A brand's SQLite file within the folder of every brand's store: `ID/tenant.db`.
+fn store_file_name(id: &TenantId) -> String {
+    format!("{}/tenant.db", id.as_str())
 }
 
 #[cfg(test)]
